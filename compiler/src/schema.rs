@@ -1,0 +1,91 @@
+//! Resource schemas: what a provider's resource type accepts and computes.
+//!
+//! The compiler type-checks resource bodies against them; the planner uses
+//! them to decide update-in-place against replace and what to hide. They
+//! are data defined by the provider crates and handed to the compiler through
+//! [`SchemaSource`], so the compiler stays free of provider code.
+
+use crate::types::Type;
+use indexmap::IndexMap;
+
+#[derive(Clone, Debug)]
+pub struct ResourceSchema {
+    /// `aws_instance`, `kubernetes_manifest`, `stackc_data`.
+    pub type_name: String,
+    /// Which target the type belongs to (`aws`, `kubernetes`, `local`), or
+    /// `None` for target-independent types of the built-in provider.
+    pub target: Option<String>,
+    pub attributes: IndexMap<String, AttributeSchema>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttributeSchema {
+    pub ty: Type,
+    pub mode: AttributeMode,
+    /// Changing it cannot be done in place: the resource is replaced.
+    pub force_new: bool,
+    /// Never shown in plans, logs or errors.
+    pub sensitive: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeMode {
+    /// Must be set in configuration.
+    Required,
+    /// May be set; absent means null (or a provider default).
+    Optional,
+    /// May be set; when absent the provider computes it (known after apply).
+    OptionalComputed,
+    /// Set only by the provider.
+    Computed,
+}
+
+impl AttributeSchema {
+    pub fn new(ty: Type, mode: AttributeMode) -> AttributeSchema {
+        AttributeSchema { ty, mode, force_new: false, sensitive: false }
+    }
+
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    pub fn is_computed(&self) -> bool {
+        matches!(self.mode, AttributeMode::Computed | AttributeMode::OptionalComputed)
+    }
+}
+
+/// Where the compiler finds resource schemas (implemented by the binary over
+/// the provider crates; by a table in tests).
+pub trait SchemaSource {
+    fn schema(&self, type_name: &str) -> Option<&ResourceSchema>;
+    /// Every known type name, for did-you-mean.
+    fn type_names(&self) -> Vec<&str>;
+}
+
+/// A fixed set of schemas.
+#[derive(Clone, Debug, Default)]
+pub struct SchemaSet {
+    pub schemas: IndexMap<String, ResourceSchema>,
+}
+
+impl SchemaSet {
+    pub fn add(&mut self, schema: ResourceSchema) {
+        self.schemas.insert(schema.type_name.clone(), schema);
+    }
+}
+
+impl SchemaSource for SchemaSet {
+    fn schema(&self, type_name: &str) -> Option<&ResourceSchema> {
+        self.schemas.get(type_name)
+    }
+
+    fn type_names(&self) -> Vec<&str> {
+        self.schemas.keys().map(String::as_str).collect()
+    }
+}
