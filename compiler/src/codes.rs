@@ -36,7 +36,7 @@ macro_rules! codes {
                 match self { $( Code::$name => include_str!(concat!("../../docs/codes/", $code, ".md")), )* }
             }
 
-            pub fn from_str(code: &str) -> Option<Code> {
+            pub fn parse(code: &str) -> Option<Code> {
                 let code = code.trim().to_ascii_uppercase();
                 Code::ALL.iter().copied().find(|c| c.as_str() == code)
             }
