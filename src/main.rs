@@ -1,1 +1,30 @@
-fn main() {}
+//! The `stackc` binary: argument parsing, file and network I/O, rendering.
+//! Each subcommand lives in `cmd/<name>.rs` with its own `Args` and `run`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "stackc", version, about = "Compile, plan and apply infrastructure stacks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a stack; report every problem found.
+    Check(cmd::check::Args),
+    /// Explain a diagnostic code (`stackc explain E0203`).
+    Explain(cmd::explain::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
+    }
+}

@@ -1,1 +1,96 @@
-//! placeholder
+//! The Provider trait: the only way the planner touches the outside world.
+//!
+//! A provider serves resource types of one target (or, for the built-in
+//! provider, of none). It declares a schema per type and implements read,
+//! create, update, delete and import. Invariant: the planner never calls a
+//! provider except to carry out a plan the user could have reviewed.
+
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::schema::ResourceSchema;
+use stackc_compiler::Value;
+
+/// What a provider knows about one existing object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectState {
+    /// The provider's id of the object (`i-0abc...`, a Kubernetes uid, ...).
+    pub id: String,
+    /// All attributes, configured and computed (an object value).
+    pub attributes: Value,
+}
+
+/// Context of an operation: who asks, for what.
+#[derive(Clone, Debug)]
+pub struct OperationContext {
+    pub address: ResourceAddress,
+    pub type_name: String,
+    /// Stack name and target, for ownership tags.
+    pub stack: String,
+    pub target: Option<String>,
+}
+
+/// A provider error, shown with the resource's provenance by the planner.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// The API's error code (`InvalidParameterValue`) where there is one.
+    pub code: Option<String>,
+    pub message: String,
+    /// True if retrying the same call later may succeed.
+    pub retryable: bool,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> ProviderError {
+        ProviderError { code: None, message: message.into(), retryable: false }
+    }
+}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// `builtin`, `aws`, `kubernetes`, `local`.
+    fn name(&self) -> &str;
+
+    /// The schemas of every resource type this provider serves.
+    fn schemas(&self) -> Vec<ResourceSchema>;
+
+    /// The planned attributes for a create or update: `config` (the user's
+    /// values, possibly with unknowns) plus what the provider can predict;
+    /// computed attributes it cannot predict are `Value::Unknown`.
+    fn plan(
+        &self,
+        ctx: &OperationContext,
+        prior: Option<&ObjectState>,
+        config: &Value,
+    ) -> ProviderResult<Value>;
+
+    /// The object as it is now, `None` if it no longer exists.
+    async fn read(&self, ctx: &OperationContext, prior: &ObjectState) -> ProviderResult<Option<ObjectState>>;
+
+    /// Reads many objects at once; providers whose API can batch override it.
+    async fn read_many(
+        &self,
+        items: &[(OperationContext, ObjectState)],
+    ) -> Vec<ProviderResult<Option<ObjectState>>> {
+        let mut results = Vec::with_capacity(items.len());
+        for (ctx, prior) in items {
+            results.push(self.read(ctx, prior).await);
+        }
+        results
+    }
+
+    async fn create(&self, ctx: &OperationContext, config: &Value) -> ProviderResult<ObjectState>;
+
+    async fn update(
+        &self,
+        ctx: &OperationContext,
+        prior: &ObjectState,
+        config: &Value,
+    ) -> ProviderResult<ObjectState>;
+
+    async fn delete(&self, ctx: &OperationContext, prior: &ObjectState) -> ProviderResult<()>;
+
+    /// Reads an existing object by its provider id, to adopt it into state.
+    async fn import(&self, ctx: &OperationContext, id: &str) -> ProviderResult<Option<ObjectState>>;
+}
