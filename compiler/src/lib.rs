@@ -18,3 +18,33 @@ pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use source::{FileId, Origin, SourceFile, Sources, Span};
 pub use value::Value;
+
+pub mod hir;
+pub mod stdlib;
+
+/// Values given from outside the stack: `-var name=value`, `--var-file`.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// (name, value) pairs, later ones win.
+    pub variables: Vec<(String, Value)>,
+}
+
+/// What `check` built, plus every problem found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// `None` only when nothing could be built at all.
+    pub stack: Option<hir::Stack>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses, resolves and type-checks every file in `sources` (the user's
+/// stack plus the stdlib files the caller added with `Origin::Stdlib`).
+pub fn check(_sources: &Sources, _options: &CheckOptions) -> Checked {
+    Checked::default()
+}
