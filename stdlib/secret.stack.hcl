@@ -1,0 +1,35 @@
+# stdlib: `secret`, a sensitive value, given or generated.
+# With `generate`, the value is created once at apply (a `random_password`
+# resource of the built-in provider), kept in state as sensitive, and reused
+# by every later plan. Conventions: see the header of service.stack.hcl.
+
+component "secret" {
+  param "value" {
+    type        = sensitive(string)
+    default     = null
+    description = "The value, e.g. var.api_token; exactly one of value and generate."
+  }
+
+  param "generate" {
+    type = object({
+      length  = number
+      special = optional(bool)
+    })
+    default     = null
+    description = "Generate a random value of this length (special characters unless special = false)."
+    validation {
+      condition = param.generate == null ? true : (param.generate.length >= 8 && param.generate.length <= 1024)
+      message   = "generate.length is between 8 and 1024."
+    }
+  }
+
+  output "name" {
+    type  = string
+    value = self.name
+  }
+
+  output "value" {
+    type      = sensitive(string)
+    sensitive = true
+  }
+}

@@ -1,0 +1,177 @@
+# stdlib: `service`, a stateless, replicated workload.
+#
+# ---------------------------------------------------------------------------
+# Conventions of the stdlib component files (the front end and expansion rely
+# on them; a user's own `component` follows the same rules):
+#
+# * `param "x" { type = T  default = V  description = "..." }`. A param with a
+#   `default` (even `default = null`) may be omitted by the instance; one
+#   without is required (E0302 when missing).
+# * Nested blocks are object-typed params. A param of object type may be
+#   written by the instance either as a block or as an attribute:
+#       health { path = "/healthz" }      ==   health = { path = "/healthz" }
+#   Object fields declared `optional(T)` may be left out and are then null;
+#   the component body supplies defaults with `coalesce(...)` or conditionals.
+#   A block for a param that is not of object type (or an attribute and a block
+#   for the same param) is an error. Only one block per param.
+# * `validation { condition = <bool expr over param.*>  message = "..." }`
+#   inside a param, as for variables: run when the value is known. Conditions
+#   guard optional params with a conditional (`param.x == null ? true : ...`)
+#   since `||` does not short-circuit.
+# * References to other instances are typed by the component kind:
+#   `type = service` accepts `service.api` and nothing else; `list(config)`,
+#   `map(secret)` and `optional(volume)` work as usual.
+# * `output "x" { type = T  value = <expr>  sensitive = true }` at component
+#   level. `value` may be omitted at component level when every `on "<target>"`
+#   block of the component gives it (`on "aws" { output "x" { value = ... } }`);
+#   the declared type is what the checker uses for `<kind>.<name>.x`.
+# * Inside a component: `param.<name>`; `self.name` is the instance's label
+#   (`"api"` in `service "api" {}`), `self.target` the selected target's name,
+#   and `target.<attr>` the selected target block's attributes
+#   (`target.namespace`, `target.region`; null when not set).
+# * Per-target bodies: `on "<target>" { resource "<type>" "<name>" { ... } }`
+#   (with `count` / `for_each`), nested component instances, and outputs.
+#   A component with no `on` block for the selected target (e.g. `vm` on
+#   kubernetes) is reported at the instance's span as E0501 naming the target.
+# ---------------------------------------------------------------------------
+
+component "service" {
+  param "image" {
+    type        = string
+    description = "Container image reference, e.g. registry.example.com/shop/api:1.4.2."
+  }
+
+  param "replicas" {
+    type        = number
+    default     = 1
+    description = "Number of copies. With `autoscale`, the initial count (autoscale.min wins if larger)."
+    validation {
+      condition = param.replicas >= 0 && param.replicas % 1 == 0
+      message   = "replicas must be a whole number, 0 or more."
+    }
+  }
+
+  param "port" {
+    type        = port
+    default     = null
+    description = "The port the container listens on; required when a load_balancer points at it."
+  }
+
+  param "command" {
+    type        = list(string)
+    default     = null
+    description = "Overrides the image's entrypoint and arguments."
+  }
+
+  param "env" {
+    type        = map(string)
+    default     = {}
+    description = "Plain environment variables. Secrets go in secret_env."
+  }
+
+  param "secret_env" {
+    type        = map(secret)
+    default     = {}
+    description = "Environment variables read from secrets: { DB_PASSWORD = secret.db_password }."
+  }
+
+  param "config_from" {
+    type        = list(config)
+    default     = []
+    description = "Configs whose every key becomes an environment variable."
+  }
+
+  param "config_mounts" {
+    type        = map(config)
+    default     = {}
+    description = "Configs mounted as files, keyed by directory: { \"/etc/api\" = config.api }."
+  }
+
+  param "secret_mounts" {
+    type        = map(secret)
+    default     = {}
+    description = "Secrets mounted as a file named `value`, keyed by directory."
+  }
+
+  param "volumes" {
+    type        = map(volume)
+    default     = {}
+    description = "Volumes mounted by directory: { \"/data\" = volume.uploads }."
+  }
+
+  param "resources" {
+    type = object({
+      cpu          = optional(quantity)
+      memory       = optional(quantity)
+      cpu_limit    = optional(quantity)
+      memory_limit = optional(quantity)
+    })
+    default     = null
+    description = "Requests (cpu, memory) and limits (default: memory_limit = memory, no cpu limit)."
+  }
+
+  param "health" {
+    type = object({
+      path     = optional(string)
+      port     = optional(port)
+      interval = optional(duration)
+    })
+    default     = null
+    description = "HTTP health check: path (default \"/\"), port (default: the service port), interval (default 10s)."
+  }
+
+  param "autoscale" {
+    type = object({
+      min        = number
+      max        = number
+      cpu_target = optional(number)
+    })
+    default     = null
+    description = "CPU-based autoscaling between min and max replicas; cpu_target in percent (default 80)."
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.min >= 1 && param.autoscale.max >= param.autoscale.min)
+      message   = "autoscale needs 1 <= min <= max."
+    }
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.cpu_target == null ? true : (param.autoscale.cpu_target > 0 && param.autoscale.cpu_target <= 100))
+      message   = "autoscale.cpu_target is a percentage between 1 and 100."
+    }
+  }
+
+  param "rollout" {
+    type = object({
+      strategy        = optional(string)
+      steps           = optional(list(number))
+      max_surge       = optional(string)
+      max_unavailable = optional(string)
+    })
+    default     = null
+    description = "How new versions roll out: strategy \"rolling\" (default), \"canary\" (steps = traffic percentages) or \"blue_green\"."
+    validation {
+      condition = param.rollout == null ? true : (param.rollout.strategy == null ? true : contains(["rolling", "canary", "blue_green"], param.rollout.strategy))
+      message   = "rollout.strategy is one of \"rolling\", \"canary\", \"blue_green\"."
+    }
+  }
+
+  output "name" {
+    type  = string
+    value = self.name
+  }
+
+  output "host" {
+    type        = string
+    value       = self.name
+    description = "The name other workloads of the stack reach it by (a DNS name on every target)."
+  }
+
+  output "port" {
+    type  = number
+    value = param.port
+  }
+
+  output "url" {
+    type        = string
+    value       = param.port == null ? null : "http://${self.name}:${param.port}"
+    description = "http://host:port inside the stack's network (null without a port)."
+  }
+}

@@ -1,0 +1,35 @@
+# stdlib: `volume`, persistent storage that outlives containers.
+# Conventions: see the header of service.stack.hcl.
+
+component "volume" {
+  param "size" {
+    type        = quantity
+    description = "e.g. \"20Gi\"."
+  }
+
+  param "storage_class" {
+    type        = string
+    default     = null
+    description = "Storage class (kubernetes) or EBS volume type (aws, default gp3)."
+  }
+
+  param "access" {
+    type        = string
+    default     = "ReadWriteOnce"
+    description = "\"ReadWriteOnce\" or \"ReadWriteMany\" (kubernetes); a volume attaches to one VM on aws."
+    validation {
+      condition = contains(["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany"], param.access)
+      message   = "access is \"ReadWriteOnce\", \"ReadWriteMany\" or \"ReadOnlyMany\"."
+    }
+  }
+
+  output "name" {
+    type  = string
+    value = self.name
+  }
+
+  output "id" {
+    type        = string
+    description = "The provider's id of the volume (known after apply)."
+  }
+}
