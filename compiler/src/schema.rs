@@ -18,6 +18,28 @@ pub struct ResourceSchema {
     pub attributes: IndexMap<String, AttributeSchema>,
 }
 
+impl ResourceSchema {
+    /// An empty schema; add attributes with [`ResourceSchema::attribute`].
+    pub fn new(type_name: impl Into<String>, target: Option<&str>) -> ResourceSchema {
+        ResourceSchema {
+            type_name: type_name.into(),
+            target: target.map(str::to_string),
+            attributes: IndexMap::new(),
+        }
+    }
+
+    /// Builder: adds (or replaces) one attribute.
+    pub fn attribute(mut self, name: &str, attribute: AttributeSchema) -> ResourceSchema {
+        self.attributes.insert(name.to_string(), attribute);
+        self
+    }
+
+    /// Names a configuration may set (everything but computed-only attributes).
+    pub fn settable(&self) -> impl Iterator<Item = &str> {
+        self.attributes.iter().filter(|(_, a)| a.mode != AttributeMode::Computed).map(|(n, _)| n.as_str())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AttributeSchema {
     pub ty: Type,
