@@ -21,6 +21,7 @@ pub use value::Value;
 
 pub mod hir;
 pub mod stdlib;
+pub mod expand;
 
 /// Values given from outside the stack: `-var name=value`, `--var-file`.
 #[derive(Clone, Debug, Default)]
