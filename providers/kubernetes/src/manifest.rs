@@ -79,11 +79,9 @@ pub fn collect(graph: &ResourceGraph) -> Result<Vec<Manifest>, ManifestError> {
     let mut manifests = Vec::new();
     for node in graph.nodes().filter(|n| n.type_name == MANIFEST_TYPE) {
         let error = |message: String| ManifestError { address: node.address.clone(), message };
-        let object = node
-            .values
-            .get_path(&["manifest"])
-            .ok_or_else(|| error("has no `manifest` attribute".into()))?
-            .clone();
+        let object = without_nulls(
+            node.values.get_path(&["manifest"]).ok_or_else(|| error("has no `manifest` attribute".into()))?,
+        );
         let (api_version, kind, name, namespace) = identity(&object).map_err(error)?;
         manifests.push(Manifest {
             address: node.address.clone(),
@@ -96,6 +94,84 @@ pub fn collect(graph: &ResourceGraph) -> Result<Vec<Manifest>, ManifestError> {
     }
     manifests.sort_by_key(|m| kind_rank(&m.kind));
     Ok(manifests)
+}
+
+/// The object with every null-valued field of every map left out: Kubernetes
+/// reads a missing field and a null one alike, and the schemas (strict
+/// validation) reject nulls. This lets component bodies write optional fields
+/// as `field = cond ? value : null`. Nulls inside lists are kept.
+pub fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Null))
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::List(items) => Value::List(items.iter().map(without_nulls).collect()),
+        Value::Sensitive(inner) => without_nulls(inner).into_sensitive(),
+        other => other.clone(),
+    }
+}
+
+/// Cross-object references that must resolve inside one build: every
+/// Service's selector selects the pods of some workload (Deployment,
+/// StatefulSet) of the build, and every HorizontalPodAutoscaler's
+/// scaleTargetRef names a workload of the build. Returns one message per
+/// dangling reference (empty when all resolve).
+pub fn dangling_references(manifests: &[Manifest]) -> Vec<String> {
+    let workloads: Vec<&Manifest> =
+        manifests.iter().filter(|m| matches!(m.kind.as_str(), "Deployment" | "StatefulSet")).collect();
+    let pod_labels = |workload: &Manifest| -> Option<indexmap::IndexMap<String, Value>> {
+        workload.object.get_path(&["spec", "template", "metadata", "labels"])?.as_object().cloned()
+    };
+    let mut problems = Vec::new();
+    for manifest in manifests {
+        match manifest.kind.as_str() {
+            "Service" => {
+                let Some(selector) =
+                    manifest.object.get_path(&["spec", "selector"]).and_then(Value::as_object)
+                else {
+                    problems.push(format!("Service `{}` has no selector", manifest.name));
+                    continue;
+                };
+                let selects = |workload: &&Manifest| {
+                    workload.namespace == manifest.namespace
+                        && pod_labels(workload)
+                            .is_some_and(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+                };
+                if selector.is_empty() || !workloads.iter().any(selects) {
+                    problems.push(format!("Service `{}` selects no workload of this build", manifest.name));
+                }
+            }
+            "HorizontalPodAutoscaler" => {
+                let reference = |field: &str| {
+                    manifest
+                        .object
+                        .get_path(&["spec", "scaleTargetRef", field])
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                };
+                let (kind, name) = (reference("kind"), reference("name"));
+                let found = workloads.iter().any(|w| {
+                    Some(&w.kind) == kind.as_ref()
+                        && Some(&w.name) == name.as_ref()
+                        && w.namespace == manifest.namespace
+                });
+                if !found {
+                    problems.push(format!(
+                        "HorizontalPodAutoscaler `{}` targets {} `{}`, which this build does not produce",
+                        manifest.name,
+                        kind.unwrap_or_default(),
+                        name.unwrap_or_default()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// apiVersion, kind, metadata.name (all known strings) and metadata.namespace.
@@ -165,6 +241,69 @@ mod tests {
         assert_eq!(
             to_yaml_stream(&manifests).unwrap(),
             "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n---\napiVersion: v1\nkind: Deployment\nmetadata:\n  name: api\n"
+        );
+    }
+
+    fn with(mut object: Value, path: &[&str], value: Value) -> Value {
+        fn set(target: &mut Value, path: &[&str], value: Value) {
+            let Value::Object(fields) = target else { panic!("not an object") };
+            if path.len() == 1 {
+                fields.insert(path[0].to_string(), value);
+            } else {
+                let child =
+                    fields.entry(path[0].to_string()).or_insert_with(|| Value::Object(Default::default()));
+                set(child, &path[1..], value);
+            }
+        }
+        set(&mut object, path, value);
+        object
+    }
+
+    fn labels(name: &str) -> Value {
+        Value::Object([("app".to_string(), Value::string(name))].into_iter().collect())
+    }
+
+    #[test]
+    fn nulls_are_left_out_of_maps_but_kept_in_lists() {
+        let object = with(object("Deployment", "api"), &["spec", "replicas"], Value::Null);
+        let object = with(object, &["spec", "args"], Value::List(vec![Value::Null]));
+        let mut graph = ResourceGraph::new();
+        graph.add(node("service.api/kubernetes_manifest.deployment", object)).unwrap();
+        let manifests = collect(&graph).unwrap();
+        assert_eq!(manifests[0].object.get_path(&["spec", "replicas"]), None);
+        assert_eq!(manifests[0].object.get_path(&["spec", "args"]), Some(&Value::List(vec![Value::Null])));
+    }
+
+    #[test]
+    fn services_and_autoscalers_must_point_at_workloads_of_the_build() {
+        let deployment =
+            with(object("Deployment", "api"), &["spec", "template", "metadata", "labels"], labels("api"));
+        let good_service = with(object("Service", "api"), &["spec", "selector"], labels("api"));
+        let bad_service = with(object("Service", "web"), &["spec", "selector"], labels("web"));
+        let hpa = with(
+            object("HorizontalPodAutoscaler", "api"),
+            &["spec", "scaleTargetRef"],
+            Value::Object(
+                [
+                    ("kind".to_string(), Value::string("Deployment")),
+                    ("name".to_string(), Value::string("apii")),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        );
+        let mut graph = ResourceGraph::new();
+        for (i, object) in [deployment, good_service, bad_service, hpa].into_iter().enumerate() {
+            graph.add(node(&format!("x.{i}"), object)).unwrap();
+        }
+        let manifests = collect(&graph).unwrap();
+        assert_eq!(
+            dangling_references(&manifests),
+            vec![
+                "Service `web` selects no workload of this build".to_string(),
+                "HorizontalPodAutoscaler `api` targets Deployment `apii`, which this build does not produce"
+                    .to_string(),
+            ]
         );
     }
 
