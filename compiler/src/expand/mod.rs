@@ -10,4 +10,5 @@
 //! component -> resource block).
 
 pub mod address;
+pub mod refs;
 pub mod schema_check;

@@ -1,0 +1,271 @@
+//! The references an expression makes, read from its syntax: `param.port`,
+//! `random_password.value[0].result`, `service.api.url`. Expansion uses them
+//! to order the items of a body, to record a resource's direct dependencies,
+//! and to capture only the parts of a scope an expression can reach.
+
+use crate::ast::{Expr, ExprKind, SplatStep, TemplatePart};
+use crate::source::Span;
+
+/// One step after the root of a reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Attr(String),
+    /// A literal index or key: `[0]`, `["1"]`.
+    Key(String),
+}
+
+impl Step {
+    pub fn name(&self) -> &str {
+        match self {
+            Step::Attr(name) | Step::Key(name) => name,
+        }
+    }
+}
+
+/// `root.step.step...` as far as the steps are static.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub root: String,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+/// Depth beyond which expressions are not walked (the parser bounds nesting
+/// well below this; the guard keeps this walk safe on its own).
+const MAX_DEPTH: usize = 256;
+
+/// Every reference in `expr`, in source order. Names bound by `for`
+/// expressions inside it are not references.
+pub fn references(expr: &Expr) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut bound = Vec::new();
+    walk(expr, &mut bound, &mut out, 0);
+    out
+}
+
+fn walk(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if let Some(reference) = traversal(expr) {
+        if !bound.contains(&reference.root) {
+            out.push(reference);
+        }
+        // Dynamic indexes inside the traversal may reference more.
+        walk_indexes(expr, bound, out, depth + 1);
+        return;
+    }
+    match &expr.kind {
+        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Variable(_) => {}
+        ExprKind::Template(parts) => walk_template(parts, bound, out, depth + 1),
+        ExprKind::List(items) => items.iter().for_each(|e| walk(e, bound, out, depth + 1)),
+        ExprKind::Object(fields) => {
+            for (key, value) in fields {
+                walk(key, bound, out, depth + 1);
+                walk(value, bound, out, depth + 1);
+            }
+        }
+        ExprKind::GetAttr(inner, _) => walk(inner, bound, out, depth + 1),
+        ExprKind::Index(inner, index) => {
+            walk(inner, bound, out, depth + 1);
+            walk(index, bound, out, depth + 1);
+        }
+        ExprKind::Splat(inner, steps) => {
+            walk(inner, bound, out, depth + 1);
+            for step in steps {
+                if let SplatStep::Index(index) = step {
+                    walk(index, bound, out, depth + 1);
+                }
+            }
+        }
+        ExprKind::Call(_, args, _) => args.iter().for_each(|e| walk(e, bound, out, depth + 1)),
+        ExprKind::Unary(_, inner) | ExprKind::Paren(inner) => walk(inner, bound, out, depth + 1),
+        ExprKind::Binary(_, left, right) => {
+            walk(left, bound, out, depth + 1);
+            walk(right, bound, out, depth + 1);
+        }
+        ExprKind::Conditional(condition, then, otherwise) => {
+            walk(condition, bound, out, depth + 1);
+            walk(then, bound, out, depth + 1);
+            walk(otherwise, bound, out, depth + 1);
+        }
+        ExprKind::For(for_expr) => {
+            walk(&for_expr.collection, bound, out, depth + 1);
+            let before = bound.len();
+            if let Some(key) = &for_expr.key_var {
+                bound.push(key.name.clone());
+            }
+            bound.push(for_expr.value_var.name.clone());
+            if let Some(key) = &for_expr.key {
+                walk(key, bound, out, depth + 1);
+            }
+            walk(&for_expr.value, bound, out, depth + 1);
+            if let Some(condition) = &for_expr.condition {
+                walk(condition, bound, out, depth + 1);
+            }
+            bound.truncate(before);
+        }
+    }
+}
+
+fn walk_template(parts: &[TemplatePart], bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for part in parts {
+        match part {
+            TemplatePart::Literal(_) => {}
+            TemplatePart::Interpolation(expr) => walk(expr, bound, out, depth + 1),
+            TemplatePart::If(condition, then, otherwise) => {
+                walk(condition, bound, out, depth + 1);
+                walk_template(then, bound, out, depth + 1);
+                walk_template(otherwise, bound, out, depth + 1);
+            }
+            TemplatePart::For(key, value, collection, body) => {
+                walk(collection, bound, out, depth + 1);
+                let before = bound.len();
+                if let Some(key) = key {
+                    bound.push(key.name.clone());
+                }
+                bound.push(value.name.clone());
+                walk_template(body, bound, out, depth + 1);
+                bound.truncate(before);
+            }
+        }
+    }
+}
+
+/// The indexes of a traversal that are not literals (`a[var.i].b`).
+fn walk_indexes(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
+    let mut current = expr;
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        if steps > MAX_DEPTH {
+            return;
+        }
+        match &current.kind {
+            ExprKind::GetAttr(inner, _) => current = inner,
+            ExprKind::Index(inner, index) => {
+                if literal_key(index).is_none() {
+                    walk(index, bound, out, depth + 1);
+                }
+                current = inner;
+            }
+            _ => return,
+        }
+    }
+}
+
+fn literal_key(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Number(n) if n.fract() == 0.0 && *n >= 0.0 => Some(format!("{}", *n as u64)),
+        ExprKind::Template(parts) => match parts.as_slice() {
+            [TemplatePart::Literal(text)] => Some(text.clone()),
+            [] => Some(String::new()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `root.a["k"][0].b` as a reference; static steps stop at the first dynamic index.
+fn traversal(expr: &Expr) -> Option<Reference> {
+    let mut steps = Vec::new();
+    let mut current = expr;
+    let mut depth = 0;
+    loop {
+        depth += 1;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match &current.kind {
+            ExprKind::Variable(root) => {
+                steps.reverse();
+                return Some(Reference { root: root.name.clone(), steps, span: expr.span });
+            }
+            ExprKind::GetAttr(inner, name) => {
+                steps.push(Step::Attr(name.name.clone()));
+                current = inner;
+            }
+            ExprKind::Index(inner, index) => {
+                match literal_key(index) {
+                    Some(key) => steps.push(Step::Key(key)),
+                    // Everything after a dynamic index is not static: drop it.
+                    None => steps.clear(),
+                }
+                current = inner;
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{ForExpr, Ident};
+    use crate::source::FileId;
+
+    fn span() -> Span {
+        Span::new(FileId(0), 0..1)
+    }
+
+    fn var(name: &str) -> Expr {
+        Expr { kind: ExprKind::Variable(Ident { name: name.into(), span: span() }), span: span() }
+    }
+
+    fn attr(inner: Expr, name: &str) -> Expr {
+        Expr {
+            kind: ExprKind::GetAttr(Box::new(inner), Ident { name: name.into(), span: span() }),
+            span: span(),
+        }
+    }
+
+    fn index(inner: Expr, key: Expr) -> Expr {
+        Expr { kind: ExprKind::Index(Box::new(inner), Box::new(key)), span: span() }
+    }
+
+    fn number(n: f64) -> Expr {
+        Expr { kind: ExprKind::Number(n), span: span() }
+    }
+
+    fn paths(expr: &Expr) -> Vec<String> {
+        references(expr)
+            .into_iter()
+            .map(|r| {
+                let mut text = r.root;
+                for step in r.steps {
+                    match step {
+                        Step::Attr(a) => text.push_str(&format!(".{a}")),
+                        Step::Key(k) => text.push_str(&format!("[{k}]")),
+                    }
+                }
+                text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn static_steps_stop_at_a_dynamic_index() {
+        let expr = attr(index(attr(var("random_password"), "value"), number(0.0)), "result");
+        assert_eq!(paths(&expr), vec!["random_password.value[0].result"]);
+        let dynamic = attr(index(attr(var("aws_subnet"), "zone"), attr(var("count"), "index")), "id");
+        assert_eq!(paths(&dynamic), vec!["aws_subnet.zone", "count.index"]);
+    }
+
+    #[test]
+    fn for_variables_are_not_references() {
+        let for_expr = ForExpr {
+            key_var: Some(Ident { name: "k".into(), span: span() }),
+            value_var: Ident { name: "s".into(), span: span() },
+            collection: attr(var("param"), "secret_env"),
+            key: None,
+            value: attr(var("s"), "name"),
+            grouping: false,
+            condition: Some(attr(var("self"), "name")),
+        };
+        let expr = Expr { kind: ExprKind::For(Box::new(for_expr)), span: span() };
+        assert_eq!(paths(&expr), vec!["param.secret_env", "self.name"]);
+    }
+}
