@@ -92,6 +92,7 @@ codes! {
     UnknownResourceAttribute = "E0504", Error, "Unknown resource attribute";
     ComputedAttributeSet = "E0505", Error, "Computed attribute set";
     TargetRequired = "E0506", Error, "Target required";
+    RepetitionUnknown = "E0507", Error, "Repetition known only after apply";
     // Warnings: W0xxx
     UnusedVariable = "W0001", Warning, "Unused variable";
     UnusedLocal = "W0002", Warning, "Unused local value";

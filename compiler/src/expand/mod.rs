@@ -10,5 +10,114 @@
 //! component -> resource block).
 
 pub mod address;
+mod engine;
+pub mod model;
 pub mod refs;
 pub mod schema_check;
+pub mod scope;
+
+pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS};
+pub use scope::{Evaluator, Roots};
+
+use crate::codes::Code;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::graph::ResourceGraph;
+use crate::schema::SchemaSource;
+use crate::source::{FileId, Span};
+use crate::value::Value;
+use indexmap::IndexMap;
+use model::StackDecl;
+use std::sync::Arc;
+
+/// Everything expansion needs besides the stack and the schemas.
+pub struct ExpandOptions<'a> {
+    /// `--target`; `None` to pick the stack's only target.
+    pub target: Option<&'a str>,
+    /// The values of the stack's variables (defaults and `-var`s applied by `check`).
+    pub variables: IndexMap<String, Value>,
+    /// Results already in state, by address: a generated password's `result`
+    /// is used from here instead of being unknown.
+    pub prior: Option<PriorLookup<'a>>,
+    /// Evaluates expressions.
+    pub evaluator: Arc<dyn Evaluator>,
+    /// Where to report problems that belong to the command line (`--target`).
+    pub command_line_span: Span,
+}
+
+/// The target to expand for: `--target` if given (it must be declared, or
+/// be a known target when the stack declares none), else the stack's only
+/// target, else none (only target-independent resources).
+pub fn select_target(
+    stack: &StackDecl,
+    requested: Option<&str>,
+    known_targets: &[&str],
+    span: Span,
+) -> Result<Option<String>, Diagnostic> {
+    let declared: Vec<&str> = stack.targets.iter().map(|t| t.name.as_str()).collect();
+    match requested {
+        Some(name) if declared.contains(&name) => Ok(Some(name.to_string())),
+        Some(name) if declared.is_empty() && known_targets.contains(&name) => Ok(Some(name.to_string())),
+        Some(name) => {
+            let candidates = if declared.is_empty() { known_targets.to_vec() } else { declared.clone() };
+            let listed = candidates.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+            let mut diagnostic = Diagnostic::new(
+                Code::UnknownTarget,
+                stack.targets.first().map_or(span, |t| t.span),
+                format!("Target `{name}` is not declared by this stack; it declares {listed}."),
+            )
+            .with_label("declared targets start here");
+            diagnostic = match did_you_mean(name, candidates.iter().copied()) {
+                Some(help) => diagnostic.with_help(help),
+                None => {
+                    diagnostic.with_help(format!("pass one of {listed}, or add `target \"{name}\" {{}}`"))
+                }
+            };
+            Err(diagnostic)
+        }
+        None => match declared.as_slice() {
+            [] => Ok(None),
+            [only] => Ok(Some(only.to_string())),
+            several => {
+                let listed = several.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+                let mut diagnostic = Diagnostic::new(
+                    Code::TargetRequired,
+                    stack.targets[1].span,
+                    format!(
+                        "This stack declares {} targets ({listed}); choose one with `--target`.",
+                        several.len()
+                    ),
+                )
+                .with_label("second target")
+                .with_help(format!("e.g. `--target {}`", several[0]));
+                diagnostic = diagnostic.with_secondary(stack.targets[0].span, "first target");
+                Err(diagnostic)
+            }
+        },
+    }
+}
+
+/// The targets providers exist for.
+pub const KNOWN_TARGETS: &[&str] = &["kubernetes", "aws", "local"];
+
+/// Expands `stack` for a target into a resource graph. Returns the graph
+/// (`None` when the target cannot be selected) and every problem found.
+pub fn expand_decl(
+    stack: &StackDecl,
+    schemas: &dyn SchemaSource,
+    options: ExpandOptions<'_>,
+) -> (Option<ResourceGraph>, Vec<Diagnostic>) {
+    let target = match select_target(stack, options.target, KNOWN_TARGETS, options.command_line_span) {
+        Ok(target) => target,
+        Err(diagnostic) => return (None, vec![diagnostic]),
+    };
+    let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
+    engine.expand_stack(&options.variables);
+    let mut diagnostics = engine.diagnostics;
+    crate::diagnostic::sort(&mut diagnostics);
+    (Some(engine.graph), diagnostics)
+}
+
+/// A span for problems of the command line, when a stack has no file to point at.
+pub fn no_span() -> Span {
+    Span::file_start(FileId(0))
+}

@@ -1,0 +1,749 @@
+//! The expansion algorithm: bodies are processed item by item in
+//! dependency order; each item adds a root value (`aws_vpc.main`,
+//! `service.api`, `local.x`) that later items can reference.
+
+use super::address::{InstanceKey, InstancePath};
+use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDecl, StackDecl};
+use super::refs::{references, Reference};
+use super::schema_check::{self, WrittenAttribute};
+use super::scope::{
+    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, PlanRoots, ResourceRef,
+};
+use crate::ast::{Block, Expr};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::graph::{OutputNode, ResourceAddress, ResourceGraph, ResourceNode};
+use crate::schema::SchemaSource;
+use crate::source::Span;
+use crate::types::Type;
+use crate::value::Value;
+use indexmap::IndexMap;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+/// Components may nest this deep (instance in component in component...).
+pub const MAX_COMPONENT_DEPTH: usize = 32;
+
+/// How many resources one `count`/`for_each` may produce.
+pub const MAX_REPETITIONS: usize = 100_000;
+
+/// Values of resources already created, from state (e.g. a generated
+/// password): used for their computed attributes instead of unknown.
+pub type PriorLookup<'a> = &'a dyn Fn(&ResourceAddress) -> Option<Value>;
+
+pub(crate) struct Engine<'s> {
+    pub stack: &'s StackDecl,
+    pub schemas: &'s dyn SchemaSource,
+    pub evaluator: Arc<dyn Evaluator>,
+    pub target: Option<String>,
+    pub target_attributes: Captured,
+    pub prior: Option<PriorLookup<'s>>,
+    pub graph: ResourceGraph,
+    pub diagnostics: Vec<Diagnostic>,
+    reported: HashSet<(Code, Span, String)>,
+}
+
+/// Where in the component tree a body is being expanded.
+#[derive(Clone)]
+struct Frame {
+    path: InstancePath,
+    provenance: Vec<Span>,
+    /// Component kinds being expanded, outermost first, with the instance spans.
+    kinds: Vec<(String, Span)>,
+}
+
+type Visible = IndexMap<String, Captured>;
+
+/// One item of a body, in processing order.
+#[derive(Clone, Copy)]
+enum Item<'b> {
+    Local(&'b (String, Span, Arc<Expr>)),
+    Resource(&'b ResourceDecl),
+    Instance(&'b InstanceDecl),
+}
+
+impl Item<'_> {
+    fn key(&self) -> (&str, &str) {
+        match self {
+            Item::Local((name, _, _)) => ("local", name),
+            Item::Resource(r) => (&r.type_name, &r.name),
+            Item::Instance(i) => (&i.kind, &i.name),
+        }
+    }
+
+    fn span(&self) -> Span {
+        match self {
+            Item::Local((_, span, _)) => *span,
+            Item::Resource(r) => r.span,
+            Item::Instance(i) => i.span,
+        }
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut out = Vec::new();
+        match self {
+            Item::Local((_, _, expr)) => out.extend(references(expr)),
+            Item::Resource(r) => {
+                for expr in [&r.count, &r.for_each, &r.depends_on].into_iter().flatten() {
+                    out.extend(references(expr));
+                }
+                for attribute in &r.attributes {
+                    out.extend(references(&attribute.value));
+                }
+                for block in &r.blocks {
+                    block_references(block, &mut out, 0);
+                }
+            }
+            Item::Instance(i) => {
+                for attribute in &i.attributes {
+                    out.extend(references(&attribute.value));
+                }
+                for block in &i.blocks {
+                    block_references(block, &mut out, 0);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn block_references(block: &Block, out: &mut Vec<Reference>, depth: usize) {
+    if depth > MAX_COMPONENT_DEPTH {
+        return;
+    }
+    for attribute in &block.body.attributes {
+        out.extend(references(&attribute.value));
+    }
+    for inner in &block.body.blocks {
+        block_references(inner, out, depth + 1);
+    }
+}
+
+impl<'s> Engine<'s> {
+    pub fn new(
+        stack: &'s StackDecl,
+        schemas: &'s dyn SchemaSource,
+        evaluator: Arc<dyn Evaluator>,
+        target: Option<String>,
+        prior: Option<PriorLookup<'s>>,
+    ) -> Engine<'s> {
+        Engine {
+            stack,
+            schemas,
+            evaluator,
+            target,
+            target_attributes: Captured::Value(Value::Object(IndexMap::new())),
+            prior,
+            graph: ResourceGraph::new(),
+            diagnostics: Vec::new(),
+            reported: HashSet::new(),
+        }
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        let key = (diagnostic.code, diagnostic.primary.span, diagnostic.message.clone());
+        if self.reported.insert(key) {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    /// Evaluates one expression against the visible roots.
+    fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> (Captured, Value) {
+        let refs = references(expr);
+        let scope = capture(visible, &refs);
+        let value = match self.evaluator.evaluate(expr, &PlanRoots { scope: &scope }) {
+            Ok(value) => value,
+            Err(diagnostic) => {
+                self.report(diagnostic);
+                Value::Null
+            }
+        };
+        let deps = dependencies_of(&scope, &refs);
+        let captured = if deps.is_empty() {
+            Captured::Value(value.clone())
+        } else {
+            Captured::Expr(Arc::new(DeferredExpr {
+                expr: expr.clone(),
+                scope,
+                planned: value.clone(),
+                evaluator: self.evaluator.clone(),
+            }))
+        };
+        (captured, value)
+    }
+
+    /// A block written for an object-typed param or attribute, as an object.
+    fn eval_block(&mut self, block: &Block, visible: &Visible, depth: usize) -> Captured {
+        let mut fields = IndexMap::new();
+        for attribute in &block.body.attributes {
+            let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), visible);
+            fields.insert(attribute.name.name.clone(), captured);
+        }
+        if depth < MAX_COMPONENT_DEPTH {
+            for (name, captured) in self.eval_blocks(&block.body.blocks, visible, depth + 1, |_| false) {
+                fields.insert(name, captured);
+            }
+        }
+        Captured::object(fields)
+    }
+
+    /// Blocks grouped by name: one block is an object, several (or one for
+    /// a list-typed attribute, per `is_list`) a list of objects.
+    fn eval_blocks<'b>(
+        &mut self,
+        blocks: impl IntoIterator<Item = &'b Block>,
+        visible: &Visible,
+        depth: usize,
+        is_list: impl Fn(&str) -> bool,
+    ) -> IndexMap<String, Captured> {
+        let mut grouped: IndexMap<String, Vec<Captured>> = IndexMap::new();
+        for block in blocks {
+            let captured = self.eval_block(block, visible, depth);
+            grouped.entry(block.kind.name.clone()).or_default().push(captured);
+        }
+        grouped
+            .into_iter()
+            .map(|(name, mut items)| {
+                let value = if items.len() == 1 && !is_list(&name) {
+                    items.remove(0)
+                } else {
+                    Captured::List(Arc::new(items))
+                };
+                (name, value)
+            })
+            .collect()
+    }
+
+    /// The items of a body in dependency order; cycles are reported (E0204)
+    /// and broken so that every item is still processed once.
+    fn order<'b>(&mut self, items: Vec<Item<'b>>) -> Vec<Item<'b>> {
+        let index: IndexMap<(String, String), usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let (a, b) = item.key();
+                ((a.to_string(), b.to_string()), i)
+            })
+            .collect();
+        let edges: Vec<Vec<(usize, Span)>> = items
+            .iter()
+            .map(|item| {
+                let mut out = Vec::new();
+                for reference in item.references() {
+                    let Some(first) = reference.steps.first() else { continue };
+                    if let Some(&target) = index.get(&(reference.root.clone(), first.name().to_string())) {
+                        out.push((target, reference.span));
+                    }
+                }
+                out
+            })
+            .collect();
+        // Iterative depth-first search: 0 = new, 1 = on the stack, 2 = done.
+        let mut state = vec![0u8; items.len()];
+        let mut order = Vec::with_capacity(items.len());
+        for start in 0..items.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if *next < edges[node].len() {
+                    let (target, span) = edges[node][*next];
+                    *next += 1;
+                    match state[target] {
+                        0 => {
+                            state[target] = 1;
+                            stack.push((target, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
+                            let cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
+                            self.report_cycle(&items, &cycle, span);
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    order.push(items[node]);
+                    stack.pop();
+                }
+            }
+        }
+        order
+    }
+
+    fn report_cycle(&mut self, items: &[Item<'_>], cycle: &[usize], closing: Span) {
+        let names: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&i| {
+                let (a, b) = items[i].key();
+                format!("{a}.{b}")
+            })
+            .collect();
+        let mut diagnostic = Diagnostic::new(
+            Code::ReferenceCycle,
+            closing,
+            format!("These items reference each other in a cycle: {}.", names.join(" -> ")),
+        )
+        .with_label("this reference closes the cycle")
+        .with_help("break the cycle: one of them must not depend on the other");
+        for &i in cycle {
+            let (a, b) = items[i].key();
+            diagnostic =
+                diagnostic.with_secondary(items[i].span(), format!("`{a}.{b}` is part of the cycle"));
+        }
+        self.report(diagnostic);
+    }
+
+    /// Expands the items of a body; returns the roots visible at its end.
+    fn expand_body<'b>(
+        &mut self,
+        body: &'b BodyDecl,
+        locals: &'b [(String, Span, Arc<Expr>)],
+        mut visible: Visible,
+        frame: &Frame,
+    ) -> Visible {
+        let target = self.target.clone();
+        let for_target = |t: &Option<String>| t.is_none() || *t == target;
+        let mut items: Vec<Item<'b>> = locals.iter().map(Item::Local).collect();
+        items.extend(body.resources.iter().filter(|r| for_target(&r.target)).map(Item::Resource));
+        items.extend(body.instances.iter().filter(|i| for_target(&i.target)).map(Item::Instance));
+        for item in self.order(items) {
+            let (root, name, captured) = match item {
+                Item::Local((name, _, expr)) => {
+                    let (captured, _) = self.eval(expr, &visible);
+                    ("local".to_string(), name.clone(), captured)
+                }
+                Item::Resource(decl) => {
+                    let captured = self.expand_resource(decl, &visible, frame);
+                    (decl.type_name.clone(), decl.name.clone(), captured)
+                }
+                Item::Instance(decl) => {
+                    let captured = self.expand_instance(decl, &visible, frame);
+                    (decl.kind.clone(), decl.name.clone(), captured)
+                }
+            };
+            let entry = visible.entry(root).or_insert_with(|| Captured::object(IndexMap::new()));
+            if let Captured::Object(fields) = entry {
+                Arc::make_mut(fields).insert(name, captured);
+            }
+        }
+        visible
+    }
+
+    /// The keys of a resource's repetitions, with `count`/`each` roots.
+    fn repetitions(
+        &mut self,
+        decl: &ResourceDecl,
+        visible: &Visible,
+    ) -> Option<Vec<(Option<InstanceKey>, Visible)>> {
+        let single = || vec![(None, IndexMap::new())];
+        let (expr, is_count) = match (&decl.count, &decl.for_each) {
+            (Some(count), _) => (count, true),
+            (None, Some(for_each)) => (for_each, false),
+            (None, None) => return Some(single()),
+        };
+        let (_, value) = self.eval(expr, visible);
+        let value = value.unmarked();
+        if value.has_unknown() {
+            self.report(
+                Diagnostic::new(
+                    Code::RepetitionUnknown,
+                    expr.span,
+                    format!(
+                        "The {} of `{}.{}` is known only after apply; how many resources to create must be known when planning.",
+                        if is_count { "count" } else { "for_each" },
+                        decl.type_name,
+                        decl.name
+                    ),
+                )
+                .with_label("known only after apply")
+                .with_help("derive it from variables and params, not from attributes a provider computes"),
+            );
+            return None;
+        }
+        let too_many = |engine: &mut Engine<'_>, n: usize| {
+            engine.report(Diagnostic::new(
+                Code::TypeMismatch,
+                expr.span,
+                format!("{n} repetitions is more than the {MAX_REPETITIONS} a resource block may produce."),
+            ));
+        };
+        let mut out = Vec::new();
+        if is_count {
+            let Some(n) = value.as_f64().filter(|n| *n >= 0.0 && n.fract() == 0.0) else {
+                self.report(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        expr.span,
+                        format!("`count` must be a whole number, 0 or more; it is {value}."),
+                    )
+                    .with_label("expected a whole number"),
+                );
+                return None;
+            };
+            if n > MAX_REPETITIONS as f64 {
+                too_many(self, n as usize);
+                return None;
+            }
+            for i in 0..n as usize {
+                let mut roots = IndexMap::new();
+                let index: IndexMap<String, Value> =
+                    [("index".to_string(), Value::Number(i as f64))].into_iter().collect();
+                roots.insert("count".to_string(), Captured::Value(Value::Object(index)));
+                out.push((Some(InstanceKey::Index(i)), roots));
+            }
+            return Some(out);
+        }
+        let pairs: Vec<(String, Value)> = match &value {
+            Value::Object(fields) => fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Value::List(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                items.iter().map(|i| (i.as_str().unwrap_or_default().to_string(), i.clone())).collect()
+            }
+            other => {
+                self.report(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        expr.span,
+                        format!("`for_each` needs a map or a list of strings; it is {other}."),
+                    )
+                    .with_label("expected a map or a list of strings"),
+                );
+                return None;
+            }
+        };
+        if pairs.len() > MAX_REPETITIONS {
+            too_many(self, pairs.len());
+            return None;
+        }
+        for (key, item) in pairs {
+            let each: IndexMap<String, Value> =
+                [("key".to_string(), Value::String(key.clone())), ("value".to_string(), item)]
+                    .into_iter()
+                    .collect();
+            let mut roots = IndexMap::new();
+            roots.insert("each".to_string(), Captured::Value(Value::Object(each)));
+            out.push((Some(InstanceKey::Key(key)), roots));
+        }
+        Some(out)
+    }
+
+    fn expand_resource(&mut self, decl: &ResourceDecl, visible: &Visible, frame: &Frame) -> Captured {
+        let Some(schema) = schema_check::lookup(
+            self.schemas,
+            &decl.type_name,
+            decl.type_span,
+            decl.target.as_deref(),
+            &mut self.diagnostics,
+        ) else {
+            return Captured::Value(Value::Unknown);
+        };
+        let schema = schema.clone();
+        let Some(repetitions) = self.repetitions(decl, visible) else {
+            return Captured::Value(Value::Unknown);
+        };
+        let repeated_by_count = decl.count.is_some();
+        let mut list = Vec::new();
+        let mut map = IndexMap::new();
+        let mut single = None;
+        for (key, extra) in repetitions {
+            let mut scope = visible.clone();
+            scope.extend(extra);
+            let mut attributes: IndexMap<String, Captured> = IndexMap::new();
+            let mut planned: IndexMap<String, Value> = IndexMap::new();
+            let mut spans: Vec<(String, Span, Span)> = Vec::new();
+            for attribute in &decl.attributes {
+                let (captured, value) = self.eval(&Arc::new(attribute.value.clone()), &scope);
+                spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
+                attributes.insert(attribute.name.name.clone(), captured);
+                planned.insert(attribute.name.name.clone(), value);
+            }
+            let block_values = self.eval_blocks(decl.blocks.iter().map(|b| b.as_ref()), &scope, 0, |name| {
+                schema.attributes.get(name).is_some_and(|a| matches!(a.ty.base(), Type::List(_)))
+            });
+            for block in &decl.blocks {
+                if !spans.iter().any(|(n, _, _)| *n == block.kind.name) {
+                    spans.push((block.kind.name.clone(), block.kind.span, block.span));
+                }
+            }
+            for (name, captured) in block_values {
+                let value = captured.resolve(&|_| None).unwrap_or(Value::Unknown);
+                planned.insert(name.clone(), value);
+                attributes.insert(name, captured);
+            }
+            let written: Vec<WrittenAttribute<'_>> = spans
+                .iter()
+                .filter_map(|(name, name_span, value_span)| {
+                    Some(WrittenAttribute {
+                        name,
+                        name_span: *name_span,
+                        value: planned.get(name)?,
+                        value_span: *value_span,
+                    })
+                })
+                .collect();
+            let mut check = Vec::new();
+            schema_check::check_attributes(&schema, &written, decl.span, &mut check);
+            for diagnostic in check {
+                self.report(diagnostic);
+            }
+
+            let address = frame.path.resource(&decl.type_name, &decl.name, key.as_ref());
+            let mut dependencies = BTreeSet::new();
+            for captured in attributes.values() {
+                captured.dependencies(&mut dependencies);
+            }
+            if let Some(depends_on) = &decl.depends_on {
+                let refs = references(depends_on);
+                dependencies.extend(dependencies_of(&capture(&scope, &refs), &refs));
+            }
+            dependencies.remove(&address);
+            let config = Value::Object(planned);
+            let deferred = config.has_unknown().then(|| Arc::new(DeferredObject { attributes }));
+            let computed: Vec<String> = schema
+                .attributes
+                .iter()
+                .filter(|(name, a)| {
+                    a.is_computed() && config.as_object().is_some_and(|c| !c.contains_key(*name))
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            let prior = self.prior.and_then(|lookup| lookup(&address));
+            let mut with_computed = config.clone();
+            if let Value::Object(fields) = &mut with_computed {
+                for name in &computed {
+                    let known = prior.as_ref().and_then(|p| p.get_path(&[name])).cloned();
+                    let sensitive = schema.attributes.get(name).is_some_and(|a| a.sensitive);
+                    let value = match known {
+                        Some(v) if sensitive => v.into_sensitive(),
+                        Some(v) => v,
+                        None => Value::Unknown,
+                    };
+                    fields.insert(name.clone(), value);
+                }
+            }
+            let mut provenance = frame.provenance.clone();
+            provenance.push(decl.span);
+            let node = ResourceNode {
+                address: address.clone(),
+                type_name: decl.type_name.clone(),
+                target: schema.target.clone(),
+                values: config,
+                deferred: deferred.clone().map(|d| d as Arc<dyn crate::graph::Deferred>),
+                dependencies: dependencies.into_iter().collect(),
+                provenance,
+            };
+            if self.graph.add(node).is_err() {
+                self.report(
+                    Diagnostic::new(
+                        Code::DuplicateDeclaration,
+                        decl.span,
+                        format!("Resource `{address}` is declared twice."),
+                    )
+                    .with_label("second declaration"),
+                );
+            }
+            let reference = Captured::Resource(Arc::new(ResourceRef {
+                address,
+                planned: with_computed,
+                // Prior results already fill the computed attributes.
+                config: if prior.is_some() { None } else { deferred },
+                computed: Arc::new(if prior.is_some() { Vec::new() } else { computed }),
+            }));
+            match key {
+                None => single = Some(reference),
+                Some(InstanceKey::Index(_)) => list.push(reference),
+                Some(InstanceKey::Key(k)) => {
+                    map.insert(k, reference);
+                }
+            }
+        }
+        match single {
+            Some(reference) => reference,
+            None if repeated_by_count => Captured::List(Arc::new(list)),
+            None => Captured::object(map),
+        }
+    }
+
+    fn expand_instance(&mut self, decl: &InstanceDecl, visible: &Visible, frame: &Frame) -> Captured {
+        // Unknown kinds were reported by `check`.
+        let Some(component) = self.stack.components.get(&decl.kind) else {
+            return Captured::Value(Value::Unknown);
+        };
+        if let Some(start) = frame.kinds.iter().position(|(k, _)| *k == decl.kind) {
+            let chain: Vec<&str> =
+                frame.kinds[start..].iter().map(|(k, _)| k.as_str()).chain([decl.kind.as_str()]).collect();
+            let mut diagnostic = Diagnostic::new(
+                Code::ReferenceCycle,
+                decl.kind_span,
+                format!("Component `{}` uses itself: {}.", decl.kind, chain.join(" -> ")),
+            )
+            .with_label(format!("`{}` again", decl.kind))
+            .with_help(
+                "a component cannot contain an instance of itself, directly or through other components",
+            );
+            for (kind, span) in &frame.kinds[start..] {
+                diagnostic = diagnostic.with_secondary(*span, format!("inside `{kind}`"));
+            }
+            self.report(diagnostic);
+            return Captured::Value(Value::Unknown);
+        }
+        if frame.kinds.len() >= MAX_COMPONENT_DEPTH {
+            self.report(Diagnostic::new(
+                Code::NestingTooDeep,
+                decl.span,
+                format!("Components nest more than {MAX_COMPONENT_DEPTH} deep here."),
+            ));
+            return Captured::Value(Value::Unknown);
+        }
+        let Some(target) = self.target.clone() else {
+            self.report(
+                Diagnostic::new(
+                    Code::TargetRequired,
+                    decl.span,
+                    format!(
+                        "`{} \"{}\"` expands differently per target, and no target is selected.",
+                        decl.kind, decl.name
+                    ),
+                )
+                .with_label("needs a target")
+                .with_help("declare a `target` block, or pass `--target <name>`"),
+            );
+            return Captured::Value(Value::Unknown);
+        };
+        let Some((on_span, body)) = component.on.get(&target) else {
+            let supported: Vec<String> = component.on.keys().map(|t| format!("`{t}`")).collect();
+            let help = if supported.is_empty() {
+                format!("component `{}` has no `on \"<target>\"` block at all", decl.kind)
+            } else {
+                format!("`{}` is available on {}", decl.kind, supported.join(", "))
+            };
+            self.report(
+                Diagnostic::new(
+                    Code::UnsupportedOnTarget,
+                    decl.span,
+                    format!("`{}` cannot be expressed on target `{target}`.", decl.kind),
+                )
+                .with_label(format!("not available on `{target}`"))
+                .with_secondary(component.span, format!("`{}` has no `on \"{target}\"` block", decl.kind))
+                .with_help(help),
+            );
+            return Captured::Value(Value::Unknown);
+        };
+        let params = self.instance_params(decl, component, visible);
+        let mut roots: Visible = IndexMap::new();
+        roots.insert("param".to_string(), Captured::object(params));
+        let this: IndexMap<String, Value> =
+            [("name".to_string(), Value::string(&decl.name)), ("target".to_string(), Value::string(&target))]
+                .into_iter()
+                .collect();
+        roots.insert("self".to_string(), Captured::Value(Value::Object(this)));
+        roots.insert("target".to_string(), self.target_attributes.clone());
+        let mut inner = Frame {
+            path: frame.path.child(&decl.kind, &decl.name, None),
+            provenance: frame.provenance.clone(),
+            kinds: frame.kinds.clone(),
+        };
+        inner.provenance.extend([decl.span, component.span, *on_span]);
+        inner.kinds.push((decl.kind.clone(), decl.span));
+        let end = self.expand_body(body, &[], roots, &inner);
+        let mut outputs: IndexMap<String, Captured> = IndexMap::new();
+        let declared: Vec<&OutputDecl> = component.outputs.iter().chain(body.outputs.iter()).collect();
+        for output in declared {
+            let captured = match &output.value {
+                Some(expr) => {
+                    let (captured, value) = self.eval(expr, &end);
+                    if output.sensitive && !value.has_sensitive() {
+                        match captured {
+                            Captured::Value(v) => Captured::Value(v.into_sensitive()),
+                            other => other,
+                        }
+                    } else {
+                        captured
+                    }
+                }
+                // Declared at component level, to be given by an `on` block.
+                None if outputs.contains_key(&output.name) => continue,
+                None => Captured::Value(Value::Null),
+            };
+            outputs.insert(output.name.clone(), captured);
+        }
+        outputs.entry("name".to_string()).or_insert_with(|| Captured::Value(Value::string(&decl.name)));
+        Captured::object(outputs)
+    }
+
+    /// The instance's params: written ones evaluated in the enclosing
+    /// scope, the others from their defaults (missing ones were reported by `check`).
+    fn instance_params(
+        &mut self,
+        decl: &InstanceDecl,
+        component: &ComponentDecl,
+        visible: &Visible,
+    ) -> IndexMap<String, Captured> {
+        let mut written: IndexMap<String, Captured> = IndexMap::new();
+        for attribute in &decl.attributes {
+            let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), visible);
+            written.insert(attribute.name.name.clone(), captured);
+        }
+        for (name, captured) in
+            self.eval_blocks(decl.blocks.iter().map(|b| b.as_ref()), visible, 0, |_| false)
+        {
+            written.entry(name).or_insert(captured);
+        }
+        let mut params = IndexMap::new();
+        for (name, param) in &component.params {
+            let value = match (written.swap_remove(name), &param.default) {
+                (Some(value), _) => value,
+                (None, Some(default)) => self.eval(default, &IndexMap::new()).0,
+                (None, None) => Captured::Value(Value::Null),
+            };
+            params.insert(name.clone(), value);
+        }
+        params
+    }
+
+    /// Expands the stack's top level and its outputs.
+    pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>) {
+        let mut visible: Visible = IndexMap::new();
+        visible.insert("var".to_string(), Captured::Value(Value::Object(variables.clone())));
+        // The selected target's attributes, evaluated with variables only.
+        if let Some(target) = &self.target {
+            if let Some(decl) = self.stack.targets.iter().find(|t| t.name == *target) {
+                let mut fields = IndexMap::new();
+                for attribute in &decl.attributes {
+                    let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), &visible);
+                    fields.insert(attribute.name.name.clone(), captured);
+                }
+                self.target_attributes = Captured::object(fields);
+            }
+        }
+        let frame = Frame { path: InstancePath::root(), provenance: Vec::new(), kinds: Vec::new() };
+        let end = self.expand_body(&self.stack.body, &self.stack.locals, visible, &frame);
+        for output in &self.stack.outputs {
+            let Some(expr) = &output.value else { continue };
+            let (captured, value) = self.eval(expr, &end);
+            let mut dependencies = BTreeSet::new();
+            captured.dependencies(&mut dependencies);
+            let deferred = match &captured {
+                Captured::Expr(deferred) if value.has_unknown() => {
+                    Some(deferred.clone() as Arc<dyn crate::graph::Deferred>)
+                }
+                _ => None,
+            };
+            self.graph.outputs.insert(
+                output.name.clone(),
+                OutputNode {
+                    name: output.name.clone(),
+                    sensitive: output.sensitive || value.has_sensitive(),
+                    value,
+                    deferred,
+                    dependencies: dependencies.into_iter().collect(),
+                    span: output.span,
+                },
+            );
+        }
+        self.graph.link();
+    }
+}

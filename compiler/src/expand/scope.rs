@@ -1,0 +1,277 @@
+//! Captured scopes: what an expression of a component body can see, kept
+//! alive in the resource graph so apply can evaluate it again once the
+//! resources it depends on exist (the graph's [`Deferred`]).
+//!
+//! A captured value is either known now, an expression to evaluate again,
+//! or a reference to a resource (whose attributes come from apply's results
+//! when there are some, else from its planned configuration with computed
+//! attributes unknown). Each part also records the resources it depends on,
+//! transitively, which is how a resource's direct dependencies are found
+//! through params and component outputs.
+
+use super::refs::{Reference, Step};
+use crate::ast::Expr;
+use crate::diagnostic::Diagnostic;
+use crate::graph::{Deferred, ResourceAddress, ResultLookup};
+use crate::value::Value;
+use indexmap::IndexMap;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Evaluates expressions (implemented over the expression evaluator; a
+/// trait so that expansion depends on what it needs, not on its internals).
+pub trait Evaluator: Send + Sync + std::fmt::Debug {
+    /// Evaluates `expr`, looking names at its root (`param`, `self`,
+    /// `aws_vpc`, `each`, ...) up in `roots`.
+    fn evaluate(&self, expr: &Expr, roots: &dyn Roots) -> Result<Value, Diagnostic>;
+}
+
+/// The values of root names.
+pub trait Roots {
+    fn root(&self, name: &str) -> Option<Value>;
+}
+
+/// A value as captured for later re-evaluation.
+#[derive(Clone, Debug)]
+pub enum Captured {
+    /// Known now (or unknown for a reason no dependency can resolve).
+    Value(Value),
+    Object(Arc<IndexMap<String, Captured>>),
+    List(Arc<Vec<Captured>>),
+    /// An expression, with the value it had at plan time.
+    Expr(Arc<DeferredExpr>),
+    /// A resource's attributes.
+    Resource(Arc<ResourceRef>),
+}
+
+#[derive(Debug)]
+pub struct DeferredExpr {
+    pub expr: Arc<Expr>,
+    pub scope: CapturedScope,
+    pub planned: Value,
+    pub evaluator: Arc<dyn Evaluator>,
+}
+
+#[derive(Debug)]
+pub struct ResourceRef {
+    pub address: ResourceAddress,
+    /// The configuration with computed attributes unknown, as planned.
+    pub planned: Value,
+    /// How to recompute the configuration (None when fully known).
+    pub config: Option<Arc<DeferredObject>>,
+    /// Computed attributes not set in configuration (unknown until apply).
+    pub computed: Arc<Vec<String>>,
+}
+
+/// A resource's configuration: one captured expression per attribute.
+#[derive(Debug)]
+pub struct DeferredObject {
+    pub attributes: IndexMap<String, Captured>,
+}
+
+/// Root names to captured values.
+#[derive(Clone, Debug, Default)]
+pub struct CapturedScope {
+    pub roots: IndexMap<String, Captured>,
+}
+
+/// Bound on re-evaluation nesting (captured values nest as deep as
+/// components do, which expansion bounds far below this).
+const MAX_DEPTH: usize = 128;
+
+impl Captured {
+    pub fn object(fields: IndexMap<String, Captured>) -> Captured {
+        Captured::Object(Arc::new(fields))
+    }
+
+    /// The value now, with results of applied resources where `lookup` has them.
+    pub fn resolve(&self, lookup: ResultLookup<'_>) -> Result<Value, String> {
+        self.resolve_at(lookup, 0)
+    }
+
+    fn resolve_at(&self, lookup: ResultLookup<'_>, depth: usize) -> Result<Value, String> {
+        if depth > MAX_DEPTH {
+            return Err("values nest too deeply to evaluate".into());
+        }
+        match self {
+            Captured::Value(value) => Ok(value.clone()),
+            Captured::Object(fields) => Ok(Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.resolve_at(lookup, depth + 1)?)))
+                    .collect::<Result<_, String>>()?,
+            )),
+            Captured::List(items) => Ok(Value::List(
+                items.iter().map(|v| v.resolve_at(lookup, depth + 1)).collect::<Result<_, String>>()?,
+            )),
+            Captured::Expr(deferred) => {
+                if !deferred.planned.has_unknown() {
+                    return Ok(deferred.planned.clone());
+                }
+                deferred.evaluate_at(lookup, depth + 1)
+            }
+            Captured::Resource(resource) => {
+                if let Some(result) = lookup(&resource.address) {
+                    return Ok(result);
+                }
+                let Some(config) = &resource.config else { return Ok(resource.planned.clone()) };
+                let mut value = config.evaluate_at(lookup, depth + 1)?;
+                if let Value::Object(fields) = &mut value {
+                    for name in resource.computed.iter() {
+                        fields.entry(name.clone()).or_insert(Value::Unknown);
+                    }
+                }
+                Ok(value)
+            }
+        }
+    }
+
+    /// The resources this value depends on, transitively.
+    pub fn dependencies(&self, into: &mut BTreeSet<ResourceAddress>) {
+        self.dependencies_at(into, 0)
+    }
+
+    fn dependencies_at(&self, into: &mut BTreeSet<ResourceAddress>, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match self {
+            Captured::Value(_) => {}
+            Captured::Object(fields) => fields.values().for_each(|v| v.dependencies_at(into, depth + 1)),
+            Captured::List(items) => items.iter().for_each(|v| v.dependencies_at(into, depth + 1)),
+            Captured::Expr(deferred) => {
+                for root in deferred.scope.roots.values() {
+                    root.dependencies_at(into, depth + 1);
+                }
+            }
+            Captured::Resource(resource) => {
+                into.insert(resource.address.clone());
+            }
+        }
+    }
+
+    /// The part of this value a static path reaches, as far as it can be
+    /// followed through captured structure (not into plain values).
+    pub fn follow(&self, steps: &[Step]) -> &Captured {
+        let mut current = self;
+        for step in steps {
+            let next = match current {
+                Captured::Object(fields) => fields.get(step.name()),
+                Captured::List(items) => step.name().parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        current
+    }
+}
+
+impl DeferredExpr {
+    fn evaluate_at(&self, lookup: ResultLookup<'_>, depth: usize) -> Result<Value, String> {
+        let roots = ResolvingRoots { scope: &self.scope, lookup, depth };
+        self.evaluator.evaluate(&self.expr, &roots).map_err(|d| d.message)
+    }
+}
+
+impl DeferredObject {
+    fn evaluate_at(&self, lookup: ResultLookup<'_>, depth: usize) -> Result<Value, String> {
+        Ok(Value::Object(
+            self.attributes
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), v.resolve_at(lookup, depth + 1)?)))
+                .collect::<Result<_, String>>()?,
+        ))
+    }
+}
+
+impl Deferred for DeferredObject {
+    fn evaluate(&self, results: ResultLookup<'_>) -> Result<Value, String> {
+        self.evaluate_at(results, 0)
+    }
+}
+
+impl Deferred for DeferredExpr {
+    fn evaluate(&self, results: ResultLookup<'_>) -> Result<Value, String> {
+        self.evaluate_at(results, 0)
+    }
+}
+
+/// Roots of a captured scope, resolved against apply's results.
+struct ResolvingRoots<'a, 'l> {
+    scope: &'a CapturedScope,
+    lookup: ResultLookup<'l>,
+    depth: usize,
+}
+
+impl Roots for ResolvingRoots<'_, '_> {
+    fn root(&self, name: &str) -> Option<Value> {
+        // An error deep inside becomes unknown here; the evaluator reports
+        // what it can about the expression at hand.
+        self.scope
+            .roots
+            .get(name)
+            .map(|c| c.resolve_at(self.lookup, self.depth + 1).unwrap_or(Value::Unknown))
+    }
+}
+
+/// The roots of a scope at plan time: no resource has results yet.
+pub struct PlanRoots<'a> {
+    pub scope: &'a CapturedScope,
+}
+
+impl Roots for PlanRoots<'_> {
+    fn root(&self, name: &str) -> Option<Value> {
+        self.scope.roots.get(name).map(|c| c.resolve(&|_| None).unwrap_or(Value::Unknown))
+    }
+}
+
+/// Captures, from the roots visible to an expression, the parts its
+/// references reach: a root referenced only as `root.name...` is narrowed
+/// to those names, so capturing stays proportional to the expression and
+/// not to the size of the stack.
+pub fn capture(visible: &IndexMap<String, Captured>, references: &[Reference]) -> CapturedScope {
+    let mut roots: IndexMap<String, Captured> = IndexMap::new();
+    let mut whole: BTreeSet<&str> = BTreeSet::new();
+    for reference in references {
+        if reference.steps.is_empty() {
+            whole.insert(&reference.root);
+        }
+    }
+    for reference in references {
+        let Some(value) = visible.get(&reference.root) else { continue };
+        if whole.contains(reference.root.as_str()) {
+            roots.insert(reference.root.clone(), value.clone());
+            continue;
+        }
+        let first = reference.steps[0].name();
+        match value {
+            Captured::Object(fields) => {
+                let Some(member) = fields.get(first) else { continue };
+                let entry = roots
+                    .entry(reference.root.clone())
+                    .or_insert_with(|| Captured::Object(Arc::new(IndexMap::new())));
+                if let Captured::Object(narrowed) = entry {
+                    Arc::make_mut(narrowed).insert(first.to_string(), member.clone());
+                }
+            }
+            other => {
+                roots.insert(reference.root.clone(), other.clone());
+            }
+        }
+    }
+    CapturedScope { roots }
+}
+
+/// The resources the referenced parts of a scope depend on.
+pub fn dependencies_of(scope: &CapturedScope, references: &[Reference]) -> BTreeSet<ResourceAddress> {
+    let mut out = BTreeSet::new();
+    for reference in references {
+        if let Some(root) = scope.roots.get(&reference.root) {
+            root.follow(&reference.steps).dependencies(&mut out);
+        }
+    }
+    out
+}
