@@ -167,6 +167,7 @@ impl<'s> Engine<'s> {
                 scope,
                 planned: value.clone(),
                 evaluator: self.evaluator.clone(),
+                dependencies: deps,
             }))
         };
         (captured, value)
@@ -310,6 +311,15 @@ impl<'s> Engine<'s> {
         let mut items: Vec<Item<'b>> = locals.iter().map(Item::Local).collect();
         items.extend(body.resources.iter().filter(|r| for_target(&r.target)).map(Item::Resource));
         items.extend(body.instances.iter().filter(|i| for_target(&i.target)).map(Item::Instance));
+        // Placeholders: an item whose reference was cut to break a cycle
+        // sees the other end as unknown (the cycle is already reported).
+        for item in &items {
+            let (root, name) = item.key();
+            let entry = visible.entry(root.to_string()).or_insert_with(|| Captured::object(IndexMap::new()));
+            if let Captured::Object(fields) = entry {
+                Arc::make_mut(fields).insert(name.to_string(), Captured::Value(Value::Unknown));
+            }
+        }
         for item in self.order(items) {
             let (root, name, captured) = match item {
                 Item::Local((name, _, expr)) => {

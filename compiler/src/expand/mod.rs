@@ -15,6 +15,10 @@ pub mod model;
 pub mod refs;
 pub mod schema_check;
 pub mod scope;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
 
 pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS};
 pub use scope::{Evaluator, Roots};

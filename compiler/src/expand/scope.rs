@@ -50,6 +50,8 @@ pub struct DeferredExpr {
     pub scope: CapturedScope,
     pub planned: Value,
     pub evaluator: Arc<dyn Evaluator>,
+    /// The resources the expression's references reach (computed once).
+    pub dependencies: BTreeSet<ResourceAddress>,
 }
 
 #[derive(Debug)]
@@ -139,11 +141,7 @@ impl Captured {
             Captured::Value(_) => {}
             Captured::Object(fields) => fields.values().for_each(|v| v.dependencies_at(into, depth + 1)),
             Captured::List(items) => items.iter().for_each(|v| v.dependencies_at(into, depth + 1)),
-            Captured::Expr(deferred) => {
-                for root in deferred.scope.roots.values() {
-                    root.dependencies_at(into, depth + 1);
-                }
-            }
+            Captured::Expr(deferred) => into.extend(deferred.dependencies.iter().cloned()),
             Captured::Resource(resource) => {
                 into.insert(resource.address.clone());
             }

@@ -1,0 +1,228 @@
+//! Test doubles for the expansion tests: a lowering of hcl-edit's tree to
+//! the AST and an evaluator, both covering only the subset of the language
+//! the tests use (literals, templates, lists, objects, traversals,
+//! conditionals, `==`/`!=`/`+`/`*`, and `length`). The real ones are the
+//! front end's `syntax` and the expressions engineer's `eval`.
+
+use super::scope::{Evaluator, Roots};
+use crate::ast::{self, BinaryOp, Expr, ExprKind, Ident, TemplatePart};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use crate::value::Value;
+use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl_edit::structure::{BlockLabel, Structure};
+use hcl_edit::template::Element;
+use hcl_edit::Span as _;
+
+fn span(file: FileId, range: Option<std::ops::Range<usize>>) -> Span {
+    Span::new(file, range.unwrap_or(0..0))
+}
+
+pub fn parse(file: FileId, text: &str) -> ast::File {
+    let body: hcl_edit::structure::Body = text.parse().expect("test input parses");
+    ast::File { id: file, body: lower_body(file, &body) }
+}
+
+fn lower_body(file: FileId, body: &hcl_edit::structure::Body) -> ast::Body {
+    let mut out = ast::Body::default();
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(a) => out.attributes.push(ast::Attribute {
+                name: Ident { name: a.key.to_string(), span: span(file, a.key.span()) },
+                value: lower(file, &a.value),
+                span: span(file, a.span()),
+            }),
+            Structure::Block(b) => out.blocks.push(ast::Block {
+                kind: Ident { name: b.ident.to_string(), span: span(file, b.ident.span()) },
+                labels: b
+                    .labels
+                    .iter()
+                    .map(|l| match l {
+                        BlockLabel::Ident(i) => Ident { name: i.to_string(), span: span(file, i.span()) },
+                        BlockLabel::String(s) => Ident { name: s.to_string(), span: span(file, s.span()) },
+                    })
+                    .collect(),
+                body: lower_body(file, &b.body),
+                span: span(file, b.span()),
+            }),
+        }
+    }
+    out
+}
+
+fn lower(file: FileId, expr: &Expression) -> Expr {
+    let at = span(file, expr.span());
+    let kind = match expr {
+        Expression::Null(_) => ExprKind::Null,
+        Expression::Bool(b) => ExprKind::Bool(*b.value()),
+        Expression::Number(n) => ExprKind::Number(n.value().as_f64().unwrap_or(0.0)),
+        Expression::String(s) => ExprKind::Template(vec![TemplatePart::Literal(s.value().clone())]),
+        Expression::StringTemplate(t) => ExprKind::Template(
+            t.iter()
+                .map(|e| match e {
+                    Element::Literal(l) => TemplatePart::Literal(l.value().clone()),
+                    Element::Interpolation(i) => TemplatePart::Interpolation(lower(file, &i.expr)),
+                    Element::Directive(_) => panic!("directives are not used in these tests"),
+                })
+                .collect(),
+        ),
+        Expression::Array(items) => ExprKind::List(items.iter().map(|e| lower(file, e)).collect()),
+        Expression::Object(object) => ExprKind::Object(
+            object
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        ObjectKey::Ident(i) => Expr {
+                            kind: ExprKind::Template(vec![TemplatePart::Literal(i.to_string())]),
+                            span: span(file, i.span()),
+                        },
+                        ObjectKey::Expression(e) => lower(file, e),
+                    };
+                    (key, lower(file, v.expr()))
+                })
+                .collect(),
+        ),
+        Expression::Parenthesis(p) => ExprKind::Paren(Box::new(lower(file, p.inner()))),
+        Expression::Variable(v) => ExprKind::Variable(Ident { name: v.to_string(), span: at }),
+        Expression::Conditional(c) => ExprKind::Conditional(
+            Box::new(lower(file, &c.cond_expr)),
+            Box::new(lower(file, &c.true_expr)),
+            Box::new(lower(file, &c.false_expr)),
+        ),
+        Expression::FuncCall(f) => ExprKind::Call(
+            Ident { name: f.name.name.to_string(), span: at },
+            f.args.iter().map(|a| lower(file, a)).collect(),
+            false,
+        ),
+        Expression::Traversal(t) => {
+            let mut current = lower(file, &t.expr);
+            for operator in &t.operators {
+                let kind = match operator.value() {
+                    TraversalOperator::GetAttr(name) => ExprKind::GetAttr(
+                        Box::new(current),
+                        Ident { name: name.to_string(), span: span(file, name.span()) },
+                    ),
+                    TraversalOperator::Index(index) => {
+                        ExprKind::Index(Box::new(current), Box::new(lower(file, index)))
+                    }
+                    TraversalOperator::LegacyIndex(i) => ExprKind::Index(
+                        Box::new(current),
+                        Box::new(Expr { kind: ExprKind::Number(*i.value() as f64), span: at }),
+                    ),
+                    _ => panic!("splats are not used in these tests"),
+                };
+                current = Expr { kind, span: at };
+            }
+            return Expr { kind: current.kind, span: at };
+        }
+        Expression::BinaryOp(op) => {
+            use hcl_edit::expr::BinaryOperator as B;
+            let operator = match op.operator.value() {
+                B::Eq => BinaryOp::Eq,
+                B::NotEq => BinaryOp::NotEq,
+                B::Plus => BinaryOp::Add,
+                B::Mul => BinaryOp::Mul,
+                other => panic!("{other:?} is not used in these tests"),
+            };
+            ExprKind::Binary(
+                operator,
+                Box::new(lower(file, &op.lhs_expr)),
+                Box::new(lower(file, &op.rhs_expr)),
+            )
+        }
+        other => panic!("not used in these tests: {other:?}"),
+    };
+    Expr { kind, span: at }
+}
+
+/// Evaluates the subset above. Unknown operands give unknown results.
+#[derive(Debug)]
+pub struct TestEvaluator;
+
+impl Evaluator for TestEvaluator {
+    fn evaluate(&self, expr: &Expr, roots: &dyn Roots) -> Result<Value, Diagnostic> {
+        let error = |message: String| Diagnostic::new(Code::InvalidIndex, expr.span, message);
+        Ok(match &expr.kind {
+            ExprKind::Null => Value::Null,
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Number(n) => Value::Number(*n),
+            ExprKind::Template(parts) => {
+                let mut text = String::new();
+                for part in parts {
+                    match part {
+                        TemplatePart::Literal(l) => text.push_str(l),
+                        TemplatePart::Interpolation(e) => match self.evaluate(e, roots)? {
+                            Value::Unknown => return Ok(Value::Unknown),
+                            Value::String(s) => text.push_str(&s),
+                            Value::Number(n) => text.push_str(&crate::value::format_number(n)),
+                            other => text.push_str(&other.to_string()),
+                        },
+                        _ => unreachable!(),
+                    }
+                }
+                Value::String(text)
+            }
+            ExprKind::List(items) => {
+                Value::List(items.iter().map(|e| self.evaluate(e, roots)).collect::<Result<_, _>>()?)
+            }
+            ExprKind::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = self.evaluate(k, roots)?.as_str().unwrap_or_default().to_string();
+                        Ok((key, self.evaluate(v, roots)?))
+                    })
+                    .collect::<Result<_, Diagnostic>>()?,
+            ),
+            ExprKind::Paren(inner) => self.evaluate(inner, roots)?,
+            ExprKind::Variable(name) => {
+                roots.root(&name.name).ok_or_else(|| error(format!("unknown name `{}`", name.name)))?
+            }
+            ExprKind::GetAttr(inner, name) => match self.evaluate(inner, roots)? {
+                Value::Unknown => Value::Unknown,
+                value => value
+                    .get_path(&[&name.name])
+                    .cloned()
+                    .ok_or_else(|| error(format!("no `{}`", name.name)))?,
+            },
+            ExprKind::Index(inner, index) => {
+                let (value, index) = (self.evaluate(inner, roots)?, self.evaluate(index, roots)?);
+                match (&value, &index) {
+                    (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+                    (Value::List(items), Value::Number(n)) => {
+                        items.get(*n as usize).cloned().ok_or_else(|| error("index out of range".into()))?
+                    }
+                    (Value::Object(fields), Value::String(key)) => {
+                        fields.get(key).cloned().ok_or_else(|| error(format!("no key `{key}`")))?
+                    }
+                    _ => return Err(error("cannot index".into())),
+                }
+            }
+            ExprKind::Conditional(condition, then, otherwise) => match self.evaluate(condition, roots)? {
+                Value::Bool(true) => self.evaluate(then, roots)?,
+                Value::Bool(false) => self.evaluate(otherwise, roots)?,
+                _ => Value::Unknown,
+            },
+            ExprKind::Binary(op, left, right) => {
+                let (l, r) = (self.evaluate(left, roots)?, self.evaluate(right, roots)?);
+                if l.has_unknown() || r.has_unknown() {
+                    return Ok(Value::Unknown);
+                }
+                match op {
+                    BinaryOp::Eq => Value::Bool(l == r),
+                    BinaryOp::NotEq => Value::Bool(l != r),
+                    BinaryOp::Add => Value::Number(l.as_f64().unwrap_or(0.0) + r.as_f64().unwrap_or(0.0)),
+                    BinaryOp::Mul => Value::Number(l.as_f64().unwrap_or(0.0) * r.as_f64().unwrap_or(0.0)),
+                    _ => unreachable!(),
+                }
+            }
+            ExprKind::Call(name, args, _) if name.name == "length" => match self.evaluate(&args[0], roots)? {
+                Value::List(items) => Value::Number(items.len() as f64),
+                Value::Object(fields) => Value::Number(fields.len() as f64),
+                _ => Value::Unknown,
+            },
+            other => return Err(error(format!("not supported by the test evaluator: {other:?}"))),
+        })
+    }
+}

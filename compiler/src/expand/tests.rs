@@ -1,0 +1,276 @@
+//! Expansion tests over small stacks (the stdlib's own expansion is tested
+//! end to end in `tests/expand*.rs` of the binary).
+
+use super::model::StackDecl;
+use super::test_support::{parse, TestEvaluator};
+use super::{expand_decl, ExpandOptions};
+
+use crate::graph::{ResourceAddress, ResourceGraph};
+use crate::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
+use crate::source::FileId;
+use crate::types::Type;
+use crate::value::Value;
+use crate::Diagnostic;
+use indexmap::IndexMap;
+use std::sync::Arc;
+
+fn schemas() -> SchemaSet {
+    let attribute = AttributeSchema::new;
+    let mut set = SchemaSet::default();
+    set.add(
+        ResourceSchema::new("aws_vpc", Some("aws"))
+            .attribute("cidr_block", attribute(Type::String, AttributeMode::Required))
+            .attribute("id", attribute(Type::String, AttributeMode::Computed)),
+    );
+    set.add(
+        ResourceSchema::new("aws_instance", Some("aws"))
+            .attribute("ami", attribute(Type::String, AttributeMode::Required))
+            .attribute("instance_type", attribute(Type::String, AttributeMode::Required))
+            .attribute("subnet_id", attribute(Type::String, AttributeMode::OptionalComputed))
+            .attribute("private_ip", attribute(Type::String, AttributeMode::Computed)),
+    );
+    set.add(
+        ResourceSchema::new("stackc_data", None)
+            .attribute("input", attribute(Type::Any, AttributeMode::Optional))
+            .attribute("output", attribute(Type::Any, AttributeMode::Computed)),
+    );
+    set
+}
+
+fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagnostic>) {
+    let file = parse(FileId(0), text);
+    let stack = StackDecl::read([], [&file]);
+    let options = ExpandOptions {
+        target,
+        variables: IndexMap::new(),
+        prior: None,
+        evaluator: Arc::new(TestEvaluator),
+        command_line_span: super::no_span(),
+    };
+    expand_decl(&stack, &schemas(), options)
+}
+
+fn address(text: &str) -> ResourceAddress {
+    ResourceAddress(text.to_string())
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
+    diagnostics.iter().map(|d| d.code.as_str()).collect()
+}
+
+const WEB: &str = r#"
+target "aws" { region = "eu-west-3" }
+
+component "web" {
+  param "replicas" { default = 2 }
+  param "image" {}
+  output "url" {}
+  on "aws" {
+    resource "aws_vpc" "main" { cidr_block = "10.0.0.0/16" }
+    resource "aws_instance" "node" {
+      count         = param.replicas
+      ami           = param.image
+      instance_type = target.region == "eu-west-3" ? "t3.micro" : "t2.micro"
+      subnet_id     = aws_vpc.main.id
+    }
+    output "url" { value = "http://${aws_instance.node[0].private_ip}" }
+  }
+}
+
+web "api" { image = "ami-1" }
+
+resource "stackc_data" "seed" { input = { url = web.api.url, name = web.api.name } }
+
+output "url" { value = web.api.url }
+"#;
+
+#[test]
+fn components_expand_into_addressed_resources_with_dependencies_and_provenance() {
+    let (graph, diagnostics) = expand(WEB, None);
+    assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");
+    let graph = graph.unwrap();
+    let addresses: Vec<&str> = graph.nodes().map(|n| n.address.as_str()).collect();
+    assert_eq!(
+        addresses,
+        vec![
+            "web.api/aws_vpc.main",
+            "web.api/aws_instance.node[0]",
+            "web.api/aws_instance.node[1]",
+            "stackc_data.seed"
+        ]
+    );
+    let node = graph.get(&address("web.api/aws_instance.node[1]")).unwrap();
+    assert_eq!(node.target.as_deref(), Some("aws"));
+    assert_eq!(node.dependencies, vec![address("web.api/aws_vpc.main")]);
+    assert_eq!(node.values.get_path(&["ami"]), Some(&Value::string("ami-1")));
+    assert_eq!(node.values.get_path(&["instance_type"]), Some(&Value::string("t3.micro")));
+    assert_eq!(node.values.get_path(&["subnet_id"]), Some(&Value::Unknown));
+    // Instance block, component, `on` block, resource block.
+    assert_eq!(node.provenance.len(), 4);
+    let edges: Vec<(String, String)> = graph
+        .nodes()
+        .flat_map(|n| n.dependencies.iter().map(|d| (n.address.to_string(), d.to_string())))
+        .collect();
+    assert_eq!(graph.graph.edge_count(), 3, "{edges:?}");
+
+    // Apply resolves the unknown through the node's Deferred.
+    let results = |a: &ResourceAddress| {
+        (a.as_str() == "web.api/aws_vpc.main")
+            .then(|| Value::Object([("id".to_string(), Value::string("vpc-1"))].into_iter().collect()))
+    };
+    let resolved = node.deferred.as_ref().unwrap().evaluate(&results).unwrap();
+    assert_eq!(resolved.get_path(&["subnet_id"]), Some(&Value::string("vpc-1")));
+
+    // The top-level resource depends, through the component output, on the instance.
+    let seed = graph.get(&address("stackc_data.seed")).unwrap();
+    assert_eq!(seed.dependencies, vec![address("web.api/aws_instance.node[0]")]);
+    assert_eq!(seed.values.get_path(&["input", "name"]), Some(&Value::string("api")));
+    assert_eq!(seed.values.get_path(&["input", "url"]), Some(&Value::Unknown));
+
+    let output = &graph.outputs["url"];
+    assert_eq!(output.value, Value::Unknown);
+    let ip = |a: &ResourceAddress| {
+        (a.as_str() == "web.api/aws_instance.node[0]").then(|| {
+            Value::Object([("private_ip".to_string(), Value::string("10.0.0.7"))].into_iter().collect())
+        })
+    };
+    assert_eq!(output.deferred.as_ref().unwrap().evaluate(&ip).unwrap(), Value::string("http://10.0.0.7"));
+}
+
+#[test]
+fn for_each_keys_resources_by_string() {
+    let (graph, diagnostics) = expand(
+        r#"
+        resource "stackc_data" "node" {
+          for_each = { "1" = "a", "2" = "b" }
+          input    = "${each.key}-${each.value}"
+        }
+        "#,
+        None,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let graph = graph.unwrap();
+    let node = graph.get(&address("stackc_data.node[\"2\"]")).unwrap();
+    assert_eq!(node.values.get_path(&["input"]), Some(&Value::string("2-b")));
+    assert!(node.deferred.is_none());
+}
+
+#[test]
+fn a_component_without_a_body_for_the_target_is_unsupported_there() {
+    let text = r#"
+        target "kubernetes" {}
+        component "vm" {
+          param "image" {}
+          on "aws" {
+            resource "aws_instance" "main" {
+              ami           = param.image
+              instance_type = "t3.micro"
+            }
+          }
+        }
+        vm "bastion" { image = "ami-1" }
+    "#;
+    let (graph, diagnostics) = expand(text, Some("kubernetes"));
+    assert_eq!(codes(&diagnostics), vec!["E0501"]);
+    assert_eq!(diagnostics[0].message, "`vm` cannot be expressed on target `kubernetes`.");
+    assert_eq!(diagnostics[0].help.as_deref(), Some("`vm` is available on `aws`"));
+    // Reported at the instance block.
+    assert!(text[diagnostics[0].primary.span.range()].starts_with("vm \"bastion\""));
+    assert!(graph.unwrap().is_empty());
+}
+
+#[test]
+fn components_using_each_other_are_a_cycle() {
+    let (_, diagnostics) = expand(
+        r#"
+        target "aws" {}
+        component "a" {
+          on "aws" {
+            b "inner" {}
+          }
+        }
+        component "b" {
+          on "aws" {
+            a "inner" {}
+          }
+        }
+        a "top" {}
+        "#,
+        None,
+    );
+    assert_eq!(codes(&diagnostics), vec!["E0204"]);
+    assert_eq!(diagnostics[0].message, "Component `a` uses itself: a -> b -> a.");
+    assert_eq!(diagnostics[0].secondary.len(), 2);
+}
+
+#[test]
+fn resources_referencing_each_other_are_a_cycle() {
+    let (_, diagnostics) = expand(
+        r#"
+        resource "stackc_data" "a" { input = stackc_data.b.output }
+        resource "stackc_data" "b" { input = stackc_data.a.output }
+        "#,
+        None,
+    );
+    assert_eq!(codes(&diagnostics), vec!["E0204"]);
+    assert!(
+        diagnostics[0].message.contains("stackc_data.a -> stackc_data.b -> stackc_data.a"),
+        "{}",
+        diagnostics[0].message
+    );
+}
+
+#[test]
+fn resource_bodies_are_checked_against_their_schema() {
+    let (_, diagnostics) = expand(
+        r#"
+        target "aws" {}
+        on "aws" {
+          resource "aws_instance" "x" {
+            ami           = "ami-1"
+            instance_tipe = "t3.micro"
+            private_ip    = "10.0.0.1"
+          }
+          resource "aws_instanse" "y" {}
+        }
+        resource "aws_vpc" "outside" { cidr_block = "10.0.0.0/16" }
+        "#,
+        None,
+    );
+    assert_eq!(codes(&diagnostics), vec!["E0302", "E0504", "E0505", "E0503", "E0501"]);
+    assert_eq!(diagnostics[1].help.as_deref(), Some("did you mean `instance_type`?"));
+    assert_eq!(diagnostics[3].help.as_deref(), Some("did you mean `aws_instance`?"));
+}
+
+#[test]
+fn target_selection() {
+    let two = r#"
+        target "aws" {}
+        target "kubernetes" {}
+    "#;
+    let (graph, diagnostics) = expand(two, None);
+    assert!(graph.is_none());
+    assert_eq!(codes(&diagnostics), vec!["E0506"]);
+    let (_, diagnostics) = expand(two, Some("kubernetis"));
+    assert_eq!(codes(&diagnostics), vec!["E0502"]);
+    assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `kubernetes`?"));
+    let (graph, diagnostics) = expand(two, Some("kubernetes"));
+    assert!(graph.is_some() && diagnostics.is_empty());
+    // No target at all: only target-independent resources, no error.
+    let (graph, diagnostics) = expand(r#"resource "stackc_data" "x" {}"#, None);
+    assert_eq!((graph.unwrap().len(), diagnostics.len()), (1, 0));
+}
+
+#[test]
+fn a_count_known_only_after_apply_is_an_error() {
+    let (_, diagnostics) = expand(
+        r#"
+        resource "stackc_data" "a" {}
+        resource "stackc_data" "b" {
+          count = length(stackc_data.a.output)
+        }
+        "#,
+        None,
+    );
+    assert_eq!(codes(&diagnostics), vec!["E0507"]);
+}
