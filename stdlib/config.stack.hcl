@@ -12,4 +12,24 @@ component "config" {
     type  = string
     value = self.name
   }
+
+  # A ConfigMap (mounted with `config_mounts` or read with `config_from`).
+  on "kubernetes" {
+    resource "kubernetes_manifest" "config_map" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "ConfigMap"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "config"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        data = param.data
+      }
+    }
+  }
 }

@@ -87,4 +87,122 @@ component "database" {
     type        = string
     description = "<engine>://host:port/database, without credentials."
   }
+
+  # A StatefulSet per database (one volume claim per instance) + headless
+  # Service. The engine decides image, port, data directory and password env.
+  on "kubernetes" {
+    resource "kubernetes_manifest" "service" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "database"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          clusterIP = "None"
+          selector = {
+            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/component" = "database"
+          }
+          ports = [{ name = param.engine, port = { postgres = 5432, mysql = 3306, redis = 6379 }[param.engine] }]
+        }
+      }
+    }
+
+    resource "kubernetes_manifest" "statefulset" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "StatefulSet"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "database"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          serviceName         = self.name
+          replicas            = param.instances
+          podManagementPolicy = "OrderedReady"
+          selector = {
+            matchLabels = {
+              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/component" = "database"
+            }
+          }
+          template = {
+            metadata = {
+              labels = {
+                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/component" = "database"
+              }
+            }
+            spec = {
+              containers = [{
+                name  = param.engine
+                image = "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
+                args = param.engine == "redis" && param.password != null ? ["redis-server", "--appendonly", "yes", "--requirepass", "$(REDIS_PASSWORD)"] : null
+                ports = [{ name = param.engine, containerPort = { postgres = 5432, mysql = 3306, redis = 6379 }[param.engine] }]
+                env = concat(
+                  param.password == null ? [] : [{
+                    name      = { postgres = "POSTGRES_PASSWORD", mysql = "MYSQL_ROOT_PASSWORD", redis = "REDIS_PASSWORD" }[param.engine]
+                    valueFrom = { secretKeyRef = { name = param.password.name, key = "value" } }
+                  }],
+                  param.engine == "postgres" ? [
+                    { name = "POSTGRES_DB", value = param.database_name != null ? param.database_name : self.name },
+                    { name = "PGDATA", value = "/var/lib/postgresql/data/pgdata" },
+                  ] : [],
+                  param.engine == "mysql" ? [
+                    { name = "MYSQL_DATABASE", value = param.database_name != null ? param.database_name : self.name },
+                  ] : []
+                )
+                volumeMounts = [{
+                  name      = "data"
+                  mountPath = { postgres = "/var/lib/postgresql/data", mysql = "/var/lib/mysql", redis = "/data" }[param.engine]
+                }]
+                resources = param.resources == null ? null : {
+                  requests = {
+                    cpu    = param.resources.cpu
+                    memory = param.resources.memory
+                  }
+                  limits = {
+                    cpu    = param.resources.cpu_limit
+                    memory = param.resources.memory_limit != null ? param.resources.memory_limit : param.resources.memory
+                  }
+                }
+                readinessProbe = {
+                  tcpSocket     = { port = { postgres = 5432, mysql = 3306, redis = 6379 }[param.engine] }
+                  periodSeconds = 10
+                }
+              }]
+            }
+          }
+          volumeClaimTemplates = [{
+            metadata = { name = "data" }
+            spec = {
+              accessModes      = ["ReadWriteOnce"]
+              storageClassName = param.storage_class
+              resources        = { requests = { storage = param.storage } }
+            }
+          }]
+        }
+      }
+    }
+
+    output "host" {
+      value = "${self.name}-0.${self.name}"
+    }
+
+    output "url" {
+      value = "${param.engine}://${self.name}-0.${self.name}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+    }
+  }
 }

@@ -55,4 +55,90 @@ component "job" {
     type  = string
     value = self.name
   }
+
+  # A Job, or a CronJob when `schedule` is set.
+  on "kubernetes" {
+    resource "kubernetes_manifest" "job" {
+      count = param.schedule == null ? 1 : 0
+      manifest = {
+        apiVersion = "batch/v1"
+        kind       = "Job"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "job"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          backoffLimit = param.retries
+          template     = {
+            metadata = { labels = { "app.kubernetes.io/name" = self.name, "app.kubernetes.io/component" = "job" } }
+            spec = {
+              restartPolicy = "Never"
+              containers = [{
+                name    = self.name
+                image   = param.image
+                command = param.command
+                env = concat(
+                  [for key, value in param.env : { name = key, value = value }],
+                  [for key, secret in param.secret_env : {
+                    name      = key
+                    valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+                  }]
+                )
+                envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
+              }]
+            }
+          }
+        }
+      }
+    }
+
+    resource "kubernetes_manifest" "cron_job" {
+      count = param.schedule == null ? 0 : 1
+      manifest = {
+        apiVersion = "batch/v1"
+        kind       = "CronJob"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "job"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          schedule = param.schedule
+          jobTemplate = {
+            spec = {
+              backoffLimit = param.retries
+              template     = {
+            metadata = { labels = { "app.kubernetes.io/name" = self.name, "app.kubernetes.io/component" = "job" } }
+            spec = {
+              restartPolicy = "Never"
+              containers = [{
+                name    = self.name
+                image   = param.image
+                command = param.command
+                env = concat(
+                  [for key, value in param.env : { name = key, value = value }],
+                  [for key, secret in param.secret_env : {
+                    name      = key
+                    valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+                  }]
+                )
+                envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
+              }]
+            }
+          }
+            }
+          }
+        }
+      }
+    }
+  }
 }

@@ -38,4 +38,39 @@ component "load_balancer" {
     type        = string
     description = "<protocol>://host:port."
   }
+
+  # A Service of type LoadBalancer selecting the target service's pods.
+  on "kubernetes" {
+    resource "kubernetes_manifest" "service" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata = {
+          name      = "${self.name}-lb"
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "load_balancer"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          type = "LoadBalancer"
+          selector = {
+            "app.kubernetes.io/name"      = param.to.name
+            "app.kubernetes.io/component" = "service"
+          }
+          ports = [{ name = param.protocol, port = param.port, targetPort = param.to.port, protocol = "TCP" }]
+        }
+      }
+    }
+
+    output "host" {
+      value = kubernetes_manifest.service.object.status.loadBalancer.ingress[0].hostname
+    }
+
+    output "url" {
+      value = "${param.protocol}://${kubernetes_manifest.service.object.status.loadBalancer.ingress[0].hostname}:${param.port}"
+    }
+  }
 }

@@ -32,4 +32,36 @@ component "secret" {
     type      = sensitive(string)
     sensitive = true
   }
+
+  # A Secret with one key, `value`. A generated value comes from a
+  # `random_password` (built-in provider), created once and kept in state.
+  on "kubernetes" {
+    resource "random_password" "value" {
+      count   = param.generate == null ? 0 : 1
+      length  = param.generate.length
+      special = param.generate.special != null ? param.generate.special : true
+    }
+
+    resource "kubernetes_manifest" "secret" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Secret"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "secret"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        type       = "Opaque"
+        stringData = { value = param.generate == null ? param.value : random_password.value[0].result }
+      }
+    }
+
+    output "value" {
+      value = param.generate == null ? param.value : random_password.value[0].result
+    }
+  }
 }

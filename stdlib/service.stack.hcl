@@ -33,6 +33,12 @@
 #   (with `count` / `for_each`), nested component instances, and outputs.
 #   A component with no `on` block for the selected target (e.g. `vm` on
 #   kubernetes) is reported at the instance's span as E0501 naming the target.
+#   Outputs inside an `on` block override the component-level ones.
+# * Kubernetes objects are `kubernetes_manifest` resources; null fields of a
+#   manifest are left out when it is written, so optional fields are written
+#   `field = cond ? value : null`. Every workload's pods carry the labels
+#   `app.kubernetes.io/name = <instance name>` and
+#   `app.kubernetes.io/component = <component kind>`; Services select on both.
 # ---------------------------------------------------------------------------
 
 component "service" {
@@ -117,7 +123,7 @@ component "service" {
       interval = optional(duration)
     })
     default     = null
-    description = "HTTP health check: path (default \"/\"), port (default: the service port), interval (default 10s)."
+    description = "HTTP health check: path (default \"/\"), port (default: the service port), interval in whole seconds (default \"10s\")."
   }
 
   param "autoscale" {
@@ -173,5 +179,162 @@ component "service" {
     type        = string
     value       = param.port == null ? null : "http://${self.name}:${param.port}"
     description = "http://host:port inside the stack's network (null without a port)."
+  }
+
+  # Deployment + Service (when a port is set) + HorizontalPodAutoscaler (when
+  # autoscale is set: the Deployment then has no replica count of its own).
+  on "kubernetes" {
+    resource "kubernetes_manifest" "deployment" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "Deployment"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "service"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          replicas = param.autoscale == null ? param.replicas : null
+          selector = {
+            matchLabels = {
+              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/component" = "service"
+            }
+          }
+          # Kubernetes has rolling updates only: canary starts with the first
+          # step's share of surge and nothing unavailable; blue_green brings
+          # the whole new set up before the old one goes.
+          strategy = param.rollout == null ? null : {
+            type = "RollingUpdate"
+            rollingUpdate = {
+              maxSurge = param.rollout.max_surge != null ? param.rollout.max_surge : (
+                param.rollout.strategy == "blue_green" ? "100%" : (
+                  param.rollout.strategy == "canary" && param.rollout.steps != null ? "${param.rollout.steps[0]}%" : "25%"
+                )
+              )
+              maxUnavailable = param.rollout.max_unavailable != null ? param.rollout.max_unavailable : (
+                param.rollout.strategy == "blue_green" || param.rollout.strategy == "canary" ? "0%" : "25%"
+              )
+            }
+          }
+          template = {
+            metadata = {
+              labels = {
+                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/component" = "service"
+              }
+            }
+            spec = {
+              containers = [{
+                name    = self.name
+                image   = param.image
+                command = param.command
+                ports   = param.port == null ? null : [{ name = "http", containerPort = param.port }]
+                env = concat(
+                  [for key, value in param.env : { name = key, value = value }],
+                  [for key, secret in param.secret_env : {
+                    name      = key
+                    valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+                  }]
+                )
+                envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
+                volumeMounts = concat(
+                  [for path, config in param.config_mounts : { name = "config-${config.name}", mountPath = path, readOnly = true }],
+                  [for path, secret in param.secret_mounts : { name = "secret-${secret.name}", mountPath = path, readOnly = true }],
+                  [for path, volume in param.volumes : { name = "volume-${volume.name}", mountPath = path }]
+                )
+                resources = param.resources == null ? null : {
+                  requests = {
+                    cpu    = param.resources.cpu
+                    memory = param.resources.memory
+                  }
+                  limits = {
+                    cpu    = param.resources.cpu_limit
+                    memory = param.resources.memory_limit != null ? param.resources.memory_limit : param.resources.memory
+                  }
+                }
+                readinessProbe = param.health == null ? null : {
+                  httpGet = {
+                    path = param.health.path != null ? param.health.path : "/"
+                    port = param.health.port != null ? param.health.port : param.port
+                  }
+                  periodSeconds = param.health.interval != null ? tonumber(replace(param.health.interval, "s", "")) : 10
+                }
+                livenessProbe = param.health == null ? null : {
+                  httpGet = {
+                    path = param.health.path != null ? param.health.path : "/"
+                    port = param.health.port != null ? param.health.port : param.port
+                  }
+                  periodSeconds    = param.health.interval != null ? tonumber(replace(param.health.interval, "s", "")) : 10
+                  failureThreshold = 3
+                }
+              }]
+              volumes = concat(
+                [for path, config in param.config_mounts : { name = "config-${config.name}", configMap = { name = config.name } }],
+                [for path, secret in param.secret_mounts : { name = "secret-${secret.name}", secret = { secretName = secret.name } }],
+                [for path, volume in param.volumes : { name = "volume-${volume.name}", persistentVolumeClaim = { claimName = volume.name } }]
+              )
+            }
+          }
+        }
+      }
+    }
+
+    resource "kubernetes_manifest" "service" {
+      count = param.port == null ? 0 : 1
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "service"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          selector = {
+            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/component" = "service"
+          }
+          ports = [{ name = "http", port = param.port, targetPort = param.port }]
+        }
+      }
+    }
+
+    resource "kubernetes_manifest" "autoscaler" {
+      count = param.autoscale == null ? 0 : 1
+      manifest = {
+        apiVersion = "autoscaling/v2"
+        kind       = "HorizontalPodAutoscaler"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "service"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          scaleTargetRef = { apiVersion = "apps/v1", kind = "Deployment", name = self.name }
+          minReplicas    = param.autoscale.min
+          maxReplicas    = param.autoscale.max
+          metrics = [{
+            type = "Resource"
+            resource = {
+              name   = "cpu"
+              target = { type = "Utilization", averageUtilization = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80 }
+            }
+          }]
+        }
+      }
+    }
   }
 }

@@ -108,4 +108,119 @@ component "stateful" {
     type  = number
     value = param.port
   }
+
+  # StatefulSet with one volume claim per instance + headless Service giving
+  # each instance a stable name (<name>-0.<name>, ...).
+  on "kubernetes" {
+    resource "kubernetes_manifest" "service" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "stateful"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          clusterIP = "None"
+          selector = {
+            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/component" = "stateful"
+          }
+          ports = param.port == null ? null : [{ name = "main", port = param.port, targetPort = param.port }]
+        }
+      }
+    }
+
+    resource "kubernetes_manifest" "statefulset" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "StatefulSet"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "stateful"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          serviceName         = self.name
+          replicas            = param.instances
+          podManagementPolicy = "OrderedReady"
+          selector = {
+            matchLabels = {
+              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/component" = "stateful"
+            }
+          }
+          template = {
+            metadata = {
+              labels = {
+                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/component" = "stateful"
+              }
+            }
+            spec = {
+              containers = [{
+                name    = self.name
+                image   = param.image
+                command = param.command
+                ports   = param.port == null ? null : [{ name = "main", containerPort = param.port }]
+                env = concat(
+                  [for key, value in param.env : { name = key, value = value }],
+                  [for key, secret in param.secret_env : {
+                    name      = key
+                    valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+                  }]
+                )
+                envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
+                volumeMounts = concat(
+                  [{ name = "data", mountPath = param.mount_path }],
+                  [for path, config in param.config_mounts : { name = "config-${config.name}", mountPath = path, readOnly = true }]
+                )
+                resources = param.resources == null ? null : {
+                  requests = {
+                    cpu    = param.resources.cpu
+                    memory = param.resources.memory
+                  }
+                  limits = {
+                    cpu    = param.resources.cpu_limit
+                    memory = param.resources.memory_limit != null ? param.resources.memory_limit : param.resources.memory
+                  }
+                }
+                readinessProbe = param.health == null ? null : {
+                  httpGet       = param.health.path == null ? null : { path = param.health.path, port = param.health.port != null ? param.health.port : param.port }
+                  tcpSocket     = param.health.path != null ? null : { port = param.health.port != null ? param.health.port : param.port }
+                  periodSeconds = param.health.interval != null ? tonumber(replace(param.health.interval, "s", "")) : 10
+                }
+              }]
+              volumes = [for path, config in param.config_mounts : { name = "config-${config.name}", configMap = { name = config.name } }]
+            }
+          }
+          volumeClaimTemplates = [{
+            metadata = { name = "data" }
+            spec = {
+              accessModes      = ["ReadWriteOnce"]
+              storageClassName = param.storage_class
+              resources        = { requests = { storage = param.storage } }
+            }
+          }]
+        }
+      }
+    }
+
+    output "host" {
+      value = "${self.name}-0.${self.name}"
+    }
+
+    output "hosts" {
+      value = [for i in range(param.instances) : "${self.name}-${i}.${self.name}"]
+    }
+  }
 }

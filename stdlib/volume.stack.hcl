@@ -32,4 +32,32 @@ component "volume" {
     type        = string
     description = "The provider's id of the volume (known after apply)."
   }
+
+  # A PersistentVolumeClaim.
+  on "kubernetes" {
+    resource "kubernetes_manifest" "claim" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "PersistentVolumeClaim"
+        metadata = {
+          name      = self.name
+          namespace = target.namespace
+          labels = {
+            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/component"  = "volume"
+            "app.kubernetes.io/managed-by" = "stackc"
+          }
+        }
+        spec = {
+          accessModes      = [param.access]
+          storageClassName = param.storage_class
+          resources        = { requests = { storage = param.size } }
+        }
+      }
+    }
+
+    output "id" {
+      value = kubernetes_manifest.claim.uid
+    }
+  }
 }
