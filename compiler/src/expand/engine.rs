@@ -27,6 +27,10 @@ pub const MAX_COMPONENT_DEPTH: usize = 32;
 /// How many resources one `count`/`for_each` may produce.
 pub const MAX_REPETITIONS: usize = 100_000;
 
+/// Attributes of `target` blocks that component bodies may read; each is
+/// null when the selected target's block does not set it.
+pub const TARGET_ATTRIBUTES: &[&str] = &["namespace", "region", "context", "network", "host"];
+
 /// Values of resources already created, from state (e.g. a generated
 /// password): used for their computed attributes instead of unknown.
 pub type PriorLookup<'a> = &'a dyn Fn(&ResourceAddress) -> Option<Value>;
@@ -721,7 +725,11 @@ impl<'s> Engine<'s> {
         // The selected target's attributes, evaluated with variables only.
         if let Some(target) = &self.target {
             if let Some(decl) = self.stack.targets.iter().find(|t| t.name == *target) {
-                let mut fields = IndexMap::new();
+                // Attributes the stdlib reads are null when the block leaves them out.
+                let mut fields: IndexMap<String, Captured> = TARGET_ATTRIBUTES
+                    .iter()
+                    .map(|name| (name.to_string(), Captured::Value(Value::Null)))
+                    .collect();
                 for attribute in &decl.attributes {
                     let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), &visible);
                     fields.insert(attribute.name.name.clone(), captured);

@@ -13,6 +13,7 @@ pub mod address;
 mod engine;
 pub mod model;
 pub mod refs;
+pub mod render;
 pub mod schema_check;
 pub mod scope;
 #[cfg(test)]
@@ -20,7 +21,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS};
+pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, TARGET_ATTRIBUTES};
 pub use scope::{Evaluator, Roots};
 
 use crate::codes::Code;

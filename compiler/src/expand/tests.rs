@@ -274,3 +274,24 @@ fn a_count_known_only_after_apply_is_an_error() {
     );
     assert_eq!(codes(&diagnostics), vec!["E0507"]);
 }
+
+#[test]
+fn unset_target_attributes_read_as_null() {
+    let (graph, diagnostics) = expand(
+        r#"
+        target "kubernetes" {}
+        component "c" {
+          on "kubernetes" {
+            resource "stackc_data" "x" { input = { namespace = target.namespace, target = self.target } }
+          }
+        }
+        c "one" {}
+        "#,
+        None,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let graph = graph.unwrap();
+    let node = graph.get(&address("c.one/stackc_data.x")).unwrap();
+    assert_eq!(node.values.get_path(&["input", "namespace"]), Some(&Value::Null));
+    assert_eq!(node.values.get_path(&["input", "target"]), Some(&Value::string("kubernetes")));
+}
