@@ -709,7 +709,7 @@ impl<'s> Engine<'s> {
         let mut params = IndexMap::new();
         for (name, param) in &component.params {
             let value = match (written.swap_remove(name), &param.default) {
-                (Some(value), _) => value,
+                (Some(value), _) => with_optional_fields(value, &param.ty, 0),
                 (None, Some(default)) => self.eval(default, &IndexMap::new()).0,
                 (None, None) => Captured::Value(Value::Null),
             };
@@ -763,5 +763,54 @@ impl<'s> Engine<'s> {
             );
         }
         self.graph.link();
+    }
+}
+
+/// Object-typed values get their omitted optional fields as null, so
+/// bodies can test `param.health.port == null` (as with HCL's `optional`).
+fn with_optional_fields(value: Captured, ty: &Type, depth: usize) -> Captured {
+    if depth > MAX_COMPONENT_DEPTH {
+        return value;
+    }
+    match (value, ty.base()) {
+        (Captured::Object(fields), Type::Object(declared)) => {
+            let mut fields = Arc::unwrap_or_clone(fields);
+            for (name, field) in declared {
+                let current = fields.swap_remove(name).unwrap_or(Captured::Value(Value::Null));
+                fields.insert(name.clone(), with_optional_fields(current, &field.ty, depth + 1));
+            }
+            Captured::object(fields)
+        }
+        (Captured::Value(value), ty) => Captured::Value(fill_value(value, ty, depth)),
+        (Captured::List(items), Type::List(item)) => Captured::List(Arc::new(
+            Arc::unwrap_or_clone(items)
+                .into_iter()
+                .map(|i| with_optional_fields(i, item, depth + 1))
+                .collect(),
+        )),
+        (other, _) => other,
+    }
+}
+
+fn fill_value(value: Value, ty: &Type, depth: usize) -> Value {
+    if depth > MAX_COMPONENT_DEPTH {
+        return value;
+    }
+    match (value, ty.base()) {
+        (Value::Object(mut fields), Type::Object(declared)) => {
+            for (name, field) in declared {
+                let current = fields.swap_remove(name).unwrap_or(Value::Null);
+                fields.insert(name.clone(), fill_value(current, &field.ty, depth + 1));
+            }
+            Value::Object(fields)
+        }
+        (Value::Object(fields), Type::Map(item)) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, fill_value(v, item, depth + 1))).collect())
+        }
+        (Value::List(items), Type::List(item)) => {
+            Value::List(items.into_iter().map(|v| fill_value(v, item, depth + 1)).collect())
+        }
+        (Value::Sensitive(inner), ty) => fill_value(*inner, ty, depth).into_sensitive(),
+        (other, _) => other,
     }
 }

@@ -17,6 +17,8 @@ pub mod render;
 pub mod schema_check;
 pub mod scope;
 #[cfg(test)]
+mod stdlib_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,9 @@
 //! Structural problems (unknown block kinds, wrong labels) were reported by
 //! `check`; here such blocks are skipped, never panicked on.
 
-use crate::ast::{Attribute, Block, Body, Expr, File};
+use crate::ast::{Attribute, Block, Body, Expr, ExprKind, File};
 use crate::source::Span;
+use crate::types::{ObjectField, Type};
 use indexmap::IndexMap;
 use std::sync::Arc;
 
@@ -31,6 +32,9 @@ pub struct ParamDecl {
     pub default: Option<Arc<Expr>>,
     /// Declared with a `default` (possibly null): the instance may omit it.
     pub has_default: bool,
+    /// The declared type, as far as expansion needs it (object fields, to
+    /// give omitted optional ones their null); `Any` when not declared.
+    pub ty: crate::types::Type,
 }
 
 #[derive(Clone, Debug)]
@@ -203,6 +207,7 @@ fn component(block: &Block) -> Option<ComponentDecl> {
                             span: inner.span,
                             default: default.map(|a| Arc::new(a.value.clone())),
                             has_default: default.is_some(),
+                            ty: inner.body.attribute("type").map_or(Type::Any, |a| read_type(&a.value, 0)),
                         },
                     );
                 }
@@ -272,5 +277,57 @@ impl StackDecl {
             stack.body.instances.append(&mut top.instances);
         }
         stack
+    }
+}
+
+/// Reads a type expression (`object({ path = optional(string) })`). The
+/// checker validated it; anything unexpected reads as `any`.
+pub fn read_type(expr: &Expr, depth: usize) -> Type {
+    if depth > 64 {
+        return Type::Any;
+    }
+    match &expr.kind {
+        ExprKind::Variable(name) => match name.name.as_str() {
+            "string" => Type::String,
+            "number" => Type::Number,
+            "bool" => Type::Bool,
+            "any" => Type::Any,
+            "quantity" => Type::Quantity,
+            "duration" => Type::Duration,
+            "port" => Type::Port,
+            kind => Type::Ref(kind.to_string()),
+        },
+        ExprKind::Call(name, args, _) if args.len() == 1 => {
+            let inner = || read_type(&args[0], depth + 1);
+            match name.name.as_str() {
+                "list" | "set" => Type::List(Box::new(inner())),
+                "map" => Type::Map(Box::new(inner())),
+                "optional" => inner(),
+                "sensitive" => Type::Sensitive(Box::new(inner())),
+                "object" => match &args[0].kind {
+                    ExprKind::Object(fields) => Type::Object(
+                        fields
+                            .iter()
+                            .filter_map(|(key, value)| {
+                                let name = match &key.kind {
+                                    ExprKind::Template(parts) => match parts.as_slice() {
+                                        [crate::ast::TemplatePart::Literal(name)] => name.clone(),
+                                        _ => return None,
+                                    },
+                                    ExprKind::Variable(name) => name.name.clone(),
+                                    _ => return None,
+                                };
+                                let optional =
+                                    matches!(&value.kind, ExprKind::Call(f, _, _) if f.name == "optional");
+                                Some((name, ObjectField { ty: read_type(value, depth + 1), optional }))
+                            })
+                            .collect(),
+                    ),
+                    _ => Type::Any,
+                },
+                _ => Type::Any,
+            }
+        }
+        _ => Type::Any,
     }
 }

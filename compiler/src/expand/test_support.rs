@@ -1,8 +1,9 @@
 //! Test doubles for the expansion tests: a lowering of hcl-edit's tree to
 //! the AST and an evaluator, both covering only the subset of the language
-//! the tests use (literals, templates, lists, objects, traversals,
-//! conditionals, `==`/`!=`/`+`/`*`, and `length`). The real ones are the
-//! front end's `syntax` and the expressions engineer's `eval`.
+//! the tests and the stdlib bodies use (literals, templates, lists, objects,
+//! traversals, conditionals, `for`, operators, and a few functions). The
+//! real ones are the front end's `syntax` and the expressions engineer's
+//! `eval`; this lets expansion and the stdlib be tested on their own.
 
 use super::scope::{Evaluator, Roots};
 use crate::ast::{self, BinaryOp, Expr, ExprKind, Ident, TemplatePart};
@@ -116,14 +117,38 @@ fn lower(file: FileId, expr: &Expression) -> Expr {
             }
             return Expr { kind: current.kind, span: at };
         }
+        Expression::UnaryOp(op) => {
+            let operator = match op.operator.value() {
+                hcl_edit::expr::UnaryOperator::Neg => ast::UnaryOp::Neg,
+                hcl_edit::expr::UnaryOperator::Not => ast::UnaryOp::Not,
+            };
+            ExprKind::Unary(operator, Box::new(lower(file, &op.expr)))
+        }
+        Expression::ForExpr(f) => ExprKind::For(Box::new(ast::ForExpr {
+            key_var: f.intro.key_var.as_ref().map(|k| Ident { name: k.to_string(), span: at }),
+            value_var: Ident { name: f.intro.value_var.to_string(), span: at },
+            collection: lower(file, &f.intro.collection_expr),
+            key: f.key_expr.as_ref().map(|k| lower(file, k)),
+            value: lower(file, &f.value_expr),
+            grouping: f.grouping,
+            condition: f.cond.as_ref().map(|c| lower(file, &c.expr)),
+        })),
         Expression::BinaryOp(op) => {
             use hcl_edit::expr::BinaryOperator as B;
             let operator = match op.operator.value() {
                 B::Eq => BinaryOp::Eq,
                 B::NotEq => BinaryOp::NotEq,
                 B::Plus => BinaryOp::Add,
+                B::Minus => BinaryOp::Sub,
                 B::Mul => BinaryOp::Mul,
-                other => panic!("{other:?} is not used in these tests"),
+                B::Div => BinaryOp::Div,
+                B::Mod => BinaryOp::Mod,
+                B::Less => BinaryOp::Lt,
+                B::LessEq => BinaryOp::LtEq,
+                B::Greater => BinaryOp::Gt,
+                B::GreaterEq => BinaryOp::GtEq,
+                B::And => BinaryOp::And,
+                B::Or => BinaryOp::Or,
             };
             ExprKind::Binary(
                 operator,
@@ -206,23 +231,121 @@ impl Evaluator for TestEvaluator {
             },
             ExprKind::Binary(op, left, right) => {
                 let (l, r) = (self.evaluate(left, roots)?, self.evaluate(right, roots)?);
-                if l.has_unknown() || r.has_unknown() {
+                if matches!(l, Value::Unknown) || matches!(r, Value::Unknown) {
                     return Ok(Value::Unknown);
                 }
+                let (a, b) = (l.as_f64().unwrap_or(0.0), r.as_f64().unwrap_or(0.0));
                 match op {
-                    BinaryOp::Eq => Value::Bool(l == r),
-                    BinaryOp::NotEq => Value::Bool(l != r),
-                    BinaryOp::Add => Value::Number(l.as_f64().unwrap_or(0.0) + r.as_f64().unwrap_or(0.0)),
-                    BinaryOp::Mul => Value::Number(l.as_f64().unwrap_or(0.0) * r.as_f64().unwrap_or(0.0)),
-                    _ => unreachable!(),
+                    BinaryOp::Eq => Value::Bool(l.unmarked() == r.unmarked()),
+                    BinaryOp::NotEq => Value::Bool(l.unmarked() != r.unmarked()),
+                    BinaryOp::Add => Value::Number(a + b),
+                    BinaryOp::Sub => Value::Number(a - b),
+                    BinaryOp::Mul => Value::Number(a * b),
+                    BinaryOp::Div => Value::Number(a / b),
+                    BinaryOp::Mod => Value::Number(a % b),
+                    BinaryOp::Lt => Value::Bool(a < b),
+                    BinaryOp::LtEq => Value::Bool(a <= b),
+                    BinaryOp::Gt => Value::Bool(a > b),
+                    BinaryOp::GtEq => Value::Bool(a >= b),
+                    BinaryOp::And => Value::Bool(l.as_bool() == Some(true) && r.as_bool() == Some(true)),
+                    BinaryOp::Or => Value::Bool(l.as_bool() == Some(true) || r.as_bool() == Some(true)),
                 }
             }
-            ExprKind::Call(name, args, _) if name.name == "length" => match self.evaluate(&args[0], roots)? {
-                Value::List(items) => Value::Number(items.len() as f64),
-                Value::Object(fields) => Value::Number(fields.len() as f64),
-                _ => Value::Unknown,
+            ExprKind::Unary(op, inner) => match (op, self.evaluate(inner, roots)?) {
+                (_, Value::Unknown) => Value::Unknown,
+                (ast::UnaryOp::Neg, v) => Value::Number(-v.as_f64().unwrap_or(0.0)),
+                (ast::UnaryOp::Not, v) => Value::Bool(v.as_bool() != Some(true)),
             },
+            ExprKind::For(for_expr) => {
+                let collection = self.evaluate(&for_expr.collection, roots)?;
+                let pairs: Vec<(Value, Value)> = match collection.unmarked() {
+                    Value::Unknown => return Ok(Value::Unknown),
+                    Value::List(items) => {
+                        items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()
+                    }
+                    Value::Object(fields) => fields.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+                    Value::Null => return Err(error("for over null".into())),
+                    other => return Err(error(format!("cannot iterate {other}"))),
+                };
+                let mut list = Vec::new();
+                let mut object = indexmap::IndexMap::new();
+                for (key, value) in pairs {
+                    let mut bindings = vec![(for_expr.value_var.name.clone(), value)];
+                    if let Some(key_var) = &for_expr.key_var {
+                        bindings.push((key_var.name.clone(), key));
+                    }
+                    let local = Bound { bindings, outer: roots };
+                    if let Some(condition) = &for_expr.condition {
+                        if self.evaluate(condition, &local)?.as_bool() != Some(true) {
+                            continue;
+                        }
+                    }
+                    let value = self.evaluate(&for_expr.value, &local)?;
+                    match &for_expr.key {
+                        Some(key) => {
+                            let key = self.evaluate(key, &local)?;
+                            object.insert(key.as_str().unwrap_or_default().to_string(), value);
+                        }
+                        None => list.push(value),
+                    }
+                }
+                if for_expr.key.is_some() {
+                    Value::Object(object)
+                } else {
+                    Value::List(list)
+                }
+            }
+            ExprKind::Call(name, args, _) => {
+                let args: Vec<Value> =
+                    args.iter().map(|a| self.evaluate(a, roots)).collect::<Result<_, _>>()?;
+                if args.iter().any(|a| matches!(a, Value::Unknown)) {
+                    return Ok(Value::Unknown);
+                }
+                let number = |v: &Value| v.as_f64().unwrap_or(0.0);
+                match (name.name.as_str(), args.as_slice()) {
+                    ("length", [Value::List(items)]) => Value::Number(items.len() as f64),
+                    ("length", [Value::Object(fields)]) => Value::Number(fields.len() as f64),
+                    ("concat", lists) => Value::List(
+                        lists
+                            .iter()
+                            .flat_map(|l| l.as_list().map(<[Value]>::to_vec).unwrap_or_default())
+                            .collect(),
+                    ),
+                    ("replace", [text, from, to]) => Value::string(
+                        text.as_str()
+                            .unwrap_or_default()
+                            .replace(from.as_str().unwrap_or_default(), to.as_str().unwrap_or_default()),
+                    ),
+                    ("tonumber", [text]) => Value::Number(
+                        text.as_str()
+                            .and_then(|t| t.parse().ok())
+                            .ok_or_else(|| error(format!("not a number: {text}")))?,
+                    ),
+                    ("range", [n]) => {
+                        Value::List((0..number(n) as usize).map(|i| Value::Number(i as f64)).collect())
+                    }
+                    ("max", values) => Value::Number(values.iter().map(number).fold(f64::MIN, f64::max)),
+                    ("min", values) => Value::Number(values.iter().map(number).fold(f64::MAX, f64::min)),
+                    ("contains", [Value::List(items), item]) => Value::Bool(items.contains(item)),
+                    _ => return Err(error(format!("function {} is not in the test evaluator", name.name))),
+                }
+            }
             other => return Err(error(format!("not supported by the test evaluator: {other:?}"))),
         })
+    }
+}
+
+/// Roots with `for` variables bound on top of the outer ones.
+struct Bound<'a> {
+    bindings: Vec<(String, Value)>,
+    outer: &'a dyn Roots,
+}
+
+impl Roots for Bound<'_> {
+    fn root(&self, name: &str) -> Option<Value> {
+        match self.bindings.iter().find(|(n, _)| n == name) {
+            Some((_, value)) => Some(value.clone()),
+            None => self.outer.root(name),
+        }
     }
 }
