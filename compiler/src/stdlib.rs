@@ -24,12 +24,23 @@ pub fn files() -> &'static [(&'static str, &'static str)] {
         "secret.stack.hcl",
         "vm.stack.hcl",
         "job.stack.hcl",
+        "network.stack.hcl",
     ]
 }
 
 /// The component kinds the stdlib defines, in the order of [`files`].
-pub const COMPONENTS: &[&str] =
-    &["service", "stateful", "database", "load_balancer", "volume", "config", "secret", "vm", "job"];
+pub const COMPONENTS: &[&str] = &[
+    "service",
+    "stateful",
+    "database",
+    "load_balancer",
+    "volume",
+    "config",
+    "secret",
+    "vm",
+    "job",
+    "network",
+];
 
 #[cfg(test)]
 mod tests {

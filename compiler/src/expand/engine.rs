@@ -29,7 +29,11 @@ pub const MAX_REPETITIONS: usize = 100_000;
 
 /// Attributes of `target` blocks that component bodies may read; each is
 /// null when the selected target's block does not set it.
-pub const TARGET_ATTRIBUTES: &[&str] = &["namespace", "region", "context", "network", "host"];
+pub const TARGET_ATTRIBUTES: &[&str] = &["namespace", "region", "context", "network", "host", "ami"];
+
+/// The component every stack gets one instance of, `network.main`.
+pub const NETWORK_KIND: &str = "network";
+pub const NETWORK_NAME: &str = "main";
 
 /// Values of resources already created, from state (e.g. a generated
 /// password): used for their computed attributes instead of unknown.
@@ -45,6 +49,9 @@ pub(crate) struct Engine<'s> {
     pub graph: ResourceGraph,
     pub diagnostics: Vec<Diagnostic>,
     reported: HashSet<(Code, Span, String)>,
+    /// Outputs of the stack's implicit `network.main`, seen by component
+    /// bodies as the `network` root.
+    network: Captured,
 }
 
 /// Where in the component tree a body is being expanded.
@@ -141,6 +148,7 @@ impl<'s> Engine<'s> {
             graph: ResourceGraph::new(),
             diagnostics: Vec::new(),
             reported: HashSet::new(),
+            network: Captured::Value(Value::Null),
         }
     }
 
@@ -655,6 +663,7 @@ impl<'s> Engine<'s> {
                 .collect();
         roots.insert("self".to_string(), Captured::Value(Value::Object(this)));
         roots.insert("target".to_string(), self.target_attributes.clone());
+        roots.insert("network".to_string(), self.network.clone());
         let mut inner = Frame {
             path: frame.path.child(&decl.kind, &decl.name, None),
             provenance: frame.provenance.clone(),
@@ -718,6 +727,26 @@ impl<'s> Engine<'s> {
         params
     }
 
+    /// The implicit `network.main` instance, when the `network` component
+    /// has a body for the target (`IMPLICIT_NETWORK`).
+    fn expand_network(&mut self, frame: &Frame) {
+        let Some(target) = &self.target else { return };
+        let Some(component) = self.stack.components.get(NETWORK_KIND) else { return };
+        if !component.on.contains_key(target) {
+            return;
+        }
+        let decl = InstanceDecl {
+            kind: NETWORK_KIND.to_string(),
+            kind_span: component.span,
+            name: NETWORK_NAME.to_string(),
+            span: component.span,
+            attributes: Vec::new(),
+            blocks: Vec::new(),
+            target: None,
+        };
+        self.network = self.expand_instance(&decl, &IndexMap::new(), frame);
+    }
+
     /// Expands the stack's top level and its outputs.
     pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>) {
         let mut visible: Visible = IndexMap::new();
@@ -738,6 +767,7 @@ impl<'s> Engine<'s> {
             }
         }
         let frame = Frame { path: InstancePath::root(), provenance: Vec::new(), kinds: Vec::new() };
+        self.expand_network(&frame);
         let end = self.expand_body(&self.stack.body, &self.stack.locals, visible, &frame);
         for output in &self.stack.outputs {
             let Some(expr) = &output.value else { continue };

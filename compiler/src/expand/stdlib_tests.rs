@@ -130,6 +130,7 @@ fn shop_expands_to_the_documented_kubernetes_objects() {
     assert_eq!(
         addresses,
         vec![
+            "network.main/kubernetes_manifest.namespace[0]",
             "secret.db_password/random_password.value[0]",
             "secret.db_password/kubernetes_manifest.secret",
             "config.api/kubernetes_manifest.config_map",
