@@ -8,6 +8,16 @@ component "config" {
     description = "Keys to values; mounted as one file per key or passed as env vars."
   }
 
+  output "parameters" {
+    type        = map(string)
+    description = "aws: key -> SSM parameter ARN (null elsewhere)."
+  }
+
+  output "path" {
+    type        = string
+    description = "local: the directory with one file per key (null elsewhere)."
+  }
+
   output "name" {
     type  = string
     value = self.name
@@ -30,6 +40,34 @@ component "config" {
         }
         data = param.data
       }
+    }
+  }
+
+  # One SSM parameter per key.
+  on "aws" {
+    resource "aws_ssm_parameter" "value" {
+      for_each = param.data
+      name     = "/stackc/${self.name}/${each.key}"
+      type     = "String"
+      value    = each.value
+    }
+
+    output "parameters" {
+      value = { for key, parameter in aws_ssm_parameter.value : key => parameter.arn }
+    }
+  }
+
+  # One file per key in a directory bind-mounted into containers.
+  on "local" {
+    resource "local_file" "value" {
+      for_each        = param.data
+      path            = ".stackc/local/configs/${self.name}/${each.key}"
+      content         = each.value
+      file_permission = "0644"
+    }
+
+    output "path" {
+      value = ".stackc/local/configs/${self.name}"
     }
   }
 }

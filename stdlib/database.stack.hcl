@@ -205,4 +205,100 @@ component "database" {
       value = "${param.engine}://${self.name}-0.${self.name}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
     }
   }
+
+  # One EC2 instance per instance, each with its own EBS volume and
+  # attachment. The password is read from Secrets Manager at boot (the
+  # instance needs read access to the secret).
+  on "aws" {
+    resource "aws_instance" "node" {
+      for_each               = { for i in range(param.instances) : tostring(i) => i }
+      ami                    = target.ami
+      instance_type          = param.instance_size
+      subnet_id              = network.subnet_ids[each.value % 2]
+      vpc_security_group_ids = [network.security_group_id]
+      tags                   = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      user_data = join("\n", [
+        "#!/bin/sh",
+        "set -e",
+        "DEV=/dev/nvme1n1; [ -e $DEV ] || DEV=/dev/sdf",
+        "while [ ! -e $DEV ]; do sleep 1; done",
+        "blkid $DEV || mkfs -t ext4 $DEV",
+        "mkdir -p /data && mount $DEV /data",
+        param.password == null ? "PASSWORD=" : "PASSWORD=$(aws secretsmanager get-secret-value --secret-id ${param.password.arn} --query SecretString --output text)",
+        join(" ", [
+          "docker run -d --restart always --name ${self.name}",
+          "-v /data:${{ postgres = "/var/lib/postgresql/data", mysql = "/var/lib/mysql", redis = "/data" }[param.engine]}",
+          "-p ${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}",
+          "-e ${{ postgres = "POSTGRES_PASSWORD", mysql = "MYSQL_ROOT_PASSWORD", redis = "REDIS_PASSWORD" }[param.engine]}=\"$PASSWORD\"",
+          param.engine == "postgres" ? "-e POSTGRES_DB=${param.database_name != null ? param.database_name : self.name} -e PGDATA=/var/lib/postgresql/data/pgdata" : "",
+          param.engine == "mysql" ? "-e MYSQL_DATABASE=${param.database_name != null ? param.database_name : self.name}" : "",
+          "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}",
+          param.engine == "redis" ? "redis-server --appendonly yes --requirepass \"$PASSWORD\"" : "",
+        ]),
+      ])
+    }
+
+    resource "aws_ebs_volume" "data" {
+      for_each          = { for i in range(param.instances) : tostring(i) => i }
+      availability_zone = network.availability_zones[each.value % 2]
+      size              = tonumber(replace(param.storage, "Gi", ""))
+      type              = param.storage_class != null ? param.storage_class : "gp3"
+      encrypted         = true
+      tags              = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+    }
+
+    resource "aws_volume_attachment" "data" {
+      for_each    = { for i in range(param.instances) : tostring(i) => i }
+      device_name = "/dev/sdf"
+      instance_id = aws_instance.node[each.key].id
+      volume_id   = aws_ebs_volume.data[each.key].id
+    }
+
+    output "host" {
+      value = aws_instance.node["0"].private_ip
+    }
+
+    output "url" {
+      value = "${param.engine}://${aws_instance.node["0"].private_ip}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+    }
+  }
+
+  # One container and one named volume per instance.
+  on "local" {
+    resource "docker_volume" "data" {
+      count  = param.instances
+      name   = "${self.name}-${count.index}"
+      labels = { "managed-by" = "stackc" }
+    }
+
+    resource "docker_container" "node" {
+      count           = param.instances
+      name            = "${self.name}-${count.index}"
+      image           = "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
+      command         = param.engine == "redis" && param.password != null ? ["sh", "-c", "exec redis-server --appendonly yes --requirepass \"$REDIS_PASSWORD\""] : null
+      env = merge(
+        param.engine == "postgres" ? { POSTGRES_DB = param.database_name != null ? param.database_name : self.name, PGDATA = "/var/lib/postgresql/data/pgdata" } : {},
+        param.engine == "mysql" ? { MYSQL_DATABASE = param.database_name != null ? param.database_name : self.name } : {}
+      )
+      secret_env      = param.password == null ? {} : { ({ postgres = "POSTGRES_PASSWORD", mysql = "MYSQL_ROOT_PASSWORD", redis = "REDIS_PASSWORD" }[param.engine]) = param.password.value }
+      network         = network.name
+      network_aliases = count.index == 0 ? [self.name, "${self.name}-0"] : ["${self.name}-${count.index}"]
+      mounts = [{
+        target    = { postgres = "/var/lib/postgresql/data", mysql = "/var/lib/mysql", redis = "/data" }[param.engine]
+        source    = docker_volume.data[count.index].name
+        type      = "volume"
+        read_only = false
+      }]
+      restart = "unless-stopped"
+      labels  = { "managed-by" = "stackc", "stackc.component" = "database", "stackc.instance" = self.name }
+    }
+
+    output "host" {
+      value = "${self.name}-0"
+    }
+
+    output "url" {
+      value = "${param.engine}://${self.name}-0:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+    }
+  }
 }

@@ -73,4 +73,62 @@ component "load_balancer" {
       value = "${param.protocol}://${kubernetes_manifest.service.object.status.loadBalancer.ingress[0].hostname}:${param.port}"
     }
   }
+
+  # An application load balancer (http) or network load balancer (tcp) with
+  # a listener forwarding to the service's target group.
+  on "aws" {
+    resource "aws_lb" "main" {
+      name               = self.name
+      load_balancer_type = param.protocol == "http" ? "application" : "network"
+      subnets            = network.subnet_ids
+      security_groups    = [network.public_security_group_id]
+    }
+
+    resource "aws_lb_listener" "main" {
+      load_balancer_arn = aws_lb.main.arn
+      port              = param.port
+      protocol          = param.protocol == "http" ? "HTTP" : "TCP"
+      default_action    = [{ type = "forward", target_group_arn = param.to.target_group_arn }]
+    }
+
+    output "host" {
+      value = aws_lb.main.dns_name
+    }
+
+    output "url" {
+      value = "${param.protocol}://${aws_lb.main.dns_name}:${param.port}"
+    }
+  }
+
+  # An nginx container publishing the port on the host and spreading
+  # requests over the service's replicas (round robin).
+  on "local" {
+    resource "local_file" "config" {
+      path            = ".stackc/local/load_balancers/${self.name}/nginx.conf"
+      file_permission = "0644"
+      content = join("\n", concat(
+        ["events {}", param.protocol == "http" ? "http {" : "stream {", "  upstream backend {"],
+        [for i in range(param.to.replicas) : "    server ${param.to.name}-${i}:${param.to.port};"],
+        ["  }", param.protocol == "http" ? "  server { listen 80; location / { proxy_pass http://backend; } }" : "  server { listen 80; proxy_pass backend; }", "}", ""]
+      ))
+    }
+
+    resource "docker_container" "proxy" {
+      name    = "${self.name}-lb"
+      image   = "nginx:1.27-alpine"
+      network = network.name
+      ports   = [{ internal = 80, external = param.port, protocol = "tcp" }]
+      mounts  = [{ target = "/etc/nginx/nginx.conf", source = local_file.config.path, type = "bind", read_only = true }]
+      restart = "unless-stopped"
+      labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.name }
+    }
+
+    output "host" {
+      value = "localhost"
+    }
+
+    output "url" {
+      value = "${param.protocol}://localhost:${param.port}"
+    }
+  }
 }

@@ -28,6 +28,16 @@ component "secret" {
     value = self.name
   }
 
+  output "arn" {
+    type        = string
+    description = "aws: the Secrets Manager secret's ARN (null elsewhere)."
+  }
+
+  output "path" {
+    type        = string
+    description = "local: the directory holding the file `value` (null elsewhere)."
+  }
+
   output "value" {
     type      = sensitive(string)
     sensitive = true
@@ -62,6 +72,56 @@ component "secret" {
 
     output "value" {
       value = param.generate == null ? param.value : random_password.value[0].result
+    }
+  }
+
+  # Secrets Manager; a generated value comes from `random_password`.
+  on "aws" {
+    resource "random_password" "value" {
+      count   = param.generate == null ? 0 : 1
+      length  = param.generate.length
+      special = param.generate.special != null ? param.generate.special : true
+    }
+
+    resource "aws_secretsmanager_secret" "main" {
+      name                    = "stackc/${self.name}"
+      recovery_window_in_days = 7
+    }
+
+    resource "aws_secretsmanager_secret_version" "main" {
+      secret_id     = aws_secretsmanager_secret.main.id
+      secret_string = param.generate == null ? param.value : random_password.value[0].result
+    }
+
+    output "value" {
+      value = param.generate == null ? param.value : random_password.value[0].result
+    }
+
+    output "arn" {
+      value = aws_secretsmanager_secret.main.arn
+    }
+  }
+
+  # A file readable only by its owner, bind-mounted into containers.
+  on "local" {
+    resource "random_password" "value" {
+      count   = param.generate == null ? 0 : 1
+      length  = param.generate.length
+      special = param.generate.special != null ? param.generate.special : true
+    }
+
+    resource "local_file" "value" {
+      path              = ".stackc/local/secrets/${self.name}/value"
+      sensitive_content = param.generate == null ? param.value : random_password.value[0].result
+      file_permission   = "0600"
+    }
+
+    output "value" {
+      value = param.generate == null ? param.value : random_password.value[0].result
+    }
+
+    output "path" {
+      value = ".stackc/local/secrets/${self.name}"
     }
   }
 }

@@ -175,6 +175,17 @@ component "service" {
     value = param.port
   }
 
+  output "target_group_arn" {
+    type        = string
+    description = "aws: the target group load balancers forward to (null elsewhere or without a port)."
+  }
+
+  output "replicas" {
+    type        = number
+    value       = param.autoscale == null ? param.replicas : param.autoscale.min
+    description = "The number of replicas started (autoscale.min when autoscaling)."
+  }
+
   output "url" {
     type        = string
     value       = param.port == null ? null : "http://${self.name}:${param.port}"
@@ -335,6 +346,117 @@ component "service" {
           }]
         }
       }
+    }
+  }
+
+  # ECS (Fargate) task definition + service with the desired count, a target
+  # group for load balancers, and Application Auto Scaling on CPU.
+  on "aws" {
+    resource "aws_ecs_task_definition" "main" {
+      family                   = self.name
+      network_mode             = "awsvpc"
+      requires_compatibilities = ["FARGATE"]
+      cpu                      = "256"
+      memory                   = "512"
+      execution_role_arn       = network.execution_role_arn
+      container_definitions = jsonencode([{
+        name         = self.name
+        image        = param.image
+        essential    = true
+        command      = param.command
+        portMappings = param.port == null ? [] : [{ containerPort = param.port, protocol = "tcp" }]
+        environment  = [for key, value in param.env : { name = key, value = value }]
+        secrets      = [for key, secret in param.secret_env : { name = key, valueFrom = secret.arn }]
+      }])
+    }
+
+    resource "aws_lb_target_group" "main" {
+      count       = param.port == null ? 0 : 1
+      name        = self.name
+      port        = param.port
+      protocol    = "HTTP"
+      vpc_id      = network.vpc_id
+      target_type = "ip"
+      health_check = {
+        path     = param.health == null ? "/" : (param.health.path != null ? param.health.path : "/")
+        interval = param.health == null ? 30 : (param.health.interval != null ? tonumber(replace(param.health.interval, "s", "")) : 30)
+      }
+    }
+
+    resource "aws_ecs_service" "main" {
+      name            = self.name
+      cluster         = network.cluster_arn
+      task_definition = aws_ecs_task_definition.main.arn
+      desired_count   = param.autoscale == null ? param.replicas : param.autoscale.min
+      launch_type     = "FARGATE"
+      network_configuration = {
+        subnets          = network.subnet_ids
+        security_groups  = [network.security_group_id]
+        assign_public_ip = true
+      }
+      load_balancer = param.port == null ? [] : [{
+        target_group_arn = aws_lb_target_group.main[0].arn
+        container_name   = self.name
+        container_port   = param.port
+      }]
+      deployment_minimum_healthy_percent = 100
+      deployment_maximum_percent         = param.rollout == null ? 200 : (param.rollout.strategy == "blue_green" ? 200 : 150)
+    }
+
+    resource "aws_appautoscaling_target" "main" {
+      count              = param.autoscale == null ? 0 : 1
+      service_namespace  = "ecs"
+      resource_id        = "service/stackc/${self.name}"
+      scalable_dimension = "ecs:service:DesiredCount"
+      min_capacity       = param.autoscale.min
+      max_capacity       = param.autoscale.max
+      depends_on         = [aws_ecs_service.main]
+    }
+
+    resource "aws_appautoscaling_policy" "cpu" {
+      count              = param.autoscale == null ? 0 : 1
+      name               = "${self.name}-cpu"
+      policy_type        = "TargetTrackingScaling"
+      service_namespace  = "ecs"
+      resource_id        = aws_appautoscaling_target.main[0].resource_id
+      scalable_dimension = "ecs:service:DesiredCount"
+      target_tracking_scaling_policy_configuration = {
+        target_value                    = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80
+        predefined_metric_specification = { predefined_metric_type = "ECSServiceAverageCPUUtilization" }
+      }
+    }
+
+    output "target_group_arn" {
+      value = param.port == null ? null : aws_lb_target_group.main[0].arn
+    }
+  }
+
+  # One container per replica on the stack's network, reachable by the
+  # service's name (a network alias shared by its replicas).
+  on "local" {
+    resource "docker_container" "replica" {
+      count           = param.autoscale == null ? param.replicas : param.autoscale.min
+      name            = "${self.name}-${count.index}"
+      image           = param.image
+      command         = param.command
+      env             = param.env
+      secret_env      = { for key, secret in param.secret_env : key => secret.value }
+      network         = network.name
+      network_aliases = [self.name, "${self.name}-${count.index}"]
+      mounts = concat(
+        [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }],
+        [for path, secret in param.secret_mounts : { target = path, source = secret.path, type = "bind", read_only = true }],
+        [for path, volume in param.volumes : { target = path, source = volume.name, type = "volume", read_only = false }]
+      )
+      healthcheck = param.health == null ? null : {
+        test     = ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:${param.health.port != null ? param.health.port : param.port}${param.health.path != null ? param.health.path : "/"}"]
+        interval = param.health.interval != null ? param.health.interval : "10s"
+        retries  = 3
+      }
+      memory  = param.resources == null ? null : param.resources.memory
+      cpus    = param.resources == null ? null : param.resources.cpu
+      restart = "unless-stopped"
+      labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.name }
     }
   }
 }

@@ -223,4 +223,93 @@ component "stateful" {
       value = [for i in range(param.instances) : "${self.name}-${i}.${self.name}"]
     }
   }
+
+  # One EC2 instance per instance, each with its own EBS volume and
+  # attachment, alternating between the stack's two zones. The container
+  # runs under Docker on the machine image given by the target's `ami`.
+  on "aws" {
+    resource "aws_instance" "node" {
+      for_each               = { for i in range(param.instances) : tostring(i) => i }
+      ami                    = target.ami
+      instance_type          = param.instance_size
+      subnet_id              = network.subnet_ids[each.value % 2]
+      vpc_security_group_ids = [network.security_group_id]
+      tags                   = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      user_data = join("\n", [
+        "#!/bin/sh",
+        "set -e",
+        "DEV=/dev/nvme1n1; [ -e $DEV ] || DEV=/dev/sdf",
+        "while [ ! -e $DEV ]; do sleep 1; done",
+        "blkid $DEV || mkfs -t ext4 $DEV",
+        "mkdir -p /data && mount $DEV /data",
+        join(" ", concat(
+          ["docker run -d --restart always --name ${self.name}-${each.key} -v /data:${param.mount_path}"],
+          param.port == null ? [] : ["-p ${param.port}:${param.port}"],
+          [for key, value in param.env : "-e '${key}=${replace(value, "'", "")}'"],
+          [param.image],
+          param.command == null ? [] : param.command
+        )),
+      ])
+    }
+
+    resource "aws_ebs_volume" "data" {
+      for_each          = { for i in range(param.instances) : tostring(i) => i }
+      availability_zone = network.availability_zones[each.value % 2]
+      size              = tonumber(replace(param.storage, "Gi", ""))
+      type              = param.storage_class != null ? param.storage_class : "gp3"
+      encrypted         = true
+      tags              = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+    }
+
+    resource "aws_volume_attachment" "data" {
+      for_each    = { for i in range(param.instances) : tostring(i) => i }
+      device_name = "/dev/sdf"
+      instance_id = aws_instance.node[each.key].id
+      volume_id   = aws_ebs_volume.data[each.key].id
+    }
+
+    output "host" {
+      value = aws_instance.node["0"].private_ip
+    }
+
+    output "hosts" {
+      value = [for key, node in aws_instance.node : node.private_ip]
+    }
+  }
+
+  # One container and one named volume per instance.
+  on "local" {
+    resource "docker_volume" "data" {
+      count  = param.instances
+      name   = "${self.name}-${count.index}"
+      labels = { "managed-by" = "stackc" }
+    }
+
+    resource "docker_container" "node" {
+      count           = param.instances
+      name            = "${self.name}-${count.index}"
+      image           = param.image
+      command         = param.command
+      env             = param.env
+      secret_env      = { for key, secret in param.secret_env : key => secret.value }
+      network         = network.name
+      network_aliases = count.index == 0 ? [self.name, "${self.name}-0"] : ["${self.name}-${count.index}"]
+      mounts = concat(
+        [{ target = param.mount_path, source = docker_volume.data[count.index].name, type = "volume", read_only = false }],
+        [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }]
+      )
+      memory  = param.resources == null ? null : param.resources.memory
+      cpus    = param.resources == null ? null : param.resources.cpu
+      restart = "unless-stopped"
+      labels  = { "managed-by" = "stackc", "stackc.component" = "stateful", "stackc.instance" = self.name }
+    }
+
+    output "host" {
+      value = "${self.name}-0"
+    }
+
+    output "hosts" {
+      value = [for i in range(param.instances) : "${self.name}-${i}"]
+    }
+  }
 }

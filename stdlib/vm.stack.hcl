@@ -32,4 +32,31 @@ component "vm" {
   output "public_ip" {
     type = string
   }
+
+  # An EC2 instance in the stack's first subnet, with the volume attached.
+  on "aws" {
+    resource "aws_instance" "main" {
+      ami                    = param.image
+      instance_type          = param.size
+      subnet_id              = network.subnet_ids[0]
+      vpc_security_group_ids = [network.security_group_id]
+      user_data              = param.user_data
+      tags                   = { Name = self.name, "managed-by" = "stackc" }
+    }
+
+    resource "aws_volume_attachment" "main" {
+      count       = param.volume == null ? 0 : 1
+      device_name = "/dev/sdf"
+      instance_id = aws_instance.main.id
+      volume_id   = param.volume.id
+    }
+
+    output "private_ip" {
+      value = aws_instance.main.private_ip
+    }
+
+    output "public_ip" {
+      value = aws_instance.main.public_ip
+    }
+  }
 }

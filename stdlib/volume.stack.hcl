@@ -60,4 +60,31 @@ component "volume" {
       value = kubernetes_manifest.claim.uid
     }
   }
+
+  # An EBS volume in the stack's first zone (sizes in Gi).
+  on "aws" {
+    resource "aws_ebs_volume" "main" {
+      availability_zone = network.availability_zones[0]
+      size              = tonumber(replace(param.size, "Gi", ""))
+      type              = param.storage_class != null ? param.storage_class : "gp3"
+      encrypted         = true
+      tags              = { Name = self.name, "managed-by" = "stackc" }
+    }
+
+    output "id" {
+      value = aws_ebs_volume.main.id
+    }
+  }
+
+  # A named Docker volume.
+  on "local" {
+    resource "docker_volume" "main" {
+      name   = self.name
+      labels = { "managed-by" = "stackc" }
+    }
+
+    output "id" {
+      value = docker_volume.main.id
+    }
+  }
 }

@@ -18,8 +18,8 @@ pub mod schema_check;
 pub mod scope;
 #[cfg(test)]
 mod stdlib_tests;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 #[cfg(test)]
 mod tests;
 

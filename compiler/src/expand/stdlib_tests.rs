@@ -4,75 +4,11 @@
 //! official schemas. The binary's `tests/k8s*.rs` repeat this end to end
 //! through the real front end and YAML writer.
 
-use super::model::StackDecl;
-use super::test_support::{parse, TestEvaluator};
-use super::{expand_decl, ExpandOptions};
+use super::test_support::{expand_with_stdlib, shop_for};
 use crate::graph::{ResourceAddress, ResourceGraph};
 use crate::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
-use crate::source::FileId;
 use crate::types::Type;
 use crate::value::Value;
-use indexmap::IndexMap;
-use std::sync::Arc;
-
-pub const SHOP: &str = r#"
-variable "api_replicas" { default = 4 }
-
-secret "db_password" {
-  generate { length = 32 }
-}
-
-config "api" {
-  data = { LOG_LEVEL = "info" }
-}
-
-database "main" {
-  engine    = "postgres"
-  instances = 3
-  storage   = "20Gi"
-  password  = secret.db_password
-}
-
-volume "uploads" { size = "5Gi" }
-
-service "api" {
-  image       = "registry.example.com/shop/api:1.4.2"
-  replicas    = 4
-  port        = 8080
-  env         = { DATABASE_URL = database.main.url }
-  secret_env  = { DATABASE_PASSWORD = secret.db_password }
-  config_from = [config.api]
-  volumes     = { "/uploads" = volume.uploads }
-  resources {
-    cpu    = "250m"
-    memory = "256Mi"
-  }
-  health { path = "/healthz" }
-  autoscale {
-    min        = 4
-    max        = 12
-    cpu_target = 70
-  }
-  rollout {
-    strategy = "canary"
-    steps    = [10, 50, 100]
-  }
-}
-
-job "migrate" {
-  image   = "registry.example.com/shop/api:1.4.2"
-  command = ["/app/migrate"]
-}
-
-load_balancer "public" {
-  port = 80
-  to   = service.api
-}
-
-output "url" { value = load_balancer.public.url }
-
-target "kubernetes" { namespace = "shop" }
-"#;
 
 fn schemas() -> SchemaSet {
     let attribute = AttributeSchema::new;
@@ -93,23 +29,7 @@ fn schemas() -> SchemaSet {
 }
 
 fn expand_shop(prior: Option<super::PriorLookup<'_>>) -> ResourceGraph {
-    let stdlib: Vec<_> = crate::stdlib::files()
-        .iter()
-        .enumerate()
-        .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
-        .collect();
-    let user = parse(FileId(0), SHOP);
-    let stack = StackDecl::read(&stdlib, [&user]);
-    let variables: IndexMap<String, Value> =
-        [("api_replicas".to_string(), Value::Number(4.0))].into_iter().collect();
-    let options = ExpandOptions {
-        target: None,
-        variables,
-        prior,
-        evaluator: Arc::new(TestEvaluator),
-        command_line_span: super::no_span(),
-    };
-    let (graph, diagnostics) = expand_decl(&stack, &schemas(), options);
+    let (graph, diagnostics) = expand_with_stdlib(&shop_for("kubernetes"), &schemas(), prior);
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     graph.unwrap()
 }

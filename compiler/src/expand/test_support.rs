@@ -327,6 +327,19 @@ impl Evaluator for TestEvaluator {
                     ("max", values) => Value::Number(values.iter().map(number).fold(f64::MIN, f64::max)),
                     ("min", values) => Value::Number(values.iter().map(number).fold(f64::MAX, f64::min)),
                     ("contains", [Value::List(items), item]) => Value::Bool(items.contains(item)),
+                    ("tostring", [Value::Number(n)]) => Value::string(crate::value::format_number(*n)),
+                    ("tostring", [text]) => text.clone(),
+                    ("join", [separator, Value::List(items)]) => Value::string(
+                        items
+                            .iter()
+                            .map(|i| i.as_str().unwrap_or_default().to_string())
+                            .collect::<Vec<_>>()
+                            .join(separator.as_str().unwrap_or_default()),
+                    ),
+                    ("jsonencode", [value]) => Value::string(value.to_json().to_string()),
+                    ("merge", objects) => Value::Object(
+                        objects.iter().filter_map(|o| o.as_object()).flat_map(|o| o.clone()).collect(),
+                    ),
                     _ => return Err(error(format!("function {} is not in the test evaluator", name.name))),
                 }
             }
@@ -348,4 +361,100 @@ impl Roots for Bound<'_> {
             None => self.outer.root(name),
         }
     }
+}
+
+/// A shop-like stack using every stdlib construct that all three targets
+/// support (the `target` block is added by [`shop_for`]).
+pub const SHOP: &str = r#"
+variable "api_replicas" { default = 4 }
+
+secret "db_password" {
+  generate { length = 32 }
+}
+
+config "api" {
+  data = { LOG_LEVEL = "info" }
+}
+
+database "main" {
+  engine    = "postgres"
+  instances = 3
+  storage   = "20Gi"
+  password  = secret.db_password
+}
+
+volume "uploads" { size = "5Gi" }
+
+service "api" {
+  image       = "registry.example.com/shop/api:1.4.2"
+  replicas    = 4
+  port        = 8080
+  env         = { DATABASE_URL = database.main.url }
+  secret_env  = { DATABASE_PASSWORD = secret.db_password }
+  config_from = [config.api]
+  volumes     = { "/uploads" = volume.uploads }
+  resources {
+    cpu    = "250m"
+    memory = "256Mi"
+  }
+  health { path = "/healthz" }
+  autoscale {
+    min        = 4
+    max        = 12
+    cpu_target = 70
+  }
+  rollout {
+    strategy = "canary"
+    steps    = [10, 50, 100]
+  }
+}
+
+job "migrate" {
+  image   = "registry.example.com/shop/api:1.4.2"
+  command = ["/app/migrate"]
+}
+
+load_balancer "public" {
+  port = 80
+  to   = service.api
+}
+
+output "url" { value = load_balancer.public.url }
+
+"#;
+
+/// [`SHOP`] with one target block.
+pub fn shop_for(target: &str) -> String {
+    let block = match target {
+        "kubernetes" => "target \"kubernetes\" { namespace = \"shop\" }".to_string(),
+        "aws" => {
+            "target \"aws\" {\n  region = \"eu-west-3\"\n  ami = \"ami-0123456789abcdef0\"\n}".to_string()
+        }
+        other => format!("target \"{other}\" {{}}"),
+    };
+    format!("{SHOP}\n{block}\n")
+}
+
+/// Expands `text` with the stdlib, for its only target, with the test
+/// evaluator; `prior` gives values from state.
+pub fn expand_with_stdlib(
+    text: &str,
+    schemas: &dyn crate::schema::SchemaSource,
+    prior: Option<super::PriorLookup<'_>>,
+) -> (Option<crate::graph::ResourceGraph>, Vec<Diagnostic>) {
+    let stdlib: Vec<_> = crate::stdlib::files()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
+        .collect();
+    let user = parse(FileId(0), text);
+    let stack = super::model::StackDecl::read(&stdlib, [&user]);
+    let options = super::ExpandOptions {
+        target: None,
+        variables: [("api_replicas".to_string(), Value::Number(4.0))].into_iter().collect(),
+        prior,
+        evaluator: std::sync::Arc::new(TestEvaluator),
+        command_line_span: super::no_span(),
+    };
+    super::expand_decl(&stack, schemas, options)
 }
