@@ -161,7 +161,7 @@ impl<'s> Engine<'s> {
 
     /// Evaluates one expression against the visible roots.
     fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> (Captured, Value) {
-        let refs = references(expr);
+        let refs = resolve_repetitions(references(expr), visible);
         let scope = capture(visible, &refs);
         let value = match self.evaluator.evaluate(expr, &PlanRoots { scope: &scope }) {
             Ok(value) => value,
@@ -843,4 +843,35 @@ fn fill_value(value: Value, ty: &Type, depth: usize) -> Value {
         (Value::Sensitive(inner), ty) => fill_value(*inner, ty, depth).into_sensitive(),
         (other, _) => other,
     }
+}
+
+/// Replaces `[each.key]`-style steps by the repetition's actual key, so a
+/// reference like `aws_instance.node[each.key].id` depends on one node only.
+fn resolve_repetitions(mut refs: Vec<Reference>, visible: &Visible) -> Vec<Reference> {
+    for reference in &mut refs {
+        for step in &mut reference.steps {
+            let super::refs::Step::Repetition(root, attribute) = step else { continue };
+            let key = match visible.get(root.as_str()) {
+                Some(Captured::Value(value)) => match value.get_path(&[attribute.as_str()]) {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(crate::value::format_number(*n)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match key {
+                Some(key) => *step = super::refs::Step::Key(key),
+                None => {
+                    // Not inside a repetition: depend on the whole collection.
+                    let at =
+                        reference.steps.iter().position(|s| matches!(s, super::refs::Step::Repetition(..)));
+                    if let Some(at) = at {
+                        reference.steps.truncate(at);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    refs
 }

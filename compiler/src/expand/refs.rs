@@ -12,13 +12,31 @@ pub enum Step {
     Attr(String),
     /// A literal index or key: `[0]`, `["1"]`.
     Key(String),
+    /// An index by a repetition's own key: `[each.key]`, `[each.value]`,
+    /// `[count.index]` (root, attribute); expansion knows its value.
+    Repetition(String, String),
 }
 
 impl Step {
     pub fn name(&self) -> &str {
         match self {
             Step::Attr(name) | Step::Key(name) => name,
+            Step::Repetition(_, attribute) => attribute,
         }
+    }
+}
+
+/// `each.key`, `each.value` or `count.index` as an index.
+fn repetition_index(expr: &Expr) -> Option<Step> {
+    let path = expr.as_path()?;
+    match path.as_slice() {
+        [root, attribute]
+            if (root.name == "each" && matches!(attribute.name.as_str(), "key" | "value"))
+                || (root.name == "count" && attribute.name == "index") =>
+        {
+            Some(Step::Repetition(root.name.clone(), attribute.name.clone()))
+        }
+        _ => None,
     }
 }
 
@@ -189,10 +207,11 @@ fn traversal(expr: &Expr) -> Option<Reference> {
                 current = inner;
             }
             ExprKind::Index(inner, index) => {
-                match literal_key(index) {
-                    Some(key) => steps.push(Step::Key(key)),
+                match (literal_key(index), repetition_index(index)) {
+                    (Some(key), _) => steps.push(Step::Key(key)),
+                    (None, Some(step)) => steps.push(step),
                     // Everything after a dynamic index is not static: drop it.
-                    None => steps.clear(),
+                    (None, None) => steps.clear(),
                 }
                 current = inner;
             }
@@ -239,6 +258,7 @@ mod tests {
                     match step {
                         Step::Attr(a) => text.push_str(&format!(".{a}")),
                         Step::Key(k) => text.push_str(&format!("[{k}]")),
+                        Step::Repetition(r, a) => text.push_str(&format!("[{r}.{a}]")),
                     }
                 }
                 text
@@ -250,8 +270,10 @@ mod tests {
     fn static_steps_stop_at_a_dynamic_index() {
         let expr = attr(index(attr(var("random_password"), "value"), number(0.0)), "result");
         assert_eq!(paths(&expr), vec!["random_password.value[0].result"]);
-        let dynamic = attr(index(attr(var("aws_subnet"), "zone"), attr(var("count"), "index")), "id");
-        assert_eq!(paths(&dynamic), vec!["aws_subnet.zone", "count.index"]);
+        let repetition = attr(index(attr(var("aws_subnet"), "zone"), attr(var("count"), "index")), "id");
+        assert_eq!(paths(&repetition), vec!["aws_subnet.zone[count.index].id", "count.index"]);
+        let dynamic = attr(index(attr(var("aws_subnet"), "zone"), attr(var("var"), "i")), "id");
+        assert_eq!(paths(&dynamic), vec!["aws_subnet.zone", "var.i"]);
     }
 
     #[test]

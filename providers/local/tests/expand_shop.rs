@@ -1,0 +1,57 @@
+//! The stdlib's local (Docker) bodies, expanded for a shop-like stack and
+//! checked against this crate's real schemas.
+
+use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
+use stackc_compiler::types::Type;
+use stackc_compiler::Value;
+
+fn schemas() -> SchemaSet {
+    let mut set = SchemaSet::default();
+    for schema in stackc_provider_local::schemas() {
+        set.add(schema);
+    }
+    set.add(
+        ResourceSchema::new("random_password", None)
+            .attribute("length", AttributeSchema::new(Type::Number, AttributeMode::Required))
+            .attribute("special", AttributeSchema::new(Type::Bool, AttributeMode::Optional))
+            .attribute("result", AttributeSchema::new(Type::String, AttributeMode::Computed).sensitive()),
+    );
+    set
+}
+
+#[test]
+fn shop_on_local() {
+    let (graph, diagnostics) = expand_with_stdlib(&shop_for("local"), &schemas(), None);
+    let messages: Vec<String> = diagnostics.iter().map(|d| format!("{}: {}", d.code, d.message)).collect();
+    assert_eq!(messages, vec!["E0501: `job` cannot be expressed on target `local`.".to_string()]);
+    let graph = graph.unwrap();
+    let count = |prefix: &str| graph.nodes().filter(|n| n.address.as_str().starts_with(prefix)).count();
+    assert_eq!(count("service.api/docker_container.replica["), 4);
+    assert_eq!(count("database.main/docker_container.node["), 3);
+    assert_eq!(count("database.main/docker_volume.data["), 3);
+    let node = |a: &str| graph.get(&ResourceAddress(a.to_string())).unwrap();
+    let proxy = node("load_balancer.public/docker_container.proxy");
+    assert_eq!(
+        proxy.values.get_path(&["ports"]).unwrap().as_list().unwrap()[0].get_path(&["external"]),
+        Some(&Value::Number(80.0))
+    );
+    let config = node("load_balancer.public/local_file.config");
+    let text = config.values.get_path(&["content"]).unwrap().as_str().unwrap();
+    assert!(text.contains("server api-3:8080;"), "{text}");
+    let replica = node("service.api/docker_container.replica[2]");
+    assert_eq!(replica.values.get_path(&["network"]), Some(&Value::string("stackc")));
+    assert!(replica.dependencies.contains(&ResourceAddress("network.main/docker_network.main".into())));
+    assert_eq!(
+        replica.values.get_path(&["env", "DATABASE_URL"]),
+        Some(&Value::string("postgres://main-0:5432/main"))
+    );
+    let instance = node("database.main/docker_container.node[1]");
+    assert!(instance.dependencies.contains(&ResourceAddress("database.main/docker_volume.data[1]".into())));
+    // vm is not available on local: a clear error.
+    let (_, diagnostics) =
+        expand_with_stdlib("target \"local\" {}\nvm \"x\" { image = \"ami-1\" }\n", &schemas(), None);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].message, "`vm` cannot be expressed on target `local`.");
+}
