@@ -20,7 +20,7 @@ component "config" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   # A ConfigMap (mounted with `config_mounts` or read with `config_from`).
@@ -30,10 +30,10 @@ component "config" {
         apiVersion = "v1"
         kind       = "ConfigMap"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "config"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -47,7 +47,7 @@ component "config" {
   on "aws" {
     resource "aws_ssm_parameter" "value" {
       for_each = param.data
-      name     = "/stackc/${self.name}/${each.key}"
+      name     = "/stackc/${self.dns_name}/${each.key}"
       type     = "String"
       value    = each.value
     }
@@ -61,13 +61,13 @@ component "config" {
   on "local" {
     resource "local_file" "value" {
       for_each        = param.data
-      path            = ".stackc/local/configs/${self.name}/${each.key}"
+      path            = ".stackc/local/configs/${self.dns_name}/${each.key}"
       content         = each.value
       file_permission = "0644"
     }
 
     output "path" {
-      value = ".stackc/local/configs/${self.name}"
+      value = ".stackc/local/configs/${self.dns_name}"
     }
   }
 }

@@ -70,7 +70,7 @@ component "database" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   output "host" {
@@ -96,10 +96,10 @@ component "database" {
         apiVersion = "v1"
         kind       = "Service"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "database"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -107,7 +107,7 @@ component "database" {
         spec = {
           clusterIP = "None"
           selector = {
-            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/name"      = self.dns_name
             "app.kubernetes.io/component" = "database"
           }
           ports = [{ name = param.engine, port = { postgres = 5432, mysql = 3306, redis = 6379 }[param.engine] }]
@@ -120,28 +120,28 @@ component "database" {
         apiVersion = "apps/v1"
         kind       = "StatefulSet"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "database"
             "app.kubernetes.io/managed-by" = "stackc"
           }
         }
         spec = {
-          serviceName         = self.name
+          serviceName         = self.dns_name
           replicas            = param.instances
           podManagementPolicy = "OrderedReady"
           selector = {
             matchLabels = {
-              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/name"      = self.dns_name
               "app.kubernetes.io/component" = "database"
             }
           }
           template = {
             metadata = {
               labels = {
-                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/name"      = self.dns_name
                 "app.kubernetes.io/component" = "database"
               }
             }
@@ -157,11 +157,11 @@ component "database" {
                     valueFrom = { secretKeyRef = { name = param.password.name, key = "value" } }
                   }],
                   param.engine == "postgres" ? [
-                    { name = "POSTGRES_DB", value = param.database_name != null ? param.database_name : self.name },
+                    { name = "POSTGRES_DB", value = param.database_name != null ? param.database_name : self.dns_name },
                     { name = "PGDATA", value = "/var/lib/postgresql/data/pgdata" },
                   ] : [],
                   param.engine == "mysql" ? [
-                    { name = "MYSQL_DATABASE", value = param.database_name != null ? param.database_name : self.name },
+                    { name = "MYSQL_DATABASE", value = param.database_name != null ? param.database_name : self.dns_name },
                   ] : []
                 )
                 volumeMounts = [{
@@ -198,11 +198,11 @@ component "database" {
     }
 
     output "host" {
-      value = "${self.name}-0.${self.name}"
+      value = "${self.dns_name}-0.${self.dns_name}"
     }
 
     output "url" {
-      value = "${param.engine}://${self.name}-0.${self.name}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+      value = "${param.engine}://${self.dns_name}-0.${self.dns_name}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.dns_name}"
     }
   }
 
@@ -216,7 +216,7 @@ component "database" {
       instance_type          = param.instance_size
       subnet_id              = network.subnet_ids[each.value % 2]
       vpc_security_group_ids = [network.security_group_id]
-      tags                   = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      tags                   = { Name = "${self.dns_name}-${each.key}", "managed-by" = "stackc" }
       user_data = join("\n", [
         "#!/bin/sh",
         "set -e",
@@ -226,12 +226,12 @@ component "database" {
         "mkdir -p /data && mount $DEV /data",
         param.password == null ? "PASSWORD=" : "PASSWORD=$(aws secretsmanager get-secret-value --secret-id ${param.password.arn} --query SecretString --output text)",
         join(" ", [
-          "docker run -d --restart always --name ${self.name}",
+          "docker run -d --restart always --name ${self.dns_name}",
           "-v /data:${{ postgres = "/var/lib/postgresql/data", mysql = "/var/lib/mysql", redis = "/data" }[param.engine]}",
           "-p ${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}",
           "-e ${{ postgres = "POSTGRES_PASSWORD", mysql = "MYSQL_ROOT_PASSWORD", redis = "REDIS_PASSWORD" }[param.engine]}=\"$PASSWORD\"",
-          param.engine == "postgres" ? "-e POSTGRES_DB=${param.database_name != null ? param.database_name : self.name} -e PGDATA=/var/lib/postgresql/data/pgdata" : "",
-          param.engine == "mysql" ? "-e MYSQL_DATABASE=${param.database_name != null ? param.database_name : self.name}" : "",
+          param.engine == "postgres" ? "-e POSTGRES_DB=${param.database_name != null ? param.database_name : self.dns_name} -e PGDATA=/var/lib/postgresql/data/pgdata" : "",
+          param.engine == "mysql" ? "-e MYSQL_DATABASE=${param.database_name != null ? param.database_name : self.dns_name}" : "",
           "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}",
           param.engine == "redis" ? "redis-server --appendonly yes --requirepass \"$PASSWORD\"" : "",
         ]),
@@ -244,7 +244,7 @@ component "database" {
       size              = tonumber(replace(param.storage, "Gi", ""))
       type              = param.storage_class != null ? param.storage_class : "gp3"
       encrypted         = true
-      tags              = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      tags              = { Name = "${self.dns_name}-${each.key}", "managed-by" = "stackc" }
     }
 
     resource "aws_volume_attachment" "data" {
@@ -259,7 +259,7 @@ component "database" {
     }
 
     output "url" {
-      value = "${param.engine}://${aws_instance.node["0"].private_ip}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+      value = "${param.engine}://${aws_instance.node["0"].private_ip}:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.dns_name}"
     }
   }
 
@@ -267,22 +267,22 @@ component "database" {
   on "local" {
     resource "docker_volume" "data" {
       count  = param.instances
-      name   = "${self.name}-${count.index}"
+      name   = "${self.dns_name}-${count.index}"
       labels = { "managed-by" = "stackc" }
     }
 
     resource "docker_container" "node" {
       count           = param.instances
-      name            = "${self.name}-${count.index}"
+      name            = "${self.dns_name}-${count.index}"
       image           = "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
       command         = param.engine == "redis" && param.password != null ? ["sh", "-c", "exec redis-server --appendonly yes --requirepass \"$REDIS_PASSWORD\""] : null
       env = merge(
-        param.engine == "postgres" ? { POSTGRES_DB = param.database_name != null ? param.database_name : self.name, PGDATA = "/var/lib/postgresql/data/pgdata" } : {},
-        param.engine == "mysql" ? { MYSQL_DATABASE = param.database_name != null ? param.database_name : self.name } : {}
+        param.engine == "postgres" ? { POSTGRES_DB = param.database_name != null ? param.database_name : self.dns_name, PGDATA = "/var/lib/postgresql/data/pgdata" } : {},
+        param.engine == "mysql" ? { MYSQL_DATABASE = param.database_name != null ? param.database_name : self.dns_name } : {}
       )
       secret_env      = param.password == null ? {} : { ({ postgres = "POSTGRES_PASSWORD", mysql = "MYSQL_ROOT_PASSWORD", redis = "REDIS_PASSWORD" }[param.engine]) = param.password.value }
       network         = network.name
-      network_aliases = count.index == 0 ? [self.name, "${self.name}-0"] : ["${self.name}-${count.index}"]
+      network_aliases = count.index == 0 ? [self.dns_name, "${self.dns_name}-0"] : ["${self.dns_name}-${count.index}"]
       mounts = [{
         target    = { postgres = "/var/lib/postgresql/data", mysql = "/var/lib/mysql", redis = "/data" }[param.engine]
         source    = docker_volume.data[count.index].name
@@ -290,15 +290,15 @@ component "database" {
         read_only = false
       }]
       restart = "unless-stopped"
-      labels  = { "managed-by" = "stackc", "stackc.component" = "database", "stackc.instance" = self.name }
+      labels  = { "managed-by" = "stackc", "stackc.component" = "database", "stackc.instance" = self.dns_name }
     }
 
     output "host" {
-      value = "${self.name}-0"
+      value = "${self.dns_name}-0"
     }
 
     output "url" {
-      value = "${param.engine}://${self.name}-0:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.name}"
+      value = "${param.engine}://${self.dns_name}-0:${{ postgres = 5432, mysql = 3306, redis = 6379 }[param.engine]}/${param.database_name != null ? param.database_name : self.dns_name}"
     }
   }
 }

@@ -53,7 +53,7 @@ component "job" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   # A Job, or a CronJob when `schedule` is set.
@@ -64,10 +64,10 @@ component "job" {
         apiVersion = "batch/v1"
         kind       = "Job"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "job"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -75,11 +75,11 @@ component "job" {
         spec = {
           backoffLimit = param.retries
           template     = {
-            metadata = { labels = { "app.kubernetes.io/name" = self.name, "app.kubernetes.io/component" = "job" } }
+            metadata = { labels = { "app.kubernetes.io/name" = self.dns_name, "app.kubernetes.io/component" = "job" } }
             spec = {
               restartPolicy = "Never"
               containers = [{
-                name    = self.name
+                name    = self.dns_name
                 image   = param.image
                 command = param.command
                 env = concat(
@@ -103,10 +103,10 @@ component "job" {
         apiVersion = "batch/v1"
         kind       = "CronJob"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "job"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -117,11 +117,11 @@ component "job" {
             spec = {
               backoffLimit = param.retries
               template     = {
-            metadata = { labels = { "app.kubernetes.io/name" = self.name, "app.kubernetes.io/component" = "job" } }
+            metadata = { labels = { "app.kubernetes.io/name" = self.dns_name, "app.kubernetes.io/component" = "job" } }
             spec = {
               restartPolicy = "Never"
               containers = [{
-                name    = self.name
+                name    = self.dns_name
                 image   = param.image
                 command = param.command
                 env = concat(

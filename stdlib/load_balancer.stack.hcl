@@ -46,10 +46,10 @@ component "load_balancer" {
         apiVersion = "v1"
         kind       = "Service"
         metadata = {
-          name      = "${self.name}-lb"
+          name      = "${self.dns_name}-lb"
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "load_balancer"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -78,7 +78,7 @@ component "load_balancer" {
   # a listener forwarding to the service's target group.
   on "aws" {
     resource "aws_lb" "main" {
-      name               = self.name
+      name               = self.dns_name
       load_balancer_type = param.protocol == "http" ? "application" : "network"
       subnets            = network.subnet_ids
       security_groups    = [network.public_security_group_id]
@@ -104,7 +104,7 @@ component "load_balancer" {
   # requests over the service's replicas (round robin).
   on "local" {
     resource "local_file" "config" {
-      path            = ".stackc/local/load_balancers/${self.name}/nginx.conf"
+      path            = ".stackc/local/load_balancers/${self.dns_name}/nginx.conf"
       file_permission = "0644"
       content = join("\n", concat(
         ["events {}", param.protocol == "http" ? "http {" : "stream {", "  upstream backend {"],
@@ -114,13 +114,13 @@ component "load_balancer" {
     }
 
     resource "docker_container" "proxy" {
-      name    = "${self.name}-lb"
+      name    = "${self.dns_name}-lb"
       image   = "nginx:1.27-alpine"
       network = network.name
       ports   = [{ internal = 80, external = param.port, protocol = "tcp" }]
       mounts  = [{ target = "/etc/nginx/nginx.conf", source = local_file.config.path, type = "bind", read_only = true }]
       restart = "unless-stopped"
-      labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.name }
+      labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.dns_name }
     }
 
     output "host" {

@@ -25,7 +25,7 @@ component "secret" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   output "arn" {
@@ -57,10 +57,10 @@ component "secret" {
         apiVersion = "v1"
         kind       = "Secret"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "secret"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -84,7 +84,7 @@ component "secret" {
     }
 
     resource "aws_secretsmanager_secret" "main" {
-      name                    = "stackc/${self.name}"
+      name                    = "stackc/${self.dns_name}"
       recovery_window_in_days = 7
     }
 
@@ -111,7 +111,7 @@ component "secret" {
     }
 
     resource "local_file" "value" {
-      path              = ".stackc/local/secrets/${self.name}/value"
+      path              = ".stackc/local/secrets/${self.dns_name}/value"
       sensitive_content = param.generate == null ? param.value : random_password.value[0].result
       file_permission   = "0600"
     }
@@ -121,7 +121,7 @@ component "secret" {
     }
 
     output "path" {
-      value = ".stackc/local/secrets/${self.name}"
+      value = ".stackc/local/secrets/${self.dns_name}"
     }
   }
 }

@@ -26,7 +26,9 @@
 #   block of the component gives it (`on "aws" { output "x" { value = ... } }`);
 #   the declared type is what the checker uses for `<kind>.<name>.x`.
 # * Inside a component: `param.<name>`; `self.name` is the instance's label
-#   (`"api"` in `service "api" {}`), `self.target` the selected target's name,
+#   (`"api"` in `service "api" {}`), `self.dns_name` the same made valid as a
+#   DNS label (lowercase, `_` -> `-`; use it for object and host names),
+#   `self.target` the selected target's name,
 #   and `target.<attr>` the selected target block's attributes
 #   (`target.namespace`, `target.region`; null when not set).
 # * Per-target bodies: `on "<target>" { resource "<type>" "<name>" { ... } }`
@@ -161,12 +163,12 @@ component "service" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   output "host" {
     type        = string
-    value       = self.name
+    value       = self.dns_name
     description = "The name other workloads of the stack reach it by (a DNS name on every target)."
   }
 
@@ -188,7 +190,7 @@ component "service" {
 
   output "url" {
     type        = string
-    value       = param.port == null ? null : "http://${self.name}:${param.port}"
+    value       = param.port == null ? null : "http://${self.dns_name}:${param.port}"
     description = "http://host:port inside the stack's network (null without a port)."
   }
 
@@ -200,10 +202,10 @@ component "service" {
         apiVersion = "apps/v1"
         kind       = "Deployment"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "service"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -212,7 +214,7 @@ component "service" {
           replicas = param.autoscale == null ? param.replicas : null
           selector = {
             matchLabels = {
-              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/name"      = self.dns_name
               "app.kubernetes.io/component" = "service"
             }
           }
@@ -235,13 +237,13 @@ component "service" {
           template = {
             metadata = {
               labels = {
-                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/name"      = self.dns_name
                 "app.kubernetes.io/component" = "service"
               }
             }
             spec = {
               containers = [{
-                name    = self.name
+                name    = self.dns_name
                 image   = param.image
                 command = param.command
                 ports   = param.port == null ? null : [{ name = "http", containerPort = param.port }]
@@ -301,17 +303,17 @@ component "service" {
         apiVersion = "v1"
         kind       = "Service"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "service"
             "app.kubernetes.io/managed-by" = "stackc"
           }
         }
         spec = {
           selector = {
-            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/name"      = self.dns_name
             "app.kubernetes.io/component" = "service"
           }
           ports = [{ name = "http", port = param.port, targetPort = param.port }]
@@ -325,16 +327,16 @@ component "service" {
         apiVersion = "autoscaling/v2"
         kind       = "HorizontalPodAutoscaler"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "service"
             "app.kubernetes.io/managed-by" = "stackc"
           }
         }
         spec = {
-          scaleTargetRef = { apiVersion = "apps/v1", kind = "Deployment", name = self.name }
+          scaleTargetRef = { apiVersion = "apps/v1", kind = "Deployment", name = self.dns_name }
           minReplicas    = param.autoscale.min
           maxReplicas    = param.autoscale.max
           metrics = [{
@@ -353,14 +355,14 @@ component "service" {
   # group for load balancers, and Application Auto Scaling on CPU.
   on "aws" {
     resource "aws_ecs_task_definition" "main" {
-      family                   = self.name
+      family                   = self.dns_name
       network_mode             = "awsvpc"
       requires_compatibilities = ["FARGATE"]
       cpu                      = "256"
       memory                   = "512"
       execution_role_arn       = network.execution_role_arn
       container_definitions = jsonencode([{
-        name         = self.name
+        name         = self.dns_name
         image        = param.image
         essential    = true
         command      = param.command
@@ -372,7 +374,7 @@ component "service" {
 
     resource "aws_lb_target_group" "main" {
       count       = param.port == null ? 0 : 1
-      name        = self.name
+      name        = self.dns_name
       port        = param.port
       protocol    = "HTTP"
       vpc_id      = network.vpc_id
@@ -384,7 +386,7 @@ component "service" {
     }
 
     resource "aws_ecs_service" "main" {
-      name            = self.name
+      name            = self.dns_name
       cluster         = network.cluster_arn
       task_definition = aws_ecs_task_definition.main.arn
       desired_count   = param.autoscale == null ? param.replicas : param.autoscale.min
@@ -396,7 +398,7 @@ component "service" {
       }
       load_balancer = param.port == null ? [] : [{
         target_group_arn = aws_lb_target_group.main[0].arn
-        container_name   = self.name
+        container_name   = self.dns_name
         container_port   = param.port
       }]
       deployment_minimum_healthy_percent = 100
@@ -406,7 +408,7 @@ component "service" {
     resource "aws_appautoscaling_target" "main" {
       count              = param.autoscale == null ? 0 : 1
       service_namespace  = "ecs"
-      resource_id        = "service/stackc/${self.name}"
+      resource_id        = "service/stackc/${self.dns_name}"
       scalable_dimension = "ecs:service:DesiredCount"
       min_capacity       = param.autoscale.min
       max_capacity       = param.autoscale.max
@@ -415,7 +417,7 @@ component "service" {
 
     resource "aws_appautoscaling_policy" "cpu" {
       count              = param.autoscale == null ? 0 : 1
-      name               = "${self.name}-cpu"
+      name               = "${self.dns_name}-cpu"
       policy_type        = "TargetTrackingScaling"
       service_namespace  = "ecs"
       resource_id        = aws_appautoscaling_target.main[0].resource_id
@@ -436,13 +438,13 @@ component "service" {
   on "local" {
     resource "docker_container" "replica" {
       count           = param.autoscale == null ? param.replicas : param.autoscale.min
-      name            = "${self.name}-${count.index}"
+      name            = "${self.dns_name}-${count.index}"
       image           = param.image
       command         = param.command
       env             = param.env
       secret_env      = { for key, secret in param.secret_env : key => secret.value }
       network         = network.name
-      network_aliases = [self.name, "${self.name}-${count.index}"]
+      network_aliases = [self.dns_name, "${self.dns_name}-${count.index}"]
       mounts = concat(
         [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }],
         [for path, secret in param.secret_mounts : { target = path, source = secret.path, type = "bind", read_only = true }],
@@ -456,7 +458,7 @@ component "service" {
       memory  = param.resources == null ? null : param.resources.memory
       cpus    = param.resources == null ? null : param.resources.cpu
       restart = "unless-stopped"
-      labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.name }
+      labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.dns_name }
     }
   }
 }

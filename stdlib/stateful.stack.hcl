@@ -91,7 +91,7 @@ component "stateful" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   output "host" {
@@ -117,10 +117,10 @@ component "stateful" {
         apiVersion = "v1"
         kind       = "Service"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "stateful"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -128,7 +128,7 @@ component "stateful" {
         spec = {
           clusterIP = "None"
           selector = {
-            "app.kubernetes.io/name"      = self.name
+            "app.kubernetes.io/name"      = self.dns_name
             "app.kubernetes.io/component" = "stateful"
           }
           ports = param.port == null ? null : [{ name = "main", port = param.port, targetPort = param.port }]
@@ -141,34 +141,34 @@ component "stateful" {
         apiVersion = "apps/v1"
         kind       = "StatefulSet"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "stateful"
             "app.kubernetes.io/managed-by" = "stackc"
           }
         }
         spec = {
-          serviceName         = self.name
+          serviceName         = self.dns_name
           replicas            = param.instances
           podManagementPolicy = "OrderedReady"
           selector = {
             matchLabels = {
-              "app.kubernetes.io/name"      = self.name
+              "app.kubernetes.io/name"      = self.dns_name
               "app.kubernetes.io/component" = "stateful"
             }
           }
           template = {
             metadata = {
               labels = {
-                "app.kubernetes.io/name"      = self.name
+                "app.kubernetes.io/name"      = self.dns_name
                 "app.kubernetes.io/component" = "stateful"
               }
             }
             spec = {
               containers = [{
-                name    = self.name
+                name    = self.dns_name
                 image   = param.image
                 command = param.command
                 ports   = param.port == null ? null : [{ name = "main", containerPort = param.port }]
@@ -216,11 +216,11 @@ component "stateful" {
     }
 
     output "host" {
-      value = "${self.name}-0.${self.name}"
+      value = "${self.dns_name}-0.${self.dns_name}"
     }
 
     output "hosts" {
-      value = [for i in range(param.instances) : "${self.name}-${i}.${self.name}"]
+      value = [for i in range(param.instances) : "${self.dns_name}-${i}.${self.dns_name}"]
     }
   }
 
@@ -234,7 +234,7 @@ component "stateful" {
       instance_type          = param.instance_size
       subnet_id              = network.subnet_ids[each.value % 2]
       vpc_security_group_ids = [network.security_group_id]
-      tags                   = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      tags                   = { Name = "${self.dns_name}-${each.key}", "managed-by" = "stackc" }
       user_data = join("\n", [
         "#!/bin/sh",
         "set -e",
@@ -243,7 +243,7 @@ component "stateful" {
         "blkid $DEV || mkfs -t ext4 $DEV",
         "mkdir -p /data && mount $DEV /data",
         join(" ", concat(
-          ["docker run -d --restart always --name ${self.name}-${each.key} -v /data:${param.mount_path}"],
+          ["docker run -d --restart always --name ${self.dns_name}-${each.key} -v /data:${param.mount_path}"],
           param.port == null ? [] : ["-p ${param.port}:${param.port}"],
           [for key, value in param.env : "-e '${key}=${replace(value, "'", "")}'"],
           [param.image],
@@ -258,7 +258,7 @@ component "stateful" {
       size              = tonumber(replace(param.storage, "Gi", ""))
       type              = param.storage_class != null ? param.storage_class : "gp3"
       encrypted         = true
-      tags              = { Name = "${self.name}-${each.key}", "managed-by" = "stackc" }
+      tags              = { Name = "${self.dns_name}-${each.key}", "managed-by" = "stackc" }
     }
 
     resource "aws_volume_attachment" "data" {
@@ -281,19 +281,19 @@ component "stateful" {
   on "local" {
     resource "docker_volume" "data" {
       count  = param.instances
-      name   = "${self.name}-${count.index}"
+      name   = "${self.dns_name}-${count.index}"
       labels = { "managed-by" = "stackc" }
     }
 
     resource "docker_container" "node" {
       count           = param.instances
-      name            = "${self.name}-${count.index}"
+      name            = "${self.dns_name}-${count.index}"
       image           = param.image
       command         = param.command
       env             = param.env
       secret_env      = { for key, secret in param.secret_env : key => secret.value }
       network         = network.name
-      network_aliases = count.index == 0 ? [self.name, "${self.name}-0"] : ["${self.name}-${count.index}"]
+      network_aliases = count.index == 0 ? [self.dns_name, "${self.dns_name}-0"] : ["${self.dns_name}-${count.index}"]
       mounts = concat(
         [{ target = param.mount_path, source = docker_volume.data[count.index].name, type = "volume", read_only = false }],
         [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }]
@@ -301,15 +301,15 @@ component "stateful" {
       memory  = param.resources == null ? null : param.resources.memory
       cpus    = param.resources == null ? null : param.resources.cpu
       restart = "unless-stopped"
-      labels  = { "managed-by" = "stackc", "stackc.component" = "stateful", "stackc.instance" = self.name }
+      labels  = { "managed-by" = "stackc", "stackc.component" = "stateful", "stackc.instance" = self.dns_name }
     }
 
     output "host" {
-      value = "${self.name}-0"
+      value = "${self.dns_name}-0"
     }
 
     output "hosts" {
-      value = [for i in range(param.instances) : "${self.name}-${i}"]
+      value = [for i in range(param.instances) : "${self.dns_name}-${i}"]
     }
   }
 }

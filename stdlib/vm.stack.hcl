@@ -41,7 +41,7 @@ component "vm" {
       subnet_id              = network.subnet_ids[0]
       vpc_security_group_ids = [network.security_group_id]
       user_data              = param.user_data
-      tags                   = { Name = self.name, "managed-by" = "stackc" }
+      tags                   = { Name = self.dns_name, "managed-by" = "stackc" }
     }
 
     resource "aws_volume_attachment" "main" {

@@ -25,7 +25,7 @@ component "volume" {
 
   output "name" {
     type  = string
-    value = self.name
+    value = self.dns_name
   }
 
   output "id" {
@@ -40,10 +40,10 @@ component "volume" {
         apiVersion = "v1"
         kind       = "PersistentVolumeClaim"
         metadata = {
-          name      = self.name
+          name      = self.dns_name
           namespace = target.namespace
           labels = {
-            "app.kubernetes.io/name"       = self.name
+            "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "volume"
             "app.kubernetes.io/managed-by" = "stackc"
           }
@@ -68,7 +68,7 @@ component "volume" {
       size              = tonumber(replace(param.size, "Gi", ""))
       type              = param.storage_class != null ? param.storage_class : "gp3"
       encrypted         = true
-      tags              = { Name = self.name, "managed-by" = "stackc" }
+      tags              = { Name = self.dns_name, "managed-by" = "stackc" }
     }
 
     output "id" {
@@ -79,7 +79,7 @@ component "volume" {
   # A named Docker volume.
   on "local" {
     resource "docker_volume" "main" {
-      name   = self.name
+      name   = self.dns_name
       labels = { "managed-by" = "stackc" }
     }
 

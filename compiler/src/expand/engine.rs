@@ -657,10 +657,13 @@ impl<'s> Engine<'s> {
         let params = self.instance_params(decl, component, visible);
         let mut roots: Visible = IndexMap::new();
         roots.insert("param".to_string(), Captured::object(params));
-        let this: IndexMap<String, Value> =
-            [("name".to_string(), Value::string(&decl.name)), ("target".to_string(), Value::string(&target))]
-                .into_iter()
-                .collect();
+        let this: IndexMap<String, Value> = [
+            ("name".to_string(), Value::string(&decl.name)),
+            ("dns_name".to_string(), Value::string(dns_name(&decl.name))),
+            ("target".to_string(), Value::string(&target)),
+        ]
+        .into_iter()
+        .collect();
         roots.insert("self".to_string(), Captured::Value(Value::Object(this)));
         roots.insert("target".to_string(), self.target_attributes.clone());
         roots.insert("network".to_string(), self.network.clone());
@@ -874,4 +877,16 @@ fn resolve_repetitions(mut refs: Vec<Reference>, visible: &Visible) -> Vec<Refer
         }
     }
     refs
+}
+
+/// A name made valid as a DNS label (RFC 1123), as Kubernetes object names
+/// and container host names must be: lowercase, characters outside
+/// `[a-z0-9-]` become `-`, at most 63 characters.
+pub fn dns_name(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .take(63)
+        .collect();
+    mapped.trim_matches('-').to_string()
 }
