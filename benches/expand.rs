@@ -1,0 +1,114 @@
+//! Expansion benchmark: stacks of 100, 1,000 and 10,000 `service`
+//! instances (each with a port and autoscaling: Deployment + Service + HPA
+//! on kubernetes, so ~3 resources per instance plus the namespace) expand
+//! in time and memory linear in the number of instances.
+//!
+//! Run: `cargo bench --bench expand` (release). Uses the compiler's
+//! test-support parser and evaluator (the `test-support` feature) until the
+//! front end's `check` and the expression evaluator are wired into
+//! `stackc build`; the numbers measure expansion itself (scope capture,
+//! ordering, schema checks, graph building), reported next to the time to
+//! parse the same stack.
+
+use stackc_compiler::expand::model::StackDecl;
+use stackc_compiler::expand::test_support::{parse, TestEvaluator};
+use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
+use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
+use stackc_compiler::source::FileId;
+use stackc_compiler::types::Type;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Counts live and peak heap bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(pointer, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn stack(instances: usize) -> String {
+    let mut text = String::from("target \"kubernetes\" { namespace = \"bench\" }\n");
+    for i in 0..instances {
+        text.push_str(&format!(
+            "service \"svc{i}\" {{\n  image = \"registry.example.com/svc{i}:1.0\"\n  port = 8080\n  env = {{ INDEX = \"{i}\" }}\n  health {{ path = \"/healthz\" }}\n  autoscale {{\n    min = 2\n    max = 6\n  }}\n}}\n"
+        ));
+    }
+    text
+}
+
+fn schemas() -> SchemaSet {
+    let mut set = SchemaSet::default();
+    set.add(
+        ResourceSchema::new("kubernetes_manifest", Some("kubernetes"))
+            .attribute(
+                "manifest",
+                AttributeSchema::new(Type::Map(Box::new(Type::Any)), AttributeMode::Required),
+            )
+            .attribute("uid", AttributeSchema::new(Type::String, AttributeMode::Computed))
+            .attribute(
+                "object",
+                AttributeSchema::new(Type::Map(Box::new(Type::Any)), AttributeMode::Computed),
+            ),
+    );
+    set
+}
+
+fn main() {
+    let stdlib: Vec<_> = stackc_compiler::stdlib::files()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
+        .collect();
+    let schemas = schemas();
+    println!(
+        "{:>9} {:>9} {:>10} {:>11} {:>12} {:>12}",
+        "instances", "resources", "parse ms", "expand ms", "us/instance", "peak MiB"
+    );
+    for instances in [100usize, 1_000, 10_000] {
+        let text = stack(instances);
+        let started = Instant::now();
+        let user = parse(FileId(0), &text);
+        let parse_ms = started.elapsed().as_secs_f64() * 1e3;
+        let stack = StackDecl::read(&stdlib, [&user]);
+        let baseline = LIVE.load(Ordering::Relaxed);
+        PEAK.store(baseline, Ordering::Relaxed);
+        let started = Instant::now();
+        let options = ExpandOptions {
+            target: None,
+            variables: Default::default(),
+            prior: None,
+            evaluator: Arc::new(TestEvaluator),
+            command_line_span: no_span(),
+        };
+        let (graph, diagnostics) = expand_decl(&stack, &schemas, options);
+        let expand_ms = started.elapsed().as_secs_f64() * 1e3;
+        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
+        assert!(diagnostics.is_empty(), "{:?}", diagnostics.first());
+        let resources = graph.map_or(0, |g| g.len());
+        println!(
+            "{instances:>9} {resources:>9} {parse_ms:>10.1} {expand_ms:>11.1} {:>12.1} {:>12.1}",
+            expand_ms * 1e3 / instances as f64,
+            peak as f64 / (1024.0 * 1024.0)
+        );
+    }
+}
