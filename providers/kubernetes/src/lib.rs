@@ -9,6 +9,7 @@
 //! OpenAPI schemas by the tests (`kubernetes-validate --strict`). The API
 //! client (server-side apply) comes with the provider issue.
 
+pub mod build;
 pub mod manifest;
 pub mod yaml;
 
