@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod render;
+mod stack;
 
 #[derive(Parser)]
 #[command(name = "stackc", version, about = "Compile, plan and apply infrastructure stacks")]
@@ -22,7 +24,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(stack::terraform_style_args(std::env::args_os()));
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Explain(args) => cmd::explain::run(args),

@@ -1,0 +1,492 @@
+//! Loading a stack from disk into [`Sources`], and reading `-var` /
+//! `--var-file` values into [`CheckOptions`].
+//!
+//! Boundary: this is the only place the front end's input touches the file
+//! system. The compiler gets an in-memory [`Sources`] (the user's files first,
+//! then the embedded stdlib), so every later stage stays pure. Every I/O
+//! problem is a [`LoadError`] the caller renders; nothing here panics on user
+//! input.
+
+use stackc_compiler::{CheckOptions, Code, FileId, Origin, SourceFile, Sources, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The suffix that marks a file as part of a stack.
+pub const STACK_FILE_SUFFIX: &str = ".stack.hcl";
+
+/// Deepest nesting of lists/objects accepted in a variable value (hcl-edit
+/// itself stops at 64; this bounds our own conversion too).
+const MAX_VALUE_DEPTH: usize = 64;
+
+/// What was loaded, besides the sources themselves.
+/// (Read by `build`/`plan`/`apply` through `pipeline.rs`; `check` needs only the sources.)
+#[derive(Clone, Debug)]
+#[allow(dead_code)]
+pub struct StackInfo {
+    /// The path the user gave (a directory or a single file).
+    pub root: PathBuf,
+    /// The user's files, in load order (sorted by name).
+    pub user_files: Vec<FileId>,
+    /// The embedded stdlib files.
+    pub stdlib_files: Vec<FileId>,
+}
+
+/// Why a stack (or a variable value) could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The given path does not exist.
+    NotFound { path: String },
+    /// Reading a file or listing a directory failed.
+    Io { path: String, error: std::io::Error },
+    /// A file is not valid UTF-8.
+    NotUtf8 { path: String },
+    /// A directory holds no `*.stack.hcl` file (`E0103`).
+    NoStackFiles { path: String },
+    /// A `-var` argument is not `name=value`.
+    BadVarArgument { argument: String, reason: String },
+    /// A `--var-file` does not parse or holds something other than literal values.
+    BadVarFile { path: String, line: usize, column: usize, reason: String },
+}
+
+impl LoadError {
+    /// The diagnostic code, for errors that have one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            LoadError::NoStackFiles { .. } => Some(Code::NoStackFiles),
+            _ => None,
+        }
+    }
+
+    /// The file or path the error is about.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            LoadError::NotFound { path }
+            | LoadError::Io { path, .. }
+            | LoadError::NotUtf8 { path }
+            | LoadError::NoStackFiles { path }
+            | LoadError::BadVarFile { path, .. } => Some(path),
+            LoadError::BadVarArgument { .. } => None,
+        }
+    }
+
+    /// A short fixed summary, like a diagnostic's.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            LoadError::NotFound { .. } => "Path not found",
+            LoadError::Io { .. } => "Cannot read file",
+            LoadError::NotUtf8 { .. } => "File is not UTF-8",
+            LoadError::NoStackFiles { .. } => Code::NoStackFiles.summary(),
+            LoadError::BadVarArgument { .. } => "Invalid -var argument",
+            LoadError::BadVarFile { .. } => "Invalid variable file",
+        }
+    }
+
+    /// How to fix it, where there is something to say.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            LoadError::NoStackFiles { .. } => Some(format!(
+                "stack files end in `{STACK_FILE_SUFFIX}`; pass the directory that holds them, or one file"
+            )),
+            LoadError::NotUtf8 { .. } => Some("save the file as UTF-8".to_string()),
+            LoadError::BadVarArgument { .. } => Some(
+                "write `-var name=value`, e.g. `-var replicas=3` or `-var 'tags={team=\"shop\"}'`"
+                    .to_string(),
+            ),
+            LoadError::BadVarFile { .. } => {
+                Some("a variable file holds `name = value` lines with literal values".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NotFound { path } => write!(f, "`{path}` does not exist."),
+            LoadError::Io { path, error } => write!(f, "cannot read `{path}`: {error}."),
+            LoadError::NotUtf8 { path } => write!(f, "`{path}` is not valid UTF-8 text."),
+            LoadError::NoStackFiles { path } => {
+                write!(f, "the directory `{path}` contains no `*{STACK_FILE_SUFFIX}` file.")
+            }
+            LoadError::BadVarArgument { argument, reason } => write!(f, "`-var {argument}`: {reason}."),
+            LoadError::BadVarFile { path, line, column, reason } => {
+                write!(f, "{path}:{line}:{column}: {reason}.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Loads the stack at `path` (a directory of `*.stack.hcl` files, read
+/// non-recursively in name order, or a single file) plus the embedded stdlib.
+/// User files come first in the returned [`Sources`]; their paths are shown
+/// relative to the current directory.
+pub fn load(path: &Path) -> Result<(Sources, StackInfo), LoadError> {
+    let shown = display_path(path);
+    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound { path: shown.clone() },
+        _ => LoadError::Io { path: shown.clone(), error },
+    })?;
+    let files: Vec<PathBuf> = if metadata.is_dir() {
+        let entries =
+            std::fs::read_dir(path).map_err(|error| LoadError::Io { path: shown.clone(), error })?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|error| LoadError::Io { path: shown.clone(), error })?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.ends_with(STACK_FILE_SUFFIX) || name.starts_with('.') {
+                continue;
+            }
+            // Follow symlinks; skip directories that happen to match the suffix.
+            if entry.path().is_dir() {
+                continue;
+            }
+            files.push(entry.path());
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(LoadError::NoStackFiles { path: shown });
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+
+    let mut sources = Sources::new();
+    let mut user_files = Vec::with_capacity(files.len());
+    for file in &files {
+        let shown = display_path(file);
+        let bytes = std::fs::read(file).map_err(|error| LoadError::Io { path: shown.clone(), error })?;
+        let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown.clone() })?;
+        user_files.push(sources.add(SourceFile::new(shown, text, Origin::User)));
+    }
+    let stdlib_files = add_stdlib(&mut sources);
+    Ok((sources, StackInfo { root: path.to_path_buf(), user_files, stdlib_files }))
+}
+
+/// Adds the embedded stdlib files to `sources` (for callers that build
+/// sources in memory, like tests and benchmarks).
+pub fn add_stdlib(sources: &mut Sources) -> Vec<FileId> {
+    stackc_compiler::stdlib::files()
+        .iter()
+        .map(|(path, text)| sources.add(SourceFile::new(*path, *text, Origin::Stdlib)))
+        .collect()
+}
+
+/// `path` as the user should see it: relative to the current directory when
+/// it is inside it, with `/` separators and no leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let relative = if path.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return ".".to_string();
+    }
+    let joined = parts.join("/");
+    // An absolute path's root component is "/" itself: avoid "//".
+    joined.strip_prefix("//").map_or(joined.clone(), |rest| format!("/{rest}"))
+}
+
+/// Variable values given on the command line, shared by every command that
+/// checks a stack (`check`, `build`, `plan`, `apply`): flatten it into the
+/// command's `Args` with `#[command(flatten)]`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct VariableArgs {
+    /// Set a variable: `-var name=value` (repeatable; later ones win). The
+    /// value is read as an HCL literal (`3`, `true`, `["a"]`, `{ k = "v" }`,
+    /// `"quoted"`); anything else is taken as a plain string.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file of `name = value` lines (HCL syntax).
+    /// Applied before `-var` values.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+impl VariableArgs {
+    /// The [`CheckOptions`] these arguments describe: every `--var-file`
+    /// first (in order), then every `-var`.
+    pub fn to_options(&self) -> Result<CheckOptions, LoadError> {
+        let mut variables = Vec::new();
+        for file in &self.var_files {
+            variables.extend(read_var_file(file)?);
+        }
+        for argument in &self.vars {
+            variables.push(parse_var_argument(argument)?);
+        }
+        Ok(CheckOptions { variables })
+    }
+}
+
+/// Rewrites Terraform-style single-dash flags (`-var`, `-var-file`, and their
+/// `-var=x` forms) to the `--var` / `--var-file` clap understands, so users
+/// can type what they already know. Arguments after `--` are left alone.
+pub fn terraform_style_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut passthrough = false;
+    for arg in args {
+        if passthrough {
+            out.push(arg);
+            continue;
+        }
+        let rewritten = match arg.to_str() {
+            Some("--") => {
+                passthrough = true;
+                None
+            }
+            Some(s)
+                if s == "-var"
+                    || s == "-var-file"
+                    || s.starts_with("-var=")
+                    || s.starts_with("-var-file=") =>
+            {
+                Some(format!("-{s}").into())
+            }
+            _ => None,
+        };
+        out.push(rewritten.unwrap_or(arg));
+    }
+    out
+}
+
+/// Parses one `-var name=value` argument.
+pub fn parse_var_argument(argument: &str) -> Result<(String, Value), LoadError> {
+    let bad = |reason: &str| LoadError::BadVarArgument {
+        argument: argument.to_string(),
+        reason: reason.to_string(),
+    };
+    let Some((name, raw)) = argument.split_once('=') else {
+        return Err(bad("expected `name=value`"));
+    };
+    let name = name.trim();
+    if !is_identifier(name) {
+        return Err(bad("the variable name must be an identifier (letters, digits, `_`, `-`)"));
+    }
+    Ok((name.to_string(), parse_var_value(raw)))
+}
+
+/// A `-var` value: an HCL literal when it parses as one, otherwise the text
+/// itself as a string (so `-var image=nginx:1.27` and `-var env=prod` work
+/// without quotes, as in Terraform).
+fn parse_var_value(raw: &str) -> Value {
+    match hcl_edit::parser::parse_expr(raw) {
+        Ok(expr) => literal_value(&expr, 0).unwrap_or_else(|_| Value::string(raw)),
+        Err(_) => Value::string(raw),
+    }
+}
+
+/// Reads a `--var-file`: HCL attributes whose values are literals.
+pub fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, LoadError> {
+    let shown = display_path(path);
+    let bytes = std::fs::read(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound { path: shown.clone() },
+        _ => LoadError::Io { path: shown.clone(), error },
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown.clone() })?;
+    parse_var_file(&shown, &text)
+}
+
+/// Parses the text of a variable file (`shown` names it in errors).
+pub fn parse_var_file(shown: &str, text: &str) -> Result<Vec<(String, Value)>, LoadError> {
+    let body = hcl_edit::parser::parse_body(text).map_err(|error| LoadError::BadVarFile {
+        path: shown.to_string(),
+        line: error.location().line(),
+        column: error.location().column(),
+        reason: error.message().to_string(),
+    })?;
+    let at = |offset: usize, reason: String| {
+        let file = SourceFile::new(shown, text, Origin::User);
+        let (line, column) = file.line_col(offset);
+        LoadError::BadVarFile { path: shown.to_string(), line, column, reason }
+    };
+    let mut variables = Vec::new();
+    for structure in body.iter() {
+        use hcl_edit::Span as _;
+        let offset = structure.span().map_or(0, |r| r.start);
+        match structure {
+            hcl_edit::structure::Structure::Attribute(attribute) => {
+                let name = attribute.key.as_str().to_string();
+                let value = literal_value(&attribute.value, 0).map_err(|reason| {
+                    let offset = attribute.value.span().map_or(offset, |r| r.start);
+                    at(offset, format!("`{name}`: {reason}"))
+                })?;
+                variables.push((name, value));
+            }
+            hcl_edit::structure::Structure::Block(block) => {
+                return Err(at(
+                    offset,
+                    format!("unexpected block `{}`: only `name = value` is allowed", block.ident.as_str()),
+                ));
+            }
+        }
+    }
+    Ok(variables)
+}
+
+/// Converts a literal HCL expression to a [`Value`]; anything that needs
+/// evaluation (references, function calls, interpolation) is rejected.
+fn literal_value(expr: &hcl_edit::expr::Expression, depth: usize) -> Result<Value, String> {
+    use hcl_edit::expr::{Expression, ObjectKey, UnaryOperator};
+    if depth > MAX_VALUE_DEPTH {
+        return Err("value nested too deeply".to_string());
+    }
+    Ok(match expr {
+        Expression::Null(_) => Value::Null,
+        Expression::Bool(b) => Value::Bool(*b.value()),
+        Expression::Number(n) => Value::Number(n.value().as_f64().ok_or("number out of range")?),
+        Expression::String(s) => Value::String(s.value().clone()),
+        Expression::Array(items) => {
+            Value::List(items.iter().map(|item| literal_value(item, depth + 1)).collect::<Result<_, _>>()?)
+        }
+        Expression::Object(object) => {
+            let mut fields = indexmap::IndexMap::new();
+            for (key, value) in object.iter() {
+                let key = match key {
+                    ObjectKey::Ident(ident) => ident.as_str().to_string(),
+                    ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
+                    ObjectKey::Expression(other) => match literal_value(other, depth + 1)? {
+                        Value::String(s) => s,
+                        _ => return Err("object keys must be names or strings".to_string()),
+                    },
+                };
+                fields.insert(key, literal_value(value.expr(), depth + 1)?);
+            }
+            Value::Object(fields)
+        }
+        Expression::StringTemplate(template) => Value::String(plain_template(template.iter())?),
+        Expression::HeredocTemplate(heredoc) => Value::String(plain_template(heredoc.template.iter())?),
+        Expression::Parenthesis(inner) => literal_value(inner.inner(), depth + 1)?,
+        Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => {
+            match literal_value(&op.expr, depth + 1)? {
+                Value::Number(n) => Value::Number(-n),
+                _ => return Err("`-` applies to numbers only".to_string()),
+            }
+        }
+        _ => {
+            return Err(
+                "only literal values are allowed here (no references, functions or operators)".to_string()
+            )
+        }
+    })
+}
+
+/// The text of a template made only of literal parts.
+fn plain_template<'a>(
+    elements: impl Iterator<Item = &'a hcl_edit::template::Element>,
+) -> Result<String, String> {
+    let mut text = String::new();
+    for element in elements {
+        match element {
+            hcl_edit::template::Element::Literal(literal) => text.push_str(literal.value()),
+            _ => return Err("templates with `${...}` or `%{...}` are not allowed here".to_string()),
+        }
+    }
+    Ok(text)
+}
+
+/// HCL identifier: a letter or `_`, then letters, digits, `_` or `-`.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn var_arguments_read_literals_or_plain_strings() {
+        let cases = [
+            ("replicas=3", Value::Number(3.0)),
+            ("debug=true", Value::Bool(true)),
+            ("image=nginx:1.27", Value::string("nginx:1.27")),
+            ("env=prod", Value::string("prod")),
+            ("name=\"quoted\"", Value::string("quoted")),
+            ("empty=", Value::string("")),
+            ("offset=-2", Value::Number(-2.0)),
+            ("list=[1, 2]", Value::List(vec![Value::Number(1.0), Value::Number(2.0)])),
+        ];
+        for (argument, expected) in cases {
+            let (_, value) = parse_var_argument(argument).unwrap();
+            assert_eq!(value, expected, "{argument}");
+        }
+        let (_, tags) = parse_var_argument("tags={team = \"shop\", \"x-y\" = 1}").unwrap();
+        let Value::Object(fields) = tags else { panic!("not an object") };
+        assert_eq!(fields.get("team"), Some(&Value::string("shop")));
+        assert_eq!(fields.get("x-y"), Some(&Value::Number(1.0)));
+    }
+
+    #[test]
+    fn bad_var_arguments_are_errors() {
+        assert!(matches!(parse_var_argument("replicas"), Err(LoadError::BadVarArgument { .. })));
+        assert!(matches!(parse_var_argument("=3"), Err(LoadError::BadVarArgument { .. })));
+        assert!(matches!(parse_var_argument("9x=3"), Err(LoadError::BadVarArgument { .. })));
+    }
+
+    #[test]
+    fn var_files_hold_literal_attributes_only() {
+        let vars = parse_var_file("v.hcl", "a = 1\nb = \"two\"\nc = { d = [true] }\n").unwrap();
+        assert_eq!(vars.len(), 3);
+        assert_eq!(vars[1], ("b".to_string(), Value::string("two")));
+
+        let Err(LoadError::BadVarFile { line, column, .. }) = parse_var_file("v.hcl", "a = 1\nb = var.x\n")
+        else {
+            panic!("reference accepted")
+        };
+        assert_eq!((line, column), (2, 5));
+        assert!(matches!(parse_var_file("v.hcl", "a = \n"), Err(LoadError::BadVarFile { .. })));
+        assert!(matches!(parse_var_file("v.hcl", "blk {}\n"), Err(LoadError::BadVarFile { .. })));
+        let deep = format!("a = {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(parse_var_file("v.hcl", &deep), Err(LoadError::BadVarFile { .. })));
+    }
+
+    #[test]
+    fn terraform_flags_are_rewritten() {
+        let args =
+            ["stackc", "check", "-var", "a=1", "-var-file=x", "--", "-var"].map(std::ffi::OsString::from);
+        let out: Vec<String> =
+            terraform_style_args(args).into_iter().map(|a| a.into_string().unwrap()).collect();
+        assert_eq!(out, ["stackc", "check", "--var", "a=1", "--var-file=x", "--", "-var"]);
+    }
+
+    #[test]
+    fn display_paths_are_relative_and_clean() {
+        assert_eq!(display_path(Path::new("./a/b.stack.hcl")), "a/b.stack.hcl");
+        assert_eq!(display_path(Path::new(".")), ".");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(display_path(&cwd.join("x.stack.hcl")), "x.stack.hcl");
+    }
+
+    #[test]
+    fn loading_reports_io_problems() {
+        let dir = std::env::temp_dir().join(format!("stackc-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(matches!(load(&dir.join("missing")), Err(LoadError::NotFound { .. })));
+        assert!(matches!(load(&dir), Err(LoadError::NoStackFiles { .. })));
+        std::fs::write(dir.join("b.stack.hcl"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("a.stack.hcl"), "y = 2\n").unwrap();
+        std::fs::write(dir.join("ignored.hcl"), "z = 3\n").unwrap();
+        let (sources, info) = load(&dir).unwrap();
+        let names: Vec<&str> = info.user_files.iter().map(|f| sources.get(*f).path.as_str()).collect();
+        assert!(names[0].ends_with("a.stack.hcl") && names[1].ends_with("b.stack.hcl"), "{names:?}");
+        assert_eq!(names.len(), 2);
+        assert_eq!(info.stdlib_files.len(), stackc_compiler::stdlib::files().len());
+        std::fs::write(dir.join("c.stack.hcl"), [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(load(&dir), Err(LoadError::NotUtf8 { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
