@@ -27,6 +27,10 @@ pub const MAX_COMPONENT_DEPTH: usize = 32;
 /// How many resources one `count`/`for_each` may produce.
 pub const MAX_REPETITIONS: usize = 100_000;
 
+/// How many resources one expansion may produce in all (repetitions of
+/// nested components multiply; this keeps any input bounded in time and memory).
+pub const MAX_RESOURCES: usize = 1_000_000;
+
 /// Attributes of `target` blocks that component bodies may read; each is
 /// null when the selected target's block does not set it.
 pub const TARGET_ATTRIBUTES: &[&str] = &["namespace", "region", "context", "network", "host", "ami"];
@@ -466,6 +470,14 @@ impl<'s> Engine<'s> {
         let Some(repetitions) = self.repetitions(decl, visible) else {
             return Captured::Value(Value::Unknown);
         };
+        if self.graph.len() + repetitions.len() > MAX_RESOURCES {
+            self.report(Diagnostic::new(
+                Code::NestingTooDeep,
+                decl.span,
+                format!("This stack expands to more than {MAX_RESOURCES} resources; expansion stops here."),
+            ));
+            return Captured::Value(Value::Unknown);
+        }
         let repeated_by_count = decl.count.is_some();
         let mut list = Vec::new();
         let mut map = IndexMap::new();

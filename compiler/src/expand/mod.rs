@@ -23,7 +23,9 @@ pub mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, TARGET_ATTRIBUTES};
+pub use engine::{
+    dns_name, PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, MAX_RESOURCES, TARGET_ATTRIBUTES,
+};
 pub use scope::{Evaluator, Roots};
 
 use crate::codes::Code;
