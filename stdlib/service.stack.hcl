@@ -30,7 +30,13 @@
 #   DNS label (lowercase, `_` -> `-`; use it for object and host names),
 #   `self.target` the selected target's name,
 #   and `target.<attr>` the selected target block's attributes
-#   (`target.namespace`, `target.region`; null when not set).
+#   (`target.namespace`, `target.region`, `target.ami`, `target.network`,
+#   `target.context`, `target.host`; null when not set). `network.<output>`
+#   reads the stack's implicit `network.main` instance (network.stack.hcl).
+#   Resource blocks see `count.index` / `each.key` / `each.value`, and the
+#   body's resources as `<type>.<name>.<attr>` (computed ones unknown until
+#   apply). Component bodies do not see `var.*` or `local.*`: pass values in
+#   as params.
 # * Per-target bodies: `on "<target>" { resource "<type>" "<name>" { ... } }`
 #   (with `count` / `for_each`), nested component instances, and outputs.
 #   A component with no `on` block for the selected target (e.g. `vm` on
