@@ -118,3 +118,15 @@ fn vm_on_aws_attaches_its_volume() {
         ]
     );
 }
+
+/// The whole expansion as the JSON of `stackc build --format json`.
+#[test]
+fn shop_graph_snapshot_aws() {
+    let (graph, _) = expand_with_stdlib(&shop_for("aws"), &schemas(), None);
+    let json = stackc_compiler::expand::render::graph_json(
+        &graph.unwrap(),
+        &stackc_compiler::Sources::new(),
+        Some("aws"),
+    );
+    insta::assert_json_snapshot!(json);
+}

@@ -112,3 +112,15 @@ fn manifests_pass_the_official_schemas() {
     // One line per document validated.
     assert_eq!(stdout.matches("INFO").count(), manifests.len() * 2, "{stdout}");
 }
+
+/// The whole expansion as the JSON of `stackc build --format json`.
+#[test]
+fn shop_graph_snapshot_kubernetes() {
+    let (graph, _) = expand_with_stdlib(&shop_for("kubernetes"), &schemas(), None);
+    let json = stackc_compiler::expand::render::graph_json(
+        &graph.unwrap(),
+        &stackc_compiler::Sources::new(),
+        Some("kubernetes"),
+    );
+    insta::assert_json_snapshot!(json);
+}

@@ -55,3 +55,15 @@ fn shop_on_local() {
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].message, "`vm` cannot be expressed on target `local`.");
 }
+
+/// The whole expansion as the JSON of `stackc build --format json`.
+#[test]
+fn shop_graph_snapshot_local() {
+    let (graph, _) = expand_with_stdlib(&shop_for("local"), &schemas(), None);
+    let json = stackc_compiler::expand::render::graph_json(
+        &graph.unwrap(),
+        &stackc_compiler::Sources::new(),
+        Some("local"),
+    );
+    insta::assert_json_snapshot!(json);
+}
