@@ -167,7 +167,7 @@ impl<'s> Engine<'s> {
     fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> (Captured, Value) {
         let refs = resolve_repetitions(references(expr), visible);
         let scope = capture(visible, &refs);
-        let value = match self.evaluator.evaluate(expr, &PlanRoots { scope: &scope }) {
+        let value = match self.evaluator.evaluate(expr, &PlanRoots::new(&scope)) {
             Ok(value) => value,
             Err(diagnostic) => {
                 self.report(diagnostic);

@@ -215,14 +215,28 @@ impl Roots for ResolvingRoots<'_, '_> {
     }
 }
 
-/// The roots of a scope at plan time: no resource has results yet.
+/// The roots of a scope at plan time: no resource has results yet. Each
+/// root is resolved once per evaluation (an expression names `param` many
+/// times).
 pub struct PlanRoots<'a> {
-    pub scope: &'a CapturedScope,
+    scope: &'a CapturedScope,
+    resolved: std::cell::RefCell<IndexMap<String, Value>>,
+}
+
+impl<'a> PlanRoots<'a> {
+    pub fn new(scope: &'a CapturedScope) -> PlanRoots<'a> {
+        PlanRoots { scope, resolved: Default::default() }
+    }
 }
 
 impl Roots for PlanRoots<'_> {
     fn root(&self, name: &str) -> Option<Value> {
-        self.scope.roots.get(name).map(|c| c.resolve(&|_| None).unwrap_or(Value::Unknown))
+        if let Some(value) = self.resolved.borrow().get(name) {
+            return Some(value.clone());
+        }
+        let value = self.scope.roots.get(name).map(|c| c.resolve(&|_| None).unwrap_or(Value::Unknown))?;
+        self.resolved.borrow_mut().insert(name.to_string(), value.clone());
+        Some(value)
     }
 }
 
