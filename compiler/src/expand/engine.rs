@@ -489,7 +489,7 @@ impl<'s> Engine<'s> {
             let mut planned: IndexMap<String, Value> = IndexMap::new();
             let mut spans: Vec<(String, Span, Span)> = Vec::new();
             for attribute in &decl.attributes {
-                let (captured, value) = self.eval(&Arc::new(attribute.value.clone()), &scope);
+                let (captured, value) = self.eval(&attribute.value, &scope);
                 spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
                 attributes.insert(attribute.name.name.clone(), captured);
                 planned.insert(attribute.name.name.clone(), value);
@@ -722,7 +722,7 @@ impl<'s> Engine<'s> {
     ) -> IndexMap<String, Captured> {
         let mut written: IndexMap<String, Captured> = IndexMap::new();
         for attribute in &decl.attributes {
-            let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), visible);
+            let (captured, _) = self.eval(&attribute.value, visible);
             written.insert(attribute.name.name.clone(), captured);
         }
         for (name, captured) in

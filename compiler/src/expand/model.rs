@@ -45,6 +45,25 @@ pub struct OutputDecl {
     pub sensitive: bool,
 }
 
+/// `name = value` in a resource or instance block, the value shared (not
+/// copied) with every repetition's `Deferred`.
+#[derive(Clone, Debug)]
+pub struct AttributeDecl {
+    pub name: crate::ast::Ident,
+    pub value: Arc<Expr>,
+    pub span: Span,
+}
+
+impl AttributeDecl {
+    fn new(attribute: &Attribute) -> AttributeDecl {
+        AttributeDecl {
+            name: attribute.name.clone(),
+            value: Arc::new(attribute.value.clone()),
+            span: attribute.span,
+        }
+    }
+}
+
 /// `resource "<type>" "<name>" { ... }`.
 #[derive(Clone, Debug)]
 pub struct ResourceDecl {
@@ -57,7 +76,7 @@ pub struct ResourceDecl {
     /// Explicit `depends_on = [...]`.
     pub depends_on: Option<Arc<Expr>>,
     /// Configuration attributes (meta-arguments removed).
-    pub attributes: Vec<Arc<Attribute>>,
+    pub attributes: Vec<AttributeDecl>,
     /// Nested blocks, written for object- or list-typed attributes.
     pub blocks: Vec<Arc<Block>>,
     /// The `on "<target>"` block it is in, if any.
@@ -71,7 +90,7 @@ pub struct InstanceDecl {
     pub kind_span: Span,
     pub name: String,
     pub span: Span,
-    pub attributes: Vec<Arc<Attribute>>,
+    pub attributes: Vec<AttributeDecl>,
     /// Blocks written for object-typed params (`health { ... }`).
     pub blocks: Vec<Arc<Block>>,
     /// The `on "<target>"` block it is in, if any.
@@ -144,7 +163,7 @@ fn resource(block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
             .attributes
             .iter()
             .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
-            .map(|a| Arc::new(a.clone()))
+            .map(AttributeDecl::new)
             .collect(),
         blocks: block
             .body
@@ -163,7 +182,7 @@ fn instance(block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
         kind_span: block.kind.span,
         name: label(block, 0)?.to_string(),
         span: block.span,
-        attributes: block.body.attributes.iter().map(|a| Arc::new(a.clone())).collect(),
+        attributes: block.body.attributes.iter().map(AttributeDecl::new).collect(),
         blocks: block.body.blocks.iter().map(|b| Arc::new(b.clone())).collect(),
         target: target.map(str::to_string),
     })
