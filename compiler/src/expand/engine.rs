@@ -56,6 +56,11 @@ pub(crate) struct Engine<'s> {
     /// Outputs of the stack's implicit `network.main`, seen by component
     /// bodies as the `network` root.
     network: Captured,
+    /// References of each expression of the stack, scanned once: a
+    /// component body's expressions are evaluated once per instance. Keyed
+    /// by the address of the shared expression; the entry holds the
+    /// expression too, so the address cannot be reused by another one.
+    references: std::collections::HashMap<usize, (Arc<Expr>, Arc<Vec<Reference>>)>,
 }
 
 /// Where in the component tree a body is being expanded.
@@ -153,6 +158,7 @@ impl<'s> Engine<'s> {
             diagnostics: Vec::new(),
             reported: HashSet::new(),
             network: Captured::Value(Value::Null),
+            references: std::collections::HashMap::new(),
         }
     }
 
@@ -165,7 +171,13 @@ impl<'s> Engine<'s> {
 
     /// Evaluates one expression against the visible roots.
     fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> (Captured, Value) {
-        let refs = resolve_repetitions(references(expr), visible);
+        let scanned = self
+            .references
+            .entry(Arc::as_ptr(expr) as usize)
+            .or_insert_with(|| (expr.clone(), Arc::new(references(expr))))
+            .1
+            .clone();
+        let refs = resolve_repetitions(scanned.as_ref().clone(), visible);
         let scope = capture(visible, &refs);
         let value = match self.evaluator.evaluate(expr, &PlanRoots::new(&scope)) {
             Ok(value) => value,
