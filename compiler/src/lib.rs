@@ -19,9 +19,9 @@ pub use diagnostic::{Diagnostic, Label, Severity};
 pub use source::{FileId, Origin, SourceFile, Sources, Span};
 pub use value::Value;
 
+pub mod expand;
 pub mod hir;
 pub mod stdlib;
-pub mod expand;
 
 /// Values given from outside the stack: `-var name=value`, `--var-file`.
 #[derive(Clone, Debug, Default)]
