@@ -93,6 +93,7 @@ pub fn emit(
             let mut text = String::new();
             for diagnostic in diagnostics {
                 text.push_str(&human(sources, diagnostic, style));
+                text.push('\n');
             }
             text.push_str(&counts.closing_line());
             text.push('\n');
@@ -177,7 +178,8 @@ pub fn human(sources: &Sources, diagnostic: &Diagnostic, style: HumanStyle) -> S
         .with_width(style.width)
         .with_links(false)
         .with_urls(false)
-        .without_syntax_highlighting();
+        .without_syntax_highlighting()
+        .with_show_related_as_nested(true);
     let report = MietteReport::new(sources, diagnostic);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
@@ -191,7 +193,8 @@ pub fn human(sources: &Sources, diagnostic: &Diagnostic, style: HumanStyle) -> S
 /// primary's file are drawn in its snippet; labels in other files become
 /// related reports with their own snippet.
 struct MietteReport {
-    code: &'static str,
+    /// `None` for related reports (the code is shown once, on the main one).
+    code: Option<&'static str>,
     severity: miette::Severity,
     text: String,
     help: Option<String>,
@@ -210,7 +213,7 @@ impl MietteReport {
                 labels.push(labeled(sources, &label.message, label.span, false));
             } else {
                 related.push(MietteReport {
-                    code: diagnostic.code.as_str(),
+                    code: None,
                     severity: miette::Severity::Advice,
                     text: if label.message.is_empty() {
                         "see also".to_string()
@@ -230,7 +233,7 @@ impl MietteReport {
             format!("{}: {}", diagnostic.summary(), diagnostic.message)
         };
         MietteReport {
-            code: diagnostic.code.as_str(),
+            code: Some(diagnostic.code.as_str()),
             severity: match diagnostic.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
@@ -265,7 +268,7 @@ fn labeled(sources: &Sources, message: &str, span: Span, primary: bool) -> miett
 
 impl fmt::Debug for MietteReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.text)
+        write!(f, "{}: {}", self.code.unwrap_or("-"), self.text)
     }
 }
 
@@ -279,7 +282,7 @@ impl std::error::Error for MietteReport {}
 
 impl miette::Diagnostic for MietteReport {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        self.code.map(|code| Box::new(code) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -432,4 +435,101 @@ pub fn escape_data(text: &str) -> String {
 /// Escapes a workflow command's property value (also `:` and `,`).
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackc_compiler::{Code, Origin, SourceFile};
+
+    fn sample() -> (Sources, Vec<Diagnostic>) {
+        let mut sources = Sources::new();
+        let main = sources.add(SourceFile::new(
+            "app/main.stack.hcl",
+            "service \"api\" {\n  image   = \"x\"\n  replica = 4\n}\n",
+            Origin::User,
+        ));
+        let other =
+            sources.add(SourceFile::new("app/vars.stack.hcl", "variable \"mode\" {}\n", Origin::User));
+        let error = Diagnostic::new(
+            Code::UnknownParameter,
+            Span::new(main, 34..41),
+            "`service.api` has no parameter `replica`.",
+        )
+        .with_label("unknown parameter")
+        .with_secondary(Span::new(main, 0..13), "instance of `service`")
+        .with_secondary(Span::new(other, 9..15), "declared here, with a 100% \"odd\": name, too")
+        .with_help("did you mean `replicas`?");
+        let warning =
+            Diagnostic::new(Code::UnusedVariable, Span::new(other, 9..15), "`var.mode` is never used.");
+        (sources, vec![error, warning])
+    }
+
+    #[test]
+    fn human_output_draws_labels_across_files() {
+        let (sources, diagnostics) = sample();
+        let style = HumanStyle { color: false, width: 80 };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let counts = emit(Format::Human, style, &sources, &diagnostics, &mut out, &mut err).unwrap();
+        assert_eq!(counts, Counts { errors: 1, warnings: 1 });
+        assert!(out.is_empty());
+        insta::assert_snapshot!(String::from_utf8(err).unwrap());
+    }
+
+    #[test]
+    fn json_output_has_locations_for_every_label() {
+        let (sources, diagnostics) = sample();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        emit(
+            Format::Json,
+            HumanStyle { color: false, width: 80 },
+            &sources,
+            &diagnostics,
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
+        assert!(err.is_empty());
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn github_output_escapes_properties_and_data() {
+        let (sources, diagnostics) = sample();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        emit(
+            Format::Github,
+            HumanStyle { color: false, width: 80 },
+            &sources,
+            &diagnostics,
+            &mut out,
+            &mut err,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "::error file=app/main.stack.hcl,line=3,col=3,endLine=3,endColumn=10,title=E0203 Unknown parameter::`service.api` has no parameter `replica`.%0Ahelp: did you mean `replicas`?\n\
+             ::warning file=app/vars.stack.hcl,line=1,col=10,endLine=1,endColumn=16,title=W0001 Unused variable::`var.mode` is never used.\n"
+        );
+        assert_eq!(escape_property("a:b,c%d\r\n"), "a%3Ab%2Cc%25d%0D%0A");
+        assert_eq!(escape_data("a:b,c%d\n"), "a:b,c%25d%0A");
+    }
+
+    #[test]
+    fn spans_out_of_bounds_do_not_panic() {
+        let mut sources = Sources::new();
+        let file = sources.add(SourceFile::new("a.stack.hcl", "x", Origin::User));
+        let diagnostic = Diagnostic::new(Code::SyntaxError, Span { file, start: 5, end: 2 }, "broken span");
+        let text = human(&sources, &diagnostic, HumanStyle { color: false, width: 80 });
+        assert!(text.contains("E0101"));
+    }
+
+    #[test]
+    fn closing_line_counts() {
+        assert_eq!(Counts { errors: 0, warnings: 0 }.closing_line(), "ok: no problems found");
+        assert_eq!(Counts { errors: 3, warnings: 1 }.closing_line(), "error: 3 errors, 1 warning");
+        assert_eq!(Counts { errors: 1, warnings: 0 }.closing_line(), "error: 1 error");
+        assert_eq!(Counts { errors: 0, warnings: 2 }.closing_line(), "warning: 2 warnings");
+    }
 }

@@ -104,10 +104,10 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::NotFound { path } => write!(f, "`{path}` does not exist."),
-            LoadError::Io { path, error } => write!(f, "cannot read `{path}`: {error}."),
+            LoadError::Io { path, error } => write!(f, "Cannot read `{path}`: {error}."),
             LoadError::NotUtf8 { path } => write!(f, "`{path}` is not valid UTF-8 text."),
             LoadError::NoStackFiles { path } => {
-                write!(f, "the directory `{path}` contains no `*{STACK_FILE_SUFFIX}` file.")
+                write!(f, "The directory `{path}` contains no `*{STACK_FILE_SUFFIX}` file.")
             }
             LoadError::BadVarArgument { argument, reason } => write!(f, "`-var {argument}`: {reason}."),
             LoadError::BadVarFile { path, line, column, reason } => {

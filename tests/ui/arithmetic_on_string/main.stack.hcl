@@ -1,0 +1,7 @@
+variable "replicas" {
+  default = 2
+}
+
+locals {
+  doubled = "x" * var.replicas
+}

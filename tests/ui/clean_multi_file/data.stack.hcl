@@ -1,0 +1,7 @@
+volume "uploads" {
+  size = "10Gi"
+}
+
+config "web" {
+  data = { "settings.json" = jsonencode({ theme = "dark", pages = range(3) }) }
+}

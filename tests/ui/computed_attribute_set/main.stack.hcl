@@ -1,0 +1,4 @@
+resource "random_password" "token" {
+  length = 32
+  result = "hunter2"
+}

@@ -1,0 +1,7 @@
+variable "replicas" {
+  default = 2
+}
+
+locals {
+  mode = var.replicas ? "ha" : "single"
+}

@@ -1,0 +1,3 @@
+volume "uploads" {
+  size = "20GB"
+}

@@ -1,0 +1,12 @@
+variable "unused" {
+  default = 1
+}
+
+database "main" {
+  engine = "postgres"
+}
+
+service "api" {
+  image = "registry.example.com/shop/api:1.4.2"
+  env   = { DATABASE_URL = database.main.uri }
+}

@@ -1,0 +1,4 @@
+service "api" {
+  image    = "registry.example.com/shop/api:1.4.2"
+  replicas = param.replicas
+}

@@ -1,0 +1,7 @@
+variable "region" {
+  default = "eu-west-3"
+}
+
+locals {
+  unused = "leftover"
+}

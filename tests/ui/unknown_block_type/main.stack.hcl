@@ -1,0 +1,3 @@
+servise "api" {
+  image = "registry.example.com/shop/api:1.4.2"
+}

@@ -1,0 +1,5 @@
+component "worker" {
+  param "queue" {
+    type = queu
+  }
+}

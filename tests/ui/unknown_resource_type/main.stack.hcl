@@ -1,0 +1,3 @@
+resource "stackc_dta" "seed" {
+  input = { region = "eu-west-3" }
+}

@@ -1,0 +1,8 @@
+locals {
+  registry = "registry.example.com/shop"
+  unused   = "leftover"
+}
+
+service "api" {
+  image = "${local.registry}/api:1.4.2"
+}

@@ -1,0 +1,7 @@
+target "kubernetes" {
+  namespace = "shop"
+}
+
+vm "bastion" {
+  image = "ubuntu-24.04"
+}

@@ -1,0 +1,3 @@
+vm "bastion" {
+  image = "ubuntu-24.04"
+}
