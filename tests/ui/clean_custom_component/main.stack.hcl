@@ -13,11 +13,17 @@ component "worker" {
       message   = "concurrency is at least 1."
     }
   }
-  service "main" {
-    image       = param.image
-    replicas    = param.concurrency
-    config_from = [param.queue]
+  on "kubernetes" {
+    service "main" {
+      image       = param.image
+      replicas    = param.concurrency
+      config_from = [param.queue]
+    }
   }
+}
+
+target "kubernetes" {
+  namespace = "shop"
 }
 
 config "queue" {

@@ -6,6 +6,6 @@ service "api" {
 }
 
 service "web" {
-  image    = 42
+  image    = ["registry.example.com/shop/web:1.0.0"]
   replicas = lenght(["a"])
 }

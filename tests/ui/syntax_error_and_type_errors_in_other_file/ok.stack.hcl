@@ -1,3 +1,3 @@
 volume "data" {
-  size = 20
+  size = true
 }

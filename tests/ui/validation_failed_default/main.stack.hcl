@@ -1,8 +1,0 @@
-variable "api_replicas" {
-  type    = number
-  default = 1
-  validation {
-    condition = var.api_replicas >= 2
-    message   = "Keep at least two replicas so one can restart without downtime."
-  }
-}
