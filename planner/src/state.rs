@@ -1,0 +1,319 @@
+//! The state document: what stackc believes exists, per stack and target.
+//!
+//! A versioned JSON document. `lineage` is fixed when the state is first
+//! created and identifies it for life (a saved plan made against another
+//! lineage is refused); `serial` strictly increases with every write.
+//! Resources are kept by address with the provider's id, every attribute
+//! (configured and computed) and their direct dependencies only.
+//!
+//! Sensitive values: in memory an attribute value keeps its
+//! [`Value::Sensitive`] marks; on disk the attributes are plain JSON and the
+//! marked paths are listed in `sensitive_paths` (`["result"]`,
+//! `["env", "0", "value"]`), so loading restores the marks exactly. State is
+//! a local file the user owns, like Terraform's; sensitive values are stored
+//! in it (the planner needs them) but never displayed.
+//!
+//! This module is pure data: reading and writing files, locks and the
+//! apply journal belong to the backends.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::Value;
+
+/// The state format version written by this build. Loading a newer one is
+/// refused (a newer stackc wrote it); older ones are upgraded on load.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole state of one stack and target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub lineage: String,
+    pub serial: u64,
+    /// The stack's name (its directory name) and target, for ownership tags
+    /// and for messages.
+    pub stack: String,
+    pub target: Option<String>,
+    /// By address, in a stable (sorted) order.
+    pub resources: IndexMap<ResourceAddress, ResourceState>,
+    /// The stack's outputs after the last apply.
+    pub outputs: IndexMap<String, OutputState>,
+}
+
+/// One resource as last applied or refreshed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceState {
+    pub type_name: String,
+    /// The target whose provider manages it, `None` for the built-in provider.
+    pub target: Option<String>,
+    /// The provider's id of the object.
+    pub id: String,
+    /// Every attribute, an object value with sensitive parts marked.
+    pub attributes: Value,
+    /// Direct dependencies (addresses), for destroy order and for `state show`.
+    pub dependencies: Vec<ResourceAddress>,
+    /// Set when a create or update failed part-way: the object exists but
+    /// may not match its configuration, so the next plan replaces it.
+    pub tainted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputState {
+    pub value: Value,
+    pub sensitive: bool,
+}
+
+impl State {
+    /// A new, empty state with a fresh lineage (serial 0: nothing written yet).
+    pub fn new(stack: impl Into<String>, target: Option<String>, lineage: String) -> State {
+        State {
+            lineage,
+            serial: 0,
+            stack: stack.into(),
+            target,
+            resources: IndexMap::new(),
+            outputs: IndexMap::new(),
+        }
+    }
+
+    /// Keeps resources sorted by address so the document diffs well.
+    pub fn sort(&mut self) {
+        self.resources.sort_unstable_keys();
+    }
+
+    pub fn to_document(&self) -> Document {
+        Document {
+            version: FORMAT_VERSION,
+            lineage: self.lineage.clone(),
+            serial: self.serial,
+            stack: self.stack.clone(),
+            target: self.target.clone(),
+            resources: self
+                .resources
+                .iter()
+                .map(|(address, r)| DocumentResource {
+                    address: address.0.clone(),
+                    type_name: r.type_name.clone(),
+                    target: r.target.clone(),
+                    id: r.id.clone(),
+                    attributes: r.attributes.to_json(),
+                    sensitive_paths: sensitive_paths(&r.attributes),
+                    dependencies: r.dependencies.iter().map(|d| d.0.clone()).collect(),
+                    tainted: r.tainted,
+                })
+                .collect(),
+            outputs: self
+                .outputs
+                .iter()
+                .map(|(name, o)| {
+                    (name.clone(), DocumentOutput { value: o.value.to_json(), sensitive: o.sensitive })
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuilds a state from its document; `Err` says what is wrong with it.
+    pub fn from_document(document: Document) -> Result<State, String> {
+        if document.version > FORMAT_VERSION {
+            return Err(format!(
+                "state format version {} is newer than this stackc understands ({FORMAT_VERSION}); \
+                 upgrade stackc",
+                document.version
+            ));
+        }
+        if document.lineage.is_empty() {
+            return Err("state has an empty lineage".into());
+        }
+        let mut resources = IndexMap::with_capacity(document.resources.len());
+        for r in document.resources {
+            let mut attributes = Value::from_json(&r.attributes);
+            for path in &r.sensitive_paths {
+                mark_sensitive(&mut attributes, path);
+            }
+            let address = ResourceAddress(r.address);
+            let state = ResourceState {
+                type_name: r.type_name,
+                target: r.target,
+                id: r.id,
+                attributes,
+                dependencies: r.dependencies.into_iter().map(ResourceAddress).collect(),
+                tainted: r.tainted,
+            };
+            if resources.insert(address.clone(), state).is_some() {
+                return Err(format!("resource `{address}` appears twice"));
+            }
+        }
+        let outputs = document
+            .outputs
+            .into_iter()
+            .map(|(name, o)| {
+                let value = Value::from_json(&o.value);
+                let value = if o.sensitive { value.into_sensitive() } else { value };
+                (name, OutputState { value, sensitive: o.sensitive })
+            })
+            .collect();
+        let mut state = State {
+            lineage: document.lineage,
+            serial: document.serial,
+            stack: document.stack,
+            target: document.target,
+            resources,
+            outputs,
+        };
+        state.sort();
+        Ok(state)
+    }
+}
+
+/// The on-disk form of [`State`] (and of a state inside a saved plan).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    pub version: u32,
+    pub lineage: String,
+    pub serial: u64,
+    pub stack: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub resources: Vec<DocumentResource>,
+    #[serde(default)]
+    pub outputs: IndexMap<String, DocumentOutput>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentResource {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub id: String,
+    pub attributes: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<Vec<String>>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentOutput {
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+/// Every path (object keys and list indices as strings) whose value is
+/// marked sensitive; a marked value's insides are not listed again.
+pub fn sensitive_paths(value: &Value) -> Vec<Vec<String>> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match value {
+            Value::Sensitive(_) => out.push(path.clone()),
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            Value::Object(fields) => {
+                for (key, field) in fields {
+                    path.push(key.clone());
+                    walk(field, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Marks the value at `path` sensitive; a path that names nothing is ignored
+/// (the attribute was removed by an upgrade of the provider's schema).
+pub fn mark_sensitive(value: &mut Value, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else {
+        let plain = std::mem::replace(value, Value::Null);
+        *value = plain.into_sensitive();
+        return;
+    };
+    match value {
+        Value::Object(fields) => {
+            if let Some(field) = fields.get_mut(first) {
+                mark_sensitive(field, rest);
+            }
+        }
+        Value::List(items) => {
+            if let Some(item) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                mark_sensitive(item, rest);
+            }
+        }
+        Value::Sensitive(inner) => mark_sensitive(inner, path),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> State {
+        let mut state = State::new("shop", Some("aws".into()), "b3f1c2d4".into());
+        state.serial = 7;
+        let attributes = Value::Object(IndexMap::from([
+            ("id".to_string(), Value::string("abc")),
+            ("result".to_string(), Value::string("hunter2").into_sensitive()),
+            (
+                "env".to_string(),
+                Value::List(vec![Value::string("plain"), Value::string("secret").into_sensitive()]),
+            ),
+        ]));
+        state.resources.insert(
+            ResourceAddress("random_password.db".into()),
+            ResourceState {
+                type_name: "random_password".into(),
+                target: None,
+                id: "abc".into(),
+                attributes,
+                dependencies: vec![ResourceAddress("stackc_data.seed".into())],
+                tainted: false,
+            },
+        );
+        state.outputs.insert(
+            "password".into(),
+            OutputState { value: Value::string("hunter2").into_sensitive(), sensitive: true },
+        );
+        state
+    }
+
+    #[test]
+    fn document_round_trip_keeps_sensitive_marks() {
+        let state = sample();
+        let json = serde_json::to_string(&state.to_document()).unwrap();
+        let back = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, state);
+        assert!(json.contains(r#""sensitive_paths":[["result"],["env","1"]]"#), "{json}");
+    }
+
+    #[test]
+    fn newer_format_is_refused() {
+        let mut document = sample().to_document();
+        document.version = FORMAT_VERSION + 1;
+        let error = State::from_document(document).unwrap_err();
+        assert!(error.contains("newer"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_address_is_refused() {
+        let mut document = sample().to_document();
+        let again = document.resources[0].clone();
+        document.resources.push(again);
+        assert!(State::from_document(document).unwrap_err().contains("twice"));
+    }
+}
