@@ -88,27 +88,8 @@ impl State {
             serial: self.serial,
             stack: self.stack.clone(),
             target: self.target.clone(),
-            resources: self
-                .resources
-                .iter()
-                .map(|(address, r)| DocumentResource {
-                    address: address.0.clone(),
-                    type_name: r.type_name.clone(),
-                    target: r.target.clone(),
-                    id: r.id.clone(),
-                    attributes: r.attributes.to_json(),
-                    sensitive_paths: sensitive_paths(&r.attributes),
-                    dependencies: r.dependencies.iter().map(|d| d.0.clone()).collect(),
-                    tainted: r.tainted,
-                })
-                .collect(),
-            outputs: self
-                .outputs
-                .iter()
-                .map(|(name, o)| {
-                    (name.clone(), DocumentOutput { value: o.value.to_json(), sensitive: o.sensitive })
-                })
-                .collect(),
+            resources: self.resources.iter().map(|(address, r)| r.to_document(address)).collect(),
+            outputs: self.outputs.iter().map(|(name, o)| (name.clone(), o.to_document())).collect(),
         }
     }
 
@@ -126,32 +107,13 @@ impl State {
         }
         let mut resources = IndexMap::with_capacity(document.resources.len());
         for r in document.resources {
-            let mut attributes = Value::from_json(&r.attributes);
-            for path in &r.sensitive_paths {
-                mark_sensitive(&mut attributes, path);
-            }
-            let address = ResourceAddress(r.address);
-            let state = ResourceState {
-                type_name: r.type_name,
-                target: r.target,
-                id: r.id,
-                attributes,
-                dependencies: r.dependencies.into_iter().map(ResourceAddress).collect(),
-                tainted: r.tainted,
-            };
+            let (address, state) = ResourceState::from_document(r);
             if resources.insert(address.clone(), state).is_some() {
                 return Err(format!("resource `{address}` appears twice"));
             }
         }
-        let outputs = document
-            .outputs
-            .into_iter()
-            .map(|(name, o)| {
-                let value = Value::from_json(&o.value);
-                let value = if o.sensitive { value.into_sensitive() } else { value };
-                (name, OutputState { value, sensitive: o.sensitive })
-            })
-            .collect();
+        let outputs =
+            document.outputs.into_iter().map(|(name, o)| (name, OutputState::from_document(o))).collect();
         let mut state = State {
             lineage: document.lineage,
             serial: document.serial,
@@ -163,6 +125,62 @@ impl State {
         state.sort();
         Ok(state)
     }
+}
+
+impl ResourceState {
+    /// The on-disk form of one resource (also a line of the apply journal).
+    pub fn to_document(&self, address: &ResourceAddress) -> DocumentResource {
+        DocumentResource {
+            address: address.0.clone(),
+            type_name: self.type_name.clone(),
+            target: self.target.clone(),
+            id: self.id.clone(),
+            attributes: self.attributes.to_json(),
+            sensitive_paths: sensitive_paths(&self.attributes),
+            dependencies: self.dependencies.iter().map(|d| d.0.clone()).collect(),
+            tainted: self.tainted,
+        }
+    }
+
+    /// Rebuilds one resource, restoring its sensitive marks.
+    pub fn from_document(document: DocumentResource) -> (ResourceAddress, ResourceState) {
+        let mut attributes = Value::from_json(&document.attributes);
+        for path in &document.sensitive_paths {
+            mark_sensitive(&mut attributes, path);
+        }
+        let state = ResourceState {
+            type_name: document.type_name,
+            target: document.target,
+            id: document.id,
+            attributes,
+            dependencies: document.dependencies.into_iter().map(ResourceAddress).collect(),
+            tainted: document.tainted,
+        };
+        (ResourceAddress(document.address), state)
+    }
+}
+
+impl OutputState {
+    pub fn to_document(&self) -> DocumentOutput {
+        DocumentOutput { value: self.value.to_json(), sensitive: self.sensitive }
+    }
+
+    /// A sensitive output's value comes back marked.
+    pub fn from_document(document: DocumentOutput) -> OutputState {
+        let value = Value::from_json(&document.value);
+        let value = if document.sensitive { value.into_sensitive() } else { value };
+        OutputState { value, sensitive: document.sensitive }
+    }
+}
+
+/// A fresh lineage: a random version-4 UUID from the OS generator.
+pub fn new_lineage() -> Result<String, getrandom::Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
 }
 
 /// The on-disk form of [`State`] (and of a state inside a saved plan).

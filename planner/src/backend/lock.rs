@@ -1,0 +1,187 @@
+//! The state lock: an exclusive file created with `create_new`, so exactly
+//! one command can write a state at a time. It records who holds it, for
+//! what and since when; a stale one (its holder crashed) is released by id.
+
+use super::BackendError;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The contents of a lock file (JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Random; `stackc state unlock ID` must name it.
+    pub id: String,
+    /// `user@host`.
+    pub holder: String,
+    pub pid: u32,
+    /// The command that took it: `apply`, `destroy`, `state rm`.
+    pub operation: String,
+    /// When it was taken (RFC 3339, UTC).
+    pub time: String,
+}
+
+impl LockInfo {
+    /// A new lock for this process.
+    pub fn new(operation: &str) -> Result<LockInfo, BackendError> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| BackendError::Random(e.to_string()))?;
+        Ok(LockInfo {
+            id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            holder: format!("{}@{}", user_name(), host_name()),
+            pid: std::process::id(),
+            operation: operation.to_string(),
+            time: stackc_provider_builtin::rfc3339(std::time::SystemTime::now()),
+        })
+    }
+
+    /// True when the holder is a process of this host that no longer runs
+    /// (checked through /proc; false when that cannot be known).
+    pub fn holder_gone(&self) -> bool {
+        let ours = format!("@{}", host_name());
+        self.holder.ends_with(&ours)
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+/// Proof that this command holds the lock; releases it when dropped.
+#[derive(Debug)]
+pub struct LockGuard {
+    info: LockInfo,
+    path: PathBuf,
+    released: bool,
+}
+
+impl LockGuard {
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Releases the lock now, reporting a failure (drop ignores it).
+    pub fn release(mut self) -> Result<(), BackendError> {
+        self.released = true;
+        release(&self.path, &self.info.id)
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = release(&self.path, &self.info.id);
+        }
+    }
+}
+
+/// Removes the lock file if it still holds `id` (a lock force-released and
+/// taken by another command is theirs).
+fn release(path: &Path, id: &str) -> Result<(), BackendError> {
+    match read(path) {
+        Ok(Some(info)) if info.id == id => {
+            fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Takes the lock at `path` or says who holds it. `unlock_command` has
+/// `{ID}` where the holder's id goes.
+pub(super) fn acquire(path: &Path, operation: &str, unlock_command: &str) -> Result<LockGuard, BackendError> {
+    let info = LockInfo::new(operation)?;
+    let mut text = serde_json::to_string_pretty(&info).unwrap_or_default();
+    text.push('\n');
+    // A lock released between our attempt and our read of it: try again.
+    for _ in 0..3 {
+        match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(mut file) => {
+                let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
+                if let Err(source) = written {
+                    let _ = fs::remove_file(path);
+                    return Err(BackendError::Io {
+                        action: "write the lock file",
+                        path: path.into(),
+                        source,
+                    });
+                }
+                if let Some(dir) = path.parent() {
+                    super::local::sync_dir(dir)?;
+                }
+                return Ok(LockGuard { info, path: path.to_path_buf(), released: false });
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Some(held) = read(path)? {
+                    return Err(BackendError::Locked {
+                        path: path.to_path_buf(),
+                        holder_gone: held.holder_gone(),
+                        unlock_command: unlock_command.replace("{ID}", &held.id),
+                        held: Box::new(held),
+                    });
+                }
+            }
+            Err(source) => {
+                return Err(BackendError::Io { action: "create the lock file", path: path.into(), source })
+            }
+        }
+    }
+    Err(BackendError::Io {
+        action: "create the lock file",
+        path: path.into(),
+        source: std::io::Error::other("it keeps appearing and disappearing"),
+    })
+}
+
+/// The lock held at `path`, `None` when there is none.
+pub(super) fn read(path: &Path) -> Result<Option<LockInfo>, BackendError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(BackendError::Io { action: "read the lock file", path: path.into(), source })
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| BackendError::UnreadableLock { path: path.to_path_buf(), problem: e.to_string() })
+}
+
+/// Releases the lock held at `path` if its id is `id`.
+pub(super) fn force_release(path: &Path, id: &str) -> Result<LockInfo, BackendError> {
+    let held = read(path)?.ok_or_else(|| BackendError::NotLocked { path: path.to_path_buf() })?;
+    if held.id != id {
+        return Err(BackendError::WrongLockId {
+            given: id.to_string(),
+            held: held.id,
+            holder: held.holder,
+            operation: held.operation,
+        });
+    }
+    fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))?;
+    Ok(held)
+}
+
+fn user_name() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| {
+            fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+        })
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "localhost".to_string())
+}

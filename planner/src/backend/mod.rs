@@ -1,0 +1,173 @@
+//! State backends: where the state of a stack and target lives, and how it
+//! is kept safe from crashes and from two commands at once.
+//!
+//! One backend today, [`LocalBackend`]: a directory per stack and target,
+//!
+//! ```text
+//! <stack dir>/.stackc/<target, or "default" without one>/
+//!     state.json          the state document (planner::state::Document), pretty JSON
+//!     state.json.backup   the previous version, kept by every write
+//!     state.lock          present while a command that writes holds the lock (JSON LockInfo)
+//!     state.journal       present during an apply: one JSON line per finished operation
+//!     .state.json.*.tmp   a write in progress (left behind only by a crash; ignored, then removed)
+//! ```
+//!
+//! Invariants:
+//! - A write is atomic: the new document goes to a temp file in the same
+//!   directory, is fsynced, renamed over `state.json`, and the directory is
+//!   fsynced. A crash at any instant leaves the old or the new state, whole.
+//! - The serial on disk strictly increases; a write refuses a state whose
+//!   lineage differs from the file's, or that is older than the file.
+//! - A file that does not load (corrupt, truncated, newer version) is
+//!   reported with its path, line and column and is never overwritten.
+//! - An apply records each finished resource operation as one appended,
+//!   fsynced journal line (no whole-state rewrite per resource); the next
+//!   load replays the complete lines (a torn last line is ignored), so a
+//!   kill -9 mid-apply loses nothing that finished.
+//!
+//! Typical use by a command that writes (apply):
+//!
+//! ```text
+//! let backend = LocalBackend::new(stack_dir, target);
+//! let guard = backend.lock("apply")?;                 // Locked {..} if held
+//! let mut state = match backend.load()? { Some(s) => s, None => backend.new_state(stack)? };
+//! let mut journal = backend.begin_journal(&guard, &mut state)?;
+//! for each finished operation: entry.apply_to(&mut state); journal.record(&entry)?;
+//! journal.commit(&mut state)?;                        // compacted state.json, journal removed
+//! drop(guard);                                        // lock released
+//! ```
+
+mod journal;
+mod local;
+mod lock;
+
+pub use journal::{Journal, JournalEntry, JournalSync};
+pub use local::{
+    Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, STATE_DIR, STATE_FILE,
+};
+pub use lock::{LockGuard, LockInfo};
+
+use std::path::PathBuf;
+
+/// What can go wrong with a backend. Every message names the file and says
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file is not valid JSON of the expected shape (or is truncated).
+    #[error(
+        "the state file `{}` cannot be read: line {line}, column {column}: {problem}. stackc left it untouched \
+         and will not write over it. {}",
+        path.display(),
+        recovery_hint(path, backup)
+    )]
+    Corrupt { path: PathBuf, line: usize, column: usize, problem: String, backup: Option<PathBuf> },
+
+    /// The file parses but cannot be used (a newer format, a duplicate address).
+    #[error("the state file `{}` cannot be used: {problem}. stackc left it untouched.", path.display())]
+    Invalid { path: PathBuf, problem: String },
+
+    #[error(
+        "the state in `{}` is locked by {} (pid {}{}) for `{}` since {} (lock id {}). Wait for that command \
+         to finish; if it no longer runs (it crashed or was killed), release the lock with `{unlock_command}`.",
+        path.display(),
+        held.holder,
+        held.pid,
+        if *holder_gone { ", no longer running" } else { "" },
+        held.operation,
+        held.time,
+        held.id
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it (holder, pid, operation, time, id).
+        held: Box<LockInfo>,
+        /// True when the holder is a process of this host that no longer runs.
+        holder_gone: bool,
+        /// The command that releases it (`stackc state unlock ID`, with the
+        /// stack directory and `--target` when needed).
+        unlock_command: String,
+    },
+
+    /// A lock file exists but holds no readable lock (a process was killed
+    /// while taking it).
+    #[error(
+        "the lock file `{}` exists but cannot be read ({problem}); a stackc command was probably killed while \
+         taking it. If no stackc command runs on this stack, delete that file.",
+        path.display()
+    )]
+    UnreadableLock { path: PathBuf, problem: String },
+
+    #[error("the state in `{}` is not locked; there is nothing to unlock", path.display())]
+    NotLocked { path: PathBuf },
+
+    #[error("lock id `{given}` does not match the lock held: `{held}` ({holder} for `{operation}`); nothing was released")]
+    WrongLockId { given: String, held: String, holder: String, operation: String },
+
+    /// This command's lock was released (`stackc state unlock`) or taken by
+    /// another command while it ran: writing now could overwrite their work.
+    #[error(
+        "this command no longer holds the lock `{}` (lock id {id}): it was released or taken by another \
+         command; the state was not written",
+        path.display()
+    )]
+    LockLost { path: PathBuf, id: String },
+
+    #[error(
+        "the state file `{}` belongs to another state (lineage {found}, expected {expected}); it was not \
+         overwritten",
+        path.display()
+    )]
+    LineageMismatch { path: PathBuf, expected: String, found: String },
+
+    #[error(
+        "the state file `{}` was written by another command meanwhile (serial {found}, this command loaded \
+         serial {loaded}); it was not overwritten: run the command again",
+        path.display()
+    )]
+    StaleState { path: PathBuf, loaded: u64, found: u64 },
+
+    #[error(
+        "the apply journal `{}` cannot be replayed: {problem}. The state file was left untouched; to discard the \
+         journal (and the operations it records), delete it.",
+        path.display()
+    )]
+    Journal { path: PathBuf, problem: String },
+
+    #[error("the system random generator failed: {0}")]
+    Random(String),
+}
+
+fn recovery_hint(path: &std::path::Path, backup: &Option<PathBuf>) -> String {
+    match backup {
+        Some(backup) => format!(
+            "Fix it by hand, or restore the previous version: copy `{}` over `{}`.",
+            backup.display(),
+            path.display()
+        ),
+        None => "Fix it by hand, or move it away to start from an empty state (stackc then forgets every resource \
+                 it created)."
+            .to_string(),
+    }
+}
+
+impl BackendError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> BackendError {
+        let path = path.into();
+        move |source| BackendError::Io { action, path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests;

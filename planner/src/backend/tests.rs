@@ -1,0 +1,378 @@
+use super::*;
+use crate::state::{OutputState, ResourceState, State};
+use indexmap::IndexMap;
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::Value;
+use std::fs;
+
+fn resource(id: &str, secret: &str) -> ResourceState {
+    ResourceState {
+        type_name: "random_password".into(),
+        target: None,
+        id: id.into(),
+        attributes: Value::Object(IndexMap::from([
+            ("id".to_string(), Value::string(id)),
+            ("result".to_string(), Value::string(secret).into_sensitive()),
+        ])),
+        dependencies: vec![],
+        tainted: false,
+    }
+}
+
+fn address(name: &str) -> ResourceAddress {
+    ResourceAddress(name.into())
+}
+
+fn setup() -> (tempfile::TempDir, LocalBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::new(dir.path(), Some("aws"));
+    (dir, backend)
+}
+
+/// A state written once (serial 1) with one resource.
+fn written(backend: &LocalBackend) -> State {
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "hunter2"));
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    state
+}
+
+#[test]
+fn layout_on_disk() {
+    let (dir, backend) = setup();
+    assert_eq!(backend.state_path(), dir.path().join(".stackc/aws/state.json"));
+    assert_eq!(LocalBackend::new(dir.path(), None).dir(), dir.path().join(".stackc/default"));
+    assert_eq!(LocalBackend::new(dir.path(), Some("../x")).dir(), dir.path().join(".stackc/___x"));
+    assert_eq!(backend.unlock_command("ab12").split(" --target").nth(1), Some(" aws"));
+}
+
+#[test]
+fn missing_state_is_none() {
+    let (_dir, backend) = setup();
+    assert_eq!(backend.load().unwrap(), None);
+    assert!(LocalBackend::targets_present(backend.stack_dir()).unwrap().is_empty());
+}
+
+#[test]
+fn round_trip_keeps_everything() {
+    let (dir, backend) = setup();
+    let mut state = written(&backend);
+    state
+        .outputs
+        .insert("pw".into(), OutputState { value: Value::string("x").into_sensitive(), sensitive: true });
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let loaded = backend.load().unwrap().unwrap();
+    assert_eq!(loaded, state);
+    assert_eq!(loaded.serial, 2);
+    assert_eq!(loaded.lineage.len(), 36);
+    assert_eq!(LocalBackend::targets_present(dir.path()).unwrap(), vec![Some("aws".to_string())]);
+}
+
+#[test]
+fn serial_increases_and_backup_keeps_the_previous_version() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    assert_eq!(state.serial, 1);
+    assert!(!backend.backup_path().exists(), "nothing to back up on the first write");
+    let first = fs::read(backend.state_path()).unwrap();
+    state.resources.insert(address("random_password.b"), resource("p2", "x"));
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    assert_eq!(fs::read(backend.backup_path()).unwrap(), first);
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 3);
+    assert_eq!(backend.load().unwrap().unwrap().serial, 3);
+}
+
+#[test]
+fn a_crash_before_the_rename_leaves_the_old_state() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let before = fs::read(backend.state_path()).unwrap();
+    // A killed write: its temp file, half written, never renamed.
+    let temp = backend.dir().join(".state.json.4242-deadbeef.tmp");
+    fs::write(&temp, &before[..before.len() / 2]).unwrap();
+    assert_eq!(backend.load().unwrap().unwrap(), state);
+    assert_eq!(fs::read(backend.state_path()).unwrap(), before);
+    // The next write succeeds and clears the leftover.
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert!(!temp.exists());
+    let names: Vec<String> = fs::read_dir(backend.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn corrupt_state_is_reported_and_never_overwritten() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let path = backend.state_path();
+    let garbage = b"{\n  \"version\": 1,\n  \"lineage\": oops\n}\n".to_vec();
+    fs::write(&path, &garbage).unwrap();
+    let error = backend.load().unwrap_err();
+    let BackendError::Corrupt { line, column, .. } = &error else { panic!("{error:?}") };
+    assert_eq!((*line, *column), (3, 14));
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("line 3, column 14"), "{message}");
+    assert!(message.contains("will not write over it"), "{message}");
+    // A write (by a command that did not load, say) refuses too.
+    let guard = backend.lock("test").unwrap();
+    assert!(matches!(backend.write(&guard, &mut state), Err(BackendError::Corrupt { .. })));
+    assert_eq!(fs::read(&path).unwrap(), garbage);
+    assert_eq!(state.serial, 1, "a failed write leaves the serial alone");
+}
+
+#[test]
+fn truncated_state_is_reported() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let path = backend.state_path();
+    let full = fs::read(&path).unwrap();
+    fs::write(&path, &full[..full.len() / 2]).unwrap();
+    let message = backend.load().unwrap_err().to_string();
+    assert!(message.contains("truncated"), "{message}");
+    assert!(message.contains("state.json.backup"), "the backup is offered: {message}");
+    assert!(backend.write(&guard, &mut state).is_err());
+    assert_eq!(fs::read(&path).unwrap(), &full[..full.len() / 2]);
+    // An empty file too.
+    fs::write(&path, b"").unwrap();
+    assert!(backend.load().unwrap_err().to_string().contains("truncated"));
+}
+
+#[test]
+fn newer_format_is_refused_untouched() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let path = backend.state_path();
+    let text = fs::read_to_string(&path).unwrap().replace("\"version\": 1", "\"version\": 99");
+    fs::write(&path, &text).unwrap();
+    let message = backend.load().unwrap_err().to_string();
+    assert!(message.contains("newer"), "{message}");
+    let guard = backend.lock("test").unwrap();
+    assert!(backend.write(&guard, &mut state).is_err());
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn held_lock_names_its_holder_and_the_unlock_command() {
+    let (_dir, backend) = setup();
+    let guard = backend.lock("apply").unwrap();
+    let error = backend.lock("state rm").unwrap_err();
+    let BackendError::Locked { held, .. } = &error else { panic!("{error:?}") };
+    let LockInfo { holder, operation, id, pid, time } = &**held;
+    assert_eq!(operation, "apply");
+    assert_eq!(id, guard.id());
+    assert_eq!(*pid, std::process::id());
+    assert!(holder.contains('@') && time.ends_with('Z'), "{holder} {time}");
+    let message = error.to_string();
+    assert!(message.contains(&format!("`stackc state unlock {id} ")), "{message}");
+    assert!(message.contains("--target aws`"), "{message}");
+    assert!(message.contains("for `apply`"), "{message}");
+    drop(guard);
+    assert!(!backend.lock_path().exists(), "the guard releases on drop");
+    backend.lock("again").unwrap().release().unwrap();
+}
+
+#[test]
+fn force_unlock_needs_the_right_id() {
+    let (_dir, backend) = setup();
+    assert!(matches!(backend.force_unlock("nope"), Err(BackendError::NotLocked { .. })));
+    let guard = backend.lock("apply").unwrap();
+    let error = backend.force_unlock("0000").unwrap_err();
+    assert!(matches!(error, BackendError::WrongLockId { .. }), "{error:?}");
+    assert!(backend.lock_path().exists());
+    let released = backend.force_unlock(guard.id()).unwrap();
+    assert_eq!(released.operation, "apply");
+    // The old holder cannot write any more, and its drop leaves the new lock.
+    let mut state = backend.new_state("shop").unwrap();
+    assert!(matches!(backend.write(&guard, &mut state), Err(BackendError::LockLost { .. })));
+    let newer = backend.lock("plan").unwrap();
+    drop(guard);
+    assert_eq!(backend.lock_info().unwrap().unwrap().id, newer.id());
+}
+
+#[test]
+fn unreadable_lock_file_is_explained() {
+    let (_dir, backend) = setup();
+    fs::create_dir_all(backend.dir()).unwrap();
+    fs::write(backend.lock_path(), b"").unwrap();
+    let message = backend.lock("apply").unwrap_err().to_string();
+    assert!(message.contains("delete that file"), "{message}");
+}
+
+#[test]
+fn write_refuses_another_lineage_and_an_older_state() {
+    let (_dir, backend) = setup();
+    let state = written(&backend);
+    let guard = backend.lock("test").unwrap();
+    let mut other = backend.new_state("shop").unwrap();
+    other.serial = 5;
+    assert!(matches!(backend.write(&guard, &mut other), Err(BackendError::LineageMismatch { .. })));
+    let (mut first, mut second) = (state.clone(), state);
+    backend.write(&guard, &mut first).unwrap();
+    let error = backend.write(&guard, &mut second).unwrap_err();
+    assert!(matches!(error, BackendError::StaleState { loaded: 1, found: 2, .. }), "{error:?}");
+}
+
+fn journal_with_entries(backend: &LocalBackend) -> (State, Vec<JournalEntry>) {
+    let mut state = written(backend);
+    let guard = backend.lock("apply").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    let entries = vec![
+        JournalEntry::Put(address("random_password.b"), resource("p2", "s2")),
+        JournalEntry::Put(address("random_password.a"), resource("p3", "s3")),
+        JournalEntry::Remove(address("random_password.db")),
+        JournalEntry::Output(
+            "pw".into(),
+            OutputState { value: Value::string("s2").into_sensitive(), sensitive: true },
+        ),
+    ];
+    for entry in &entries {
+        entry.apply_to(&mut state);
+        journal.record(entry).unwrap();
+    }
+    assert_eq!(journal.len(), 4);
+    // Killed: neither commit nor unlock.
+    std::mem::forget(guard);
+    drop(journal);
+    state.sort();
+    (state, entries)
+}
+
+#[test]
+fn journal_is_replayed_on_load() {
+    let (_dir, backend) = setup();
+    let (expected, _) = journal_with_entries(&backend);
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 4);
+    assert_eq!(loaded.state, expected);
+    assert_eq!(loaded.state.serial, 1, "the replayed state is not written yet");
+    // The stale lock is released by id; the next write compacts.
+    let id = backend.lock_info().unwrap().unwrap().id;
+    backend.force_unlock(&id).unwrap();
+    let guard = backend.lock("state rm").unwrap();
+    let mut state = loaded.state;
+    backend.write(&guard, &mut state).unwrap();
+    assert!(!backend.journal_path().exists());
+    let again = backend.load_detailed().unwrap().unwrap();
+    assert_eq!((again.recovered, again.state.serial), (0, 2));
+    assert_eq!(again.state.resources, expected.resources);
+}
+
+#[test]
+fn torn_last_journal_line_is_ignored() {
+    let (_dir, backend) = setup();
+    let (expected, _) = journal_with_entries(&backend);
+    let text = fs::read(backend.journal_path()).unwrap();
+    for torn in
+        [&b"{\"put\":{\"address\":\"random_pass"[..], b"{\"remove\":\"random_password.b\"", b"\0\0\0\0"]
+    {
+        let mut bytes = text.clone();
+        bytes.extend_from_slice(torn);
+        fs::write(backend.journal_path(), &bytes).unwrap();
+        let loaded = backend.load_detailed().unwrap().unwrap();
+        assert_eq!(loaded.recovered, 4);
+        assert_eq!(loaded.state, expected);
+    }
+    // Every prefix of the journal (a kill at any byte) loads.
+    for cut in 0..=text.len() {
+        fs::write(backend.journal_path(), &text[..cut]).unwrap();
+        let loaded = backend.load_detailed().unwrap().unwrap_or_else(|| panic!("cut at {cut}"));
+        assert!(loaded.recovered <= 4);
+    }
+}
+
+#[test]
+fn corrupt_middle_journal_line_is_an_error() {
+    let (_dir, backend) = setup();
+    journal_with_entries(&backend);
+    let text = fs::read_to_string(backend.journal_path()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[2] = "{\"put\": 42}";
+    fs::write(backend.journal_path(), lines.join("\n")).unwrap();
+    let message = backend.load().unwrap_err().to_string();
+    assert!(message.contains("state.journal") && message.contains("line 3"), "{message}");
+}
+
+#[test]
+fn journal_commit_writes_the_state_and_removes_the_journal() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let guard = backend.lock("apply").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    journal.set_sync(JournalSync::Interval(std::time::Duration::from_secs(60)));
+    let entries: Vec<JournalEntry> = (0..3)
+        .map(|i| {
+            JournalEntry::Put(address(&format!("random_password.n{i}")), resource(&format!("n{i}"), "x"))
+        })
+        .collect();
+    for entry in &entries {
+        entry.apply_to(&mut state);
+    }
+    journal.record_all(&entries).unwrap();
+    journal.commit(&mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    assert!(!backend.journal_path().exists());
+    assert_eq!(backend.load_detailed().unwrap().unwrap().state, state);
+}
+
+#[test]
+fn stale_journal_after_a_crash_in_commit_is_ignored() {
+    let (_dir, backend) = setup();
+    let (expected, _) = journal_with_entries(&backend);
+    let journal = fs::read(backend.journal_path()).unwrap();
+    let id = backend.lock_info().unwrap().unwrap().id;
+    backend.force_unlock(&id).unwrap();
+    let mut state = backend.load().unwrap().unwrap();
+    let guard = backend.lock("apply").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    // Killed after the rename, before the journal was removed.
+    fs::write(backend.journal_path(), &journal).unwrap();
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 0);
+    assert_eq!(loaded.state.serial, 2);
+    assert_eq!(loaded.state.resources, expected.resources);
+}
+
+#[test]
+fn journal_of_a_never_written_state_loads() {
+    let (_dir, backend) = setup();
+    let mut state = backend.new_state("shop").unwrap();
+    let guard = backend.lock("apply").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    journal.record(&JournalEntry::Put(address("random_password.a"), resource("a", "s"))).unwrap();
+    drop(journal);
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 1);
+    assert_eq!(loaded.state.lineage, state.lineage);
+    assert_eq!(loaded.state.target.as_deref(), Some("aws"));
+    assert!(loaded.state.resources.contains_key(&address("random_password.a")));
+}
+
+#[test]
+fn begin_journal_compacts_a_leftover_journal_first() {
+    let (_dir, backend) = setup();
+    let (expected, _) = journal_with_entries(&backend);
+    let id = backend.lock_info().unwrap().unwrap().id;
+    backend.force_unlock(&id).unwrap();
+    let mut state = backend.load().unwrap().unwrap();
+    let guard = backend.lock("apply").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2, "the recovered operations were written first");
+    journal.record(&JournalEntry::Remove(address("random_password.a"))).unwrap();
+    drop(journal);
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 1);
+    let mut resources = expected.resources;
+    resources.shift_remove(&address("random_password.a"));
+    assert_eq!(loaded.state.resources, resources);
+}
