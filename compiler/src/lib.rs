@@ -22,6 +22,7 @@ pub use value::Value;
 pub mod expand;
 pub mod hir;
 pub mod stdlib;
+pub mod syntax;
 
 /// Values given from outside the stack: `-var name=value`, `--var-file`.
 #[derive(Clone, Debug, Default)]
