@@ -6,6 +6,7 @@
 //! plus every problem found.
 
 pub mod ast;
+pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod graph;
@@ -21,6 +22,7 @@ pub use value::Value;
 
 pub mod expand;
 pub mod hir;
+pub mod resolve;
 pub mod stdlib;
 pub mod syntax;
 
@@ -47,6 +49,27 @@ impl Checked {
 
 /// Parses, resolves and type-checks every file in `sources` (the user's
 /// stack plus the stdlib files the caller added with `Origin::Stdlib`).
-pub fn check(_sources: &Sources, _options: &CheckOptions) -> Checked {
-    Checked::default()
+/// Returns the checked stack (always, even with errors: later stages run
+/// only when [`Checked::has_errors`] is false) and every problem found.
+pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
+    let mut diagnostics = Vec::new();
+    let mut stack = hir::Stack::default();
+    for (id, file) in sources.iter() {
+        let (parsed, found) = syntax::parse(id, &file.text);
+        diagnostics.extend(found);
+        stack.files.push(parsed);
+        match file.origin {
+            Origin::User => stack.user_files.push(id),
+            Origin::Stdlib => stack.stdlib_files.push(id),
+        }
+    }
+    let evaluator = eval::StackEvaluator::new(options);
+    let result = {
+        let (stdlib, user) = stack.stdlib_and_user_files();
+        check::check_stack(&stdlib, &user, options, &evaluator, &mut diagnostics)
+    };
+    stack.variables = result.variables;
+    stack.targets = result.targets;
+    diagnostic::sort(&mut diagnostics);
+    Checked { stack: Some(stack), diagnostics }
 }

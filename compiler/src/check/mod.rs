@@ -1,0 +1,1022 @@
+//! The type checker: types of variables and params, the values of
+//! variables (defaults, `-var`, `--var-file`) and locals, component
+//! instances against their component's params, validations, domain types,
+//! reference types and the flow of sensitive values.
+//!
+//! It runs after [`crate::resolve`] on the same trees and evaluates what can
+//! be known before apply with the expression evaluator; values known only
+//! after apply (instance outputs, resource attributes) are unknown and pass
+//! value checks. Expressions in which resolve already found an error are not
+//! evaluated again, so one mistake gives one diagnostic.
+
+pub mod domain;
+mod flow;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ast::{Block, Expr, ExprKind, File};
+use crate::codes::Code;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::expand::{Evaluator, Roots};
+use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
+use crate::source::Span;
+use crate::types::Type;
+use crate::value::Value;
+use crate::CheckOptions;
+use indexmap::{IndexMap, IndexSet};
+
+/// What checking computed for later stages.
+#[derive(Debug, Default)]
+pub struct CheckResult {
+    /// Every declared variable with a value, in declaration order (sensitive ones marked).
+    pub variables: IndexMap<String, Value>,
+    /// Declared targets, in order.
+    pub targets: Vec<String>,
+}
+
+/// Roots given to the evaluator: only the parts of each root an expression
+/// names, so evaluating stays proportional to the expression.
+struct NarrowRoots {
+    roots: IndexMap<String, Value>,
+}
+
+impl Roots for NarrowRoots {
+    fn root(&self, name: &str) -> Option<Value> {
+        self.roots.get(name).cloned()
+    }
+}
+
+/// Checks the stack whose files are `stdlib` and `user`.
+pub fn check_stack(
+    stdlib: &[&File],
+    user: &[&File],
+    options: &CheckOptions,
+    evaluator: &dyn Evaluator,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> CheckResult {
+    let resolved = resolve::resolve(stdlib, user, diagnostics);
+    let error_spans: Vec<Span> =
+        diagnostics.iter().filter(|d| d.is_error()).map(|d| d.primary.span).collect();
+    let mut checker = Checker {
+        resolved: &resolved,
+        evaluator,
+        diagnostics,
+        error_spans,
+        roots: IndexMap::new(),
+        variable_types: IndexMap::new(),
+        param_types: IndexMap::new(),
+        param_defaults: IndexMap::new(),
+        known_variables: IndexSet::new(),
+    };
+    checker.types();
+    let variables = checker.variables(options);
+    checker.build_roots(&variables);
+    checker.locals();
+    checker.variable_validations(&variables);
+    checker.instances();
+    checker.components();
+    checker.outputs();
+    checker.resources();
+    CheckResult {
+        variables: variables.into_iter().filter_map(|(name, value)| Some((name, value?))).collect(),
+        targets: resolved.symbols.targets.keys().map(|t| t.to_string()).collect(),
+    }
+}
+
+struct Checker<'r, 'a> {
+    resolved: &'r Resolved<'a>,
+    evaluator: &'r dyn Evaluator,
+    diagnostics: &'r mut Vec<Diagnostic>,
+    /// Where errors were already reported: expressions containing one are not evaluated.
+    error_spans: Vec<Span>,
+    /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
+    roots: IndexMap<String, Value>,
+    variable_types: IndexMap<&'a str, Type>,
+    /// (component, param) -> declared type.
+    param_types: IndexMap<(&'a str, &'a str), Type>,
+    /// (component, param) -> the default's value, when it has one.
+    param_defaults: IndexMap<(&'a str, &'a str), Value>,
+    /// Variables with a value (given or default).
+    known_variables: IndexSet<&'a str>,
+}
+
+fn contains(outer: Span, inner: Span) -> bool {
+    outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+}
+
+impl<'a> Checker<'_, 'a> {
+    fn report(&mut self, diagnostic: Diagnostic) {
+        if diagnostic.is_error() {
+            self.error_spans.push(diagnostic.primary.span);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn has_error_in(&self, span: Span) -> bool {
+        self.error_spans.iter().any(|e| contains(span, *e))
+    }
+
+    fn component_names(&self) -> Vec<&'a str> {
+        self.resolved.symbols.components.keys().copied().collect()
+    }
+
+    /// Evaluates `expr` with the given full roots narrowed to what it names;
+    /// reports the evaluator's diagnostic; unknown on error.
+    fn evaluate_in(&mut self, expr: &Expr, roots: &IndexMap<String, Value>) -> Value {
+        if self.has_error_in(expr.span) {
+            return Value::Unknown;
+        }
+        let narrow = narrow(expr, roots);
+        match self.evaluator.evaluate(expr, &narrow) {
+            Ok(value) => value,
+            Err(diagnostic) => {
+                self.report(diagnostic);
+                Value::Unknown
+            }
+        }
+    }
+
+    /// Evaluates without reporting (for conditions of validations written by others).
+    fn evaluate_quietly(&self, expr: &Expr, roots: &IndexMap<String, Value>) -> Option<Value> {
+        self.evaluator.evaluate(expr, &narrow(expr, roots)).ok()
+    }
+
+    fn evaluate(&mut self, expr: &Expr) -> Value {
+        let roots = std::mem::take(&mut self.roots);
+        let value = self.evaluate_in(expr, &roots);
+        self.roots = roots;
+        value
+    }
+
+    // ----- types -----
+
+    fn types(&mut self) {
+        let components = self.component_names();
+        let symbols = &self.resolved.symbols;
+        let mut found = Vec::new();
+        for (name, block) in &symbols.variables {
+            if let Some(attribute) = block.body.attribute("type") {
+                let ty = types::read_type(&attribute.value, &components, &mut found);
+                let ty = if resolve::block_is_sensitive(block) && !ty.is_sensitive() {
+                    Type::Sensitive(Box::new(ty))
+                } else {
+                    ty
+                };
+                self.variable_types.insert(name, ty);
+            } else if resolve::block_is_sensitive(block) {
+                self.variable_types.insert(name, Type::Sensitive(Box::new(Type::Any)));
+            }
+        }
+        let mut defaults = Vec::new();
+        for component in symbols.components.values() {
+            for (param, block) in &component.params {
+                let ty = match block.body.attribute("type") {
+                    Some(attribute) => types::read_type(&attribute.value, &components, &mut found),
+                    None => Type::Any,
+                };
+                if let Some(default) = block.body.attribute("default") {
+                    defaults.push((component.name, *param, default, ty.clone()));
+                }
+                self.param_types.insert((component.name, param), ty);
+            }
+            for output in component.outputs.values() {
+                if let Some(attribute) = output.body.attribute("type") {
+                    types::read_type(&attribute.value, &components, &mut found);
+                }
+            }
+        }
+        for (_, block) in &symbols.outputs {
+            if let Some(attribute) = block.body.attribute("type") {
+                types::read_type(&attribute.value, &components, &mut found);
+            }
+        }
+        for diagnostic in found {
+            self.report(diagnostic);
+        }
+        let empty = IndexMap::new();
+        for (component, param, default, ty) in defaults {
+            let value = self.evaluate_in(&default.value, &empty);
+            match types::conform(&value, &ty) {
+                Ok(value) => {
+                    self.param_defaults.insert((component, param), value);
+                }
+                Err(mismatch) => {
+                    let span = locate(&default.value, &mismatch.path);
+                    self.report(invalid_default(&format!("parameter `{param}`"), &ty, &mismatch, span));
+                }
+            }
+        }
+    }
+
+    // ----- variables -----
+
+    /// Every declared variable's value (`None` when it has none), in declaration order.
+    fn variables(&mut self, options: &CheckOptions) -> IndexMap<String, Option<Value>> {
+        let symbols = &self.resolved.symbols;
+        let mut given: IndexMap<&str, &Value> = IndexMap::new();
+        for (name, value) in &options.variables {
+            given.insert(name, value);
+        }
+        for name in given.keys() {
+            if !symbols.variables.contains_key(name) {
+                let help = did_you_mean(name, symbols.variables.keys().copied())
+                    .unwrap_or_else(|| format!("declare it with `variable \"{name}\" {{}}`, or drop the value"));
+                let span = symbols
+                    .variables
+                    .values()
+                    .next()
+                    .map(|b| name_span(b))
+                    .or_else(|| self.resolved.symbols.all_instances().next().map(|i| name_span(i.block)))
+                    .unwrap_or(Span { file: crate::source::FileId(0), start: 0, end: 0 });
+                let declared = !symbols.variables.is_empty();
+                let diagnostic = Diagnostic::new(
+                    Code::InvalidVariableValue,
+                    span,
+                    format!("A value was given for `{name}` (with -var or --var-file), but the stack declares no variable `{name}`."),
+                )
+                .with_label(if declared { "the stack's variables start here" } else { "this stack" })
+                .with_help(help);
+                self.report(diagnostic);
+            }
+        }
+        let mut out = IndexMap::new();
+        let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
+        let empty = IndexMap::new();
+        for (name, block) in variables {
+            let ty = self.variable_types.get(name).cloned().unwrap_or(Type::Any);
+            let sensitive = ty.is_sensitive();
+            let default = block.body.attribute("default");
+            let mut value = None;
+            if let Some(given) = given.get(name) {
+                match types::conform(given, &ty) {
+                    Ok(v) => value = Some(v),
+                    Err(mismatch) => {
+                        let shown = if sensitive { "The value".to_string() } else { format!("The value {}", types::describe(given)) };
+                        let at = if mismatch.path.is_empty() { String::new() } else { format!(" (at `{}`)", mismatch.path_text()) };
+                        let mut diagnostic = Diagnostic::new(
+                            Code::InvalidVariableValue,
+                            name_span(block),
+                            format!("{shown} given for `{name}` does not fit its type `{ty}`{at}: {}.", mismatch.message),
+                        )
+                        .with_label(format!("declared with type `{ty}`"));
+                        if let Some(attribute) = block.body.attribute("type") {
+                            diagnostic = diagnostic.with_secondary(attribute.value.span, "the type");
+                        }
+                        self.report(diagnostic.with_help(
+                            mismatch.help.clone().unwrap_or_else(|| format!("pass a value of type `{ty}`")),
+                        ));
+                    }
+                }
+            }
+            if let Some(default) = default {
+                let default_value = self.evaluate_in(&default.value, &empty);
+                match types::conform(&default_value, &ty) {
+                    Ok(v) => {
+                        if value.is_none() && !given.contains_key(name) {
+                            value = Some(v);
+                        }
+                    }
+                    Err(mismatch) => {
+                        let span = locate(&default.value, &mismatch.path);
+                        self.report(invalid_default(&format!("variable `{name}`"), &ty, &mismatch, span));
+                    }
+                }
+            } else if !given.contains_key(name) && !self.resolved.malformed.contains(&block.span) {
+                self.report(
+                    Diagnostic::new(
+                        Code::VariableNotSet,
+                        name_span(block),
+                        format!("The variable `{name}` has no default and no value was given."),
+                    )
+                    .with_label("no value")
+                    .with_help(format!(
+                        "pass `-var {name}=...` or a `--var-file`, or add `default = ...` to the variable"
+                    )),
+                );
+            }
+            if value.is_some() {
+                self.known_variables.insert(name);
+            }
+            let value = value.map(|v| if sensitive { v.into_sensitive() } else { v });
+            out.insert(name.to_string(), value);
+        }
+        out
+    }
+
+    fn variable_validations(&mut self, variables: &IndexMap<String, Option<Value>>) {
+        let symbols = &self.resolved.symbols;
+        let entries: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
+        for (name, block) in entries {
+            let Some(Some(value)) = variables.get(name) else { continue };
+            if value.has_unknown() {
+                continue;
+            }
+            for validation in block.body.blocks_of("validation") {
+                let (Some(condition), Some(message)) =
+                    (validation.body.attribute("condition"), validation.body.attribute("message"))
+                else {
+                    continue;
+                };
+                if self.has_error_in(validation.span) {
+                    continue;
+                }
+                let roots = std::mem::take(&mut self.roots);
+                let result = self.evaluate_in(&condition.value, &roots);
+                let text = self.evaluate_quietly(&message.value, &roots);
+                self.roots = roots;
+                match result.as_bool() {
+                    Some(true) => {}
+                    Some(false) => {
+                        let text = text
+                            .and_then(|t| t.as_str().map(str::to_string))
+                            .unwrap_or_else(|| "the validation's condition is false".into());
+                        let given = block.body.attribute("default").is_none_or(|d| {
+                            // A default that does not give this value means the value was given.
+                            Some(&self.evaluate_quietly(&d.value, &IndexMap::new()).unwrap_or(Value::Unknown))
+                                != Some(&value.unmarked())
+                        });
+                        let (span, label) = match block.body.attribute("default") {
+                            Some(default) if !given => (default.value.span, "the default fails the validation".to_string()),
+                            _ if value.has_sensitive() => (name_span(block), "the value given fails the validation".to_string()),
+                            _ => (name_span(block), format!("the value given, {value}, fails the validation")),
+                        };
+                        self.report(
+                            Diagnostic::new(Code::ValidationFailed, span, format!("Invalid value for `var.{name}`: {text}"))
+                                .with_label(label)
+                                .with_secondary(condition.value.span, "this condition is false")
+                                .with_help(format!("give `{name}` a value for which the condition holds")),
+                        );
+                    }
+                    None if matches!(result, Value::Unknown | Value::Null) || result.has_unknown() => {}
+                    None => {
+                        self.report(
+                            Diagnostic::new(
+                                Code::ConditionNotBool,
+                                condition.value.span,
+                                format!("A validation condition must be a bool, but this one is {}.", types::describe(&result)),
+                            )
+                            .with_label("not a bool")
+                            .with_help("write a comparison or a bool expression, e.g. `var.x >= 2`"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- roots -----
+
+    fn build_roots(&mut self, variables: &IndexMap<String, Option<Value>>) {
+        let symbols = &self.resolved.symbols;
+        let var: IndexMap<String, Value> = variables
+            .iter()
+            .map(|(name, value)| {
+                let value = value.clone().unwrap_or_else(|| {
+                    let sensitive = self.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
+                    if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown }
+                });
+                (name.clone(), value)
+            })
+            .collect();
+        self.roots.insert("var".into(), Value::Object(var));
+        for (kind, by_name) in &symbols.instances {
+            let Some(component) = symbols.components.get(kind) else { continue };
+            let outputs = instance_outputs(component);
+            let object: IndexMap<String, Value> = by_name.keys().map(|n| (n.to_string(), outputs.clone())).collect();
+            self.roots.insert(kind.to_string(), Value::Object(object));
+        }
+        if let Some(network) = symbols.components.get("network") {
+            let outputs = instance_outputs(network);
+            let entry = self.roots.entry("network".into()).or_insert_with(|| Value::Object(IndexMap::new()));
+            if let Value::Object(fields) = entry {
+                fields.entry("main".into()).or_insert(outputs);
+            }
+        }
+        for (type_name, by_name) in &symbols.resources {
+            let object: IndexMap<String, Value> = by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
+            self.roots.insert(type_name.to_string(), Value::Object(object));
+        }
+        self.roots.insert("local".into(), Value::Object(IndexMap::new()));
+    }
+
+    // ----- locals -----
+
+    /// Evaluates locals in dependency order (those in cycles stay unknown).
+    fn locals(&mut self) {
+        let symbols = &self.resolved.symbols;
+        let mut depends: IndexMap<&str, Vec<&str>> = IndexMap::new();
+        for (from, to, _) in &self.resolved.dependencies {
+            if let (Node::Local(a), Node::Local(b)) = (from, to) {
+                depends.entry(a).or_default().push(b);
+            }
+        }
+        let mut order: Vec<&'a str> = Vec::new();
+        let mut state: IndexMap<&str, u8> = IndexMap::new(); // 1 visiting, 2 done
+        let mut in_cycle: IndexSet<&str> = IndexSet::new();
+        for name in symbols.locals.keys() {
+            // Iterative depth-first post-order.
+            let mut stack: Vec<(&str, usize)> = vec![(name, 0)];
+            while let Some((current, next)) = stack.pop() {
+                if next == 0 {
+                    match state.get(current) {
+                        Some(2) => continue,
+                        Some(1) => {
+                            in_cycle.insert(current);
+                            continue;
+                        }
+                        _ => {
+                            state.insert(current, 1);
+                        }
+                    }
+                }
+                let children = depends.get(current).map(Vec::as_slice).unwrap_or(&[]);
+                if next < children.len() {
+                    stack.push((current, next + 1));
+                    let child = children[next];
+                    match state.get(child) {
+                        Some(1) => {
+                            in_cycle.insert(child);
+                        }
+                        Some(2) => {}
+                        _ => stack.push((child, 0)),
+                    }
+                } else {
+                    state.insert(current, 2);
+                    if let Some((key, _)) = symbols.locals.get_key_value(current) {
+                        order.push(key);
+                    }
+                }
+            }
+        }
+        for name in order {
+            let Some(attribute) = symbols.locals.get(name) else { continue };
+            let value = if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
+            if let Some(Value::Object(locals)) = self.roots.get_mut("local") {
+                locals.insert(name.to_string(), value);
+            }
+        }
+    }
+
+    // ----- instances -----
+
+    fn instances(&mut self) {
+        let instances: Vec<InstanceSymbol<'a>> = self.resolved.symbols.all_instances().copied().collect();
+        for instance in instances {
+            self.instance(&instance);
+        }
+    }
+
+    fn instance(&mut self, instance: &InstanceSymbol<'a>) {
+        let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
+        let block = instance.block;
+        let mut params: IndexMap<String, Value> = IndexMap::new();
+        let mut set: IndexMap<&'a str, Span> = IndexMap::new();
+        for attribute in &block.body.attributes {
+            let name = attribute.name.name.as_str();
+            let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
+            let value = self.param_value(instance, name, &ty, Source::Expr(&attribute.value));
+            params.insert(name.to_string(), value);
+            set.insert(name, attribute.value.span);
+        }
+        for inner in &block.body.blocks {
+            let name = inner.kind.name.as_str();
+            let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
+            if params.contains_key(name) || !matches!(ty.base(), Type::Object(_) | Type::Any) {
+                continue;
+            }
+            let value = self.param_value(instance, name, &ty, Source::Block(inner));
+            params.insert(name.to_string(), value);
+            set.insert(name, inner.kind.span);
+        }
+        if self.resolved.malformed.contains(&block.span) {
+            return;
+        }
+        self.param_validations(component, instance, params, &set);
+    }
+
+    /// Evaluates and checks one param's value; returns it (unknown when it cannot be known).
+    fn param_value(&mut self, instance: &InstanceSymbol<'a>, name: &str, ty: &Type, source: Source<'a>) -> Value {
+        let value = match source {
+            Source::Expr(expr) => {
+                self.reference_kinds(expr, ty, &format!("`{name}`"), None);
+                self.evaluate(expr)
+            }
+            Source::Block(block) => self.block_value(block, 0),
+        };
+        if source_has_error(self, source) {
+            return Value::Unknown;
+        }
+        let (converted, mismatches) = types::conform_all(&value, ty);
+        let failed = !mismatches.is_empty();
+        for mismatch in mismatches {
+            let span = source.locate(&mismatch.path);
+            let field = if mismatch.path.is_empty() {
+                format!("`{name}`")
+            } else {
+                format!("`{name}.{}`", mismatch.path_text())
+            };
+            let message = match mismatch.code {
+                Code::InvalidPort | Code::InvalidQuantity | Code::InvalidDuration => {
+                    format!("Invalid value for {field} of `{}.{}`: {}.", instance.kind, instance.name, mismatch.message)
+                }
+                _ => format!(
+                    "The parameter {field} of `{}.{}` has type `{}`: {}.",
+                    instance.kind,
+                    instance.name,
+                    if mismatch.path.is_empty() { ty.clone() } else { field_type(ty, &mismatch.path) },
+                    mismatch.message
+                ),
+            };
+            let label = match mismatch.code {
+                Code::InvalidPort => "not a valid port".to_string(),
+                Code::InvalidQuantity => "not a valid quantity".to_string(),
+                Code::InvalidDuration => "not a valid duration".to_string(),
+                _ => format!("expected `{}`", field_type(ty, &mismatch.path)),
+            };
+            let mut diagnostic = Diagnostic::new(mismatch.code, span, message).with_label(label);
+            if let Some(help) = &mismatch.help {
+                diagnostic = diagnostic.with_help(help.clone());
+            }
+            if let Some(param) = self.resolved.symbols.components.get(instance.kind).and_then(|c| c.params.get(name)) {
+                if let Some(type_attribute) = param.body.attribute("type") {
+                    diagnostic = diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
+                }
+            }
+            self.report(diagnostic);
+        }
+        if failed {
+            return Value::Unknown;
+        }
+        if !ty.is_sensitive() && !types::has_reference(ty) && converted.has_sensitive() {
+            let path = flow::sensitive_path(&converted).unwrap_or_default();
+            let span = source.locate(&path);
+            self.report(
+                Diagnostic::new(
+                    Code::SensitiveToPlain,
+                    span,
+                    format!(
+                        "A sensitive value flows into `{name}` of `{}.{}`, whose type `{ty}` is not sensitive.",
+                        instance.kind, instance.name
+                    ),
+                )
+                .with_label("sensitive value")
+                .with_help(flow::plain_help(instance.kind, name)),
+            );
+        }
+        converted
+    }
+
+    /// The value of an object param written as a block.
+    fn block_value(&mut self, block: &'a Block, depth: usize) -> Value {
+        let mut fields = IndexMap::new();
+        for attribute in &block.body.attributes {
+            let value = self.evaluate(&attribute.value);
+            fields.insert(attribute.name.name.clone(), value);
+        }
+        if depth < walk::MAX_DEPTH {
+            for inner in &block.body.blocks {
+                let value = self.block_value(inner, depth + 1);
+                fields.insert(inner.kind.name.clone(), value);
+            }
+        }
+        Value::Object(fields)
+    }
+
+    fn param_validations(
+        &mut self,
+        component: &ComponentSymbols<'a>,
+        instance: &InstanceSymbol<'a>,
+        given: IndexMap<String, Value>,
+        set: &IndexMap<&'a str, Span>,
+    ) {
+        let mut params: IndexMap<String, Value> = IndexMap::new();
+        for name in component.params.keys() {
+            let value = match given.get(*name) {
+                Some(value) => value.clone(),
+                None => self.param_defaults.get(&(component.name, *name)).cloned().unwrap_or(Value::Null),
+            };
+            params.insert(name.to_string(), value);
+        }
+        let mut roots = IndexMap::new();
+        roots.insert("param".to_string(), Value::Object(params));
+        roots.insert(
+            "self".to_string(),
+            Value::Object(IndexMap::from([
+                ("name".to_string(), Value::string(instance.name)),
+                ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
+                ("target".to_string(), Value::Unknown),
+            ])),
+        );
+        for (name, span) in set {
+            let Some(param) = component.params.get(name) else { continue };
+            for validation in param.body.blocks_of("validation") {
+                let (Some(condition), Some(message)) =
+                    (validation.body.attribute("condition"), validation.body.attribute("message"))
+                else {
+                    continue;
+                };
+                if self.has_error_in(*span) {
+                    continue;
+                }
+                if let Some(Value::Bool(false)) = self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked()) {
+                    let text = self
+                        .evaluate_quietly(&message.value, &roots)
+                        .and_then(|t| t.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "the validation's condition is false".into());
+                    self.report(
+                        Diagnostic::new(
+                            Code::ValidationFailed,
+                            *span,
+                            format!("Invalid value for `{name}` of `{}.{}`: {text}", instance.kind, instance.name),
+                        )
+                        .with_label("fails the parameter's validation")
+                        .with_secondary(condition.value.span, "this condition is false")
+                        .with_help(format!("change `{name}` so that the condition holds")),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reference types: a param of type `service` takes `service.<name>`
+    /// (or, inside a component, a `param` of that type); a string, a number
+    /// or another kind's instance is E0306. Lists and maps of references are
+    /// checked element by element when written literally.
+    fn reference_kinds(&mut self, expr: &Expr, ty: &Type, what: &str, component: Option<&ComponentSymbols<'a>>) {
+        self.reference_kinds_at(expr, ty, what, component, 0);
+    }
+
+    fn reference_kinds_at(
+        &mut self,
+        expr: &Expr,
+        ty: &Type,
+        what: &str,
+        component: Option<&ComponentSymbols<'a>>,
+        depth: usize,
+    ) {
+        if depth > walk::MAX_DEPTH || self.has_error_in(expr.span) {
+            return;
+        }
+        let expr = strip_parens(expr);
+        match ty.base() {
+            Type::Ref(kind) => {
+                if matches!(expr.kind, ExprKind::Null) {
+                    return;
+                }
+                let found = self.reference_kind(expr, component);
+                match found {
+                    Some(Found::Kind(found)) if found == *kind => {}
+                    Some(Found::Kind(found)) => self.report(
+                        Diagnostic::new(
+                            Code::WrongReferenceKind,
+                            expr.span,
+                            format!("{what} takes a reference to a `{kind}`, but this is a `{found}`."),
+                        )
+                        .with_label(format!("a `{found}`, not a `{kind}`"))
+                        .with_help(self.kind_help(kind)),
+                    ),
+                    Some(Found::Unknown) => {}
+                    None => self.report(
+                        Diagnostic::new(
+                            Code::WrongReferenceKind,
+                            expr.span,
+                            format!("{what} takes a reference to a `{kind}` instance, written `{kind}.<name>`; this is not one."),
+                        )
+                        .with_label(format!("not a reference to a `{kind}`"))
+                        .with_help(self.kind_help(kind)),
+                    ),
+                }
+            }
+            Type::List(element) => {
+                if let ExprKind::List(items) = &expr.kind {
+                    for item in items {
+                        self.reference_kinds_at(item, element, what, component, depth + 1);
+                    }
+                }
+            }
+            Type::Map(element) => {
+                if let ExprKind::Object(fields) = &expr.kind {
+                    for (_, value) in fields {
+                        self.reference_kinds_at(value, element, what, component, depth + 1);
+                    }
+                }
+            }
+            Type::Object(declared) => {
+                if let ExprKind::Object(fields) = &expr.kind {
+                    for (key, value) in fields {
+                        if let Some(field) = types::key_name(key).and_then(|k| declared.get(&k)) {
+                            self.reference_kinds_at(value, &field.ty, what, component, depth + 1);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn kind_help(&self, kind: &str) -> String {
+        match self.resolved.symbols.instances.get(kind).and_then(|n| n.keys().next()) {
+            Some(name) => format!("write a `{kind}` reference such as `{kind}.{name}`"),
+            None => format!("declare a `{kind} \"<name>\" {{ ... }}` and write `{kind}.<name>`"),
+        }
+    }
+
+    /// The component kind an expression refers to: `Some(Kind)` for a
+    /// reference to an instance (or a reference-typed `param`), `Some(Unknown)`
+    /// when it cannot be told statically, `None` when it is certainly no reference.
+    fn reference_kind(&self, expr: &Expr, component: Option<&ComponentSymbols<'a>>) -> Option<Found> {
+        match &expr.kind {
+            ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Template(_) => {
+                if let ExprKind::Template(parts) = &expr.kind {
+                    if parts.len() == 1 && matches!(parts[0], crate::ast::TemplatePart::Interpolation(_)) {
+                        return Some(Found::Unknown);
+                    }
+                }
+                None
+            }
+            ExprKind::List(_) | ExprKind::Object(_) | ExprKind::Binary(..) | ExprKind::Unary(..) => None,
+            _ => {
+                let Some(path) = expr.as_path() else { return Some(Found::Unknown) };
+                let root = path[0].name.as_str();
+                match (root, path.len()) {
+                    ("param", 2) => {
+                        let component = component?;
+                        match self.param_types.get(&(component.name, path[1].name.as_str())).map(Type::base) {
+                            Some(Type::Ref(kind)) => Some(Found::Kind(kind.clone())),
+                            Some(Type::Any) | None => Some(Found::Unknown),
+                            Some(_) => None,
+                        }
+                    }
+                    (kind, 2) if self.resolved.symbols.components.contains_key(kind) => {
+                        Some(Found::Kind(kind.to_string()))
+                    }
+                    (kind, n) if n > 2 && self.resolved.symbols.components.contains_key(kind) => {
+                        // An output of an instance: a plain value, unless typed as a reference.
+                        let output = self
+                            .resolved
+                            .symbols
+                            .components
+                            .get(kind)
+                            .and_then(|c| c.outputs.get(path[2].name.as_str()))
+                            .and_then(|o| o.body.attribute("type"));
+                        match output.map(|t| crate::expand::model::read_type(&t.value, 0)) {
+                            Some(Type::Ref(kind)) if n == 3 => Some(Found::Kind(kind)),
+                            Some(Type::Any) | None => Some(Found::Unknown),
+                            _ => None,
+                        }
+                    }
+                    _ => Some(Found::Unknown),
+                }
+            }
+        }
+    }
+
+    // ----- component bodies -----
+
+    /// User components: nested instances' reference kinds, sensitive
+    /// outputs; evaluated with unknown params so static errors (unknown
+    /// functions, wrong argument counts, operators on literals) surface.
+    fn components(&mut self) {
+        let components: Vec<&ComponentSymbols<'a>> = self
+            .resolved
+            .symbols
+            .components
+            .values()
+            .filter(|c| c.origin == crate::source::Origin::User)
+            .collect();
+        for component in components {
+            let mut params = IndexMap::new();
+            for name in component.params.keys() {
+                let sensitive = self.param_types.get(&(component.name, *name)).is_some_and(Type::is_sensitive);
+                params.insert(name.to_string(), if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown });
+            }
+            let mut roots = IndexMap::new();
+            roots.insert("param".to_string(), Value::Object(params));
+            roots.insert(
+                "self".to_string(),
+                Value::Object(
+                    resolve::SELF_ATTRIBUTES.iter().map(|a| (a.to_string(), Value::Unknown)).collect(),
+                ),
+            );
+            roots.insert(
+                "target".to_string(),
+                Value::Object(crate::expand::TARGET_ATTRIBUTES.iter().map(|a| (a.to_string(), Value::Unknown)).collect()),
+            );
+            let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
+            for output in component.block.body.blocks_of("output").chain(
+                component.on.values().flat_map(|on| on.body.blocks_of("output")),
+            ) {
+                let Some(value) = output.body.attribute("value") else { continue };
+                let value = self.evaluate_in(&value.value, &roots);
+                let declared = outputs
+                    .iter()
+                    .filter(|o| o.labels.first().map(|l| &l.name) == output.labels.first().map(|l| &l.name))
+                    .any(|o| resolve::block_is_sensitive(o));
+                if value.has_sensitive() && !resolve::block_is_sensitive(output) && !declared {
+                    self.sensitive_output(output);
+                }
+            }
+            for on in component.on.values() {
+                for block in &on.body.blocks {
+                    let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else { continue };
+                    for attribute in &block.body.attributes {
+                        let Some(ty) = self.param_types.get(&(nested.name, attribute.name.name.as_str())).cloned() else {
+                            continue;
+                        };
+                        let what = format!("`{}`", attribute.name.name);
+                        self.reference_kinds(&attribute.value, &ty, &what, Some(component));
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- outputs -----
+
+    fn outputs(&mut self) {
+        let outputs: Vec<&'a Block> = self.resolved.symbols.outputs.values().copied().collect();
+        for output in outputs {
+            let Some(value) = output.body.attribute("value") else { continue };
+            let evaluated = self.evaluate(&value.value);
+            if evaluated.has_sensitive() && !resolve::block_is_sensitive(output) {
+                self.sensitive_output(output);
+            }
+        }
+    }
+
+    fn sensitive_output(&mut self, output: &Block) {
+        let Some(value) = output.body.attribute("value") else { return };
+        let name = output.labels.first().map_or("", |l| l.name.as_str());
+        self.report(
+            Diagnostic::new(
+                Code::SensitiveToOutput,
+                value.value.span,
+                format!("The output `{name}` shows a sensitive value but is not declared sensitive."),
+            )
+            .with_label("sensitive value")
+            .with_secondary(name_span(output), "output declared here")
+            .with_help("add `sensitive = true` to the output, or wrap the value in `nonsensitive(...)` if it may be shown"),
+        );
+    }
+
+    // ----- resources -----
+
+    /// Top-level resources: their expressions are evaluated for the
+    /// evaluator's errors (the schema is checked by expansion).
+    fn resources(&mut self) {
+        let resources: Vec<&'a Block> =
+            self.resolved.symbols.resources.values().flat_map(|by_name| by_name.values().copied()).collect();
+        for block in resources {
+            let mut roots = std::mem::take(&mut self.roots);
+            roots.insert("count".into(), Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)])));
+            roots.insert(
+                "each".into(),
+                Value::Object(IndexMap::from([("key".to_string(), Value::Unknown), ("value".to_string(), Value::Unknown)])),
+            );
+            for attribute in &block.body.attributes {
+                self.evaluate_in(&attribute.value, &roots);
+            }
+            roots.shift_remove("count");
+            roots.shift_remove("each");
+            self.roots = roots;
+        }
+    }
+}
+
+enum Found {
+    Kind(String),
+    Unknown,
+}
+
+/// Where a param's value is written: an attribute's expression or a block.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Expr(&'a Expr),
+    Block(&'a Block),
+}
+
+impl Source<'_> {
+    fn locate(&self, path: &[String]) -> Span {
+        match self {
+            Source::Expr(expr) => locate(expr, path),
+            Source::Block(block) => {
+                let Some((first, rest)) = path.split_first() else { return block.kind.span };
+                if let Some(attribute) = block.body.attribute(first) {
+                    return locate(&attribute.value, rest);
+                }
+                if let Some(inner) = block.body.blocks_of(first).next() {
+                    return Source::Block(inner).locate(rest);
+                }
+                block.kind.span
+            }
+        }
+    }
+}
+
+fn source_has_error(checker: &Checker<'_, '_>, source: Source<'_>) -> bool {
+    match source {
+        Source::Expr(expr) => checker.has_error_in(expr.span),
+        Source::Block(block) => checker.has_error_in(block.span),
+    }
+}
+
+fn strip_parens(expr: &Expr) -> &Expr {
+    let mut current = expr;
+    for _ in 0..walk::MAX_DEPTH {
+        match &current.kind {
+            ExprKind::Paren(inner) => current = inner,
+            _ => break,
+        }
+    }
+    current
+}
+
+/// The sub-expression a path of keys/indexes reaches in literal objects and
+/// lists; the whole expression when the path leaves the literal.
+pub fn locate(expr: &Expr, path: &[String]) -> Span {
+    let mut current = strip_parens(expr);
+    for step in path {
+        let next = match &current.kind {
+            ExprKind::Object(fields) => {
+                fields.iter().find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str())).map(|(_, v)| v)
+            }
+            ExprKind::List(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(next) => current = strip_parens(next),
+            None => break,
+        }
+    }
+    current.span
+}
+
+/// The type at a path inside `ty`, for labels.
+fn field_type(ty: &Type, path: &[String]) -> Type {
+    let mut current = ty.base().clone();
+    for step in path {
+        current = match &current {
+            Type::List(inner) | Type::Map(inner) => inner.base().clone(),
+            Type::Object(fields) => match fields.get(step) {
+                Some(field) => field.ty.base().clone(),
+                None => return current,
+            },
+            _ => return current,
+        };
+    }
+    current
+}
+
+fn invalid_default(what: &str, ty: &Type, mismatch: &types::Mismatch, span: Span) -> Diagnostic {
+    let at = if mismatch.path.is_empty() { String::new() } else { format!(" (at `{}`)", mismatch.path_text()) };
+    Diagnostic::new(
+        Code::InvalidDefault,
+        span,
+        format!("The default of {what} does not fit its type `{ty}`{at}: {}.", mismatch.message),
+    )
+    .with_label(format!("expected `{}`", field_type(ty, &mismatch.path)))
+    .with_help(mismatch.help.clone().unwrap_or_else(|| format!("give a default of type `{ty}`, or change the type")))
+}
+
+/// The value of an instance as other expressions see it before apply: its
+/// outputs, unknown (sensitive ones marked).
+fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
+    Value::Object(
+        component
+            .outputs
+            .keys()
+            .map(|name| {
+                let value = if component.output_is_sensitive(name) { Value::Unknown.into_sensitive() } else { Value::Unknown };
+                (name.to_string(), value)
+            })
+            .collect(),
+    )
+}
+
+/// The roots `expr` names, each narrowed to the members it reads.
+fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
+    let mut out: IndexMap<String, Value> = IndexMap::new();
+    let mut whole: IndexSet<&str> = IndexSet::new();
+    for path in walk::references(expr) {
+        let root = path.root.name.as_str();
+        let Some(value) = roots.get(root) else { continue };
+        match (path.name_at(0), value) {
+            (Some(member), Value::Object(fields)) if !whole.contains(root) => {
+                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
+                if let Value::Object(narrowed) = entry {
+                    // Names resolve reported are not evaluated; anything else
+                    // missing (a value in a cycle) is unknown.
+                    let member_value = fields.get(member.name.as_str()).cloned().unwrap_or(Value::Unknown);
+                    narrowed.insert(member.name.clone(), member_value);
+                }
+            }
+            _ => {
+                whole.insert(root);
+                out.insert(root.to_string(), value.clone());
+            }
+        }
+    }
+    NarrowRoots { roots: out }
+}

@@ -1,0 +1,93 @@
+//! The checker on small stacks, with the expansion tests' parser and
+//! evaluator (the UI tests run the real ones end to end).
+
+use super::check_stack;
+use crate::ast::File;
+use crate::diagnostic::Diagnostic;
+use crate::expand::test_support::{parse, TestEvaluator};
+use crate::source::FileId;
+use crate::value::Value;
+use crate::CheckOptions;
+
+fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, super::CheckResult) {
+    let stdlib: Vec<File> =
+        crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
+    let user = parse(FileId(0), text);
+    let options = CheckOptions {
+        variables: variables.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
+        ..Default::default()
+    };
+    let mut diagnostics = Vec::new();
+    let stdlib_refs: Vec<&File> = stdlib.iter().collect();
+    let result = check_stack(&stdlib_refs, &[&user], &options, &TestEvaluator, &mut diagnostics);
+    crate::diagnostic::sort(&mut diagnostics);
+    (diagnostics, result)
+}
+
+fn codes(text: &str) -> Vec<&'static str> {
+    run(text, &[]).0.iter().map(|d| d.code.as_str()).collect()
+}
+
+#[test]
+fn variables_get_defaults_and_given_values() {
+    let text = "variable \"replicas\" {\n  type = number\n  default = 2\n}\nvariable \"tag\" {\n  type = string\n}\nservice \"api\" {\n  image = \"x:${var.tag}\"\n  replicas = var.replicas\n}\n";
+    let (diagnostics, result) = run(text, &[("tag", Value::Number(3.0))]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(result.variables["replicas"], Value::Number(2.0));
+    assert_eq!(result.variables["tag"], Value::string("3"));
+    let (diagnostics, result) = run(text, &[]);
+    assert_eq!(diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["E0315"]);
+    assert!(!result.variables.contains_key("tag"));
+}
+
+#[test]
+fn given_values_must_fit_and_exist() {
+    let text = "variable \"replicas\" {\n  type = number\n  default = 2\n}\noutput \"r\" {\n  value = var.replicas\n}\n";
+    let (diagnostics, _) = run(text, &[("replicas", Value::string("three")), ("replica", Value::Number(1.0))]);
+    let codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["E0316", "E0316"]);
+    assert!(diagnostics.iter().any(|d| d.help.as_deref() == Some("did you mean `replicas`?")));
+}
+
+#[test]
+fn defaults_and_type_expressions() {
+    assert_eq!(codes("variable \"r\" {\n  type = number\n  default = \"two\"\n}\noutput \"o\" {\n  value = var.r\n}\n"), ["E0312"]);
+    assert_eq!(codes("variable \"p\" {\n  type = list(integer)\n  default = []\n}\noutput \"o\" {\n  value = var.p\n}\n"), ["E0307"]);
+    assert_eq!(codes("component \"w\" {\n  param \"q\" {\n    type = queu\n  }\n}\n"), ["E0205"]);
+}
+
+#[test]
+fn instance_params_are_type_checked() {
+    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  replicas = \"four\"\n}\n"), ["E0301"]);
+    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  port = 70000\n}\n"), ["E0305"]);
+    assert_eq!(codes("volume \"v\" {\n  size = \"20GB\"\n}\n"), ["E0303"]);
+    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  health {\n    interval = \"30\"\n  }\n}\n"), ["E0304"]);
+}
+
+#[test]
+fn reference_types() {
+    let ok = "service \"api\" {\n  image = \"x\"\n  port = 80\n}\nload_balancer \"lb\" {\n  to = service.api\n}\n";
+    assert_eq!(codes(ok), Vec::<&str>::new());
+    let wrong = "database \"main\" {}\nload_balancer \"lb\" {\n  to = database.main\n}\n";
+    assert_eq!(codes(wrong), ["E0306"]);
+    let string = "load_balancer \"lb\" {\n  to = \"api\"\n}\n";
+    assert_eq!(codes(string), ["E0306"]);
+}
+
+#[test]
+fn param_validations_run_on_known_values() {
+    let text = "service \"api\" {\n  image = \"x\"\n  autoscale {\n    min = 4\n    max = 2\n  }\n}\n";
+    let (diagnostics, _) = run(text, &[]);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].code.as_str(), "E0311");
+    assert!(diagnostics[0].message.contains("autoscale needs 1 <= min <= max."));
+}
+
+#[test]
+fn variable_validations_use_the_given_value() {
+    let text = "variable \"n\" {\n  type = number\n  default = 4\n  validation {\n    condition = var.n >= 2\n    message = \"at least two\"\n  }\n}\noutput \"o\" {\n  value = var.n\n}\n";
+    assert!(run(text, &[]).0.is_empty());
+    let (diagnostics, _) = run(text, &[("n", Value::Number(1.0))]);
+    assert_eq!(diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["E0311"]);
+    assert_eq!(diagnostics[0].message, "Invalid value for `var.n`: at least two");
+}

@@ -1,0 +1,451 @@
+//! Type expressions (`list(string)`, `object({ path = optional(string) })`,
+//! `service`) and conformance of values to types, with HCL's conversions
+//! (a number where a string is expected becomes its text, `"3"` where a number
+//! is expected becomes 3) and the domain types' rules.
+
+use crate::ast::{Expr, ExprKind, TemplatePart};
+use crate::codes::Code;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::types::{ObjectField, Type};
+use crate::value::{format_number, Value};
+use indexmap::IndexMap;
+
+/// Names of the primitive and domain types.
+pub const TYPE_NAMES: &[&str] = &["string", "number", "bool", "any", "quantity", "duration", "port"];
+
+/// Type constructors taking one argument.
+pub const TYPE_CONSTRUCTORS: &[&str] = &["list", "set", "map", "object", "optional", "sensitive"];
+
+/// Names from other languages that users write for a type.
+const FOREIGN_TYPE_NAMES: &[(&str, &str)] = &[
+    ("int", "number"),
+    ("integer", "number"),
+    ("float", "number"),
+    ("double", "number"),
+    ("i64", "number"),
+    ("u16", "port"),
+    ("str", "string"),
+    ("text", "string"),
+    ("boolean", "bool"),
+    ("array", "list(T)"),
+    ("dict", "map(T)"),
+    ("hash", "map(T)"),
+    ("size", "quantity"),
+    ("time", "duration"),
+];
+
+/// Deepest type expression read.
+const MAX_TYPE_DEPTH: usize = 32;
+
+/// Reads a type expression; reports what is wrong with it (E0307, or E0205
+/// for a name that can only be a misspelt component kind). Returns `Any`
+/// for the parts it cannot read, so checking goes on.
+pub fn read_type(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Type {
+    read(expr, components, diagnostics, 0, false)
+}
+
+fn invalid(expr: &Expr, message: String, help: String) -> Diagnostic {
+    Diagnostic::new(Code::InvalidTypeExpression, expr.span, message).with_label("not a type").with_help(help)
+}
+
+fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, depth: usize, in_object: bool) -> Type {
+    if depth > MAX_TYPE_DEPTH {
+        diagnostics.push(invalid(expr, "This type nests too deeply.".into(), "simplify the type".into()));
+        return Type::Any;
+    }
+    match &expr.kind {
+        ExprKind::Variable(name) => match name.name.as_str() {
+            "string" => Type::String,
+            "number" => Type::Number,
+            "bool" => Type::Bool,
+            "any" => Type::Any,
+            "quantity" => Type::Quantity,
+            "duration" => Type::Duration,
+            "port" => Type::Port,
+            kind if components.contains(&kind) => Type::Ref(kind.to_string()),
+            other => {
+                let foreign = FOREIGN_TYPE_NAMES.iter().find(|(n, _)| *n == other.to_ascii_lowercase());
+                let close_type = did_you_mean(other, TYPE_NAMES.iter().copied());
+                let close_component = did_you_mean(other, components.iter().copied());
+                if let Some((_, ours)) = foreign {
+                    diagnostics.push(invalid(
+                        expr,
+                        format!("`{other}` is not a type of the language."),
+                        format!("use `{ours}`"),
+                    ));
+                } else if let (Some(help), None) = (&close_type, &close_component) {
+                    diagnostics.push(invalid(expr, format!("`{other}` is not a type of the language."), help.clone()));
+                } else {
+                    let help = close_component.or(close_type).unwrap_or_else(|| {
+                        format!(
+                            "use a type (`string`, `number`, `bool`, ...) or a component kind; define `{other}` with `component \"{other}\" {{ ... }}`"
+                        )
+                    });
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::UnknownComponent,
+                            expr.span,
+                            format!("`{other}` is neither a type nor a component kind, so it cannot be used as a reference type."),
+                        )
+                        .with_label("unknown component kind")
+                        .with_help(help),
+                    );
+                }
+                Type::Any
+            }
+        },
+        ExprKind::Call(name, args, _) => {
+            let constructor = name.name.as_str();
+            if !TYPE_CONSTRUCTORS.contains(&constructor) {
+                let help = did_you_mean(constructor, TYPE_CONSTRUCTORS.iter().copied()).unwrap_or_else(|| {
+                    "type constructors are `list(T)`, `map(T)`, `object({...})`, `optional(T)`, `sensitive(T)`"
+                        .to_string()
+                });
+                diagnostics.push(invalid(expr, format!("`{constructor}(...)` is not a type constructor."), help));
+                return Type::Any;
+            }
+            let [argument] = args.as_slice() else {
+                diagnostics.push(invalid(
+                    expr,
+                    format!("`{constructor}(...)` takes exactly one type, but was given {}.", args.len()),
+                    format!("write `{constructor}(T)`"),
+                ));
+                return Type::Any;
+            };
+            match constructor {
+                "list" | "set" => Type::List(Box::new(read(argument, components, diagnostics, depth + 1, false))),
+                "map" => Type::Map(Box::new(read(argument, components, diagnostics, depth + 1, false))),
+                "sensitive" => Type::Sensitive(Box::new(read(argument, components, diagnostics, depth + 1, false))),
+                "optional" => {
+                    // Optional marks an object field; elsewhere every value may be null anyway.
+                    let _ = in_object;
+                    read(argument, components, diagnostics, depth + 1, false)
+                }
+                _ => match &argument.kind {
+                    ExprKind::Object(fields) => {
+                        let mut out = IndexMap::new();
+                        for (key, value) in fields {
+                            let Some(name) = key_name(key) else {
+                                diagnostics.push(invalid(
+                                    key,
+                                    "An object type's field names are plain names.".into(),
+                                    "write `object({ name = string })`".into(),
+                                ));
+                                continue;
+                            };
+                            let optional =
+                                matches!(&value.kind, ExprKind::Call(f, _, _) if f.name == "optional");
+                            let ty = read(value, components, diagnostics, depth + 1, true);
+                            out.insert(name, ObjectField { ty, optional });
+                        }
+                        Type::Object(out)
+                    }
+                    _ => {
+                        diagnostics.push(invalid(
+                            argument,
+                            "`object(...)` takes the fields in braces.".into(),
+                            "write `object({ name = string, port = optional(port) })`".into(),
+                        ));
+                        Type::Any
+                    }
+                },
+            }
+        }
+        ExprKind::Template(_) => {
+            let text = match &expr.kind {
+                ExprKind::Template(parts) => match parts.as_slice() {
+                    [TemplatePart::Literal(text)] => text.clone(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            diagnostics.push(invalid(
+                expr,
+                format!("A type is written without quotes, but this is the string {text:?}."),
+                if text.is_empty() { "write the type bare, e.g. `string`".into() } else { format!("write `{text}` without quotes") },
+            ));
+            Type::Any
+        }
+        _ => {
+            diagnostics.push(invalid(
+                expr,
+                "This expression is not a type.".into(),
+                "types are `string`, `number`, `bool`, `any`, `quantity`, `duration`, `port`, a component kind, `list(T)`, `map(T)`, `optional(T)`, `sensitive(T)`, `object({...})`".into(),
+            ));
+            Type::Any
+        }
+    }
+}
+
+/// The name of an object key written as an identifier or a literal string.
+pub fn key_name(key: &Expr) -> Option<String> {
+    match &key.kind {
+        ExprKind::Variable(name) => Some(name.name.clone()),
+        ExprKind::Template(parts) => match parts.as_slice() {
+            [TemplatePart::Literal(text)] => Some(text.clone()),
+            [] => Some(String::new()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Why a value does not conform to a type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    pub code: Code,
+    /// Object keys / list indexes from the top of the value to the part that is wrong.
+    pub path: Vec<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Mismatch {
+    fn new(code: Code, message: String) -> Mismatch {
+        Mismatch { code, path: Vec::new(), message, help: None }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Mismatch {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// `health.interval` / `steps[1]`.
+    pub fn path_text(&self) -> String {
+        let mut out = String::new();
+        for step in &self.path {
+            if step.parse::<usize>().is_ok() {
+                out.push_str(&format!("[{step}]"));
+            } else {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(step);
+            }
+        }
+        out
+    }
+}
+
+/// A short description of a value's type, for messages.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the bool `{b}`"),
+        Value::Number(n) => format!("the number `{}`", format_number(*n)),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::List(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+        Value::Unknown => "a value known only after apply".into(),
+        Value::Sensitive(_) => "a sensitive value".into(),
+    }
+}
+
+/// Bound on value nesting checked.
+const MAX_VALUE_DEPTH: usize = 64;
+
+/// Converts `value` to `ty` (HCL conversions; object fields declared
+/// optional and absent become null) or says why it cannot: the first problem.
+pub fn conform(value: &Value, ty: &Type) -> Result<Value, Mismatch> {
+    let (value, mut problems) = conform_all(value, ty);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems.swap_remove(0))
+    }
+}
+
+/// Like [`conform`], but reports every part that does not fit (each part
+/// that does not becomes unknown in the returned value). Unknown parts pass
+/// (they are checked by type elsewhere); reference types accept any value
+/// here (references are checked from the expression's shape).
+pub fn conform_all(value: &Value, ty: &Type) -> (Value, Vec<Mismatch>) {
+    let mut problems = Vec::new();
+    let value = conform_at(value, ty, 0, &mut Vec::new(), &mut problems);
+    (value, problems)
+}
+
+fn conform_at(value: &Value, ty: &Type, depth: usize, path: &mut Vec<String>, problems: &mut Vec<Mismatch>) -> Value {
+    if depth > MAX_VALUE_DEPTH {
+        return value.clone();
+    }
+    if let Value::Sensitive(inner) = value {
+        return conform_at(inner, ty, depth + 1, path, problems).into_sensitive();
+    }
+    if matches!(value, Value::Null | Value::Unknown) {
+        return value.clone();
+    }
+    let mut fail = |mismatch: Mismatch| {
+        let mut mismatch = mismatch;
+        let mut full = path.clone();
+        full.append(&mut mismatch.path);
+        mismatch.path = full;
+        problems.push(mismatch);
+        Value::Unknown
+    };
+    let mismatch = |expected: &str| {
+        Mismatch::new(Code::TypeMismatch, format!("expected {expected}, found {}", describe(value)))
+    };
+    match ty {
+        Type::Any | Type::Ref(_) => value.clone(),
+        Type::Sensitive(inner) => conform_at(value, inner, depth + 1, path, problems),
+        Type::String => match value {
+            Value::String(_) => value.clone(),
+            Value::Number(n) => Value::String(format_number(*n)),
+            Value::Bool(b) => Value::String(b.to_string()),
+            _ => fail(mismatch("a string")),
+        },
+        Type::Number => match value {
+            Value::Number(_) => value.clone(),
+            Value::String(s) => match s.parse::<f64>() {
+                Ok(n) if n.is_finite() => Value::Number(n),
+                _ => fail(mismatch("a number")),
+            },
+            _ => fail(mismatch("a number")),
+        },
+        Type::Bool => match value {
+            Value::Bool(_) => value.clone(),
+            Value::String(s) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            _ => fail(mismatch("a bool")),
+        },
+        Type::Port => {
+            let number = match value {
+                Value::Number(n) => Some(*n),
+                Value::String(s) => s.parse::<f64>().ok(),
+                _ => None,
+            };
+            match number {
+                Some(n) => match crate::check::domain::check_port(n) {
+                    Ok(()) => Value::Number(n),
+                    Err(reason) => fail(
+                        Mismatch::new(Code::InvalidPort, reason).help("a port is a whole number from 1 to 65535"),
+                    ),
+                },
+                None => fail(mismatch("a port (a whole number from 1 to 65535)")),
+            }
+        }
+        Type::Quantity => match value {
+            Value::String(s) => match crate::check::domain::parse_quantity(s) {
+                Ok(()) => value.clone(),
+                Err(reason) => fail(
+                    Mismatch::new(Code::InvalidQuantity, reason)
+                        .help("write a number with an optional suffix: `500m`, `2`, `20Gi`, `1.5G`"),
+                ),
+            },
+            Value::Number(n) if *n >= 0.0 => Value::String(format_number(*n)),
+            _ => fail(mismatch("a quantity such as \"20Gi\" or \"500m\"")),
+        },
+        Type::Duration => match value {
+            Value::String(s) => match crate::check::domain::parse_duration(s) {
+                Ok(()) => value.clone(),
+                Err(reason) => fail(
+                    Mismatch::new(Code::InvalidDuration, reason)
+                        .help("write numbers with units: `30s`, `5m`, `1h30m`, `250ms`"),
+                ),
+            },
+            _ => fail(mismatch("a duration such as \"30s\"")),
+        },
+        Type::List(element) => match value {
+            Value::List(items) => Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        path.push(i.to_string());
+                        let converted = conform_at(item, element, depth + 1, path, problems);
+                        path.pop();
+                        converted
+                    })
+                    .collect(),
+            ),
+            _ => fail(mismatch(&format!("a list ({ty})"))),
+        },
+        Type::Map(element) => match value {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| {
+                        path.push(k.clone());
+                        let converted = conform_at(v, element, depth + 1, path, problems);
+                        path.pop();
+                        (k.clone(), converted)
+                    })
+                    .collect(),
+            ),
+            _ => fail(mismatch(&format!("a map ({ty})"))),
+        },
+        Type::Object(declared) => match value {
+            Value::Object(fields) => {
+                let mut out = IndexMap::new();
+                let mut missing = Vec::new();
+                for (name, field) in declared {
+                    if !fields.contains_key(name) {
+                        if field.optional {
+                            out.insert(name.clone(), Value::Null);
+                        } else {
+                            missing.push(name.clone());
+                        }
+                    }
+                }
+                for name in missing {
+                    fail(
+                        Mismatch::new(Code::TypeMismatch, format!("the required field `{name}` is missing"))
+                            .help(format!("add `{name} = ...`")),
+                    );
+                }
+                for (name, field) in fields {
+                    let Some(expected) = declared.get(name) else {
+                        let help = did_you_mean(name, declared.keys().map(String::as_str)).unwrap_or_else(|| {
+                            format!(
+                                "its fields are {}",
+                                declared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                            )
+                        });
+                        path.push(name.clone());
+                        let problem = Mismatch::new(Code::TypeMismatch, format!("the object has no field `{name}`")).help(help);
+                        let mut problem = problem;
+                        problem.path = path.clone();
+                        problems.push(problem);
+                        path.pop();
+                        continue;
+                    };
+                    path.push(name.clone());
+                    let converted = conform_at(field, &expected.ty, depth + 1, path, problems);
+                    path.pop();
+                    out.insert(name.clone(), converted);
+                }
+                Value::Object(out)
+            }
+            _ => fail(mismatch(&format!("an object ({ty})"))),
+        },
+    }
+}
+
+/// Whether a type is, or contains, a reference type.
+pub fn has_reference(ty: &Type) -> bool {
+    match ty {
+        Type::Ref(_) => true,
+        Type::List(inner) | Type::Map(inner) | Type::Sensitive(inner) => has_reference(inner),
+        Type::Object(fields) => fields.values().any(|f| has_reference(&f.ty)),
+        _ => false,
+    }
+}
+
+/// Whether two static types can meet (unknown values are checked this way).
+pub fn compatible(found: &Type, expected: &Type) -> bool {
+    match (found.base(), expected.base()) {
+        (Type::Any, _) | (_, Type::Any) => true,
+        (Type::String, Type::String | Type::Number | Type::Bool | Type::Quantity | Type::Duration | Type::Port) => true,
+        (Type::Number, Type::Number | Type::String | Type::Port | Type::Quantity) => true,
+        (Type::Bool, Type::Bool | Type::String) => true,
+        (Type::Quantity | Type::Duration, Type::String | Type::Quantity | Type::Duration) => true,
+        (Type::Port, Type::Port | Type::Number | Type::String) => true,
+        (Type::List(a), Type::List(b)) => compatible(a, b),
+        (Type::Map(a), Type::Map(b)) => compatible(a, b),
+        (Type::Object(_), Type::Object(_) | Type::Map(_)) => true,
+        (Type::Map(_), Type::Object(_)) => true,
+        (Type::Ref(a), Type::Ref(b)) => a == b,
+        (Type::Object(_), Type::Ref(_)) | (Type::Ref(_), Type::Object(_)) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,774 @@
+//! Name resolution: what each block of a stack declares, whether each block
+//! has the shape its kind allows, and what each reference names.
+//!
+//! Resolve works on the syntax trees of every file (the stdlib's and the
+//! user's) and produces [`Symbols`] (the declarations by namespace, borrowed
+//! from the trees) plus the stack-level dependencies between declarations,
+//! from which reference cycles are found. It reports structure problems
+//! (E01xx), unknown or duplicate names (E02xx) and unused variables and
+//! locals (W000x). Types and values are the check stage's business
+//! ([`crate::check`]); it reuses the symbols built here.
+//!
+//! Invariant: every walk is bounded (see [`walk::MAX_DEPTH`]) and nothing
+//! here panics on any tree.
+
+mod cycles;
+mod structure;
+pub mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ast::{Attribute, Block, Expr, Ident};
+use crate::codes::Code;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::source::{Origin, Span};
+use indexmap::{IndexMap, IndexSet};
+use walk::{PathStep, RefPath, Visitor};
+
+pub use cycles::Node;
+
+/// The targets providers exist for (`target "<name>"`, `on "<name>"`).
+pub const KNOWN_TARGETS: &[&str] = crate::expand::KNOWN_TARGETS;
+
+/// Attributes `self` has inside a component body.
+pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target"];
+
+/// A component's declarations.
+#[derive(Debug)]
+pub struct ComponentSymbols<'a> {
+    pub name: &'a str,
+    pub block: &'a Block,
+    pub origin: Origin,
+    pub params: IndexMap<&'a str, &'a Block>,
+    /// Component-level outputs, then those only given inside `on` blocks.
+    pub outputs: IndexMap<&'a str, &'a Block>,
+    /// `on "<target>"` blocks by target.
+    pub on: IndexMap<&'a str, &'a Block>,
+}
+
+impl ComponentSymbols<'_> {
+    /// Whether an output is sensitive (`sensitive = true` or a `sensitive(...)` type).
+    pub fn output_is_sensitive(&self, name: &str) -> bool {
+        self.outputs.get(name).is_some_and(|block| block_is_sensitive(block))
+    }
+}
+
+/// `sensitive = true`, or `type = sensitive(...)`, in a variable, param or output block.
+pub fn block_is_sensitive(block: &Block) -> bool {
+    let flag =
+        matches!(block.body.attribute("sensitive").map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)));
+    let typed = matches!(
+        block.body.attribute("type").map(|a| &a.value.kind),
+        Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
+    );
+    flag || typed
+}
+
+/// A component instance: `service "api" { ... }`.
+#[derive(Clone, Copy, Debug)]
+pub struct InstanceSymbol<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub block: &'a Block,
+    /// The `on "<target>"` block it is in, if any.
+    pub target: Option<&'a str>,
+}
+
+/// Everything a stack declares, by namespace. Declarations that are
+/// duplicates (reported as E0202) keep their first occurrence.
+#[derive(Debug, Default)]
+pub struct Symbols<'a> {
+    pub variables: IndexMap<&'a str, &'a Block>,
+    pub locals: IndexMap<&'a str, &'a Attribute>,
+    pub outputs: IndexMap<&'a str, &'a Block>,
+    pub targets: IndexMap<&'a str, &'a Block>,
+    /// Stdlib components, replaced by the user's of the same name.
+    pub components: IndexMap<&'a str, ComponentSymbols<'a>>,
+    /// The stack's instances (top level and inside top-level `on` blocks), by kind then name.
+    pub instances: IndexMap<&'a str, IndexMap<&'a str, InstanceSymbol<'a>>>,
+    /// The stack's raw resources, by type then name.
+    pub resources: IndexMap<&'a str, IndexMap<&'a str, &'a Block>>,
+}
+
+impl<'a> Symbols<'a> {
+    pub fn instance(&self, kind: &str, name: &str) -> Option<&InstanceSymbol<'a>> {
+        self.instances.get(kind)?.get(name)
+    }
+
+    /// Every stack-level instance, in declaration order per kind.
+    pub fn all_instances(&self) -> impl Iterator<Item = &InstanceSymbol<'a>> {
+        self.instances.values().flat_map(|by_name| by_name.values())
+    }
+}
+
+/// What resolution found.
+#[derive(Debug, Default)]
+pub struct Resolved<'a> {
+    pub symbols: Symbols<'a>,
+    /// Stack-level dependencies: (from, to, the reference's span).
+    pub dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
+    /// Blocks with structure errors (by span), whose values later stages
+    /// should not second-guess (e.g. a variable with a misspelt `default`).
+    pub malformed: IndexSet<Span>,
+}
+
+/// Resolves a stack: `stdlib` and `user` are the parsed files of each origin.
+pub fn resolve<'a>(
+    stdlib: &[&'a crate::ast::File],
+    user: &[&'a crate::ast::File],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Resolved<'a> {
+    let mut resolved = Resolved::default();
+    let mut structure = structure::Structure { resolved: &mut resolved, diagnostics };
+    structure.collect(stdlib, user);
+    let mut references = References {
+        symbols: &resolved.symbols,
+        diagnostics,
+        used_variables: IndexSet::new(),
+        used_locals: IndexSet::new(),
+        dependencies: Vec::new(),
+    };
+    references.resolve_stack(user);
+    references.resolve_components();
+    let References { used_variables, used_locals, dependencies, .. } = references;
+    resolved.dependencies = dependencies;
+    cycles::report(&resolved.dependencies, diagnostics);
+    report_unused(&resolved.symbols, &used_variables, &used_locals, diagnostics);
+    resolved
+}
+
+fn report_unused(
+    symbols: &Symbols<'_>,
+    used_variables: &IndexSet<&str>,
+    used_locals: &IndexSet<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for (name, block) in &symbols.variables {
+        if !used_variables.contains(name) {
+            let span = block.labels.first().map_or(block.kind.span, |l| l.span);
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UnusedVariable,
+                    span,
+                    format!("The variable `{name}` is declared but nothing refers to `var.{name}`."),
+                )
+                .with_label("never used")
+                .with_help(format!("use `var.{name}` somewhere, or remove the variable")),
+            );
+        }
+    }
+    for (name, attribute) in &symbols.locals {
+        if !used_locals.contains(name) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UnusedLocal,
+                    attribute.name.span,
+                    format!("The local value `{name}` is never referred to as `local.{name}`."),
+                )
+                .with_label("never used")
+                .with_help(format!("use `local.{name}` somewhere, or remove it")),
+            );
+        }
+    }
+}
+
+/// Where an expression is, for what its references may name.
+#[derive(Clone, Copy)]
+enum Place<'s, 'a> {
+    /// A user file outside components; references become dependencies of `owner`.
+    Stack { owner: Option<Node<'a>> },
+    /// Inside a component; `body` is the `on` block when inside one.
+    Component { component: &'s ComponentSymbols<'a>, body: Option<&'a Block> },
+}
+
+/// What a resource's or instance's expressions may see besides the place's roots.
+#[derive(Clone, Copy, Default)]
+struct Repetition {
+    count: bool,
+    each: bool,
+}
+
+struct References<'s, 'a> {
+    symbols: &'s Symbols<'a>,
+    diagnostics: &'s mut Vec<Diagnostic>,
+    used_variables: IndexSet<&'a str>,
+    used_locals: IndexSet<&'a str>,
+    dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
+}
+
+/// The resources and instances declared in a body (an `on` block's, or
+/// every `on` block's of a component for its component-level outputs).
+#[derive(Default)]
+struct BodyNames<'a> {
+    resources: IndexMap<&'a str, IndexSet<&'a str>>,
+    instances: IndexMap<&'a str, IndexSet<&'a str>>,
+}
+
+impl<'a> BodyNames<'a> {
+    fn add_body(&mut self, body: &'a crate::ast::Body, symbols: &Symbols<'a>) {
+        for block in &body.blocks {
+            let kind = block.kind.name.as_str();
+            match kind {
+                "resource" => {
+                    if let (Some(t), Some(n)) = (block.labels.first(), block.labels.get(1)) {
+                        self.resources.entry(t.name.as_str()).or_default().insert(n.name.as_str());
+                    }
+                }
+                _ if symbols.components.contains_key(kind) => {
+                    if let Some(n) = block.labels.first() {
+                        self.instances.entry(kind).or_default().insert(n.name.as_str());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'s, 'a> References<'s, 'a> {
+    fn resolve_stack(&mut self, user: &[&'a crate::ast::File]) {
+        for file in user {
+            self.stack_body(&file.body, true);
+        }
+    }
+
+    fn stack_body(&mut self, body: &'a crate::ast::Body, top: bool) {
+        for block in &body.blocks {
+            let label = |i: usize| block.labels.get(i).map(|l| l.name.as_str());
+            match block.kind.name.as_str() {
+                "variable" => {
+                    let owner = label(0).map(Node::Variable);
+                    for validation in block.body.blocks_of("validation") {
+                        for attribute in &validation.body.attributes {
+                            self.expression(&attribute.value, Place::Stack { owner }, Repetition::default());
+                        }
+                    }
+                }
+                "locals" => {
+                    for attribute in &block.body.attributes {
+                        let owner = Some(Node::Local(attribute.name.name.as_str()));
+                        self.expression(&attribute.value, Place::Stack { owner }, Repetition::default());
+                    }
+                }
+                "output" => {
+                    let owner = label(0).map(Node::Output);
+                    for attribute in &block.body.attributes {
+                        self.expression(&attribute.value, Place::Stack { owner }, Repetition::default());
+                    }
+                }
+                "target" => {
+                    for attribute in &block.body.attributes {
+                        self.expression(&attribute.value, Place::Stack { owner: None }, Repetition::default());
+                    }
+                }
+                "resource" => {
+                    let owner = match (label(0), label(1)) {
+                        (Some(t), Some(n)) => Some(Node::Resource(t, n)),
+                        _ => None,
+                    };
+                    self.resource_body(block, Place::Stack { owner });
+                }
+                "on" if top => self.stack_body(&block.body, false),
+                "component" | "on" => {}
+                kind if self.symbols.components.contains_key(kind) => {
+                    let owner = label(0).map(|n| Node::Instance(kind, n));
+                    self.instance_body(&block.body, Place::Stack { owner }, 0);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A resource block: `count`/`for_each` see the place's roots; the rest
+    /// also sees `count.index` or `each.key`/`each.value`.
+    fn resource_body(&mut self, block: &'a Block, place: Place<'s, 'a>) {
+        let repetition = Repetition {
+            count: block.body.attribute("count").is_some(),
+            each: block.body.attribute("for_each").is_some(),
+        };
+        for attribute in &block.body.attributes {
+            let repetition = match attribute.name.name.as_str() {
+                "count" | "for_each" => Repetition::default(),
+                _ => repetition,
+            };
+            self.expression(&attribute.value, place, repetition);
+        }
+        self.nested_blocks(&block.body, place, repetition, 0);
+    }
+
+    fn nested_blocks(&mut self, body: &'a crate::ast::Body, place: Place<'s, 'a>, repetition: Repetition, depth: usize) {
+        if depth > walk::MAX_DEPTH {
+            return;
+        }
+        for inner in &body.blocks {
+            for attribute in &inner.body.attributes {
+                self.expression(&attribute.value, place, repetition);
+            }
+            self.nested_blocks(&inner.body, place, repetition, depth + 1);
+        }
+    }
+
+    fn instance_body(&mut self, body: &'a crate::ast::Body, place: Place<'s, 'a>, depth: usize) {
+        for attribute in &body.attributes {
+            self.expression(&attribute.value, place, Repetition::default());
+        }
+        self.nested_blocks(body, place, Repetition::default(), depth);
+    }
+
+    fn resolve_components(&mut self) {
+        let symbols = self.symbols;
+        for component in symbols.components.values() {
+            let place = Place::Component { component, body: None };
+            for param in component.params.values() {
+                for attribute in &param.body.attributes {
+                    if attribute.name.name != "type" {
+                        self.expression(&attribute.value, place, Repetition::default());
+                    }
+                }
+                for validation in param.body.blocks_of("validation") {
+                    for attribute in &validation.body.attributes {
+                        self.expression(&attribute.value, place, Repetition::default());
+                    }
+                }
+            }
+            for block in component.block.body.blocks_of("output") {
+                for attribute in &block.body.attributes {
+                    if attribute.name.name != "type" {
+                        self.expression(&attribute.value, place, Repetition::default());
+                    }
+                }
+            }
+            for on in component.on.values() {
+                let place = Place::Component { component, body: Some(on) };
+                for block in &on.body.blocks {
+                    match block.kind.name.as_str() {
+                        "resource" => self.resource_body(block, place),
+                        "output" => {
+                            for attribute in &block.body.attributes {
+                                if attribute.name.name != "type" {
+                                    self.expression(&attribute.value, place, Repetition::default());
+                                }
+                            }
+                        }
+                        kind if symbols.components.contains_key(kind) => self.instance_body(&block.body, place, 0),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn expression(&mut self, expr: &'a Expr, place: Place<'s, 'a>, repetition: Repetition) {
+        struct Collector<'a>(Vec<RefPath<'a>>);
+        impl<'a> Visitor<'a> for Collector<'a> {
+            fn reference(&mut self, path: RefPath<'a>) {
+                self.0.push(path);
+            }
+        }
+        let mut collector = Collector(Vec::new());
+        walk::walk(expr, &mut collector);
+        for path in collector.0 {
+            self.reference(&path, place, repetition);
+        }
+    }
+
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn depend(&mut self, place: Place<'s, 'a>, to: Node<'a>, span: Span) {
+        if let Place::Stack { owner: Some(from) } = place {
+            // A variable's validation naming the variable itself is no cycle.
+            if !(matches!(from, Node::Variable(_)) && from == to) {
+                self.dependencies.push((from, to, span));
+            }
+        }
+    }
+
+    fn reference(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
+        let root = path.root.name.as_str();
+        let in_component = matches!(place, Place::Component { .. });
+        match root {
+            "var" | "local" if in_component => {
+                let Place::Component { component, .. } = place else { return };
+                self.error(
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        path.root.span,
+                        format!("Component bodies do not see `{root}.*`; component `{}` cannot read it.", component.name),
+                    )
+                    .with_label(format!("`{root}` is not visible here"))
+                    .with_help("pass the value in as a `param` of the component"),
+                );
+            }
+            "var" => self.named(path, place, "var", "variable", |s| s.variables.keys().copied().collect(), |name| {
+                Node::Variable(name)
+            }),
+            "local" => {
+                self.named(path, place, "local", "local value", |s| s.locals.keys().copied().collect(), |name| {
+                    Node::Local(name)
+                })
+            }
+            "param" => match place {
+                Place::Component { component, .. } => self.param(path, component),
+                Place::Stack { .. } => self.error(
+                    Diagnostic::new(
+                        Code::ParamOutsideComponent,
+                        path.root.span,
+                        "`param` is only visible inside a `component` block; here there are no parameters."
+                            .to_string(),
+                    )
+                    .with_label("outside any component")
+                    .with_help(match path.name_at(0) {
+                        Some(name) => format!(
+                            "use a variable (`var.{}`) or a local value here, or move this into a component",
+                            name.name
+                        ),
+                        None => "use a variable or a local value here".to_string(),
+                    }),
+                ),
+            },
+            "count" if repetition.count => self.repetition_attribute(path, "count", &["index"]),
+            "each" if repetition.each => self.repetition_attribute(path, "each", &["key", "value"]),
+            "self" if in_component => self.fixed_attributes(path, "self", SELF_ATTRIBUTES),
+            "target" if in_component => {
+                self.fixed_attributes(path, "target", crate::expand::TARGET_ATTRIBUTES)
+            }
+            "network" if in_component => {
+                if let Some(network) = self.symbols.components.get("network") {
+                    if let Some(output) = path.name_at(0) {
+                        self.check_output(network, "network", output, path);
+                    }
+                }
+            }
+            _ => self.kind_or_type(path, place, repetition),
+        }
+    }
+
+    /// `var.x` / `local.x`.
+    fn named(
+        &mut self,
+        path: &RefPath<'a>,
+        place: Place<'s, 'a>,
+        root: &str,
+        what: &str,
+        names: impl Fn(&Symbols<'a>) -> Vec<&'a str>,
+        node: impl Fn(&'a str) -> Node<'a>,
+    ) {
+        let Some(name) = path.name_at(0) else {
+            self.error(incomplete(path, root, &format!("`{root}.<name>`")));
+            return;
+        };
+        let candidates = names(self.symbols);
+        match candidates.iter().find(|c| **c == name.name) {
+            Some(found) => {
+                let found: &'a str = found;
+                if root == "var" {
+                    self.used_variables.insert(found);
+                } else {
+                    self.used_locals.insert(found);
+                }
+                self.depend(place, node(found), path.span_through(0));
+            }
+            None => {
+                let declare = if root == "var" {
+                    format!("declare it with `variable \"{}\" {{}}`", name.name)
+                } else {
+                    format!("add `{} = ...` to a `locals` block", name.name)
+                };
+                // The likely intended declaration is not reported unused on top.
+                let closest = closest(&name.name, &candidates);
+                if let Some(intended) = closest {
+                    if root == "var" {
+                        self.used_variables.insert(intended);
+                    } else {
+                        self.used_locals.insert(intended);
+                    }
+                }
+                let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or(declare);
+                self.error(
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        path.span_through(0),
+                        format!("There is no {what} named `{}` in this stack.", name.name),
+                    )
+                    .with_label(format!("no {what} `{}`", name.name))
+                    .with_help(help),
+                );
+            }
+        }
+    }
+
+    fn param(&mut self, path: &RefPath<'a>, component: &ComponentSymbols<'a>) {
+        let Some(name) = path.name_at(0) else {
+            self.error(incomplete(path, "param", "`param.<name>`"));
+            return;
+        };
+        if !component.params.contains_key(name.name.as_str()) {
+            let help = did_you_mean(&name.name, component.params.keys().copied()).unwrap_or_else(|| {
+                format!("declare it with `param \"{}\" {{ type = ... }}` in the component", name.name)
+            });
+            self.error(
+                Diagnostic::new(
+                    Code::UnknownReference,
+                    path.span_through(0),
+                    format!("Component `{}` has no parameter `{}`.", component.name, name.name),
+                )
+                .with_label(format!("no parameter `{}`", name.name))
+                .with_secondary(
+                    component.block.labels.first().map_or(component.block.kind.span, |l| l.span),
+                    "component declared here",
+                )
+                .with_help(help),
+            );
+        }
+    }
+
+    fn repetition_attribute(&mut self, path: &RefPath<'a>, root: &str, allowed: &[&str]) {
+        match path.name_at(0) {
+            Some(name) if allowed.contains(&name.name.as_str()) => {}
+            Some(name) => {
+                let listed = allowed.iter().map(|a| format!("`{root}.{a}`")).collect::<Vec<_>>().join(" and ");
+                self.error(
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        path.span_through(0),
+                        format!("`{root}` has no attribute `{}`; a repetition offers {listed}.", name.name),
+                    )
+                    .with_label(format!("no `{root}.{}`", name.name))
+                    .with_help(
+                        did_you_mean(&name.name, allowed.iter().copied())
+                            .unwrap_or_else(|| format!("use {listed}")),
+                    ),
+                );
+            }
+            None => self.error(incomplete(path, root, &format!("`{root}.{}`", allowed[0]))),
+        }
+    }
+
+    fn fixed_attributes(&mut self, path: &RefPath<'a>, root: &str, allowed: &[&str]) {
+        match path.name_at(0) {
+            Some(name) if allowed.contains(&name.name.as_str()) => {}
+            Some(name) => {
+                let listed = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+                self.error(
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        path.span_through(0),
+                        format!("`{root}` has no attribute `{}`; it has {listed}.", name.name),
+                    )
+                    .with_label(format!("no `{root}.{}`", name.name))
+                    .with_help(
+                        did_you_mean(&name.name, allowed.iter().copied())
+                            .unwrap_or_else(|| format!("use one of {listed}")),
+                    ),
+                );
+            }
+            None if root == "self" => self.error(incomplete(path, root, "`self.name`")),
+            None => {}
+        }
+    }
+
+    fn check_output(&mut self, component: &ComponentSymbols<'a>, instance: &str, output: &Ident, path: &RefPath<'a>) {
+        if component.outputs.contains_key(output.name.as_str()) {
+            return;
+        }
+        let listed = component.outputs.keys().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ");
+        let help = did_you_mean(&output.name, component.outputs.keys().copied()).unwrap_or_else(|| {
+            if listed.is_empty() {
+                format!("component `{}` declares no outputs", component.name)
+            } else {
+                format!("its outputs are {listed}")
+            }
+        });
+        let declared = component.block.labels.first().map_or(component.block.kind.span, |l| l.span);
+        self.error(
+            Diagnostic::new(
+                Code::UnknownOutput,
+                output.span,
+                format!("`{instance}` is a `{}`, which has no output `{}`.", component.name, output.name),
+            )
+            .with_label(format!("no output `{}`", output.name))
+            .with_secondary(declared, format!("component `{}` declared here", component.name))
+            .with_help(help),
+        );
+        let _ = path;
+    }
+
+    /// `<kind>.<name>...` (an instance) or `<type>.<name>...` (a resource).
+    fn kind_or_type(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
+        let root = path.root.name.as_str();
+        let symbols = self.symbols;
+        let mut body_names = BodyNames::default();
+        match place {
+            Place::Component { component, body: Some(on) } => {
+                let _ = component;
+                body_names.add_body(&on.body, symbols);
+            }
+            Place::Component { component, body: None } => {
+                for on in component.on.values() {
+                    body_names.add_body(&on.body, symbols);
+                }
+            }
+            Place::Stack { .. } => {}
+        }
+        let stack_level = matches!(place, Place::Stack { .. });
+
+        // An instance of a component kind.
+        if let Some(component) = symbols.components.get(root) {
+            let Some(name) = path.name_at(0) else {
+                self.error(incomplete(path, root, &format!("`{root}.<name>`")));
+                return;
+            };
+            let (found, candidates): (Option<&'a str>, Vec<&str>) = if stack_level {
+                let names = symbols.instances.get(root);
+                let implicit_network = root == "network" && name.name == "main";
+                let found = names.and_then(|n| n.get_key_value(name.name.as_str()).map(|(k, _)| *k));
+                let found = found.or(if implicit_network { Some("main") } else { None });
+                (found, names.map(|n| n.keys().copied().collect()).unwrap_or_default())
+            } else {
+                let names = body_names.instances.get(root);
+                let found = names.and_then(|n| n.get(name.name.as_str()).copied());
+                (found, names.map(|n| n.iter().copied().collect()).unwrap_or_default())
+            };
+            match found {
+                Some(found) => {
+                    self.depend(place, Node::Instance(component.name, found), path.span_through(0));
+                    if let Some(output) = path.name_at(1) {
+                        self.check_output(component, &format!("{root}.{}", name.name), output, path);
+                    }
+                }
+                None => {
+                    let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or_else(|| {
+                        format!("declare it with `{root} \"{}\" {{ ... }}`", name.name)
+                    });
+                    self.error(
+                        Diagnostic::new(
+                            Code::UnknownReference,
+                            path.span_through(0),
+                            format!("There is no `{root}` named `{}` here.", name.name),
+                        )
+                        .with_label(format!("no `{root}.{}`", name.name))
+                        .with_help(help),
+                    );
+                }
+            }
+            return;
+        }
+
+        // A raw resource.
+        let resource_names: Option<Vec<&'a str>> = if stack_level {
+            symbols.resources.get(root).map(|n| n.keys().copied().collect())
+        } else {
+            body_names.resources.get(root).map(|n| n.iter().copied().collect())
+        };
+        if let Some(names) = resource_names {
+            let Some(name) = path.name_at(0) else {
+                self.error(incomplete(path, root, &format!("`{root}.<name>.<attribute>`")));
+                return;
+            };
+            match names.iter().find(|n| **n == name.name) {
+                Some(found) => {
+                    let found: &'a str = found;
+                    let type_name = symbols
+                        .resources
+                        .get_key_value(root)
+                        .map(|(k, _)| *k)
+                        .or_else(|| body_names.resources.get_key_value(root).map(|(k, _)| *k));
+                    if let Some(type_name) = type_name {
+                        self.depend(place, Node::Resource(type_name, found), path.span_through(0));
+                    }
+                }
+                None => {
+                    let help = did_you_mean(&name.name, names.iter().copied()).unwrap_or_else(|| {
+                        format!("declare it with `resource \"{root}\" \"{}\" {{ ... }}`", name.name)
+                    });
+                    self.error(
+                        Diagnostic::new(
+                            Code::UnknownReference,
+                            path.span_through(0),
+                            format!("There is no resource `{root}.{}` here.", name.name),
+                        )
+                        .with_label(format!("no `{root}.{}`", name.name))
+                        .with_help(help),
+                    );
+                }
+            }
+            return;
+        }
+
+        // Nothing by that name.
+        let mut roots: Vec<&str> = Vec::new();
+        match place {
+            Place::Stack { .. } => {
+                roots.extend(["var", "local"]);
+                roots.extend(symbols.instances.keys().copied());
+                roots.extend(symbols.resources.keys().copied());
+            }
+            Place::Component { .. } => {
+                roots.extend(["param", "self", "target", "network"]);
+                roots.extend(body_names.instances.keys().copied());
+                roots.extend(body_names.resources.keys().copied());
+            }
+        }
+        if repetition.count {
+            roots.push("count");
+        }
+        if repetition.each {
+            roots.push("each");
+        }
+        let help = match root {
+            "count" => Some(
+                "`count.index` is only available inside a resource that sets `count`".to_string(),
+            ),
+            "each" => Some(
+                "`each.key` and `each.value` are only available inside a resource that sets `for_each`"
+                    .to_string(),
+            ),
+            "self" | "target" | "network" => {
+                Some(format!("`{root}` is only available inside a `component` block"))
+            }
+            _ => did_you_mean(root, roots.iter().copied()),
+        };
+        let mut diagnostic = Diagnostic::new(
+            Code::UnknownReference,
+            path.root.span,
+            format!("`{root}` is not a name this expression can see."),
+        )
+        .with_label(format!("unknown name `{root}`"));
+        diagnostic = match help {
+            Some(help) => diagnostic.with_help(help),
+            None => diagnostic.with_help(
+                "references start with `var.`, `local.`, a component kind (`service.api`) or a resource type",
+            ),
+        };
+        self.error(diagnostic);
+    }
+}
+
+/// The candidate `did_you_mean` would suggest.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates.iter().copied().find(|c| did_you_mean(name, [*c]).is_some() && did_you_mean(name, candidates.iter().copied()) == did_you_mean(name, [*c]))
+}
+
+/// E0209: `var` alone, `service` alone, an index where a name is needed.
+fn incomplete(path: &RefPath<'_>, root: &str, shape: &str) -> Diagnostic {
+    let (span, what) = match path.steps.first() {
+        Some(PathStep::Index(index)) => (index.span, "an index where a name is needed"),
+        _ => (path.root.span, "a name missing"),
+    };
+    let span = if matches!(path.steps.first(), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
+    Diagnostic::new(
+        Code::InvalidReference,
+        span,
+        format!("`{root}` cannot be used on its own: a reference to it has the shape {shape}."),
+    )
+    .with_label(format!("incomplete reference: {what}"))
+    .with_help(format!("write {shape}"))
+}
+
+/// The span of a block's first label, or of its kind when it has none.
+pub fn name_span(block: &Block) -> Span {
+    block.labels.first().map_or(block.kind.span, |l| l.span)
+}

@@ -1,0 +1,101 @@
+//! Resolution on small stacks parsed with the expansion tests' parser.
+
+use super::resolve;
+use crate::ast::File;
+use crate::diagnostic::Diagnostic;
+use crate::expand::test_support::parse;
+use crate::source::FileId;
+
+/// Resolves `text` (one user file) with the real stdlib; returns the codes found.
+fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    let stdlib: Vec<File> =
+        crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
+    let user = parse(FileId(0), text);
+    let mut diagnostics = Vec::new();
+    let stdlib_refs: Vec<&File> = stdlib.iter().collect();
+    resolve(&stdlib_refs, &[&user], &mut diagnostics);
+    crate::diagnostic::sort(&mut diagnostics);
+    diagnostics
+}
+
+fn codes(text: &str) -> Vec<&'static str> {
+    diagnostics(text).iter().map(|d| d.code.as_str()).collect()
+}
+
+#[test]
+fn the_stdlib_resolves_cleanly() {
+    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n}\n"), Vec::<&str>::new());
+}
+
+#[test]
+fn unknown_block_kinds_suggest_the_closest() {
+    let found = diagnostics("servce \"web\" {\n  image = \"x\"\n}\n");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].code.as_str(), "E0104");
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `service`?"));
+}
+
+#[test]
+fn references_to_unknown_names() {
+    let text = "variable \"replicas\" {\n  default = 2\n}\nservice \"api\" {\n  image = \"x\"\n  replicas = var.replica\n}\n";
+    let found = diagnostics(text);
+    assert_eq!(found.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["W0001", "E0201"]);
+    assert_eq!(found[1].help.as_deref(), Some("did you mean `replicas`?"));
+}
+
+#[test]
+fn unknown_outputs_and_params() {
+    let text = "database \"main\" {}\nservice \"api\" {\n  image = \"x\"\n  replica = 2\n  env = { URL = database.main.uri }\n}\n";
+    assert_eq!(codes(text), ["E0203", "E0206"]);
+}
+
+#[test]
+fn missing_required_params_and_duplicates() {
+    let text = "service \"api\" {}\nservice \"api\" {\n  image = \"x\"\n}\n";
+    let found = diagnostics(text);
+    assert_eq!(found.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["E0302", "E0202"]);
+    assert_eq!(found[1].secondary[0].message, "first declared here");
+}
+
+#[test]
+fn cycles_are_reported_whole() {
+    let text = "locals {\n  a = local.b\n  b = local.c\n  c = local.a\n}\noutput \"x\" {\n  value = local.a\n}\n";
+    let found = diagnostics(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code.as_str(), "E0204");
+    assert_eq!(found[0].secondary.len(), 2);
+    assert!(found[0].message.contains("`local.a` -> `local.b` -> `local.c` -> `local.a`"), "{}", found[0].message);
+}
+
+#[test]
+fn cycles_through_instances() {
+    let text = "locals {\n  port = service.api.port + 0\n}\nservice \"api\" {\n  image = \"x\"\n  port = local.port\n}\n";
+    assert_eq!(codes(text), ["E0204"]);
+}
+
+#[test]
+fn param_only_inside_components() {
+    assert_eq!(codes("service \"api\" {\n  image = param.image\n}\n"), ["E0208"]);
+    let text = "component \"worker\" {\n  param \"image\" {\n    type = string\n  }\n  on \"kubernetes\" {\n    service \"main\" {\n      image = param.imag\n    }\n  }\n}\n";
+    let found = diagnostics(text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].code.as_str(), "E0201");
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `image`?"));
+}
+
+#[test]
+fn labels_and_names() {
+    assert_eq!(codes("service {\n  image = \"x\"\n}\nlocals \"v\" {\n}\n"), ["E0105", "E0105"]);
+    assert_eq!(codes("service \"my api\" {\n  image = \"x\"\n}\n"), ["E0109"]);
+}
+
+#[test]
+fn incomplete_references() {
+    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  port = 80\n}\nload_balancer \"lb\" {\n  to = service\n}\n"), ["E0209"]);
+}
+
+#[test]
+fn unused_locals_and_for_bound_names() {
+    let text = "locals {\n  zones = [\"a\"]\n  upper = [for z in local.zones : upper(z)]\n}\n";
+    assert_eq!(codes(text), ["W0002"]);
+}

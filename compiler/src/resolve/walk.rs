@@ -1,0 +1,203 @@
+//! The names an expression uses, read from its syntax with a span for every
+//! step, so a diagnostic can point at the exact part of `service.api.uri`
+//! that is wrong. Names bound by `for` expressions (and template `for`
+//! directives) are not references.
+
+use crate::ast::{Expr, ExprKind, Ident, SplatStep, TemplatePart};
+
+/// Depth beyond which expressions are not walked (the parser bounds nesting
+/// well below this; the guard keeps the walk safe on any tree).
+pub const MAX_DEPTH: usize = 256;
+
+/// One step after the root of a reference.
+#[derive(Clone, Copy, Debug)]
+pub enum PathStep<'a> {
+    /// `.name`
+    Attr(&'a Ident),
+    /// `[index]`
+    Index(&'a Expr),
+}
+
+/// A reference: `root.step...`, as far as it is a traversal.
+#[derive(Clone, Debug)]
+pub struct RefPath<'a> {
+    pub root: &'a Ident,
+    pub steps: Vec<PathStep<'a>>,
+    /// The whole traversal.
+    pub span: crate::source::Span,
+}
+
+impl<'a> RefPath<'a> {
+    /// The name of step `i` when it is an attribute or a literal string/number key.
+    pub fn name_at(&self, i: usize) -> Option<&'a Ident> {
+        match self.steps.get(i)? {
+            PathStep::Attr(ident) => Some(ident),
+            PathStep::Index(_) => None,
+        }
+    }
+
+    /// The span from the root to the end of step `i` (inclusive).
+    pub fn span_through(&self, i: usize) -> crate::source::Span {
+        let end = match self.steps.get(i) {
+            Some(PathStep::Attr(ident)) => ident.span,
+            Some(PathStep::Index(expr)) => expr.span,
+            None => return self.span,
+        };
+        self.root.span.to(end)
+    }
+}
+
+/// What a walk finds.
+pub trait Visitor<'a> {
+    fn reference(&mut self, path: RefPath<'a>);
+    fn call(&mut self, _name: &'a Ident, _argument_count: usize) {}
+}
+
+/// Visits every reference and call in `expr`, in source order.
+pub fn walk<'a>(expr: &'a Expr, visitor: &mut dyn Visitor<'a>) {
+    let mut bound = Vec::new();
+    walk_expr(expr, &mut bound, visitor, 0);
+}
+
+/// Every reference in `expr`, in source order.
+pub fn references(expr: &Expr) -> Vec<RefPath<'_>> {
+    struct Collect<'a>(Vec<RefPath<'a>>);
+    impl<'a> Visitor<'a> for Collect<'a> {
+        fn reference(&mut self, path: RefPath<'a>) {
+            self.0.push(path);
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    walk(expr, &mut collect);
+    collect.0
+}
+
+/// `root.a[0].b` as a root and steps, innermost first; `None` when the chain
+/// does not start at a bare name.
+fn traversal(expr: &Expr) -> Option<RefPath<'_>> {
+    let mut steps = Vec::new();
+    let mut current = expr;
+    for _ in 0..MAX_DEPTH {
+        match &current.kind {
+            ExprKind::Variable(root) => {
+                steps.reverse();
+                return Some(RefPath { root, steps, span: expr.span });
+            }
+            ExprKind::GetAttr(inner, name) => {
+                steps.push(PathStep::Attr(name));
+                current = inner;
+            }
+            ExprKind::Index(inner, index) => {
+                steps.push(PathStep::Index(index));
+                current = inner;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Visitor<'a>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if let Some(path) = traversal(expr) {
+        for step in &path.steps {
+            if let PathStep::Index(index) = step {
+                walk_expr(index, bound, visitor, depth + 1);
+            }
+        }
+        if !bound.contains(&path.root.name.as_str()) {
+            visitor.reference(path);
+        }
+        return;
+    }
+    match &expr.kind {
+        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Variable(_) => {}
+        ExprKind::Template(parts) => walk_template(parts, bound, visitor, depth + 1),
+        ExprKind::List(items) => items.iter().for_each(|e| walk_expr(e, bound, visitor, depth + 1)),
+        ExprKind::Object(fields) => {
+            for (key, value) in fields {
+                // An identifier key is lowered to a string literal; a
+                // parenthesised key is an expression.
+                walk_expr(key, bound, visitor, depth + 1);
+                walk_expr(value, bound, visitor, depth + 1);
+            }
+        }
+        ExprKind::GetAttr(inner, _) => walk_expr(inner, bound, visitor, depth + 1),
+        ExprKind::Index(inner, index) => {
+            walk_expr(inner, bound, visitor, depth + 1);
+            walk_expr(index, bound, visitor, depth + 1);
+        }
+        ExprKind::Splat(inner, steps) => {
+            walk_expr(inner, bound, visitor, depth + 1);
+            for step in steps {
+                if let SplatStep::Index(index) = step {
+                    walk_expr(index, bound, visitor, depth + 1);
+                }
+            }
+        }
+        ExprKind::Call(name, args, _) => {
+            visitor.call(name, args.len());
+            args.iter().for_each(|e| walk_expr(e, bound, visitor, depth + 1));
+        }
+        ExprKind::Unary(_, inner) | ExprKind::Paren(inner) => walk_expr(inner, bound, visitor, depth + 1),
+        ExprKind::Binary(_, left, right) => {
+            walk_expr(left, bound, visitor, depth + 1);
+            walk_expr(right, bound, visitor, depth + 1);
+        }
+        ExprKind::Conditional(condition, then, otherwise) => {
+            walk_expr(condition, bound, visitor, depth + 1);
+            walk_expr(then, bound, visitor, depth + 1);
+            walk_expr(otherwise, bound, visitor, depth + 1);
+        }
+        ExprKind::For(for_expr) => {
+            walk_expr(&for_expr.collection, bound, visitor, depth + 1);
+            let before = bound.len();
+            if let Some(key) = &for_expr.key_var {
+                bound.push(&key.name);
+            }
+            bound.push(&for_expr.value_var.name);
+            if let Some(key) = &for_expr.key {
+                walk_expr(key, bound, visitor, depth + 1);
+            }
+            walk_expr(&for_expr.value, bound, visitor, depth + 1);
+            if let Some(condition) = &for_expr.condition {
+                walk_expr(condition, bound, visitor, depth + 1);
+            }
+            bound.truncate(before);
+        }
+    }
+}
+
+fn walk_template<'a>(
+    parts: &'a [TemplatePart],
+    bound: &mut Vec<&'a str>,
+    visitor: &mut dyn Visitor<'a>,
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for part in parts {
+        match part {
+            TemplatePart::Literal(_) => {}
+            TemplatePart::Interpolation(expr) => walk_expr(expr, bound, visitor, depth + 1),
+            TemplatePart::If(condition, then, otherwise) => {
+                walk_expr(condition, bound, visitor, depth + 1);
+                walk_template(then, bound, visitor, depth + 1);
+                walk_template(otherwise, bound, visitor, depth + 1);
+            }
+            TemplatePart::For(key, value, collection, body) => {
+                walk_expr(collection, bound, visitor, depth + 1);
+                let before = bound.len();
+                if let Some(key) = key {
+                    bound.push(&key.name);
+                }
+                bound.push(&value.name);
+                walk_template(body, bound, visitor, depth + 1);
+                bound.truncate(before);
+            }
+        }
+    }
+}
