@@ -63,7 +63,7 @@ pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
             Origin::Stdlib => stack.stdlib_files.push(id),
         }
     }
-    let evaluator = eval::StackEvaluator::new(options);
+    let evaluator = check::literal::LiteralEvaluator;
     let result = {
         let (stdlib, user) = stack.stdlib_and_user_files();
         check::check_stack(&stdlib, &user, options, &evaluator, &mut diagnostics)

@@ -11,6 +11,7 @@
 
 pub mod domain;
 mod flow;
+pub mod literal;
 pub mod types;
 
 #[cfg(test)]
@@ -221,8 +222,9 @@ impl<'a> Checker<'_, 'a> {
         }
         for name in given.keys() {
             if !symbols.variables.contains_key(name) {
-                let help = did_you_mean(name, symbols.variables.keys().copied())
-                    .unwrap_or_else(|| format!("declare it with `variable \"{name}\" {{}}`, or drop the value"));
+                let help = did_you_mean(name, symbols.variables.keys().copied()).unwrap_or_else(|| {
+                    format!("declare it with `variable \"{name}\" {{}}`, or drop the value")
+                });
                 let span = symbols
                     .variables
                     .values()
@@ -253,12 +255,23 @@ impl<'a> Checker<'_, 'a> {
                 match types::conform(given, &ty) {
                     Ok(v) => value = Some(v),
                     Err(mismatch) => {
-                        let shown = if sensitive { "The value".to_string() } else { format!("The value {}", types::describe(given)) };
-                        let at = if mismatch.path.is_empty() { String::new() } else { format!(" (at `{}`)", mismatch.path_text()) };
+                        let shown = if sensitive {
+                            "The value".to_string()
+                        } else {
+                            format!("The value {}", types::describe(given))
+                        };
+                        let at = if mismatch.path.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (at `{}`)", mismatch.path_text())
+                        };
                         let mut diagnostic = Diagnostic::new(
                             Code::InvalidVariableValue,
                             name_span(block),
-                            format!("{shown} given for `{name}` does not fit its type `{ty}`{at}: {}.", mismatch.message),
+                            format!(
+                                "{shown} given for `{name}` does not fit its type `{ty}`{at}: {}.",
+                                mismatch.message
+                            ),
                         )
                         .with_label(format!("declared with type `{ty}`"));
                         if let Some(attribute) = block.body.attribute("type") {
@@ -338,15 +351,25 @@ impl<'a> Checker<'_, 'a> {
                                 != Some(&value.unmarked())
                         });
                         let (span, label) = match block.body.attribute("default") {
-                            Some(default) if !given => (default.value.span, "the default fails the validation".to_string()),
-                            _ if value.has_sensitive() => (name_span(block), "the value given fails the validation".to_string()),
-                            _ => (name_span(block), format!("the value given, {value}, fails the validation")),
+                            Some(default) if !given => {
+                                (default.value.span, "the default fails the validation".to_string())
+                            }
+                            _ if value.has_sensitive() => {
+                                (name_span(block), "the value given fails the validation".to_string())
+                            }
+                            _ => {
+                                (name_span(block), format!("the value given, {value}, fails the validation"))
+                            }
                         };
                         self.report(
-                            Diagnostic::new(Code::ValidationFailed, span, format!("Invalid value for `var.{name}`: {text}"))
-                                .with_label(label)
-                                .with_secondary(condition.value.span, "this condition is false")
-                                .with_help(format!("give `{name}` a value for which the condition holds")),
+                            Diagnostic::new(
+                                Code::ValidationFailed,
+                                span,
+                                format!("Invalid value for `var.{name}`: {text}"),
+                            )
+                            .with_label(label)
+                            .with_secondary(condition.value.span, "this condition is false")
+                            .with_help(format!("give `{name}` a value for which the condition holds")),
                         );
                     }
                     None if matches!(result, Value::Unknown | Value::Null) || result.has_unknown() => {}
@@ -355,7 +378,10 @@ impl<'a> Checker<'_, 'a> {
                             Diagnostic::new(
                                 Code::ConditionNotBool,
                                 condition.value.span,
-                                format!("A validation condition must be a bool, but this one is {}.", types::describe(&result)),
+                                format!(
+                                    "A validation condition must be a bool, but this one is {}.",
+                                    types::describe(&result)
+                                ),
                             )
                             .with_label("not a bool")
                             .with_help("write a comparison or a bool expression, e.g. `var.x >= 2`"),
@@ -375,7 +401,11 @@ impl<'a> Checker<'_, 'a> {
             .map(|(name, value)| {
                 let value = value.clone().unwrap_or_else(|| {
                     let sensitive = self.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
-                    if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown }
+                    if sensitive {
+                        Value::Unknown.into_sensitive()
+                    } else {
+                        Value::Unknown
+                    }
                 });
                 (name.clone(), value)
             })
@@ -384,7 +414,8 @@ impl<'a> Checker<'_, 'a> {
         for (kind, by_name) in &symbols.instances {
             let Some(component) = symbols.components.get(kind) else { continue };
             let outputs = instance_outputs(component);
-            let object: IndexMap<String, Value> = by_name.keys().map(|n| (n.to_string(), outputs.clone())).collect();
+            let object: IndexMap<String, Value> =
+                by_name.keys().map(|n| (n.to_string(), outputs.clone())).collect();
             self.roots.insert(kind.to_string(), Value::Object(object));
         }
         if let Some(network) = symbols.components.get("network") {
@@ -395,7 +426,8 @@ impl<'a> Checker<'_, 'a> {
             }
         }
         for (type_name, by_name) in &symbols.resources {
-            let object: IndexMap<String, Value> = by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
+            let object: IndexMap<String, Value> =
+                by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
             self.roots.insert(type_name.to_string(), Value::Object(object));
         }
         self.roots.insert("local".into(), Value::Object(IndexMap::new()));
@@ -452,7 +484,8 @@ impl<'a> Checker<'_, 'a> {
         }
         for name in order {
             let Some(attribute) = symbols.locals.get(name) else { continue };
-            let value = if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
+            let value =
+                if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
             if let Some(Value::Object(locals)) = self.roots.get_mut("local") {
                 locals.insert(name.to_string(), value);
             }
@@ -497,7 +530,13 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// Evaluates and checks one param's value; returns it (unknown when it cannot be known).
-    fn param_value(&mut self, instance: &InstanceSymbol<'a>, name: &str, ty: &Type, source: Source<'a>) -> Value {
+    fn param_value(
+        &mut self,
+        instance: &InstanceSymbol<'a>,
+        name: &str,
+        ty: &Type,
+        source: Source<'a>,
+    ) -> Value {
         let value = match source {
             Source::Expr(expr) => {
                 self.reference_kinds(expr, ty, &format!("`{name}`"), None);
@@ -519,7 +558,10 @@ impl<'a> Checker<'_, 'a> {
             };
             let message = match mismatch.code {
                 Code::InvalidPort | Code::InvalidQuantity | Code::InvalidDuration => {
-                    format!("Invalid value for {field} of `{}.{}`: {}.", instance.kind, instance.name, mismatch.message)
+                    format!(
+                        "Invalid value for {field} of `{}.{}`: {}.",
+                        instance.kind, instance.name, mismatch.message
+                    )
                 }
                 _ => format!(
                     "The parameter {field} of `{}.{}` has type `{}`: {}.",
@@ -539,9 +581,12 @@ impl<'a> Checker<'_, 'a> {
             if let Some(help) = &mismatch.help {
                 diagnostic = diagnostic.with_help(help.clone());
             }
-            if let Some(param) = self.resolved.symbols.components.get(instance.kind).and_then(|c| c.params.get(name)) {
+            if let Some(param) =
+                self.resolved.symbols.components.get(instance.kind).and_then(|c| c.params.get(name))
+            {
                 if let Some(type_attribute) = param.body.attribute("type") {
-                    diagnostic = diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
+                    diagnostic =
+                        diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
                 }
             }
             self.report(diagnostic);
@@ -620,7 +665,9 @@ impl<'a> Checker<'_, 'a> {
                 if self.has_error_in(*span) {
                     continue;
                 }
-                if let Some(Value::Bool(false)) = self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked()) {
+                if let Some(Value::Bool(false)) =
+                    self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
+                {
                     let text = self
                         .evaluate_quietly(&message.value, &roots)
                         .and_then(|t| t.as_str().map(str::to_string))
@@ -629,7 +676,10 @@ impl<'a> Checker<'_, 'a> {
                         Diagnostic::new(
                             Code::ValidationFailed,
                             *span,
-                            format!("Invalid value for `{name}` of `{}.{}`: {text}", instance.kind, instance.name),
+                            format!(
+                                "Invalid value for `{name}` of `{}.{}`: {text}",
+                                instance.kind, instance.name
+                            ),
                         )
                         .with_label("fails the parameter's validation")
                         .with_secondary(condition.value.span, "this condition is false")
@@ -644,7 +694,13 @@ impl<'a> Checker<'_, 'a> {
     /// (or, inside a component, a `param` of that type); a string, a number
     /// or another kind's instance is E0306. Lists and maps of references are
     /// checked element by element when written literally.
-    fn reference_kinds(&mut self, expr: &Expr, ty: &Type, what: &str, component: Option<&ComponentSymbols<'a>>) {
+    fn reference_kinds(
+        &mut self,
+        expr: &Expr,
+        ty: &Type,
+        what: &str,
+        component: Option<&ComponentSymbols<'a>>,
+    ) {
         self.reference_kinds_at(expr, ty, what, component, 0);
     }
 
@@ -789,8 +845,12 @@ impl<'a> Checker<'_, 'a> {
         for component in components {
             let mut params = IndexMap::new();
             for name in component.params.keys() {
-                let sensitive = self.param_types.get(&(component.name, *name)).is_some_and(Type::is_sensitive);
-                params.insert(name.to_string(), if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown });
+                let sensitive =
+                    self.param_types.get(&(component.name, *name)).is_some_and(Type::is_sensitive);
+                params.insert(
+                    name.to_string(),
+                    if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
+                );
             }
             let mut roots = IndexMap::new();
             roots.insert("param".to_string(), Value::Object(params));
@@ -802,12 +862,20 @@ impl<'a> Checker<'_, 'a> {
             );
             roots.insert(
                 "target".to_string(),
-                Value::Object(crate::expand::TARGET_ATTRIBUTES.iter().map(|a| (a.to_string(), Value::Unknown)).collect()),
+                Value::Object(
+                    crate::expand::TARGET_ATTRIBUTES
+                        .iter()
+                        .map(|a| (a.to_string(), Value::Unknown))
+                        .collect(),
+                ),
             );
             let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
-            for output in component.block.body.blocks_of("output").chain(
-                component.on.values().flat_map(|on| on.body.blocks_of("output")),
-            ) {
+            for output in component
+                .block
+                .body
+                .blocks_of("output")
+                .chain(component.on.values().flat_map(|on| on.body.blocks_of("output")))
+            {
                 let Some(value) = output.body.attribute("value") else { continue };
                 let value = self.evaluate_in(&value.value, &roots);
                 let declared = outputs
@@ -820,9 +888,13 @@ impl<'a> Checker<'_, 'a> {
             }
             for on in component.on.values() {
                 for block in &on.body.blocks {
-                    let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else { continue };
+                    let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else {
+                        continue;
+                    };
                     for attribute in &block.body.attributes {
-                        let Some(ty) = self.param_types.get(&(nested.name, attribute.name.name.as_str())).cloned() else {
+                        let Some(ty) =
+                            self.param_types.get(&(nested.name, attribute.name.name.as_str())).cloned()
+                        else {
                             continue;
                         };
                         let what = format!("`{}`", attribute.name.name);
@@ -870,10 +942,16 @@ impl<'a> Checker<'_, 'a> {
             self.resolved.symbols.resources.values().flat_map(|by_name| by_name.values().copied()).collect();
         for block in resources {
             let mut roots = std::mem::take(&mut self.roots);
-            roots.insert("count".into(), Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)])));
+            roots.insert(
+                "count".into(),
+                Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)])),
+            );
             roots.insert(
                 "each".into(),
-                Value::Object(IndexMap::from([("key".to_string(), Value::Unknown), ("value".to_string(), Value::Unknown)])),
+                Value::Object(IndexMap::from([
+                    ("key".to_string(), Value::Unknown),
+                    ("value".to_string(), Value::Unknown),
+                ])),
             );
             for attribute in &block.body.attributes {
                 self.evaluate_in(&attribute.value, &roots);
@@ -939,9 +1017,10 @@ pub fn locate(expr: &Expr, path: &[String]) -> Span {
     let mut current = strip_parens(expr);
     for step in path {
         let next = match &current.kind {
-            ExprKind::Object(fields) => {
-                fields.iter().find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str())).map(|(_, v)| v)
-            }
+            ExprKind::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str()))
+                .map(|(_, v)| v),
             ExprKind::List(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         };
@@ -970,14 +1049,17 @@ fn field_type(ty: &Type, path: &[String]) -> Type {
 }
 
 fn invalid_default(what: &str, ty: &Type, mismatch: &types::Mismatch, span: Span) -> Diagnostic {
-    let at = if mismatch.path.is_empty() { String::new() } else { format!(" (at `{}`)", mismatch.path_text()) };
+    let at =
+        if mismatch.path.is_empty() { String::new() } else { format!(" (at `{}`)", mismatch.path_text()) };
     Diagnostic::new(
         Code::InvalidDefault,
         span,
         format!("The default of {what} does not fit its type `{ty}`{at}: {}.", mismatch.message),
     )
     .with_label(format!("expected `{}`", field_type(ty, &mismatch.path)))
-    .with_help(mismatch.help.clone().unwrap_or_else(|| format!("give a default of type `{ty}`, or change the type")))
+    .with_help(
+        mismatch.help.clone().unwrap_or_else(|| format!("give a default of type `{ty}`, or change the type")),
+    )
 }
 
 /// The value of an instance as other expressions see it before apply: its
@@ -988,7 +1070,11 @@ fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
             .outputs
             .keys()
             .map(|name| {
-                let value = if component.output_is_sensitive(name) { Value::Unknown.into_sensitive() } else { Value::Unknown };
+                let value = if component.output_is_sensitive(name) {
+                    Value::Unknown.into_sensitive()
+                } else {
+                    Value::Unknown
+                };
                 (name.to_string(), value)
             })
             .collect(),

@@ -13,10 +13,8 @@ fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, super::Chec
     let stdlib: Vec<File> =
         crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
     let user = parse(FileId(0), text);
-    let options = CheckOptions {
-        variables: variables.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
-        ..Default::default()
-    };
+    let options =
+        CheckOptions { variables: variables.iter().map(|(n, v)| (n.to_string(), v.clone())).collect() };
     let mut diagnostics = Vec::new();
     let stdlib_refs: Vec<&File> = stdlib.iter().collect();
     let result = check_stack(&stdlib_refs, &[&user], &options, &TestEvaluator, &mut diagnostics);
@@ -43,7 +41,8 @@ fn variables_get_defaults_and_given_values() {
 #[test]
 fn given_values_must_fit_and_exist() {
     let text = "variable \"replicas\" {\n  type = number\n  default = 2\n}\noutput \"r\" {\n  value = var.replicas\n}\n";
-    let (diagnostics, _) = run(text, &[("replicas", Value::string("three")), ("replica", Value::Number(1.0))]);
+    let (diagnostics, _) =
+        run(text, &[("replicas", Value::string("three")), ("replica", Value::Number(1.0))]);
     let codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, ["E0316", "E0316"]);
     assert!(diagnostics.iter().any(|d| d.help.as_deref() == Some("did you mean `replicas`?")));
@@ -51,7 +50,12 @@ fn given_values_must_fit_and_exist() {
 
 #[test]
 fn defaults_and_type_expressions() {
-    assert_eq!(codes("variable \"r\" {\n  type = number\n  default = \"two\"\n}\noutput \"o\" {\n  value = var.r\n}\n"), ["E0312"]);
+    assert_eq!(
+        codes(
+            "variable \"r\" {\n  type = number\n  default = \"two\"\n}\noutput \"o\" {\n  value = var.r\n}\n"
+        ),
+        ["E0312"]
+    );
     assert_eq!(codes("variable \"p\" {\n  type = list(integer)\n  default = []\n}\noutput \"o\" {\n  value = var.p\n}\n"), ["E0307"]);
     assert_eq!(codes("component \"w\" {\n  param \"q\" {\n    type = queu\n  }\n}\n"), ["E0205"]);
 }
@@ -61,12 +65,16 @@ fn instance_params_are_type_checked() {
     assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  replicas = \"four\"\n}\n"), ["E0301"]);
     assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  port = 70000\n}\n"), ["E0305"]);
     assert_eq!(codes("volume \"v\" {\n  size = \"20GB\"\n}\n"), ["E0303"]);
-    assert_eq!(codes("service \"api\" {\n  image = \"x\"\n  health {\n    interval = \"30\"\n  }\n}\n"), ["E0304"]);
+    assert_eq!(
+        codes("service \"api\" {\n  image = \"x\"\n  health {\n    interval = \"30\"\n  }\n}\n"),
+        ["E0304"]
+    );
 }
 
 #[test]
 fn reference_types() {
-    let ok = "service \"api\" {\n  image = \"x\"\n  port = 80\n}\nload_balancer \"lb\" {\n  to = service.api\n}\n";
+    let ok =
+        "service \"api\" {\n  image = \"x\"\n  port = 80\n}\nload_balancer \"lb\" {\n  to = service.api\n}\n";
     assert_eq!(codes(ok), Vec::<&str>::new());
     let wrong = "database \"main\" {}\nload_balancer \"lb\" {\n  to = database.main\n}\n";
     assert_eq!(codes(wrong), ["E0306"]);

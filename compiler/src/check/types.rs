@@ -48,7 +48,13 @@ fn invalid(expr: &Expr, message: String, help: String) -> Diagnostic {
     Diagnostic::new(Code::InvalidTypeExpression, expr.span, message).with_label("not a type").with_help(help)
 }
 
-fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, depth: usize, in_object: bool) -> Type {
+fn read(
+    expr: &Expr,
+    components: &[&str],
+    diagnostics: &mut Vec<Diagnostic>,
+    depth: usize,
+    in_object: bool,
+) -> Type {
     if depth > MAX_TYPE_DEPTH {
         diagnostics.push(invalid(expr, "This type nests too deeply.".into(), "simplify the type".into()));
         return Type::Any;
@@ -74,7 +80,11 @@ fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, dep
                         format!("use `{ours}`"),
                     ));
                 } else if let (Some(help), None) = (&close_type, &close_component) {
-                    diagnostics.push(invalid(expr, format!("`{other}` is not a type of the language."), help.clone()));
+                    diagnostics.push(invalid(
+                        expr,
+                        format!("`{other}` is not a type of the language."),
+                        help.clone(),
+                    ));
                 } else {
                     let help = close_component.or(close_type).unwrap_or_else(|| {
                         format!(
@@ -101,7 +111,11 @@ fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, dep
                     "type constructors are `list(T)`, `map(T)`, `object({...})`, `optional(T)`, `sensitive(T)`"
                         .to_string()
                 });
-                diagnostics.push(invalid(expr, format!("`{constructor}(...)` is not a type constructor."), help));
+                diagnostics.push(invalid(
+                    expr,
+                    format!("`{constructor}(...)` is not a type constructor."),
+                    help,
+                ));
                 return Type::Any;
             }
             let [argument] = args.as_slice() else {
@@ -113,9 +127,13 @@ fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, dep
                 return Type::Any;
             };
             match constructor {
-                "list" | "set" => Type::List(Box::new(read(argument, components, diagnostics, depth + 1, false))),
+                "list" | "set" => {
+                    Type::List(Box::new(read(argument, components, diagnostics, depth + 1, false)))
+                }
                 "map" => Type::Map(Box::new(read(argument, components, diagnostics, depth + 1, false))),
-                "sensitive" => Type::Sensitive(Box::new(read(argument, components, diagnostics, depth + 1, false))),
+                "sensitive" => {
+                    Type::Sensitive(Box::new(read(argument, components, diagnostics, depth + 1, false)))
+                }
                 "optional" => {
                     // Optional marks an object field; elsewhere every value may be null anyway.
                     let _ = in_object;
@@ -162,7 +180,11 @@ fn read(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>, dep
             diagnostics.push(invalid(
                 expr,
                 format!("A type is written without quotes, but this is the string {text:?}."),
-                if text.is_empty() { "write the type bare, e.g. `string`".into() } else { format!("write `{text}` without quotes") },
+                if text.is_empty() {
+                    "write the type bare, e.g. `string`".into()
+                } else {
+                    format!("write `{text}` without quotes")
+                },
             ));
             Type::Any
         }
@@ -265,7 +287,13 @@ pub fn conform_all(value: &Value, ty: &Type) -> (Value, Vec<Mismatch>) {
     (value, problems)
 }
 
-fn conform_at(value: &Value, ty: &Type, depth: usize, path: &mut Vec<String>, problems: &mut Vec<Mismatch>) -> Value {
+fn conform_at(
+    value: &Value,
+    ty: &Type,
+    depth: usize,
+    path: &mut Vec<String>,
+    problems: &mut Vec<Mismatch>,
+) -> Value {
     if depth > MAX_VALUE_DEPTH {
         return value.clone();
     }
@@ -318,7 +346,8 @@ fn conform_at(value: &Value, ty: &Type, depth: usize, path: &mut Vec<String>, pr
                 Some(n) => match crate::check::domain::check_port(n) {
                     Ok(()) => Value::Number(n),
                     Err(reason) => fail(
-                        Mismatch::new(Code::InvalidPort, reason).help("a port is a whole number from 1 to 65535"),
+                        Mismatch::new(Code::InvalidPort, reason)
+                            .help("a port is a whole number from 1 to 65535"),
                     ),
                 },
                 None => fail(mismatch("a port (a whole number from 1 to 65535)")),
@@ -395,14 +424,17 @@ fn conform_at(value: &Value, ty: &Type, depth: usize, path: &mut Vec<String>, pr
                 }
                 for (name, field) in fields {
                     let Some(expected) = declared.get(name) else {
-                        let help = did_you_mean(name, declared.keys().map(String::as_str)).unwrap_or_else(|| {
-                            format!(
-                                "its fields are {}",
-                                declared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                            )
-                        });
+                        let help =
+                            did_you_mean(name, declared.keys().map(String::as_str)).unwrap_or_else(|| {
+                                format!(
+                                    "its fields are {}",
+                                    declared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                                )
+                            });
                         path.push(name.clone());
-                        let problem = Mismatch::new(Code::TypeMismatch, format!("the object has no field `{name}`")).help(help);
+                        let problem =
+                            Mismatch::new(Code::TypeMismatch, format!("the object has no field `{name}`"))
+                                .help(help);
                         let mut problem = problem;
                         problem.path = path.clone();
                         problems.push(problem);
@@ -435,7 +467,10 @@ pub fn has_reference(ty: &Type) -> bool {
 pub fn compatible(found: &Type, expected: &Type) -> bool {
     match (found.base(), expected.base()) {
         (Type::Any, _) | (_, Type::Any) => true,
-        (Type::String, Type::String | Type::Number | Type::Bool | Type::Quantity | Type::Duration | Type::Port) => true,
+        (
+            Type::String,
+            Type::String | Type::Number | Type::Bool | Type::Quantity | Type::Duration | Type::Port,
+        ) => true,
         (Type::Number, Type::Number | Type::String | Type::Port | Type::Quantity) => true,
         (Type::Bool, Type::Bool | Type::String) => true,
         (Type::Quantity | Type::Duration, Type::String | Type::Quantity | Type::Duration) => true,

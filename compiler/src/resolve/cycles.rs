@@ -34,7 +34,9 @@ impl std::fmt::Display for Node<'_> {
 pub(super) fn report<'a>(dependencies: &[(Node<'a>, Node<'a>, Span)], diagnostics: &mut Vec<Diagnostic>) {
     let mut graph: DiGraph<Node<'a>, Span> = DiGraph::new();
     let mut index: IndexMap<Node<'a>, NodeIndex> = IndexMap::new();
-    let mut node = |graph: &mut DiGraph<Node<'a>, Span>, n: Node<'a>| *index.entry(n).or_insert_with(|| graph.add_node(n));
+    let mut node = |graph: &mut DiGraph<Node<'a>, Span>, n: Node<'a>| {
+        *index.entry(n).or_insert_with(|| graph.add_node(n))
+    };
     let mut seen_edges: IndexSet<(NodeIndex, NodeIndex)> = IndexSet::new();
     for (from, to, span) in dependencies {
         let (a, b) = (node(&mut graph, *from), node(&mut graph, *to));
@@ -70,7 +72,8 @@ fn find_cycle(
     let mut queue = std::collections::VecDeque::new();
     queue.push_back(start);
     while let Some(current) = queue.pop_front() {
-        let mut edges: Vec<_> = graph.edges(current).map(|e| (petgraph::visit::EdgeRef::target(&e), *e.weight())).collect();
+        let mut edges: Vec<_> =
+            graph.edges(current).map(|e| (petgraph::visit::EdgeRef::target(&e), *e.weight())).collect();
         edges.sort_by_key(|(_, span)| *span);
         for (next, span) in edges {
             if !members.contains(&next) {
@@ -112,7 +115,10 @@ fn cycle_diagnostic(graph: &DiGraph<Node<'_>, Span>, cycle: &[(NodeIndex, NodeIn
     )
     .with_label(format!("`{}` needs `{}` here", graph[first_from], graph[first_to]));
     for (from, to, span) in &cycle[1..] {
-        diagnostic = diagnostic.with_secondary(*span, format!("`{}` needs `{}` here", graph[*from], graph[*to]));
+        diagnostic =
+            diagnostic.with_secondary(*span, format!("`{}` needs `{}` here", graph[*from], graph[*to]));
     }
-    diagnostic.with_help("break the loop: compute one of these values without the others (from a variable or a literal)")
+    diagnostic.with_help(
+        "break the loop: compute one of these values without the others (from a variable or a literal)",
+    )
 }

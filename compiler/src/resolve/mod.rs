@@ -56,8 +56,10 @@ impl ComponentSymbols<'_> {
 
 /// `sensitive = true`, or `type = sensitive(...)`, in a variable, param or output block.
 pub fn block_is_sensitive(block: &Block) -> bool {
-    let flag =
-        matches!(block.body.attribute("sensitive").map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)));
+    let flag = matches!(
+        block.body.attribute("sensitive").map(|a| &a.value.kind),
+        Some(crate::ast::ExprKind::Bool(true))
+    );
     let typed = matches!(
         block.body.attribute("type").map(|a| &a.value.kind),
         Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
@@ -259,7 +261,11 @@ impl<'s, 'a> References<'s, 'a> {
                 }
                 "target" => {
                     for attribute in &block.body.attributes {
-                        self.expression(&attribute.value, Place::Stack { owner: None }, Repetition::default());
+                        self.expression(
+                            &attribute.value,
+                            Place::Stack { owner: None },
+                            Repetition::default(),
+                        );
                     }
                 }
                 "resource" => {
@@ -297,7 +303,13 @@ impl<'s, 'a> References<'s, 'a> {
         self.nested_blocks(&block.body, place, repetition, 0);
     }
 
-    fn nested_blocks(&mut self, body: &'a crate::ast::Body, place: Place<'s, 'a>, repetition: Repetition, depth: usize) {
+    fn nested_blocks(
+        &mut self,
+        body: &'a crate::ast::Body,
+        place: Place<'s, 'a>,
+        repetition: Repetition,
+        depth: usize,
+    ) {
         if depth > walk::MAX_DEPTH {
             return;
         }
@@ -351,7 +363,9 @@ impl<'s, 'a> References<'s, 'a> {
                                 }
                             }
                         }
-                        kind if symbols.components.contains_key(kind) => self.instance_body(&block.body, place, 0),
+                        kind if symbols.components.contains_key(kind) => {
+                            self.instance_body(&block.body, place, 0)
+                        }
                         _ => {}
                     }
                 }
@@ -396,20 +410,31 @@ impl<'s, 'a> References<'s, 'a> {
                     Diagnostic::new(
                         Code::UnknownReference,
                         path.root.span,
-                        format!("Component bodies do not see `{root}.*`; component `{}` cannot read it.", component.name),
+                        format!(
+                            "Component bodies do not see `{root}.*`; component `{}` cannot read it.",
+                            component.name
+                        ),
                     )
                     .with_label(format!("`{root}` is not visible here"))
                     .with_help("pass the value in as a `param` of the component"),
                 );
             }
-            "var" => self.named(path, place, "var", "variable", |s| s.variables.keys().copied().collect(), |name| {
-                Node::Variable(name)
-            }),
-            "local" => {
-                self.named(path, place, "local", "local value", |s| s.locals.keys().copied().collect(), |name| {
-                    Node::Local(name)
-                })
-            }
+            "var" => self.named(
+                path,
+                place,
+                "var",
+                "variable",
+                |s| s.variables.keys().copied().collect(),
+                Node::Variable,
+            ),
+            "local" => self.named(
+                path,
+                place,
+                "local",
+                "local value",
+                |s| s.locals.keys().copied().collect(),
+                Node::Local,
+            ),
             "param" => match place {
                 Place::Component { component, .. } => self.param(path, component),
                 Place::Stack { .. } => self.error(
@@ -529,7 +554,8 @@ impl<'s, 'a> References<'s, 'a> {
         match path.name_at(0) {
             Some(name) if allowed.contains(&name.name.as_str()) => {}
             Some(name) => {
-                let listed = allowed.iter().map(|a| format!("`{root}.{a}`")).collect::<Vec<_>>().join(" and ");
+                let listed =
+                    allowed.iter().map(|a| format!("`{root}.{a}`")).collect::<Vec<_>>().join(" and ");
                 self.error(
                     Diagnostic::new(
                         Code::UnknownReference,
@@ -570,7 +596,13 @@ impl<'s, 'a> References<'s, 'a> {
         }
     }
 
-    fn check_output(&mut self, component: &ComponentSymbols<'a>, instance: &str, output: &Ident, path: &RefPath<'a>) {
+    fn check_output(
+        &mut self,
+        component: &ComponentSymbols<'a>,
+        instance: &str,
+        output: &Ident,
+        path: &RefPath<'a>,
+    ) {
         if component.outputs.contains_key(output.name.as_str()) {
             return;
         }
@@ -640,9 +672,8 @@ impl<'s, 'a> References<'s, 'a> {
                     }
                 }
                 None => {
-                    let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or_else(|| {
-                        format!("declare it with `{root} \"{}\" {{ ... }}`", name.name)
-                    });
+                    let help = did_you_mean(&name.name, candidates.iter().copied())
+                        .unwrap_or_else(|| format!("declare it with `{root} \"{}\" {{ ... }}`", name.name));
                     self.error(
                         Diagnostic::new(
                             Code::UnknownReference,
@@ -719,9 +750,9 @@ impl<'s, 'a> References<'s, 'a> {
             roots.push("each");
         }
         let help = match root {
-            "count" => Some(
-                "`count.index` is only available inside a resource that sets `count`".to_string(),
-            ),
+            "count" => {
+                Some("`count.index` is only available inside a resource that sets `count`".to_string())
+            }
             "each" => Some(
                 "`each.key` and `each.value` are only available inside a resource that sets `for_each`"
                     .to_string(),
@@ -749,7 +780,10 @@ impl<'s, 'a> References<'s, 'a> {
 
 /// The candidate `did_you_mean` would suggest.
 fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates.iter().copied().find(|c| did_you_mean(name, [*c]).is_some() && did_you_mean(name, candidates.iter().copied()) == did_you_mean(name, [*c]))
+    candidates.iter().copied().find(|c| {
+        did_you_mean(name, [*c]).is_some()
+            && did_you_mean(name, candidates.iter().copied()) == did_you_mean(name, [*c])
+    })
 }
 
 /// E0209: `var` alone, `service` alone, an index where a name is needed.
@@ -758,7 +792,8 @@ fn incomplete(path: &RefPath<'_>, root: &str, shape: &str) -> Diagnostic {
         Some(PathStep::Index(index)) => (index.span, "an index where a name is needed"),
         _ => (path.root.span, "a name missing"),
     };
-    let span = if matches!(path.steps.first(), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
+    let span =
+        if matches!(path.steps.first(), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
     Diagnostic::new(
         Code::InvalidReference,
         span,

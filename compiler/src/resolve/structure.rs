@@ -139,7 +139,8 @@ impl<'a> Structure<'_, 'a> {
                         .chars()
                         .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
                         .collect();
-                    let suggestion = if suggestion.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                    let suggestion = if suggestion.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    {
                         suggestion
                     } else {
                         format!("_{suggestion}")
@@ -226,7 +227,9 @@ impl<'a> Structure<'_, 'a> {
                             format!("This `validation` block has no `{required}`."),
                         )
                         .with_label(format!("`{required}` missing"))
-                        .with_help("a validation has a `condition` (a bool) and a `message` shown when it is false"),
+                        .with_help(
+                            "a validation has a `condition` (a bool) and a `message` shown when it is false",
+                        ),
                     );
                 }
             }
@@ -418,7 +421,8 @@ impl<'a> Structure<'_, 'a> {
                         self.duplicate(&format!("`{kind}`"), &label.name, label.span, first);
                     }
                     None => {
-                        by_name.insert(&label.name, InstanceSymbol { kind, name: &label.name, block, target });
+                        by_name
+                            .insert(&label.name, InstanceSymbol { kind, name: &label.name, block, target });
                     }
                 }
             }
@@ -541,7 +545,9 @@ impl<'a> Structure<'_, 'a> {
                         self.unknown_target(&label.name, label.span);
                     }
                     match targets.get(label.name.as_str()) {
-                        Some(first) => self.duplicate("`on` block for target", &label.name, label.span, *first),
+                        Some(first) => {
+                            self.duplicate("`on` block for target", &label.name, label.span, *first)
+                        }
                         None => {
                             targets.insert(&label.name, label.span);
                         }
@@ -643,12 +649,26 @@ impl<'a> Structure<'_, 'a> {
                 set.entry(name).or_insert(attribute.name.span);
                 continue;
             }
-            problems.push(self.unknown_param(component_name, name, attribute.name.span, declared, names(), origin));
+            problems.push(self.unknown_param(
+                component_name,
+                name,
+                attribute.name.span,
+                declared,
+                names(),
+                origin,
+            ));
         }
         for inner in &block.body.blocks {
             let name = inner.kind.name.as_str();
             let Some((_, param)) = params.iter().find(|(p, _)| *p == name) else {
-                problems.push(self.unknown_param(component_name, name, inner.kind.span, declared, names(), origin));
+                problems.push(self.unknown_param(
+                    component_name,
+                    name,
+                    inner.kind.span,
+                    declared,
+                    names(),
+                    origin,
+                ));
                 continue;
             };
             if let Some(first) = set.get(name) {
@@ -671,7 +691,9 @@ impl<'a> Structure<'_, 'a> {
                     Diagnostic::new(
                         Code::UnexpectedBlock,
                         inner.kind.span,
-                        format!("The parameter `{name}` has type `{ty}`, so it cannot be written as a block."),
+                        format!(
+                            "The parameter `{name}` has type `{ty}`, so it cannot be written as a block."
+                        ),
                     )
                     .with_label("not an object parameter")
                     .with_secondary(name_span(param), "parameter declared here")
@@ -731,9 +753,13 @@ impl<'a> Structure<'_, 'a> {
             Origin::Stdlib => "the stdlib's",
             Origin::User => "the stack's",
         };
-        Diagnostic::new(Code::UnknownParameter, span, format!("Component `{component}` has no parameter `{name}`."))
-            .with_label("unknown parameter")
-            .with_secondary(declared, format!("{where_} `{component}` declared here"))
-            .with_help(help)
+        Diagnostic::new(
+            Code::UnknownParameter,
+            span,
+            format!("Component `{component}` has no parameter `{name}`."),
+        )
+        .with_label("unknown parameter")
+        .with_secondary(declared, format!("{where_} `{component}` declared here"))
+        .with_help(help)
     }
 }
