@@ -4,8 +4,10 @@
 //!
 //! For each size (100, 1,000, 10,000 component instances: services, databases,
 //! volumes and configs referring to each other, spread over files of 250
-//! instances) a child process generates the stack, times `check` and
-//! `parse_body` (best of several runs) and reads its peak resident memory
+//! instances) a child process generates the stack, times `check`, the
+//! front end's own `syntax::parse` (scan + hcl-edit + lowering, the part of
+//! `check` before resolve) and a bare hcl-edit `parse_body` (best of several
+//! runs each) and reads its peak resident memory
 //! (`VmHWM`); running each size in its own process keeps the peaks apart.
 //! No benchmarking crate: a plain `main` that times and prints is enough here
 //! and keeps the build lean.
@@ -35,8 +37,17 @@ fn main() {
 
     let exe = std::env::current_exe().expect("own executable");
     println!(
-        "{:>9} {:>6} {:>10} {:>10} {:>10} {:>7} {:>12} {:>11} {:>6}",
-        "instances", "files", "bytes", "parse ms", "check ms", "ratio", "check us/inst", "peak MiB", "diags"
+        "{:>9} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7} {:>12} {:>11} {:>6}",
+        "instances",
+        "files",
+        "bytes",
+        "parse ms",
+        "syntax ms",
+        "check ms",
+        "ratio",
+        "check us/inst",
+        "peak MiB",
+        "diags"
     );
     let mut previous: Option<(usize, f64)> = None;
     for size in sizes {
@@ -47,12 +58,12 @@ fn main() {
             continue;
         }
         let fields: Vec<f64> = stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-        let [files, bytes, parse_ms, check_ms, peak_kib, diagnostics] = fields[..] else {
+        let [files, bytes, parse_ms, syntax_ms, check_ms, peak_kib, diagnostics] = fields[..] else {
             println!("{size:>9} unexpected child output: {stdout}");
             continue;
         };
         println!(
-            "{size:>9} {files:>6} {bytes:>10} {parse_ms:>10.2} {check_ms:>10.2} {:>6.2}x {:>12.2} {:>11.1} {diagnostics:>6}",
+            "{size:>9} {files:>6} {bytes:>10} {parse_ms:>10.2} {syntax_ms:>10.2} {check_ms:>10.2} {:>6.2}x {:>12.2} {:>11.1} {diagnostics:>6}",
             check_ms / parse_ms,
             check_ms * 1000.0 / size as f64,
             peak_kib / 1024.0,
@@ -69,7 +80,7 @@ fn main() {
     }
 }
 
-/// Generates, measures and prints `files bytes parse_ms check_ms peak_kib diagnostics`.
+/// Generates, measures and prints `files bytes parse_ms syntax_ms check_ms peak_kib diagnostics`.
 fn child(size: usize) {
     let files = generate(size);
     let bytes: usize = files.iter().map(|(_, text)| text.len()).sum();
@@ -79,6 +90,14 @@ fn child(size: usize) {
         for (_, text) in &files {
             let body = hcl_edit::parser::parse_body(text).expect("generated stack parses");
             std::hint::black_box(body);
+        }
+    });
+
+    let syntax = best_of(runs, || {
+        for (i, (_, text)) in files.iter().enumerate() {
+            let (file, diagnostics) = stackc_compiler::syntax::parse(stackc_compiler::FileId(i as u32), text);
+            assert!(diagnostics.is_empty(), "generated stack has syntax diagnostics");
+            std::hint::black_box(file);
         }
     });
 
@@ -97,9 +116,10 @@ fn child(size: usize) {
     });
 
     println!(
-        "{} {bytes} {:.3} {:.3} {} {diagnostics}",
+        "{} {bytes} {:.3} {:.3} {:.3} {} {diagnostics}",
         files.len(),
         parse.as_secs_f64() * 1000.0,
+        syntax.as_secs_f64() * 1000.0,
         check.as_secs_f64() * 1000.0,
         peak_kib()
     );

@@ -169,7 +169,9 @@ impl<'a> Lowerer<'a> {
                     let (key, key_height) = match key {
                         ObjectKey::Ident(ident) => (
                             Expr {
-                                kind: ExprKind::Template(vec![TemplatePart::Literal(ident.to_string())]),
+                                kind: ExprKind::Template(vec![TemplatePart::Literal(
+                                    ident.as_str().to_string(),
+                                )]),
                                 span: self.span(ident.span()),
                             },
                             1,

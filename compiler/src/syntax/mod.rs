@@ -52,6 +52,16 @@ pub const MAX_EXPR_DEPTH: usize = 160;
 /// and the diagnostics say why.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     let empty = |diagnostics| (ast::File { id: file, body: ast::Body::default() }, diagnostics);
+    // A byte order mark (some Windows editors write one) is not HCL; blank
+    // it in a copy so spans stay the same.
+    let without_bom;
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            without_bom = format!("   {rest}");
+            without_bom.as_str()
+        }
+        None => text,
+    };
     let scanned = scan::scan(text);
     if let Some(range) = scanned.too_deep {
         let diagnostic = Diagnostic::new(
@@ -150,13 +160,19 @@ fn syntax_error(
             .with_help("add the closing `\"`; for text over several lines use a heredoc (`<<EOT ... EOT`)");
         }
     }
-    let message = describe(text, offset, raw, &found);
+    let at_end = text[floor_char_boundary(text, offset)..].trim().is_empty();
+    let innermost_unclosed = scanned.unclosed.iter().rev().find(|o| o.start < offset);
+    let message = match innermost_unclosed {
+        Some(open) if at_end => {
+            format!("Unexpected end of file: a {} is never closed.", open.opener.describe())
+        }
+        _ => describe(text, offset, raw, &found),
+    };
     let mut diagnostic =
         Diagnostic::new(Code::SyntaxError, span, message).with_label(format!("unexpected {found}"));
     // An unclosed delimiter before the error is the usual cause of an error
     // at the end of the input or at a closer of another kind.
-    let at_end = text[floor_char_boundary(text, offset)..].trim().is_empty();
-    if let Some(open) = scanned.unclosed.iter().rev().find(|o| o.start < offset) {
+    if let Some(open) = innermost_unclosed {
         if at_end || expects_closer(raw) {
             diagnostic = diagnostic.with_secondary(
                 Span::new(file, open.start..open.end),

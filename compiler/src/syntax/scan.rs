@@ -99,7 +99,24 @@ pub(crate) fn scan(text: &str) -> Scan {
     }
 
     while i < bytes.len() {
-        match stack.last().map(|o| o.opener) {
+        let state = stack.last().map(|o| o.opener);
+        // Skip the bytes that cannot change the state (most of them) in a
+        // tight loop.
+        let interesting = match state {
+            Some(Opener::Quote) => &IN_QUOTE,
+            Some(Opener::Heredoc { .. }) => &IN_HEREDOC,
+            _ => &IN_CODE,
+        };
+        if !interesting[bytes[i] as usize]
+            && !matches!(state, Some(Opener::Heredoc { .. }) if at(i.wrapping_sub(1)) == b'\n')
+        {
+            i += 1;
+            while i < bytes.len() && !interesting[bytes[i] as usize] {
+                i += 1;
+            }
+            continue;
+        }
+        match state {
             Some(Opener::Quote) => {
                 match at(i) {
                     b'\\' => i += 2,
@@ -226,6 +243,21 @@ pub(crate) fn scan(text: &str) -> Scan {
     }
     Scan { too_deep: None, unclosed: stack, unterminated_string }
 }
+
+/// Bytes that matter in each state, as lookup tables.
+const fn table(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+static IN_CODE: [bool; 256] = table(b"#/\"<{[()]}!-");
+static IN_QUOTE: [bool; 256] = table(b"\\$%\"\n");
+static IN_HEREDOC: [bool; 256] = table(b"$%\n");
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)

@@ -290,7 +290,7 @@ fn missing_value_points_at_the_end_of_the_line() {
 #[test]
 fn unclosed_brace_points_back_at_the_opening_brace() {
     let text = "service \"api\" {\n  replicas = 4\n";
-    let d = assert_error(text, Code::SyntaxError, "", "found end of file");
+    let d = assert_error(text, Code::SyntaxError, "", "Unexpected end of file: a `{` is never closed.");
     assert_eq!(d.primary.span.start as usize, text.len());
     assert_eq!(d.secondary.len(), 1);
     assert_eq!(slice(text, d.secondary[0].span), "{");
@@ -467,6 +467,61 @@ fn every_prefix_parses_or_errors_without_panicking() {
         let (_, diagnostics) = parse(FILE, &text[..end]);
         for d in diagnostics {
             assert!(text[..end].get(d.primary.span.range()).is_some(), "bad span at prefix {end}: {d:#?}");
+        }
+    }
+}
+
+#[test]
+fn every_stdlib_file_parses_cleanly() {
+    for (i, (path, text)) in crate::stdlib::files().iter().enumerate() {
+        let (file, diagnostics) = parse(FileId(i as u32), text);
+        assert!(diagnostics.is_empty(), "{path}: {diagnostics:#?}");
+        assert!(!file.body.blocks.is_empty(), "{path}: no blocks");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let text = "\u{feff}a = 1\n";
+    let file = parse_ok(text);
+    assert_eq!(slice(text, file.body.attributes[0].span), "a = 1");
+}
+
+/// Unclosed nesting just under the limit, in every shape, with tails that
+/// invite backtracking: each must be refused fast (no exponential search).
+#[test]
+fn unclosed_nesting_near_the_limit_fails_fast() {
+    let shapes = [
+        "(",
+        "[",
+        "{a = ",
+        "\"${",
+        "f(",
+        "[for x in ",
+        "{for k, v in ",
+        "a ? ",
+        "!",
+        "-",
+        "[1, (",
+        "a[",
+        "{(",
+        "<<EOT\n${",
+        "\"%{if ",
+        "\"%{for x in ",
+    ];
+    for shape in shapes {
+        for tail in ["", "1", "1 +", "1 :", "1 ?"] {
+            let text = format!("x = {}{tail}", shape.repeat(MAX_DEPTH - 1));
+            let started = std::time::Instant::now();
+            let (_, diagnostics) = parse(FILE, &text);
+            // Unary chains with an operand are complete expressions.
+            let complete = matches!(shape, "!" | "-") && tail == "1";
+            assert_eq!(diagnostics.is_empty(), complete, "{text:?}: {diagnostics:#?}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(1),
+                "{shape:?} {tail:?}: {:?}",
+                started.elapsed()
+            );
         }
     }
 }
