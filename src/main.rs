@@ -21,6 +21,10 @@ enum Command {
     Check(cmd::check::Args),
     /// Explain a diagnostic code (`stackc explain E0203`).
     Explain(cmd::explain::Args),
+    /// Inspect and edit the state: list, show, rm, mv, unlock.
+    State(cmd::state::Args),
+    /// Print the stack's outputs from the last apply.
+    Output(cmd::output::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +32,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::State(args) => cmd::state::run(args),
+        Command::Output(args) => cmd::output::run(args),
     }
 }

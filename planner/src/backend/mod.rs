@@ -75,15 +75,16 @@ pub enum BackendError {
     Invalid { path: PathBuf, problem: String },
 
     #[error(
-        "the state in `{}` is locked by {} (pid {}{}) for `{}` since {} (lock id {}). Wait for that command \
-         to finish; if it no longer runs (it crashed or was killed), release the lock with `{unlock_command}`.",
-        path.display(),
+        "the state is locked by {} (pid {}{}) for `{}` since {} (lock id {}, lock file `{}`). Wait for that \
+         command to finish; if it no longer runs (it crashed or was killed), release the lock with \
+         `{unlock_command}`.",
         held.holder,
         held.pid,
         if *holder_gone { ", no longer running" } else { "" },
         held.operation,
         held.time,
-        held.id
+        held.id,
+        path.display()
     )]
     Locked {
         /// The lock file.

@@ -1,0 +1,503 @@
+//! `stackc state list | show | rm | mv | unlock`: inspect and edit the state
+//! of a stack and target without touching any real object.
+//!
+//! These commands read the state backend only: they never load the
+//! compiler, so they work on a stack whose sources do not check (the moment
+//! one most needs them). The state is found from the stack directory and
+//! the target ([`locate`]): `--target`, else the only state present, else
+//! the stack's only declared target (a light scan of its `target` blocks),
+//! else no target. Commands that write (`rm`, `mv`) take the state lock.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use indexmap::IndexMap;
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::value::format_number;
+use stackc_compiler::Value;
+use stackc_planner::backend::LocalBackend;
+use stackc_planner::state::{ResourceState, State};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the state is: the stack directory and the target.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Location {
+    /// The target whose state to use (default: the only state present, or
+    /// the stack's only target).
+    #[arg(long)]
+    pub target: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// List the addresses of every resource in the state.
+    List {
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Show one resource as recorded in the state (sensitive values hidden).
+    Show {
+        /// The resource's address (`random_password.db`).
+        address: String,
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Forget resources: stackc stops managing them, the objects still exist.
+    ///
+    /// An address also matches every resource under it: `service.api`
+    /// removes `service.api/...`, `stackc_data.node` removes
+    /// `stackc_data.node[...]`.
+    Rm {
+        /// The addresses to remove.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        /// The stack directory.
+        #[arg(long, short = 'C', default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Rename a resource (or every resource under an address) in the state,
+    /// after renaming it in the sources, so it is not destroyed and
+    /// re-created. Refuses if the new address is taken.
+    Mv {
+        from: String,
+        to: String,
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Release a lock left by a command that no longer runs (it crashed or
+    /// was killed). The id is the one the "state is locked" error shows.
+    Unlock {
+        id: String,
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        location: Location,
+    },
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let result = match args.command {
+        Command::List { dir, location } => list(&dir, &location, &mut out, &mut err),
+        Command::Show { address, dir, location } => show(&dir, &location, &address, &mut out, &mut err),
+        Command::Rm { addresses, dir, location } => remove(&dir, &location, &addresses, &mut out, &mut err),
+        Command::Mv { from, to, dir, location } => {
+            move_resources(&dir, &location, &from, &to, &mut out, &mut err)
+        }
+        Command::Unlock { id, dir, location } => unlock(&dir, &location, &id, &mut out),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A failure, as the message shown after `error: `.
+pub type CommandResult = Result<(), String>;
+
+/// The backend of the stack at `dir` (a directory, or a file in it) for the
+/// target chosen as the module docs say.
+pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
+    let stack_dir =
+        if dir.is_file() { dir.parent().unwrap_or(Path::new(".")).to_path_buf() } else { dir.to_path_buf() };
+    if !stack_dir.is_dir() {
+        return Err(format!("`{}` is not a directory", crate::stack::display_path(&stack_dir)));
+    }
+    if let Some(target) = &location.target {
+        return Ok(LocalBackend::new(stack_dir, Some(target)));
+    }
+    let present = LocalBackend::targets_present(&stack_dir).map_err(|e| e.to_string())?;
+    let declared = declared_targets(&stack_dir);
+    let target = match present.as_slice() {
+        [only] => only.clone(),
+        [] => match declared.as_slice() {
+            [] => None,
+            [only] => Some(only.clone()),
+            several => {
+                return Err(format!(
+                "the stack in `{}` declares several targets ({}) and none has a state yet; choose one with \
+                     --target",
+                crate::stack::display_path(&stack_dir),
+                several.join(", ")
+            ))
+            }
+        },
+        several => match declared.as_slice() {
+            [only] if several.contains(&Some(only.clone())) => Some(only.clone()),
+            _ => {
+                let names: Vec<&str> =
+                    several.iter().map(|t| t.as_deref().unwrap_or("default (no target)")).collect();
+                return Err(format!(
+                    "the stack in `{}` has several states ({}); choose one with --target",
+                    crate::stack::display_path(&stack_dir),
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    Ok(LocalBackend::new(stack_dir, target.as_deref()))
+}
+
+/// The names of the `target "NAME" {}` blocks of the stack's files, sorted;
+/// files that do not parse are skipped (this must work on broken stacks).
+fn declared_targets(stack_dir: &Path) -> Vec<String> {
+    let mut targets = Vec::new();
+    let Ok(entries) = std::fs::read_dir(stack_dir) else { return targets };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_stack_file =
+            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".stack.hcl"));
+        let Some(text) = is_stack_file.then(|| std::fs::read_to_string(&path).ok()).flatten() else {
+            continue;
+        };
+        let Ok(body) = hcl_edit::parser::parse_body(&text) else { continue };
+        for block in body.iter().filter_map(|s| s.as_block()) {
+            if block.ident.as_str() == "target" {
+                if let Some(label) = block.labels.first() {
+                    targets.push(label.as_str().to_string());
+                }
+            }
+        }
+    }
+    targets.sort();
+    targets.dedup();
+    targets
+}
+
+/// How the user should name this state in messages: `target aws of stack dir`.
+pub fn describe(backend: &LocalBackend) -> String {
+    let dir = crate::stack::display_path(backend.stack_dir());
+    match backend.target() {
+        Some(target) => format!("target `{target}` of the stack in `{dir}`"),
+        None => format!("the stack in `{dir}`"),
+    }
+}
+
+/// Loads the state, noting recovered journal entries on `err`. `Ok(None)`
+/// when there is no state.
+pub fn load(backend: &LocalBackend, err: &mut dyn Write) -> Result<Option<State>, String> {
+    let loaded = backend.load_detailed().map_err(|e| e.to_string())?;
+    Ok(loaded.map(|loaded| {
+        if loaded.recovered > 0 {
+            let _ = writeln!(
+                err,
+                "note: {} operation(s) finished by an interrupted apply were recovered from `{}`",
+                loaded.recovered,
+                crate::stack::display_path(&backend.journal_path())
+            );
+        }
+        loaded.state
+    }))
+}
+
+fn no_state(backend: &LocalBackend) -> String {
+    format!(
+        "there is no state for {} (`{}` does not exist): nothing has been applied yet",
+        describe(backend),
+        crate::stack::display_path(&backend.state_path())
+    )
+}
+
+fn load_required(backend: &LocalBackend, err: &mut dyn Write) -> Result<State, String> {
+    load(backend, err)?.ok_or_else(|| no_state(backend))
+}
+
+fn list(dir: &Path, location: &Location, out: &mut dyn Write, err: &mut dyn Write) -> CommandResult {
+    let backend = locate(dir, location)?;
+    let Some(state) = load(&backend, err)? else {
+        let _ = writeln!(err, "{}", no_state(&backend));
+        return Ok(());
+    };
+    for address in state.resources.keys() {
+        writeln!(out, "{address}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn show(
+    dir: &Path,
+    location: &Location,
+    address: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CommandResult {
+    let backend = locate(dir, location)?;
+    let state = load_required(&backend, err)?;
+    let address = ResourceAddress(address.to_string());
+    let resource = state.resources.get(&address).ok_or_else(|| missing(&state, &address))?;
+    write!(out, "{}", render_resource(&address, resource)).map_err(|e| e.to_string())
+}
+
+/// "no resource X in the state", with close addresses when there are some.
+fn missing(state: &State, address: &ResourceAddress) -> String {
+    let needle = address.as_str();
+    let close: Vec<&str> = state
+        .resources
+        .keys()
+        .map(ResourceAddress::as_str)
+        .filter(|a| a.contains(needle) || needle.contains(*a))
+        .take(5)
+        .collect();
+    let mut message = format!("no resource `{address}` in the state");
+    if !close.is_empty() {
+        message.push_str(&format!(
+            "; did you mean {}?",
+            close.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        ));
+    } else {
+        message.push_str("; `stackc state list` shows every address");
+    }
+    message
+}
+
+/// The addresses `address` selects: itself, or everything under it
+/// (`X/...`, `X[...]`).
+fn selected(state: &State, address: &str) -> Vec<ResourceAddress> {
+    state
+        .resources
+        .keys()
+        .filter(|a| {
+            let a = a.as_str();
+            a == address
+                || a.strip_prefix(address).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('['))
+        })
+        .cloned()
+        .collect()
+}
+
+fn check_address(address: &str) -> CommandResult {
+    if address.is_empty() || address.chars().any(char::is_whitespace) {
+        return Err(format!("`{address}` is not a resource address (e.g. `random_password.db`)"));
+    }
+    Ok(())
+}
+
+fn remove(
+    dir: &Path,
+    location: &Location,
+    addresses: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CommandResult {
+    for address in addresses {
+        check_address(address)?;
+    }
+    let backend = locate(dir, location)?;
+    let guard = backend.lock("state rm").map_err(|e| e.to_string())?;
+    let mut state = load_required(&backend, err)?;
+    let mut removed = Vec::new();
+    for address in addresses {
+        let matched = selected(&state, address);
+        if matched.is_empty() {
+            return Err(format!(
+                "{}; nothing was removed",
+                missing(&state, &ResourceAddress(address.clone()))
+            ));
+        }
+        removed.extend(matched.into_iter().filter(|a| !removed.contains(a)).collect::<Vec<_>>());
+    }
+    for address in &removed {
+        state.resources.shift_remove(address);
+    }
+    backend.write(&guard, &mut state).map_err(|e| e.to_string())?;
+    guard.release().map_err(|e| e.to_string())?;
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        for address in &removed {
+            writeln!(out, "Removed {address}")?;
+        }
+        writeln!(
+            out,
+            "Removed {} resource(s) from the state (serial {}). The objects still exist: stackc no longer manages \
+             them. Delete them yourself, or bring them back with `stackc import`.",
+            removed.len(),
+            state.serial
+        )
+    };
+    write(out).map_err(|e| e.to_string())
+}
+
+fn move_resources(
+    dir: &Path,
+    location: &Location,
+    from: &str,
+    to: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CommandResult {
+    check_address(from)?;
+    check_address(to)?;
+    if from == to {
+        return Err(format!("`{from}` and `{to}` are the same address"));
+    }
+    let backend = locate(dir, location)?;
+    let guard = backend.lock("state mv").map_err(|e| e.to_string())?;
+    let mut state = load_required(&backend, err)?;
+    let matched = selected(&state, from);
+    if matched.is_empty() {
+        return Err(format!("{}; nothing was moved", missing(&state, &ResourceAddress(from.to_string()))));
+    }
+    let renames: IndexMap<ResourceAddress, ResourceAddress> = matched
+        .iter()
+        .map(|old| (old.clone(), ResourceAddress(format!("{to}{}", &old.as_str()[from.len()..]))))
+        .collect();
+    for (old, new) in &renames {
+        if state.resources.contains_key(new) && !renames.contains_key(new) {
+            return Err(format!(
+                "`{new}` is already in the state; nothing was moved (remove it first with `stackc state rm`)"
+            ));
+        }
+        let type_name = &state.resources[old].type_name;
+        let last = new.as_str().rsplit('/').next().unwrap_or_default();
+        if !last.starts_with(&format!("{type_name}.")) {
+            return Err(format!(
+                "`{old}` is a `{type_name}`; its new address must name that type too (`{type_name}.NAME`), not \
+                 `{new}`; nothing was moved"
+            ));
+        }
+    }
+    let old_resources = std::mem::take(&mut state.resources);
+    for (address, mut resource) in old_resources {
+        for dependency in &mut resource.dependencies {
+            if let Some(new) = renames.get(dependency) {
+                *dependency = new.clone();
+            }
+        }
+        let address = renames.get(&address).cloned().unwrap_or(address);
+        state.resources.insert(address, resource);
+    }
+    backend.write(&guard, &mut state).map_err(|e| e.to_string())?;
+    guard.release().map_err(|e| e.to_string())?;
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        for (old, new) in &renames {
+            writeln!(out, "Moved {old} to {new}")?;
+        }
+        writeln!(out, "Moved {} resource(s) (serial {}).", renames.len(), state.serial)
+    };
+    write(out).map_err(|e| e.to_string())
+}
+
+fn unlock(dir: &Path, location: &Location, id: &str, out: &mut dyn Write) -> CommandResult {
+    let backend = locate(dir, location)?;
+    let released = backend.force_unlock(id).map_err(|e| e.to_string())?;
+    writeln!(
+        out,
+        "Released lock {} on {} (held by {}, pid {}, for `{}` since {}).",
+        released.id,
+        describe(&backend),
+        released.holder,
+        released.pid,
+        released.operation,
+        released.time
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A resource as `state show` prints it: a comment header, then its
+/// attributes in HCL form (nulls left out, sensitive values hidden).
+pub fn render_resource(address: &ResourceAddress, resource: &ResourceState) -> String {
+    let mut text = format!("# {address}:\n");
+    text.push_str(&format!("# id: {}\n", resource.id));
+    if let Some(target) = &resource.target {
+        text.push_str(&format!("# target: {target}\n"));
+    }
+    if !resource.dependencies.is_empty() {
+        let names: Vec<&str> = resource.dependencies.iter().map(ResourceAddress::as_str).collect();
+        text.push_str(&format!("# depends on: {}\n", names.join(", ")));
+    }
+    if resource.tainted {
+        text.push_str("# tainted: the last create or update failed part-way; the next plan replaces it\n");
+    }
+    let last = address.as_str().rsplit('/').next().unwrap_or_default();
+    let name = last.strip_prefix(&format!("{}.", resource.type_name)).unwrap_or(last);
+    text.push_str(&format!("resource {:?} {:?} ", resource.type_name, name));
+    match &resource.attributes {
+        Value::Object(fields) => text.push_str(&render_object(fields, 0)),
+        other => text.push_str(&format!("{{\n    # attributes: {}\n}}", render_value(other, 1))),
+    }
+    text.push('\n');
+    text
+}
+
+const INDENT: &str = "    ";
+
+/// An object in block form, keys aligned, null fields left out.
+fn render_object(fields: &IndexMap<String, Value>, depth: usize) -> String {
+    let shown: Vec<(String, &Value)> =
+        fields.iter().filter(|(_, v)| !matches!(v, Value::Null)).map(|(k, v)| (render_key(k), v)).collect();
+    if shown.is_empty() {
+        return "{}".to_string();
+    }
+    let width = shown.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let mut text = String::from("{\n");
+    for (key, value) in shown {
+        let pad = width - key.chars().count();
+        text.push_str(&format!(
+            "{}{key}{} = {}\n",
+            INDENT.repeat(depth + 1),
+            " ".repeat(pad),
+            render_value(value, depth + 1)
+        ));
+    }
+    text.push_str(&INDENT.repeat(depth));
+    text.push('}');
+    text
+}
+
+/// One value in HCL form; nesting is bounded by the state document itself
+/// (JSON parsing limits its depth to 128).
+pub fn render_value(value: &Value, depth: usize) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format_number(*n),
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::Unknown => "(known after apply)".to_string(),
+        Value::Sensitive(_) => "(sensitive)".to_string(),
+        Value::List(items) if items.is_empty() => "[]".to_string(),
+        Value::List(items) => {
+            let mut text = String::from("[\n");
+            for item in items {
+                text.push_str(&format!("{}{},\n", INDENT.repeat(depth + 1), render_value(item, depth + 1)));
+            }
+            text.push_str(&INDENT.repeat(depth));
+            text.push(']');
+            text
+        }
+        Value::Object(fields) if fields.is_empty() => "{}".to_string(),
+        Value::Object(fields) => render_object(fields, depth),
+    }
+}
+
+fn render_key(key: &str) -> String {
+    let identifier = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if identifier {
+        key.to_string()
+    } else {
+        serde_json::to_string(key).unwrap_or_default()
+    }
+}
