@@ -376,3 +376,76 @@ fn begin_journal_compacts_a_leftover_journal_first() {
     resources.shift_remove(&address("random_password.a"));
     assert_eq!(loaded.state.resources, resources);
 }
+
+const CRASH_DIR_VARIABLE: &str = "STACKC_BACKEND_CRASH_DIR";
+
+/// The child of `kill_9_at_random_instants_always_leaves_a_loadable_state`:
+/// applies forever (journal records, commits, plain writes). Does nothing
+/// unless that test runs it.
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var(CRASH_DIR_VARIABLE) else { return };
+    let backend = LocalBackend::new(dir, Some("aws"));
+    for round in 0u64.. {
+        let guard = match backend.lock("apply") {
+            Ok(guard) => guard,
+            Err(BackendError::Locked { held, .. }) => {
+                backend.force_unlock(&held.id).unwrap();
+                backend.lock("apply").unwrap()
+            }
+            Err(other) => panic!("{other}"),
+        };
+        let mut state = match backend.load().unwrap() {
+            Some(state) => state,
+            None => backend.new_state("shop").unwrap(),
+        };
+        let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+        for i in 0..10 {
+            let entry = JournalEntry::Put(
+                address(&format!("random_password.p{}_r{round}_{i}", std::process::id())),
+                resource("x", "s"),
+            );
+            entry.apply_to(&mut state);
+            journal.record(&entry).unwrap();
+        }
+        if round % 3 == 0 {
+            journal.commit(&mut state).unwrap();
+        } else {
+            drop(journal);
+            backend.write(&guard, &mut state).unwrap();
+        }
+    }
+}
+
+#[test]
+fn kill_9_at_random_instants_always_leaves_a_loadable_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::new(dir.path(), Some("aws"));
+    let exe = std::env::current_exe().unwrap();
+    let (mut last_serial, mut last_count) = (0, 0);
+    for trial in 0..20u64 {
+        let mut child = std::process::Command::new(&exe)
+            .args(["--exact", "backend::tests::crash_child", "--nocapture"])
+            .env(CRASH_DIR_VARIABLE, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Delays spread over the child's start-up and its first rounds.
+        let mut byte = [0u8; 1];
+        getrandom::fill(&mut byte).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + u64::from(byte[0]) % 60 + trial));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let loaded = backend.load_detailed().unwrap_or_else(|e| panic!("trial {trial}: {e}"));
+        let Some(loaded) = loaded else { continue };
+        let count = loaded.state.resources.len();
+        assert!(loaded.state.serial >= last_serial, "trial {trial}: serial went back");
+        assert!(
+            count >= last_count,
+            "trial {trial}: {count} resources after {last_count}: finished work was lost"
+        );
+        (last_serial, last_count) = (loaded.state.serial, count);
+    }
+    assert!(last_count > 0, "the child never got to record anything; the test proved nothing");
+}
