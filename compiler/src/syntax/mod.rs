@@ -96,19 +96,21 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
             {
                 let offset = error_offset(current, &error);
                 let key = token_at(current, offset);
-                if key.is_empty() || duplicates.contains(&(key.start as u32)) {
-                    diagnostics.push(syntax_error(file, text, &error, &scanned));
+                let placeholder = match key.len() {
+                    1 => "_".to_string(),
+                    len => format!("_{:0>width$}", duplicates.len(), width = len - 1),
+                };
+                if key.is_empty()
+                    || placeholder.len() != key.len()
+                    || duplicates.contains(&(key.start as u32))
+                {
+                    // Cannot rename it: report the repeat, without a tree.
+                    let name = ast::Ident { name: text[key.clone()].to_string(), span: Span::new(file, key) };
+                    diagnostics.push(lower::duplicate_attribute(&name, None));
                     return empty(diagnostics);
                 }
                 duplicates.push(key.start as u32);
-                let copy = renamed.get_or_insert_with(|| text.to_string());
-                let placeholder =
-                    format!("_{:0>width$}", duplicates.len(), width = key.len().saturating_sub(1));
-                if placeholder.len() != key.len() {
-                    diagnostics.push(syntax_error(file, text, &error, &scanned));
-                    return empty(diagnostics);
-                }
-                copy.replace_range(key, &placeholder);
+                renamed.get_or_insert_with(|| text.to_string()).replace_range(key, &placeholder);
             }
             Err(error) => {
                 // Repeats found so far are still worth reporting, without
@@ -118,7 +120,8 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
                     let name = ast::Ident { name: text[key.clone()].to_string(), span: Span::new(file, key) };
                     diagnostics.push(lower::duplicate_attribute(&name, None));
                 }
-                diagnostics.push(syntax_error(file, current, &error, &scanned));
+                // Same offsets as `current`, and the user's own names.
+                diagnostics.push(syntax_error(file, text, &error, &scanned));
                 return empty(diagnostics);
             }
         }
@@ -140,14 +143,18 @@ fn syntax_error(
     let span = Span::new(file, token.clone());
     let found = describe_token(text, token.clone());
     let raw = error.message();
-    if raw.starts_with("invalid nesting depth") || raw.starts_with("invalid binary operation") {
-        return Diagnostic::new(
-            Code::NestingTooDeep,
-            span,
-            format!("This nests too deeply ({}).", clean(raw)),
-        )
-        .with_label("too deep from here")
-        .with_help("flatten the structure, e.g. by moving inner parts into `locals` values");
+    // hcl-edit's own bounds (see the module doc).
+    let too_deep = if raw.starts_with("invalid nesting depth") {
+        Some("This nests too deeply for the parser (at most 64 levels).")
+    } else if raw.starts_with("invalid binary operation") {
+        Some("This chains too many binary operators (at most 128 in one expression).")
+    } else {
+        None
+    };
+    if let Some(message) = too_deep {
+        return Diagnostic::new(Code::NestingTooDeep, span, message)
+            .with_label("too deep from here")
+            .with_help("split the expression, e.g. into `locals` values that refer to each other");
     }
     if let Some(quote) = scanned.unterminated_string.clone() {
         if quote.start > offset || at_line_start(text, offset) {
@@ -178,18 +185,16 @@ fn syntax_error(
                 Span::new(file, open.start..open.end),
                 format!("this {} is never closed", open.opener.describe()),
             );
-            {
-                diagnostic = diagnostic.with_help(match open.opener {
-                    scan::Opener::Brace | scan::Opener::Interpolation => "add the missing `}`".to_string(),
-                    scan::Opener::Bracket => "add the missing `]`".to_string(),
-                    scan::Opener::Paren => "add the missing `)`".to_string(),
-                    scan::Opener::Quote => "add the missing `\"`".to_string(),
-                    scan::Opener::Heredoc { delimiter_start, delimiter_end } => format!(
-                        "end the heredoc with a line holding only `{}`",
-                        &text[delimiter_start..delimiter_end]
-                    ),
-                });
-            }
+            diagnostic = diagnostic.with_help(match open.opener {
+                scan::Opener::Brace | scan::Opener::Interpolation => "add the missing `}`".to_string(),
+                scan::Opener::Bracket => "add the missing `]`".to_string(),
+                scan::Opener::Paren => "add the missing `)`".to_string(),
+                scan::Opener::Quote => "add the missing `\"`".to_string(),
+                scan::Opener::Heredoc { delimiter_start, delimiter_end } => format!(
+                    "end the heredoc with a line holding only `{}`",
+                    &text[delimiter_start..delimiter_end]
+                ),
+            });
         }
     }
     diagnostic

@@ -351,6 +351,7 @@ fn errors_in_multibyte_text_have_valid_spans() {
 #[test]
 fn duplicate_attributes_point_at_both() {
     let text = "service \"api\" {\n  replicas = 1\n  image = \"x\"\n  replicas = 2\n}\nreplicas = 3\n";
+    // hcl-edit refuses the file; the repeat is renamed in a copy to recover.
     let (file, diagnostics) = parse(FILE, text);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
     let d = &diagnostics[0];
@@ -365,6 +366,34 @@ fn duplicate_attributes_point_at_both() {
         matches!(body.attribute("replicas").map(|a| &a.value.kind), Some(ExprKind::Number(n)) if *n == 1.0)
     );
     assert_eq!(file.body.attributes.len(), 1);
+}
+
+#[test]
+fn repeated_duplicates_and_short_names_are_all_reported() {
+    let text = "a = 1\na = 2\nlong_name = 1\nlong_name = 2\nlong_name = 3\nb { x = 1 }\n";
+    let (file, diagnostics) = parse(FILE, text);
+    let found: Vec<(&str, Option<usize>)> = diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, Code::DuplicateAttribute);
+            (slice(text, d.primary.span), d.secondary.first().map(|l| l.span.start as usize))
+        })
+        .collect();
+    let first_long = text.find("long_name").expect("long_name");
+    assert_eq!(found, [("a", Some(0)), ("long_name", Some(first_long)), ("long_name", Some(first_long))]);
+    assert_eq!(file.body.attributes.len(), 2);
+    assert_eq!(file.body.blocks.len(), 1, "the rest of the file is still lowered");
+}
+
+#[test]
+fn a_duplicate_and_a_syntax_error_are_both_reported() {
+    let text = "name = 1\nname = 2\nbroken = \n";
+    let (file, diagnostics) = parse(FILE, text);
+    let codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [Code::DuplicateAttribute, Code::SyntaxError], "{diagnostics:#?}");
+    assert_eq!(slice(text, diagnostics[0].primary.span), "name");
+    assert_eq!(diagnostics[0].primary.span.start, 9);
+    assert!(file.body.attributes.is_empty());
 }
 
 // ---- Bounds ----
