@@ -550,31 +550,35 @@ impl<'a> Checker<'_, 'a> {
         let (converted, mismatches) = types::conform_all(&value, ty);
         let failed = !mismatches.is_empty();
         for mismatch in mismatches {
-            let span = source.locate(&mismatch.path);
-            let field = if mismatch.path.is_empty() {
+            let span = if mismatch.unknown_field {
+                source.locate_key(&mismatch.path)
+            } else {
+                source.locate(&mismatch.path)
+            };
+            let owner_path = if mismatch.unknown_field {
+                &mismatch.path[..mismatch.path.len() - 1]
+            } else {
+                &mismatch.path[..]
+            };
+            let field = if owner_path.is_empty() {
                 format!("`{name}`")
             } else {
-                format!("`{name}.{}`", mismatch.path_text())
+                let mut owner = mismatch.clone();
+                owner.path = owner_path.to_vec();
+                format!("`{name}.{}`", owner.path_text())
             };
-            let message = match mismatch.code {
-                Code::InvalidPort | Code::InvalidQuantity | Code::InvalidDuration => {
-                    format!(
-                        "Invalid value for {field} of `{}.{}`: {}.",
-                        instance.kind, instance.name, mismatch.message
-                    )
-                }
-                _ => format!(
-                    "The parameter {field} of `{}.{}` has type `{}`: {}.",
-                    instance.kind,
-                    instance.name,
-                    if mismatch.path.is_empty() { ty.clone() } else { field_type(ty, &mismatch.path) },
-                    mismatch.message
-                ),
-            };
+            let message = format!(
+                "Invalid value for {field} of `{}.{}`: {}.",
+                instance.kind, instance.name, mismatch.message
+            );
             let label = match mismatch.code {
                 Code::InvalidPort => "not a valid port".to_string(),
                 Code::InvalidQuantity => "not a valid quantity".to_string(),
                 Code::InvalidDuration => "not a valid duration".to_string(),
+                _ if mismatch.unknown_field => "no such field".to_string(),
+                _ if mismatch.message.starts_with("the required field") => {
+                    "a required field is missing".to_string()
+                }
                 _ => format!("expected `{}`", field_type(ty, &mismatch.path)),
             };
             let mut diagnostic = Diagnostic::new(mismatch.code, span, message).with_label(label);
@@ -976,6 +980,55 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    /// The key naming the last step of `path` (an attribute's name, an
+    /// object key), else what [`Source::locate`] gives.
+    fn locate_key(&self, path: &[String]) -> Span {
+        let Some((last, parent)) = path.split_last() else { return self.locate(path) };
+        match self {
+            Source::Block(block) if parent.is_empty() => {
+                if let Some(attribute) = block.body.attribute(last) {
+                    return attribute.name.span;
+                }
+                if let Some(inner) = block.body.blocks_of(last).next() {
+                    return inner.kind.span;
+                }
+            }
+            Source::Block(block) => {
+                if let Some(inner) = block.body.blocks_of(&parent[0]).next() {
+                    return Source::Block(inner).locate_key(&path[1..]);
+                }
+                if let Some(attribute) = block.body.attribute(&parent[0]) {
+                    return Source::Expr(&attribute.value).locate_key(&path[1..]);
+                }
+            }
+            Source::Expr(expr) => {
+                let mut current = strip_parens(expr);
+                for step in parent {
+                    let next = match &current.kind {
+                        ExprKind::Object(fields) => fields
+                            .iter()
+                            .find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str()))
+                            .map(|(_, v)| v),
+                        ExprKind::List(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+                        _ => None,
+                    };
+                    match next {
+                        Some(next) => current = strip_parens(next),
+                        None => return self.locate(path),
+                    }
+                }
+                if let ExprKind::Object(fields) = &current.kind {
+                    if let Some((key, _)) =
+                        fields.iter().find(|(k, _)| types::key_name(k).as_deref() == Some(last.as_str()))
+                    {
+                        return key.span;
+                    }
+                }
+            }
+        }
+        self.locate(path)
+    }
+
     fn locate(&self, path: &[String]) -> Span {
         match self {
             Source::Expr(expr) => locate(expr, path),
@@ -1081,11 +1134,17 @@ fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
     )
 }
 
+/// Attributes of the built-in provider's resources that hold generated
+/// secrets (the provider marks them sensitive in its schema; the checker
+/// needs to know before any provider is loaded).
+pub const SENSITIVE_RESOURCE_ATTRIBUTES: &[(&str, &str)] = &[("random_password", "result")];
+
 /// The roots `expr` names, each narrowed to the members it reads.
 fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
     let mut out: IndexMap<String, Value> = IndexMap::new();
     let mut whole: IndexSet<&str> = IndexSet::new();
-    for path in walk::references(expr) {
+    let paths = walk::references(expr);
+    for path in &paths {
         let root = path.root.name.as_str();
         let Some(value) = roots.get(root) else { continue };
         match (path.name_at(0), value) {
@@ -1104,5 +1163,40 @@ fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
             }
         }
     }
+    // A generated secret read from a resource stays sensitive.
+    for (type_name, attribute) in SENSITIVE_RESOURCE_ATTRIBUTES {
+        let Some(Value::Object(members)) = out.get_mut(*type_name) else { continue };
+        for (member, value) in members.iter_mut() {
+            if !matches!(value, Value::Unknown) {
+                continue;
+            }
+            let reads: Vec<&RefPathAlias> = paths
+                .iter()
+                .filter(|p| p.root.name == *type_name && p.name_at(0).is_some_and(|m| m.name == *member))
+                .collect();
+            if !reads.iter().any(|p| p.steps.len() < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
+                continue;
+            }
+            if reads.iter().all(|p| p.name_at(1).is_some()) {
+                let fields: IndexMap<String, Value> = reads
+                    .iter()
+                    .filter_map(|p| p.name_at(1))
+                    .map(|a| {
+                        let v = if a.name == *attribute {
+                            Value::Unknown.into_sensitive()
+                        } else {
+                            Value::Unknown
+                        };
+                        (a.name.clone(), v)
+                    })
+                    .collect();
+                *value = Value::Object(fields);
+            } else {
+                *value = Value::Unknown.into_sensitive();
+            }
+        }
+    }
     NarrowRoots { roots: out }
 }
+
+type RefPathAlias<'a> = walk::RefPath<'a>;

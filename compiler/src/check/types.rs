@@ -220,11 +220,13 @@ pub struct Mismatch {
     pub path: Vec<String>,
     pub message: String,
     pub help: Option<String>,
+    /// The last step of `path` names a field the object type does not have.
+    pub unknown_field: bool,
 }
 
 impl Mismatch {
     fn new(code: Code, message: String) -> Mismatch {
-        Mismatch { code, path: Vec::new(), message, help: None }
+        Mismatch { code, path: Vec::new(), message, help: None, unknown_field: false }
     }
 
     fn help(mut self, help: impl Into<String>) -> Mismatch {
@@ -437,6 +439,7 @@ fn conform_at(
                                 .help(help);
                         let mut problem = problem;
                         problem.path = path.clone();
+                        problem.unknown_field = true;
                         problems.push(problem);
                         path.pop();
                         continue;

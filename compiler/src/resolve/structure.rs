@@ -92,7 +92,7 @@ impl<'a> Structure<'_, 'a> {
             )
             .with_label("declared again here")
             .with_secondary(first, "first declared here")
-            .with_help(format!("rename one of them, or remove the duplicate {what}")),
+            .with_help(format!("rename one of them, or remove the second {what}")),
         );
     }
 
@@ -368,8 +368,8 @@ impl<'a> Structure<'_, 'a> {
                     Some(first) => {
                         let first = first.labels[1].span;
                         self.duplicate(
-                            &format!("resource `{}`", type_label.name),
-                            &name.name,
+                            "resource",
+                            &format!("{}.{}", type_label.name, name.name),
                             name.span,
                             first,
                         );
@@ -418,7 +418,7 @@ impl<'a> Structure<'_, 'a> {
                 match by_name.get(label.name.as_str()) {
                     Some(first) => {
                         let first = name_span(first.block);
-                        self.duplicate(&format!("`{kind}`"), &label.name, label.span, first);
+                        self.duplicate("instance", &format!("{kind}.{}", label.name), label.span, first);
                     }
                     None => {
                         by_name
@@ -546,7 +546,7 @@ impl<'a> Structure<'_, 'a> {
                     }
                     match targets.get(label.name.as_str()) {
                         Some(first) => {
-                            self.duplicate("`on` block for target", &label.name, label.span, *first)
+                            self.duplicate("`on` block for the target", &label.name, label.span, *first)
                         }
                         None => {
                             targets.insert(&label.name, label.span);
@@ -574,8 +574,8 @@ impl<'a> Structure<'_, 'a> {
                     let key = (block.labels[0].name.as_str(), block.labels[1].name.as_str());
                     match resources.get(&key) {
                         Some(first) => self.duplicate(
-                            &format!("resource `{}`", key.0),
-                            key.1,
+                            "resource",
+                            &format!("{}.{}", key.0, key.1),
                             block.labels[1].span,
                             *first,
                         ),
@@ -604,9 +604,12 @@ impl<'a> Structure<'_, 'a> {
                     self.instance_params(block);
                     let key = (kind, block.labels[0].name.as_str());
                     match instances.get(&key) {
-                        Some(first) => {
-                            self.duplicate(&format!("`{kind}`"), key.1, block.labels[0].span, *first)
-                        }
+                        Some(first) => self.duplicate(
+                            "instance",
+                            &format!("{kind}.{}", key.1),
+                            block.labels[0].span,
+                            *first,
+                        ),
                         None => {
                             instances.insert(key, block.labels[0].span);
                         }
@@ -718,7 +721,10 @@ impl<'a> Structure<'_, 'a> {
                     Diagnostic::new(
                         Code::MissingRequired,
                         name_span(block),
-                        format!("This `{kind}` does not set `{name}`, a parameter without a default."),
+                        format!(
+                            "`{kind}.{}` does not set `{name}`, a parameter without a default.",
+                            block.labels.first().map_or("", |l| l.name.as_str())
+                        ),
                     )
                     .with_label(format!("`{name}` missing"))
                     .with_secondary(name_span(param), "required parameter declared here")
