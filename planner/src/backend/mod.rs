@@ -20,8 +20,9 @@
 //!   lineage differs from the file's, or that is older than the file.
 //! - A file that does not load (corrupt, truncated, newer version) is
 //!   reported with its path, line and column and is never overwritten.
-//! - An apply records each finished resource operation as one appended,
-//!   fsynced journal line (no whole-state rewrite per resource); the next
+//! - An apply records each finished resource operation as one appended
+//!   journal line (one `write`; fsynced at most every 50 ms by default, see
+//!   [`JournalSync`]; no whole-state rewrite per resource); the next
 //!   load replays the complete lines (a torn last line is ignored), so a
 //!   kill -9 mid-apply loses nothing that finished.
 //!

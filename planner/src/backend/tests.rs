@@ -227,6 +227,7 @@ fn journal_with_entries(backend: &LocalBackend) -> (State, Vec<JournalEntry>) {
     let mut state = written(backend);
     let guard = backend.lock("apply").unwrap();
     let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    journal.set_sync(JournalSync::EveryRecord);
     let entries = vec![
         JournalEntry::Put(address("random_password.b"), resource("p2", "s2")),
         JournalEntry::Put(address("random_password.a"), resource("p3", "s3")),

@@ -72,11 +72,11 @@ pub fn update(
 }
 
 pub async fn delete(prior: &ObjectState) -> ProviderResult<()> {
-    let wait = match prior.attributes.get_path(&["destroy_duration"]).and_then(Value::as_str) {
-        Some(text) => crate::support::parse_duration(text)
-            .map_err(|e| ProviderError::new(format!("time_sleep: `destroy_duration` in state {e}")))?,
-        None => Duration::ZERO,
+    let Value::Object(fields) = &prior.attributes else {
+        return Err(ProviderError::new("time_sleep: the object in state has no attributes"));
     };
+    let config = Config { type_name: TYPE, fields };
+    let wait = config.duration("destroy_duration")?.or_default(Duration::ZERO).unwrap_or(Duration::ZERO);
     tokio::time::sleep(wait).await;
     Ok(())
 }

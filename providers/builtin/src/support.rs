@@ -113,12 +113,25 @@ impl<'a> Config<'a> {
         }
     }
 
-    /// A duration string (`"30s"`, `"250ms"`, `"1m30s"`).
+    /// A duration string (`"30s"`, `"250ms"`, `"1m30s"`), or a number of
+    /// seconds.
     pub fn duration(&self, name: &str) -> ProviderResult<Field<Duration>> {
-        match self.string(name)? {
+        match self.raw(name) {
             Field::Absent => Ok(Field::Absent),
             Field::Unknown => Ok(Field::Unknown),
-            Field::Known(text) => parse_duration(text).map(Field::Known).map_err(|e| self.error(name, e)),
+            Field::Known(Value::String(text)) => {
+                parse_duration(text).map(Field::Known).map_err(|e| self.error(name, e))
+            }
+            Field::Known(Value::Number(seconds)) => Duration::try_from_secs_f64(*seconds)
+                .ok()
+                .filter(|d| *d <= MAX_DURATION)
+                .map(Field::Known)
+                .ok_or_else(|| {
+                    self.error(name, format!("must be from 0 to a week in seconds, got {seconds}"))
+                }),
+            Field::Known(other) => {
+                Err(self.error(name, format!("must be a duration like \"30s\" or \"250ms\", got {other}")))
+            }
         }
     }
 
