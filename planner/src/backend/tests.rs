@@ -201,6 +201,19 @@ fn force_unlock_needs_the_right_id() {
 }
 
 #[test]
+fn lock_of_a_dead_process_on_this_host_says_so() {
+    let (_dir, backend) = setup();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    let mut info = backend.lock("apply").unwrap().info().clone();
+    info.pid = dead.id();
+    fs::write(backend.lock_path(), serde_json::to_string(&info).unwrap()).unwrap();
+    let message = backend.lock("apply").unwrap_err().to_string();
+    assert!(message.contains("no longer running"), "{message}");
+    backend.force_unlock(&info.id).unwrap();
+}
+
+#[test]
 fn unreadable_lock_file_is_explained() {
     let (_dir, backend) = setup();
     fs::create_dir_all(backend.dir()).unwrap();

@@ -95,7 +95,10 @@ impl Settings {
                 return Err(config.error(min_name, format!("is above 0 but `{flag}` is false")));
             }
         }
-        if self.classes.iter().all(|(enabled, _)| *enabled == Some(false)) {
+        let empty_special = matches!(&self.override_special, Some(Some(set)) if set.is_empty());
+        let usable =
+            |index: usize, enabled: Option<bool>| enabled != Some(false) && !(index == 3 && empty_special);
+        if !self.classes.iter().enumerate().any(|(index, (enabled, _))| usable(index, *enabled)) {
             return Err(config
                 .error("special", "and `upper`, `lower`, `numeric` are all false: no character is allowed"));
         }
@@ -370,6 +373,14 @@ mod tests {
             ("numeric", Value::Bool(false)),
         ];
         assert!(error(&none).contains("no character is allowed"));
+        let only_empty_special = [
+            ("length", Value::Number(8.0)),
+            ("upper", Value::Bool(false)),
+            ("lower", Value::Bool(false)),
+            ("numeric", Value::Bool(false)),
+            ("override_special", Value::string("")),
+        ];
+        assert!(error(&only_empty_special).contains("no character is allowed"));
         assert!(error(&[("length", Value::Number(8.0)), ("lenght", Value::Number(8.0))])
             .contains("`lenght` is not an attribute"));
     }
