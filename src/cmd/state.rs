@@ -69,9 +69,11 @@ pub enum Command {
         #[command(flatten)]
         location: Location,
     },
-    /// Rename a resource (or every resource under an address) in the state,
-    /// after renaming it in the sources, so it is not destroyed and
-    /// re-created. Refuses if the new address is taken.
+    /// Rename resources in the state, after renaming them in the sources.
+    ///
+    /// So they are not destroyed and re-created. FROM may name every
+    /// resource under it (`service.api` moves `service.api/...`). Refuses if
+    /// a new address is taken or names another resource type.
     Mv {
         from: String,
         to: String,
@@ -81,8 +83,10 @@ pub enum Command {
         #[command(flatten)]
         location: Location,
     },
-    /// Release a lock left by a command that no longer runs (it crashed or
-    /// was killed). The id is the one the "state is locked" error shows.
+    /// Release a lock left by a command that no longer runs.
+    ///
+    /// Only for a command that crashed or was killed; the id is the one the
+    /// "state is locked" error shows.
     Unlock {
         id: String,
         /// The stack directory.
