@@ -22,11 +22,12 @@ use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::expand::{Evaluator, Roots};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
-use crate::source::Span;
+use crate::source::{FileId, Span};
 use crate::types::Type;
 use crate::value::Value;
 use crate::CheckOptions;
 use indexmap::{IndexMap, IndexSet};
+use std::collections::BTreeSet;
 
 /// What checking computed for later stages.
 #[derive(Debug, Default)]
@@ -58,8 +59,11 @@ pub fn check_stack(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> CheckResult {
     let resolved = resolve::resolve(stdlib, user, diagnostics);
-    let error_spans: Vec<Span> =
-        diagnostics.iter().filter(|d| d.is_error()).map(|d| d.primary.span).collect();
+    let error_spans: BTreeSet<(FileId, u32, u32)> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.primary.span.file, d.primary.span.start, d.primary.span.end))
+        .collect();
     let mut checker = Checker {
         resolved: &resolved,
         evaluator,
@@ -91,7 +95,7 @@ struct Checker<'r, 'a> {
     evaluator: &'r dyn Evaluator,
     diagnostics: &'r mut Vec<Diagnostic>,
     /// Where errors were already reported: expressions containing one are not evaluated.
-    error_spans: Vec<Span>,
+    error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
     roots: IndexMap<String, Value>,
     variable_types: IndexMap<&'a str, Type>,
@@ -103,20 +107,19 @@ struct Checker<'r, 'a> {
     known_variables: IndexSet<&'a str>,
 }
 
-fn contains(outer: Span, inner: Span) -> bool {
-    outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
-}
-
 impl<'a> Checker<'_, 'a> {
     fn report(&mut self, diagnostic: Diagnostic) {
         if diagnostic.is_error() {
-            self.error_spans.push(diagnostic.primary.span);
+            let span = diagnostic.primary.span;
+            self.error_spans.insert((span.file, span.start, span.end));
         }
         self.diagnostics.push(diagnostic);
     }
 
     fn has_error_in(&self, span: Span) -> bool {
-        self.error_spans.iter().any(|e| contains(span, *e))
+        self.error_spans
+            .range((span.file, span.start, 0)..=(span.file, span.end, u32::MAX))
+            .any(|(_, _, end)| *end <= span.end)
     }
 
     fn component_names(&self) -> Vec<&'a str> {

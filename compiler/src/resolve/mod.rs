@@ -130,6 +130,7 @@ pub fn resolve<'a>(
         used_variables: IndexSet::new(),
         used_locals: IndexSet::new(),
         dependencies: Vec::new(),
+        body_names: IndexMap::new(),
     };
     references.resolve_stack(user);
     references.resolve_components();
@@ -197,6 +198,9 @@ struct References<'s, 'a> {
     used_variables: IndexSet<&'a str>,
     used_locals: IndexSet<&'a str>,
     dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
+    /// The names declared in a component's `on` block (or all of them), by
+    /// (component, on block) span: computed once per body, not per reference.
+    body_names: IndexMap<(Span, Option<Span>), std::rc::Rc<BodyNames<'a>>>,
 }
 
 /// The resources and instances declared in a body (an `on` block's, or
@@ -229,6 +233,29 @@ impl<'a> BodyNames<'a> {
 }
 
 impl<'s, 'a> References<'s, 'a> {
+    fn body_names(&mut self, place: Place<'s, 'a>) -> std::rc::Rc<BodyNames<'a>> {
+        let (component, on) = match place {
+            Place::Stack { .. } => return std::rc::Rc::new(BodyNames::default()),
+            Place::Component { component, body } => (component, body),
+        };
+        let key = (component.block.span, on.map(|b| b.span));
+        if let Some(names) = self.body_names.get(&key) {
+            return names.clone();
+        }
+        let mut names = BodyNames::default();
+        match on {
+            Some(on) => names.add_body(&on.body, self.symbols),
+            None => {
+                for on in component.on.values() {
+                    names.add_body(&on.body, self.symbols);
+                }
+            }
+        }
+        let names = std::rc::Rc::new(names);
+        self.body_names.insert(key, names.clone());
+        names
+    }
+
     fn resolve_stack(&mut self, user: &[&'a crate::ast::File]) {
         for file in user {
             self.stack_body(&file.body, true);
@@ -632,19 +659,7 @@ impl<'s, 'a> References<'s, 'a> {
     fn kind_or_type(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
         let root = path.root.name.as_str();
         let symbols = self.symbols;
-        let mut body_names = BodyNames::default();
-        match place {
-            Place::Component { component, body: Some(on) } => {
-                let _ = component;
-                body_names.add_body(&on.body, symbols);
-            }
-            Place::Component { component, body: None } => {
-                for on in component.on.values() {
-                    body_names.add_body(&on.body, symbols);
-                }
-            }
-            Place::Stack { .. } => {}
-        }
+        let body_names = self.body_names(place);
         let stack_level = matches!(place, Place::Stack { .. });
 
         // An instance of a component kind.

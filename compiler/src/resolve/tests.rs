@@ -113,3 +113,32 @@ fn unused_locals_and_for_bound_names() {
     let text = "locals {\n  zones = [\"a\"]\n  upper = [for z in local.zones : upper(z)]\n}\n";
     assert_eq!(codes(text), ["W0002"]);
 }
+
+#[test]
+fn blocks_in_the_wrong_place() {
+    let text = "on \"aws\" {\n  on \"local\" {}\n  variable \"x\" {}\n}\n";
+    assert_eq!(codes(text), ["E0107", "E0107"]);
+    let text = "service \"api\" {\n  image = \"x\"\n  port { number = 80 }\n}\n";
+    assert_eq!(codes(text), ["E0107"]);
+    let text =
+        "service \"api\" {\n  image = \"x\"\n  health = { path = \"/\" }\n  health { path = \"/h\" }\n}\n";
+    assert_eq!(codes(text), ["E0108"]);
+}
+
+#[test]
+fn component_bodies_see_their_own_names_only() {
+    let text = "component \"worker\" {\n  param \"image\" {\n    type = string\n  }\n  on \"kubernetes\" {\n    servic \"main\" {\n      image = param.image\n    }\n    resource \"kubernetes_manifest\" \"m\" {\n      manifest = { name = self.nam, ns = target.namespace, v = var.x, n = kubernetes_manifest.m.id }\n    }\n  }\n}\n";
+    let found = diagnostics(text);
+    let codes: Vec<_> = found.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["E0205", "E0201", "E0201"], "{found:#?}");
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `service`?"));
+    assert_eq!(found[1].help.as_deref(), Some("did you mean `name`?"));
+}
+
+#[test]
+fn a_variable_validation_may_name_its_own_variable_but_not_loop_through_locals() {
+    let ok = "variable \"n\" {\n  default = 2\n  validation {\n    condition = var.n > 1\n    message = \"m\"\n  }\n}\n";
+    assert_eq!(codes(ok), Vec::<&str>::new());
+    let looped = "variable \"n\" {\n  default = 2\n  validation {\n    condition = local.m > 1\n    message = \"m\"\n  }\n}\nlocals {\n  m = var.n\n}\n";
+    assert_eq!(codes(looped), ["E0204"]);
+}
