@@ -74,6 +74,7 @@ pub fn check_stack(
         param_types: IndexMap::new(),
         param_defaults: IndexMap::new(),
         known_variables: IndexSet::new(),
+        output_types: IndexMap::new(),
     };
     checker.types();
     let variables = checker.variables(options);
@@ -105,6 +106,8 @@ struct Checker<'r, 'a> {
     param_defaults: IndexMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
     known_variables: IndexSet<&'a str>,
+    /// Declared types of the stack's outputs.
+    output_types: IndexMap<&'a str, Type>,
 }
 
 impl<'a> Checker<'_, 'a> {
@@ -191,9 +194,10 @@ impl<'a> Checker<'_, 'a> {
                 }
             }
         }
-        for (_, block) in &symbols.outputs {
+        for (name, block) in &symbols.outputs {
             if let Some(attribute) = block.body.attribute("type") {
-                types::read_type(&attribute.value, &components, &mut found);
+                let ty = types::read_type(&attribute.value, &components, &mut found);
+                self.output_types.insert(name, ty);
             }
         }
         for diagnostic in found {
@@ -919,6 +923,29 @@ impl<'a> Checker<'_, 'a> {
         for output in outputs {
             let Some(value) = output.body.attribute("value") else { continue };
             let evaluated = self.evaluate(&value.value);
+            let name = output.labels.first().map_or("", |l| l.name.as_str());
+            if let Some(ty) = self.output_types.get(name).cloned() {
+                if let Err(mismatch) = types::conform(&evaluated, &ty) {
+                    let at = if mismatch.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (at `{}`)", mismatch.path_text())
+                    };
+                    let mut diagnostic = Diagnostic::new(
+                        mismatch.code,
+                        locate(&value.value, &mismatch.path),
+                        format!(
+                            "The value of output `{name}` does not fit its type `{ty}`{at}: {}.",
+                            mismatch.message
+                        ),
+                    )
+                    .with_label(format!("expected `{}`", field_type(&ty, &mismatch.path)));
+                    if let Some(help) = mismatch.help.clone() {
+                        diagnostic = diagnostic.with_help(help);
+                    }
+                    self.report(diagnostic);
+                }
+            }
             if evaluated.has_sensitive() && !resolve::block_is_sensitive(output) {
                 self.sensitive_output(output);
             }

@@ -282,7 +282,7 @@ impl<'s, 'a> References<'s, 'a> {
                 }
                 "output" => {
                     let owner = label(0).map(Node::Output);
-                    for attribute in &block.body.attributes {
+                    for attribute in block.body.attributes.iter().filter(|a| a.name.name != "type") {
                         self.expression(&attribute.value, Place::Stack { owner }, Repetition::default());
                     }
                 }
