@@ -289,7 +289,11 @@ fn clean(raw: &str) -> String {
 
 fn previous_word(text: &str, offset: usize) -> Option<&str> {
     let before = text[..floor_char_boundary(text, offset)].trim_end();
-    let start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).map_or(0, |n| n + 1);
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+        .map_or(0, |(n, c)| n + c.len_utf8());
     let word = &before[start..];
     (!word.is_empty() && word.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')).then_some(word)
 }

@@ -342,6 +342,16 @@ fn stray_tokens() {
 }
 
 #[test]
+fn a_multibyte_character_before_the_offending_token_is_handled() {
+    // Found by the fuzzer: the word before the error (here the end of a
+    // comment) follows a multibyte character.
+    for text in ["x = 1 # —b\ny", "x = 1 // ¬b\n}", "x = 1 /* é */\n+"] {
+        let d = single_error(text);
+        assert!(text.get(d.primary.span.range()).is_some(), "{d:#?}");
+    }
+}
+
+#[test]
 fn errors_in_multibyte_text_have_valid_spans() {
     let text = "a = \"é\" é\n";
     let d = single_error(text);
