@@ -1,0 +1,395 @@
+//! [`AwsProvider`]: the Provider trait over the resource kinds.
+//!
+//! It owns what is common to every type: the plan of computed attributes
+//! from the schema, recovering a create whose response was lost (look for
+//! the object by ownership tag before trying again), reading an object back
+//! after create until AWS reports it (eventual consistency), and grouping a
+//! refresh by type so each kind can batch its Describe calls.
+
+use crate::resources::{kinds, Cx, ReadItem, ResourceKind, WaitPolicy};
+use crate::transport::{AwsClient, RetryPolicy, OUTCOME_UNKNOWN};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use indexmap::IndexMap;
+use stackc_compiler::schema::{AttributeMode, ResourceSchema};
+use stackc_compiler::Value;
+use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How to reach AWS: the `target "aws"` block's attributes and settings.
+#[derive(Clone, Debug)]
+pub struct AwsConfig {
+    /// The stack's name (ownership tags use the operation's stack; this is
+    /// the fallback when an operation carries none).
+    pub stack: String,
+    /// `target "aws" { region = ... }`; else `AWS_REGION` / the profile's.
+    pub region: Option<String>,
+    /// `target "aws" { endpoint = ... }`; else `AWS_ENDPOINT_URL`. One
+    /// endpoint for every service (moto, LocalStack); `None` means AWS.
+    pub endpoint: Option<String>,
+    /// A shared-config profile; else `AWS_PROFILE` / `default`.
+    pub profile: Option<String>,
+    /// Fixed credentials instead of the standard chain (tests, embedding).
+    pub static_credentials: Option<(String, String)>,
+    pub retry: RetryPolicy,
+    pub waits: WaitPolicy,
+    /// How long a just-created object may read as NotFound.
+    pub consistency_timeout: Duration,
+    /// Limit for one HTTP request.
+    pub request_timeout: Duration,
+    /// Attempts at a create whose outcome came back unknown.
+    pub create_attempts: u32,
+}
+
+impl AwsConfig {
+    pub fn new(stack: impl Into<String>) -> AwsConfig {
+        AwsConfig {
+            stack: stack.into(),
+            region: None,
+            endpoint: None,
+            profile: None,
+            static_credentials: None,
+            retry: RetryPolicy::default(),
+            waits: WaitPolicy::default(),
+            consistency_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            create_attempts: 4,
+        }
+    }
+
+    /// Reads `region`, `endpoint` and `profile` from the target block's
+    /// evaluated attributes (an object value); other attributes (`ami`) are
+    /// for the stdlib, not the provider.
+    pub fn with_target_attributes(mut self, attributes: &Value) -> AwsConfig {
+        let get = |name: &str| attributes.get_path(&[name]).and_then(Value::as_str).map(str::to_string);
+        self.region = get("region").or(self.region);
+        self.endpoint = get("endpoint").or(self.endpoint);
+        self.profile = get("profile").or(self.profile);
+        self
+    }
+}
+
+pub struct AwsProvider {
+    client: AwsClient,
+    config: AwsConfig,
+    kinds: HashMap<&'static str, Box<dyn ResourceKind>>,
+    schemas: Vec<ResourceSchema>,
+}
+
+impl std::fmt::Debug for AwsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsProvider").field("client", &self.client).finish()
+    }
+}
+
+impl AwsProvider {
+    /// Resolves region, endpoint and credentials (the standard chain:
+    /// environment, shared config and credentials files with profiles, ...).
+    pub async fn new(config: AwsConfig) -> ProviderResult<AwsProvider> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &config.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some((key, secret)) = &config.static_credentials {
+            loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "stackc-static"));
+        }
+        let sdk = loader.load().await;
+        let region =
+            config.region.clone().or_else(|| sdk.region().map(|r| r.to_string())).ok_or_else(|| {
+                ProviderError {
+                    code: Some("NoRegion".into()),
+                    message: "no AWS region: set `region` in the `target \"aws\"` block or AWS_REGION".into(),
+                    retryable: false,
+                }
+            })?;
+        let endpoint = config.endpoint.clone().or_else(|| sdk.endpoint_url().map(str::to_string));
+        let credentials = match sdk.credentials_provider() {
+            Some(provider) => provider,
+            None => SharedCredentialsProvider::new(
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await,
+            ),
+        };
+        let client =
+            AwsClient::new(region, endpoint, credentials, config.retry.clone(), config.request_timeout)?;
+        let kinds = kinds().into_iter().map(|k| (k.type_name(), k)).collect();
+        Ok(AwsProvider { client, config, kinds, schemas: crate::schemas() })
+    }
+
+    /// The region requests go to.
+    pub fn region(&self) -> &str {
+        self.client.region()
+    }
+
+    /// API requests sent so far (every attempt counts).
+    pub fn api_calls(&self) -> u64 {
+        self.client.call_count()
+    }
+
+    /// API requests sent so far, by `service:Action`.
+    pub fn api_calls_by_action(&self) -> std::collections::BTreeMap<String, u64> {
+        self.client.calls_by_action()
+    }
+
+    fn kind(&self, type_name: &str) -> ProviderResult<&dyn ResourceKind> {
+        self.kinds.get(type_name).map(|k| k.as_ref()).ok_or_else(|| ProviderError {
+            code: Some("UnsupportedResourceType".into()),
+            message: format!("the aws provider cannot manage `{type_name}` resources"),
+            retryable: false,
+        })
+    }
+
+    fn cx<'a>(&'a self, op: &'a OperationContext) -> Cx<'a> {
+        Cx { client: &self.client, op, waits: &self.config.waits }
+    }
+
+    fn schema(&self, type_name: &str) -> Option<&ResourceSchema> {
+        self.schemas.iter().find(|s| s.type_name == type_name)
+    }
+
+    /// Reads one object, retrying NotFound until `consistency_timeout` (used
+    /// right after create and update, when AWS may not show it yet).
+    async fn read_back(
+        &self,
+        kind: &dyn ResourceKind,
+        id: &str,
+        shape: &Value,
+    ) -> ProviderResult<ObjectState> {
+        let start = tokio::time::Instant::now();
+        let mut interval = Duration::from_millis(200);
+        loop {
+            let item = ReadItem { id, prior: shape };
+            let read = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None));
+            match read {
+                Ok(Some(attributes)) => return Ok(object_state(id, attributes)),
+                Ok(None) => {}
+                Err(e) if crate::attrs::is_not_found(&e) => {}
+                Err(e) => return Err(e),
+            }
+            if start.elapsed() >= self.config.consistency_timeout {
+                return Err(ProviderError {
+                    code: Some("NotFoundAfterCreate".into()),
+                    message: format!("`{id}` was created but AWS still does not report it"),
+                    retryable: true,
+                });
+            }
+            tokio::time::sleep(interval).await;
+            interval = (interval * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// List attributes whose order AWS does not keep.
+const SET_ATTRIBUTES: &[&str] = &[
+    "subnets",
+    "security_groups",
+    "vpc_security_group_ids",
+    "managed_policy_arns",
+    "requires_compatibilities",
+];
+
+fn object_state(fallback_id: &str, attributes: Value) -> ObjectState {
+    let id = attributes.get_path(&["id"]).and_then(Value::as_str).unwrap_or(fallback_id).to_string();
+    ObjectState { id, attributes }
+}
+
+fn differs(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let norm = |v: Option<&Value>| v.map(Value::unmarked).unwrap_or(Value::Null);
+    norm(a) != norm(b)
+}
+
+#[async_trait::async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &str {
+        crate::TARGET
+    }
+
+    fn schemas(&self) -> Vec<ResourceSchema> {
+        self.schemas.clone()
+    }
+
+    fn plan(
+        &self,
+        ctx: &OperationContext,
+        prior: Option<&ObjectState>,
+        config: &Value,
+    ) -> ProviderResult<Value> {
+        let kind = self.kind(&ctx.type_name)?;
+        let schema = self
+            .schema(&ctx.type_name)
+            .ok_or_else(|| ProviderError::new(format!("no schema for `{}`", ctx.type_name)))?;
+        let mut configured = config.as_object().cloned().unwrap_or_default();
+        if let Some(prior) = prior {
+            kind.normalize(&prior.attributes, &mut configured);
+            // A nested object AWS fills with defaults (`health_check`): the
+            // configured keys having the prior values means no change.
+            for (name, value) in configured.iter_mut() {
+                let Some(wanted) = value.as_object() else { continue };
+                if name == "tags" || value.has_unknown() {
+                    continue;
+                }
+                let Some(had) = prior.attributes.get_path(&[name]).and_then(Value::as_object) else {
+                    continue;
+                };
+                if wanted
+                    .iter()
+                    .all(|(k, v)| v.unmarked() == had.get(k).map(Value::unmarked).unwrap_or(Value::Null))
+                {
+                    *value = Value::Object(had.clone());
+                }
+            }
+        }
+        // A prior object only counts if it is kept (no force-new change).
+        let prior = prior.filter(|prior| {
+            schema.attributes.iter().filter(|(_, a)| a.force_new && a.mode != AttributeMode::Computed).all(
+                |(name, a)| {
+                    let wanted = configured.get(name).filter(|v| !matches!(v, Value::Null));
+                    if wanted.is_some_and(Value::has_unknown) {
+                        return false;
+                    }
+                    let had = prior.attributes.get_path(&[name]).filter(|v| !matches!(v, Value::Null));
+                    // An optional-computed attribute left out keeps its value.
+                    if wanted.is_none() && a.mode == AttributeMode::OptionalComputed {
+                        return true;
+                    }
+                    !differs(wanted, had)
+                },
+            )
+        });
+        let mut planned: IndexMap<String, Value> = IndexMap::new();
+        for (name, attribute) in &schema.attributes {
+            let set = configured.get(name).filter(|v| !matches!(v, Value::Null)).cloned();
+            let prior_value = prior.and_then(|p| p.attributes.get_path(&[name]).cloned());
+            // Lists AWS keeps as sets: the same members in another order.
+            let set = match (set, &prior_value) {
+                (Some(Value::List(wanted)), Some(Value::List(had)))
+                    if attribute.ty != stackc_compiler::types::Type::Any
+                        && wanted.len() == had.len()
+                        && !wanted.iter().any(Value::has_unknown)
+                        && wanted.iter().all(|w| had.iter().any(|h| h.unmarked() == w.unmarked()))
+                        && SET_ATTRIBUTES.contains(&name.as_str()) =>
+                {
+                    Some(Value::List(had.clone()))
+                }
+                (set, _) => set,
+            };
+            let value = match (attribute.mode, set) {
+                (AttributeMode::Computed, _) => match prior_value {
+                    Some(v) => v,
+                    None => Value::Unknown,
+                },
+                (AttributeMode::OptionalComputed, None) => match prior_value {
+                    Some(v) if !matches!(v, Value::Null) => v,
+                    _ => Value::Unknown,
+                },
+                (_, Some(v)) => v,
+                (_, None) => Value::Null,
+            };
+            let value = match value {
+                Value::Unknown | Value::Null => value,
+                value if attribute.sensitive => value.into_sensitive(),
+                value => value,
+            };
+            planned.insert(name.clone(), value);
+        }
+        kind.plan(prior.map(|p| &p.attributes), config, &mut planned);
+        Ok(Value::Object(planned))
+    }
+
+    async fn read(&self, ctx: &OperationContext, prior: &ObjectState) -> ProviderResult<Option<ObjectState>> {
+        let items = [(ctx.clone(), prior.clone())];
+        self.read_many(&items).await.pop().unwrap_or(Ok(None))
+    }
+
+    async fn read_many(
+        &self,
+        items: &[(OperationContext, ObjectState)],
+    ) -> Vec<ProviderResult<Option<ObjectState>>> {
+        let mut results: Vec<Option<ProviderResult<Option<ObjectState>>>> = vec![None; items.len()];
+        let mut by_type: IndexMap<&str, Vec<usize>> = IndexMap::new();
+        for (i, (ctx, _)) in items.iter().enumerate() {
+            by_type.entry(ctx.type_name.as_str()).or_default().push(i);
+        }
+        for (type_name, indexes) in by_type {
+            let kind = match self.kind(type_name) {
+                Ok(kind) => kind,
+                Err(e) => {
+                    for i in indexes {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            let reads: Vec<ReadItem<'_>> = indexes
+                .iter()
+                .map(|&i| ReadItem { id: &items[i].1.id, prior: &items[i].1.attributes })
+                .collect();
+            let outcomes = kind.read(&self.client, &reads).await;
+            for (&i, outcome) in indexes.iter().zip(outcomes) {
+                results[i] = Some(
+                    outcome.map(|found| found.map(|attributes| object_state(&items[i].1.id, attributes))),
+                );
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(None))).collect()
+    }
+
+    async fn create(&self, ctx: &OperationContext, config: &Value) -> ProviderResult<ObjectState> {
+        let kind = self.kind(&ctx.type_name)?;
+        let config = &config.unmarked();
+        let mut ctx = ctx.clone();
+        if ctx.stack.is_empty() {
+            ctx.stack = self.config.stack.clone();
+        }
+        let cx = self.cx(&ctx);
+        let mut attempt = 0;
+        let id = loop {
+            attempt += 1;
+            match kind.create(&cx, config).await {
+                Ok(id) => break id,
+                Err(e) if e.code.as_deref() == Some(OUTCOME_UNKNOWN) => {
+                    if let Some(id) = kind.find_created(&cx, config).await? {
+                        break id;
+                    }
+                    if attempt >= self.config.create_attempts {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.read_back(kind, &id, config).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &OperationContext,
+        prior: &ObjectState,
+        config: &Value,
+    ) -> ProviderResult<ObjectState> {
+        let kind = self.kind(&ctx.type_name)?;
+        let config = &config.unmarked();
+        let cx = self.cx(ctx);
+        let id = kind.update(&cx, &prior.id, &prior.attributes.unmarked(), config).await?;
+        self.read_back(kind, &id, config).await
+    }
+
+    async fn delete(&self, ctx: &OperationContext, prior: &ObjectState) -> ProviderResult<()> {
+        let kind = self.kind(&ctx.type_name)?;
+        let cx = self.cx(ctx);
+        match kind.delete(&cx, &prior.id, &prior.attributes.unmarked()).await {
+            Err(e) if crate::attrs::is_not_found(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn import(&self, ctx: &OperationContext, id: &str) -> ProviderResult<Option<ObjectState>> {
+        let kind = self.kind(&ctx.type_name)?;
+        let item = ReadItem { id, prior: &Value::Null };
+        let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
+        Ok(found.map(|attributes| object_state(id, attributes)))
+    }
+}

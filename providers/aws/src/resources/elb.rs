@@ -1,0 +1,656 @@
+//! Elastic Load Balancing v2: load balancers, target groups, listeners.
+//! Ids are ARNs; reads batch up to 20 ARNs per Describe and per DescribeTags.
+
+use super::{chunks, wait_for, Cx, ReadItem, ResourceKind};
+use crate::attrs::{
+    as_set, creation_tags, is_not_found, object, opt_string, prior_of, project, tag_changes, tags_value,
+    Attrs,
+};
+use crate::transport::{AwsClient, Idempotency, Params, ELBV2};
+use crate::xml::{Members, QueryTag};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use stackc_compiler::Value;
+use stackc_providers::{ProviderError, ProviderResult};
+use std::collections::HashMap;
+
+pub fn kinds() -> Vec<Box<dyn ResourceKind>> {
+    vec![Box::new(LoadBalancer), Box::new(TargetGroup), Box::new(Listener)]
+}
+
+fn tag_params(mut params: Params, tags: &[(String, String)]) -> Params {
+    for (i, (k, v)) in tags.iter().enumerate() {
+        params.push(format!("Tags.member.{}.Key", i + 1), k);
+        params.push(format!("Tags.member.{}.Value", i + 1), v);
+    }
+    params
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TagDescription {
+    #[serde(rename = "ResourceArn", default)]
+    arn: String,
+    #[serde(rename = "Tags", default)]
+    tags: Members<QueryTag>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DescribeTagsResult {
+    #[serde(rename = "TagDescriptions", default)]
+    descriptions: Members<TagDescription>,
+}
+
+async fn describe_tags(client: &AwsClient, arns: &[&str]) -> ProviderResult<HashMap<String, Vec<QueryTag>>> {
+    let mut out = HashMap::new();
+    for chunk in chunks(arns, 20) {
+        let params = Params::new().list("ResourceArns.member", chunk.iter());
+        let result: DescribeTagsResult =
+            client.query_result(&ELBV2, "DescribeTags", &params, Idempotency::Safe).await?;
+        for d in result.descriptions.members {
+            out.insert(d.arn, d.tags.members);
+        }
+    }
+    Ok(out)
+}
+
+fn tags_of(tags: &HashMap<String, Vec<QueryTag>>, arn: &str, prior: &Value) -> Value {
+    tags_value(tags.get(arn).into_iter().flatten().map(|t| (t.key.as_str(), t.value.as_str())), prior)
+}
+
+async fn update_tags(client: &AwsClient, arn: &str, prior: &Value, config: &Value) -> ProviderResult<()> {
+    let (set, removed) = tag_changes(prior, config);
+    if !set.is_empty() {
+        let params = tag_params(Params::new().set("ResourceArns.member.1", arn), &set);
+        client.query(&ELBV2, "AddTags", &params, Idempotency::Safe).await?;
+    }
+    if !removed.is_empty() {
+        let params = Params::new().set("ResourceArns.member.1", arn).list("TagKeys.member", removed);
+        client.query(&ELBV2, "RemoveTags", &params, Idempotency::Safe).await?;
+    }
+    Ok(())
+}
+
+/// Describes by ARN in chunks of 20; a missing ARN fails the whole call, so
+/// then each is asked alone.
+async fn describe_by_arn<T, R>(
+    client: &AwsClient,
+    action: &str,
+    list_param: &str,
+    arns: &[&str],
+    members: impl Fn(T) -> Vec<R>,
+    not_found: &str,
+) -> ProviderResult<Vec<R>>
+where
+    T: DeserializeOwned + Default,
+{
+    let mut out = Vec::new();
+    for chunk in chunks(arns, 20) {
+        let params = Params::new().list(list_param, chunk.iter());
+        match client.query_result::<T>(&ELBV2, action, &params, Idempotency::Safe).await {
+            Ok(result) => out.extend(members(result)),
+            Err(e) if e.code.as_deref() == Some(not_found) && chunk.len() > 1 => {
+                for arn in chunk {
+                    let params = Params::new().set(format!("{list_param}.1"), arn);
+                    match client.query_result::<T>(&ELBV2, action, &params, Idempotency::Safe).await {
+                        Ok(result) => out.extend(members(result)),
+                        Err(e) if e.code.as_deref() == Some(not_found) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) if e.code.as_deref() == Some(not_found) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// True if the object carries this operation's ownership tags (adopting an
+/// object a lost response left behind, never someone else's).
+async fn owned(cx: &Cx<'_>, arn: &str) -> ProviderResult<bool> {
+    let tags = describe_tags(cx.client, &[arn]).await?;
+    let has = |key: &str, value: &str| {
+        tags.get(arn).into_iter().flatten().any(|t| t.key == key && t.value == value)
+    };
+    Ok(has(crate::attrs::TAG_ADDRESS, cx.op.address.as_str()) && has(crate::attrs::TAG_STACK, &cx.op.stack))
+}
+
+fn missing_results(items: &[ReadItem<'_>], e: ProviderError) -> Vec<ProviderResult<Option<Value>>> {
+    items.iter().map(|_| Err(e.clone())).collect()
+}
+
+// ---------------------------------------------------------------------------
+// aws_lb
+
+struct LoadBalancer;
+
+#[derive(Debug, Default, Deserialize)]
+struct LbState {
+    #[serde(rename = "Code", default)]
+    code: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LbZone {
+    #[serde(rename = "SubnetId", default)]
+    subnet_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LbXml {
+    #[serde(rename = "LoadBalancerArn", default)]
+    arn: String,
+    #[serde(rename = "LoadBalancerName", default)]
+    name: String,
+    #[serde(rename = "DNSName", default)]
+    dns_name: String,
+    #[serde(rename = "CanonicalHostedZoneId", default)]
+    zone_id: String,
+    #[serde(rename = "Scheme", default)]
+    scheme: String,
+    #[serde(rename = "Type", default)]
+    kind: String,
+    #[serde(rename = "State", default)]
+    state: LbState,
+    #[serde(rename = "AvailabilityZones", default)]
+    zones: Members<LbZone>,
+    #[serde(rename = "SecurityGroups", default)]
+    security_groups: Members<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LbList {
+    #[serde(rename = "LoadBalancers", default)]
+    lbs: Members<LbXml>,
+}
+
+async fn describe_lbs(client: &AwsClient, arns: &[&str]) -> ProviderResult<HashMap<String, LbXml>> {
+    let lbs = describe_by_arn(
+        client,
+        "DescribeLoadBalancers",
+        "LoadBalancerArns.member",
+        arns,
+        |r: LbList| r.lbs.members,
+        "LoadBalancerNotFound",
+    )
+    .await?;
+    Ok(lbs.into_iter().map(|lb| (lb.arn.clone(), lb)).collect())
+}
+
+#[async_trait::async_trait]
+impl ResourceKind for LoadBalancer {
+    fn type_name(&self) -> &'static str {
+        "aws_lb"
+    }
+
+    async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
+        let attrs = Attrs(config);
+        let name = attrs.str("name").unwrap_or_else(|| generated_name(cx, "lb"));
+        let mut params = Params::new()
+            .set("Name", &name)
+            .set("Type", attrs.str("load_balancer_type").unwrap_or_else(|| "application".into()))
+            .set("Scheme", if attrs.bool("internal") == Some(true) { "internal" } else { "internet-facing" })
+            .list("Subnets.member", attrs.strings("subnets"))
+            .list("SecurityGroups.member", attrs.strings("security_groups"));
+        params = tag_params(params, &creation_tags(cx.op, config));
+        // Creating an existing name with the same settings returns it: safe.
+        let arn = match cx
+            .client
+            .query_result::<LbList>(&ELBV2, "CreateLoadBalancer", &params, Idempotency::Safe)
+            .await
+        {
+            Ok(created) => created.lbs.members.into_iter().next().map(|lb| lb.arn),
+            Err(e) if e.code.as_deref() == Some("DuplicateLoadBalancerName") => {
+                let params = Params::new().set("Names.member.1", &name);
+                let found: LbList = cx
+                    .client
+                    .query_result(&ELBV2, "DescribeLoadBalancers", &params, Idempotency::Safe)
+                    .await?;
+                let arn = found.lbs.members.into_iter().next().map(|lb| lb.arn);
+                match arn {
+                    Some(arn) if owned(cx, &arn).await? => Some(arn),
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        .ok_or_else(|| ProviderError::new("CreateLoadBalancer returned nothing"))?;
+        let waited = arn.clone();
+        wait_for(cx.waits, &format!("load balancer {name} to be active"), || {
+            let arn = waited.clone();
+            async move {
+                let found = describe_lbs(cx.client, &[&arn]).await?;
+                match found.get(&arn).map(|lb| lb.state.code.as_str()) {
+                    Some("active") => Ok(Some(())),
+                    Some("failed") => Err(ProviderError {
+                        code: Some("LoadBalancerFailed".into()),
+                        message: format!("load balancer {arn} failed to provision"),
+                        retryable: false,
+                    }),
+                    _ => Ok(None),
+                }
+            }
+        })
+        .await?;
+        Ok(arn)
+    }
+
+    async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
+        let arns: Vec<&str> = items.iter().map(|i| i.id).collect();
+        let lbs = match describe_lbs(client, &arns).await {
+            Ok(found) => found,
+            Err(e) => return missing_results(items, e),
+        };
+        let present: Vec<&str> = arns.iter().copied().filter(|a| lbs.contains_key(*a)).collect();
+        let tags = match describe_tags(client, &present).await {
+            Ok(tags) => tags,
+            Err(e) => return missing_results(items, e),
+        };
+        items
+            .iter()
+            .map(|item| {
+                let Some(lb) = lbs.get(item.id) else { return Ok(None) };
+                let subnets = lb.zones.members.iter().map(|z| Value::string(&z.subnet_id)).collect();
+                let groups = lb.security_groups.members.iter().map(Value::string).collect();
+                Ok(Some(object([
+                    ("id", Value::string(&lb.arn)),
+                    ("arn", Value::string(&lb.arn)),
+                    ("tags", tags_of(&tags, &lb.arn, item.prior)),
+                    ("name", Value::string(&lb.name)),
+                    ("internal", internal_value(&lb.scheme)),
+                    ("load_balancer_type", Value::string(&lb.kind)),
+                    ("subnets", as_set(subnets, prior_of(item.prior, "subnets"))),
+                    ("security_groups", as_set(groups, prior_of(item.prior, "security_groups"))),
+                    ("dns_name", Value::string(&lb.dns_name)),
+                    ("zone_id", opt_string(Some(&lb.zone_id))),
+                ])))
+            })
+            .collect()
+    }
+
+    async fn update(&self, cx: &Cx<'_>, id: &str, prior: &Value, config: &Value) -> ProviderResult<String> {
+        let (before, after) = (Attrs(prior), Attrs(config));
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let subnets = after.strings("subnets");
+        if !subnets.is_empty() && sorted(subnets.clone()) != sorted(before.strings("subnets")) {
+            let params = Params::new().set("LoadBalancerArn", id).list("Subnets.member", subnets);
+            cx.client.query(&ELBV2, "SetSubnets", &params, Idempotency::Safe).await?;
+        }
+        let groups = after.strings("security_groups");
+        if !groups.is_empty() && sorted(groups.clone()) != sorted(before.strings("security_groups")) {
+            let params = Params::new().set("LoadBalancerArn", id).list("SecurityGroups.member", groups);
+            cx.client.query(&ELBV2, "SetSecurityGroups", &params, Idempotency::Safe).await?;
+        }
+        update_tags(cx.client, id, prior, config).await?;
+        Ok(id.to_string())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
+        let params = Params::new().set("LoadBalancerArn", id);
+        cx.client.query(&ELBV2, "DeleteLoadBalancer", &params, Idempotency::Safe).await.map(|_| ())
+    }
+}
+
+fn internal_value(scheme: &str) -> Value {
+    Value::Bool(scheme == "internal")
+}
+
+/// A name for objects whose configuration gives none (32 characters at most).
+fn generated_name(cx: &Cx<'_>, kind: &str) -> String {
+    format!("stackc-{kind}-{}", crate::attrs::idempotency_token(cx.op, kind, 16))
+}
+
+// ---------------------------------------------------------------------------
+// aws_lb_target_group
+
+struct TargetGroup;
+
+#[derive(Debug, Default, Deserialize)]
+struct TgXml {
+    #[serde(rename = "TargetGroupArn", default)]
+    arn: String,
+    #[serde(rename = "TargetGroupName", default)]
+    name: String,
+    #[serde(rename = "Protocol", default)]
+    protocol: String,
+    #[serde(rename = "Port")]
+    port: Option<f64>,
+    #[serde(rename = "VpcId", default)]
+    vpc_id: String,
+    #[serde(rename = "TargetType", default)]
+    target_type: String,
+    #[serde(rename = "HealthCheckPath", default)]
+    health_check_path: String,
+    #[serde(rename = "HealthCheckIntervalSeconds")]
+    health_check_interval: Option<f64>,
+    #[serde(rename = "HealthCheckTimeoutSeconds")]
+    health_check_timeout: Option<f64>,
+    #[serde(rename = "HealthyThresholdCount")]
+    healthy_threshold: Option<f64>,
+    #[serde(rename = "UnhealthyThresholdCount")]
+    unhealthy_threshold: Option<f64>,
+    #[serde(rename = "HealthCheckProtocol", default)]
+    health_check_protocol: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TgList {
+    #[serde(rename = "TargetGroups", default)]
+    groups: Members<TgXml>,
+}
+
+fn health_check_params(mut params: Params, config: &Value) -> Params {
+    let Some(health) = Attrs(config).get("health_check") else { return params };
+    let health = Attrs(health);
+    if let Some(path) = health.str("path") {
+        params.push("HealthCheckPath", path);
+    }
+    for (key, param) in [
+        ("interval", "HealthCheckIntervalSeconds"),
+        ("timeout", "HealthCheckTimeoutSeconds"),
+        ("healthy_threshold", "HealthyThresholdCount"),
+        ("unhealthy_threshold", "UnhealthyThresholdCount"),
+    ] {
+        if let Some(n) = health.f64(key) {
+            params.push(param, n as i64);
+        }
+    }
+    if let Some(protocol) = health.str("protocol") {
+        params.push("HealthCheckProtocol", protocol);
+    }
+    params
+}
+
+fn health_check_value(tg: &TgXml, prior: Option<&Value>) -> Value {
+    let number = |n: Option<f64>| n.map_or(Value::Null, Value::Number);
+    let full = object([
+        ("path", opt_string(Some(&tg.health_check_path))),
+        ("interval", number(tg.health_check_interval)),
+        ("timeout", number(tg.health_check_timeout)),
+        ("healthy_threshold", number(tg.healthy_threshold)),
+        ("unhealthy_threshold", number(tg.unhealthy_threshold)),
+        ("protocol", opt_string(Some(&tg.health_check_protocol))),
+    ]);
+    project(full, prior)
+}
+
+#[async_trait::async_trait]
+impl ResourceKind for TargetGroup {
+    fn type_name(&self) -> &'static str {
+        "aws_lb_target_group"
+    }
+
+    async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
+        let attrs = Attrs(config);
+        let mut params =
+            Params::new().set("Name", attrs.str("name").unwrap_or_else(|| generated_name(cx, "tg")));
+        if let Some(protocol) = attrs.str("protocol") {
+            params.push("Protocol", protocol);
+        }
+        if let Some(port) = attrs.f64("port") {
+            params.push("Port", port as i64);
+        }
+        if let Some(vpc) = attrs.str("vpc_id") {
+            params.push("VpcId", vpc);
+        }
+        if let Some(kind) = attrs.str("target_type") {
+            params.push("TargetType", kind);
+        }
+        params = health_check_params(params, config);
+        params = tag_params(params, &creation_tags(cx.op, config));
+        // Same name and settings returns the existing group: safe to resend.
+        let name = params.0[0].1.clone();
+        let arn = match cx
+            .client
+            .query_result::<TgList>(&ELBV2, "CreateTargetGroup", &params, Idempotency::Safe)
+            .await
+        {
+            Ok(created) => created.groups.members.into_iter().next().map(|g| g.arn),
+            Err(e) if e.code.as_deref() == Some("DuplicateTargetGroupName") => {
+                let params = Params::new().set("Names.member.1", &name);
+                let found: TgList = cx
+                    .client
+                    .query_result(&ELBV2, "DescribeTargetGroups", &params, Idempotency::Safe)
+                    .await?;
+                match found.groups.members.into_iter().next().map(|g| g.arn) {
+                    Some(arn) if owned(cx, &arn).await? => Some(arn),
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        arn.ok_or_else(|| ProviderError::new("CreateTargetGroup returned nothing"))
+    }
+
+    async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
+        let arns: Vec<&str> = items.iter().map(|i| i.id).collect();
+        let groups = match describe_by_arn(
+            client,
+            "DescribeTargetGroups",
+            "TargetGroupArns.member",
+            &arns,
+            |r: TgList| r.groups.members,
+            "TargetGroupNotFound",
+        )
+        .await
+        {
+            Ok(groups) => groups.into_iter().map(|g| (g.arn.clone(), g)).collect::<HashMap<_, _>>(),
+            Err(e) => return missing_results(items, e),
+        };
+        let present: Vec<&str> = arns.iter().copied().filter(|a| groups.contains_key(*a)).collect();
+        let tags = match describe_tags(client, &present).await {
+            Ok(tags) => tags,
+            Err(e) => return missing_results(items, e),
+        };
+        items
+            .iter()
+            .map(|item| {
+                let Some(tg) = groups.get(item.id) else { return Ok(None) };
+                Ok(Some(object([
+                    ("id", Value::string(&tg.arn)),
+                    ("arn", Value::string(&tg.arn)),
+                    ("tags", tags_of(&tags, &tg.arn, item.prior)),
+                    ("name", Value::string(&tg.name)),
+                    ("port", tg.port.map_or(Value::Null, Value::Number)),
+                    ("protocol", opt_string(Some(&tg.protocol))),
+                    ("vpc_id", opt_string(Some(&tg.vpc_id))),
+                    ("target_type", opt_string(Some(&tg.target_type))),
+                    ("health_check", health_check_value(tg, prior_of(item.prior, "health_check"))),
+                ])))
+            })
+            .collect()
+    }
+
+    async fn update(&self, cx: &Cx<'_>, id: &str, prior: &Value, config: &Value) -> ProviderResult<String> {
+        if prior_of(prior, "health_check").map(Value::unmarked)
+            != prior_of(config, "health_check").map(Value::unmarked)
+        {
+            let params = health_check_params(Params::new().set("TargetGroupArn", id), config);
+            cx.client.query(&ELBV2, "ModifyTargetGroup", &params, Idempotency::Safe).await?;
+        }
+        update_tags(cx.client, id, prior, config).await?;
+        Ok(id.to_string())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
+        let params = Params::new().set("TargetGroupArn", id);
+        // A group still used by a listener being deleted: wait for it.
+        wait_for(cx.waits, "target group to be free", || {
+            let params = params.clone();
+            async move {
+                match cx.client.query(&ELBV2, "DeleteTargetGroup", &params, Idempotency::Safe).await {
+                    Ok(_) => Ok(Some(())),
+                    Err(e) if is_not_found(&e) => Ok(Some(())),
+                    Err(e) if e.code.as_deref() == Some("ResourceInUse") => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------
+// aws_lb_listener
+
+struct Listener;
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionXml {
+    #[serde(rename = "Type", default)]
+    kind: String,
+    #[serde(rename = "TargetGroupArn", default)]
+    target_group_arn: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListenerXml {
+    #[serde(rename = "ListenerArn", default)]
+    arn: String,
+    #[serde(rename = "LoadBalancerArn", default)]
+    load_balancer_arn: String,
+    #[serde(rename = "Port")]
+    port: Option<f64>,
+    #[serde(rename = "Protocol", default)]
+    protocol: String,
+    #[serde(rename = "DefaultActions", default)]
+    actions: Members<ActionXml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListenerList {
+    #[serde(rename = "Listeners", default)]
+    listeners: Members<ListenerXml>,
+}
+
+fn listener_params(mut params: Params, config: &Value) -> Params {
+    let attrs = Attrs(config);
+    if let Some(port) = attrs.f64("port") {
+        params.push("Port", port as i64);
+    }
+    if let Some(protocol) = attrs.str("protocol") {
+        params.push("Protocol", protocol);
+    }
+    for (i, action) in attrs.list("default_action").iter().enumerate() {
+        let action = Attrs(action);
+        let n = i + 1;
+        params.push(
+            format!("DefaultActions.member.{n}.Type"),
+            action.str("type").unwrap_or_else(|| "forward".into()),
+        );
+        if let Some(group) = action.str("target_group_arn") {
+            params.push(format!("DefaultActions.member.{n}.TargetGroupArn"), group);
+        }
+        params.push(format!("DefaultActions.member.{n}.Order"), n);
+    }
+    params
+}
+
+#[async_trait::async_trait]
+impl ResourceKind for Listener {
+    fn type_name(&self) -> &'static str {
+        "aws_lb_listener"
+    }
+
+    async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
+        let mut params = listener_params(
+            Params::new().set("LoadBalancerArn", Attrs(config).required_str("load_balancer_arn")?),
+            config,
+        );
+        params = tag_params(params, &creation_tags(cx.op, config));
+        // The same port and settings on the same balancer returns the
+        // existing listener: safe to resend.
+        let arn = match cx
+            .client
+            .query_result::<ListenerList>(&ELBV2, "CreateListener", &params, Idempotency::Safe)
+            .await
+        {
+            Ok(created) => created.listeners.members.into_iter().next().map(|l| l.arn),
+            Err(e) if e.code.as_deref() == Some("DuplicateListener") => {
+                let params =
+                    Params::new().set("LoadBalancerArn", Attrs(config).required_str("load_balancer_arn")?);
+                let found: ListenerList =
+                    cx.client.query_result(&ELBV2, "DescribeListeners", &params, Idempotency::Safe).await?;
+                let port = Attrs(config).f64("port");
+                match found.listeners.members.into_iter().find(|l| l.port == port).map(|l| l.arn) {
+                    Some(arn) if owned(cx, &arn).await? => Some(arn),
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        arn.ok_or_else(|| ProviderError::new("CreateListener returned nothing"))
+    }
+
+    async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
+        let arns: Vec<&str> = items.iter().map(|i| i.id).collect();
+        let listeners = match describe_by_arn(
+            client,
+            "DescribeListeners",
+            "ListenerArns.member",
+            &arns,
+            |r: ListenerList| r.listeners.members,
+            "ListenerNotFound",
+        )
+        .await
+        {
+            Ok(found) => found.into_iter().map(|l| (l.arn.clone(), l)).collect::<HashMap<_, _>>(),
+            Err(e) => return missing_results(items, e),
+        };
+        // Listener tags are only read when some were configured.
+        let tagged: Vec<&str> = items
+            .iter()
+            .filter(|i| {
+                listeners.contains_key(i.id)
+                    && (i.prior.as_object().is_none() || Attrs(i.prior).get("tags").is_some())
+            })
+            .map(|i| i.id)
+            .collect();
+        let tags = match describe_tags(client, &tagged).await {
+            Ok(tags) => tags,
+            Err(e) => return missing_results(items, e),
+        };
+        items
+            .iter()
+            .map(|item| {
+                let Some(l) = listeners.get(item.id) else { return Ok(None) };
+                let actions: Vec<Value> = l
+                    .actions
+                    .members
+                    .iter()
+                    .map(|a| {
+                        object([
+                            ("type", Value::string(&a.kind)),
+                            ("target_group_arn", opt_string(Some(&a.target_group_arn))),
+                        ])
+                    })
+                    .collect();
+                let actions = project(Value::List(actions), prior_of(item.prior, "default_action"));
+                Ok(Some(object([
+                    ("id", Value::string(&l.arn)),
+                    ("arn", Value::string(&l.arn)),
+                    ("tags", tags_of(&tags, &l.arn, item.prior)),
+                    ("load_balancer_arn", Value::string(&l.load_balancer_arn)),
+                    ("port", l.port.map_or(Value::Null, Value::Number)),
+                    ("protocol", opt_string(Some(&l.protocol))),
+                    ("default_action", actions),
+                ])))
+            })
+            .collect()
+    }
+
+    async fn update(&self, cx: &Cx<'_>, id: &str, prior: &Value, config: &Value) -> ProviderResult<String> {
+        let params = listener_params(Params::new().set("ListenerArn", id), config);
+        cx.client.query(&ELBV2, "ModifyListener", &params, Idempotency::Safe).await?;
+        update_tags(cx.client, id, prior, config).await?;
+        Ok(id.to_string())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
+        let params = Params::new().set("ListenerArn", id);
+        cx.client.query(&ELBV2, "DeleteListener", &params, Idempotency::Safe).await.map(|_| ())
+    }
+}

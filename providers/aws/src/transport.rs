@@ -1,0 +1,530 @@
+//! The AWS wire protocols, spoken directly over reqwest: SigV4 signing with
+//! `aws-sigv4`, credentials from `aws-config`'s standard chain, the query
+//! protocol (EC2, ELBv2, IAM: form-encoded requests, XML responses) and the
+//! JSON 1.1 protocol (ECS, Secrets Manager, SSM, Application Auto Scaling).
+//!
+//! Why not the official SDK crates: on these 2-core machines they take
+//! minutes longer to build than the few dozen actions this provider needs.
+//!
+//! Retries follow the SDKs' standard mode: throttling codes, 5xx and
+//! transport errors are retried with jittered exponential backoff, a bounded
+//! number of times. Invariant: a request that creates an object is never
+//! resent after it may have reached the server (a lost response); the
+//! caller gets [`OUTCOME_UNKNOWN`] and looks for the object before trying
+//! again, so a retry never creates a duplicate.
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use serde::de::DeserializeOwned;
+use stackc_providers::ProviderError;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// Error code of a request whose outcome is unknown: it may have reached the
+/// server, which may have acted, but no response came back.
+pub const OUTCOME_UNKNOWN: &str = "RequestOutcomeUnknown";
+
+/// How one AWS service is reached and spoken to.
+#[derive(Clone, Copy, Debug)]
+pub struct Service {
+    /// SigV4 signing name.
+    pub signing_name: &'static str,
+    /// Host prefix of the regional endpoint.
+    pub endpoint_prefix: &'static str,
+    pub protocol: Protocol,
+    /// True for IAM: one endpoint, signed for us-east-1.
+    pub global: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Protocol {
+    /// Form-encoded `Action=...&Version=...`, XML responses.
+    Query { version: &'static str },
+    /// `X-Amz-Target: <prefix>.<Action>`, JSON bodies.
+    Json { target_prefix: &'static str },
+}
+
+pub const EC2: Service = Service {
+    signing_name: "ec2",
+    endpoint_prefix: "ec2",
+    protocol: Protocol::Query { version: "2016-11-15" },
+    global: false,
+};
+pub const ELBV2: Service = Service {
+    signing_name: "elasticloadbalancing",
+    endpoint_prefix: "elasticloadbalancing",
+    protocol: Protocol::Query { version: "2015-12-01" },
+    global: false,
+};
+pub const IAM: Service = Service {
+    signing_name: "iam",
+    endpoint_prefix: "iam",
+    protocol: Protocol::Query { version: "2010-05-08" },
+    global: true,
+};
+pub const STS: Service = Service {
+    signing_name: "sts",
+    endpoint_prefix: "sts",
+    protocol: Protocol::Query { version: "2011-06-15" },
+    global: false,
+};
+pub const ECS: Service = Service {
+    signing_name: "ecs",
+    endpoint_prefix: "ecs",
+    protocol: Protocol::Json { target_prefix: "AmazonEC2ContainerServiceV20141113" },
+    global: false,
+};
+pub const SECRETS_MANAGER: Service = Service {
+    signing_name: "secretsmanager",
+    endpoint_prefix: "secretsmanager",
+    protocol: Protocol::Json { target_prefix: "secretsmanager" },
+    global: false,
+};
+pub const SSM: Service = Service {
+    signing_name: "ssm",
+    endpoint_prefix: "ssm",
+    protocol: Protocol::Json { target_prefix: "AmazonSSM" },
+    global: false,
+};
+pub const APP_AUTOSCALING: Service = Service {
+    signing_name: "application-autoscaling",
+    endpoint_prefix: "application-autoscaling",
+    protocol: Protocol::Json { target_prefix: "AnyScaleFrontendService" },
+    global: false,
+};
+
+/// Whether a request may be sent again after it may have reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reads, upserts, modifications to a given value, deletes.
+    Safe,
+    /// Creates a new object each time it is served.
+    Creates,
+}
+
+/// Standard-mode retry settings.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Backoff before retry n is a random duration up to `base * 2^n`,
+    /// capped at `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Codes the SDKs treat as throttling or transient.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+];
+
+/// A signed-request client for every service the provider uses.
+pub struct AwsClient {
+    http: reqwest::Client,
+    region: String,
+    endpoint: Option<String>,
+    credentials: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+    retry: RetryPolicy,
+    calls: AtomicU64,
+    calls_by_action: Mutex<BTreeMap<String, u64>>,
+    account: tokio::sync::OnceCell<String>,
+}
+
+impl std::fmt::Debug for AwsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClient").field("region", &self.region).field("endpoint", &self.endpoint).finish()
+    }
+}
+
+impl AwsClient {
+    pub fn new(
+        region: String,
+        endpoint: Option<String>,
+        credentials: SharedCredentialsProvider,
+        retry: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<AwsClient, ProviderError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ProviderError::new(format!("cannot build the HTTP client: {e}")))?;
+        Ok(AwsClient {
+            http,
+            region,
+            endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
+            credentials,
+            cached: tokio::sync::Mutex::new(None),
+            retry,
+            calls: AtomicU64::new(0),
+            calls_by_action: Mutex::new(BTreeMap::new()),
+            account: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The account the credentials belong to (STS GetCallerIdentity, asked
+    /// once), for ARNs that EC2 does not return.
+    pub async fn account_id(&self) -> Result<String, ProviderError> {
+        #[derive(Default, serde::Deserialize)]
+        struct Identity {
+            #[serde(rename = "Account", default)]
+            account: String,
+        }
+        self.account
+            .get_or_try_init(|| async {
+                let identity: Identity =
+                    self.query_result(&STS, "GetCallerIdentity", &Params::new(), Idempotency::Safe).await?;
+                Ok(identity.account)
+            })
+            .await
+            .cloned()
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub fn call_count(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent so far by `service:Action`.
+    pub fn calls_by_action(&self) -> BTreeMap<String, u64> {
+        self.calls_by_action.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn url(&self, service: &Service) -> String {
+        match &self.endpoint {
+            Some(endpoint) => format!("{endpoint}/"),
+            None if service.global => format!("https://{}.amazonaws.com/", service.endpoint_prefix),
+            None => format!("https://{}.{}.amazonaws.com/", service.endpoint_prefix, self.region),
+        }
+    }
+
+    fn signing_region<'a>(&'a self, service: &Service) -> &'a str {
+        if service.global {
+            "us-east-1"
+        } else {
+            &self.region
+        }
+    }
+
+    async fn credentials(&self) -> Result<Credentials, ProviderError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(credentials) = cached.as_ref() {
+            let fresh = credentials.expiry().is_none_or(|expiry| {
+                expiry.duration_since(SystemTime::now()).unwrap_or_default() > Duration::from_secs(300)
+            });
+            if fresh {
+                return Ok(credentials.clone());
+            }
+        }
+        let credentials = self.credentials.provide_credentials().await.map_err(|e| ProviderError {
+            code: Some("NoCredentials".into()),
+            message: format!(
+                "no AWS credentials: {e} (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a \
+                 shared credentials file)"
+            ),
+            retryable: false,
+        })?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    /// A query-protocol call; `params` without Action and Version. Returns
+    /// the response body (XML).
+    pub async fn query(
+        &self,
+        service: &Service,
+        action: &str,
+        params: &Params,
+        idempotency: Idempotency,
+    ) -> Result<String, ProviderError> {
+        let Protocol::Query { version } = service.protocol else {
+            return Err(ProviderError::new(format!("{action}: not a query-protocol service")));
+        };
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("Action", action).append_pair("Version", version);
+            for (key, value) in &params.0 {
+                body.append_pair(key, value);
+            }
+            body.finish()
+        };
+        let headers = [("content-type", "application/x-www-form-urlencoded; charset=utf-8".to_string())];
+        self.send(service, action, &headers, body.into_bytes(), idempotency).await
+    }
+
+    /// A query call whose `<{action}Result>` element is deserialized.
+    pub async fn query_result<T: DeserializeOwned + Default>(
+        &self,
+        service: &Service,
+        action: &str,
+        params: &Params,
+        idempotency: Idempotency,
+    ) -> Result<T, ProviderError> {
+        let body = self.query(service, action, params, idempotency).await?;
+        crate::xml::result_element(&body, action)
+    }
+
+    /// A query call (EC2 style: no Result wrapper) deserialized whole.
+    pub async fn query_whole<T: DeserializeOwned>(
+        &self,
+        service: &Service,
+        action: &str,
+        params: &Params,
+        idempotency: Idempotency,
+    ) -> Result<T, ProviderError> {
+        let body = self.query(service, action, params, idempotency).await?;
+        crate::xml::whole(&body, action)
+    }
+
+    /// A JSON-protocol call.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        service: &Service,
+        action: &str,
+        request: &serde_json::Value,
+        idempotency: Idempotency,
+    ) -> Result<T, ProviderError> {
+        let Protocol::Json { target_prefix } = service.protocol else {
+            return Err(ProviderError::new(format!("{action}: not a JSON-protocol service")));
+        };
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1".to_string()),
+            ("x-amz-target", format!("{target_prefix}.{action}")),
+        ];
+        let body = serde_json::to_vec(request).map_err(|e| ProviderError::new(format!("{action}: {e}")))?;
+        let text = self.send(service, action, &headers, body, idempotency).await?;
+        let text = if text.trim().is_empty() { "{}" } else { text.as_str() };
+        serde_json::from_str(text).map_err(|e| ProviderError {
+            code: Some("UnreadableResponse".into()),
+            message: format!("{}:{action}: unreadable response: {e}", service.signing_name),
+            retryable: false,
+        })
+    }
+
+    async fn send(
+        &self,
+        service: &Service,
+        action: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        idempotency: Idempotency,
+    ) -> Result<String, ProviderError> {
+        let url = self.url(service);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut by_action) = self.calls_by_action.lock() {
+                *by_action.entry(format!("{}:{action}", service.signing_name)).or_default() += 1;
+            }
+            let outcome = self.attempt(service, &url, headers, &body).await;
+            let error = match outcome {
+                Ok(text) => return Ok(text),
+                Err(failure) => failure,
+            };
+            let (error, may_retry) = match error {
+                Failure::NotSent(e) => (e, true),
+                Failure::Lost(e) if idempotency == Idempotency::Safe => (e, true),
+                Failure::Lost(e) => {
+                    return Err(ProviderError {
+                        code: Some(OUTCOME_UNKNOWN.into()),
+                        message: format!(
+                            "{}:{action}: no response ({e}); the request may have been served",
+                            service.signing_name
+                        ),
+                        retryable: true,
+                    })
+                }
+                Failure::Api(e) => {
+                    let retry = e.retryable;
+                    (e, retry)
+                }
+            };
+            if !may_retry || attempt >= self.retry.max_attempts {
+                return Err(error);
+            }
+            tokio::time::sleep(self.backoff(attempt)).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .retry
+            .base_delay
+            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
+            .min(self.retry.max_delay);
+        let mut bytes = [0u8; 4];
+        let fraction = if getrandom::fill(&mut bytes).is_ok() {
+            f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX)
+        } else {
+            0.5
+        };
+        ceiling.mul_f64(fraction)
+    }
+
+    async fn attempt(
+        &self,
+        service: &Service,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<String, Failure> {
+        let credentials = self.credentials().await.map_err(Failure::Api)?;
+        let identity = credentials.into();
+        let settings = aws_sigv4::http_request::SigningSettings::default();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(self.signing_region(service))
+            .name(service.signing_name)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
+            .into();
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            "POST",
+            url,
+            headers.iter().map(|(k, v)| (*k, v.as_str())),
+            aws_sigv4::http_request::SignableBody::Bytes(body),
+        )
+        .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?;
+        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
+            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
+            .into_parts();
+        let mut request = self.http.post(url).body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => return Err(Failure::NotSent(transport_error(&e))),
+            Err(e) => return Err(Failure::Lost(transport_error(&e))),
+        };
+        let status = response.status();
+        let error_type =
+            response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => return Err(Failure::Lost(transport_error(&e))),
+        };
+        if status.is_success() {
+            return Ok(text);
+        }
+        let (code, message) = match service.protocol {
+            Protocol::Query { .. } => crate::xml::error_code_and_message(&text),
+            Protocol::Json { .. } => json_error(&text, error_type.as_deref()),
+        };
+        let code = code.unwrap_or_else(|| format!("Http{}", status.as_u16()));
+        let retryable =
+            status.is_server_error() || status.as_u16() == 429 || RETRYABLE_CODES.contains(&code.as_str());
+        let message = if message.is_empty() { format!("HTTP {status}") } else { message };
+        Err(Failure::Api(ProviderError { code: Some(code), message, retryable }))
+    }
+}
+
+enum Failure {
+    /// The request certainly did not reach the server.
+    NotSent(ProviderError),
+    /// Sent, but the response never came back whole.
+    Lost(ProviderError),
+    /// The server answered with an error.
+    Api(ProviderError),
+}
+
+fn transport_error(e: &reqwest::Error) -> ProviderError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    ProviderError { code: Some("TransportError".into()), message, retryable: true }
+}
+
+/// `{"__type": "prefix#Code:extra", "message": "..."}`.
+fn json_error(text: &str, header: Option<&str>) -> (Option<String>, String) {
+    let json: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+    let raw = json
+        .get("__type")
+        .or_else(|| json.get("code"))
+        .and_then(|v| v.as_str())
+        .or(header)
+        .map(str::to_string);
+    let code = raw.map(|raw| {
+        let after_hash = raw.rsplit('#').next().unwrap_or(&raw).to_string();
+        after_hash.split(':').next().unwrap_or(&after_hash).to_string()
+    });
+    let message = json
+        .get("message")
+        .or_else(|| json.get("Message"))
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    (code, message)
+}
+
+/// Query-protocol parameters, in order (`Filter.1.Name`, `Tags.member.1.Key`).
+#[derive(Clone, Debug, Default)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    pub fn set(mut self, key: impl Into<String>, value: impl ToString) -> Params {
+        self.0.push((key.into(), value.to_string()));
+        self
+    }
+
+    pub fn push(&mut self, key: impl Into<String>, value: impl ToString) {
+        self.0.push((key.into(), value.to_string()));
+    }
+
+    /// `prefix.1`, `prefix.2`, ... (EC2 lists: `VpcId.1`; ELB: `Names.member.1`).
+    pub fn list<S: ToString>(mut self, prefix: &str, values: impl IntoIterator<Item = S>) -> Params {
+        for (i, value) in values.into_iter().enumerate() {
+            self.0.push((format!("{prefix}.{}", i + 1), value.to_string()));
+        }
+        self
+    }
+}
