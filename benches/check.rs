@@ -7,8 +7,11 @@
 //! instances) a child process generates the stack, times `check`, the
 //! front end's own `syntax::parse` (scan + hcl-edit + lowering, the part of
 //! `check` before resolve) and a bare hcl-edit `parse_body` (best of several
-//! runs each) and reads its peak resident memory
-//! (`VmHWM`); running each size in its own process keeps the peaks apart.
+//! runs each, interleaved; both parses cover the same texts as `check`: the
+//! generated files plus the embedded stdlib; `check` gets its `Sources`
+//! ready-made, as reading files is the binary's I/O) and reads its peak
+//! resident memory (`VmHWM`); running each size in its own process keeps the
+//! peaks apart.
 //! No benchmarking crate: a plain `main` that times and prints is enough here
 //! and keeps the build lean.
 //!
@@ -84,36 +87,48 @@ fn main() {
 fn child(size: usize) {
     let files = generate(size);
     let bytes: usize = files.iter().map(|(_, text)| text.len()).sum();
-    let runs = if size >= 10_000 { 3 } else { 7 };
+    let runs = if size >= 10_000 { 5 } else { 9 };
 
-    let parse = best_of(runs, || {
-        for (_, text) in &files {
-            let body = hcl_edit::parser::parse_body(text).expect("generated stack parses");
-            std::hint::black_box(body);
-        }
-    });
+    // `check` parses the embedded stdlib as well as the user's files, so the
+    // parse baselines cover the same texts.
+    let texts: Vec<&str> = files
+        .iter()
+        .map(|(_, text)| text.as_str())
+        .chain(stackc_compiler::stdlib::files().iter().map(|(_, text)| *text))
+        .collect();
+    let mut sources = Sources::new();
+    for (name, text) in &files {
+        sources.add(SourceFile::new(name.clone(), text.clone(), Origin::User));
+    }
+    for (path, text) in stackc_compiler::stdlib::files() {
+        sources.add(SourceFile::new(*path, *text, Origin::Stdlib));
+    }
 
-    let syntax = best_of(runs, || {
-        for (i, (_, text)) in files.iter().enumerate() {
-            let (file, diagnostics) = stackc_compiler::syntax::parse(stackc_compiler::FileId(i as u32), text);
-            assert!(diagnostics.is_empty(), "generated stack has syntax diagnostics");
-            std::hint::black_box(file);
-        }
-    });
-
+    // The three measures are interleaved, best of `runs` each, so a load
+    // change on a shared machine hits them alike and the ratios hold.
+    let (mut parse, mut syntax, mut check) = (Duration::MAX, Duration::MAX, Duration::MAX);
     let mut diagnostics = 0;
-    let check = best_of(runs, || {
-        let mut sources = Sources::new();
-        for (name, text) in &files {
-            sources.add(SourceFile::new(name.clone(), text.clone(), Origin::User));
-        }
-        for (path, text) in stackc_compiler::stdlib::files() {
-            sources.add(SourceFile::new(*path, *text, Origin::Stdlib));
-        }
-        let checked = stackc_compiler::check(&sources, &CheckOptions::default());
-        diagnostics = checked.diagnostics.len();
-        std::hint::black_box(checked);
-    });
+    for _ in 0..runs {
+        parse = parse.min(timed(|| {
+            for text in &texts {
+                let body = hcl_edit::parser::parse_body(text).expect("generated stack parses");
+                std::hint::black_box(body);
+            }
+        }));
+        syntax = syntax.min(timed(|| {
+            for (i, text) in texts.iter().enumerate() {
+                let (file, diagnostics) =
+                    stackc_compiler::syntax::parse(stackc_compiler::FileId(i as u32), text);
+                assert!(diagnostics.is_empty(), "generated stack has syntax diagnostics");
+                std::hint::black_box(file);
+            }
+        }));
+        check = check.min(timed(|| {
+            let checked = stackc_compiler::check(&sources, &CheckOptions::default());
+            diagnostics = checked.diagnostics.len();
+            std::hint::black_box(checked);
+        }));
+    }
 
     println!(
         "{} {bytes} {:.3} {:.3} {:.3} {} {diagnostics}",
@@ -125,15 +140,10 @@ fn child(size: usize) {
     );
 }
 
-fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.

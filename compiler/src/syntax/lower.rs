@@ -51,7 +51,11 @@ impl<'a> Lowerer<'a> {
     }
 
     pub(super) fn body(&mut self, body: &hcl_edit::structure::Body) -> ast::Body {
-        let mut out = ast::Body::default();
+        let attributes = body.iter().filter(|s| s.is_attribute()).count();
+        let mut out = ast::Body {
+            attributes: Vec::with_capacity(attributes),
+            blocks: Vec::with_capacity(body.len() - attributes),
+        };
         for structure in body.iter() {
             match structure {
                 Structure::Attribute(attribute) => {
@@ -149,13 +153,11 @@ impl<'a> Lowerer<'a> {
                 self.node(ExprKind::Template(vec![TemplatePart::Literal(s.value().clone())]), at, 0)
             }
             Expression::StringTemplate(template) => {
-                let elements: Vec<&Element> = template.iter().collect();
-                let (parts, height) = self.template(&elements, false, false);
+                let (parts, height) = self.template(template, false, false);
                 self.node(ExprKind::Template(parts), at, height)
             }
             Expression::HeredocTemplate(heredoc) => {
-                let elements: Vec<&Element> = heredoc.template.iter().collect();
-                let (parts, height) = self.template(&elements, false, false);
+                let (parts, height) = self.template(&heredoc.template, false, false);
                 self.node(ExprKind::Template(parts), at, height)
             }
             Expression::Array(array) => {
@@ -346,7 +348,7 @@ impl<'a> Lowerer<'a> {
     /// (set by the markers of the directive that encloses it).
     fn template(
         &mut self,
-        elements: &[&Element],
+        elements: &Template,
         strip_leading: bool,
         strip_trailing: bool,
     ) -> (Vec<TemplatePart>, usize) {
@@ -356,7 +358,10 @@ impl<'a> Lowerer<'a> {
             match element {
                 Element::Literal(literal) => {
                     let mut text: &str = literal.value();
-                    let trim_start = if i == 0 { strip_leading } else { strips_after(elements[i - 1]) };
+                    let trim_start = match i.checked_sub(1).and_then(|previous| elements.get(previous)) {
+                        Some(previous) => strips_after(previous),
+                        None => strip_leading,
+                    };
                     let trim_end = match elements.get(i + 1) {
                         Some(next) => strips_before(next),
                         None => strip_trailing,
@@ -383,13 +388,13 @@ impl<'a> Lowerer<'a> {
                             Some(else_expr) => else_expr.strip.strip_start(),
                             None => directive.endif_expr.strip.strip_start(),
                         };
-                        let (then, h2) = self.sub_template(
+                        let (then, h2) = self.template(
                             &directive.if_expr.template,
                             directive.if_expr.strip.strip_end(),
                             then_end,
                         );
                         let (otherwise, h3) = match &directive.else_expr {
-                            Some(else_expr) => self.sub_template(
+                            Some(else_expr) => self.template(
                                 &else_expr.template,
                                 else_expr.strip.strip_end(),
                                 directive.endif_expr.strip.strip_start(),
@@ -404,7 +409,7 @@ impl<'a> Lowerer<'a> {
                         let key_var = intro.key_var.as_ref().map(|k| self.ident(k.as_str(), k.span()));
                         let value_var = self.ident(intro.value_var.as_str(), intro.value_var.span());
                         let (collection, h1) = self.expr(&intro.collection_expr);
-                        let (body, h2) = self.sub_template(
+                        let (body, h2) = self.template(
                             &intro.template,
                             intro.strip.strip_end(),
                             directive.endfor_expr.strip.strip_start(),
@@ -417,16 +422,6 @@ impl<'a> Lowerer<'a> {
         }
         // A template part is one more level for later passes.
         (parts, height + 1)
-    }
-
-    fn sub_template(
-        &mut self,
-        template: &Template,
-        strip_leading: bool,
-        strip_trailing: bool,
-    ) -> (Vec<TemplatePart>, usize) {
-        let elements: Vec<&Element> = template.iter().collect();
-        self.template(&elements, strip_leading, strip_trailing)
     }
 }
 
