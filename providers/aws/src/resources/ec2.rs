@@ -86,22 +86,30 @@ async fn describe_filtered<T: DeserializeOwned>(
     Ok(pages)
 }
 
-/// Describe objects carrying this operation's ownership tags.
+/// Describe objects carrying this operation's stack tag; callers keep those
+/// whose address tag matches ([`is_ours`]). The address is compared here,
+/// not in a filter: filter values are patterns (`[0]` would not match
+/// itself).
 async fn describe_owned<T: DeserializeOwned>(
     cx: &Cx<'_>,
     action: &str,
     extra: &[(&str, &str)],
 ) -> ProviderResult<T> {
     let mut params = Params::new()
-        .set("Filter.1.Name", format!("tag:{TAG_ADDRESS}"))
-        .set("Filter.1.Value.1", cx.op.address.as_str())
-        .set("Filter.2.Name", format!("tag:{TAG_STACK}"))
-        .set("Filter.2.Value.1", &cx.op.stack);
+        .set("Filter.1.Name", format!("tag:{TAG_STACK}"))
+        .set("Filter.1.Value.1", &cx.op.stack)
+        .set("Filter.2.Name", "tag-key")
+        .set("Filter.2.Value.1", TAG_ADDRESS);
     for (i, (name, value)) in extra.iter().enumerate() {
         params.push(format!("Filter.{}.Name", i + 3), name);
         params.push(format!("Filter.{}.Value.1", i + 3), value);
     }
     cx.client.query_whole(&EC2, action, &params, Idempotency::Safe).await
+}
+
+/// True if the tags name this operation's address.
+fn is_ours(cx: &Cx<'_>, tags: &Items<Ec2Tag>) -> bool {
+    tags.items.iter().any(|t| t.key == TAG_ADDRESS && t.value == cx.op.address.as_str())
 }
 
 /// Answers each item from a map of found objects by id.
@@ -245,9 +253,12 @@ impl ResourceKind for Vpc {
         Ok(id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeVpcs = describe_owned(cx, "DescribeVpcs", &[]).await?;
-        Ok(found.vpcs.items.into_iter().next().map(|v| v.id))
+        let Some(vpc) = found.vpcs.items.into_iter().find(|v| is_ours(cx, &v.tags)) else { return Ok(None) };
+        // Finish what the interrupted create would have done.
+        modify_vpc_attributes(cx.client, &vpc.id, &object([("x", Value::Null)]), config).await?;
+        Ok(Some(vpc.id))
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -365,9 +376,15 @@ impl ResourceKind for Subnet {
         Ok(id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeSubnets = describe_owned(cx, "DescribeSubnets", &[]).await?;
-        Ok(found.subnets.items.into_iter().next().map(|v| v.id))
+        let Some(subnet) = found.subnets.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
+            return Ok(None);
+        };
+        if Attrs(config).bool("map_public_ip_on_launch") == Some(true) {
+            set_map_public_ip(cx.client, &subnet.id, true).await?;
+        }
+        Ok(Some(subnet.id))
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -473,7 +490,7 @@ impl ResourceKind for InternetGateway {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGateways = describe_owned(cx, "DescribeInternetGateways", &[]).await?;
-        let Some(gateway) = found.gateways.items.into_iter().next() else {
+        let Some(gateway) = found.gateways.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
             return Ok(None);
         };
         if let Some(vpc) = Attrs(config).str("vpc_id") {
@@ -652,7 +669,7 @@ impl ResourceKind for RouteTable {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeRouteTables = describe_owned(cx, "DescribeRouteTables", &[]).await?;
-        let Some(table) = found.tables.items.into_iter().next() else {
+        let Some(table) = found.tables.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
             return Ok(None);
         };
         let before = table_routes(&table);
@@ -1042,7 +1059,7 @@ impl ResourceKind for SecurityGroup {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGroups = describe_owned(cx, "DescribeSecurityGroups", &[]).await?;
-        let Some(group) = found.groups.items.into_iter().next() else {
+        let Some(group) = found.groups.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
             return Ok(None);
         };
         self.configure_rules(cx, &group.id, config).await?;

@@ -193,10 +193,11 @@ impl ResourceKind for LoadBalancer {
             .list("Subnets.member", attrs.strings("subnets"))
             .list("SecurityGroups.member", attrs.strings("security_groups"));
         params = tag_params(params, &creation_tags(cx.op, config));
-        // Creating an existing name with the same settings returns it: safe.
+        // AWS returns the existing balancer for the same name and settings;
+        // not every endpoint does (moto makes another): never resent blind.
         let arn = match cx
             .client
-            .query_result::<LbList>(&ELBV2, "CreateLoadBalancer", &params, Idempotency::Safe)
+            .query_result::<LbList>(&ELBV2, "CreateLoadBalancer", &params, Idempotency::Creates)
             .await
         {
             Ok(created) => created.lbs.members.into_iter().next().map(|lb| lb.arn),
@@ -215,24 +216,29 @@ impl ResourceKind for LoadBalancer {
             Err(e) => return Err(e),
         }
         .ok_or_else(|| ProviderError::new("CreateLoadBalancer returned nothing"))?;
-        let waited = arn.clone();
-        wait_for(cx.waits, &format!("load balancer {name} to be active"), || {
-            let arn = waited.clone();
-            async move {
-                let found = describe_lbs(cx.client, &[&arn]).await?;
-                match found.get(&arn).map(|lb| lb.state.code.as_str()) {
-                    Some("active") => Ok(Some(())),
-                    Some("failed") => Err(ProviderError {
-                        code: Some("LoadBalancerFailed".into()),
-                        message: format!("load balancer {arn} failed to provision"),
-                        retryable: false,
-                    }),
-                    _ => Ok(None),
-                }
-            }
-        })
-        .await?;
+        wait_active(cx, &arn).await?;
         Ok(arn)
+    }
+
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let name = Attrs(config).str("name").unwrap_or_else(|| generated_name(cx, "lb"));
+        let params = Params::new().set("Names.member.1", &name);
+        let found = match cx
+            .client
+            .query_result::<LbList>(&ELBV2, "DescribeLoadBalancers", &params, Idempotency::Safe)
+            .await
+        {
+            Ok(found) => found.lbs.members,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for lb in found {
+            if owned(cx, &lb.arn).await? {
+                wait_active(cx, &lb.arn).await?;
+                return Ok(Some(lb.arn));
+            }
+        }
+        Ok(None)
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -292,6 +298,23 @@ impl ResourceKind for LoadBalancer {
         let params = Params::new().set("LoadBalancerArn", id);
         cx.client.query(&ELBV2, "DeleteLoadBalancer", &params, Idempotency::Safe).await.map(|_| ())
     }
+}
+
+/// Waits until a new load balancer is active.
+async fn wait_active(cx: &Cx<'_>, arn: &str) -> ProviderResult<()> {
+    wait_for(cx.waits, &format!("load balancer {arn} to be active"), || async move {
+        let found = describe_lbs(cx.client, &[arn]).await?;
+        match found.get(arn).map(|lb| lb.state.code.as_str()) {
+            Some("active") => Ok(Some(())),
+            Some("failed") => Err(ProviderError {
+                code: Some("LoadBalancerFailed".into()),
+                message: format!("load balancer {arn} failed to provision"),
+                retryable: false,
+            }),
+            _ => Ok(None),
+        }
+    })
+    .await
 }
 
 fn internal_value(scheme: &str) -> Value {
@@ -401,11 +424,10 @@ impl ResourceKind for TargetGroup {
         }
         params = health_check_params(params, config);
         params = tag_params(params, &creation_tags(cx.op, config));
-        // Same name and settings returns the existing group: safe to resend.
         let name = params.0[0].1.clone();
         let arn = match cx
             .client
-            .query_result::<TgList>(&ELBV2, "CreateTargetGroup", &params, Idempotency::Safe)
+            .query_result::<TgList>(&ELBV2, "CreateTargetGroup", &params, Idempotency::Creates)
             .await
         {
             Ok(created) => created.groups.members.into_iter().next().map(|g| g.arn),
@@ -423,6 +445,26 @@ impl ResourceKind for TargetGroup {
             Err(e) => return Err(e),
         };
         arn.ok_or_else(|| ProviderError::new("CreateTargetGroup returned nothing"))
+    }
+
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let name = Attrs(config).str("name").unwrap_or_else(|| generated_name(cx, "tg"));
+        let params = Params::new().set("Names.member.1", &name);
+        let found = match cx
+            .client
+            .query_result::<TgList>(&ELBV2, "DescribeTargetGroups", &params, Idempotency::Safe)
+            .await
+        {
+            Ok(found) => found.groups.members,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for group in found {
+            if owned(cx, &group.arn).await? {
+                return Ok(Some(group.arn));
+            }
+        }
+        Ok(None)
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -561,11 +603,9 @@ impl ResourceKind for Listener {
             config,
         );
         params = tag_params(params, &creation_tags(cx.op, config));
-        // The same port and settings on the same balancer returns the
-        // existing listener: safe to resend.
         let arn = match cx
             .client
-            .query_result::<ListenerList>(&ELBV2, "CreateListener", &params, Idempotency::Safe)
+            .query_result::<ListenerList>(&ELBV2, "CreateListener", &params, Idempotency::Creates)
             .await
         {
             Ok(created) => created.listeners.members.into_iter().next().map(|l| l.arn),
@@ -583,6 +623,19 @@ impl ResourceKind for Listener {
             Err(e) => return Err(e),
         };
         arn.ok_or_else(|| ProviderError::new("CreateListener returned nothing"))
+    }
+
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let params = Params::new().set("LoadBalancerArn", Attrs(config).required_str("load_balancer_arn")?);
+        let found: ListenerList =
+            cx.client.query_result(&ELBV2, "DescribeListeners", &params, Idempotency::Safe).await?;
+        let port = Attrs(config).f64("port");
+        for listener in found.listeners.members.into_iter().filter(|l| l.port == port) {
+            if owned(cx, &listener.arn).await? {
+                return Ok(Some(listener.arn));
+            }
+        }
+        Ok(None)
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {

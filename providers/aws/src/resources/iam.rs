@@ -116,9 +116,7 @@ impl ResourceKind for Role {
         match cx.client.query(&IAM, "CreateRole", &params, Idempotency::Creates).await {
             Ok(_) => {}
             Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                if self.find_created(cx, config).await?.is_none() {
-                    return Err(e);
-                }
+                return self.find_created(cx, config).await?.ok_or(e);
             }
             Err(e) => return Err(e),
         }
@@ -146,7 +144,13 @@ impl ResourceKind for Role {
             .iter()
             .any(|t| t.key == crate::attrs::TAG_ADDRESS && t.value == cx.op.address.as_str())
             && role.tags.members.iter().any(|t| t.key == crate::attrs::TAG_STACK && t.value == cx.op.stack);
-        Ok(owned.then_some(name))
+        if !owned {
+            return Ok(None);
+        }
+        // Finish what the interrupted create would have done.
+        let attached = attached_policies(cx.client, &name).await?;
+        sync_policies(cx.client, &name, &attached, &Attrs(config).strings("managed_policy_arns")).await?;
+        Ok(Some(name))
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {

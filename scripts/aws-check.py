@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Independent check of what stackc's aws provider made, through boto3.
+
+Used by the aws tests against moto (never by stackc itself), so that what
+the provider reports is checked by a client that shares none of its code.
+
+  aws-check.py --endpoint URL owned STACK
+      every live object tagged stackc:stack=STACK, as JSON lines
+      {"type": ..., "id": ..., "address": ...}
+  aws-check.py --endpoint URL shop STACK
+      the shop example's architecture: three running instances each with
+      its own attached volume, an ALB whose listener forwards to the target
+      group, an ECS service with desired count 4, the secret and the
+      parameters; prints a JSON summary, exits 1 listing what is wrong.
+"""
+
+import argparse
+import json
+import sys
+
+import boto3
+
+REGION = "eu-west-3"
+
+
+def client(service, endpoint):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def tag_dict(tags, key="Key", value="Value"):
+    return {t[key]: t[value] for t in tags or []}
+
+
+def owned(endpoint, stack):
+    """Every live object carrying stackc:stack=stack."""
+    out = []
+
+    def add(kind, ident, tags):
+        if tags.get("stackc:stack") == stack:
+            out.append({"type": kind, "id": ident, "address": tags.get("stackc:address")})
+
+    ec2 = client("ec2", endpoint)
+    for v in ec2.describe_vpcs()["Vpcs"]:
+        add("aws_vpc", v["VpcId"], tag_dict(v.get("Tags")))
+    for s in ec2.describe_subnets()["Subnets"]:
+        add("aws_subnet", s["SubnetId"], tag_dict(s.get("Tags")))
+    for g in ec2.describe_internet_gateways()["InternetGateways"]:
+        add("aws_internet_gateway", g["InternetGatewayId"], tag_dict(g.get("Tags")))
+    for t in ec2.describe_route_tables()["RouteTables"]:
+        add("aws_route_table", t["RouteTableId"], tag_dict(t.get("Tags")))
+    for g in ec2.describe_security_groups()["SecurityGroups"]:
+        add("aws_security_group", g["GroupId"], tag_dict(g.get("Tags")))
+    for r in ec2.describe_instances()["Reservations"]:
+        for i in r["Instances"]:
+            if i["State"]["Name"] not in ("terminated", "shutting-down"):
+                add("aws_instance", i["InstanceId"], tag_dict(i.get("Tags")))
+    for v in ec2.describe_volumes()["Volumes"]:
+        add("aws_ebs_volume", v["VolumeId"], tag_dict(v.get("Tags")))
+
+    elb = client("elbv2", endpoint)
+    arns = []
+    for lb in elb.describe_load_balancers()["LoadBalancers"]:
+        arns.append(("aws_lb", lb["LoadBalancerArn"]))
+        for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            arns.append(("aws_lb_listener", listener["ListenerArn"]))
+    for tg in elb.describe_target_groups()["TargetGroups"]:
+        arns.append(("aws_lb_target_group", tg["TargetGroupArn"]))
+    for kind, arn in arns:
+        described = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        add(kind, arn, tag_dict(described[0]["Tags"] if described else []))
+
+    ecs = client("ecs", endpoint)
+    cluster_arns = ecs.list_clusters()["clusterArns"]
+    if cluster_arns:
+        for c in ecs.describe_clusters(clusters=cluster_arns, include=["TAGS"])["clusters"]:
+            if c["status"] == "ACTIVE":
+                add("aws_ecs_cluster", c["clusterArn"], tag_dict(c.get("tags"), "key", "value"))
+            service_arns = ecs.list_services(cluster=c["clusterArn"])["serviceArns"]
+            for i in range(0, len(service_arns), 10):
+                services = ecs.describe_services(cluster=c["clusterArn"], services=service_arns[i : i + 10], include=["TAGS"])
+                for s in services["services"]:
+                    if s["status"] == "ACTIVE":
+                        add("aws_ecs_service", s["serviceArn"], tag_dict(s.get("tags"), "key", "value"))
+    for arn in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]:
+        described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        add("aws_ecs_task_definition", arn, tag_dict(described.get("tags"), "key", "value"))
+
+    iam = client("iam", endpoint)
+    for role in iam.list_roles()["Roles"]:
+        add("aws_iam_role", role["RoleName"], tag_dict(iam.list_role_tags(RoleName=role["RoleName"])["Tags"]))
+
+    ssm = client("ssm", endpoint)
+    for p in ssm.describe_parameters()["Parameters"]:
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"]
+        add("aws_ssm_parameter", p["Name"], tag_dict(tags))
+
+    secrets = client("secretsmanager", endpoint)
+    for s in secrets.list_secrets()["SecretList"]:
+        if not s.get("DeletedDate"):
+            add("aws_secretsmanager_secret", s["ARN"], tag_dict(s.get("Tags")))
+    return out
+
+
+def shop(endpoint, stack):
+    problems = []
+    objects = owned(endpoint, stack)
+    by_type = {}
+    for o in objects:
+        by_type.setdefault(o["type"], []).append(o)
+
+    ec2 = client("ec2", endpoint)
+    instance_ids = [o["id"] for o in by_type.get("aws_instance", [])]
+    volumes_by_instance = {}
+    if len(instance_ids) != 3:
+        problems.append(f"expected 3 instances, found {len(instance_ids)}")
+    if instance_ids:
+        for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]:
+            for i in r["Instances"]:
+                if i["State"]["Name"] != "running":
+                    problems.append(f"instance {i['InstanceId']} is {i['State']['Name']}")
+        for v in ec2.describe_volumes()["Volumes"]:
+            for a in v.get("Attachments", []):
+                if a["InstanceId"] in instance_ids and a["State"] in ("attached", "attaching"):
+                    volumes_by_instance.setdefault(a["InstanceId"], []).append(v["VolumeId"])
+    attached = [v for vs in volumes_by_instance.values() for v in vs]
+    if sorted(volumes_by_instance) != sorted(instance_ids) or len(set(attached)) != len(instance_ids):
+        problems.append(f"each instance needs its own attached volume: {volumes_by_instance}")
+
+    elb = client("elbv2", endpoint)
+    lbs = by_type.get("aws_lb", [])
+    groups = [o["id"] for o in by_type.get("aws_lb_target_group", [])]
+    forwards = False
+    for lb in lbs:
+        described = elb.describe_load_balancers(LoadBalancerArns=[lb["id"]])["LoadBalancers"][0]
+        if described["Type"] != "application":
+            problems.append(f"load balancer {lb['id']} is {described['Type']}")
+        for listener in elb.describe_listeners(LoadBalancerArn=lb["id"])["Listeners"]:
+            for action in listener["DefaultActions"]:
+                if action["Type"] == "forward" and action.get("TargetGroupArn") in groups:
+                    forwards = True
+    if len(lbs) != 1 or not forwards:
+        problems.append(f"expected one ALB whose listener forwards to the target group (lbs {len(lbs)}, forwards {forwards})")
+
+    ecs = client("ecs", endpoint)
+    services = by_type.get("aws_ecs_service", [])
+    counts = []
+    for s in services:
+        cluster = s["id"].split(":service/")[1].split("/")[0]
+        described = ecs.describe_services(cluster=cluster, services=[s["id"]])["services"][0]
+        counts.append(described["desiredCount"])
+    if counts != [4]:
+        problems.append(f"expected one ECS service with desired count 4, found {counts}")
+
+    if len(by_type.get("aws_secretsmanager_secret", [])) < 1:
+        problems.append("no secret")
+    if len(by_type.get("aws_ssm_parameter", [])) < 1:
+        problems.append("no parameters")
+
+    summary = {t: len(v) for t, v in sorted(by_type.items())}
+    print(json.dumps({"objects": summary, "problems": problems}))
+    return 1 if problems else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("command", choices=["owned", "shop"])
+    parser.add_argument("stack")
+    args = parser.parse_args()
+    if args.command == "owned":
+        for o in owned(args.endpoint, args.stack):
+            print(json.dumps(o))
+        return 0
+    return shop(args.endpoint, args.stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
