@@ -269,9 +269,12 @@ impl<'a> Lowerer<'a> {
 
     /// `base.a[0].*.b`: one AST node per step, each spanning from the
     /// traversal's start to the end of its step. A splat (`[*]`, `.*`) takes
-    /// the steps after it (any for `[*]`, attributes only for `.*`, as in HCL)
-    /// into its [`SplatStep`]s; a later step that it cannot take (including a
-    /// second splat) applies to the splat's result.
+    /// the steps after it (any for `[*]`; for `.*` attributes and legacy `.0`
+    /// indexes only, as in HCL) into its [`SplatStep`]s; a later step that it
+    /// cannot take applies to the splat's result. Known gap: HCL nests a
+    /// second full splat inside the first (`a[*].b[*].c` is `c` of every `b`
+    /// of every `a`); [`SplatStep`] has no splat step, so here it applies to
+    /// the first splat's result instead, as `(a[*].b)[*].c`.
     fn traversal(&mut self, traversal: &hcl_edit::expr::Traversal, whole: Span) -> Lowered {
         let (base, mut height) = self.expr(&traversal.expr);
         let start = base.span.start;
@@ -287,7 +290,7 @@ impl<'a> Lowerer<'a> {
                 }
                 TraversalOperator::LegacyIndex(index) => {
                     let span = self.span(index.span());
-                    Step::Index(Expr { kind: ExprKind::Number(*index.value() as f64), span })
+                    Step::LegacyIndex(Expr { kind: ExprKind::Number(*index.value() as f64), span })
                 }
                 TraversalOperator::FullSplat(_) => Step::Splat { full: true },
                 TraversalOperator::AttrSplat(_) => Step::Splat { full: false },
@@ -298,6 +301,13 @@ impl<'a> Lowerer<'a> {
                         steps.push(SplatStep::Attr(name));
                         *splat_end = end;
                         // Each splat step is a level for later passes.
+                        height += 1;
+                        continue;
+                    }
+                    // `.0` is attribute-like: even `.*` takes it, as in HCL.
+                    Step::LegacyIndex(index) => {
+                        steps.push(SplatStep::Index(index));
+                        *splat_end = end;
                         height += 1;
                         continue;
                     }
@@ -320,7 +330,7 @@ impl<'a> Lowerer<'a> {
                     (lowered, height) = self.node(ExprKind::GetAttr(Box::new(current), name), span, height);
                     Chain::Plain(lowered)
                 }
-                Step::Index(index) => {
+                Step::Index(index) | Step::LegacyIndex(index) => {
                     let lowered;
                     (lowered, height) =
                         self.node(ExprKind::Index(Box::new(current), Box::new(index)), span, height);
@@ -434,7 +444,11 @@ enum Chain {
 enum Step {
     Attr(Ident),
     Index(Expr),
-    Splat { full: bool },
+    /// `.0`
+    LegacyIndex(Expr),
+    Splat {
+        full: bool,
+    },
 }
 
 /// Whether `element` ends with a `~}` marker, stripping the whitespace after it.

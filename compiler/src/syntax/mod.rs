@@ -138,11 +138,50 @@ fn syntax_error(
     error: &hcl_edit::parser::Error,
     scanned: &scan::Scan,
 ) -> Diagnostic {
-    let offset = error_offset(text, error);
+    let (offset, raw) = refine(text, error_offset(text, error), error.message());
+    let raw = raw.as_str();
     let token = token_at(text, offset);
     let span = Span::new(file, token.clone());
     let found = describe_token(text, token.clone());
-    let raw = error.message();
+    if raw.contains("escape sequence") {
+        // hcl-edit points after the bad escape; point at all of it.
+        let backslash = text[..offset].rfind('\\').unwrap_or(offset);
+        let end = token_at(text, offset).start.max(backslash);
+        let end = if end == backslash { offset } else { end };
+        let escape = backslash..end.max(backslash + 1).min(text.len());
+        return Diagnostic::new(
+            Code::SyntaxError,
+            Span::new(file, escape.clone()),
+            format!("`{}` is not a valid escape sequence.", text.get(escape).unwrap_or("\\")),
+        )
+        .with_label("invalid escape")
+        .with_help("the escapes are `\\n`, `\\r`, `\\t`, `\\\"`, `\\\\`, `\\uNNNN` and `\\UNNNNNNNN`; write `\\\\` for a backslash");
+    }
+    if raw == "unexpected token" && text[offset..].starts_with("%{") {
+        return Diagnostic::new(
+            Code::SyntaxError,
+            span,
+            "This template directive is incomplete or has no matching end.",
+        )
+        .with_label("directive starts here")
+        .with_help("write `%{if cond}...%{endif}` or `%{for x in list}...%{endfor}` (with an optional `%{else}`); to write `%{` literally, use `%%{`");
+    }
+    if raw.contains("heredoc end delimiter") {
+        if let Some(open) =
+            scanned.unclosed.iter().rev().find(|o| matches!(o.opener, scan::Opener::Heredoc { .. }))
+        {
+            if let scan::Opener::Heredoc { delimiter_start, delimiter_end } = open.opener {
+                let delimiter = &text[delimiter_start..delimiter_end];
+                return Diagnostic::new(
+                    Code::SyntaxError,
+                    Span::new(file, open.start..open.end),
+                    format!("This heredoc is never closed: no line holds only `{delimiter}`."),
+                )
+                .with_label("heredoc starts here")
+                .with_help(format!("end the heredoc with a line holding only `{delimiter}`"));
+            }
+        }
+    }
     // hcl-edit's own bounds (see the module doc).
     let too_deep = if raw.starts_with("invalid nesting depth") {
         Some("This nests too deeply for the parser (at most 64 levels).")
@@ -169,9 +208,16 @@ fn syntax_error(
     }
     let at_end = text[floor_char_boundary(text, offset)..].trim().is_empty();
     let innermost_unclosed = scanned.unclosed.iter().rev().find(|o| o.start < offset);
+    let token_text = &text[token.clone()];
     let message = match innermost_unclosed {
         Some(open) if at_end => {
             format!("Unexpected end of file: a {} is never closed.", open.opener.describe())
+        }
+        _ if raw == "unexpected token" && text[..offset].trim_end().ends_with('.') => {
+            format!("Expected an attribute name or `*` after `.`, found {found}.")
+        }
+        None if matches!(token_text, "}" | "]" | ")") => {
+            format!("Unexpected {found}: nothing is open here for it to close.")
         }
         _ => describe(text, offset, raw, &found),
     };
@@ -180,7 +226,13 @@ fn syntax_error(
     // An unclosed delimiter before the error is the usual cause of an error
     // at the end of the input or at a closer of another kind.
     if let Some(open) = innermost_unclosed {
-        if at_end || expects_closer(raw) {
+        let mismatched_closer = match token_text {
+            "}" => !matches!(open.opener, scan::Opener::Brace | scan::Opener::Interpolation),
+            "]" => open.opener != scan::Opener::Bracket,
+            ")" => open.opener != scan::Opener::Paren,
+            _ => false,
+        };
+        if at_end || expects_closer(raw) || mismatched_closer {
             diagnostic = diagnostic.with_secondary(
                 Span::new(file, open.start..open.end),
                 format!("this {} is never closed", open.opener.describe()),
@@ -198,6 +250,36 @@ fn syntax_error(
         }
     }
     diagnostic
+}
+
+/// hcl-edit gives up at the start of an attribute when its value fails in
+/// some ways (it backtracks to try a block there). Parsing the value on its
+/// own finds the real place; used when the error is a bare "unexpected token"
+/// at `name =`.
+fn refine(text: &str, offset: usize, raw: &str) -> (usize, String) {
+    let unchanged = (offset, raw.to_string());
+    if raw != "unexpected token" {
+        return unchanged;
+    }
+    let rest = &text[offset..];
+    let name_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
+    let after_name = rest[name_end..].trim_start_matches([' ', '\t']);
+    if name_end == 0 || !after_name.starts_with('=') || after_name.starts_with("==") {
+        return unchanged;
+    }
+    let value_start = text.len() - after_name[1..].trim_start_matches([' ', '\t']).len();
+    let Err(error) = hcl_edit::parser::parse_expr(&text[value_start..]) else { return unchanged };
+    let message = error.message();
+    let found = value_start + error_offset(&text[value_start..], &error);
+    // After trailing blank space, the error belongs where the text stopped.
+    let found = value_start + text[value_start..found].trim_end().len();
+    // A bare "unexpected token" of the value alone is where the value's
+    // parse stopped: trust it on the value's own line only.
+    let same_line = !text[value_start..found].contains('\n');
+    if message.contains("eof") || (message == "unexpected token" && (found == value_start || !same_line)) {
+        return unchanged;
+    }
+    (found, message.to_string())
 }
 
 fn expects_closer(raw: &str) -> bool {

@@ -123,6 +123,12 @@ fn attribute_splat_takes_only_attributes_and_an_index_applies_to_its_result() {
     assert!(
         matches!(steps.as_slice(), [SplatStep::Attr(a), SplatStep::Attr(b)] if a.name == "a" && b.name == "b")
     );
+    // A legacy `.0` index is attribute-like: the attribute splat takes it.
+    let text = "x = var.list.*.a.0";
+    let ExprKind::Splat(_, steps) = expr_of(text).kind else { panic!() };
+    assert!(
+        matches!(steps.as_slice(), [SplatStep::Attr(_), SplatStep::Index(i)] if slice(text, i.span) == "0")
+    );
     // A splat with no steps after it.
     let expr = expr_of("x = var.list[*]");
     assert!(matches!(&expr.kind, ExprKind::Splat(_, steps) if steps.is_empty()));
@@ -215,6 +221,18 @@ fn templates_with_interpolations_and_directives() {
             assert!(matches!(otherwise.as_slice(), [TemplatePart::Literal(l)] if l == "no"));
             assert_eq!((slice(text, k.span), slice(text, v.span), slice(text, m.span)), ("k", "v", "m"));
             assert_eq!(body.len(), 4);
+        }
+        other => panic!("{other:#?}"),
+    }
+}
+
+#[test]
+fn template_literals_are_unescaped() {
+    let parts = parts_of("x = \"a\\n\\t\\\"${b}$${c}%%{d}\\u00e9\"");
+    match parts.as_slice() {
+        [TemplatePart::Literal(a), TemplatePart::Interpolation(_), TemplatePart::Literal(rest)] => {
+            assert_eq!(a, "a\n\t\"");
+            assert_eq!(rest, "${c}%{d}é");
         }
         other => panic!("{other:#?}"),
     }
@@ -327,7 +345,7 @@ fn unterminated_heredoc() {
     let text = "a = <<EOT\nhello\n";
     let d = single_error(text);
     assert_eq!(d.code, Code::SyntaxError);
-    assert!(d.secondary.iter().any(|l| slice(text, l.span) == "<<EOT"), "{d:#?}");
+    assert_eq!(slice(text, d.primary.span), "<<EOT", "{d:#?}");
     assert_eq!(d.help.as_deref(), Some("end the heredoc with a line holding only `EOT`"));
 }
 
@@ -563,4 +581,36 @@ fn unclosed_nesting_near_the_limit_fails_fast() {
             );
         }
     }
+}
+
+#[test]
+fn more_error_shapes_point_at_the_cause() {
+    let cases: &[(&str, &str, &str)] = &[
+        // (source, primary span text, message)
+        ("x = \"a\\qb\"\n", "\\q", "`\\q` is not a valid escape sequence."),
+        ("x = a.\n", "\n", "Expected an attribute name or `*` after `.`, found end of line."),
+        ("x = [for v in l v]\n", "v", "Expected `:`, found `v`."),
+        ("x = \"%{if a}b\"\n", "%", "This template directive is incomplete or has no matching end."),
+        ("x = \"%{for a in b}c%{endif}\"\n", "endif", "Expected `endfor`, found `endif`."),
+        ("x = a ? b\n", "\n", "Expected `:`, found end of line."),
+        ("x = f(a...,b)\n", ",", "Expected `)` or expression, found `,`."),
+        ("x = {a = 1 b = 2}\n", "b", "Expected `}`, `,` or newline in this object item, found `b`."),
+        ("x = <<EOT\nabc\n", "<<EOT", "This heredoc is never closed: no line holds only `EOT`."),
+        ("x y = 1\n", "=", "Expected `{`, found `=`."),
+        ("x = 1\ny\n", "\n", "Expected `=` or a block body after `y`, found end of line."),
+        ("service {\n  x = 1\n}}\n", "}", "Unexpected `}`: nothing is open here for it to close."),
+        ("x = (1\n", "", "Unexpected end of file: a `(` is never closed."),
+        ("block {\n  inner = [\n    1,\n    f(\n  ]\n}\n", "]", "Expected an expression, found `]`."),
+    ];
+    for (text, at, message) in cases {
+        let d = single_error(text);
+        assert_eq!(d.code, Code::SyntaxError, "{text:?}");
+        assert_eq!((slice(text, d.primary.span), d.message.as_str()), (*at, *message), "{text:?}: {d:#?}");
+    }
+    // A closer of the wrong kind points back at what is still open.
+    let text = "block {\n  inner = [\n    1,\n    f(\n  ]\n}\n";
+    let d = single_error(text);
+    assert_eq!(d.secondary.len(), 1, "{d:#?}");
+    assert_eq!(d.secondary[0].span.start as usize, text.find("f(").expect("f(") + 1);
+    assert_eq!(d.help.as_deref(), Some("add the missing `)`"));
 }
