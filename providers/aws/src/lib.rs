@@ -7,6 +7,7 @@
 //! takes tags, so ownership is visible and orphans can be found.
 
 mod attrs;
+mod http_client;
 mod provider;
 mod resources;
 mod schemas;

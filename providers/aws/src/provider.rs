@@ -8,7 +8,6 @@
 
 use crate::resources::{kinds, Cx, ReadItem, ResourceKind, WaitPolicy};
 use crate::transport::{AwsClient, RetryPolicy, OUTCOME_UNKNOWN};
-use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use indexmap::IndexMap;
 use stackc_compiler::schema::{AttributeMode, ResourceSchema};
@@ -84,10 +83,18 @@ impl std::fmt::Debug for AwsProvider {
 }
 
 impl AwsProvider {
-    /// Resolves region, endpoint and credentials (the standard chain:
-    /// environment, shared config and credentials files with profiles, ...).
+    /// Resolves region, endpoint and credentials: the target block's
+    /// settings first, then the standard chain `aws-config` provides
+    /// (environment, shared config and credentials files with profiles,
+    /// web identity, SSO, container and instance credentials).
     pub async fn new(config: AwsConfig) -> ProviderResult<AwsProvider> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ProviderError::new(format!("cannot build the HTTP client: {e}")))?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::http_client::ReqwestHttpClient::new(http.clone()));
         if let Some(profile) = &config.profile {
             loader = loader.profile_name(profile);
         }
@@ -98,23 +105,21 @@ impl AwsProvider {
             loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "stackc-static"));
         }
         let sdk = loader.load().await;
-        let region =
-            config.region.clone().or_else(|| sdk.region().map(|r| r.to_string())).ok_or_else(|| {
-                ProviderError {
-                    code: Some("NoRegion".into()),
-                    message: "no AWS region: set `region` in the `target \"aws\"` block or AWS_REGION".into(),
-                    retryable: false,
-                }
-            })?;
+        let region = config.region.clone().or_else(|| sdk.region().map(|r| r.to_string())).ok_or_else(|| {
+            ProviderError {
+                code: Some("NoRegion".into()),
+                message: "no AWS region: set `region` in the `target \"aws\"` block, AWS_REGION, or a profile's region"
+                    .into(),
+                retryable: false,
+            }
+        })?;
         let endpoint = config.endpoint.clone().or_else(|| sdk.endpoint_url().map(str::to_string));
-        let credentials = match sdk.credentials_provider() {
-            Some(provider) => provider,
-            None => SharedCredentialsProvider::new(
-                aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await,
-            ),
-        };
-        let client =
-            AwsClient::new(region, endpoint, credentials, config.retry.clone(), config.request_timeout)?;
+        let credentials = sdk.credentials_provider().ok_or_else(|| ProviderError {
+            code: Some("NoCredentials".into()),
+            message: "no AWS credentials provider could be configured".into(),
+            retryable: false,
+        })?;
+        let client = AwsClient::new(http, region, endpoint, credentials, config.retry.clone());
         let kinds = kinds().into_iter().map(|k| (k.type_name(), k)).collect();
         Ok(AwsProvider { client, config, kinds, schemas: crate::schemas() })
     }

@@ -169,18 +169,13 @@ impl std::fmt::Debug for AwsClient {
 
 impl AwsClient {
     pub fn new(
+        http: reqwest::Client,
         region: String,
         endpoint: Option<String>,
         credentials: SharedCredentialsProvider,
         retry: RetryPolicy,
-        timeout: Duration,
-    ) -> Result<AwsClient, ProviderError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| ProviderError::new(format!("cannot build the HTTP client: {e}")))?;
-        Ok(AwsClient {
+    ) -> AwsClient {
+        AwsClient {
             http,
             region,
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
@@ -190,7 +185,7 @@ impl AwsClient {
             calls: AtomicU64::new(0),
             calls_by_action: Mutex::new(BTreeMap::new()),
             account: tokio::sync::OnceCell::new(),
-        })
+        }
     }
 
     pub fn region(&self) -> &str {

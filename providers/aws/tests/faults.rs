@@ -12,6 +12,7 @@ use stackc_providers::{ObjectState, OperationContext, Provider};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use support::http::{read_request, Request};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -43,54 +44,6 @@ fn schedule(action: &str, n: usize) -> Option<Fault> {
         return [Some(Fault::Throttle), Some(Fault::Reset), Some(Fault::LoseResponse), None][n % 4];
     }
     (n % 4 == 1).then_some(Fault::Throttle)
-}
-
-struct Request {
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    fn action(&self) -> String {
-        if let Some(target) = self.header("x-amz-target") {
-            return target.rsplit('.').next().unwrap_or(target).to_string();
-        }
-        let body = String::from_utf8_lossy(&self.body);
-        body.split('&').find_map(|pair| pair.strip_prefix("Action=")).unwrap_or("?").to_string()
-    }
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-    let mut request = Request { head, body: buffer[head_end..].to_vec() };
-    let length: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while request.body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        request.body.extend_from_slice(&chunk[..n]);
-    }
-    Some(request)
 }
 
 /// Sends the request to moto on a fresh connection and returns the whole

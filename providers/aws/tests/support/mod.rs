@@ -284,3 +284,67 @@ fn json_contained(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (x, y) => x == y,
     }
 }
+
+/// A minimal HTTP/1.1 reading of requests, for the fault proxy and the
+/// scripted servers of the transport tests.
+pub mod http {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
+
+    pub struct Request {
+        pub head: String,
+        pub body: Vec<u8>,
+    }
+
+    impl Request {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.head.lines().find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+        }
+
+        pub fn action(&self) -> String {
+            if let Some(target) = self.header("x-amz-target") {
+                return target.rsplit('.').next().unwrap_or(target).to_string();
+            }
+            let body = String::from_utf8_lossy(&self.body);
+            body.split('&').find_map(|pair| pair.strip_prefix("Action=")).unwrap_or("?").to_string()
+        }
+    }
+
+    pub async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+        let mut request = Request { head, body: buffer[head_end..].to_vec() };
+        let length: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        while request.body.len() < length {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            request.body.extend_from_slice(&chunk[..n]);
+        }
+        Some(request)
+    }
+
+    /// A whole response with `connection: close`.
+    pub fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+}
