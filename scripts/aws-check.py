@@ -7,6 +7,8 @@ the provider reports is checked by a client that shares none of its code.
   aws-check.py --endpoint URL owned STACK
       every live object tagged stackc:stack=STACK, as JSON lines
       {"type": ..., "id": ..., "address": ...}
+  aws-check.py --endpoint URL terminate INSTANCE_ID
+      terminates an instance behind stackc's back
   aws-check.py --endpoint URL shop STACK
       the shop example's architecture: three running instances each with
       its own attached volume, an ALB whose listener forwards to the target
@@ -33,6 +35,12 @@ def client(service, endpoint):
     )
 
 
+def pages(c, operation, key, **kwargs):
+    """Every item of a paginated listing."""
+    for page in c.get_paginator(operation).paginate(**kwargs):
+        yield from page[key]
+
+
 def tag_dict(tags, key="Key", value="Value"):
     return {t[key]: t[value] for t in tags or []}
 
@@ -46,62 +54,62 @@ def owned(endpoint, stack):
             out.append({"type": kind, "id": ident, "address": tags.get("stackc:address")})
 
     ec2 = client("ec2", endpoint)
-    for v in ec2.describe_vpcs()["Vpcs"]:
+    for v in pages(ec2, "describe_vpcs", "Vpcs"):
         add("aws_vpc", v["VpcId"], tag_dict(v.get("Tags")))
-    for s in ec2.describe_subnets()["Subnets"]:
+    for s in pages(ec2, "describe_subnets", "Subnets"):
         add("aws_subnet", s["SubnetId"], tag_dict(s.get("Tags")))
-    for g in ec2.describe_internet_gateways()["InternetGateways"]:
+    for g in pages(ec2, "describe_internet_gateways", "InternetGateways"):
         add("aws_internet_gateway", g["InternetGatewayId"], tag_dict(g.get("Tags")))
-    for t in ec2.describe_route_tables()["RouteTables"]:
+    for t in pages(ec2, "describe_route_tables", "RouteTables"):
         add("aws_route_table", t["RouteTableId"], tag_dict(t.get("Tags")))
-    for g in ec2.describe_security_groups()["SecurityGroups"]:
+    for g in pages(ec2, "describe_security_groups", "SecurityGroups"):
         add("aws_security_group", g["GroupId"], tag_dict(g.get("Tags")))
-    for r in ec2.describe_instances()["Reservations"]:
+    for r in pages(ec2, "describe_instances", "Reservations"):
         for i in r["Instances"]:
             if i["State"]["Name"] not in ("terminated", "shutting-down"):
                 add("aws_instance", i["InstanceId"], tag_dict(i.get("Tags")))
-    for v in ec2.describe_volumes()["Volumes"]:
+    for v in pages(ec2, "describe_volumes", "Volumes"):
         add("aws_ebs_volume", v["VolumeId"], tag_dict(v.get("Tags")))
 
     elb = client("elbv2", endpoint)
     arns = []
-    for lb in elb.describe_load_balancers()["LoadBalancers"]:
+    for lb in pages(elb, "describe_load_balancers", "LoadBalancers"):
         arns.append(("aws_lb", lb["LoadBalancerArn"]))
         for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
             arns.append(("aws_lb_listener", listener["ListenerArn"]))
-    for tg in elb.describe_target_groups()["TargetGroups"]:
+    for tg in pages(elb, "describe_target_groups", "TargetGroups"):
         arns.append(("aws_lb_target_group", tg["TargetGroupArn"]))
     for kind, arn in arns:
         described = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"]
         add(kind, arn, tag_dict(described[0]["Tags"] if described else []))
 
     ecs = client("ecs", endpoint)
-    cluster_arns = ecs.list_clusters()["clusterArns"]
+    cluster_arns = list(pages(ecs, "list_clusters", "clusterArns"))
     if cluster_arns:
         for c in ecs.describe_clusters(clusters=cluster_arns, include=["TAGS"])["clusters"]:
             if c["status"] == "ACTIVE":
                 add("aws_ecs_cluster", c["clusterArn"], tag_dict(c.get("tags"), "key", "value"))
-            service_arns = ecs.list_services(cluster=c["clusterArn"])["serviceArns"]
+            service_arns = list(pages(ecs, "list_services", "serviceArns", cluster=c["clusterArn"]))
             for i in range(0, len(service_arns), 10):
                 services = ecs.describe_services(cluster=c["clusterArn"], services=service_arns[i : i + 10], include=["TAGS"])
                 for s in services["services"]:
                     if s["status"] == "ACTIVE":
                         add("aws_ecs_service", s["serviceArn"], tag_dict(s.get("tags"), "key", "value"))
-    for arn in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]:
+    for arn in pages(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
         described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         add("aws_ecs_task_definition", arn, tag_dict(described.get("tags"), "key", "value"))
 
     iam = client("iam", endpoint)
-    for role in iam.list_roles()["Roles"]:
+    for role in pages(iam, "list_roles", "Roles"):
         add("aws_iam_role", role["RoleName"], tag_dict(iam.list_role_tags(RoleName=role["RoleName"])["Tags"]))
 
     ssm = client("ssm", endpoint)
-    for p in ssm.describe_parameters()["Parameters"]:
+    for p in pages(ssm, "describe_parameters", "Parameters"):
         tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"]
         add("aws_ssm_parameter", p["Name"], tag_dict(tags))
 
     secrets = client("secretsmanager", endpoint)
-    for s in secrets.list_secrets()["SecretList"]:
+    for s in pages(secrets, "list_secrets", "SecretList"):
         if not s.get("DeletedDate"):
             add("aws_secretsmanager_secret", s["ARN"], tag_dict(s.get("Tags")))
     return out
@@ -124,7 +132,10 @@ def shop(endpoint, stack):
             for i in r["Instances"]:
                 if i["State"]["Name"] != "running":
                     problems.append(f"instance {i['InstanceId']} is {i['State']['Name']}")
-        for v in ec2.describe_volumes()["Volumes"]:
+        owned_volumes = {o["id"] for o in by_type.get("aws_ebs_volume", [])}
+        for v in pages(ec2, "describe_volumes", "Volumes"):
+            if v["VolumeId"] not in owned_volumes:
+                continue  # root volumes
             for a in v.get("Attachments", []):
                 if a["InstanceId"] in instance_ids and a["State"] in ("attached", "attaching"):
                     volumes_by_instance.setdefault(a["InstanceId"], []).append(v["VolumeId"])
@@ -170,9 +181,12 @@ def shop(endpoint, stack):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", required=True)
-    parser.add_argument("command", choices=["owned", "shop"])
-    parser.add_argument("stack")
+    parser.add_argument("command", choices=["owned", "shop", "terminate"])
+    parser.add_argument("stack", help="the stack name (owned, shop) or an instance id (terminate)")
     args = parser.parse_args()
+    if args.command == "terminate":
+        client("ec2", args.endpoint).terminate_instances(InstanceIds=[args.stack])
+        return 0
     if args.command == "owned":
         for o in owned(args.endpoint, args.stack):
             print(json.dumps(o))
