@@ -21,6 +21,7 @@ import json
 import sys
 
 import boto3
+from botocore.exceptions import ClientError
 
 REGION = "eu-west-3"
 
@@ -39,6 +40,18 @@ def pages(c, operation, key, **kwargs):
     """Every item of a paginated listing."""
     for page in c.get_paginator(operation).paginate(**kwargs):
         yield from page[key]
+
+
+def unless_gone(call, default):
+    """The call's result; `default` if its object vanished meanwhile (other
+    tests share the same moto and delete their own objects)."""
+    try:
+        return call()
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "")
+        if "NotFound" in code or code in ("NoSuchEntity", "ParameterNotFound", "ResourceNotFoundException", "ValidationException", "InvalidParameterException", "ClientException"):
+            return default
+        raise
 
 
 def tag_dict(tags, key="Key", value="Value"):
@@ -75,37 +88,40 @@ def owned(endpoint, stack):
     arns = []
     for lb in pages(elb, "describe_load_balancers", "LoadBalancers"):
         arns.append(("aws_lb", lb["LoadBalancerArn"]))
-        for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+        listeners = unless_gone(lambda: elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"], [])
+        for listener in listeners:
             arns.append(("aws_lb_listener", listener["ListenerArn"]))
     for tg in pages(elb, "describe_target_groups", "TargetGroups"):
         arns.append(("aws_lb_target_group", tg["TargetGroupArn"]))
     for kind, arn in arns:
-        described = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        described = unless_gone(lambda: elb.describe_tags(ResourceArns=[arn])["TagDescriptions"], [])
         add(kind, arn, tag_dict(described[0]["Tags"] if described else []))
 
     ecs = client("ecs", endpoint)
     cluster_arns = list(pages(ecs, "list_clusters", "clusterArns"))
     if cluster_arns:
-        for c in ecs.describe_clusters(clusters=cluster_arns, include=["TAGS"])["clusters"]:
+        for c in unless_gone(lambda: ecs.describe_clusters(clusters=cluster_arns, include=["TAGS"])["clusters"], []):
             if c["status"] == "ACTIVE":
                 add("aws_ecs_cluster", c["clusterArn"], tag_dict(c.get("tags"), "key", "value"))
-            service_arns = list(pages(ecs, "list_services", "serviceArns", cluster=c["clusterArn"]))
+            service_arns = unless_gone(lambda: list(pages(ecs, "list_services", "serviceArns", cluster=c["clusterArn"])), [])
             for i in range(0, len(service_arns), 10):
-                services = ecs.describe_services(cluster=c["clusterArn"], services=service_arns[i : i + 10], include=["TAGS"])
-                for s in services["services"]:
+                chunk = service_arns[i : i + 10]
+                services = unless_gone(lambda: ecs.describe_services(cluster=c["clusterArn"], services=chunk, include=["TAGS"])["services"], [])
+                for s in services:
                     if s["status"] == "ACTIVE":
                         add("aws_ecs_service", s["serviceArn"], tag_dict(s.get("tags"), "key", "value"))
     for arn in pages(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
-        described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-        add("aws_ecs_task_definition", arn, tag_dict(described.get("tags"), "key", "value"))
+        described = unless_gone(lambda: ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]), {})
+        if described.get("taskDefinition", {}).get("status") == "ACTIVE":
+            add("aws_ecs_task_definition", arn, tag_dict(described.get("tags"), "key", "value"))
 
     iam = client("iam", endpoint)
     for role in pages(iam, "list_roles", "Roles"):
-        add("aws_iam_role", role["RoleName"], tag_dict(iam.list_role_tags(RoleName=role["RoleName"])["Tags"]))
+        add("aws_iam_role", role["RoleName"], tag_dict(unless_gone(lambda: iam.list_role_tags(RoleName=role["RoleName"])["Tags"], [])))
 
     ssm = client("ssm", endpoint)
     for p in pages(ssm, "describe_parameters", "Parameters"):
-        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"]
+        tags = unless_gone(lambda: ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"], [])
         add("aws_ssm_parameter", p["Name"], tag_dict(tags))
 
     secrets = client("secretsmanager", endpoint)

@@ -400,6 +400,44 @@ moto_test!(load_balancer_target_group_listener, |p, stack| {
     }
     .run()
     .await;
+    // Rules of a listener.
+    let front = p
+        .create(
+            &ctx(&stack, "aws_lb_listener", "front"),
+            &full_config(p, "aws_lb_listener", &listener(80.0, &balancer.id)),
+        )
+        .await
+        .expect("listener");
+    let forward = Value::List(vec![obj(&[("type", s("forward")), ("target_group_arn", s(&group.id))])]);
+    let rule = |listener: &str, priority: f64, path: &str| {
+        obj(&[
+            ("listener_arn", s(listener)),
+            ("priority", n(priority)),
+            ("action", forward.clone()),
+            ("condition", Value::List(vec![obj(&[("path_pattern", obj(&[("values", strings(&[path]))]))])])),
+        ])
+    };
+    let back = p
+        .create(
+            &ctx(&stack, "aws_lb_listener", "back"),
+            &full_config(p, "aws_lb_listener", &listener(8081.0, &balancer.id)),
+        )
+        .await
+        .expect("listener");
+    Acceptance {
+        provider: p,
+        stack: &stack,
+        type_name: "aws_lb_listener_rule",
+        config: rule(&front.id, 10.0, "/api/*"),
+        update: Some(rule(&front.id, 20.0, "/v2/*")),
+        replace: Some(rule(&back.id, 20.0, "/v2/*")),
+        import_ignores: &["tags"],
+    }
+    .run()
+    .await;
+    for l in [&front, &back] {
+        p.delete(&ctx(&stack, "aws_lb_listener", "l"), l).await.expect("delete listener");
+    }
     p.delete(&ctx(&stack, "aws_lb", "lb"), &balancer).await.expect("delete lb");
     p.delete(&ctx(&stack, "aws_lb", "lb2"), &other).await.expect("delete lb2");
     p.delete(&ctx(&stack, "aws_lb_target_group", "tg"), &group).await.expect("delete tg");

@@ -15,7 +15,7 @@ use stackc_providers::{ProviderError, ProviderResult};
 use std::collections::HashMap;
 
 pub fn kinds() -> Vec<Box<dyn ResourceKind>> {
-    vec![Box::new(LoadBalancer), Box::new(TargetGroup), Box::new(Listener)]
+    vec![Box::new(LoadBalancer), Box::new(TargetGroup), Box::new(Listener), Box::new(ListenerRule)]
 }
 
 fn tag_params(mut params: Params, tags: &[(String, String)]) -> Params {
@@ -568,6 +568,22 @@ struct ListenerList {
     listeners: Members<ListenerXml>,
 }
 
+/// `prefix.member.N.Type` / `.TargetGroupArn` / `.Order` for forward actions.
+fn action_params(params: &mut Params, prefix: &str, actions: &[Value]) {
+    for (i, action) in actions.iter().enumerate() {
+        let action = Attrs(action);
+        let n = i + 1;
+        params.push(
+            format!("{prefix}.member.{n}.Type"),
+            action.str("type").unwrap_or_else(|| "forward".into()),
+        );
+        if let Some(group) = action.str("target_group_arn") {
+            params.push(format!("{prefix}.member.{n}.TargetGroupArn"), group);
+        }
+        params.push(format!("{prefix}.member.{n}.Order"), n);
+    }
+}
+
 fn listener_params(mut params: Params, config: &Value) -> Params {
     let attrs = Attrs(config);
     if let Some(port) = attrs.f64("port") {
@@ -576,18 +592,7 @@ fn listener_params(mut params: Params, config: &Value) -> Params {
     if let Some(protocol) = attrs.str("protocol") {
         params.push("Protocol", protocol);
     }
-    for (i, action) in attrs.list("default_action").iter().enumerate() {
-        let action = Attrs(action);
-        let n = i + 1;
-        params.push(
-            format!("DefaultActions.member.{n}.Type"),
-            action.str("type").unwrap_or_else(|| "forward".into()),
-        );
-        if let Some(group) = action.str("target_group_arn") {
-            params.push(format!("DefaultActions.member.{n}.TargetGroupArn"), group);
-        }
-        params.push(format!("DefaultActions.member.{n}.Order"), n);
-    }
+    action_params(&mut params, "DefaultActions", attrs.list("default_action"));
     params
 }
 
@@ -705,5 +710,250 @@ impl ResourceKind for Listener {
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
         let params = Params::new().set("ListenerArn", id);
         cx.client.query(&ELBV2, "DeleteListener", &params, Idempotency::Safe).await.map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// aws_lb_listener_rule
+
+struct ListenerRule;
+
+#[derive(Debug, Default, Deserialize)]
+struct ValuesConfig {
+    #[serde(rename = "Values", default)]
+    values: Members<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConditionXml {
+    #[serde(rename = "Field", default)]
+    field: String,
+    #[serde(rename = "Values", default)]
+    values: Members<String>,
+    #[serde(rename = "PathPatternConfig")]
+    path_pattern: Option<ValuesConfig>,
+    #[serde(rename = "HostHeaderConfig")]
+    host_header: Option<ValuesConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RuleXml {
+    #[serde(rename = "RuleArn", default)]
+    arn: String,
+    #[serde(rename = "Priority", default)]
+    priority: String,
+    #[serde(rename = "Conditions", default)]
+    conditions: Members<ConditionXml>,
+    #[serde(rename = "Actions", default)]
+    actions: Members<ActionXml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RuleList {
+    #[serde(rename = "Rules", default)]
+    rules: Members<RuleXml>,
+}
+
+/// The supported condition fields: attribute key and API field name.
+const CONDITION_FIELDS: [(&str, &str); 2] =
+    [("path_pattern", "path-pattern"), ("host_header", "host-header")];
+
+/// `(field, values)` of each configured condition: `{ path_pattern =
+/// ["/api/*"] }` or Terraform's `{ path_pattern = { values = [...] } }`.
+fn configured_conditions(config: &Value) -> ProviderResult<Vec<(&'static str, Vec<String>)>> {
+    let mut out = Vec::new();
+    for condition in Attrs(config).list("condition") {
+        let mut found = false;
+        for (key, field) in CONDITION_FIELDS {
+            let Some(value) = Attrs(condition).get(key) else { continue };
+            let values = match value.as_list() {
+                Some(_) => Attrs(condition).strings(key),
+                None => Attrs(value).strings("values"),
+            };
+            out.push((field, values));
+            found = true;
+        }
+        if !found {
+            return Err(ProviderError::new(
+                "each `condition` needs `path_pattern` or `host_header` (the conditions this provider supports)",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn condition_params(params: &mut Params, conditions: &[(&str, Vec<String>)]) {
+    for (i, (field, values)) in conditions.iter().enumerate() {
+        let n = i + 1;
+        params.push(format!("Conditions.member.{n}.Field"), field);
+        let config = if *field == "path-pattern" { "PathPatternConfig" } else { "HostHeaderConfig" };
+        for (j, value) in values.iter().enumerate() {
+            params.push(format!("Conditions.member.{n}.{config}.Values.member.{}", j + 1), value);
+        }
+    }
+}
+
+/// The conditions as read, in the shape the prior used.
+fn conditions_value(rule: &RuleXml, prior: &Value) -> Value {
+    let prior_list = prior_of(prior, "condition").and_then(Value::as_list).unwrap_or(&[]);
+    Value::List(
+        rule.conditions
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let values: Vec<String> = match (&c.path_pattern, &c.host_header) {
+                    (Some(p), _) if c.field == "path-pattern" && !p.values.members.is_empty() => {
+                        p.values.members.clone()
+                    }
+                    (_, Some(h)) if c.field == "host-header" && !h.values.members.is_empty() => {
+                        h.values.members.clone()
+                    }
+                    _ => c.values.members.clone(),
+                };
+                let key =
+                    CONDITION_FIELDS.iter().find(|(_, f)| *f == c.field).map_or(c.field.as_str(), |(k, _)| k);
+                let list = Value::List(values.iter().map(Value::string).collect());
+                let prior_form = prior_list.get(i).and_then(|p| Attrs(p).get(key));
+                let value = match prior_form {
+                    Some(form) if form.as_list().is_some() => list,
+                    _ => object([("values", list)]),
+                };
+                object([(key.to_string(), value)])
+            })
+            .collect(),
+    )
+}
+
+async fn describe_rules(client: &AwsClient, arns: &[&str]) -> ProviderResult<HashMap<String, RuleXml>> {
+    let rules = describe_by_arn(
+        client,
+        "DescribeRules",
+        "RuleArns.member",
+        arns,
+        |r: RuleList| r.rules.members,
+        "RuleNotFound",
+    )
+    .await?;
+    Ok(rules.into_iter().map(|r| (r.arn.clone(), r)).collect())
+}
+
+#[async_trait::async_trait]
+impl ResourceKind for ListenerRule {
+    fn type_name(&self) -> &'static str {
+        "aws_lb_listener_rule"
+    }
+
+    async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
+        let attrs = Attrs(config);
+        let listener = attrs.required_str("listener_arn")?;
+        let priority = match attrs.f64("priority") {
+            Some(priority) => priority as i64,
+            None => {
+                // The next free priority after the listener's rules.
+                let params = Params::new().set("ListenerArn", &listener);
+                let rules: RuleList =
+                    cx.client.query_result(&ELBV2, "DescribeRules", &params, Idempotency::Safe).await?;
+                rules.rules.members.iter().filter_map(|r| r.priority.parse::<i64>().ok()).max().unwrap_or(0)
+                    + 1
+            }
+        };
+        let mut params = Params::new().set("ListenerArn", &listener).set("Priority", priority);
+        condition_params(&mut params, &configured_conditions(config)?);
+        action_params(&mut params, "Actions", attrs.list("action"));
+        params = tag_params(params, &creation_tags(cx.op, config));
+        let created: RuleList =
+            cx.client.query_result(&ELBV2, "CreateRule", &params, Idempotency::Creates).await?;
+        created
+            .rules
+            .members
+            .into_iter()
+            .next()
+            .map(|r| r.arn)
+            .ok_or_else(|| ProviderError::new("CreateRule returned nothing"))
+    }
+
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let params = Params::new().set("ListenerArn", Attrs(config).required_str("listener_arn")?);
+        let rules: RuleList =
+            cx.client.query_result(&ELBV2, "DescribeRules", &params, Idempotency::Safe).await?;
+        for rule in rules.rules.members.into_iter().filter(|r| r.priority != "default") {
+            if owned(cx, &rule.arn).await? {
+                return Ok(Some(rule.arn));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
+        let arns: Vec<&str> = items.iter().map(|i| i.id).collect();
+        let rules = match describe_rules(client, &arns).await {
+            Ok(rules) => rules,
+            Err(e) => return missing_results(items, e),
+        };
+        let tagged: Vec<&str> = items
+            .iter()
+            .filter(|i| {
+                rules.contains_key(i.id)
+                    && (i.prior.as_object().is_none() || Attrs(i.prior).get("tags").is_some())
+            })
+            .map(|i| i.id)
+            .collect();
+        let tags = match describe_tags(client, &tagged).await {
+            Ok(tags) => tags,
+            Err(e) => return missing_results(items, e),
+        };
+        items
+            .iter()
+            .map(|item| {
+                let Some(rule) = rules.get(item.id) else { return Ok(None) };
+                let listener = rule.arn.replacen(":listener-rule/", ":listener/", 1);
+                let listener = listener.rsplit_once('/').map_or(listener.clone(), |(l, _)| l.to_string());
+                let actions: Vec<Value> = rule
+                    .actions
+                    .members
+                    .iter()
+                    .map(|a| {
+                        object([
+                            ("type", Value::string(&a.kind)),
+                            ("target_group_arn", opt_string(Some(&a.target_group_arn))),
+                        ])
+                    })
+                    .collect();
+                Ok(Some(object([
+                    ("id", Value::string(&rule.arn)),
+                    ("arn", Value::string(&rule.arn)),
+                    ("tags", tags_of(&tags, &rule.arn, item.prior)),
+                    (
+                        "listener_arn",
+                        prior_of(item.prior, "listener_arn").cloned().unwrap_or(Value::string(listener)),
+                    ),
+                    ("priority", rule.priority.parse::<f64>().map_or(Value::Null, Value::Number)),
+                    ("action", project(Value::List(actions), prior_of(item.prior, "action"))),
+                    ("condition", conditions_value(rule, item.prior)),
+                ])))
+            })
+            .collect()
+    }
+
+    async fn update(&self, cx: &Cx<'_>, id: &str, prior: &Value, config: &Value) -> ProviderResult<String> {
+        let (before, after) = (Attrs(prior), Attrs(config));
+        if let Some(priority) = after.f64("priority").filter(|p| Some(*p) != before.f64("priority")) {
+            let params = Params::new()
+                .set("RulePriorities.member.1.RuleArn", id)
+                .set("RulePriorities.member.1.Priority", priority as i64);
+            cx.client.query(&ELBV2, "SetRulePriorities", &params, Idempotency::Safe).await?;
+        }
+        let mut params = Params::new().set("RuleArn", id);
+        condition_params(&mut params, &configured_conditions(config)?);
+        action_params(&mut params, "Actions", after.list("action"));
+        cx.client.query(&ELBV2, "ModifyRule", &params, Idempotency::Safe).await?;
+        update_tags(cx.client, id, prior, config).await?;
+        Ok(id.to_string())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
+        let params = Params::new().set("RuleArn", id);
+        cx.client.query(&ELBV2, "DeleteRule", &params, Idempotency::Safe).await.map(|_| ())
     }
 }
