@@ -14,7 +14,7 @@ mod schemas;
 mod transport;
 mod xml;
 
-pub use provider::{AwsConfig, AwsProvider};
+pub use provider::{AwsConfig, AwsProvider, OwnedObject};
 pub use resources::WaitPolicy;
 pub use schemas::schemas;
 pub use transport::RetryPolicy;

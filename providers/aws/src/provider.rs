@@ -69,6 +69,16 @@ impl AwsConfig {
     }
 }
 
+/// An object carrying a stack's ownership tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedObject {
+    pub arn: String,
+    /// The `stackc:address` tag: the resource it was created for.
+    pub address: Option<String>,
+    /// The `stackc:target` tag.
+    pub target: Option<String>,
+}
+
 pub struct AwsProvider {
     client: AwsClient,
     config: AwsConfig,
@@ -137,6 +147,71 @@ impl AwsProvider {
     /// API requests sent so far, by `service:Action`.
     pub fn api_calls_by_action(&self) -> std::collections::BTreeMap<String, u64> {
         self.client.calls_by_action()
+    }
+
+    /// Every object in the region tagged `stackc:stack = stack`, with the
+    /// address its tag names: what a state should account for, so objects
+    /// nothing in state accounts for (orphans of an interrupted apply, of a
+    /// lost state file) can be found. One Resource Groups Tagging API call
+    /// per page. Untaggable types (attachments, associations, secret
+    /// versions, scaling targets and policies) are not listed; AWS lists
+    /// terminated instances for a while after they end.
+    pub async fn owned_objects(&self, stack: &str) -> ProviderResult<Vec<OwnedObject>> {
+        #[derive(serde::Deserialize)]
+        struct Tag {
+            #[serde(rename = "Key")]
+            key: String,
+            #[serde(rename = "Value")]
+            value: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Mapping {
+            #[serde(rename = "ResourceARN")]
+            arn: String,
+            #[serde(rename = "Tags", default)]
+            tags: Vec<Tag>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(rename = "ResourceTagMappingList", default)]
+            mappings: Vec<Mapping>,
+            #[serde(rename = "PaginationToken", default)]
+            token: Option<String>,
+        }
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        // Bounded: a million objects at 100 per page.
+        for _ in 0..10_000 {
+            let mut request = serde_json::json!({
+                "TagFilters": [{"Key": crate::attrs::TAG_STACK, "Values": [stack]}],
+                "ResourcesPerPage": 100,
+            });
+            if let Some(token) = &token {
+                request["PaginationToken"] = serde_json::json!(token);
+            }
+            let page: Page = self
+                .client
+                .json(
+                    &crate::transport::TAGGING,
+                    "GetResources",
+                    &request,
+                    crate::transport::Idempotency::Safe,
+                )
+                .await?;
+            for mapping in page.mappings {
+                let tag = |key: &str| mapping.tags.iter().find(|t| t.key == key).map(|t| t.value.clone());
+                objects.push(OwnedObject {
+                    address: tag(crate::attrs::TAG_ADDRESS),
+                    target: tag(crate::attrs::TAG_TARGET),
+                    arn: mapping.arn,
+                });
+            }
+            token = page.token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(objects)
     }
 
     fn kind(&self, type_name: &str) -> ProviderResult<&dyn ResourceKind> {

@@ -70,6 +70,12 @@ pub const STS: Service = Service {
     protocol: Protocol::Query { version: "2011-06-15" },
     global: false,
 };
+pub const TAGGING: Service = Service {
+    signing_name: "tagging",
+    endpoint_prefix: "tagging",
+    protocol: Protocol::Json { target_prefix: "ResourceGroupsTaggingAPI_20170126" },
+    global: false,
+};
 pub const ECS: Service = Service {
     signing_name: "ecs",
     endpoint_prefix: "ecs",

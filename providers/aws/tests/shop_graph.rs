@@ -184,6 +184,8 @@ async fn shop_applies_converges_heals_and_destroys() {
     // `stackc/db-password`) are fixed, so the stack name is too: a second
     // run against the same moto adopts what is its own (the secret destroyed
     // by the first run is still in its recovery window and gets restored).
+    // A run that fails part-way leaves its objects in that moto: the next
+    // run needs a fresh one (scripts/test starts one per run).
     let stack = "shop-graph".to_string();
     let aws = Arc::new(provider_at(&stack, &endpoint).await);
     let providers = Providers { aws: aws.clone(), builtin: Arc::new(BuiltinProvider::new()) };
@@ -208,6 +210,23 @@ async fn shop_applies_converges_heals_and_destroys() {
     // Independent check of the architecture.
     let (ok, report) = python(&["--endpoint", &endpoint, "shop", &stack]);
     assert!(ok, "boto3 check failed: {report}");
+
+    // Ownership: the tagging API lists what this stack made, by address.
+    let owned = aws.owned_objects(&stack).await.expect("owned objects");
+    for address in [
+        "network.main/aws_vpc.main",
+        "load_balancer.public/aws_lb.main",
+        "database.main/aws_instance.node[\"2\"]",
+        "service.api/aws_ecs_service.main",
+    ] {
+        // (Terminated instances of earlier runs stay listed for a while.)
+        let id = &results[&ResourceAddress(address.to_string())].id;
+        let short = id.rsplit('/').next().unwrap_or(id);
+        let object = owned.iter().find(|o| o.address.as_deref() == Some(address) && o.arn.ends_with(short));
+        let object =
+            object.unwrap_or_else(|| panic!("{address} ({id}) not among the owned objects: {owned:?}"));
+        assert_eq!(object.target.as_deref(), Some("aws"));
+    }
 
     // Refresh and plan: nothing to do.
     let before_refresh = aws.api_calls_by_action();

@@ -212,10 +212,12 @@ struct VpcAttribute {
     dns_hostnames: Option<BoolValue>,
 }
 
+/// Sets the DNS attributes the configuration names and `prior` does not
+/// already have (`None`: a new VPC, with AWS's defaults).
 async fn modify_vpc_attributes(
     client: &AwsClient,
     id: &str,
-    prior: &Value,
+    prior: Option<&Value>,
     config: &Value,
 ) -> ProviderResult<()> {
     for (name, param, default) in [
@@ -223,7 +225,10 @@ async fn modify_vpc_attributes(
         ("enable_dns_hostnames", "EnableDnsHostnames", false),
     ] {
         let wanted = Attrs(config).bool(name);
-        let had = Attrs(prior).bool(name).or(if prior.as_object().is_some() { Some(default) } else { None });
+        let had = match prior {
+            None => Some(default),
+            Some(prior) => Attrs(prior).bool(name),
+        };
         if let Some(wanted) = wanted {
             if Some(wanted) != had {
                 let params = Params::new().set("VpcId", id).set(format!("{param}.Value"), wanted);
@@ -246,7 +251,7 @@ impl ResourceKind for Vpc {
         let created: CreateVpcResponse =
             cx.client.query_whole(&EC2, "CreateVpc", &params, Idempotency::Creates).await?;
         let id = created.vpc.id;
-        if let Err(e) = modify_vpc_attributes(cx.client, &id, &object([("x", Value::Null)]), config).await {
+        if let Err(e) = modify_vpc_attributes(cx.client, &id, None, config).await {
             let _ = self.delete(cx, &id, config).await;
             return Err(e);
         }
@@ -257,7 +262,7 @@ impl ResourceKind for Vpc {
         let found: DescribeVpcs = describe_owned(cx, "DescribeVpcs", &[]).await?;
         let Some(vpc) = found.vpcs.items.into_iter().find(|v| is_ours(cx, &v.tags)) else { return Ok(None) };
         // Finish what the interrupted create would have done.
-        modify_vpc_attributes(cx.client, &vpc.id, &object([("x", Value::Null)]), config).await?;
+        modify_vpc_attributes(cx.client, &vpc.id, None, config).await?;
         Ok(Some(vpc.id))
     }
 
@@ -281,7 +286,7 @@ impl ResourceKind for Vpc {
     }
 
     async fn update(&self, cx: &Cx<'_>, id: &str, prior: &Value, config: &Value) -> ProviderResult<String> {
-        modify_vpc_attributes(cx.client, id, prior, config).await?;
+        modify_vpc_attributes(cx.client, id, Some(prior), config).await?;
         update_tags(cx.client, id, prior, config).await?;
         Ok(id.to_string())
     }
