@@ -229,6 +229,33 @@ moto_test!(security_group, |p, stack| {
     }
     .run()
     .await;
+
+    // Drift: a rule removed and another added behind stackc's back is
+    // seen by refresh, planned as an in-place update, and put back.
+    let wanted = full_config(
+        p,
+        "aws_security_group",
+        &config("drift", vec![rule(443.0, 443.0, "tcp", &["0.0.0.0/0"])]),
+    );
+    let c = ctx(&stack, "aws_security_group", "drift");
+    let state = p.create(&c, &wanted).await.expect("group");
+    let other = provider_at("someone-else", &endpoint_of()).await;
+    let tampered =
+        full_config(p, "aws_security_group", &config("drift", vec![rule(22.0, 22.0, "tcp", &["0.0.0.0/0"])]));
+    other.update(&c, &state, &tampered).await.expect("out-of-band change");
+    let drifted = p.read(&c, &state).await.expect("read").expect("exists");
+    assert_ne!(
+        drifted.attributes.get_path(&["ingress"]),
+        state.attributes.get_path(&["ingress"]),
+        "drift not seen"
+    );
+    assert!(plan_keeps(p, &c, &drifted, &wanted), "rules change in place");
+    let planned = p.plan(&c, Some(&drifted), &wanted).expect("plan");
+    assert_eq!(planned.get_path(&["ingress"]), wanted.get_path(&["ingress"]));
+    let fixed = p.update(&c, &drifted, &wanted).await.expect("update");
+    assert_no_change(p, &c, &fixed, &wanted);
+    assert_eq!(fixed.attributes.get_path(&["ingress"]), state.attributes.get_path(&["ingress"]));
+    p.delete(&c, &fixed).await.expect("delete");
     net.delete(p).await;
 });
 
