@@ -65,7 +65,7 @@ pub fn schemas() -> Vec<ResourceSchema> {
             .attribute("route_table_id", required(String)),
         with_arn(resource("aws_security_group"))
             .attribute("name", optional_computed(String).force_new())
-            .attribute("description", optional(String).force_new())
+            .attribute("description", optional_computed(String).force_new())
             .attribute("vpc_id", optional_computed(String).force_new())
             .attribute("ingress", optional_computed(list(any_map())))
             .attribute("egress", optional_computed(list(any_map()))),
@@ -87,7 +87,7 @@ pub fn schemas() -> Vec<ResourceSchema> {
             .attribute("name", required(String).force_new())
             .attribute("cluster", optional_computed(String).force_new())
             .attribute("task_definition", optional(String))
-            .attribute("desired_count", optional(Number))
+            .attribute("desired_count", optional_computed(Number))
             .attribute("launch_type", optional_computed(String).force_new())
             .attribute("network_configuration", optional(any_map()))
             .attribute("load_balancer", optional_computed(list(any_map())))
@@ -206,6 +206,32 @@ mod tests {
             "aws_appautoscaling_policy",
         ] {
             assert!(seen.contains(needed), "{needed} missing");
+        }
+    }
+
+    /// Optional attributes AWS fills in when left out must be computed too,
+    /// or a configuration that leaves them out would plan a change (a
+    /// replacement, for force-new ones) after every apply.
+    #[test]
+    fn attributes_aws_defaults_are_optional_computed() {
+        let schemas = schemas();
+        let mode = |type_name: &str, attribute: &str| {
+            schemas.iter().find(|s| s.type_name == type_name).unwrap().attributes[attribute].mode
+        };
+        for (type_name, attribute) in [
+            ("aws_security_group", "description"),
+            ("aws_security_group", "name"),
+            ("aws_ecs_service", "desired_count"),
+            ("aws_lb", "internal"),
+            ("aws_vpc", "enable_dns_support"),
+            ("aws_subnet", "map_public_ip_on_launch"),
+            ("aws_ebs_volume", "type"),
+        ] {
+            assert_eq!(
+                mode(type_name, attribute),
+                AttributeMode::OptionalComputed,
+                "{type_name}.{attribute}"
+            );
         }
     }
 

@@ -256,6 +256,14 @@ moto_test!(security_group, |p, stack| {
     assert_no_change(p, &c, &fixed, &wanted);
     assert_eq!(fixed.attributes.get_path(&["ingress"]), state.attributes.get_path(&["ingress"]));
     p.delete(&c, &fixed).await.expect("delete");
+
+    // Left out, the description and egress take AWS's defaults and the
+    // next plan stays empty (no replacement).
+    let bare = full_config(p, "aws_security_group", &obj(&[("name", s("bare")), ("vpc_id", s(&net.vpc.id))]));
+    let c = ctx(&stack, "aws_security_group", "bare");
+    let state = p.create(&c, &bare).await.expect("group");
+    assert_no_change(p, &c, &state, &bare);
+    p.delete(&c, &state).await.expect("delete");
     net.delete(p).await;
 });
 
