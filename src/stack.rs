@@ -227,7 +227,7 @@ impl VariableArgs {
         for argument in &self.vars {
             variables.push(parse_var_argument(argument)?);
         }
-        Ok(CheckOptions { variables })
+        Ok(CheckOptions { variables, files: None })
     }
 }
 

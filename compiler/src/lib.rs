@@ -9,6 +9,7 @@ pub mod ast;
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod eval;
 pub mod graph;
 pub mod schema;
 pub mod source;
@@ -31,6 +32,8 @@ pub mod syntax;
 pub struct CheckOptions {
     /// (name, value) pairs, later ones win.
     pub variables: Vec<(String, Value)>,
+    /// Where `file()` reads from; `None`: it reads nothing.
+    pub files: Option<std::sync::Arc<dyn eval::FileSource>>,
 }
 
 /// What `check` built, plus every problem found.

@@ -13,8 +13,10 @@ fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, super::Chec
     let stdlib: Vec<File> =
         crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
     let user = parse(FileId(0), text);
-    let options =
-        CheckOptions { variables: variables.iter().map(|(n, v)| (n.to_string(), v.clone())).collect() };
+    let options = CheckOptions {
+        variables: variables.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
+        files: None,
+    };
     let mut diagnostics = Vec::new();
     let stdlib_refs: Vec<&File> = stdlib.iter().collect();
     let result = check_stack(&stdlib_refs, &[&user], &options, &TestEvaluator, &mut diagnostics);
