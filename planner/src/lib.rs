@@ -8,6 +8,8 @@ pub mod backend;
 pub mod plan;
 pub mod planning;
 pub mod providers;
+pub mod render;
+pub mod saved;
 pub mod select;
 pub mod state;
 
