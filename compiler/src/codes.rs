@@ -88,6 +88,7 @@ codes! {
     ConditionNotBool = "E0314", Error, "Condition is not a bool";
     VariableNotSet = "E0315", Error, "Variable has no value";
     InvalidVariableValue = "E0316", Error, "Invalid variable value";
+    DuplicateKey = "E0317", Error, "Duplicate object key";
     // Sensitive values: E04xx
     SensitiveToOutput = "E0401", Error, "Sensitive value in a plain output";
     SensitiveToPlain = "E0402", Error, "Sensitive value in a plain value";
