@@ -41,7 +41,14 @@ fn lower_body(file: FileId, body: &hcl_edit::structure::Body) -> ast::Body {
                     .iter()
                     .map(|l| match l {
                         BlockLabel::Ident(i) => Ident { name: i.to_string(), span: span(file, i.span()) },
-                        BlockLabel::String(s) => Ident { name: s.to_string(), span: span(file, s.span()) },
+                        // As the real lowering: the span leaves out the quotes.
+                        BlockLabel::String(s) => Ident {
+                            name: s.to_string(),
+                            span: span(
+                                file,
+                                s.span().map(|r| (r.start + 1)..r.end.saturating_sub(1).max(r.start + 1)),
+                            ),
+                        },
                     })
                     .collect(),
                 body: lower_body(file, &b.body),
