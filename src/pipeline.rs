@@ -78,7 +78,6 @@ pub struct CheckedStack {
 }
 
 /// An expanded stack.
-#[allow(dead_code)] // until build/graph/plan use it
 pub struct Compiled {
     pub graph: ResourceGraph,
     /// Warnings of the expansion only (the check's are in
@@ -181,7 +180,6 @@ pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Res
 }
 
 impl CheckedStack {
-    #[allow(dead_code)] // until build/graph/plan use it
     /// Expands for the selected target; `prior` gives attributes from state
     /// by address (a generated password's `result`). On errors, renders them
     /// (with the check's warnings, so JSON stays one document) and fails.
@@ -304,7 +302,6 @@ pub fn schemas() -> SchemaSet {
 }
 
 /// A PriorLookup over a loaded state's resources (attributes by address).
-#[allow(dead_code)] // until build/plan use it
 pub fn prior_from_state(
     state: &stackc_planner::state::State,
 ) -> impl Fn(&ResourceAddress) -> Option<Value> + '_ {
