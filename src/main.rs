@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod pipeline;
 mod render;
 mod stack;
 
@@ -19,6 +20,10 @@ struct Cli {
 enum Command {
     /// Parse and type-check a stack; report every problem found.
     Check(cmd::check::Args),
+    /// Compile a stack for a target: Kubernetes manifests, or the resource graph as JSON.
+    Build(cmd::build::Args),
+    /// Print the resource graph of a stack for a target, in Graphviz DOT.
+    Graph(cmd::graph::Args),
     /// Explain a diagnostic code (`stackc explain E0203`).
     Explain(cmd::explain::Args),
     /// Inspect and edit the state: list, show, rm, mv, unlock.
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(stack::terraform_style_args(std::env::args_os()));
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
+        Command::Build(args) => cmd::build::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),
