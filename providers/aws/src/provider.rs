@@ -393,26 +393,29 @@ impl Provider for AwsProvider {
         for (i, (ctx, _)) in items.iter().enumerate() {
             by_type.entry(ctx.type_name.as_str()).or_default().push(i);
         }
-        for (type_name, indexes) in by_type {
+        // The types are read concurrently (each kind batches its own
+        // Describe calls), so a refresh takes about as long as its slowest
+        // type, not the sum of them.
+        let reads = by_type.into_iter().map(|(type_name, indexes)| async move {
             let kind = match self.kind(type_name) {
                 Ok(kind) => kind,
-                Err(e) => {
-                    for i in indexes {
-                        results[i] = Some(Err(e.clone()));
-                    }
-                    continue;
-                }
+                Err(e) => return indexes.into_iter().map(|i| (i, Err(e.clone()))).collect::<Vec<_>>(),
             };
             let reads: Vec<ReadItem<'_>> = indexes
                 .iter()
                 .map(|&i| ReadItem { id: &items[i].1.id, prior: &items[i].1.attributes })
                 .collect();
             let outcomes = kind.read(&self.client, &reads).await;
-            for (&i, outcome) in indexes.iter().zip(outcomes) {
-                results[i] = Some(
-                    outcome.map(|found| found.map(|attributes| object_state(&items[i].1.id, attributes))),
-                );
-            }
+            indexes
+                .iter()
+                .zip(outcomes)
+                .map(|(&i, outcome)| {
+                    (i, outcome.map(|found| found.map(|attributes| object_state(&items[i].1.id, attributes))))
+                })
+                .collect()
+        });
+        for (i, outcome) in futures_util::future::join_all(reads).await.into_iter().flatten() {
+            results[i] = Some(outcome);
         }
         results.into_iter().map(|r| r.unwrap_or(Ok(None))).collect()
     }

@@ -26,6 +26,10 @@ use std::time::{Duration, SystemTime};
 /// server, which may have acted, but no response came back.
 pub const OUTCOME_UNKNOWN: &str = "RequestOutcomeUnknown";
 
+/// Error code of a request that never reached the endpoint (connection
+/// refused, no route, DNS failure) in all its attempts.
+pub const ENDPOINT_UNREACHABLE: &str = "EndpointUnreachable";
+
 /// How one AWS service is reached and spoken to.
 #[derive(Clone, Copy, Debug)]
 pub struct Service {
@@ -165,6 +169,11 @@ pub struct AwsClient {
     calls: AtomicU64,
     calls_by_action: Mutex<BTreeMap<String, u64>>,
     account: tokio::sync::OnceCell<String>,
+    /// Set when a request used all its attempts without ever connecting:
+    /// later requests try once (not the whole retry budget each), so a
+    /// dead endpoint fails a command in one budget, not one per request.
+    /// Cleared by the next request that gets through.
+    unreachable: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AwsClient {
@@ -191,6 +200,7 @@ impl AwsClient {
             calls: AtomicU64::new(0),
             calls_by_action: Mutex::new(BTreeMap::new()),
             account: tokio::sync::OnceCell::new(),
+            unreachable: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -346,6 +356,8 @@ impl AwsClient {
         idempotency: Idempotency,
     ) -> Result<String, ProviderError> {
         let url = self.url(service);
+        let max_attempts =
+            if self.unreachable.load(Ordering::Relaxed) { 1 } else { self.retry.max_attempts.max(1) };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -355,12 +367,15 @@ impl AwsClient {
             }
             let outcome = self.attempt(service, &url, headers, &body).await;
             let error = match outcome {
-                Ok(text) => return Ok(text),
+                Ok(text) => {
+                    self.unreachable.store(false, Ordering::Relaxed);
+                    return Ok(text);
+                }
                 Err(failure) => failure,
             };
-            let (error, may_retry) = match error {
-                Failure::NotSent(e) => (e, true),
-                Failure::Lost(e) if idempotency == Idempotency::Safe => (e, true),
+            let (error, may_retry, connected) = match error {
+                Failure::NotSent(e) => (e, true, false),
+                Failure::Lost(e) if idempotency == Idempotency::Safe => (e, true, true),
                 Failure::Lost(e) => {
                     return Err(ProviderError {
                         code: Some(OUTCOME_UNKNOWN.into()),
@@ -373,11 +388,23 @@ impl AwsClient {
                 }
                 Failure::Api(e) => {
                     let retry = e.retryable;
-                    (e, retry)
+                    (e, retry, true)
                 }
             };
-            if !may_retry || attempt >= self.retry.max_attempts {
-                return Err(error);
+            if !may_retry || attempt >= max_attempts {
+                if connected {
+                    return Err(error);
+                }
+                self.unreachable.store(true, Ordering::Relaxed);
+                return Err(ProviderError {
+                    code: Some(ENDPOINT_UNREACHABLE.into()),
+                    message: format!(
+                        "cannot connect to the AWS endpoint {url}: {}. Check the `endpoint` of the `target \"aws\"` \
+                         block or AWS_ENDPOINT_URL, and the network",
+                        error.message
+                    ),
+                    retryable: true,
+                });
             }
             tokio::time::sleep(self.backoff(attempt)).await;
         }
@@ -436,7 +463,7 @@ impl AwsClient {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) if e.is_connect() => return Err(Failure::NotSent(transport_error(&e))),
+            Err(e) if e.is_connect() => return Err(Failure::NotSent(connect_error(&e))),
             Err(e) => return Err(Failure::Lost(transport_error(&e))),
         };
         let status = response.status();
@@ -478,6 +505,19 @@ fn transport_error(e: &reqwest::Error) -> ProviderError {
         message.push_str(&inner.to_string());
         source = inner.source();
     }
+    ProviderError { code: Some("TransportError".into()), message, retryable: true }
+}
+
+/// Why a connection could not be made: the error's causes, without the
+/// request's URL (the caller names the endpoint once).
+fn connect_error(e: &reqwest::Error) -> ProviderError {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        causes.push(inner.to_string());
+        source = inner.source();
+    }
+    let message = if causes.is_empty() { e.to_string() } else { causes.join(": ") };
     ProviderError { code: Some("TransportError".into()), message, retryable: true }
 }
 
