@@ -150,9 +150,10 @@ fn check_stack_given(
     };
     let warnings = checked.diagnostics;
 
+    let stack_name = stack_name_of(&stack_dir);
     let decl = {
         let (stdlib, user) = hir.stdlib_and_user_files();
-        StackDecl::read(stdlib, user)
+        StackDecl { name: stack_name.clone(), ..StackDecl::read(stdlib, user) }
     };
     let target = match expand::select_target(
         &decl,
@@ -188,7 +189,6 @@ fn check_stack_given(
     }
 
     let source_hash = source_hash(&sources, &hir, target.as_deref(), &files);
-    let stack_name = stack_name_of(&stack_dir);
     Ok(CheckedStack {
         sources,
         info,

@@ -47,7 +47,7 @@ component "config" {
   on "aws" {
     resource "aws_ssm_parameter" "value" {
       for_each = param.data
-      name     = "/stackc/${self.dns_name}/${each.key}"
+      name     = "/stackc/${self.stack}/${self.dns_name}/${each.key}"
       type     = "String"
       value    = each.value
     }

@@ -78,7 +78,7 @@ component "load_balancer" {
   # a listener forwarding to the service's target group.
   on "aws" {
     resource "aws_lb" "main" {
-      name               = self.dns_name
+      name               = trim(substr("${self.stack}-${self.dns_name}", 0, 32), "-")
       load_balancer_type = param.protocol == "http" ? "application" : "network"
       subnets            = network.subnet_ids
       security_groups    = [network.public_security_group_id]

@@ -48,6 +48,11 @@ component "network" {
     description = "aws: the ECS cluster services run in."
   }
 
+  output "cluster_name" {
+    type        = string
+    description = "aws: the ECS cluster's name (the stack's name)."
+  }
+
   output "execution_role_arn" {
     type = string
   }
@@ -78,7 +83,7 @@ component "network" {
       cidr_block           = param.cidr_block
       enable_dns_support   = true
       enable_dns_hostnames = true
-      tags                 = { Name = "stackc", "managed-by" = "stackc" }
+      tags                 = { Name = self.stack, "managed-by" = "stackc" }
     }
 
     resource "aws_internet_gateway" "main" {
@@ -105,7 +110,7 @@ component "network" {
     }
 
     resource "aws_security_group" "internal" {
-      name        = "stackc-internal"
+      name        = "${self.stack}-internal"
       description = "Traffic between the stack's workloads"
       vpc_id      = aws_vpc.main.id
       ingress     = [{ from_port = 0, to_port = 0, protocol = "-1", cidr_blocks = [param.cidr_block] }]
@@ -113,7 +118,7 @@ component "network" {
     }
 
     resource "aws_security_group" "public" {
-      name        = "stackc-public"
+      name        = "${self.stack}-public"
       description = "Load balancers, open to the internet"
       vpc_id      = aws_vpc.main.id
       ingress = [
@@ -124,11 +129,11 @@ component "network" {
     }
 
     resource "aws_ecs_cluster" "main" {
-      name = "stackc"
+      name = self.stack
     }
 
     resource "aws_iam_role" "execution" {
-      name = "stackc-ecs-execution"
+      name = "${self.stack}-ecs-execution"
       assume_role_policy = jsonencode({
         Version   = "2012-10-17"
         Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "ecs-tasks.amazonaws.com" } }]
@@ -158,6 +163,10 @@ component "network" {
 
     output "cluster_arn" {
       value = aws_ecs_cluster.main.arn
+    }
+
+    output "cluster_name" {
+      value = aws_ecs_cluster.main.name
     }
 
     output "execution_role_arn" {

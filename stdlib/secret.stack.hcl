@@ -84,7 +84,7 @@ component "secret" {
     }
 
     resource "aws_secretsmanager_secret" "main" {
-      name                    = "stackc/${self.dns_name}"
+      name                    = "stackc/${self.stack}/${self.dns_name}"
       recovery_window_in_days = 7
     }
 

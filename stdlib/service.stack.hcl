@@ -361,7 +361,7 @@ component "service" {
   # group for load balancers, and Application Auto Scaling on CPU.
   on "aws" {
     resource "aws_ecs_task_definition" "main" {
-      family                   = self.dns_name
+      family                   = "${self.stack}-${self.dns_name}"
       network_mode             = "awsvpc"
       requires_compatibilities = ["FARGATE"]
       cpu                      = "256"
@@ -380,7 +380,7 @@ component "service" {
 
     resource "aws_lb_target_group" "main" {
       count       = param.port == null ? 0 : 1
-      name        = self.dns_name
+      name        = trim(substr("${self.stack}-${self.dns_name}", 0, 32), "-")
       port        = param.port
       protocol    = "HTTP"
       vpc_id      = network.vpc_id
@@ -414,7 +414,7 @@ component "service" {
     resource "aws_appautoscaling_target" "main" {
       count              = param.autoscale == null ? 0 : 1
       service_namespace  = "ecs"
-      resource_id        = "service/stackc/${self.dns_name}"
+      resource_id        = "service/${network.cluster_name}/${self.dns_name}"
       scalable_dimension = "ecs:service:DesiredCount"
       min_capacity       = param.autoscale.min
       max_capacity       = param.autoscale.max

@@ -662,6 +662,7 @@ impl<'a> Checker<'_, 'a> {
                 ("name".to_string(), Value::string(instance.name)),
                 ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
                 ("target".to_string(), Value::Unknown),
+                ("stack".to_string(), Value::Unknown),
             ])),
         );
         for (name, span) in set {

@@ -706,6 +706,7 @@ impl<'s> Engine<'s> {
             ("name".to_string(), Value::string(&decl.name)),
             ("dns_name".to_string(), Value::string(dns_name(&decl.name))),
             ("target".to_string(), Value::string(&target)),
+            ("stack".to_string(), Value::string(self.stack_dns_name())),
         ]
         .into_iter()
         .collect();
@@ -930,6 +931,18 @@ fn resolve_repetitions(mut refs: Vec<Reference>, visible: &Visible) -> Vec<Refer
         }
     }
     refs
+}
+
+impl Engine<'_> {
+    /// `self.stack`: the stack's name as a DNS label (`stack` when unnamed).
+    fn stack_dns_name(&self) -> String {
+        let name = dns_name(&self.stack.name);
+        if name.is_empty() {
+            "stack".to_string()
+        } else {
+            name
+        }
+    }
 }
 
 /// A name made valid as a DNS label (RFC 1123), as Kubernetes object names

@@ -124,6 +124,11 @@ pub struct ComponentDecl {
 
 #[derive(Clone, Debug, Default)]
 pub struct StackDecl {
+    /// The stack's name (the binary gives its directory's name; empty:
+    /// `stack`). Component bodies see it as `self.stack`, a DNS label, to
+    /// keep account-wide names (load balancers, roles, secrets) apart
+    /// between stacks.
+    pub name: String,
     pub targets: Vec<TargetDecl>,
     pub locals: Vec<(String, Span, Arc<Expr>)>,
     pub components: IndexMap<String, ComponentDecl>,

@@ -95,13 +95,26 @@ pub fn expand_with_stdlib(
     schemas: &dyn crate::schema::SchemaSource,
     prior: Option<super::PriorLookup<'_>>,
 ) -> (Option<crate::graph::ResourceGraph>, Vec<Diagnostic>) {
+    expand_with_stdlib_as("shop", text, schemas, prior)
+}
+
+/// [`expand_with_stdlib`] for a stack named `stack` (`self.stack`).
+pub fn expand_with_stdlib_as(
+    stack: &str,
+    text: &str,
+    schemas: &dyn crate::schema::SchemaSource,
+    prior: Option<super::PriorLookup<'_>>,
+) -> (Option<crate::graph::ResourceGraph>, Vec<Diagnostic>) {
     let stdlib: Vec<_> = crate::stdlib::files()
         .iter()
         .enumerate()
         .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
         .collect();
     let user = parse(FileId(0), text);
-    let stack = super::model::StackDecl::read(&stdlib, [&user]);
+    let stack = super::model::StackDecl {
+        name: stack.to_string(),
+        ..super::model::StackDecl::read(&stdlib, [&user])
+    };
     let options = super::ExpandOptions {
         target: None,
         variables: [("api_replicas".to_string(), Value::Number(4.0))].into_iter().collect(),

@@ -32,7 +32,7 @@ pub use cycles::Node;
 pub const KNOWN_TARGETS: &[&str] = crate::expand::KNOWN_TARGETS;
 
 /// Attributes `self` has inside a component body.
-pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target"];
+pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target", "stack"];
 
 /// A component's declarations.
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 
 mod support;
 
-use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
+use stackc_compiler::expand::test_support::{expand_with_stdlib_as, shop_for};
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph, ResourceNode};
 use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::Value;
@@ -180,20 +180,17 @@ fn calls_since(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shop_applies_converges_heals_and_destroys() {
     let Some(endpoint) = moto_endpoint() else { return };
-    // The stdlib's names (role `stackc-ecs-execution`, secret
-    // `stackc/db-password`) are fixed, so the stack name is too: a second
-    // run against the same moto adopts what is its own (the secret destroyed
-    // by the first run is still in its recovery window and gets restored).
-    // A run that fails part-way leaves its objects in that moto: the next
-    // run needs a fresh one (scripts/test starts one per run).
-    let stack = "shop-graph".to_string();
+    // The stdlib puts the stack's name in every account-wide name (role,
+    // cluster, secret, load balancer), so a unique stack never meets the
+    // objects of other tests or of earlier runs against the same moto.
+    let stack = unique_stack("sg");
     let aws = Arc::new(provider_at(&stack, &endpoint).await);
     let providers = Providers { aws: aws.clone(), builtin: Arc::new(BuiltinProvider::new()) };
     let mut schemas = SchemaSet::default();
     for schema in stackc_provider_aws::schemas().into_iter().chain(stackc_provider_builtin::schemas()) {
         schemas.add(schema);
     }
-    let (graph, diagnostics) = expand_with_stdlib(&shop_for("aws"), &schemas, None);
+    let (graph, diagnostics) = expand_with_stdlib_as(&stack, &shop_for("aws"), &schemas, None);
     let graph = graph.expect("graph");
     // The test stack's `job` has no aws body (E0501); everything else expands.
     assert!(diagnostics.iter().all(|d| d.code.to_string() == "E0501"), "{diagnostics:?}");
