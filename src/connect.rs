@@ -11,10 +11,22 @@ use stackc_provider_aws::{AwsConfig, AwsProvider};
 use stackc_provider_builtin::BuiltinProvider;
 use std::sync::Arc;
 
+/// The providers a command talks to, and the AWS provider among them (for
+/// its API call counts).
+pub struct Connected {
+    pub set: ProviderSet,
+    pub aws: Option<Arc<AwsProvider>>,
+}
+
 /// The providers for `target` (a stack named `stack`, whose target block
 /// has `attributes`). `Err` is a full sentence.
-pub async fn providers(stack: &str, target: Option<&str>, attributes: &Value) -> Result<ProviderSet, String> {
+///
+/// Nothing here touches the network or resolves credentials: the AWS
+/// provider asks for credentials at its first API call, so a plan that
+/// reads nothing (no state yet) works offline.
+pub async fn providers(stack: &str, target: Option<&str>, attributes: &Value) -> Result<Connected, String> {
     let mut set = ProviderSet::new().with_builtin(Arc::new(BuiltinProvider::new()));
+    let mut aws = None;
     match target {
         None => {}
         Some(stackc_provider_aws::TARGET) => {
@@ -23,7 +35,9 @@ pub async fn providers(stack: &str, target: Option<&str>, attributes: &Value) ->
                 let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
                 format!("the AWS provider cannot be configured{code}: {}", e.message)
             })?;
-            set = set.with_target(stackc_provider_aws::TARGET, Arc::new(provider));
+            let provider = Arc::new(provider);
+            aws = Some(provider.clone());
+            set = set.with_target(stackc_provider_aws::TARGET, provider);
         }
         Some(stackc_provider_kubernetes::TARGET) => {
             set = set.with_unavailable(
@@ -44,5 +58,18 @@ pub async fn providers(stack: &str, target: Option<&str>, attributes: &Value) ->
         }
         Some(other) => return Err(format!("stackc has no provider for target `{other}`")),
     }
-    Ok(set)
+    Ok(Connected { set, aws })
+}
+
+/// With `STACKC_AWS_STATS` set (to anything but `0` or empty), the AWS API
+/// requests a command made, by `service:Action` (every attempt counts),
+/// one `aws-stats:` line each on stderr, then the total.
+pub fn report_aws_stats(aws: Option<&AwsProvider>, err: &mut dyn std::io::Write) {
+    let wanted = std::env::var("STACKC_AWS_STATS").is_ok_and(|v| !v.is_empty() && v != "0");
+    let Some(aws) = aws.filter(|_| wanted) else { return };
+    let calls = aws.api_calls_by_action();
+    for (action, count) in &calls {
+        let _ = writeln!(err, "aws-stats: {action} {count}");
+    }
+    let _ = writeln!(err, "aws-stats: total {}", calls.values().sum::<u64>());
 }

@@ -29,6 +29,8 @@ pub struct Session {
     /// False when no state was ever written (`state` is new, with a fresh lineage).
     pub state_exists: bool,
     pub providers: ProviderSet,
+    /// The AWS provider among `providers` (for `STACKC_AWS_STATS`).
+    pub aws: Option<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
 }
 
 /// A multi-threaded runtime for the providers' I/O.
@@ -91,7 +93,7 @@ impl Session {
             );
         }
         let attributes = checked.target_attributes.clone();
-        let providers = runtime
+        let connected = runtime
             .block_on(crate::connect::providers(&checked.stack_name, checked.target.as_deref(), &attributes))
             .map_err(|message| fail(err, message))?;
         Ok(Session {
@@ -102,7 +104,8 @@ impl Session {
             state,
             recovered,
             state_exists,
-            providers,
+            providers: connected.set,
+            aws: connected.aws,
         })
     }
 
@@ -110,8 +113,10 @@ impl Session {
         &self.checked.sources
     }
 
-    /// Releases the lock, saying so if that fails.
+    /// Releases the lock, saying so if that fails; reports the AWS API
+    /// calls made when `STACKC_AWS_STATS` asks for them.
     pub fn release(&mut self, err: &mut dyn Write) {
+        crate::connect::report_aws_stats(self.aws.as_deref(), err);
         if let Some(guard) = self.guard.take() {
             if let Err(error) = guard.release() {
                 let _ = writeln!(err, "warning: {error}");
@@ -138,8 +143,18 @@ fn with_code(message: &str, code: &Option<String>) -> String {
     }
 }
 
+/// A problem as shown to the user: a diagnostic at the user's source when
+/// there is one, else one line.
+pub struct Shown {
+    /// The resource it is about, if any.
+    pub address: Option<String>,
+    pub code: Code,
+    pub message: String,
+    pub diagnostic: Option<Diagnostic>,
+}
+
 /// A planning problem as a diagnostic, when it can point at a source.
-pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> (Code, String, Option<Diagnostic>) {
+pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> Shown {
     let code = match problem.kind {
         ProblemKind::Refresh => Code::RefreshFailed,
         ProblemKind::Plan => Code::ProviderRejected,
@@ -160,11 +175,11 @@ pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> (Code, String, 
         }
         diagnostic
     });
-    (code, message, diagnostic)
+    Shown { address: problem.address.as_ref().map(|a| a.0.clone()), code, message, diagnostic }
 }
 
 /// A failed apply operation as a diagnostic, when it can point at a source.
-pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> (Code, String, Option<Diagnostic>) {
+pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
     let code = Code::OperationFailed;
     let message = with_code(
         &format!("{} of `{}` failed: {}", failure.kind.as_str(), failure.address, failure.message),
@@ -178,24 +193,53 @@ pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> (Code, String
         }
         diagnostic
     });
-    (code, message, diagnostic)
+    Shown { address: Some(failure.address.0.clone()), code, message, diagnostic }
 }
 
-/// Writes problems: with a source snippet where there is one, else one line.
-pub fn emit_problems(
-    sources: &Sources,
-    problems: &[(Code, String, Option<Diagnostic>)],
-    err: &mut dyn Write,
-) {
+/// How many addresses a note lists before "and N more".
+const LISTED: usize = 10;
+
+/// Writes problems: with a source snippet where there is one, else one
+/// line. Problems that differ only by the resource they name (an
+/// unreachable endpoint fails every read the same way) are shown once,
+/// followed by the other addresses, so the cause is not buried.
+pub fn emit_problems(sources: &Sources, problems: &[Shown], err: &mut dyn Write) {
     let style = HumanStyle::from_env();
-    for (code, message, diagnostic) in problems {
-        match diagnostic {
+    let key = |p: &Shown| {
+        let message = match &p.address {
+            Some(address) => p.message.replace(address.as_str(), "\u{0}"),
+            None => p.message.clone(),
+        };
+        (p.code, message)
+    };
+    let mut groups: IndexMap<(Code, String), Vec<&Shown>> = IndexMap::new();
+    for problem in problems {
+        groups.entry(key(problem)).or_default().push(problem);
+    }
+    for members in groups.values() {
+        let first = members[0];
+        match &first.diagnostic {
             Some(diagnostic) => {
                 let _ = writeln!(err, "{}", render::human(sources, diagnostic, style));
             }
             None => {
-                let _ = writeln!(err, "error[{code}]: {}: {message}\n", code.summary());
+                let _ = writeln!(err, "error[{}]: {}: {}\n", first.code, first.code.summary(), first.message);
             }
+        }
+        let others: Vec<&str> = members[1..].iter().filter_map(|p| p.address.as_deref()).collect();
+        if !others.is_empty() {
+            let mut list: Vec<String> = others.iter().take(LISTED).map(|a| format!("`{a}`")).collect();
+            if others.len() > LISTED {
+                list.push(format!("and {} more", others.len() - LISTED));
+            }
+            let _ = writeln!(
+                err,
+                "error[{}]: the same for {} other resource{}: {}\n",
+                first.code,
+                others.len(),
+                if others.len() == 1 { "" } else { "s" },
+                list.join(", ")
+            );
         }
     }
 }
