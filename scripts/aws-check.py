@@ -9,11 +9,14 @@ the provider reports is checked by a client that shares none of its code.
       {"type": ..., "id": ..., "address": ...}
   aws-check.py --endpoint URL terminate INSTANCE_ID
       terminates an instance behind stackc's back
-  aws-check.py --endpoint URL shop STACK
+  aws-check.py --endpoint URL shop STACK [--desired-count N]
       the shop example's architecture: three running instances each with
       its own attached volume, an ALB whose listener forwards to the target
-      group, an ECS service with desired count 4, the secret and the
-      parameters; prints a JSON summary, exits 1 listing what is wrong.
+      group, an ECS service with desired count N (default 4), the secret
+      with a current value and the parameters; prints a JSON summary, exits
+      1 listing what is wrong.
+
+--region (default eu-west-3) names the region the objects are in.
 """
 
 import argparse
@@ -23,7 +26,8 @@ import sys
 import boto3
 from botocore.exceptions import ClientError
 
-REGION = "eu-west-3"
+DEFAULT_REGION = "eu-west-3"
+REGION = DEFAULT_REGION
 
 
 def client(service, endpoint):
@@ -131,7 +135,7 @@ def owned(endpoint, stack):
     return out
 
 
-def shop(endpoint, stack):
+def shop(endpoint, stack, desired_count=4):
     problems = []
     objects = owned(endpoint, stack)
     by_type = {}
@@ -181,13 +185,24 @@ def shop(endpoint, stack):
         cluster = s["id"].split(":service/")[1].split("/")[0]
         described = ecs.describe_services(cluster=cluster, services=[s["id"]])["services"][0]
         counts.append(described["desiredCount"])
-    if counts != [4]:
-        problems.append(f"expected one ECS service with desired count 4, found {counts}")
+    if counts != [desired_count]:
+        problems.append(f"expected one ECS service with desired count {desired_count}, found {counts}")
 
-    if len(by_type.get("aws_secretsmanager_secret", [])) < 1:
+    secrets = client("secretsmanager", endpoint)
+    secret_arns = [o["id"] for o in by_type.get("aws_secretsmanager_secret", [])]
+    if len(secret_arns) < 1:
         problems.append("no secret")
-    if len(by_type.get("aws_ssm_parameter", [])) < 1:
+    for arn in secret_arns:
+        value = unless_gone(lambda: secrets.get_secret_value(SecretId=arn).get("SecretString"), None)
+        if not value:
+            problems.append(f"secret {arn} has no current value")
+    ssm = client("ssm", endpoint)
+    names = [o["id"] for o in by_type.get("aws_ssm_parameter", [])]
+    if len(names) < 1:
         problems.append("no parameters")
+    for name in names:
+        if unless_gone(lambda: ssm.get_parameter(Name=name)["Parameter"].get("Value"), None) is None:
+            problems.append(f"parameter {name} has no value")
 
     summary = {t: len(v) for t, v in sorted(by_type.items())}
     print(json.dumps({"objects": summary, "problems": problems}))
@@ -195,11 +210,15 @@ def shop(endpoint, stack):
 
 
 def main():
+    global REGION
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--desired-count", type=int, default=4)
     parser.add_argument("command", choices=["owned", "shop", "terminate"])
     parser.add_argument("stack", help="the stack name (owned, shop) or an instance id (terminate)")
     args = parser.parse_args()
+    REGION = args.region
     if args.command == "terminate":
         client("ec2", args.endpoint).terminate_instances(InstanceIds=[args.stack])
         return 0
@@ -207,7 +226,7 @@ def main():
         for o in owned(args.endpoint, args.stack):
             print(json.dumps(o))
         return 0
-    return shop(args.endpoint, args.stack)
+    return shop(args.endpoint, args.stack, args.desired_count)
 
 
 if __name__ == "__main__":

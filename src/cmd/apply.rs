@@ -285,8 +285,11 @@ fn finish_report(
 ) -> Result<(), ExitCode> {
     let mut out = std::io::stdout();
     if !report.failed.is_empty() {
-        let problems: Vec<_> =
+        // By address, not by when each failed: the same failures read the
+        // same on every run.
+        let mut problems: Vec<_> =
             report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
+        problems.sort_by(|a, b| a.address.cmp(&b.address));
         session::emit_problems(session.sources(), &problems, err);
     }
     for (address, kind, because) in &report.skipped {
