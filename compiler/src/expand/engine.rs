@@ -666,6 +666,13 @@ impl<'s> Engine<'s> {
             return Captured::Value(Value::Unknown);
         }
         let Some(target) = self.target.clone() else {
+            // One diagnostic for the stack, not one per instance: the others
+            // are labels of the first.
+            let first = self.diagnostics.iter_mut().find(|d| d.code == Code::TargetRequired);
+            if let Some(first) = first.filter(|d| d.primary.span != decl.header) {
+                first.secondary.push(crate::diagnostic::Label::new(decl.header, "needs a target too"));
+                return Captured::Value(Value::Unknown);
+            }
             self.report(
                 Diagnostic::new(
                     Code::TargetRequired,
