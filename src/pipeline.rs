@@ -597,6 +597,122 @@ mod tests {
         std::fs::remove_dir_all(&root).unwrap();
     }
 
+    fn args(path: &Path, target: Option<&str>, vars: &[&str]) -> StackArgs {
+        StackArgs {
+            path: path.to_path_buf(),
+            target: target.map(str::to_string),
+            variables: VariableArgs {
+                vars: vars.iter().map(|v| v.to_string()).collect(),
+                var_files: Vec::new(),
+            },
+        }
+    }
+
+    const STACK: &str = r#"
+variable "size" {
+  type    = number
+  default = 2
+}
+
+resource "stackc_data" "seed" {
+  input = { size = var.size }
+}
+
+target "aws" {
+  region = "eu-west-${var.size}"
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#;
+
+    fn checked(path: &Path, target: Option<&str>, vars: &[&str]) -> CheckedStack {
+        let mut err = Vec::new();
+        match check_stack(&args(path, target, vars), Format::Human, &mut err) {
+            Ok(checked) => checked,
+            Err(_) => panic!("{}", String::from_utf8_lossy(&err)),
+        }
+    }
+
+    #[test]
+    fn a_checked_stack_knows_its_place_target_and_hash() {
+        let root = temp_dir("checked");
+        let dir = root.join("shop");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.stack.hcl"), STACK).unwrap();
+
+        let aws = checked(&dir, Some("aws"), &[]);
+        assert_eq!((aws.stack_name.as_str(), aws.stack_dir.as_path()), ("shop", dir.as_path()));
+        assert_eq!(aws.target.as_deref(), Some("aws"));
+        assert_eq!(aws.target_attributes.get_path(&["region"]), Some(&Value::string("eu-west-2")));
+        assert_eq!(aws.source_hash.len(), 64);
+        assert!(aws.warnings.is_empty());
+        // Several targets and none chosen: none selected, expansion says so.
+        let none = checked(&dir, None, &[]);
+        assert_eq!((none.target.as_deref(), &none.target_attributes), (None, &Value::Null));
+        assert_eq!(none.targets_to_check(), vec![Some("aws".to_string()), Some("kubernetes".to_string())]);
+        let mut err = Vec::new();
+        assert!(none.expand(None, Format::Human, &mut err).is_err());
+        assert!(String::from_utf8_lossy(&err).contains("E0506"));
+        // The graph of the selected target.
+        let compiled = aws.expand(None, Format::Human, &mut Vec::new()).ok().unwrap();
+        assert!(compiled.graph.get(&ResourceAddress("stackc_data.seed".into())).is_some());
+
+        // The hash follows the variables, the target and the files, not the path's spelling.
+        let same = checked(&dir.join("."), Some("aws"), &[]);
+        assert_eq!(same.source_hash, aws.source_hash);
+        let single = checked(&dir.join("main.stack.hcl"), Some("aws"), &[]);
+        assert_eq!(
+            (single.source_hash.as_str(), single.stack_dir.as_path()),
+            (aws.source_hash.as_str(), dir.as_path())
+        );
+        assert_ne!(checked(&dir, Some("aws"), &["size=3"]).source_hash, aws.source_hash);
+        assert_ne!(checked(&dir, Some("kubernetes"), &[]).source_hash, aws.source_hash);
+        std::fs::write(dir.join("main.stack.hcl"), format!("{STACK}\n# a comment\n")).unwrap();
+        assert_ne!(checked(&dir, Some("aws"), &[]).source_hash, aws.source_hash);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn failures_are_rendered_once_in_the_format_asked() {
+        let root = temp_dir("failures");
+        std::fs::write(root.join("main.stack.hcl"), STACK).unwrap();
+        // An undeclared --target: one JSON document with the E0502.
+        let mut out = Vec::new();
+        assert!(check_stack(&args(&root, Some("gcp"), &[]), Format::Json, &mut out).is_err());
+        let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(document["diagnostics"][0]["code"], "E0502");
+        assert_eq!(document["counts"]["errors"], 1);
+        // A load error, in human form.
+        let mut err = Vec::new();
+        assert!(check_stack(&args(&root.join("missing"), None, &[]), Format::Human, &mut err).is_err());
+        assert!(String::from_utf8_lossy(&err).starts_with("error: Path not found"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn check_reports_a_problem_of_several_targets_once() {
+        let root = temp_dir("targets");
+        let text = "resource \"stackc_data\" \"x\" {\n  inptu = 1\n}\n\non \"aws\" {\n  resource \"aws_ecs_cluster\" \"c\" {\n    name = \"c\"\n    size = 1\n  }\n}\n\ntarget \"aws\" {}\ntarget \"local\" {}\n";
+        std::fs::write(root.join("main.stack.hcl"), text).unwrap();
+        let stack = checked(&root, None, &[]);
+        let messages: Vec<String> = stack.expansion_diagnostics().into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "Resource type `stackc_data` has no attribute `inptu`.".to_string(),
+                "Resource type `aws_ecs_cluster` has no attribute `size`. Found when expanding for target `aws`."
+                    .to_string(),
+            ]
+        );
+        // With --target, only that target is expanded, and nothing is added.
+        let local = checked(&root, Some("local"), &[]);
+        let messages: Vec<String> = local.expansion_diagnostics().into_iter().map(|d| d.message).collect();
+        assert_eq!(messages, vec!["Resource type `stackc_data` has no attribute `inptu`.".to_string()]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn schemas_cover_every_provider() {
         let schemas = schemas();
