@@ -3,15 +3,15 @@
 //! on kubernetes, so ~3 resources per instance plus the namespace) expand
 //! in time and memory linear in the number of instances.
 //!
-//! Run: `cargo bench --bench expand` (release). Uses the compiler's
-//! test-support parser and evaluator (the `test-support` feature) until the
-//! front end's `check` and the expression evaluator are wired into
-//! `stackc build`; the numbers measure expansion itself (scope capture,
-//! ordering, schema checks, graph building), reported next to the time to
-//! parse the same stack.
+//! Run: `cargo bench --bench expand` (release). Parses with the front end's
+//! parser and evaluates with the real expression evaluator; the numbers
+//! measure expansion itself (scope capture, evaluation, ordering, schema
+//! checks, graph building), reported next to the time to parse the same
+//! stack.
 
+use stackc_compiler::eval::ExpressionEvaluator;
 use stackc_compiler::expand::model::StackDecl;
-use stackc_compiler::expand::test_support::{parse, TestEvaluator};
+use stackc_compiler::expand::test_support::parse;
 use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
 use stackc_compiler::source::FileId;
@@ -97,7 +97,7 @@ fn main() {
             target: None,
             variables: Default::default(),
             prior: None,
-            evaluator: Arc::new(TestEvaluator),
+            evaluator: Arc::new(ExpressionEvaluator::new()),
             command_line_span: no_span(),
         };
         let (graph, diagnostics) = expand_decl(&stack, &schemas, options);

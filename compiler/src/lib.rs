@@ -10,6 +10,7 @@ pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod eval;
+pub mod functions;
 pub mod graph;
 pub mod schema;
 pub mod source;
@@ -66,7 +67,10 @@ pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
             Origin::Stdlib => stack.stdlib_files.push(id),
         }
     }
-    let evaluator = check::literal::LiteralEvaluator;
+    let evaluator = match &options.files {
+        Some(files) => eval::ExpressionEvaluator::with_files(files.clone()),
+        None => eval::ExpressionEvaluator::new(),
+    };
     let result = {
         let (stdlib, user) = stack.stdlib_and_user_files();
         check::check_stack(&stdlib, &user, options, &evaluator, &mut diagnostics)

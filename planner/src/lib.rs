@@ -3,5 +3,15 @@
 //! Invariant: the planner reaches the outside world only through the
 //! [`stackc_providers::Provider`] trait and a state backend.
 
+pub mod apply;
 pub mod backend;
+pub mod plan;
+pub mod planning;
+pub mod providers;
+pub mod render;
+pub mod saved;
+pub mod select;
 pub mod state;
+
+#[cfg(test)]
+mod tests;

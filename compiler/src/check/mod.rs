@@ -11,7 +11,6 @@
 
 pub mod domain;
 mod flow;
-pub mod literal;
 pub mod types;
 
 #[cfg(test)]

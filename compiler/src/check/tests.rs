@@ -1,10 +1,11 @@
-//! The checker on small stacks, with the expansion tests' parser and
-//! evaluator (the UI tests run the real ones end to end).
+//! The checker on small stacks, with the real parser and evaluator (the UI
+//! tests run the binary end to end).
 
 use super::check_stack;
 use crate::ast::File;
 use crate::diagnostic::Diagnostic;
-use crate::expand::test_support::{parse, TestEvaluator};
+use crate::eval::ExpressionEvaluator;
+use crate::expand::test_support::parse;
 use crate::source::FileId;
 use crate::value::Value;
 use crate::CheckOptions;
@@ -19,7 +20,7 @@ fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, super::Chec
     };
     let mut diagnostics = Vec::new();
     let stdlib_refs: Vec<&File> = stdlib.iter().collect();
-    let result = check_stack(&stdlib_refs, &[&user], &options, &TestEvaluator, &mut diagnostics);
+    let result = check_stack(&stdlib_refs, &[&user], &options, &ExpressionEvaluator::new(), &mut diagnostics);
     crate::diagnostic::sort(&mut diagnostics);
     (diagnostics, result)
 }

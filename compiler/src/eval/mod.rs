@@ -1,15 +1,52 @@
 //! The expression evaluator: HCL expressions to [`Value`]s, with unknowns
-//! propagated and sensitive marks kept, and the function library.
+//! propagated and sensitive marks kept, over the function library
+//! ([`crate::functions`]).
 //!
-//! INTERIM: until the evaluator lands this delegates to the expansion
-//! tests' evaluator, which covers what the stdlib bodies use. The public
-//! API below (`ExpressionEvaluator`, `FileSource`) is the contract the
-//! binary and the expansion stage build against.
+//! Why it is shaped this way:
+//!
+//! - One evaluator serves `check` (values known before apply: variables,
+//!   locals, params, validations) and expansion (component bodies, and again
+//!   during apply through `graph::Deferred`). Names come from a
+//!   [`Roots`] (the caller decides what `param`, `var`, `aws_vpc` mean), so
+//!   the evaluator knows nothing about stages.
+//! - `Value::Unknown` is "known only after apply". An operation on an
+//!   unknown gives an unknown, unless the result does not depend on it
+//!   (`length([unknown])` is 1, `false && unknown` is false, `{a =
+//!   unknown} == null` is false). Type errors that unknown values hide are
+//!   the type inference's job ([`crate::infer`]), which the checker runs
+//!   first.
+//! - `Value::Sensitive` marks survive every derivation: a value computed
+//!   from a sensitive one is sensitive (`upper(secret)`, `"${secret}x"`,
+//!   `secret == "a"`). Only `nonsensitive(...)` removes a mark.
+//! - Evaluation is lazy where HCL's is: the branch of a conditional not
+//!   taken, the side of `&&`/`||` not needed (see [`ops`]), and the
+//!   fallbacks of `try` are not evaluated, so their run-time errors (an
+//!   attribute of a null optional param) do not happen. Their types are
+//!   still checked statically.
+//! - Bounded: recursion follows the AST, whose height the parser bounds,
+//!   plus a guard; each evaluation has a work budget ([`MAX_WORK`]) that
+//!   every produced element and string byte draws on, and collections and
+//!   strings have caps, so no expression can hang or exhaust memory.
+//!
+//! Errors are diagnostics at the exact span of the part that is wrong (the
+//! attribute name, the index, the operand, the argument); the first error
+//! ends the evaluation of an expression (one mistake, one diagnostic).
 
-use crate::ast::Expr;
+mod ops;
+mod template;
+mod traverse;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ast::{Expr, ExprKind, ForExpr};
+use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::expand::{Evaluator, Roots};
-use crate::value::Value;
+use crate::functions::{self, FunctionError};
+use crate::source::Span;
+use crate::value::{format_number, Value};
+use indexmap::IndexMap;
 use std::sync::Arc;
 
 /// Where `file("path")` reads from: implemented by the binary over the
@@ -44,6 +81,636 @@ impl ExpressionEvaluator {
 
 impl Evaluator for ExpressionEvaluator {
     fn evaluate(&self, expr: &Expr, roots: &dyn Roots) -> Result<Value, Diagnostic> {
-        crate::expand::test_support::TestEvaluator.evaluate(expr, roots)
+        let mut context = Context::new(roots, self.files.as_deref());
+        context.eval(expr).map_err(|d| *d)
+    }
+}
+
+/// Deepest recursion of the evaluator (the parser bounds expression height
+/// far below this; the guard keeps any tree safe).
+pub const MAX_DEPTH: usize = 512;
+
+/// Work one evaluation may do: elements produced, iterations, string bytes
+/// / 64. Far above any real configuration; an expression past it is an error.
+pub const MAX_WORK: u64 = 4_000_000;
+
+/// Longest string an expression may build (bytes).
+pub const MAX_STRING_BYTES: usize = 16 << 20;
+
+/// Most elements of a list or object an expression may build.
+pub const MAX_ELEMENTS: usize = 1_000_000;
+
+pub(crate) type EvalResult<T = Value> = Result<T, Box<Diagnostic>>;
+
+/// What a `for` iterates: the (key, value) pairs and whether the collection
+/// was sensitive, or (`Err`) the result when it is known without iterating.
+pub(crate) type Iteration = Result<(Vec<(Value, Value)>, bool), Value>;
+
+/// One evaluation: the roots, `for` variables bound on top, and the budget.
+pub(crate) struct Context<'r> {
+    roots: &'r dyn Roots,
+    files: Option<&'r dyn FileSource>,
+    /// `for` variables, innermost last.
+    bound: Vec<(String, Value)>,
+    depth: usize,
+    work: u64,
+}
+
+pub(crate) fn error(code: Code, span: Span, message: impl Into<String>, label: &str) -> Box<Diagnostic> {
+    Box::new(Diagnostic::new(code, span, message).with_label(label))
+}
+
+/// Removes a top-level sensitive mark: the value and whether it was marked.
+pub(crate) fn unmark(value: Value) -> (Value, bool) {
+    match value {
+        Value::Sensitive(inner) => (unmark(*inner).0, true),
+        other => (other, false),
+    }
+}
+
+/// Structural equality of two values: `None` when it depends on an unknown part.
+pub(crate) fn equal(a: &Value, b: &Value) -> Option<bool> {
+    ops::equal(a, b, 0)
+}
+
+/// Marks `value` sensitive when `sensitive`.
+pub(crate) fn mark(value: Value, sensitive: bool) -> Value {
+    if sensitive {
+        value.into_sensitive()
+    } else {
+        value
+    }
+}
+
+/// The name of a value's type, for messages.
+pub(crate) fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::List(_) => "a list",
+        Value::Object(_) => "an object",
+        Value::Unknown => "a value known only after apply",
+        Value::Sensitive(inner) => type_name(inner),
+    }
+}
+
+/// `service.api.url` for a plain traversal, for messages.
+pub(crate) fn path_text(expr: &Expr) -> Option<String> {
+    let path = expr.as_path()?;
+    Some(path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("."))
+}
+
+impl<'r> Context<'r> {
+    pub(crate) fn new(roots: &'r dyn Roots, files: Option<&'r dyn FileSource>) -> Context<'r> {
+        Context { roots, files, bound: Vec::new(), depth: 0, work: 0 }
+    }
+
+    /// Draws `amount` from the work budget.
+    pub(crate) fn spend(&mut self, amount: u64, span: Span) -> EvalResult<()> {
+        self.work = self.work.saturating_add(amount);
+        if self.work > MAX_WORK {
+            return Err(error(
+                Code::FunctionError,
+                span,
+                format!("This expression does too much work to evaluate (more than {MAX_WORK} steps: elements built, iterations, string bytes)."),
+                "too much work",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn eval(&mut self, expr: &Expr) -> EvalResult {
+        if self.depth >= MAX_DEPTH {
+            return Err(error(
+                Code::NestingTooDeep,
+                expr.span,
+                format!("This expression nests more than {MAX_DEPTH} levels deep to evaluate."),
+                "nested too deeply",
+            ));
+        }
+        self.depth += 1;
+        let result = self.eval_kind(expr);
+        self.depth -= 1;
+        result
+    }
+
+    fn eval_kind(&mut self, expr: &Expr) -> EvalResult {
+        match &expr.kind {
+            ExprKind::Null => Ok(Value::Null),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Number(n) => {
+                if n.is_finite() {
+                    Ok(Value::Number(*n))
+                } else {
+                    Err(error(
+                        Code::InvalidOperand,
+                        expr.span,
+                        "This number is too large to represent.",
+                        "out of range",
+                    ))
+                }
+            }
+            ExprKind::Template(parts) => self.template(parts, expr.span),
+            ExprKind::List(items) => {
+                self.spend(items.len() as u64, expr.span)?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.eval(item)?);
+                }
+                Ok(Value::List(out))
+            }
+            ExprKind::Object(fields) => self.object(fields, expr.span),
+            ExprKind::Paren(inner) => self.eval(inner),
+            ExprKind::Variable(name) => self.variable(&name.name, name.span),
+            ExprKind::GetAttr(inner, name) => {
+                let value = self.eval(inner)?;
+                traverse::get_attr(value, name, inner)
+            }
+            ExprKind::Index(inner, index) => {
+                let value = self.eval(inner)?;
+                let key = self.eval(index)?;
+                traverse::index(value, key, index, inner)
+            }
+            ExprKind::Splat(inner, steps) => {
+                let value = self.eval(inner)?;
+                self.splat(value, steps, expr.span)
+            }
+            ExprKind::Call(name, args, expand) => self.call(name, args, *expand, expr.span),
+            ExprKind::Unary(op, operand) => {
+                let value = self.eval(operand)?;
+                ops::unary(*op, value, operand, expr.span)
+            }
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, expr.span),
+            ExprKind::Conditional(condition, then, otherwise) => {
+                let (value, sensitive) = unmark(self.eval(condition)?);
+                match value {
+                    Value::Bool(true) => Ok(mark(self.eval(then)?, sensitive)),
+                    Value::Bool(false) => Ok(mark(self.eval(otherwise)?, sensitive)),
+                    Value::Unknown => Ok(mark(Value::Unknown, sensitive)),
+                    other => Err(not_bool("The condition of a conditional expression", &other, condition)),
+                }
+            }
+            ExprKind::For(for_expr) => self.for_expr(for_expr, expr.span),
+        }
+    }
+
+    fn variable(&mut self, name: &str, span: Span) -> EvalResult {
+        if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
+            return Ok(value.clone());
+        }
+        match self.roots.root(name) {
+            Some(value) => Ok(value),
+            None => Err(error(
+                Code::UnknownReference,
+                span,
+                format!("`{name}` is not defined here."),
+                "not defined",
+            )),
+        }
+    }
+
+    fn object(&mut self, fields: &[(Expr, Expr)], span: Span) -> EvalResult {
+        self.spend(fields.len() as u64, span)?;
+        let mut out = IndexMap::with_capacity(fields.len());
+        let mut sensitive_key = false;
+        let mut unknown_key = false;
+        for (key, value) in fields {
+            let key_value = self.eval(key)?;
+            let value = self.eval(value)?;
+            let (key_value, marked) = unmark(key_value);
+            sensitive_key |= marked;
+            let name = match key_value {
+                Value::Unknown => {
+                    unknown_key = true;
+                    continue;
+                }
+                other => object_key(other, key, "An object key")?,
+            };
+            if out.contains_key(&name) {
+                return Err(error(
+                    Code::DuplicateKey,
+                    key.span,
+                    format!("The key `{name}` appears more than once in this object."),
+                    "repeated key",
+                )
+                .map_help("give each key once"));
+            }
+            out.insert(name, value);
+        }
+        if unknown_key {
+            return Ok(mark(Value::Unknown, sensitive_key));
+        }
+        Ok(mark(Value::Object(out), sensitive_key))
+    }
+
+    fn binary(&mut self, op: crate::ast::BinaryOp, left: &Expr, right: &Expr, span: Span) -> EvalResult {
+        use crate::ast::BinaryOp;
+        if matches!(op, BinaryOp::And | BinaryOp::Or) {
+            return ops::logical(self, op, left, right);
+        }
+        let l = self.eval(left)?;
+        let r = self.eval(right)?;
+        ops::binary(op, l, r, left, right, span)
+    }
+
+    fn splat(&mut self, value: Value, steps: &[crate::ast::SplatStep], span: Span) -> EvalResult {
+        let (value, sensitive) = unmark(value);
+        let items = match value {
+            Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
+            // As in HCL: a splat on null is an empty list, on a non-list value
+            // the list of that one value.
+            Value::Null => Vec::new(),
+            Value::List(items) => items,
+            other => vec![other],
+        };
+        self.spend(items.len() as u64, span)?;
+        let mut indexes = Vec::with_capacity(steps.len());
+        for step in steps {
+            if let crate::ast::SplatStep::Index(index) = step {
+                indexes.push(self.eval(index)?);
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let mut current = item;
+            let mut next_index = indexes.iter();
+            for step in steps {
+                current = match step {
+                    crate::ast::SplatStep::Attr(name) => traverse::get_attr_at(current, name, None)?,
+                    crate::ast::SplatStep::Index(index) => {
+                        let key = next_index.next().cloned().unwrap_or(Value::Unknown);
+                        traverse::index_at(current, key, index, None)?
+                    }
+                };
+            }
+            out.push(current);
+        }
+        Ok(mark(Value::List(out), sensitive))
+    }
+
+    fn call(&mut self, name: &crate::ast::Ident, args: &[Expr], expand: bool, span: Span) -> EvalResult {
+        let Some(function) = functions::lookup(&name.name) else {
+            return Err(Box::new(functions::unknown_function(name)));
+        };
+        match function.name {
+            "try" => return self.try_call(args, span),
+            "can" => return self.can_call(args),
+            _ => {}
+        }
+        let mut values = Vec::with_capacity(args.len());
+        let mut spans = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.eval(arg)?);
+            spans.push(arg.span);
+        }
+        let mut spread_sensitive = false;
+        if expand {
+            let Some(last) = values.pop() else {
+                return Err(Box::new(functions::wrong_count(function, &[], name, span)));
+            };
+            let last_span = spans.pop().unwrap_or(span);
+            let (last, sensitive) = unmark(last);
+            spread_sensitive = sensitive;
+            match last {
+                Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
+                Value::List(items) => {
+                    self.spend(items.len() as u64, last_span)?;
+                    for item in items {
+                        values.push(item);
+                        spans.push(last_span);
+                    }
+                }
+                other => {
+                    return Err(error(
+                        Code::FunctionError,
+                        last_span,
+                        format!(
+                            "The argument after which `...` expands must be a list, but this is {}.",
+                            type_name(&other)
+                        ),
+                        "not a list",
+                    ))
+                }
+            }
+        }
+        if !function.accepts(values.len()) {
+            return Err(Box::new(functions::wrong_count(function, &spans, name, span)));
+        }
+        let call = functions::CallContext { files: self.files };
+        let result = functions::call(function, values, &call);
+        match result {
+            Ok(value) => {
+                let cost = functions::size_hint(&value);
+                self.spend(cost, span)?;
+                Ok(mark(value, spread_sensitive))
+            }
+            Err(FunctionError { argument, message }) => {
+                let at = argument.and_then(|i| spans.get(i).copied()).unwrap_or(span);
+                let (which, label) = match argument {
+                    Some(i) => (
+                        format!(
+                            "Argument {} of `{}` (`{}`) is invalid: {message}.",
+                            i + 1,
+                            function.name,
+                            function.parameter_name(i)
+                        ),
+                        format!("invalid `{}`", function.parameter_name(i)),
+                    ),
+                    None => {
+                        (format!("`{}` failed: {message}.", function.name), "this call failed".to_string())
+                    }
+                };
+                Err(error(Code::FunctionError, at, which, &label).map_help(format!(
+                    "`{}`: {}",
+                    function.signature(),
+                    function.doc
+                )))
+            }
+        }
+    }
+
+    /// `try(a, b, ...)`: the first argument that evaluates without an error.
+    /// An unknown argument makes the result unknown (whether it would fail
+    /// is known only after apply).
+    fn try_call(&mut self, args: &[Expr], span: Span) -> EvalResult {
+        let mut last_error = None;
+        for arg in args {
+            let saved = self.bound.len();
+            match self.eval(arg) {
+                Ok(value) => return Ok(value),
+                Err(diagnostic) => {
+                    self.bound.truncate(saved);
+                    // Exhausting the work budget is no failure `try` may hide.
+                    if self.work > MAX_WORK || diagnostic.code == Code::NestingTooDeep {
+                        return Err(diagnostic);
+                    }
+                    last_error = Some(diagnostic);
+                }
+            }
+        }
+        let message = match last_error {
+            Some(d) => format!("Every argument of `try` failed; the last one: {}", d.message),
+            None => "`try` needs at least one argument.".to_string(),
+        };
+        Err(error(Code::FunctionError, span, message, "no argument succeeded"))
+    }
+
+    /// `can(x)`: whether `x` evaluates without an error (unknown when `x` is).
+    fn can_call(&mut self, args: &[Expr]) -> EvalResult {
+        let [arg] = args else { return Ok(Value::Unknown) };
+        let saved = self.bound.len();
+        match self.eval(arg) {
+            Ok(value) => {
+                let (value, sensitive) = unmark(value);
+                Ok(mark(Value::Bool(!matches!(value, Value::Unknown)), sensitive).pipe_unknown(&value))
+            }
+            Err(diagnostic) => {
+                self.bound.truncate(saved);
+                if self.work > MAX_WORK || diagnostic.code == Code::NestingTooDeep {
+                    return Err(diagnostic);
+                }
+                Ok(Value::Bool(false))
+            }
+        }
+    }
+
+    /// The (key, value) pairs a `for` iterates, or the result when it is
+    /// known without iterating (unknown collection).
+    pub(crate) fn iteration(&mut self, collection: Value, expr: &Expr, what: &str) -> EvalResult<Iteration> {
+        let (collection, sensitive) = unmark(collection);
+        let pairs = match collection {
+            Value::Unknown => return Ok(Err(mark(Value::Unknown, sensitive))),
+            Value::List(items) => {
+                items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect::<Vec<_>>()
+            }
+            Value::Object(fields) => fields.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            other => {
+                let shown = path_text(expr).map(|p| format!(" (`{p}`)")).unwrap_or_default();
+                return Err(error(
+                    Code::InvalidOperand,
+                    expr.span,
+                    format!(
+                        "{what} iterates over a list or an object, but this{shown} is {}.",
+                        type_name(&other)
+                    ),
+                    "not a list or object",
+                )
+                .map_help(if matches!(other, Value::Null) {
+                    "iterate over `coalesce(x, [])`, or guard with a conditional".to_string()
+                } else {
+                    "iterate over a list or an object, e.g. `[for x in [a, b] : ...]`".to_string()
+                }));
+            }
+        };
+        self.spend(pairs.len() as u64, expr.span)?;
+        Ok(Ok((pairs, sensitive)))
+    }
+
+    /// Binds `for` variables, runs `body`, unbinds.
+    pub(crate) fn with_bound<T>(
+        &mut self,
+        key_var: Option<&crate::ast::Ident>,
+        value_var: &crate::ast::Ident,
+        key: Value,
+        value: Value,
+        body: impl FnOnce(&mut Self) -> EvalResult<T>,
+    ) -> EvalResult<T> {
+        let saved = self.bound.len();
+        if let Some(k) = key_var {
+            self.bound.push((k.name.clone(), key));
+        }
+        self.bound.push((value_var.name.clone(), value));
+        let result = body(self);
+        self.bound.truncate(saved);
+        result
+    }
+
+    fn for_expr(&mut self, for_expr: &ForExpr, span: Span) -> EvalResult {
+        let collection = self.eval(&for_expr.collection)?;
+        let (pairs, mut sensitive) =
+            match self.iteration(collection, &for_expr.collection, "A `for` expression")? {
+                Ok(found) => found,
+                Err(known) => return Ok(known),
+            };
+        let mut list = Vec::new();
+        let mut object: IndexMap<String, Value> = IndexMap::new();
+        let mut groups: IndexMap<String, Vec<Value>> = IndexMap::new();
+        let mut unknown = false;
+        for (key, value) in pairs {
+            let step =
+                self.with_bound(for_expr.key_var.as_ref(), &for_expr.value_var, key, value, |this| {
+                    if let Some(condition) = &for_expr.condition {
+                        let (keep, marked) = unmark(this.eval(condition)?);
+                        match keep {
+                            Value::Bool(true) => {}
+                            Value::Bool(false) => return Ok(ForStep::Skip(marked)),
+                            Value::Unknown => return Ok(ForStep::Unknown(marked)),
+                            other => {
+                                return Err(not_bool(
+                                    "The `if` condition of a `for` expression",
+                                    &other,
+                                    condition,
+                                ))
+                            }
+                        }
+                        let mut step = this.for_item(for_expr)?;
+                        if marked {
+                            step = step.marked();
+                        }
+                        return Ok(step);
+                    }
+                    this.for_item(for_expr)
+                })?;
+            match step {
+                ForStep::Skip(marked) => sensitive |= marked,
+                ForStep::Unknown(marked) => {
+                    sensitive |= marked;
+                    unknown = true;
+                }
+                ForStep::Item(value) => list.push(value),
+                ForStep::Entry(key_value, value, key_expr) => {
+                    let (key_value, marked) = unmark(key_value);
+                    sensitive |= marked;
+                    let name = match key_value {
+                        Value::Unknown => {
+                            unknown = true;
+                            continue;
+                        }
+                        other => object_key(other, key_expr, "The key of a `for` expression")?,
+                    };
+                    if for_expr.grouping {
+                        groups.entry(name).or_default().push(value);
+                    } else if object.contains_key(&name) {
+                        return Err(error(
+                            Code::DuplicateKey,
+                            key_expr.span,
+                            format!("Two elements of this `for` expression have the key `{name}`; an object's keys are unique."),
+                            "this key repeats",
+                        )
+                        .map_help("make the key unique, or group the values with `...` after the value (`k => v...`)"));
+                    } else {
+                        object.insert(name, value);
+                    }
+                }
+            }
+        }
+        if unknown {
+            return Ok(mark(Value::Unknown, sensitive));
+        }
+        let _ = span;
+        let result = match &for_expr.key {
+            None => Value::List(list),
+            Some(_) if for_expr.grouping => {
+                Value::Object(groups.into_iter().map(|(k, v)| (k, Value::List(v))).collect())
+            }
+            Some(_) => Value::Object(object),
+        };
+        Ok(mark(result, sensitive))
+    }
+
+    fn for_item<'e>(&mut self, for_expr: &'e ForExpr) -> EvalResult<ForStep<'e>> {
+        match &for_expr.key {
+            None => Ok(ForStep::Item(self.eval(&for_expr.value)?)),
+            Some(key) => {
+                let key_value = self.eval(key)?;
+                let value = self.eval(&for_expr.value)?;
+                Ok(ForStep::Entry(key_value, value, key))
+            }
+        }
+    }
+}
+
+enum ForStep<'e> {
+    /// Filtered out (whether the condition was sensitive).
+    Skip(bool),
+    /// The condition is unknown: so is the result.
+    Unknown(bool),
+    Item(Value),
+    Entry(Value, Value, &'e Expr),
+}
+
+impl ForStep<'_> {
+    fn marked(self) -> Self {
+        match self {
+            ForStep::Item(v) => ForStep::Item(v.into_sensitive()),
+            ForStep::Entry(k, v, e) => ForStep::Entry(k.into_sensitive(), v, e),
+            other => other,
+        }
+    }
+}
+
+/// The string an object key evaluates to: strings, numbers and bools.
+fn object_key(value: Value, expr: &Expr, what: &str) -> EvalResult<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(format_number(n)),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(error(
+            Code::InvalidOperand,
+            expr.span,
+            format!("{what} must be a string, but this is {}.", type_name(&other)),
+            "not a string",
+        )),
+    }
+}
+
+/// E0314 for a condition that is not a bool.
+pub(crate) fn not_bool(what: &str, value: &Value, expr: &Expr) -> Box<Diagnostic> {
+    let shown = match value {
+        Value::Null => "null".to_string(),
+        other => format!("{} ({})", type_name(other), short(other)),
+    };
+    let name = path_text(expr).map(|p| format!(" `{p}`")).unwrap_or_default();
+    error(
+        Code::ConditionNotBool,
+        expr.span,
+        format!("{what} must be a bool (true or false), but{name} is {shown}."),
+        "not a bool",
+    )
+    .map_help("write a comparison or a bool expression, e.g. `x > 0` or `x != \"\"`")
+}
+
+/// A value for a message: short, and never a sensitive one.
+pub(crate) fn short(value: &Value) -> String {
+    if value.has_sensitive() {
+        return "(sensitive)".into();
+    }
+    let text = value.to_string();
+    if text.chars().count() > 40 {
+        let cut: String = text.chars().take(37).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+pub(crate) trait DiagnosticExt {
+    fn map_help(self, help: impl Into<String>) -> Self;
+}
+
+impl DiagnosticExt for Box<Diagnostic> {
+    fn map_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+trait PipeUnknown {
+    fn pipe_unknown(self, original: &Value) -> Value;
+}
+
+impl PipeUnknown for Value {
+    /// `can(unknown)` is unknown.
+    fn pipe_unknown(self, original: &Value) -> Value {
+        if matches!(original, Value::Unknown) {
+            match self {
+                Value::Sensitive(_) => Value::Unknown.into_sensitive(),
+                _ => Value::Unknown,
+            }
+        } else {
+            self
+        }
     }
 }

@@ -18,7 +18,7 @@ pub mod schema_check;
 pub mod scope;
 #[cfg(test)]
 mod stdlib_tests;
-// INTERIM: always built while `eval::ExpressionEvaluator` delegates to it.
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 #[cfg(test)]
 mod tests;

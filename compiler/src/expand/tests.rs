@@ -2,8 +2,9 @@
 //! end to end in `tests/expand*.rs` of the binary).
 
 use super::model::StackDecl;
-use super::test_support::{parse, TestEvaluator};
+use super::test_support::parse;
 use super::{expand_decl, ExpandOptions};
+use crate::eval::ExpressionEvaluator;
 
 use crate::graph::{ResourceAddress, ResourceGraph};
 use crate::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
@@ -44,7 +45,7 @@ fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagn
         target,
         variables: IndexMap::new(),
         prior: None,
-        evaluator: Arc::new(TestEvaluator),
+        evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
     };
     expand_decl(&stack, &schemas(), options)

@@ -1,0 +1,668 @@
+//! Saved plans: `stackc plan --out FILE`, then `stackc apply FILE`.
+//!
+//! A versioned JSON document holding the plan (every change with the
+//! refreshed object it acts on, the configuration and the attributes as
+//! planned, unknown and sensitive parts marked by path), the state it was
+//! made against (lineage and serial), a hash of the sources and variable
+//! values it was made from, and those variable values (apply compiles the
+//! stack again to evaluate configurations as results arrive; the hash
+//! proves it is the same stack).
+//!
+//! `apply FILE` refuses the plan when the state's lineage or serial
+//! differ, when an interrupted apply left progress in the journal since,
+//! or when the sources changed ([`Staleness`]).
+//!
+//! The file holds sensitive values (as the state does): it is written
+//! with owner-only permissions, atomically.
+
+use crate::plan::{Action, Drift, OutputChange, Plan, PlanOptions, Reason, ResourceChange};
+use crate::state::{DocumentResource, ResourceState};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::{FileId, Span, Value};
+use std::path::Path;
+
+/// The format version written by this build.
+pub const SAVED_PLAN_VERSION: u32 = 1;
+
+/// A plan with what is needed to apply it later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedPlan {
+    pub plan: Plan,
+    /// Hex sha256 of the sources, variable values and target.
+    pub source_hash: String,
+    /// The stack directory the plan was made for (as given).
+    pub stack_path: String,
+    /// Every variable's value as the plan used it.
+    pub variables: IndexMap<String, Value>,
+    /// The stackc version that wrote it.
+    pub stackc_version: String,
+}
+
+/// Why a saved plan cannot be applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    OtherLineage {
+        planned: String,
+        found: String,
+    },
+    OtherSerial {
+        planned: u64,
+        found: u64,
+    },
+    /// An apply was interrupted after the plan was made; its progress was recovered.
+    Recovered {
+        entries: usize,
+    },
+    SourcesChanged,
+    OtherTarget {
+        planned: Option<String>,
+        found: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Staleness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Staleness::OtherLineage { planned, found } => write!(
+                f,
+                "the plan was made against another state (lineage {planned}; the state now has lineage {found})"
+            ),
+            Staleness::OtherSerial { planned, found } => write!(
+                f,
+                "the state changed since the plan was made (the plan is for serial {planned}; the state is at \
+                 serial {found})"
+            ),
+            Staleness::Recovered { entries } => write!(
+                f,
+                "an interrupted apply changed the state since the plan was made ({entries} recorded operations \
+                 were recovered from its journal)"
+            ),
+            Staleness::SourcesChanged => {
+                write!(f, "the stack's files or variable values changed since the plan was made")
+            }
+            Staleness::OtherTarget { planned, found } => write!(
+                f,
+                "the plan is for target {}, not {}",
+                planned.as_deref().unwrap_or("(none)"),
+                found.as_deref().unwrap_or("(none)")
+            ),
+        }
+    }
+}
+
+impl SavedPlan {
+    /// Checks the plan against the state as loaded (`recovered`: journal
+    /// entries replayed by the load) and the sources as compiled now.
+    pub fn staleness(
+        &self,
+        lineage: &str,
+        serial: u64,
+        recovered: usize,
+        source_hash: &str,
+        target: Option<&str>,
+    ) -> Option<Staleness> {
+        if self.plan.target.as_deref() != target {
+            return Some(Staleness::OtherTarget {
+                planned: self.plan.target.clone(),
+                found: target.map(str::to_string),
+            });
+        }
+        if self.plan.lineage != lineage {
+            return Some(Staleness::OtherLineage {
+                planned: self.plan.lineage.clone(),
+                found: lineage.to_string(),
+            });
+        }
+        if self.plan.serial != serial {
+            return Some(Staleness::OtherSerial { planned: self.plan.serial, found: serial });
+        }
+        if recovered > 0 {
+            return Some(Staleness::Recovered { entries: recovered });
+        }
+        if self.source_hash != source_hash {
+            return Some(Staleness::SourcesChanged);
+        }
+        None
+    }
+
+    pub fn to_json(&self) -> Result<Vec<u8>, String> {
+        let document = Document::from_saved(self);
+        let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Reads a saved plan; `Err` is a full sentence.
+    pub fn from_json(bytes: &[u8]) -> Result<SavedPlan, String> {
+        let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_eof() {
+                "the file ends too early (it was truncated?)".to_string()
+            } else {
+                format!("it is not a saved plan: {e}")
+            }
+        })?;
+        match probe.get("stackc_plan").and_then(serde_json::Value::as_u64) {
+            None => return Err("it is not a saved plan (no `stackc_plan` version field)".to_string()),
+            Some(v) if v > SAVED_PLAN_VERSION as u64 => {
+                return Err(format!(
+                    "it was written by a newer stackc (plan format {v}; this one reads {SAVED_PLAN_VERSION})"
+                ))
+            }
+            Some(_) => {}
+        }
+        let document: Document =
+            serde_json::from_value(probe).map_err(|e| format!("it is not a valid saved plan: {e}"))?;
+        document.into_saved()
+    }
+
+    /// Writes the file atomically with owner-only permissions.
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let bytes = self.to_json()?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name =
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let written = (|| -> std::io::Result<()> {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&temp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            format!("cannot write `{}`: {e}", path.display())
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<SavedPlan, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        SavedPlan::from_json(&bytes).map_err(|e| format!("`{}` cannot be used: {e}", path.display()))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The on-disk model.
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    stackc_plan: u32,
+    stackc_version: String,
+    stack: String,
+    stack_path: String,
+    #[serde(default)]
+    target: Option<String>,
+    lineage: String,
+    serial: u64,
+    source_hash: String,
+    variables: IndexMap<String, Encoded>,
+    options: DocumentOptions,
+    changes: Vec<DocumentChange>,
+    #[serde(default)]
+    drift: Vec<DocumentDrift>,
+    #[serde(default)]
+    outputs: Vec<DocumentOutput>,
+    #[serde(default)]
+    refreshed: Vec<DocumentResource>,
+    #[serde(default)]
+    forgotten: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentOptions {
+    refresh: bool,
+    destroy: bool,
+    #[serde(default)]
+    only: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentChange {
+    address: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    target: Option<String>,
+    action: String,
+    #[serde(default)]
+    reason: Option<DocumentReason>,
+    #[serde(default)]
+    prior: Option<DocumentResource>,
+    config: Encoded,
+    planned: Encoded,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    /// (file index, start byte, end byte) of each span.
+    #[serde(default)]
+    provenance: Vec<(u32, u32, u32)>,
+    #[serde(default)]
+    sensitive_attributes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentReason {
+    code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attributes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentDrift {
+    address: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    recorded: Encoded,
+    actual: Option<Encoded>,
+    #[serde(default)]
+    sensitive_attributes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentOutput {
+    name: String,
+    before: Option<Encoded>,
+    after: Option<Encoded>,
+    sensitive: bool,
+}
+
+/// A value with its unknown and sensitive parts listed by path (JSON has
+/// no room for either). Paths are lists of object keys and list indices
+/// (as strings).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Encoded {
+    value: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unknown: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sensitive: Vec<Vec<String>>,
+}
+
+/// Bound on the depth of encoded values (plans are written by stackc, but
+/// a hand-edited file must not overflow the stack).
+const MAX_DEPTH: usize = 256;
+
+impl Encoded {
+    pub fn encode(value: &Value) -> Encoded {
+        fn walk(
+            value: &Value,
+            path: &mut Vec<String>,
+            unknown: &mut Vec<Vec<String>>,
+            sensitive: &mut Vec<Vec<String>>,
+            depth: usize,
+        ) {
+            if depth > MAX_DEPTH {
+                return;
+            }
+            match value {
+                Value::Unknown => unknown.push(path.clone()),
+                Value::Sensitive(inner) => {
+                    sensitive.push(path.clone());
+                    walk(inner, path, unknown, sensitive, depth + 1);
+                }
+                Value::List(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(i.to_string());
+                        walk(item, path, unknown, sensitive, depth + 1);
+                        path.pop();
+                    }
+                }
+                Value::Object(fields) => {
+                    for (key, field) in fields {
+                        path.push(key.clone());
+                        walk(field, path, unknown, sensitive, depth + 1);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (mut unknown, mut sensitive) = (Vec::new(), Vec::new());
+        walk(value, &mut Vec::new(), &mut unknown, &mut sensitive, 0);
+        Encoded { value: value.to_json(), unknown, sensitive }
+    }
+
+    pub fn decode(&self) -> Result<Value, String> {
+        if json_depth(&self.value) > MAX_DEPTH {
+            return Err("a value nests too deeply".to_string());
+        }
+        let mut value = Value::from_json(&self.value);
+        for path in &self.unknown {
+            let slot =
+                slot(&mut value, path).ok_or_else(|| format!("unknown path {path:?} names nothing"))?;
+            *slot = Value::Unknown;
+        }
+        // Deepest first, so an outer mark wraps inner ones.
+        let mut sensitive = self.sensitive.clone();
+        sensitive.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for path in &sensitive {
+            let slot =
+                slot(&mut value, path).ok_or_else(|| format!("sensitive path {path:?} names nothing"))?;
+            let plain = std::mem::replace(slot, Value::Null);
+            *slot = plain.into_sensitive();
+        }
+        Ok(value)
+    }
+}
+
+fn json_depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            serde_json::Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            serde_json::Value::Object(fields) => stack.extend(fields.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn slot<'v>(value: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
+    let mut current = value;
+    for step in path {
+        current = match current {
+            Value::Object(fields) => fields.get_mut(step)?,
+            Value::List(items) => items.get_mut(step.parse::<usize>().ok()?)?,
+            Value::Sensitive(inner) => match inner.as_mut() {
+                Value::Object(fields) => fields.get_mut(step)?,
+                Value::List(items) => items.get_mut(step.parse::<usize>().ok()?)?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+fn action_from(text: &str) -> Result<Action, String> {
+    Ok(match text {
+        "no-op" => Action::NoOp,
+        "create" => Action::Create,
+        "update" => Action::Update,
+        "replace" => Action::Replace,
+        "delete" => Action::Delete,
+        other => return Err(format!("unknown action `{other}`")),
+    })
+}
+
+fn reason_to(reason: &Reason) -> DocumentReason {
+    let attributes = match reason {
+        Reason::ForcedBy(paths) => paths.clone(),
+        _ => Vec::new(),
+    };
+    DocumentReason { code: reason.code().to_string(), attributes }
+}
+
+fn reason_from(document: DocumentReason) -> Result<Reason, String> {
+    Ok(match document.code.as_str() {
+        "not_in_state" => Reason::NotInState,
+        "deleted_outside" => Reason::DeletedOutside,
+        "forced_by" => Reason::ForcedBy(document.attributes),
+        "tainted" => Reason::Tainted,
+        "not_in_configuration" => Reason::NotInConfiguration,
+        "destroy_requested" => Reason::DestroyRequested,
+        other => return Err(format!("unknown reason `{other}`")),
+    })
+}
+
+impl Document {
+    fn from_saved(saved: &SavedPlan) -> Document {
+        let plan = &saved.plan;
+        Document {
+            stackc_plan: SAVED_PLAN_VERSION,
+            stackc_version: saved.stackc_version.clone(),
+            stack: plan.stack.clone(),
+            stack_path: saved.stack_path.clone(),
+            target: plan.target.clone(),
+            lineage: plan.lineage.clone(),
+            serial: plan.serial,
+            source_hash: saved.source_hash.clone(),
+            variables: saved.variables.iter().map(|(k, v)| (k.clone(), Encoded::encode(v))).collect(),
+            options: DocumentOptions {
+                refresh: plan.options.refresh,
+                destroy: plan.options.destroy,
+                only: plan.options.only.clone(),
+                exclude: plan.options.exclude.clone(),
+            },
+            changes: plan
+                .changes
+                .iter()
+                .map(|c| DocumentChange {
+                    address: c.address.0.clone(),
+                    type_name: c.type_name.clone(),
+                    target: c.target.clone(),
+                    action: c.action.as_str().to_string(),
+                    reason: c.reason.as_ref().map(reason_to),
+                    prior: c.prior.as_ref().map(|p| p.to_document(&c.address)),
+                    config: Encoded::encode(&c.config),
+                    planned: Encoded::encode(&c.planned),
+                    dependencies: c.dependencies.iter().map(|d| d.0.clone()).collect(),
+                    provenance: c.provenance.iter().map(|s| (s.file.0, s.start, s.end)).collect(),
+                    sensitive_attributes: c.sensitive_attributes.clone(),
+                })
+                .collect(),
+            drift: plan
+                .drift
+                .iter()
+                .map(|d| DocumentDrift {
+                    address: d.address.0.clone(),
+                    type_name: d.type_name.clone(),
+                    recorded: Encoded::encode(&d.recorded),
+                    actual: d.actual.as_ref().map(Encoded::encode),
+                    sensitive_attributes: d.sensitive_attributes.clone(),
+                })
+                .collect(),
+            outputs: plan
+                .outputs
+                .iter()
+                .map(|o| DocumentOutput {
+                    name: o.name.clone(),
+                    before: o.before.as_ref().map(Encoded::encode),
+                    after: o.after.as_ref().map(Encoded::encode),
+                    sensitive: o.sensitive,
+                })
+                .collect(),
+            refreshed: plan.refreshed.iter().map(|(a, r)| r.to_document(a)).collect(),
+            forgotten: plan.forgotten.iter().map(|a| a.0.clone()).collect(),
+        }
+    }
+
+    fn into_saved(self) -> Result<SavedPlan, String> {
+        let prior = |document: Option<DocumentResource>| -> Option<ResourceState> {
+            document.map(|d| ResourceState::from_document(d).1)
+        };
+        let mut changes = Vec::with_capacity(self.changes.len());
+        for c in self.changes {
+            let at = |e: String| format!("change of `{}`: {e}", c.address);
+            changes.push(ResourceChange {
+                action: action_from(&c.action).map_err(at)?,
+                reason: c.reason.map(reason_from).transpose().map_err(at)?,
+                prior: prior(c.prior),
+                config: c.config.decode().map_err(at)?,
+                planned: c.planned.decode().map_err(at)?,
+                dependencies: c.dependencies.into_iter().map(ResourceAddress).collect(),
+                provenance: c
+                    .provenance
+                    .into_iter()
+                    .map(|(file, start, end)| Span { file: FileId(file), start, end })
+                    .collect(),
+                sensitive_attributes: c.sensitive_attributes,
+                address: ResourceAddress(c.address),
+                type_name: c.type_name,
+                target: c.target,
+            });
+        }
+        let mut drift = Vec::with_capacity(self.drift.len());
+        for d in self.drift {
+            drift.push(Drift {
+                recorded: d.recorded.decode()?,
+                actual: d.actual.map(|a| a.decode()).transpose()?,
+                address: ResourceAddress(d.address),
+                type_name: d.type_name,
+                sensitive_attributes: d.sensitive_attributes,
+            });
+        }
+        let mut outputs = Vec::with_capacity(self.outputs.len());
+        for o in self.outputs {
+            outputs.push(OutputChange {
+                before: o.before.map(|v| v.decode()).transpose()?,
+                after: o.after.map(|v| v.decode()).transpose()?,
+                name: o.name,
+                sensitive: o.sensitive,
+            });
+        }
+        let mut variables = IndexMap::new();
+        for (name, value) in self.variables {
+            variables.insert(name, value.decode()?);
+        }
+        let plan = Plan {
+            stack: self.stack,
+            target: self.target,
+            lineage: self.lineage,
+            serial: self.serial,
+            changes,
+            drift,
+            outputs,
+            refreshed: self.refreshed.into_iter().map(ResourceState::from_document).collect(),
+            forgotten: self.forgotten.into_iter().map(ResourceAddress).collect(),
+            options: PlanOptions {
+                refresh: self.options.refresh,
+                destroy: self.options.destroy,
+                only: self.options.only,
+                exclude: self.options.exclude,
+            },
+        };
+        Ok(SavedPlan {
+            plan,
+            source_hash: self.source_hash,
+            stack_path: self.stack_path,
+            variables,
+            stackc_version: self.stackc_version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlanOptions;
+
+    fn object(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+    }
+
+    fn sample() -> SavedPlan {
+        let planned = object(&[
+            ("id", Value::Unknown),
+            ("result", Value::Unknown.into_sensitive()),
+            ("nested", object(&[("list", Value::List(vec![Value::Number(1.0), Value::Unknown]))])),
+            ("secret", object(&[("a", Value::string("x").into_sensitive())]).into_sensitive()),
+        ]);
+        let mut plan = Plan {
+            stack: "shop".into(),
+            target: Some("aws".into()),
+            lineage: "l-1".into(),
+            serial: 4,
+            changes: Vec::new(),
+            drift: Vec::new(),
+            outputs: vec![OutputChange {
+                name: "url".into(),
+                before: None,
+                after: Some(Value::Unknown),
+                sensitive: false,
+            }],
+            refreshed: Vec::new(),
+            forgotten: vec![ResourceAddress("stackc_data.gone".into())],
+            options: PlanOptions { only: vec!["service.api".into()], ..PlanOptions::new() },
+        };
+        plan.changes.push(ResourceChange {
+            address: ResourceAddress("random_password.db".into()),
+            type_name: "random_password".into(),
+            target: None,
+            action: Action::Replace,
+            reason: Some(Reason::ForcedBy(vec!["length".into()])),
+            prior: Some(ResourceState {
+                type_name: "random_password".into(),
+                target: None,
+                id: "p1".into(),
+                attributes: object(&[("result", Value::string("old").into_sensitive())]),
+                dependencies: vec![],
+                tainted: false,
+            }),
+            config: object(&[("length", Value::Number(32.0))]),
+            planned,
+            dependencies: vec![ResourceAddress("stackc_data.seed".into())],
+            provenance: vec![Span { file: FileId(0), start: 10, end: 40 }],
+            sensitive_attributes: vec!["result".into()],
+        });
+        SavedPlan {
+            plan,
+            source_hash: "abc".into(),
+            stack_path: "examples/shop".into(),
+            variables: [
+                ("replicas".to_string(), Value::Number(4.0)),
+                ("token".to_string(), Value::string("t").into_sensitive()),
+            ]
+            .into_iter()
+            .collect(),
+            stackc_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_and_sensitive_marks() {
+        let saved = sample();
+        let bytes = saved.to_json().unwrap();
+        let back = SavedPlan::from_json(&bytes).unwrap();
+        assert_eq!(back, saved);
+    }
+
+    #[test]
+    fn staleness_is_detected() {
+        let saved = sample();
+        assert_eq!(saved.staleness("l-1", 4, 0, "abc", Some("aws")), None);
+        assert!(matches!(
+            saved.staleness("l-2", 4, 0, "abc", Some("aws")),
+            Some(Staleness::OtherLineage { .. })
+        ));
+        assert!(matches!(
+            saved.staleness("l-1", 5, 0, "abc", Some("aws")),
+            Some(Staleness::OtherSerial { planned: 4, found: 5 })
+        ));
+        assert!(matches!(
+            saved.staleness("l-1", 4, 3, "abc", Some("aws")),
+            Some(Staleness::Recovered { entries: 3 })
+        ));
+        assert_eq!(saved.staleness("l-1", 4, 0, "abd", Some("aws")), Some(Staleness::SourcesChanged));
+        assert!(matches!(saved.staleness("l-1", 4, 0, "abc", None), Some(Staleness::OtherTarget { .. })));
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        assert!(SavedPlan::from_json(b"{").unwrap_err().contains("truncated"));
+        assert!(SavedPlan::from_json(b"{}").unwrap_err().contains("not a saved plan"));
+        assert!(SavedPlan::from_json(br#"{"stackc_plan": 99}"#).unwrap_err().contains("newer stackc"));
+        let mut text = String::from_utf8(sample().to_json().unwrap()).unwrap();
+        text = text.replace("\"replace\"", "\"explode\"");
+        assert!(SavedPlan::from_json(text.as_bytes()).unwrap_err().contains("unknown action `explode`"));
+    }
+}
