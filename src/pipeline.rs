@@ -694,7 +694,7 @@ target "kubernetes" {
     #[test]
     fn check_reports_a_problem_of_several_targets_once() {
         let root = temp_dir("targets");
-        let text = "resource \"stackc_data\" \"x\" {\n  inptu = 1\n}\n\non \"aws\" {\n  resource \"aws_ecs_cluster\" \"c\" {\n    name = \"c\"\n    size = 1\n  }\n}\n\ntarget \"aws\" {}\ntarget \"local\" {}\n";
+        let text = "resource \"stackc_data\" \"x\" {\n  inptu = 1\n}\n\non \"aws\" {\n  resource \"aws_ecs_cluster\" \"c\" {\n    name = \"c\"\n    size = 1\n  }\n}\n\ntarget \"aws\" {\n  region = \"eu-west-3\"\n}\ntarget \"local\" {}\n";
         std::fs::write(root.join("main.stack.hcl"), text).unwrap();
         let stack = checked(&root, None, &[]);
         let messages: Vec<String> = stack.expansion_diagnostics().into_iter().map(|d| d.message).collect();
