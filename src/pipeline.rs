@@ -473,22 +473,23 @@ impl StackFiles {
         reads.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
+    /// The text of `path`, or why not: a clause without the path (the
+    /// evaluator says "`"x"` cannot be read: <reason>").
     fn read_inside(&self, path: &str) -> Result<String, String> {
         let shown_dir = stack::display_path(&self.dir);
         let relative = Path::new(path);
         if path.is_empty() {
-            return Err("file() needs a path relative to the stack directory.".to_string());
+            return Err("the path is empty".to_string());
         }
         if relative.is_absolute() {
             return Err(format!(
-                "`{path}` is an absolute path; file() reads only files inside the stack directory \
-                 `{shown_dir}`, by a path relative to it."
+                "it is an absolute path; file() takes a path relative to the stack directory `{shown_dir}`"
             ));
         }
         let outside = || {
             format!(
-                "`{path}` is outside the stack directory `{shown_dir}`; file() reads only files inside \
-                 it, so that a stack is self-contained."
+                "it is outside the stack directory `{shown_dir}`; file() reads only files inside it, so that \
+                 a stack is self-contained"
             )
         };
         // Lexically first: `..` may not climb out, even through directories that do not exist.
@@ -504,29 +505,29 @@ impl StackFiles {
             }
         }
         let full = self.dir.join(relative);
-        let not_found = || format!("`{path}` does not exist in the stack directory `{shown_dir}`.");
         let real = std::fs::canonicalize(&full).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => not_found(),
-            _ => format!("Cannot read `{path}`: {error}."),
+            std::io::ErrorKind::NotFound => {
+                format!("there is no such file in the stack directory `{shown_dir}`")
+            }
+            _ => error.to_string(),
         })?;
-        let root =
-            std::fs::canonicalize(&self.dir).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
+        let root = std::fs::canonicalize(&self.dir).map_err(|error| error.to_string())?;
         // Then for real: a symlink may not lead out either.
         if !real.starts_with(&root) {
             return Err(outside());
         }
-        let metadata = std::fs::metadata(&real).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
+        let metadata = std::fs::metadata(&real).map_err(|error| error.to_string())?;
         if metadata.is_dir() {
-            return Err(format!("`{path}` is a directory; file() reads one file."));
+            return Err("it is a directory".to_string());
         }
         if metadata.len() > MAX_FILE_BYTES {
             return Err(format!(
-                "`{path}` is {} bytes; file() reads files of at most {MAX_FILE_BYTES} bytes.",
+                "it is {} bytes, more than the {MAX_FILE_BYTES} file() reads",
                 metadata.len()
             ));
         }
-        let bytes = std::fs::read(&real).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
-        String::from_utf8(bytes).map_err(|_| format!("`{path}` is not UTF-8 text; file() reads text files."))
+        let bytes = std::fs::read(&real).map_err(|error| error.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
     }
 }
 
@@ -570,7 +571,7 @@ mod tests {
         }
         let absolute = root.join("secret.txt").to_string_lossy().into_owned();
         assert!(files.read(&absolute).unwrap_err().contains("absolute path"));
-        assert!(files.read("missing.txt").unwrap_err().contains("does not exist"));
+        assert!(files.read("missing.txt").unwrap_err().contains("no such file"));
         assert!(files.read("conf").unwrap_err().contains("is a directory"));
         assert!(files.read("binary").unwrap_err().contains("not UTF-8"));
         #[cfg(unix)]
