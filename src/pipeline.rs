@@ -676,6 +676,20 @@ target "kubernetes" {
     }
 
     #[test]
+    fn the_hash_covers_the_files_read_by_file() {
+        let root = temp_dir("hash-files");
+        let stack = "config \"web\" {\n  data = { \"app.conf\" = file(\"app.conf\") }\n}\n\ntarget \"kubernetes\" {}\n";
+        std::fs::write(root.join("main.stack.hcl"), stack).unwrap();
+        std::fs::write(root.join("app.conf"), "a = 1\n").unwrap();
+        let first = checked(&root, None, &[]);
+        assert_eq!(first.files.reads().len(), 1, "check read the file");
+        assert_eq!(checked(&root, None, &[]).source_hash, first.source_hash);
+        std::fs::write(root.join("app.conf"), "a = 2\n").unwrap();
+        assert_ne!(checked(&root, None, &[]).source_hash, first.source_hash);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn failures_are_rendered_once_in_the_format_asked() {
         let root = temp_dir("failures");
         std::fs::write(root.join("main.stack.hcl"), STACK).unwrap();
