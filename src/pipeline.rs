@@ -68,8 +68,9 @@ pub struct CheckedStack {
     pub warnings: Vec<Diagnostic>,
     /// Hex SHA-256 over the stackc version, the user's files (relative path
     /// and bytes, sorted), the stdlib files, the resolved variable values,
-    /// the selected target and the files `file()` read during the check. A
-    /// saved plan is refused when it changes.
+    /// the selected target and the files `file()` reads (in the check, and
+    /// in an expansion `check_stack` runs first when the stack calls
+    /// `file(` at all). A saved plan is refused when it changes.
     pub source_hash: String,
     /// The declarations expansion reads, built once from `hir`.
     decl: StackDecl,
@@ -162,9 +163,8 @@ pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Res
         return Err(Failed::new());
     }
 
-    let source_hash = source_hash(&sources, &hir, target.as_deref(), &files);
     let stack_name = stack_name_of(&stack_dir);
-    Ok(CheckedStack {
+    let mut checked = CheckedStack {
         sources,
         info,
         stack_name,
@@ -173,10 +173,22 @@ pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Res
         target,
         target_attributes,
         warnings,
-        source_hash,
+        source_hash: String::new(),
         decl,
         files,
-    })
+    };
+    // The check evaluates the stack's own expressions; `file()` in a
+    // component body is evaluated only by expansion: expand once first (the
+    // result is dropped) so the hash covers those reads too.
+    let uses_file = checked.info.user_files.iter().any(|id| checked.sources.get(*id).text.contains("file("));
+    if uses_file {
+        for target in checked.targets_to_check() {
+            let _ = checked.expand_for(target.as_deref(), None);
+        }
+    }
+    checked.source_hash =
+        source_hash(&checked.sources, &checked.hir, checked.target.as_deref(), &checked.files);
+    Ok(checked)
 }
 
 impl CheckedStack {
@@ -683,6 +695,15 @@ target "kubernetes" {
         std::fs::write(root.join("app.conf"), "a = 1\n").unwrap();
         let first = checked(&root, None, &[]);
         assert_eq!(first.files.reads().len(), 1, "check read the file");
+        // A read during expansion (a component body's) counts too.
+        let body = "component \"thing\" {\n  on \"kubernetes\" {\n    resource \"kubernetes_manifest\" \"cm\" {\n      manifest = { apiVersion = \"v1\", kind = \"ConfigMap\", metadata = { name = self.dns_name }, data = { a = file(\"body.txt\") } }\n    }\n  }\n}\nthing \"t\" {}\n";
+        std::fs::write(root.join("body.stack.hcl"), body).unwrap();
+        std::fs::write(root.join("body.txt"), "b").unwrap();
+        let with_body = checked(&root, None, &[]);
+        assert_eq!(with_body.files.reads().len(), 2, "{:?}", with_body.files.reads());
+        std::fs::write(root.join("body.txt"), "c").unwrap();
+        assert_ne!(checked(&root, None, &[]).source_hash, with_body.source_hash);
+        std::fs::remove_file(root.join("body.stack.hcl")).unwrap();
         assert_eq!(checked(&root, None, &[]).source_hash, first.source_hash);
         std::fs::write(root.join("app.conf"), "a = 2\n").unwrap();
         assert_ne!(checked(&root, None, &[]).source_hash, first.source_hash);
