@@ -18,6 +18,7 @@
 
 use crate::render::{self, Format, HumanStyle};
 use crate::stack::{self, StackInfo, VariableArgs};
+use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 use stackc_compiler::eval::{ExpressionEvaluator, FileSource};
 use stackc_compiler::expand::model::StackDecl;
@@ -103,6 +104,26 @@ impl Failed {
 /// error (I/O, a diagnostic, an undeclared `--target`), renders every
 /// diagnostic found (warnings included) to `err` in `format` and fails.
 pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Result<CheckedStack, Failed> {
+    check_stack_given(args, None, format, err)
+}
+
+/// [`check_stack`] with every variable's value given (a saved plan's):
+/// `args.variables` is ignored.
+pub fn check_stack_with_values(
+    args: &StackArgs,
+    values: &IndexMap<String, Value>,
+    format: Format,
+    err: &mut dyn Write,
+) -> Result<CheckedStack, Failed> {
+    check_stack_given(args, Some(values), format, err)
+}
+
+fn check_stack_given(
+    args: &StackArgs,
+    given: Option<&IndexMap<String, Value>>,
+    format: Format,
+    err: &mut dyn Write,
+) -> Result<CheckedStack, Failed> {
     let loaded = stack::load(&args.path).and_then(|loaded| Ok((loaded, args.variables.to_options()?)));
     let ((sources, info), mut options) = match loaded {
         Ok(loaded) => loaded,
@@ -111,6 +132,10 @@ pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Res
             return Err(Failed::new());
         }
     };
+    if let Some(values) = given {
+        // Marks are the declarations' business: `check` puts them back.
+        options.variables = values.iter().map(|(name, value)| (name.clone(), value.unmarked())).collect();
+    }
     let stack_dir = stack_dir_of(&args.path);
     let files = Arc::new(StackFiles::new(&stack_dir));
     options.files = Some(files.clone() as Arc<dyn FileSource>);

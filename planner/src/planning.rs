@@ -238,6 +238,12 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
     let lookup = |address: &ResourceAddress| planned_values.get(address).cloned();
     if !options.destroy {
         for (name, output) in &graph.outputs {
+            // With `--only`/`--exclude`, an output that needs a resource
+            // left out (and not yet in the state) keeps its value.
+            let left_out = |d: &ResourceAddress| !selection.contains(d) && !state.resources.contains_key(d);
+            if !selection.is_all() && output.dependencies.iter().any(left_out) {
+                continue;
+            }
             let after = match &output.deferred {
                 Some(deferred) => match deferred.evaluate(&lookup) {
                     Ok(value) => value,
