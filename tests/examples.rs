@@ -12,6 +12,9 @@
 //!   invocation over every file of every example; and every Service selector
 //!   and HorizontalPodAutoscaler target matches a workload of the same build.
 //!
+//! - the target-independent example (built-in resources only) is planned,
+//!   applied, planned again (empty) and destroyed, in a copy.
+//!
 //! The schema validation needs the Python venv `scripts/test` sets up
 //! (`STACKC_TEST_VENV`); without it the test fails, saying so, unless
 //! `STACKC_SKIP_PYTHON` is set (for a quick local run; CI always has it).
@@ -286,4 +289,32 @@ fn kubernetes_manifests_pass_the_official_schemas() {
         stdout.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed for resource ")).count();
     assert_eq!(passed, files.len(), "one passing document per file:\n{stdout}\n{stderr}");
     assert!(!stdout.contains("ERROR") && !stdout.contains("WARN"), "{stdout}");
+}
+
+/// The example that runs anywhere does: plan, apply, an empty plan after
+/// it, destroy (with the pause shortened, to keep the suite fast).
+#[test]
+fn the_target_independent_example_applies_and_destroys() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let stack = temp.path().join("release-token");
+    copy_stack(&root().join("examples/release-token"), &stack);
+    let run_in = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["release-token", "-var", "settle=0s"]);
+        stackc(temp.path(), &all)
+    };
+    let plan = run_in(&["plan"]);
+    assert_eq!(plan.exit, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
+    let apply = run_in(&["apply", "--auto-approve"]);
+    assert_eq!(apply.exit, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(apply.stdout.contains("announcement = \"Release staging-1.4.2 is out.\""), "{}", apply.stdout);
+    assert!(apply.stdout.contains("api_token    = (sensitive)"), "{}", apply.stdout);
+    assert!(stack.join(".stackc/default/state.json").is_file());
+    let again = run_in(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.exit, 0, "after apply the plan is empty: {}{}", again.stdout, again.stderr);
+    let destroy = run_in(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.exit, 0, "{}{}", destroy.stdout, destroy.stderr);
+    let list = stackc(temp.path(), &["state", "list", "release-token"]);
+    assert_eq!((list.exit, list.stdout.as_str()), (0, ""), "{}", list.stderr);
 }

@@ -21,6 +21,12 @@ variable "environment" {
   }
 }
 
+variable "settle" {
+  type        = duration
+  default     = "3s"
+  description = "How long deployments get before the announcement."
+}
+
 locals {
   release = "${var.environment}-${var.version}"
 }
@@ -44,7 +50,7 @@ resource "random_password" "api_token" {
 
 # Gives deployments a moment before the announcement.
 resource "time_sleep" "settle" {
-  create_duration = "3s"
+  create_duration = var.settle
   triggers        = { release = local.release }
   depends_on      = [stackc_data.release]
 }
