@@ -353,3 +353,50 @@ target "kubernetes" {
     insta::assert_snapshot!("graph_dot", run.stdout);
     assert!(run.stdout.starts_with("digraph stack {\n") && run.stdout.ends_with("}\n"));
 }
+
+/// A component body whose Service selects none of its pods: written (the
+/// API server would accept it), with a warning naming it.
+#[test]
+fn a_service_selecting_no_workload_is_a_warning() {
+    let dir = stack(
+        r#"
+component "web" {
+  on "kubernetes" {
+    resource "kubernetes_manifest" "deployment" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "Deployment"
+        metadata   = { name = self.dns_name }
+        spec = {
+          selector = { matchLabels = { app = self.dns_name } }
+          template = {
+            metadata = { labels = { app = self.dns_name } }
+            spec     = { containers = [{ name = "web", image = "registry.example.com/web:1.0" }] }
+          }
+        }
+      }
+    }
+    resource "kubernetes_manifest" "service" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata   = { name = self.dns_name }
+        spec       = { selector = { app = "${self.dns_name}-typo" }, ports = [{ port = 80 }] }
+      }
+    }
+  }
+}
+
+web "site" {}
+
+target "kubernetes" {}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "-o", "out"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "warning: Service `site` selects no workload of this build\n\
+         wrote 2 manifests to out; apply with `kubectl apply -f out`\n"
+    );
+}
