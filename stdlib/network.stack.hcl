@@ -48,11 +48,6 @@ component "network" {
     description = "aws: the ECS cluster services run in."
   }
 
-  output "cluster_name" {
-    type        = string
-    description = "aws: the ECS cluster's name (the stack's name)."
-  }
-
   output "execution_role_arn" {
     type = string
   }

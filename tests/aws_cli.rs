@@ -42,20 +42,12 @@ fn venv() -> String {
     std::env::var("STACKC_TEST_VENV").expect("STACKC_TEST_VENV (scripts/test sets it) for the boto3 checker")
 }
 
-/// The shop stack's files: `examples/shop` once it exists; until then the
-/// compiler's shop text for aws, without its `job` (which has no aws body).
+/// The files of `examples/shop` (every file, so `file()` reads work).
 fn shop_files() -> Vec<(PathBuf, Vec<u8>)> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
-    if example.is_dir() {
-        let mut files = Vec::new();
-        copy_tree(&example, Path::new(""), &mut files);
-        return files;
-    }
-    let text = stackc_compiler::expand::test_support::shop_for("aws");
-    let start = text.find("job \"migrate\"").expect("the shop has a job");
-    let end = start + text[start..].find("\n}\n").expect("the job block ends") + 3;
-    let text = format!("{}{}", &text[..start], &text[end..]);
-    vec![(PathBuf::from("main.stack.hcl"), text.into_bytes())]
+    let mut files = Vec::new();
+    copy_tree(&example, Path::new(""), &mut files);
+    files
 }
 
 fn copy_tree(dir: &Path, relative: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
@@ -115,8 +107,15 @@ impl Stack {
         self.path().file_name().expect("name").to_string_lossy().into_owned()
     }
 
+    /// The `target "aws"` block's region, from whichever file declares it.
     fn region(&self) -> String {
-        shop_region(&std::fs::read_to_string(self.path().join("main.stack.hcl")).unwrap_or_default())
+        let mut text = String::new();
+        for entry in std::fs::read_dir(self.path()).expect("stack dir").flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".stack.hcl") {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        shop_region(&text)
     }
 
     /// The binary with no AWS settings of the machine's: test credentials,
@@ -510,20 +509,25 @@ fn a_plan_from_no_state_needs_no_network_and_no_credentials() {
     let endpoint = Trap::start();
     let files: Vec<_> = shop_files()
         .into_iter()
-        .map(|(path, bytes)| {
-            if path == Path::new("main.stack.hcl") {
-                let text = String::from_utf8(bytes).expect("text");
+        .map(|(path, bytes)| match String::from_utf8(bytes) {
+            Ok(text) if text.contains("target \"aws\" {") => {
                 let text = text.replacen(
                     "target \"aws\" {",
                     &format!("target \"aws\" {{\n  endpoint = \"{}\"", endpoint.url()),
                     1,
                 );
                 (path, text.into_bytes())
-            } else {
-                (path, bytes)
             }
+            Ok(text) => (path, text.into_bytes()),
+            Err(e) => (path, e.into_bytes()),
         })
         .collect();
+    assert!(
+        files
+            .iter()
+            .any(|(_, bytes)| String::from_utf8_lossy(bytes).contains("endpoint = \"http://127.0.0.1:")),
+        "no target \"aws\" block to point at the listener"
+    );
     let stack = Stack::new("offline-", &files, None);
     let started = Instant::now();
     let plan = stack.run(&["plan", "--target", "aws", "--detailed-exitcode"]).code(2);
