@@ -235,7 +235,7 @@ impl<'r> Context<'r> {
             }
             ExprKind::Splat(inner, steps) => {
                 let value = self.eval(inner)?;
-                self.splat(value, steps, expr.span)
+                self.splat(inner, value, steps, expr.span)
             }
             ExprKind::Call(name, args, expand) => self.call(name, args, *expand, expr.span),
             ExprKind::Unary(op, operand) => {
@@ -315,7 +315,13 @@ impl<'r> Context<'r> {
         ops::binary(op, l, r, left, right, span)
     }
 
-    fn splat(&mut self, value: Value, steps: &[crate::ast::SplatStep], span: Span) -> EvalResult {
+    fn splat(
+        &mut self,
+        inner: &Expr,
+        value: Value,
+        steps: &[crate::ast::SplatStep],
+        span: Span,
+    ) -> EvalResult {
         let (value, sensitive) = unmark(value);
         let items = match value {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
@@ -333,15 +339,18 @@ impl<'r> Context<'r> {
             }
         }
         let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        let base = traverse::subject(Some(inner));
+        for (i, item) in items.into_iter().enumerate() {
             let mut current = item;
             let mut next_index = indexes.iter();
-            for step in steps {
+            for (n, step) in steps.iter().enumerate() {
+                // The first step applies to an element of the splat's list.
+                let of = if n == 0 { format!("element {i} of {base}") } else { "this value".to_string() };
                 current = match step {
-                    crate::ast::SplatStep::Attr(name) => traverse::get_attr_at(current, name, None)?,
+                    crate::ast::SplatStep::Attr(name) => traverse::get_attr_of(current, name, of)?,
                     crate::ast::SplatStep::Index(index) => {
                         let key = next_index.next().cloned().unwrap_or(Value::Unknown);
-                        traverse::index_at(current, key, index, None)?
+                        traverse::index_of(current, key, index, of)?
                     }
                 };
             }

@@ -494,6 +494,22 @@ fn ret_first_list(args: &[Type]) -> Type {
         _ => ret_list_any(args),
     }
 }
+/// A list of the elements of every argument (`concat`, `setunion`).
+fn ret_concat(args: &[Type]) -> Type {
+    let mut element: Option<Type> = None;
+    for arg in args {
+        let ty = match arg.base() {
+            Type::List(inner) => inner.base().clone(),
+            _ => Type::Any,
+        };
+        element = Some(match element {
+            None => ty,
+            Some(previous) if previous == ty => previous,
+            Some(_) => Type::Any,
+        });
+    }
+    Type::List(Box::new(element.unwrap_or(Type::Any)))
+}
 /// An element of the first argument (a list or a map).
 fn ret_element(args: &[Type]) -> Type {
     match args.first().map(Type::base) {
@@ -710,7 +726,7 @@ static LIBRARY: &[Function] = &[
         params!("lists": List),
         0,
         true,
-        ret_first_list,
+        ret_concat,
         Shallow,
         c::concat,
         "The lists joined end to end, in order."
@@ -1030,7 +1046,7 @@ static LIBRARY: &[Function] = &[
         params!("lists": List),
         1,
         true,
-        ret_first_list,
+        ret_concat,
         Strict,
         c::setunion,
         "The distinct elements of all the lists, in order of first occurrence."
