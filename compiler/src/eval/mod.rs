@@ -37,7 +37,7 @@ mod template;
 mod traverse;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::ast::{Expr, ExprKind, ForExpr};
 use crate::codes::Code;
@@ -249,7 +249,11 @@ impl<'r> Context<'r> {
                     Value::Bool(true) => Ok(mark(self.eval(then)?, sensitive)),
                     Value::Bool(false) => Ok(mark(self.eval(otherwise)?, sensitive)),
                     Value::Unknown => Ok(mark(Value::Unknown, sensitive)),
-                    other => Err(not_bool("The condition of a conditional expression", &other, condition)),
+                    other => Err(not_bool(
+                        "The condition of a conditional expression",
+                        &mark(other, sensitive),
+                        condition,
+                    )),
                 }
             }
             ExprKind::For(for_expr) => self.for_expr(for_expr, expr.span),
@@ -559,7 +563,7 @@ impl<'r> Context<'r> {
                             other => {
                                 return Err(not_bool(
                                     "The `if` condition of a `for` expression",
-                                    &other,
+                                    &mark(other, marked),
                                     condition,
                                 ))
                             }
