@@ -44,8 +44,11 @@ struct NarrowRoots {
 }
 
 impl Roots for NarrowRoots {
+    /// A name the checker has no value for (a component body's resources,
+    /// `network` inside a component) is unknown: resolve has reported the
+    /// names that do not exist, and expressions with errors are not evaluated.
     fn root(&self, name: &str) -> Option<Value> {
-        self.roots.get(name).cloned()
+        Some(self.roots.get(name).cloned().unwrap_or(Value::Unknown))
     }
 }
 
@@ -656,6 +659,37 @@ impl<'a> Checker<'_, 'a> {
         if source_has_error(self, source) {
             return Value::Unknown;
         }
+        // A value known only after apply is checked by its type.
+        if let (Source::Expr(expr), Value::Unknown) = (source, value.unmarked()) {
+            let found = std::mem::replace(&mut self.last_type, Type::Any);
+            if !types::compatible(&found, ty) {
+                let shown = crate::eval::path_text(expr)
+                    .map(|p| format!("`{p}`"))
+                    .unwrap_or_else(|| "the value".into());
+                let mut diagnostic = Diagnostic::new(
+                    Code::TypeMismatch,
+                    expr.span,
+                    format!(
+                        "Invalid value for `{name}` of `{}.{}`: expected `{ty}`, but {shown} is of type `{found}` (its value is known only after apply).",
+                        instance.kind, instance.name
+                    ),
+                )
+                .with_label(format!("`{found}`, not `{}`", ty.base()));
+                if let Some(type_attribute) = self
+                    .resolved
+                    .symbols
+                    .components
+                    .get(instance.kind)
+                    .and_then(|c| c.params.get(name))
+                    .and_then(|p| p.body.attribute("type"))
+                {
+                    diagnostic =
+                        diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
+                }
+                self.report(diagnostic);
+                return Value::Unknown;
+            }
+        }
         let (converted, mismatches) = types::conform_all(&value, ty);
         let failed = !mismatches.is_empty();
         for mismatch in mismatches {
@@ -1002,6 +1036,11 @@ impl<'a> Checker<'_, 'a> {
             }
             for on in component.on.values() {
                 for block in &on.body.blocks {
+                    // Resource bodies and nested instances are evaluated only by
+                    // expansion; their types are checked here, before.
+                    if block.kind.name != "output" {
+                        self.infer_body(&block.body, &types, 0);
+                    }
                     let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else {
                         continue;
                     };
@@ -1016,6 +1055,28 @@ impl<'a> Checker<'_, 'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Type inference over every attribute of a body (and its nested
+    /// blocks), reporting what certainly fails.
+    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &IndexMap<String, Type>, depth: usize) {
+        if depth > walk::MAX_DEPTH {
+            return;
+        }
+        for attribute in &body.attributes {
+            if self.has_error_in(attribute.value.span) {
+                continue;
+            }
+            let mut found = Vec::new();
+            let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+            crate::infer::infer(&attribute.value, &scoped, &mut found);
+            for diagnostic in found {
+                self.report(diagnostic);
+            }
+        }
+        for block in &body.blocks {
+            self.infer_body(&block.body, types, depth + 1);
         }
     }
 
