@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod connect;
+mod pipeline;
+mod progress;
 mod render;
+mod session;
 mod stack;
 
 #[derive(Parser)]
@@ -19,6 +23,18 @@ struct Cli {
 enum Command {
     /// Parse and type-check a stack; report every problem found.
     Check(cmd::check::Args),
+    /// Compile a stack for a target: Kubernetes manifests, or the resource graph as JSON.
+    Build(cmd::build::Args),
+    /// Print the resource graph of a stack for a target, in Graphviz DOT.
+    Graph(cmd::graph::Args),
+    /// Show what apply would change (refreshing first), and why.
+    Plan(cmd::plan::Args),
+    /// Make the changes: plan and confirm, or apply a saved plan file.
+    Apply(cmd::apply::Args),
+    /// Delete every resource of the stack's state, dependents first.
+    Destroy(cmd::apply::DestroyArgs),
+    /// Adopt an existing object into the state as a configured resource.
+    Import(cmd::import::Args),
     /// Explain a diagnostic code (`stackc explain E0203`).
     Explain(cmd::explain::Args),
     /// Inspect and edit the state: list, show, rm, mv, unlock.
@@ -31,6 +47,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(stack::terraform_style_args(std::env::args_os()));
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
+        Command::Build(args) => cmd::build::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Apply(args) => cmd::apply::run(args),
+        Command::Destroy(args) => cmd::apply::run_destroy(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),

@@ -36,6 +36,12 @@ macro_rules! codes {
                 match self { $( Code::$name => include_str!(concat!("../../docs/codes/", $code, ".md")), )* }
             }
 
+            /// True for codes only planning and applying report (E06xx):
+            /// `stackc check` never reports them.
+            pub fn is_plan_time(self) -> bool {
+                self.as_str().starts_with("E06")
+            }
+
             pub fn parse(code: &str) -> Option<Code> {
                 let code = code.trim().to_ascii_uppercase();
                 Code::ALL.iter().copied().find(|c| c.as_str() == code)
@@ -94,6 +100,10 @@ codes! {
     ComputedAttributeSet = "E0505", Error, "Computed attribute set";
     TargetRequired = "E0506", Error, "Target required";
     RepetitionUnknown = "E0507", Error, "Repetition known only after apply";
+    // Plan and apply (reported by `plan`, `apply`, `destroy`, `import`; not by `check`): E06xx
+    ProviderRejected = "E0601", Error, "Provider rejected the configuration";
+    RefreshFailed = "E0602", Error, "Reading an object failed";
+    OperationFailed = "E0603", Error, "Operation failed";
     // Warnings: W0xxx
     UnusedVariable = "W0001", Warning, "Unused variable";
     UnusedLocal = "W0002", Warning, "Unused local value";

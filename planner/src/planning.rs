@@ -33,9 +33,19 @@ use stackc_providers::{ObjectState, OperationContext, Provider};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+/// Which step of planning found a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// Reading an object (refresh) failed.
+    Refresh,
+    /// The provider refused the configuration, or it could not be evaluated.
+    Plan,
+}
+
 /// A problem found while planning.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanProblem {
+    pub kind: ProblemKind,
     /// The resource it is about, if any.
     pub address: Option<ResourceAddress>,
     /// The provider's error code, where there is one (`InvalidParameterValue`).
@@ -156,6 +166,7 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
         let (order, cyclic) = dependency_order(graph);
         if !cyclic.is_empty() {
             problems.push(PlanProblem {
+                kind: ProblemKind::Plan,
                 address: Some(cyclic[0].clone()),
                 code: None,
                 message: format!(
@@ -210,24 +221,35 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
         });
     }
     // Kept objects whose refresh differs from the state: apply records them.
+    let actions: HashMap<&ResourceAddress, Action> =
+        plan.changes.iter().map(|c| (&c.address, c.action)).collect();
+    let mut refreshed_kept = Vec::new();
     for address in &in_state {
         let Some(Some(refreshed)) = current.get(address) else { continue };
         let recorded = &state.resources[address];
-        let kept = plan.change(address).is_some_and(|c| c.action == Action::NoOp);
+        let kept = actions.get(address) == Some(&Action::NoOp);
         if kept && (!same_value(&recorded.attributes, &refreshed.attributes) || recorded.id != refreshed.id) {
-            plan.refreshed.push((address.clone(), refreshed.clone()));
+            refreshed_kept.push((address.clone(), refreshed.clone()));
         }
     }
+    plan.refreshed = refreshed_kept;
 
     // 4. Outputs.
     let lookup = |address: &ResourceAddress| planned_values.get(address).cloned();
     if !options.destroy {
         for (name, output) in &graph.outputs {
+            // With `--only`/`--exclude`, an output that needs a resource
+            // left out (and not yet in the state) keeps its value.
+            let left_out = |d: &ResourceAddress| !selection.contains(d) && !state.resources.contains_key(d);
+            if !selection.is_all() && output.dependencies.iter().any(left_out) {
+                continue;
+            }
             let after = match &output.deferred {
                 Some(deferred) => match deferred.evaluate(&lookup) {
                     Ok(value) => value,
                     Err(message) => {
                         problems.push(PlanProblem {
+                            kind: ProblemKind::Plan,
                             address: None,
                             code: None,
                             message: format!("Output `{name}` cannot be evaluated: {message}"),
@@ -286,6 +308,7 @@ fn plan_resource(
     providers: &ProviderSet,
 ) -> Result<ResourceChange, PlanProblem> {
     let problem = |code: Option<String>, message: String| PlanProblem {
+        kind: ProblemKind::Plan,
         address: Some(node.address.clone()),
         code,
         message,
@@ -471,6 +494,7 @@ pub async fn refresh(
                 }
             }
             Err(error) => failures.push(PlanProblem {
+                kind: ProblemKind::Refresh,
                 address: None,
                 code: None,
                 message: format!("A provider failed while refreshing: {error}."),
@@ -484,6 +508,7 @@ pub async fn refresh(
 
 fn read_problem(address: &ResourceAddress, code: Option<String>, message: &str) -> PlanProblem {
     PlanProblem {
+        kind: ProblemKind::Refresh,
         address: Some(address.clone()),
         code,
         message: format!("Reading `{address}` failed: {message}"),

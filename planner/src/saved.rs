@@ -109,6 +109,10 @@ impl SavedPlan {
                 found: target.map(str::to_string),
             });
         }
+        // A plan made before the state existed: the state made since is "newer".
+        if self.plan.serial == 0 && serial > 0 {
+            return Some(Staleness::OtherSerial { planned: 0, found: serial });
+        }
         if self.plan.lineage != lineage {
             return Some(Staleness::OtherLineage {
                 planned: self.plan.lineage.clone(),

@@ -1,48 +1,53 @@
-//! `stackc check`: load a stack, parse and type-check it, and report every
-//! problem found in one run. Exit 1 on any error, 0 otherwise (warnings alone
-//! do not fail).
+//! `stackc check`: load a stack, parse and type-check it, then expand it for
+//! every target it declares (only `--target`'s when given; once without a
+//! target when it declares none), and report every problem found in one
+//! run. Exit 1 on any error, 0 otherwise (warnings alone do not fail).
+//!
+//! Expanding is what finds the problems that depend on a target: a
+//! construct a target cannot express (E0501), resource types and attributes
+//! checked against the providers' schemas (E0503-E0505), a construct that
+//! needs a target (E0506), a repetition known only after apply (E0507). A
+//! diagnostic found for several targets is shown once; one found for some
+//! targets only says which.
 
-use crate::render::{self, Format, HumanStyle};
-use crate::stack::{self, VariableArgs};
+use crate::pipeline::{self, StackArgs};
+use crate::render::Format;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The stack directory (or a single .stack.hcl file).
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// How to show diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    #[command(flatten)]
-    pub variables: VariableArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let loaded = stack::load(&args.path).and_then(|loaded| Ok((loaded, args.variables.to_options()?)));
-    let ((sources, _info), options) = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            let _ = render::emit_load_error(args.format, &error, &mut out, &mut err);
-            return ExitCode::from(1);
+    // Human output goes to stderr; JSON and GitHub commands to stdout.
+    let writer: &mut dyn Write = match args.format {
+        Format::Human => &mut err,
+        Format::Json | Format::Github => &mut out,
+    };
+    let checked = match pipeline::check_stack(&args.stack, args.format, writer) {
+        Ok(checked) => checked,
+        Err(failed) => {
+            let _ = writer.flush();
+            return failed.exit;
         }
     };
-    let mut checked = stackc_compiler::check(&sources, &options);
-    stackc_compiler::diagnostic::sort(&mut checked.diagnostics);
-    let result =
-        render::emit(args.format, HumanStyle::from_env(), &sources, &checked.diagnostics, &mut out, &mut err);
-    let _ = out.flush();
-    match result {
-        Ok(counts) if counts.errors == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(error) => {
-            let _ = writeln!(err, "error: cannot write diagnostics: {error}");
-            ExitCode::from(1)
-        }
+    let mut diagnostics = checked.warnings.clone();
+    diagnostics.extend(checked.expansion_diagnostics());
+    stackc_compiler::diagnostic::sort(&mut diagnostics);
+    let counts = checked.emit(args.format, &diagnostics, writer);
+    let _ = writer.flush();
+    if counts.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -1,6 +1,11 @@
 //! One module per subcommand.
 
+pub mod apply;
+pub mod build;
 pub mod check;
 pub mod explain;
+pub mod graph;
+pub mod import;
 pub mod output;
+pub mod plan;
 pub mod state;

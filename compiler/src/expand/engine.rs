@@ -53,6 +53,9 @@ pub(crate) struct Engine<'s> {
     pub graph: ResourceGraph,
     pub diagnostics: Vec<Diagnostic>,
     reported: HashSet<(Code, Span, String)>,
+    /// The user's instance being expanded (its header and `kind "name"`),
+    /// named in problems found inside its component's body.
+    instance: Option<(Span, String)>,
     /// Outputs of the stack's implicit `network.main`, seen by component
     /// bodies as the `network` root.
     network: Captured,
@@ -157,14 +160,27 @@ impl<'s> Engine<'s> {
             graph: ResourceGraph::new(),
             diagnostics: Vec::new(),
             reported: HashSet::new(),
+            instance: None,
             network: Captured::Value(Value::Null),
             references: std::collections::HashMap::new(),
         }
     }
 
-    fn report(&mut self, diagnostic: Diagnostic) {
+    fn report(&mut self, mut diagnostic: Diagnostic) {
         let key = (diagnostic.code, diagnostic.primary.span, diagnostic.message.clone());
         if self.reported.insert(key) {
+            // A problem inside a component body also points at the user's
+            // instance it was expanded for: that is the line they wrote.
+            if let Some((span, name)) = &self.instance {
+                let covers = |other: &Span| {
+                    other.file == span.file && other.start <= span.start && other.end >= span.end
+                };
+                let inside = !covers(&diagnostic.primary.span)
+                    && !diagnostic.secondary.iter().any(|label| covers(&label.span));
+                if inside {
+                    diagnostic = diagnostic.with_secondary(*span, format!("expanded from `{name}`"));
+                }
+            }
             self.diagnostics.push(diagnostic);
         }
     }
@@ -469,13 +485,18 @@ impl<'s> Engine<'s> {
     }
 
     fn expand_resource(&mut self, decl: &ResourceDecl, visible: &Visible, frame: &Frame) -> Captured {
-        let Some(schema) = schema_check::lookup(
+        let mut found = Vec::new();
+        let schema = schema_check::lookup(
             self.schemas,
             &decl.type_name,
             decl.type_span,
             decl.target.as_deref(),
-            &mut self.diagnostics,
-        ) else {
+            &mut found,
+        );
+        for diagnostic in found {
+            self.report(diagnostic);
+        }
+        let Some(schema) = schema else {
             return Captured::Value(Value::Unknown);
         };
         let schema = schema.clone();
@@ -648,7 +669,7 @@ impl<'s> Engine<'s> {
             self.report(
                 Diagnostic::new(
                     Code::TargetRequired,
-                    decl.span,
+                    decl.header,
                     format!(
                         "`{} \"{}\"` expands differently per target, and no target is selected.",
                         decl.kind, decl.name
@@ -669,11 +690,11 @@ impl<'s> Engine<'s> {
             self.report(
                 Diagnostic::new(
                     Code::UnsupportedOnTarget,
-                    decl.span,
+                    decl.header,
                     format!("`{}` cannot be expressed on target `{target}`.", decl.kind),
                 )
                 .with_label(format!("not available on `{target}`"))
-                .with_secondary(component.span, format!("`{}` has no `on \"{target}\"` block", decl.kind))
+                .with_secondary(component.header, format!("`{}` has no `on \"{target}\"` block", decl.kind))
                 .with_help(help),
             );
             return Captured::Value(Value::Unknown);
@@ -698,6 +719,10 @@ impl<'s> Engine<'s> {
         };
         inner.provenance.extend([decl.span, component.span, *on_span]);
         inner.kinds.push((decl.kind.clone(), decl.span));
+        let outermost = self.instance.is_none();
+        if outermost {
+            self.instance = Some((decl.header, format!("{} \"{}\"", decl.kind, decl.name)));
+        }
         let end = self.expand_body(body, &[], roots, &inner);
         let mut outputs: IndexMap<String, Captured> = IndexMap::new();
         let declared: Vec<&OutputDecl> = component.outputs.iter().chain(body.outputs.iter()).collect();
@@ -721,6 +746,9 @@ impl<'s> Engine<'s> {
             outputs.insert(output.name.clone(), captured);
         }
         outputs.entry("name".to_string()).or_insert_with(|| Captured::Value(Value::string(&decl.name)));
+        if outermost {
+            self.instance = None;
+        }
         Captured::object(outputs)
     }
 
@@ -767,6 +795,7 @@ impl<'s> Engine<'s> {
             kind_span: component.span,
             name: NETWORK_NAME.to_string(),
             span: component.span,
+            header: component.header,
             attributes: Vec::new(),
             blocks: Vec::new(),
             target: None,

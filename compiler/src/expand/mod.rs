@@ -71,7 +71,7 @@ pub fn select_target(
             let listed = candidates.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
             let mut diagnostic = Diagnostic::new(
                 Code::UnknownTarget,
-                stack.targets.first().map_or(span, |t| t.span),
+                stack.targets.first().map_or(span, |t| t.header),
                 format!("Target `{name}` is not declared by this stack; it declares {listed}."),
             )
             .with_label("declared targets start here");
@@ -90,7 +90,7 @@ pub fn select_target(
                 let listed = several.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
                 let mut diagnostic = Diagnostic::new(
                     Code::TargetRequired,
-                    stack.targets[1].span,
+                    stack.targets[1].header,
                     format!(
                         "This stack declares {} targets ({listed}); choose one with `--target`.",
                         several.len()
@@ -98,7 +98,7 @@ pub fn select_target(
                 )
                 .with_label("second target")
                 .with_help(format!("e.g. `--target {}`", several[0]));
-                diagnostic = diagnostic.with_secondary(stack.targets[0].span, "first target");
+                diagnostic = diagnostic.with_secondary(stack.targets[0].header, "first target");
                 Err(diagnostic)
             }
         },

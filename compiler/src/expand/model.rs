@@ -21,6 +21,8 @@ pub const RESERVED_KINDS: &[&str] =
 pub struct TargetDecl {
     pub name: String,
     pub span: Span,
+    /// `target "aws"`: the keyword and label.
+    pub header: Span,
     /// The block's attributes (`region`, `namespace`), as expressions.
     pub attributes: Vec<Attribute>,
 }
@@ -90,6 +92,9 @@ pub struct InstanceDecl {
     pub kind_span: Span,
     pub name: String,
     pub span: Span,
+    /// `service "api"`: the kind and label, where problems of the whole
+    /// instance are reported (the block itself may be long).
+    pub header: Span,
     pub attributes: Vec<AttributeDecl>,
     /// Blocks written for object-typed params (`health { ... }`).
     pub blocks: Vec<Arc<Block>>,
@@ -109,6 +114,8 @@ pub struct BodyDecl {
 pub struct ComponentDecl {
     pub name: String,
     pub span: Span,
+    /// `component "service"`: the keyword and label.
+    pub header: Span,
     pub params: IndexMap<String, ParamDecl>,
     pub outputs: Vec<OutputDecl>,
     /// Per-target bodies, by target name, with the `on` block's span.
@@ -127,6 +134,17 @@ pub struct StackDecl {
 
 fn label(block: &Block, index: usize) -> Option<&str> {
     block.labels.get(index).map(|l| l.name.as_str())
+}
+
+/// The block's kind and labels (`service "api"`), or its kind alone. A
+/// label's span leaves out its quotes: the closing one is added back (a
+/// block's labels are always followed by at least ` {`).
+fn header(block: &Block) -> Span {
+    block.labels.last().map_or(block.kind.span, |l| {
+        let mut span = block.kind.span.to(l.span);
+        span.end = (span.end + 1).min(block.span.end);
+        span
+    })
 }
 
 fn attribute_expr(body: &Body, name: &str) -> Option<Arc<Expr>> {
@@ -182,6 +200,7 @@ fn instance(block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
         kind_span: block.kind.span,
         name: label(block, 0)?.to_string(),
         span: block.span,
+        header: header(block),
         attributes: block.body.attributes.iter().map(AttributeDecl::new).collect(),
         blocks: block.body.blocks.iter().map(|b| Arc::new(b.clone())).collect(),
         target: target.map(str::to_string),
@@ -210,6 +229,7 @@ fn component(block: &Block) -> Option<ComponentDecl> {
     let mut decl = ComponentDecl {
         name: label(block, 0)?.to_string(),
         span: block.span,
+        header: header(block),
         params: IndexMap::new(),
         outputs: Vec::new(),
         on: IndexMap::new(),
@@ -273,6 +293,7 @@ impl StackDecl {
                             stack.targets.push(TargetDecl {
                                 name: name.to_string(),
                                 span: block.span,
+                                header: header(block),
                                 attributes: block.body.attributes.clone(),
                             });
                         }

@@ -88,6 +88,9 @@ pub fn check_attributes(
     block_span: Span,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // Required attributes a misspelt one was probably meant to be: one
+    // mistake, one diagnostic (the unknown attribute's "did you mean").
+    let mut meant: Vec<&str> = Vec::new();
     for written in attributes {
         let Some(attribute) = schema.attributes.get(written.name) else {
             let mut diagnostic = Diagnostic::new(
@@ -96,8 +99,9 @@ pub fn check_attributes(
                 format!("Resource type `{}` has no attribute `{}`.", schema.type_name, written.name),
             )
             .with_label("unknown attribute");
-            if let Some(help) = did_you_mean(written.name, schema.settable()) {
-                diagnostic = diagnostic.with_help(help);
+            if let Some(closest) = closest(written.name, schema.settable()) {
+                meant.push(closest);
+                diagnostic = diagnostic.with_help(format!("did you mean `{closest}`?"));
             }
             diagnostics.push(diagnostic);
             continue;
@@ -147,7 +151,11 @@ pub fn check_attributes(
     let missing: Vec<&str> = schema
         .attributes
         .iter()
-        .filter(|(name, a)| a.mode == AttributeMode::Required && !attributes.iter().any(|w| w.name == *name))
+        .filter(|(name, a)| {
+            a.mode == AttributeMode::Required
+                && !attributes.iter().any(|w| w.name == *name)
+                && !meant.contains(&name.as_str())
+        })
         .map(|(name, _)| name.as_str())
         .collect();
     if !missing.is_empty() {
@@ -165,6 +173,13 @@ pub fn check_attributes(
             )),
         );
     }
+}
+
+/// The candidate `did_you_mean` would suggest for `name`.
+fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let help = did_you_mean(name, candidates.iter().copied())?;
+    candidates.into_iter().find(|c| help == format!("did you mean `{c}`?"))
 }
 
 /// Where and how a value fails to conform to a type.
@@ -373,15 +388,34 @@ mod tests {
                     Some("remove it; read it as `aws_instance.<name>.private_ip`")
                 ),
                 (Code::TypeMismatch, 310, None),
-                (Code::MissingRequired, 999, Some("add `instance_type = ...`")),
             ]
         );
+        // `instance_type` is missing, but the misspelt `instance_tipe` already
+        // says so: one mistake, one diagnostic.
+        assert!(!diagnostics.iter().any(|d| d.code == Code::MissingRequired));
         // A number where a string is expected converts, as in HCL.
         assert!(!diagnostics.iter().any(|d| d.primary.span.start == 10));
         assert_eq!(
             diagnostics[2].message,
             "`tags` of `aws_instance` expects a string; the value at `team` is a list."
         );
+    }
+
+    #[test]
+    fn a_missing_required_attribute_is_reported_when_no_misspelling_explains_it() {
+        let set = schemas();
+        let schema = set.schema("aws_instance").unwrap();
+        let ami = Value::string("ami-1");
+        let mut diagnostics = Vec::new();
+        check_attributes(
+            schema,
+            &[written("ami", &ami, 0), written("colour", &ami, 50)],
+            span(999),
+            &mut diagnostics,
+        );
+        let codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![Code::UnknownResourceAttribute, Code::MissingRequired]);
+        assert_eq!(diagnostics[1].help.as_deref(), Some("add `instance_type = ...`"));
     }
 
     #[test]

@@ -175,8 +175,9 @@ fn a_component_without_a_body_for_the_target_is_unsupported_there() {
     assert_eq!(codes(&diagnostics), vec!["E0501"]);
     assert_eq!(diagnostics[0].message, "`vm` cannot be expressed on target `kubernetes`.");
     assert_eq!(diagnostics[0].help.as_deref(), Some("`vm` is available on `aws`"));
-    // Reported at the instance block.
-    assert!(text[diagnostics[0].primary.span.range()].starts_with("vm \"bastion\""));
+    // Reported at the instance's header, the component's header beside it.
+    assert_eq!(&text[diagnostics[0].primary.span.range()], "vm \"bastion\"");
+    assert_eq!(&text[diagnostics[0].secondary[0].span.range()], "component \"vm\"");
     assert!(graph.unwrap().is_empty());
 }
 
@@ -202,6 +203,28 @@ fn components_using_each_other_are_a_cycle() {
     assert_eq!(codes(&diagnostics), vec!["E0204"]);
     assert_eq!(diagnostics[0].message, "Component `a` uses itself: a -> b -> a.");
     assert_eq!(diagnostics[0].secondary.len(), 2);
+}
+
+#[test]
+fn problems_inside_a_component_point_at_the_instance_too() {
+    let text = r#"
+        target "aws" {}
+        component "box" {
+          on "aws" {
+            resource "aws_instance" "main" {
+              ami           = "ami-1"
+              instance_type = "t3.micro"
+              colour        = "blue"
+            }
+          }
+        }
+        box "one" {}
+    "#;
+    let (_, diagnostics) = expand(text, None);
+    assert_eq!(codes(&diagnostics), vec!["E0504"]);
+    let labels: Vec<(&str, &str)> =
+        diagnostics[0].secondary.iter().map(|l| (&text[l.span.range()], l.message.as_str())).collect();
+    assert_eq!(labels, vec![("box \"one\"", "expanded from `box \"one\"`")]);
 }
 
 #[test]
@@ -238,9 +261,10 @@ fn resource_bodies_are_checked_against_their_schema() {
         "#,
         None,
     );
-    assert_eq!(codes(&diagnostics), vec!["E0302", "E0504", "E0505", "E0503", "E0501"]);
-    assert_eq!(diagnostics[1].help.as_deref(), Some("did you mean `instance_type`?"));
-    assert_eq!(diagnostics[3].help.as_deref(), Some("did you mean `aws_instance`?"));
+    // `instance_type` is missing, but the misspelling says so already (no E0302).
+    assert_eq!(codes(&diagnostics), vec!["E0504", "E0505", "E0503", "E0501"]);
+    assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `instance_type`?"));
+    assert_eq!(diagnostics[2].help.as_deref(), Some("did you mean `aws_instance`?"));
 }
 
 #[test]

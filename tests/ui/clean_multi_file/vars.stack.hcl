@@ -10,3 +10,7 @@ locals {
 output "web_url" {
   value = load_balancer.public.url
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

@@ -6,3 +6,7 @@ service "api" {
   image      = "registry.example.com/shop/api:1.4.2"
   secret_env = { DB_PASSWORD = secret.db_password }
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

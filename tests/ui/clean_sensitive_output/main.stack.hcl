@@ -6,3 +6,7 @@ output "password" {
   value     = secret.db_password.value
   sensitive = true
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

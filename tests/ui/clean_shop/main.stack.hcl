@@ -43,5 +43,8 @@ load_balancer "public" {
 output "url" { value = load_balancer.public.url }
 
 target "local" {}
-target "aws" { region = "eu-west-3" }
+target "aws" {
+  region = "eu-west-3"
+  ami    = "ami-0123456789abcdef0"
+}
 target "kubernetes" { namespace = "shop" }

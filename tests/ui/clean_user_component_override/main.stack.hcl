@@ -10,6 +10,23 @@ component "service" {
     type  = string
     value = self.name
   }
+  on "kubernetes" {
+    resource "kubernetes_manifest" "deployment" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "Deployment"
+        metadata   = { name = self.dns_name, namespace = target.namespace }
+        spec = {
+          replicas = param.replicas
+          selector = { matchLabels = { app = self.dns_name } }
+          template = {
+            metadata = { labels = { app = self.dns_name } }
+            spec     = { containers = [{ name = self.dns_name, image = param.image }] }
+          }
+        }
+      }
+    }
+  }
 }
 
 service "api" {
@@ -18,4 +35,8 @@ service "api" {
 
 output "api_name" {
   value = service.api.name
+}
+
+target "kubernetes" {
+  namespace = "ui"
 }

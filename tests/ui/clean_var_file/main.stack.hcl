@@ -15,3 +15,7 @@ service "api" {
   replicas = length(var.zones)
   env      = var.labels
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

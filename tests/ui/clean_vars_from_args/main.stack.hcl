@@ -11,3 +11,7 @@ service "api" {
   image    = "registry.example.com/shop/api:${var.image_tag}"
   replicas = var.replicas
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

@@ -6,3 +6,7 @@ locals {
 service "api" {
   image = "${local.registry}/api:1.4.2"
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

@@ -5,3 +5,7 @@ variable "region" {
 service "api" {
   image = "registry.example.com/shop/api:1.4.2"
 }
+
+target "kubernetes" {
+  namespace = "ui"
+}

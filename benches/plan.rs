@@ -1,0 +1,248 @@
+//! `cargo bench --bench plan`: how plan and apply scale with the number of
+//! resources (issue 4's measures).
+//!
+//! A generated stack of N `stackc_data` resources, resource i referencing
+//! the id of resource i/10 (so every configuration but the root's is known
+//! only after apply, and the dependency tree is ten wide). Three scenarios,
+//! each in its own child process (so peak memory is its own), each timed
+//! end to end as `stackc` runs it, with the parts shown:
+//!
+//! - `plan`: compile (parse, check, expand) + plan from an empty state;
+//! - `apply`: compile + plan + apply from empty through the real state
+//!   backend (journal, then one atomic state write);
+//! - `noop`: compile + refresh + plan against the full state (nothing to do).
+//!
+//! Reference (issue 4): Terraform 1.11.4 with terraform_data on this kind of
+//! machine: plan 1k 6.3 s, 10k 69 s / 693 MB, 50k 460 s / 2.9 GB; apply 2k
+//! 311 s. Goals: plan 10k < 0.7 s, apply 2k < 1 s, apply 10k < 5 s, linear.
+//!
+//! `cargo bench --bench plan -- --sizes 1000,2000` picks other sizes.
+
+use stackc_compiler::eval::ExpressionEvaluator;
+use stackc_compiler::expand::model::StackDecl;
+use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
+use stackc_compiler::graph::ResourceGraph;
+use stackc_compiler::schema::SchemaSet;
+use stackc_compiler::{CheckOptions, Origin, SourceFile, Sources};
+use stackc_planner::apply::{apply, ApplyInput, Canceller, Silent};
+use stackc_planner::backend::LocalBackend;
+use stackc_planner::plan::PlanOptions;
+use stackc_planner::planning::{plan, PlanInput};
+use stackc_planner::providers::ProviderSet;
+use stackc_provider_builtin::BuiltinProvider;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DEFAULT_SIZES: &[usize] = &[1_000, 2_000, 10_000, 50_000];
+const SCENARIOS: &[&str] = &["plan", "apply", "noop"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--child") {
+        let scenario = args[position + 1].clone();
+        let size = args.get(position + 2).and_then(|s| s.parse().ok()).expect("--child <scenario> <size>");
+        child(&scenario, size);
+        return;
+    }
+    let sizes: Vec<usize> = args
+        .iter()
+        .position(|a| a == "--sizes")
+        .and_then(|p| args.get(p + 1))
+        .map(|list| list.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| DEFAULT_SIZES.to_vec());
+    let exe = std::env::current_exe().expect("own executable");
+    println!(
+        "{:>8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}",
+        "scenario", "N", "total ms", "compile", "refresh+plan", "apply", "commit", "us/res", "peak MiB"
+    );
+    for scenario in SCENARIOS {
+        let mut points: Vec<(usize, f64)> = Vec::new();
+        for &size in &sizes {
+            let output = Command::new(&exe)
+                .args(["--child", scenario, &size.to_string()])
+                .output()
+                .expect("child runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() {
+                println!("{scenario:>8} {size:>7} failed: {}", String::from_utf8_lossy(&output.stderr));
+                continue;
+            }
+            let fields: Vec<f64> = stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            let [compile, planning, applying, commit, total, peak_kib] = fields[..] else {
+                println!("{scenario:>8} {size:>7} unexpected child output: {stdout}");
+                continue;
+            };
+            println!(
+                "{scenario:>8} {size:>7} {total:>10.1} {compile:>10.1} {planning:>10.1} {applying:>10.1} {commit:>10.1} {:>10.1} {:>9.1}",
+                total * 1000.0 / size as f64,
+                peak_kib / 1024.0
+            );
+            points.push((size, total));
+        }
+        if let (Some(first), Some(last)) = (points.first(), points.last()) {
+            if last.0 > first.0 {
+                let exponent = (last.1 / first.1).ln() / (last.0 as f64 / first.0 as f64).ln();
+                println!(
+                    "{scenario:>8} scaling exponent {} -> {}: {exponent:.2} (1.0 is linear)",
+                    first.0, last.0
+                );
+            }
+        }
+    }
+}
+
+/// `stackc_data.n{i}`, each but the first with input = the id of n{i/10}.
+fn generate(size: usize) -> String {
+    let mut text = String::with_capacity(size * 80);
+    text.push_str("resource \"stackc_data\" \"n0\" {\n  input = \"root\"\n}\n");
+    for i in 1..size {
+        text.push_str(&format!(
+            "resource \"stackc_data\" \"n{i}\" {{\n  input = stackc_data.n{}.id\n}}\n",
+            i / 10
+        ));
+    }
+    text
+}
+
+fn compile(text: &str) -> ResourceGraph {
+    let mut sources = Sources::new();
+    sources.add(SourceFile::new("bench.stack.hcl", text.to_string(), Origin::User));
+    for (path, text) in stackc_compiler::stdlib::files() {
+        sources.add(SourceFile::new(*path, *text, Origin::Stdlib));
+    }
+    let mut checked = stackc_compiler::check(&sources, &CheckOptions::default());
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics.first());
+    let hir = checked.stack.take().expect("checked stack");
+    let (stdlib, user) = hir.stdlib_and_user_files();
+    let decl = StackDecl::read(stdlib.iter().copied(), user.iter().copied());
+    let mut schemas = SchemaSet::default();
+    for schema in stackc_provider_builtin::schemas() {
+        schemas.add(schema);
+    }
+    let options = ExpandOptions {
+        target: None,
+        variables: hir.variables.clone(),
+        prior: None,
+        evaluator: Arc::new(ExpressionEvaluator::new()),
+        command_line_span: no_span(),
+    };
+    let (graph, diagnostics) = expand_decl(&decl, &schemas, options);
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{:?}", diagnostics.first());
+    graph.expect("graph")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Prints `compile plan apply commit total peak_kib` (ms, KiB).
+fn child(scenario: &str, size: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let text = generate(size);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = LocalBackend::new(dir.path(), None);
+    let providers = ProviderSet::new().with_builtin(Arc::new(BuiltinProvider::new()));
+
+    if scenario == "noop" {
+        // Set up a full state first (not measured).
+        let graph = compile(&text);
+        apply_all(&runtime, &backend, &graph, &providers);
+    }
+
+    let start = Instant::now();
+    let graph = compile(&text);
+    let compiled = start.elapsed();
+    let state = match backend.load().expect("state loads") {
+        Some(state) => state,
+        None => backend.new_state("bench").expect("new state"),
+    };
+    let options = PlanOptions::new();
+    let outcome = runtime.block_on(plan(PlanInput {
+        graph: &graph,
+        state: &state,
+        providers: &providers,
+        options: &options,
+    }));
+    assert!(outcome.problems.is_empty());
+    let planned = start.elapsed();
+    match scenario {
+        "plan" => assert_eq!(outcome.plan.summary().add, size),
+        "noop" => assert!(!outcome.plan.has_changes()),
+        _ => {}
+    }
+    let (mut applied, mut committed) = (planned, planned);
+    if scenario == "apply" {
+        let guard = backend.lock("apply").expect("lock");
+        let mut state = state;
+        let mut journal = backend.begin_journal(&guard, &mut state).expect("journal");
+        let (_canceller, cancel) = Canceller::new();
+        let report = runtime
+            .block_on(apply(ApplyInput {
+                plan: &outcome.plan,
+                graph: &graph,
+                providers: &providers,
+                state: &mut state,
+                journal: &mut journal,
+                parallelism: 10,
+                observer: &Silent,
+                cancel,
+            }))
+            .expect("apply");
+        assert!(report.succeeded());
+        applied = start.elapsed();
+        journal.commit(&mut state).expect("commit");
+        committed = start.elapsed();
+        assert_eq!(state.resources.len(), size);
+    }
+    println!(
+        "{:.3} {:.3} {:.3} {:.3} {:.3} {}",
+        ms(compiled),
+        ms(planned - compiled),
+        ms(applied - planned),
+        ms(committed - applied),
+        ms(committed),
+        peak_kib()
+    );
+}
+
+fn apply_all(
+    runtime: &tokio::runtime::Runtime,
+    backend: &LocalBackend,
+    graph: &ResourceGraph,
+    providers: &ProviderSet,
+) {
+    let guard = backend.lock("apply").expect("lock");
+    let mut state = backend.new_state("bench").expect("state");
+    let options = PlanOptions::new();
+    let outcome = runtime.block_on(plan(PlanInput { graph, state: &state, providers, options: &options }));
+    let mut journal = backend.begin_journal(&guard, &mut state).expect("journal");
+    let (_canceller, cancel) = Canceller::new();
+    let report = runtime
+        .block_on(apply(ApplyInput {
+            plan: &outcome.plan,
+            graph,
+            providers,
+            state: &mut state,
+            journal: &mut journal,
+            parallelism: 10,
+            observer: &Silent,
+            cancel,
+        }))
+        .expect("apply");
+    assert!(report.succeeded());
+    journal.commit(&mut state).expect("commit");
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

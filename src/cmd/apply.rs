@@ -1,0 +1,345 @@
+//! `stackc apply [DIR | PLANFILE]` and `stackc destroy [DIR]`.
+//!
+//! Without a plan file: plan (refresh included), show the plan, ask for
+//! confirmation (`--auto-approve` skips it; without a terminal it is
+//! required), then apply. With a plan file (from `stackc plan --out`): the
+//! stack is compiled again with the plan's variable values, and the plan
+//! is refused if the state or the sources changed since; otherwise it is
+//! applied as it is, without asking.
+//!
+//! Every finished operation is saved as it finishes (the state's journal);
+//! the state file is rewritten once at the end. First Ctrl-C: nothing new
+//! starts, running operations finish, the state is saved, the lock is
+//! released. Second Ctrl-C: running operations are dropped, the state is
+//! saved with what finished.
+
+use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
+use crate::pipeline::StackArgs;
+use crate::progress::{Progress, TICK};
+use crate::session::{self, runtime, Session};
+use stackc_compiler::Value;
+use stackc_planner::apply::{self, ApplyInput, ApplyReport, CancelLevel, Canceller, OperationKind};
+use stackc_planner::plan::Plan;
+use stackc_planner::render::plan_text;
+use stackc_planner::saved::SavedPlan;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Operations running at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parallelism: u32,
+}
+
+/// `stackc destroy`: the same flags; plans the deletion of everything.
+pub type DestroyArgs = Args;
+
+fn is_plan_file(path: &Path) -> bool {
+    path.is_file() && !path.to_string_lossy().ends_with(crate::stack::STACK_FILE_SUFFIX)
+}
+
+pub fn run(args: Args) -> ExitCode {
+    execute(args, false)
+}
+
+pub fn run_destroy(args: DestroyArgs) -> ExitCode {
+    execute(args, true)
+}
+
+fn execute(args: Args, destroy: bool) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut err = std::io::stderr();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    if !destroy && is_plan_file(&args.stack.path) {
+        return apply_saved(&args, &runtime, &mut err);
+    }
+    let operation = if destroy { "destroy" } else { "apply" };
+    let mut session = match Session::open(&args.stack, None, operation, args.flags.lock, &runtime, &mut err) {
+        Ok(session) => session,
+        Err(exit) => return exit,
+    };
+    let exit = (|| {
+        let outcome = make_plan(&session, options_of(&args.flags, destroy), &runtime, &mut err)?;
+        let plan = outcome.plan;
+        {
+            let mut out = stdout.lock();
+            let _ = out.write_all(plan_text(&plan, session.sources(), text_style()).as_bytes());
+            let _ = out.flush();
+        }
+        if !plan.has_changes() {
+            if !plan.refreshed.is_empty() {
+                // Nothing to do but record what refresh read.
+                carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+            }
+            return Ok(());
+        }
+        if !args.auto_approve {
+            confirm(destroy, &mut err)?;
+        }
+        let report = carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+        finish_report(&session, &report, destroy, &mut err)
+    })();
+    session.release(&mut err);
+    match exit {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Write) -> ExitCode {
+    let saved = match SavedPlan::read(&args.stack.path) {
+        Ok(saved) => saved,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    let stack_args = StackArgs {
+        path: PathBuf::from(&saved.stack_path),
+        target: saved.plan.target.clone(),
+        variables: Default::default(),
+    };
+    let mut session =
+        match Session::open(&stack_args, Some(&saved.variables), "apply", args.flags.lock, runtime, err) {
+            Ok(session) => session,
+            Err(exit) => return exit,
+        };
+    if !session.state_exists && saved.plan.serial == 0 {
+        // The plan was made before any state existed and none exists yet:
+        // the state this apply creates takes the plan's lineage.
+        session.state.lineage = saved.plan.lineage.clone();
+    }
+    let exit = (|| {
+        let stale = saved.staleness(
+            &session.state.lineage,
+            session.state.serial,
+            session.recovered,
+            &session.checked.source_hash,
+            session.checked.target.as_deref(),
+        );
+        if let Some(stale) = stale {
+            let _ = writeln!(
+                err,
+                "error: the saved plan `{}` is stale: {stale}. Nothing was changed. Make a new plan with `stackc \
+                 plan --out FILE`.",
+                args.stack.path.display()
+            );
+            return Err(ExitCode::from(1));
+        }
+        let plan = &saved.plan;
+        let summary = plan.summary();
+        let _ = writeln!(
+            std::io::stdout(),
+            "Applying the saved plan `{}`: {} to add, {} to change, {} to destroy.",
+            args.stack.path.display(),
+            summary.add,
+            summary.change,
+            summary.destroy
+        );
+        let report = carry_out(&mut session, plan, args.parallelism, runtime, err)?;
+        finish_report(&session, &report, plan.options.destroy, err)
+    })();
+    session.release(err);
+    match exit {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// Asks "yes?" on the terminal.
+fn confirm(destroy: bool, err: &mut dyn Write) -> Result<(), ExitCode> {
+    if !std::io::stdin().is_terminal() {
+        let _ = writeln!(
+            err,
+            "error: {} needs a confirmation and stdin is not a terminal. Review the plan above and pass \
+             --auto-approve, or save it with `stackc plan --out FILE` and run `stackc apply FILE`. Nothing was \
+             changed.",
+            if destroy { "destroy" } else { "apply" }
+        );
+        return Err(ExitCode::from(1));
+    }
+    let question = if destroy {
+        "Destroy every resource above? This cannot be undone. Only 'yes' is accepted: "
+    } else {
+        "Apply the plan above? Only 'yes' is accepted: "
+    };
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\n{question}");
+    let _ = out.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() != "yes" {
+        let _ = writeln!(err, "Cancelled: nothing was changed.");
+        return Err(ExitCode::from(1));
+    }
+    Ok(())
+}
+
+/// Applies `plan` with the journal, the progress display and Ctrl-C
+/// handling; commits the state.
+fn carry_out(
+    session: &mut Session,
+    plan: &Plan,
+    parallelism: u32,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<ApplyReport, ExitCode> {
+    let fail = |err: &mut dyn Write, message: String| {
+        let _ = writeln!(err, "error: {message}");
+        ExitCode::from(1)
+    };
+    let Some(guard) = session.guard.as_ref() else {
+        return Err(fail(err, "apply needs the state lock; run it without --lock=false".to_string()));
+    };
+    let mut journal =
+        session.backend.begin_journal(guard, &mut session.state).map_err(|e| fail(err, e.to_string()))?;
+    let (canceller, cancel) = Canceller::new();
+    let progress = Progress::default();
+    let result = runtime.block_on(async {
+        let signals = tokio::spawn(interrupts(canceller));
+        let ticker = {
+            let progress = progress.clone();
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(TICK);
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    progress.tick();
+                }
+            })
+        };
+        let result = apply::apply(ApplyInput {
+            plan,
+            graph: &session.graph,
+            providers: &session.providers,
+            state: &mut session.state,
+            journal: &mut journal,
+            parallelism: parallelism as usize,
+            observer: &progress,
+            cancel,
+        })
+        .await;
+        signals.abort();
+        ticker.abort();
+        result
+    });
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            // What was recorded is in the journal; the next load replays it.
+            return Err(fail(
+                err,
+                format!(
+                    "{error}. Every operation recorded before this is kept in `{}` and is part of the state the \
+                     next command loads.",
+                    journal.path().display()
+                ),
+            ));
+        }
+    };
+    journal.commit(&mut session.state).map_err(|e| {
+        fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))
+    })?;
+    Ok(report)
+}
+
+/// Ctrl-C: first asks to stop gracefully, second at once.
+async fn interrupts(canceller: Canceller) {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        let message = match canceller.escalate() {
+            CancelLevel::Graceful => {
+                "Interrupt: nothing new starts; running operations finish and the state is saved. Press Ctrl-C \
+                 again to stop at once."
+            }
+            _ => "Second interrupt: stopping now; operations still running are abandoned (the next plan reads \
+                  what they did).",
+        };
+        eprintln!("\n{message}");
+    }
+}
+
+/// Prints failures, the summary and the outputs; `Err(1)` unless everything succeeded.
+fn finish_report(
+    session: &Session,
+    report: &ApplyReport,
+    destroy: bool,
+    err: &mut dyn Write,
+) -> Result<(), ExitCode> {
+    let mut out = std::io::stdout();
+    if !report.failed.is_empty() {
+        let problems: Vec<_> =
+            report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
+        session::emit_problems(session.sources(), &problems, err);
+    }
+    for (address, kind, because) in &report.skipped {
+        let _ = writeln!(err, "not done: {} of `{address}`: {because}", kind.as_str());
+    }
+    for (address, kind) in &report.interrupted {
+        let _ = writeln!(
+            err,
+            "interrupted: {} of `{address}`: its outcome is unknown; the next plan reads the object to find out",
+            kind.as_str()
+        );
+    }
+    for (name, why) in &report.output_problems {
+        let _ = writeln!(err, "warning: output `{name}` was not updated: {why}");
+    }
+    let word = if report.succeeded() {
+        "complete"
+    } else if report.cancelled {
+        "interrupted"
+    } else {
+        "failed"
+    };
+    let _ = writeln!(
+        out,
+        "\n{} {word}: {} added, {} changed, {} destroyed.",
+        if destroy { "Destroy" } else { "Apply" },
+        report.count(OperationKind::Create),
+        report.count(OperationKind::Update),
+        report.count(OperationKind::Delete),
+    );
+    if !report.failed.is_empty() {
+        let n = report.failed.len();
+        let _ = writeln!(out, "{n} operation{} failed (see above).", if n == 1 { "" } else { "s" });
+    }
+    if !destroy && !session.state.outputs.is_empty() {
+        let _ = writeln!(out, "\nOutputs:\n");
+        let width = session.state.outputs.keys().map(String::len).max().unwrap_or(0);
+        for (name, output) in &session.state.outputs {
+            let value = if output.sensitive || output.value.has_sensitive() {
+                "(sensitive)".to_string()
+            } else {
+                display(&output.value)
+            };
+            let _ = writeln!(out, "{name:width$} = {value}");
+        }
+    }
+    if report.succeeded() {
+        Ok(())
+    } else {
+        Err(ExitCode::from(1))
+    }
+}
+
+fn display(value: &Value) -> String {
+    value.to_string()
+}

@@ -1,0 +1,102 @@
+//! `stackc import ADDR ID [DIR]`: adopt an existing object into the state
+//! as the resource the configuration declares at ADDR.
+//!
+//! The address must be one the stack expands to (so its type and provider
+//! are known) and not already in the state. The provider reads the object
+//! by its id; the state records it with the configuration's dependencies.
+//! The next `stackc plan` shows how the object differs from the
+//! configuration.
+
+use crate::pipeline::StackArgs;
+use crate::session::{runtime, Session};
+use stackc_compiler::diagnostic::did_you_mean;
+use stackc_compiler::graph::ResourceAddress;
+use stackc_planner::planning::operation_context;
+use stackc_planner::state::ResourceState;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The resource's address in the configuration (`stackc_data.seed`,
+    /// `database.main/aws_instance.node["0"]`).
+    pub address: String,
+    /// The provider's id of the object (`i-0abc...`; for `random_password`, the password).
+    pub id: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let mut err = std::io::stderr();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut session = match Session::open(&args.stack, None, "import", true, &runtime, &mut err) {
+        Ok(session) => session,
+        Err(exit) => return exit,
+    };
+    let result = import(&args, &mut session, &runtime);
+    session.release(&mut err);
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn import(args: &Args, session: &mut Session, runtime: &tokio::runtime::Runtime) -> Result<String, String> {
+    let address = ResourceAddress(args.address.trim().to_string());
+    let Some(node) = session.graph.get(&address) else {
+        let help = did_you_mean(&address.0, session.graph.nodes().map(|n| n.address.as_str()))
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "the configuration has no resource `{address}`{help}; import adopts an object as a resource the \
+             stack declares (`stackc build --format json` lists the addresses)"
+        ));
+    };
+    if session.state.resources.contains_key(&address) {
+        return Err(format!(
+            "`{address}` is already in the state; to adopt another object, first `stackc state rm {address}`"
+        ));
+    }
+    let provider = session.providers.provider(node.target.as_deref())?.clone();
+    let ctx = operation_context(&session.state, &address, &node.type_name, node.target.as_deref());
+    let object = runtime
+        .block_on(provider.import(&ctx, &args.id))
+        .map_err(|e| {
+            let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
+            format!("importing `{address}`{code}: {}", e.message)
+        })?
+        .ok_or_else(|| {
+            format!("no object with id `{}` exists for `{address}` ({})", args.id, node.type_name)
+        })?;
+    let attributes = session.providers.mark_sensitive(&node.type_name, object.attributes);
+    session.state.resources.insert(
+        address.clone(),
+        ResourceState {
+            type_name: node.type_name.clone(),
+            target: node.target.clone(),
+            id: object.id.clone(),
+            attributes,
+            dependencies: node.dependencies.clone(),
+            tainted: false,
+        },
+    );
+    let guard = session.guard.as_ref().ok_or("import needs the state lock")?;
+    session.backend.write(guard, &mut session.state).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Imported `{address}` (id {}). Run `stackc plan` to see how it differs from the configuration.",
+        object.id
+    ))
+}

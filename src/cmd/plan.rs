@@ -1,0 +1,162 @@
+//! `stackc plan`: refresh, then show what apply would change and why.
+//!
+//! Exit codes: 0 success (with `--detailed-exitcode`: 0 no changes, 2
+//! changes), 1 error. `--out FILE` saves the plan for `stackc apply FILE`;
+//! `--json` prints it as JSON (schema: docs/plan-json.md).
+
+use crate::pipeline::StackArgs;
+use crate::session::{self, runtime, Session};
+use stackc_planner::plan::{Plan, PlanOptions};
+use stackc_planner::planning::{self, PlanInput, PlanOutcome};
+use stackc_planner::render::{plan_json, plan_text, Style};
+use stackc_planner::saved::SavedPlan;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What `plan`, `apply` and `destroy` share.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PlanFlags {
+    /// Read every object first to find changes made outside stackc
+    /// (`--refresh=false` plans from the state alone).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub refresh: bool,
+    /// Only these resources (and what they depend on). An instance
+    /// (`service.api`) names every resource it expanded to. Repeatable.
+    #[arg(long = "only", value_name = "ADDR")]
+    pub only: Vec<String>,
+    /// Not these resources, nor what depends on them. Repeatable.
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub exclude: Vec<String>,
+    /// Take the state lock (`--lock=false` to skip, at your own risk).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub lock: bool,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Plan to destroy every resource in the state.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Save the plan to FILE, for `stackc apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON (docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// Colour for plan text: stdout a terminal and `NO_COLOR` unset.
+pub fn text_style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style { color: !no_color && std::io::stdout().is_terminal() }
+}
+
+/// Makes the plan of an open session; problems are written to `err` and
+/// give `Err(exit code)`.
+pub fn make_plan(
+    session: &Session,
+    options: PlanOptions,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<PlanOutcome, ExitCode> {
+    let outcome = runtime.block_on(planning::plan(PlanInput {
+        graph: &session.graph,
+        state: &session.state,
+        providers: &session.providers,
+        options: &options,
+    }));
+    for pattern in &outcome.unmatched_patterns {
+        let _ = writeln!(err, "warning: `{pattern}` names no resource of this stack or its state");
+    }
+    if !outcome.problems.is_empty() {
+        let problems: Vec<_> =
+            outcome.problems.iter().map(|p| session::plan_problem(session.sources(), p)).collect();
+        session::emit_problems(session.sources(), &problems, err);
+        let n = problems.len();
+        let _ =
+            writeln!(err, "error: the plan could not be made ({n} problem{})", if n == 1 { "" } else { "s" });
+        return Err(ExitCode::from(1));
+    }
+    Ok(outcome)
+}
+
+pub fn options_of(flags: &PlanFlags, destroy: bool) -> PlanOptions {
+    PlanOptions { refresh: flags.refresh, destroy, only: flags.only.clone(), exclude: flags.exclude.clone() }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut session = match Session::open(&args.stack, None, "plan", args.flags.lock, &runtime, &mut err) {
+        Ok(session) => session,
+        Err(exit) => return exit,
+    };
+    let result = plan_and_show(&args, &session, &runtime, &mut out, &mut err);
+    session.release(&mut err);
+    let _ = out.flush();
+    match result {
+        Ok(plan) if args.detailed_exitcode && plan.has_changes() => ExitCode::from(2),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(exit) => exit,
+    }
+}
+
+fn plan_and_show(
+    args: &Args,
+    session: &Session,
+    runtime: &tokio::runtime::Runtime,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Plan, ExitCode> {
+    let outcome = make_plan(session, options_of(&args.flags, args.destroy), runtime, err)?;
+    let plan = outcome.plan;
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &plan_json(&plan, session.sources()))
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+    } else {
+        out.write_all(plan_text(&plan, session.sources(), text_style()).as_bytes())
+    };
+    if let Err(error) = written {
+        let _ = writeln!(err, "error: cannot write the plan: {error}");
+        return Err(ExitCode::from(1));
+    }
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            plan: plan.clone(),
+            source_hash: session.checked.source_hash.clone(),
+            stack_path: args.stack.path.to_string_lossy().into_owned(),
+            variables: session.checked.hir.variables.clone(),
+            stackc_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        if let Err(message) = saved.write(path) {
+            let _ = writeln!(err, "error: {message}");
+            return Err(ExitCode::from(1));
+        }
+        if !args.json {
+            let _ = writeln!(
+                out,
+                "\nSaved the plan to `{}`. Apply exactly this plan with `stackc apply {}`.",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(plan)
+}

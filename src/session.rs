@@ -1,0 +1,201 @@
+//! What `plan`, `apply`, `destroy` and `import` share: compile the stack,
+//! take the state lock, load the state (replaying an interrupted apply's
+//! journal), connect the providers, and turn planning and apply problems
+//! into diagnostics that point at the user's source.
+
+use crate::pipeline::{self, CheckedStack, StackArgs};
+use crate::render::{self, Format, HumanStyle};
+use indexmap::IndexMap;
+use stackc_compiler::graph::ResourceGraph;
+use stackc_compiler::{Code, Diagnostic, Origin, Sources, Span, Value};
+use stackc_planner::apply::ApplyFailure;
+use stackc_planner::backend::{LocalBackend, LockGuard};
+use stackc_planner::planning::{PlanProblem, ProblemKind};
+use stackc_planner::providers::ProviderSet;
+use stackc_planner::state::State;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// A compiled stack with its state and providers.
+pub struct Session {
+    pub checked: CheckedStack,
+    pub graph: ResourceGraph,
+    pub backend: LocalBackend,
+    /// Held while the command runs (`None` with `--lock=false`).
+    pub guard: Option<LockGuard>,
+    pub state: State,
+    /// Journal entries of an interrupted apply replayed by the load.
+    pub recovered: usize,
+    /// False when no state was ever written (`state` is new, with a fresh lineage).
+    pub state_exists: bool,
+    pub providers: ProviderSet,
+}
+
+/// A multi-threaded runtime for the providers' I/O.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+impl Session {
+    /// Compiles the stack of `args` (with `variables` given values, for a
+    /// saved plan), locks its state for `operation` (unless `lock` is
+    /// false), loads it and connects the providers. Errors are written to
+    /// `err`; the `Err` is the exit code.
+    pub fn open(
+        args: &StackArgs,
+        variables: Option<&IndexMap<String, Value>>,
+        operation: &str,
+        lock: bool,
+        runtime: &tokio::runtime::Runtime,
+        err: &mut dyn Write,
+    ) -> Result<Session, ExitCode> {
+        let checked = match variables {
+            Some(values) => pipeline::check_stack_with_values(args, values, Format::Human, err),
+            None => pipeline::check_stack(args, Format::Human, err),
+        }
+        .map_err(|failed| failed.exit)?;
+        let compiled = checked.expand(None, Format::Human, err).map_err(|failed| failed.exit)?;
+        let warnings: Vec<Diagnostic> = checked.warnings.iter().chain(&compiled.warnings).cloned().collect();
+        if !warnings.is_empty() {
+            let _ = render::emit(
+                Format::Human,
+                HumanStyle::from_env(),
+                &checked.sources,
+                &warnings,
+                &mut std::io::sink(),
+                err,
+            );
+        }
+        let fail = |err: &mut dyn Write, message: String| {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        };
+        let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
+        let guard =
+            if lock { Some(backend.lock(operation).map_err(|e| fail(err, e.to_string()))?) } else { None };
+        let loaded = backend.load_detailed().map_err(|e| fail(err, e.to_string()))?;
+        let state_exists = loaded.is_some();
+        let (state, recovered) = match loaded {
+            Some(loaded) => (loaded.state, loaded.recovered),
+            None => (backend.new_state(&checked.stack_name).map_err(|e| fail(err, e.to_string()))?, 0),
+        };
+        if recovered > 0 {
+            let _ = writeln!(
+                err,
+                "note: {recovered} operations of an interrupted apply were recovered from `{}`; they are part of \
+                 the state from now on",
+                backend.journal_path().display()
+            );
+        }
+        let attributes = checked.target_attributes.clone();
+        let providers = runtime
+            .block_on(crate::connect::providers(&checked.stack_name, checked.target.as_deref(), &attributes))
+            .map_err(|message| fail(err, message))?;
+        Ok(Session {
+            checked,
+            graph: compiled.graph,
+            backend,
+            guard,
+            state,
+            recovered,
+            state_exists,
+            providers,
+        })
+    }
+
+    pub fn sources(&self) -> &Sources {
+        &self.checked.sources
+    }
+
+    /// Releases the lock, saying so if that fails.
+    pub fn release(&mut self, err: &mut dyn Write) {
+        if let Some(guard) = self.guard.take() {
+            if let Err(error) = guard.release() {
+                let _ = writeln!(err, "warning: {error}");
+            }
+        }
+    }
+}
+
+/// The span a problem is shown at: the user's block that produced the
+/// resource; the stdlib block it came from as a secondary label.
+fn spans(sources: &Sources, provenance: &[Span]) -> Option<(Span, Option<Span>)> {
+    let in_bounds = |s: &&Span| (s.file.0 as usize) < sources.len();
+    let user = provenance.iter().filter(in_bounds).find(|s| sources.get(s.file).origin == Origin::User);
+    let primary = user.or_else(|| provenance.iter().find(in_bounds))?;
+    let innermost = provenance.iter().rev().find(in_bounds).filter(|s| *s != primary);
+    Some((*primary, innermost.copied()))
+}
+
+fn with_code(message: &str, code: &Option<String>) -> String {
+    let message = message.trim_end_matches('.');
+    match code {
+        Some(code) => format!("{message} (error code {code})."),
+        None => format!("{message}."),
+    }
+}
+
+/// A planning problem as a diagnostic, when it can point at a source.
+pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> (Code, String, Option<Diagnostic>) {
+    let code = match problem.kind {
+        ProblemKind::Refresh => Code::RefreshFailed,
+        ProblemKind::Plan => Code::ProviderRejected,
+    };
+    let message = match &problem.address {
+        Some(address) if !problem.message.contains(address.as_str()) => {
+            with_code(&format!("`{address}`: {}", problem.message), &problem.code)
+        }
+        _ => with_code(&problem.message, &problem.code),
+    };
+    let diagnostic = spans(sources, &problem.provenance).map(|(primary, inner)| {
+        let mut diagnostic = Diagnostic::new(code, primary, message.clone()).with_label(match problem.kind {
+            ProblemKind::Refresh => "this resource could not be read",
+            ProblemKind::Plan => "the provider refused this",
+        });
+        if let Some(inner) = inner {
+            diagnostic = diagnostic.with_secondary(inner, "the resource is declared here");
+        }
+        diagnostic
+    });
+    (code, message, diagnostic)
+}
+
+/// A failed apply operation as a diagnostic, when it can point at a source.
+pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> (Code, String, Option<Diagnostic>) {
+    let code = Code::OperationFailed;
+    let message = with_code(
+        &format!("{} of `{}` failed: {}", failure.kind.as_str(), failure.address, failure.message),
+        &failure.code,
+    );
+    let diagnostic = spans(sources, &failure.provenance).map(|(primary, inner)| {
+        let mut diagnostic = Diagnostic::new(code, primary, message.clone())
+            .with_label(format!("{} failed", failure.kind.as_str()));
+        if let Some(inner) = inner {
+            diagnostic = diagnostic.with_secondary(inner, "the resource is declared here");
+        }
+        diagnostic
+    });
+    (code, message, diagnostic)
+}
+
+/// Writes problems: with a source snippet where there is one, else one line.
+pub fn emit_problems(
+    sources: &Sources,
+    problems: &[(Code, String, Option<Diagnostic>)],
+    err: &mut dyn Write,
+) {
+    let style = HumanStyle::from_env();
+    for (code, message, diagnostic) in problems {
+        match diagnostic {
+            Some(diagnostic) => {
+                let _ = writeln!(err, "{}", render::human(sources, diagnostic, style));
+            }
+            None => {
+                let _ = writeln!(err, "error[{code}]: {}: {message}\n", code.summary());
+            }
+        }
+    }
+}
