@@ -76,6 +76,33 @@ struct Inference<'r, 'd> {
     quiet: usize,
 }
 
+/// One step of a path: `.name` or `[index]` (with the index's type), and what it applies to.
+enum Step<'e> {
+    Attr(&'e Ident, &'e Expr),
+    Index(&'e Expr, Type, &'e Expr),
+}
+
+/// Where a step leads from a value of type `ty`, when it simply follows;
+/// `None` when the general rules must decide (and report).
+fn follow<'t>(roots: &'t dyn TypeRoots, ty: &'t Type, step: &Step<'_>) -> Option<&'t Type> {
+    static ANY: Type = Type::Any;
+    match (ty.base(), step) {
+        (Type::Any, _) => Some(&ANY),
+        (Type::Object(fields), Step::Attr(name, _)) => fields.get(&name.name).map(|f| &f.ty),
+        (Type::Map(element), _) => Some(element.as_ref()),
+        (Type::List(element), Step::Index(_, index_type, _))
+            if is_number(index_type) || matches!(index_type.base(), Type::String) =>
+        {
+            Some(element.as_ref())
+        }
+        (Type::Ref(kind), Step::Attr(name, _)) => match roots.kind_outputs(kind)? {
+            Type::Object(fields) => fields.get(&name.name).map(|f| &f.ty),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A short name of a type for messages: `a string`, `list(string)`.
 fn describe(ty: &Type) -> String {
     match ty.base() {
@@ -183,16 +210,7 @@ impl Inference<'_, '_> {
                 }
             }
             ExprKind::Paren(inner) => self.expr(inner),
-            ExprKind::Variable(name) => self.variable(name),
-            ExprKind::GetAttr(inner, name) => {
-                let base = self.expr(inner);
-                self.attribute(&base, name, inner)
-            }
-            ExprKind::Index(inner, index) => {
-                let base = self.expr(inner);
-                let index_type = self.expr(index);
-                self.index(&base, index, &index_type, inner)
-            }
+            ExprKind::Variable(_) | ExprKind::GetAttr(..) | ExprKind::Index(..) => self.traversal(expr),
             ExprKind::Splat(inner, steps) => {
                 let base = self.expr(inner);
                 let element = match base.base() {
@@ -278,11 +296,83 @@ impl Inference<'_, '_> {
         }
     }
 
-    fn variable(&mut self, name: &Ident) -> Type {
-        if let Some((_, ty)) = self.bound.iter().rev().find(|(n, _)| *n == name.name) {
-            return ty.clone();
+    /// `root.a[i].b`: followed by reference through the roots' types (which
+    /// may be large: an object of every instance of a kind), cloning only
+    /// what the path reaches. Where a step does not simply follow (a missing
+    /// attribute, a scalar), the general rules take over and report.
+    fn traversal(&mut self, expr: &Expr) -> Type {
+        let mut steps: Vec<Step<'_>> = Vec::new();
+        let mut current = expr;
+        let root = loop {
+            match &current.kind {
+                ExprKind::GetAttr(inner, name) => {
+                    steps.push(Step::Attr(name, inner));
+                    current = inner;
+                }
+                ExprKind::Index(inner, index) => {
+                    steps.push(Step::Index(index, Type::Any, inner));
+                    current = inner;
+                }
+                ExprKind::Variable(root) => break root,
+                _ => {
+                    // Not a plain path (`f(x).a`): the general rules, step by step.
+                    let base = self.expr(current);
+                    return self.steps(base, steps);
+                }
+            }
+            if steps.len() > MAX_DEPTH {
+                return Type::Any;
+            }
+        };
+        steps.reverse();
+        // Index expressions are inferred in source order, before the walk.
+        for step in steps.iter_mut() {
+            if let Step::Index(index, ty, _) = step {
+                *ty = self.expr(index);
+            }
         }
-        self.roots.root_type(&name.name).cloned().unwrap_or(Type::Any)
+        if let Some((_, ty)) = self.bound.iter().rev().find(|(n, _)| *n == root.name) {
+            let ty = ty.clone();
+            return self.steps_owned(ty, &steps);
+        }
+        let roots = self.roots;
+        let Some(mut borrowed) = roots.root_type(&root.name) else { return Type::Any };
+        for (i, step) in steps.iter().enumerate() {
+            match follow(roots, borrowed, step) {
+                Some(next) => borrowed = next,
+                None => return self.steps_owned(borrowed.clone(), &steps[i..]),
+            }
+        }
+        borrowed.clone()
+    }
+
+    /// The steps of a path after a value of type `ty` (steps in source order,
+    /// index types already inferred).
+    fn steps_owned(&mut self, mut ty: Type, steps: &[Step<'_>]) -> Type {
+        for step in steps {
+            ty = match follow(self.roots, &ty, step) {
+                Some(next) => next.clone(),
+                None => match step {
+                    Step::Attr(name, inner) => self.attribute(&ty, name, inner),
+                    Step::Index(index, index_type, inner) => self.index(&ty, index, index_type, inner),
+                },
+            };
+            if matches!(ty, Type::Any) {
+                return Type::Any;
+            }
+        }
+        ty
+    }
+
+    /// Steps collected innermost first after a base that is not a name.
+    fn steps(&mut self, base: Type, mut steps: Vec<Step<'_>>) -> Type {
+        steps.reverse();
+        for step in steps.iter_mut() {
+            if let Step::Index(index, ty, _) = step {
+                *ty = self.expr(index);
+            }
+        }
+        self.steps_owned(base, &steps)
     }
 
     fn operand_error(&mut self, op: &str, takes: &str, which: &str, ty: &Type, expr: &Expr) {

@@ -92,7 +92,7 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Work one evaluation may do: elements produced, iterations, string bytes
 /// / 64. Far above any real configuration; an expression past it is an error.
-pub const MAX_WORK: u64 = 4_000_000;
+pub const MAX_WORK: u64 = 1_000_000;
 
 /// Longest string an expression may build (bytes).
 pub const MAX_STRING_BYTES: usize = 16 << 20;
@@ -112,6 +112,8 @@ pub(crate) struct Context<'r> {
     files: Option<&'r dyn FileSource>,
     /// `for` variables, innermost last.
     bound: Vec<(String, Value)>,
+    /// Roots asked for so far (`None`: not defined).
+    fetched: std::collections::HashMap<String, Option<Value>>,
     depth: usize,
     work: u64,
 }
@@ -164,7 +166,7 @@ pub(crate) fn path_text(expr: &Expr) -> Option<String> {
 
 impl<'r> Context<'r> {
     pub(crate) fn new(roots: &'r dyn Roots, files: Option<&'r dyn FileSource>) -> Context<'r> {
-        Context { roots, files, bound: Vec::new(), depth: 0, work: 0 }
+        Context { roots, files, bound: Vec::new(), fetched: Default::default(), depth: 0, work: 0 }
     }
 
     /// Draws `amount` from the work budget.
@@ -225,10 +227,16 @@ impl<'r> Context<'r> {
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Variable(name) => self.variable(&name.name, name.span),
             ExprKind::GetAttr(inner, name) => {
+                if let Some(found) = self.traversal(expr)? {
+                    return Ok(found);
+                }
                 let value = self.eval(inner)?;
                 traverse::get_attr(value, name, inner)
             }
             ExprKind::Index(inner, index) => {
+                if let Some(found) = self.traversal(expr)? {
+                    return Ok(found);
+                }
                 let value = self.eval(inner)?;
                 let key = self.eval(index)?;
                 traverse::index(value, key, index, inner)
@@ -264,15 +272,86 @@ impl<'r> Context<'r> {
         if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
             return Ok(value.clone());
         }
-        match self.roots.root(name) {
-            Some(value) => Ok(value),
-            None => Err(error(
+        self.fetch_root(name);
+        match self.fetched.get(name) {
+            Some(Some(value)) => Ok(value.clone()),
+            _ => Err(error(
                 Code::UnknownReference,
                 span,
                 format!("`{name}` is not defined here."),
                 "not defined",
             )),
         }
+    }
+
+    /// Asks the roots for `name` once per evaluation.
+    fn fetch_root(&mut self, name: &str) {
+        if !self.fetched.contains_key(name) {
+            let value = self.roots.root(name);
+            self.fetched.insert(name.to_string(), value);
+        }
+    }
+
+    /// The fast path of `root.a[i].b`: follows the steps by reference and
+    /// clones only what they reach (a root may be a large object: `param`,
+    /// `var`). `None` when the path leaves what it can follow without a
+    /// question (a missing key, an unknown, a wrong type): the general
+    /// path then gives the value or the precise error.
+    fn traversal(&mut self, expr: &Expr) -> EvalResult<Option<Value>> {
+        enum Key<'e> {
+            Name(&'e str),
+            Value(Value),
+        }
+        let mut steps: Vec<Key<'_>> = Vec::new();
+        let mut current = expr;
+        let root = loop {
+            match &current.kind {
+                ExprKind::GetAttr(inner, name) => {
+                    steps.push(Key::Name(&name.name));
+                    current = inner;
+                }
+                ExprKind::Index(inner, index) => {
+                    steps.push(Key::Value(self.eval(index)?));
+                    current = inner;
+                }
+                ExprKind::Variable(root) => break root,
+                _ => return Ok(None),
+            }
+            if steps.len() > MAX_DEPTH {
+                return Ok(None);
+            }
+        };
+        let is_bound = self.bound.iter().any(|(n, _)| *n == root.name);
+        if !is_bound {
+            self.fetch_root(&root.name);
+        }
+        let found = match is_bound {
+            true => self.bound.iter().rev().find(|(n, _)| *n == root.name).map(|(_, v)| v),
+            false => self.fetched.get(&root.name).and_then(Option::as_ref),
+        };
+        let Some(mut value) = found else {
+            return Ok(None);
+        };
+        let mut sensitive = false;
+        for key in steps.iter().rev() {
+            while let Value::Sensitive(inner) = value {
+                sensitive = true;
+                value = inner;
+            }
+            let next = match (value, key) {
+                (Value::Object(fields), Key::Name(name)) => fields.get(*name),
+                (Value::Object(fields), Key::Value(Value::String(name))) => fields.get(name),
+                (Value::List(items), Key::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
+                    items.get(*n as usize)
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => value = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(mark(value.clone(), sensitive)))
     }
 
     fn object(&mut self, fields: &[(Expr, Expr)], span: Span) -> EvalResult {

@@ -393,3 +393,178 @@ fn work_and_size_are_bounded() {
     assert!(d.message.contains("too much work"), "{}", d.message);
     assert_eq!(err("format(\"%99999d\", 1)").0, "E0313");
 }
+
+/// A small deterministic PRNG (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// A random expression over the whole language, `depth` levels deep at most.
+fn random_expr(rng: &mut Rng, depth: usize) -> String {
+    const LEAVES: &[&str] = &[
+        "null",
+        "true",
+        "0",
+        "-1",
+        "1e308",
+        "0.5",
+        "\"\"",
+        "\"a\"",
+        "\"%d\"",
+        "var.n",
+        "var.zero",
+        "var.name",
+        "var.zones",
+        "var.nothing",
+        "var.cfg",
+        "var.users",
+        "u",
+        "s",
+        "sn",
+        "ul",
+        "[]",
+        "{}",
+        "\"/(a+)+$/\"",
+        "range(100000)",
+    ];
+    const FUNCTIONS: &[&str] = &[
+        "length",
+        "upper",
+        "concat",
+        "merge",
+        "keys",
+        "values",
+        "join",
+        "split",
+        "format",
+        "replace",
+        "range",
+        "tonumber",
+        "tostring",
+        "flatten",
+        "distinct",
+        "sort",
+        "jsonencode",
+        "jsondecode",
+        "element",
+        "slice",
+        "zipmap",
+        "coalesce",
+        "lookup",
+        "regex",
+        "regexall",
+        "substr",
+        "try",
+        "can",
+        "sensitive",
+        "nonsensitive",
+        "max",
+        "min",
+        "formatlist",
+        "indent",
+        "chunklist",
+        "setunion",
+        "nosuch",
+    ];
+    if depth == 0 {
+        return rng.pick(LEAVES).to_string();
+    }
+    let a = |rng: &mut Rng| random_expr(rng, depth - 1);
+    match rng.next() % 14 {
+        0 => format!(
+            "({} {} {})",
+            a(rng),
+            rng.pick(&["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||"]),
+            a(rng)
+        ),
+        1 => format!("{}{}", rng.pick(&["-", "!"]), a(rng)),
+        2 => format!("({} ? {} : {})", a(rng), a(rng), a(rng)),
+        3 => format!("[{}, {}]", a(rng), a(rng)),
+        4 => format!("{{ k = {}, (\"{}\") = {} }}", a(rng), rng.pick(&["k", "j"]), a(rng)),
+        5 => format!("[for x in {} : {} if {}]", a(rng), a(rng), a(rng)),
+        6 => format!("{{ for k, x in {} : tostring(k) => {}... }}", a(rng), a(rng)),
+        7 => format!(
+            "\"${{{}}}-%{{ if {} }}y%{{ endif }}-%{{ for c in {} }}${{c}}%{{ endfor }}\"",
+            a(rng),
+            a(rng),
+            a(rng)
+        ),
+        8 => format!("{}.{}", a(rng), rng.pick(&["port", "name", "0"])),
+        9 => format!("{}[{}]", a(rng), a(rng)),
+        10 => format!("{}[*].{}", a(rng), rng.pick(&["name", "port"])),
+        11 => format!("{}({}, {})", rng.pick(FUNCTIONS), a(rng), a(rng)),
+        12 => format!("{}({})", rng.pick(FUNCTIONS), a(rng)),
+        _ => format!("{}({}...)", rng.pick(FUNCTIONS), a(rng)),
+    }
+}
+
+/// Thousands of random expressions: each evaluates to a value or an error,
+/// never a panic, quickly, on a small stack; errors point inside the text.
+#[test]
+fn random_expressions_never_panic_or_hang() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let mut rng = Rng(0x5eed_1234_abcd_9876);
+            let started = std::time::Instant::now();
+            for i in 0..1_500 {
+                let expr = random_expr(&mut rng, 1 + (i % 5));
+                let text = format!("x = {expr}\n");
+                let (file, diagnostics) = crate::syntax::parse(FileId(0), &text);
+                if !diagnostics.is_empty() {
+                    continue;
+                }
+                let one = std::time::Instant::now();
+                let result = ExpressionEvaluator::new().evaluate(&file.body.attributes[0].value, &roots());
+                // Generous: this is a debug build.
+                assert!(one.elapsed().as_secs() < 10, "too slow: {expr}");
+                if let Err(d) = result {
+                    assert!(d.primary.span.end as usize <= text.len(), "{expr}: span out of bounds");
+                    assert!(!d.message.contains("hunter2"), "{expr}: a secret in {}", d.message);
+                }
+            }
+            assert!(started.elapsed().as_secs() < 300);
+        })
+        .expect("thread starts");
+    handle.join().expect("no panic");
+}
+
+/// The deepest expression the parser accepts evaluates on a small stack.
+#[test]
+fn the_deepest_accepted_expressions_evaluate() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let depth = crate::syntax::MAX_DEPTH - 2;
+            let shapes = [
+                format!("{}1{}", "(".repeat(depth), ")".repeat(depth)),
+                format!("{}1{}", "[".repeat(depth), "]".repeat(depth)),
+                format!("{}var.n", "-".repeat(depth)),
+                format!("1{}", " + 1".repeat(120)),
+                format!("\"{}x{}\"", "${\"".repeat(depth / 2), "\"}".repeat(depth / 2)),
+                format!("{}1{}", "[for x in [1] : ".repeat(depth / 2), "]".repeat(depth / 2)),
+                format!("var.cfg{}", ".port".repeat(150)),
+            ];
+            for expr in shapes {
+                let text = format!("x = {expr}\n");
+                let (file, _) = crate::syntax::parse(FileId(0), &text);
+                if let Some(attribute) = file.body.attributes.first() {
+                    let _ = ExpressionEvaluator::new().evaluate(&attribute.value, &roots());
+                    let mut found = Vec::new();
+                    crate::infer::infer(&attribute.value, &indexmap::IndexMap::new(), &mut found);
+                }
+            }
+        })
+        .expect("thread starts");
+    handle.join().expect("no stack overflow or panic");
+}

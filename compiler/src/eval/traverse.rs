@@ -108,7 +108,12 @@ pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> Ev
                         return Err(error(
                             Code::InvalidIndex,
                             index.span,
-                            format!("A list is indexed by a number, but this index is the string {s:?}."),
+                            if key_sensitive {
+                                "A list is indexed by a number, but this index is a (sensitive) string."
+                                    .to_string()
+                            } else {
+                                format!("A list is indexed by a number, but this index is the string {s:?}.")
+                            },
                             "not a number",
                         ))
                     }

@@ -202,7 +202,9 @@ pub fn file(args: &[Value], context: &CallContext<'_>) -> R {
             Err(FunctionError::at(0, format!("{path:?} is larger than {} MiB", MAX_STRING_BYTES >> 20)))
         }
         Ok(contents) => Ok(Value::String(contents)),
-        Err(why) => Err(FunctionError::at(0, format!("{path:?} cannot be read: {why}"))),
+        Err(why) => {
+            Err(FunctionError::at(0, format!("{path:?} cannot be read: {}", why.trim_end_matches('.'))))
+        }
     }
 }
 

@@ -348,14 +348,26 @@ pub fn call(
             return Ok(crate::eval::mark(Value::Unknown, sensitive));
         }
         let plain: Vec<Value> = plain.iter().map(Value::unmarked).collect();
-        let result = (function.implementation)(&plain, context)?;
+        let result = (function.implementation)(&plain, context).map_err(|e| redact(e, sensitive))?;
         return Ok(crate::eval::mark(result, sensitive));
     }
     if unknown {
         return Ok(crate::eval::mark(Value::Unknown, sensitive));
     }
-    let result = (function.implementation)(&plain, context)?;
+    let sensitive_parts = sensitive || plain.iter().any(Value::has_sensitive);
+    let result = (function.implementation)(&plain, context).map_err(|e| redact(e, sensitive_parts))?;
     Ok(crate::eval::mark(result, sensitive))
+}
+
+/// An error computed from sensitive arguments may quote them: say only that.
+fn redact(error: FunctionError, sensitive: bool) -> FunctionError {
+    if !sensitive {
+        return error;
+    }
+    FunctionError {
+        argument: error.argument,
+        message: "it fails on a sensitive value (why is not shown, so as not to show the value)".to_string(),
+    }
 }
 
 /// Each known argument against its parameter's kind.

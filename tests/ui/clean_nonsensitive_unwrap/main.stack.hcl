@@ -11,3 +11,5 @@ service "api" {
   image = "registry.example.com/shop/api:1.4.2"
   env   = { PASSWORD_LENGTH = nonsensitive(tostring(length(secret.db_password.value))) }
 }
+
+target "kubernetes" { namespace = "shop" }
