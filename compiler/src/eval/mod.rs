@@ -112,8 +112,9 @@ pub(crate) struct Context<'r> {
     files: Option<&'r dyn FileSource>,
     /// `for` variables, innermost last.
     bound: Vec<(String, Value)>,
-    /// Roots asked for so far (`None`: not defined).
-    fetched: std::collections::HashMap<String, Option<Value>>,
+    /// Roots asked for so far (`None`: not defined); an expression names
+    /// few, so a list beats a hash map.
+    fetched: Vec<(String, Option<Value>)>,
     depth: usize,
     work: u64,
 }
@@ -272,9 +273,8 @@ impl<'r> Context<'r> {
         if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
             return Ok(value.clone());
         }
-        self.fetch_root(name);
-        match self.fetched.get(name) {
-            Some(Some(value)) => Ok(value.clone()),
+        match self.fetch_root(name) {
+            Some(value) => Ok(value.clone()),
             _ => Err(error(
                 Code::UnknownReference,
                 span,
@@ -284,12 +284,17 @@ impl<'r> Context<'r> {
         }
     }
 
-    /// Asks the roots for `name` once per evaluation.
-    fn fetch_root(&mut self, name: &str) {
-        if !self.fetched.contains_key(name) {
-            let value = self.roots.root(name);
-            self.fetched.insert(name.to_string(), value);
-        }
+    /// The value of root `name`, asked of the roots once per evaluation.
+    fn fetch_root(&mut self, name: &str) -> Option<&Value> {
+        let at = match self.fetched.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                let value = self.roots.root(name);
+                self.fetched.push((name.to_string(), value));
+                self.fetched.len() - 1
+            }
+        };
+        self.fetched[at].1.as_ref()
     }
 
     /// The fast path of `root.a[i].b`: follows the steps by reference and
@@ -321,13 +326,9 @@ impl<'r> Context<'r> {
                 return Ok(None);
             }
         };
-        let is_bound = self.bound.iter().any(|(n, _)| *n == root.name);
-        if !is_bound {
-            self.fetch_root(&root.name);
-        }
-        let found = match is_bound {
-            true => self.bound.iter().rev().find(|(n, _)| *n == root.name).map(|(_, v)| v),
-            false => self.fetched.get(&root.name).and_then(Option::as_ref),
+        let found = match self.bound.iter().rposition(|(n, _)| *n == root.name) {
+            Some(at) => Some(&self.bound[at].1),
+            None => self.fetch_root(&root.name),
         };
         let Some(mut value) = found else {
             return Ok(None);
