@@ -18,6 +18,10 @@
 //!
 //! `cargo bench --bench plan -- --sizes 1000,2000` picks other sizes.
 
+/// The binary's allocator (src/main.rs), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use stackc_compiler::eval::ExpressionEvaluator;
 use stackc_compiler::expand::model::StackDecl;
 use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};

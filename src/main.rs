@@ -4,6 +4,12 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: planning and applying large
+/// stacks allocate many small values, and glibc's malloc made them twice as
+/// slow (benches/plan.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod connect;
 mod pipeline;

@@ -69,8 +69,9 @@ pub struct CheckedStack {
     pub warnings: Vec<Diagnostic>,
     /// Hex SHA-256 over the stackc version, the user's files (relative path
     /// and bytes, sorted), the stdlib files, the resolved variable values,
-    /// the selected target and the files `file()` read during the check. A
-    /// saved plan is refused when it changes.
+    /// the selected target and the files `file()` reads (in the check, and
+    /// in an expansion `check_stack` runs first when the stack calls
+    /// `file(` at all). A saved plan is refused when it changes.
     pub source_hash: String,
     /// The declarations expansion reads, built once from `hir`.
     decl: StackDecl,
@@ -187,9 +188,8 @@ fn check_stack_given(
         return Err(Failed::new());
     }
 
-    let source_hash = source_hash(&sources, &hir, target.as_deref(), &files);
     let stack_name = stack_name_of(&stack_dir);
-    Ok(CheckedStack {
+    let mut checked = CheckedStack {
         sources,
         info,
         stack_name,
@@ -198,10 +198,22 @@ fn check_stack_given(
         target,
         target_attributes,
         warnings,
-        source_hash,
+        source_hash: String::new(),
         decl,
         files,
-    })
+    };
+    // The check evaluates the stack's own expressions; `file()` in a
+    // component body is evaluated only by expansion: expand once first (the
+    // result is dropped) so the hash covers those reads too.
+    let uses_file = checked.info.user_files.iter().any(|id| checked.sources.get(*id).text.contains("file("));
+    if uses_file {
+        for target in checked.targets_to_check() {
+            let _ = checked.expand_for(target.as_deref(), None);
+        }
+    }
+    checked.source_hash =
+        source_hash(&checked.sources, &checked.hir, checked.target.as_deref(), &checked.files);
+    Ok(checked)
 }
 
 impl CheckedStack {
@@ -498,22 +510,23 @@ impl StackFiles {
         reads.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
+    /// The text of `path`, or why not: a clause without the path (the
+    /// evaluator says "`"x"` cannot be read: <reason>").
     fn read_inside(&self, path: &str) -> Result<String, String> {
         let shown_dir = stack::display_path(&self.dir);
         let relative = Path::new(path);
         if path.is_empty() {
-            return Err("file() needs a path relative to the stack directory.".to_string());
+            return Err("the path is empty".to_string());
         }
         if relative.is_absolute() {
             return Err(format!(
-                "`{path}` is an absolute path; file() reads only files inside the stack directory \
-                 `{shown_dir}`, by a path relative to it."
+                "it is an absolute path; file() takes a path relative to the stack directory `{shown_dir}`"
             ));
         }
         let outside = || {
             format!(
-                "`{path}` is outside the stack directory `{shown_dir}`; file() reads only files inside \
-                 it, so that a stack is self-contained."
+                "it is outside the stack directory `{shown_dir}`; file() reads only files inside it, so that \
+                 a stack is self-contained"
             )
         };
         // Lexically first: `..` may not climb out, even through directories that do not exist.
@@ -529,29 +542,29 @@ impl StackFiles {
             }
         }
         let full = self.dir.join(relative);
-        let not_found = || format!("`{path}` does not exist in the stack directory `{shown_dir}`.");
         let real = std::fs::canonicalize(&full).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => not_found(),
-            _ => format!("Cannot read `{path}`: {error}."),
+            std::io::ErrorKind::NotFound => {
+                format!("there is no such file in the stack directory `{shown_dir}`")
+            }
+            _ => error.to_string(),
         })?;
-        let root =
-            std::fs::canonicalize(&self.dir).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
+        let root = std::fs::canonicalize(&self.dir).map_err(|error| error.to_string())?;
         // Then for real: a symlink may not lead out either.
         if !real.starts_with(&root) {
             return Err(outside());
         }
-        let metadata = std::fs::metadata(&real).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
+        let metadata = std::fs::metadata(&real).map_err(|error| error.to_string())?;
         if metadata.is_dir() {
-            return Err(format!("`{path}` is a directory; file() reads one file."));
+            return Err("it is a directory".to_string());
         }
         if metadata.len() > MAX_FILE_BYTES {
             return Err(format!(
-                "`{path}` is {} bytes; file() reads files of at most {MAX_FILE_BYTES} bytes.",
+                "it is {} bytes, more than the {MAX_FILE_BYTES} file() reads",
                 metadata.len()
             ));
         }
-        let bytes = std::fs::read(&real).map_err(|error| format!("Cannot read `{path}`: {error}."))?;
-        String::from_utf8(bytes).map_err(|_| format!("`{path}` is not UTF-8 text; file() reads text files."))
+        let bytes = std::fs::read(&real).map_err(|error| error.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
     }
 }
 
@@ -595,7 +608,7 @@ mod tests {
         }
         let absolute = root.join("secret.txt").to_string_lossy().into_owned();
         assert!(files.read(&absolute).unwrap_err().contains("absolute path"));
-        assert!(files.read("missing.txt").unwrap_err().contains("does not exist"));
+        assert!(files.read("missing.txt").unwrap_err().contains("no such file"));
         assert!(files.read("conf").unwrap_err().contains("is a directory"));
         assert!(files.read("binary").unwrap_err().contains("not UTF-8"));
         #[cfg(unix)]
@@ -619,6 +632,145 @@ mod tests {
         assert_eq!(stack_dir_of(&stack), stack);
         assert_eq!(stack_name_of(&stack), "shop");
         assert_eq!(stack_name_of(&stack.join(".")), "shop");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn args(path: &Path, target: Option<&str>, vars: &[&str]) -> StackArgs {
+        StackArgs {
+            path: path.to_path_buf(),
+            target: target.map(str::to_string),
+            variables: VariableArgs {
+                vars: vars.iter().map(|v| v.to_string()).collect(),
+                var_files: Vec::new(),
+            },
+        }
+    }
+
+    const STACK: &str = r#"
+variable "size" {
+  type    = number
+  default = 2
+}
+
+resource "stackc_data" "seed" {
+  input = { size = var.size }
+}
+
+target "aws" {
+  region = "eu-west-${var.size}"
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#;
+
+    fn checked(path: &Path, target: Option<&str>, vars: &[&str]) -> CheckedStack {
+        let mut err = Vec::new();
+        match check_stack(&args(path, target, vars), Format::Human, &mut err) {
+            Ok(checked) => checked,
+            Err(_) => panic!("{}", String::from_utf8_lossy(&err)),
+        }
+    }
+
+    #[test]
+    fn a_checked_stack_knows_its_place_target_and_hash() {
+        let root = temp_dir("checked");
+        let dir = root.join("shop");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.stack.hcl"), STACK).unwrap();
+
+        let aws = checked(&dir, Some("aws"), &[]);
+        assert_eq!((aws.stack_name.as_str(), aws.stack_dir.as_path()), ("shop", dir.as_path()));
+        assert_eq!(aws.target.as_deref(), Some("aws"));
+        assert_eq!(aws.target_attributes.get_path(&["region"]), Some(&Value::string("eu-west-2")));
+        assert_eq!(aws.source_hash.len(), 64);
+        assert!(aws.warnings.is_empty());
+        // Several targets and none chosen: none selected, expansion says so.
+        let none = checked(&dir, None, &[]);
+        assert_eq!((none.target.as_deref(), &none.target_attributes), (None, &Value::Null));
+        assert_eq!(none.targets_to_check(), vec![Some("aws".to_string()), Some("kubernetes".to_string())]);
+        let mut err = Vec::new();
+        assert!(none.expand(None, Format::Human, &mut err).is_err());
+        assert!(String::from_utf8_lossy(&err).contains("E0506"));
+        // The graph of the selected target.
+        let compiled = aws.expand(None, Format::Human, &mut Vec::new()).ok().unwrap();
+        assert!(compiled.graph.get(&ResourceAddress("stackc_data.seed".into())).is_some());
+
+        // The hash follows the variables, the target and the files, not the path's spelling.
+        let same = checked(&dir.join("."), Some("aws"), &[]);
+        assert_eq!(same.source_hash, aws.source_hash);
+        let single = checked(&dir.join("main.stack.hcl"), Some("aws"), &[]);
+        assert_eq!(
+            (single.source_hash.as_str(), single.stack_dir.as_path()),
+            (aws.source_hash.as_str(), dir.as_path())
+        );
+        assert_ne!(checked(&dir, Some("aws"), &["size=3"]).source_hash, aws.source_hash);
+        assert_ne!(checked(&dir, Some("kubernetes"), &[]).source_hash, aws.source_hash);
+        std::fs::write(dir.join("main.stack.hcl"), format!("{STACK}\n# a comment\n")).unwrap();
+        assert_ne!(checked(&dir, Some("aws"), &[]).source_hash, aws.source_hash);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_hash_covers_the_files_read_by_file() {
+        let root = temp_dir("hash-files");
+        let stack = "config \"web\" {\n  data = { \"app.conf\" = file(\"app.conf\") }\n}\n\ntarget \"kubernetes\" {}\n";
+        std::fs::write(root.join("main.stack.hcl"), stack).unwrap();
+        std::fs::write(root.join("app.conf"), "a = 1\n").unwrap();
+        let first = checked(&root, None, &[]);
+        assert_eq!(first.files.reads().len(), 1, "check read the file");
+        // A read during expansion (a component body's) counts too.
+        let body = "component \"thing\" {\n  on \"kubernetes\" {\n    resource \"kubernetes_manifest\" \"cm\" {\n      manifest = { apiVersion = \"v1\", kind = \"ConfigMap\", metadata = { name = self.dns_name }, data = { a = file(\"body.txt\") } }\n    }\n  }\n}\nthing \"t\" {}\n";
+        std::fs::write(root.join("body.stack.hcl"), body).unwrap();
+        std::fs::write(root.join("body.txt"), "b").unwrap();
+        let with_body = checked(&root, None, &[]);
+        assert_eq!(with_body.files.reads().len(), 2, "{:?}", with_body.files.reads());
+        std::fs::write(root.join("body.txt"), "c").unwrap();
+        assert_ne!(checked(&root, None, &[]).source_hash, with_body.source_hash);
+        std::fs::remove_file(root.join("body.stack.hcl")).unwrap();
+        assert_eq!(checked(&root, None, &[]).source_hash, first.source_hash);
+        std::fs::write(root.join("app.conf"), "a = 2\n").unwrap();
+        assert_ne!(checked(&root, None, &[]).source_hash, first.source_hash);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn failures_are_rendered_once_in_the_format_asked() {
+        let root = temp_dir("failures");
+        std::fs::write(root.join("main.stack.hcl"), STACK).unwrap();
+        // An undeclared --target: one JSON document with the E0502.
+        let mut out = Vec::new();
+        assert!(check_stack(&args(&root, Some("gcp"), &[]), Format::Json, &mut out).is_err());
+        let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(document["diagnostics"][0]["code"], "E0502");
+        assert_eq!(document["counts"]["errors"], 1);
+        // A load error, in human form.
+        let mut err = Vec::new();
+        assert!(check_stack(&args(&root.join("missing"), None, &[]), Format::Human, &mut err).is_err());
+        assert!(String::from_utf8_lossy(&err).starts_with("error: Path not found"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn check_reports_a_problem_of_several_targets_once() {
+        let root = temp_dir("targets");
+        let text = "resource \"stackc_data\" \"x\" {\n  inptu = 1\n}\n\non \"aws\" {\n  resource \"aws_ecs_cluster\" \"c\" {\n    name = \"c\"\n    size = 1\n  }\n}\n\ntarget \"aws\" {\n  region = \"eu-west-3\"\n}\ntarget \"local\" {}\n";
+        std::fs::write(root.join("main.stack.hcl"), text).unwrap();
+        let stack = checked(&root, None, &[]);
+        let messages: Vec<String> = stack.expansion_diagnostics().into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "Resource type `stackc_data` has no attribute `inptu`.".to_string(),
+                "Resource type `aws_ecs_cluster` has no attribute `size`. Found when expanding for target `aws`."
+                    .to_string(),
+            ]
+        );
+        // With --target, only that target is expanded, and nothing is added.
+        let local = checked(&root, Some("local"), &[]);
+        let messages: Vec<String> = local.expansion_diagnostics().into_iter().map(|d| d.message).collect();
+        assert_eq!(messages, vec!["Resource type `stackc_data` has no attribute `inptu`.".to_string()]);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -1,6 +1,7 @@
 //! The progress display of `apply` and `destroy`: one line per started and
 //! finished operation (what a CI log needs), and every 10 seconds a line
-//! for each operation still running.
+//! for each operation still running. On a terminal, a status line under
+//! them counts what is done, running and left, redrawn in place.
 
 use stackc_planner::apply::{ApplyEvent, ApplyObserver, OperationKind};
 use std::collections::BTreeMap;
@@ -14,12 +15,20 @@ pub const TICK: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Inner {
     running: BTreeMap<String, (OperationKind, Instant)>,
+    done: usize,
+    failed: usize,
+    /// A status line is on screen (terminal only).
+    status_shown: bool,
 }
 
 /// Prints progress lines to stdout.
 #[derive(Clone, Default)]
 pub struct Progress {
     inner: Arc<Mutex<Inner>>,
+    /// Operations in the plan.
+    total: usize,
+    /// stdout is a terminal: draw the status line.
+    terminal: bool,
 }
 
 fn doing(kind: OperationKind) -> &'static str {
@@ -47,22 +56,60 @@ fn seconds(elapsed: Duration) -> String {
     }
 }
 
-fn line(text: String) {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = writeln!(out, "{text}");
-    let _ = out.flush();
-}
-
 impl Progress {
+    pub fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress { inner: Arc::default(), total, terminal: std::io::stdout().is_terminal() }
+    }
+
+    /// Prints one line (above the status line, which is redrawn).
+    fn line(&self, inner: &mut Inner, text: String) {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if inner.status_shown {
+            let _ = write!(out, "\r\x1b[K");
+        }
+        let _ = writeln!(out, "{text}");
+        if self.terminal {
+            let left = self.total.saturating_sub(inner.done + inner.failed + inner.running.len());
+            let failed = if inner.failed > 0 { format!(", {} failed", inner.failed) } else { String::new() };
+            let _ = write!(
+                out,
+                "  [{}/{} done, {} running{failed}, {left} waiting]",
+                inner.done,
+                self.total,
+                inner.running.len()
+            );
+            inner.status_shown = true;
+        }
+        let _ = out.flush();
+    }
+
+    /// Removes the status line (before the summary).
+    pub fn finish(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.status_shown {
+            let mut out = std::io::stdout();
+            let _ = write!(out, "\r\x1b[K");
+            let _ = out.flush();
+            inner.status_shown = false;
+        }
+    }
+
     /// Prints a line for each operation running longer than `TICK`; call
     /// every `TICK` (a task of the command does).
     pub fn tick(&self) {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for (address, (kind, since)) in &inner.running {
-            if since.elapsed() >= TICK {
-                line(format!("{address}: still {}... [{} elapsed]", doing(*kind), seconds(since.elapsed())));
-            }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let long: Vec<String> = inner
+            .running
+            .iter()
+            .filter(|(_, (_, since))| since.elapsed() >= TICK)
+            .map(|(address, (kind, since))| {
+                format!("{address}: still {}... [{} elapsed]", doing(*kind), seconds(since.elapsed()))
+            })
+            .collect();
+        for text in long {
+            self.line(&mut inner, text);
         }
     }
 }
@@ -73,25 +120,29 @@ impl ApplyObserver for Progress {
         match event {
             ApplyEvent::Started { address, kind } => {
                 inner.running.insert(address.0.clone(), (*kind, Instant::now()));
-                line(format!("{address}: {}...", doing(*kind)));
+                self.line(&mut inner, format!("{address}: {}...", doing(*kind)));
             }
             ApplyEvent::Finished { address, kind, id, elapsed } => {
                 inner.running.remove(address.as_str());
+                inner.done += 1;
                 let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
-                line(format!("{address}: {} after {}{id}", done(*kind), seconds(*elapsed)));
+                self.line(&mut inner, format!("{address}: {} after {}{id}", done(*kind), seconds(*elapsed)));
             }
             ApplyEvent::Failed { address, kind, message } => {
                 inner.running.remove(address.as_str());
-                line(format!("{address}: {} failed: {message}", kind.as_str()));
+                inner.failed += 1;
+                self.line(&mut inner, format!("{address}: {} failed: {message}", kind.as_str()));
             }
             ApplyEvent::Skipped { address, kind, because } => {
-                line(format!("{address}: {} not started: {because}", kind.as_str()));
+                inner.failed += 1;
+                self.line(&mut inner, format!("{address}: {} not started: {because}", kind.as_str()));
             }
             ApplyEvent::Stopping { running } => {
-                line(format!(
+                let text = format!(
                     "Stopping: nothing new starts; waiting for {running} running operation{} to finish.",
                     if *running == 1 { "" } else { "s" }
-                ));
+                );
+                self.line(&mut inner, text);
             }
         }
     }

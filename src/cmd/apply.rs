@@ -209,7 +209,16 @@ fn carry_out(
     let mut journal =
         session.backend.begin_journal(guard, &mut session.state).map_err(|e| fail(err, e.to_string()))?;
     let (canceller, cancel) = Canceller::new();
-    let progress = Progress::default();
+    let operations = plan
+        .changes
+        .iter()
+        .map(|c| match c.action {
+            stackc_planner::plan::Action::NoOp => 0,
+            stackc_planner::plan::Action::Replace => 2,
+            _ => 1,
+        })
+        .sum();
+    let progress = Progress::new(operations);
     let result = runtime.block_on(async {
         let signals = tokio::spawn(interrupts(canceller));
         let ticker = {
@@ -236,6 +245,7 @@ fn carry_out(
         .await;
         signals.abort();
         ticker.abort();
+        progress.finish();
         result
     });
     let report = match result {

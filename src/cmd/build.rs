@@ -16,6 +16,9 @@
 //! (never a placeholder): build names them and why, writes the others, and
 //! exits 1, so a script does not `kubectl apply` an incomplete set.
 //!
+//! A Service whose selector matches no workload of the build, or an
+//! autoscaler whose target is not in it, is a warning on stderr.
+//!
 //! Exit codes: 0 everything written, 1 any error (diagnostics, state,
 //! manifests pending, I/O).
 
@@ -118,6 +121,14 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
         BuildFormat::Yaml => {
             let build =
                 stackc_provider_kubernetes::build::build(&compiled.graph).map_err(|e| fail(err, e))?;
+            // A Service selecting nothing, an autoscaler scaling nothing: a
+            // mistake of a component body (a platform team's own, say) that
+            // the API server would accept silently.
+            if let Ok(all) = stackc_provider_kubernetes::manifest::collect(&compiled.graph) {
+                for problem in stackc_provider_kubernetes::manifest::dangling_references(&all) {
+                    let _ = writeln!(err, "warning: {problem}");
+                }
+            }
             let written = match &args.out {
                 None => {
                     let stream = stackc_provider_kubernetes::manifest::to_yaml_stream(&build.ready)

@@ -53,9 +53,12 @@ pub(crate) struct Engine<'s> {
     pub graph: ResourceGraph,
     pub diagnostics: Vec<Diagnostic>,
     reported: HashSet<(Code, Span, String)>,
-    /// The user's instance being expanded (its header and `kind "name"`),
-    /// named in problems found inside its component's body.
+    /// Where the user wrote what is being expanded (an instance's header, or
+    /// the target block for the implicit network) and the label saying so,
+    /// added to problems found inside a component's body.
     instance: Option<(Span, String)>,
+    /// How many evaluations failed (and were reported) so far.
+    evaluation_errors: usize,
     /// Outputs of the stack's implicit `network.main`, seen by component
     /// bodies as the `network` root.
     network: Captured,
@@ -161,6 +164,7 @@ impl<'s> Engine<'s> {
             diagnostics: Vec::new(),
             reported: HashSet::new(),
             instance: None,
+            evaluation_errors: 0,
             network: Captured::Value(Value::Null),
             references: std::collections::HashMap::new(),
         }
@@ -171,14 +175,14 @@ impl<'s> Engine<'s> {
         if self.reported.insert(key) {
             // A problem inside a component body also points at the user's
             // instance it was expanded for: that is the line they wrote.
-            if let Some((span, name)) = &self.instance {
+            if let Some((span, label)) = &self.instance {
                 let covers = |other: &Span| {
                     other.file == span.file && other.start <= span.start && other.end >= span.end
                 };
                 let inside = !covers(&diagnostic.primary.span)
                     && !diagnostic.secondary.iter().any(|label| covers(&label.span));
                 if inside {
-                    diagnostic = diagnostic.with_secondary(*span, format!("expanded from `{name}`"));
+                    diagnostic = diagnostic.with_secondary(*span, label.clone());
                 }
             }
             self.diagnostics.push(diagnostic);
@@ -197,9 +201,12 @@ impl<'s> Engine<'s> {
         let scope = capture(visible, &refs);
         let value = match self.evaluator.evaluate(expr, &PlanRoots::new(&scope)) {
             Ok(value) => value,
+            // Unknown, not null: what depends on a value that could not be
+            // computed is not reported again (one mistake, one diagnostic).
             Err(diagnostic) => {
                 self.report(diagnostic);
-                Value::Null
+                self.evaluation_errors += 1;
+                Value::Unknown
             }
         };
         let deps = dependencies_of(&scope, &refs);
@@ -399,7 +406,11 @@ impl<'s> Engine<'s> {
             (None, Some(for_each)) => (for_each, false),
             (None, None) => return Some(single()),
         };
+        let failed_before = self.evaluation_errors;
         let (_, value) = self.eval(expr, visible);
+        if self.evaluation_errors > failed_before {
+            return None; // reported
+        }
         let value = value.unmarked();
         if value.has_unknown() {
             self.report(
@@ -666,6 +677,13 @@ impl<'s> Engine<'s> {
             return Captured::Value(Value::Unknown);
         }
         let Some(target) = self.target.clone() else {
+            // One diagnostic for the stack, not one per instance: the others
+            // are labels of the first.
+            let first = self.diagnostics.iter_mut().find(|d| d.code == Code::TargetRequired);
+            if let Some(first) = first.filter(|d| d.primary.span != decl.header) {
+                first.secondary.push(crate::diagnostic::Label::new(decl.header, "needs a target too"));
+                return Captured::Value(Value::Unknown);
+            }
             self.report(
                 Diagnostic::new(
                     Code::TargetRequired,
@@ -721,7 +739,7 @@ impl<'s> Engine<'s> {
         inner.kinds.push((decl.kind.clone(), decl.span));
         let outermost = self.instance.is_none();
         if outermost {
-            self.instance = Some((decl.header, format!("{} \"{}\"", decl.kind, decl.name)));
+            self.instance = Some((decl.header, format!("expanded from `{} \"{}\"`", decl.kind, decl.name)));
         }
         let end = self.expand_body(body, &[], roots, &inner);
         let mut outputs: IndexMap<String, Captured> = IndexMap::new();
@@ -800,7 +818,13 @@ impl<'s> Engine<'s> {
             blocks: Vec::new(),
             target: None,
         };
+        // The network exists because of the target block: point there.
+        if let Some(block) = self.stack.targets.iter().find(|t| t.name == *target) {
+            let label = "the stack's network (`network.main`) for this target".to_string();
+            self.instance = Some((block.header, label));
+        }
         self.network = self.expand_instance(&decl, &IndexMap::new(), frame);
+        self.instance = None;
     }
 
     /// Expands the stack's top level and its outputs.

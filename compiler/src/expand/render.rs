@@ -124,10 +124,12 @@ pub fn graph_dot(graph: &ResourceGraph) -> String {
         let instance = node.address.as_str().rsplit_once('/').map_or("", |(prefix, _)| prefix);
         clusters.entry(instance).or_default().push(node);
     }
-    for (i, (instance, nodes)) in clusters.iter().enumerate() {
+    let mut numbered = 0;
+    for (instance, nodes) in &clusters {
         let indent = if instance.is_empty() { "  " } else { "    " };
         if !instance.is_empty() {
-            out.push_str(&format!("  subgraph cluster_{i} {{\n    label = {};\n", quote(instance)));
+            out.push_str(&format!("  subgraph cluster_{numbered} {{\n    label = {};\n", quote(instance)));
+            numbered += 1;
         }
         for node in nodes {
             let short = node.address.as_str().rsplit_once('/').map_or(node.address.as_str(), |(_, r)| r);

@@ -206,6 +206,24 @@ fn components_using_each_other_are_a_cycle() {
 }
 
 #[test]
+fn instances_without_a_target_are_one_diagnostic() {
+    let text = r#"
+        component "box" {
+          on "aws" {}
+        }
+        box "one" {}
+        box "two" {}
+        resource "stackc_data" "fine" {}
+    "#;
+    let (graph, diagnostics) = expand(text, None);
+    assert_eq!(codes(&diagnostics), vec!["E0506"]);
+    assert_eq!(&text[diagnostics[0].primary.span.range()], "box \"one\"");
+    let labels: Vec<&str> = diagnostics[0].secondary.iter().map(|l| &text[l.span.range()]).collect();
+    assert_eq!(labels, vec!["box \"two\""]);
+    assert_eq!(graph.unwrap().len(), 1, "target-independent resources still expand");
+}
+
+#[test]
 fn problems_inside_a_component_point_at_the_instance_too() {
     let text = r#"
         target "aws" {}

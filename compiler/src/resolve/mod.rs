@@ -686,16 +686,22 @@ impl<'s, 'a> References<'s, 'a> {
                 self.error(incomplete(path, root, &format!("`{root}.<name>`")));
                 return;
             };
-            let (found, candidates): (Option<&'a str>, Vec<&str>) = if stack_level {
+            // Candidates for did-you-mean are listed only when the name is
+            // not found: listing them for every reference is quadratic.
+            let found: Option<&'a str> = if stack_level {
                 let names = symbols.instances.get(root);
                 let implicit_network = root == "network" && name.name == "main";
                 let found = names.and_then(|n| n.get_key_value(name.name.as_str()).map(|(k, _)| *k));
-                let found = found.or(if implicit_network { Some("main") } else { None });
-                (found, names.map(|n| n.keys().copied().collect()).unwrap_or_default())
+                found.or(if implicit_network { Some("main") } else { None })
             } else {
-                let names = body_names.instances.get(root);
-                let found = names.and_then(|n| n.get(name.name.as_str()).copied());
-                (found, names.map(|n| n.iter().copied().collect()).unwrap_or_default())
+                body_names.instances.get(root).and_then(|n| n.get(name.name.as_str()).copied())
+            };
+            let candidates = || -> Vec<&str> {
+                if stack_level {
+                    symbols.instances.get(root).map(|n| n.keys().copied().collect()).unwrap_or_default()
+                } else {
+                    body_names.instances.get(root).map(|n| n.iter().copied().collect()).unwrap_or_default()
+                }
             };
             match found {
                 Some(found) => {
@@ -705,7 +711,7 @@ impl<'s, 'a> References<'s, 'a> {
                     }
                 }
                 None => {
-                    let help = did_you_mean(&name.name, candidates.iter().copied())
+                    let help = did_you_mean(&name.name, candidates().iter().copied())
                         .unwrap_or_else(|| format!("declare it with `{root} \"{}\" {{ ... }}`", name.name));
                     self.error(
                         Diagnostic::new(
@@ -722,19 +728,30 @@ impl<'s, 'a> References<'s, 'a> {
         }
 
         // A raw resource.
-        let resource_names: Option<Vec<&'a str>> = if stack_level {
-            symbols.resources.get(root).map(|n| n.keys().copied().collect())
+        let is_type = if stack_level {
+            symbols.resources.contains_key(root)
         } else {
-            body_names.resources.get(root).map(|n| n.iter().copied().collect())
+            body_names.resources.contains_key(root)
         };
-        if let Some(names) = resource_names {
+        if is_type {
+            let names = || -> Vec<&'a str> {
+                if stack_level {
+                    symbols.resources.get(root).map(|n| n.keys().copied().collect()).unwrap_or_default()
+                } else {
+                    body_names.resources.get(root).map(|n| n.iter().copied().collect()).unwrap_or_default()
+                }
+            };
             let Some(name) = path.name_at(0) else {
                 self.error(incomplete(path, root, &format!("`{root}.<name>.<attribute>`")));
                 return;
             };
-            match names.iter().find(|n| **n == name.name) {
+            let found: Option<&'a str> = if stack_level {
+                symbols.resources.get(root).and_then(|n| n.get_key_value(name.name.as_str()).map(|(k, _)| *k))
+            } else {
+                body_names.resources.get(root).and_then(|n| n.get(name.name.as_str()).copied())
+            };
+            match found {
                 Some(found) => {
-                    let found: &'a str = found;
                     let type_name = symbols
                         .resources
                         .get_key_value(root)
@@ -745,7 +762,7 @@ impl<'s, 'a> References<'s, 'a> {
                     }
                 }
                 None => {
-                    let help = did_you_mean(&name.name, names.iter().copied()).unwrap_or_else(|| {
+                    let help = did_you_mean(&name.name, names().iter().copied()).unwrap_or_else(|| {
                         format!("declare it with `resource \"{root}\" \"{}\" {{ ... }}`", name.name)
                     });
                     self.error(

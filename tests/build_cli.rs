@@ -1,0 +1,402 @@
+//! End-to-end tests of `stackc build` and `stackc graph` through the real
+//! binary, each in a fresh temporary directory (run from inside it, so the
+//! paths in messages are short and stable): files written and their order,
+//! exit codes, the message for manifests that wait for a generated secret,
+//! the secret read from a state file written here as `stackc apply` would,
+//! a corrupt state, the formats and targets that do not go together, and a
+//! DOT snapshot. The messages are insta snapshots.
+
+use stackc_compiler::graph::ResourceAddress;
+use stackc_compiler::Value;
+use stackc_planner::state::{ResourceState, State};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    exit: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Exit code, stdout and stderr, for a snapshot.
+    fn transcript(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.exit, self.stdout, self.stderr)
+    }
+}
+
+fn stackc(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("stackc runs");
+    Run {
+        exit: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A directory with one stack, `app/main.stack.hcl`.
+fn stack(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("app")).expect("stack dir");
+    std::fs::write(dir.path().join("app/main.stack.hcl"), text).expect("stack file");
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("listable")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+const KUBERNETES: &str = r#"
+secret "api_key" {
+  generate { length = 24 }
+}
+
+config "web" {
+  data = { GREETING = "hello" }
+}
+
+service "web" {
+  image       = "registry.example.com/web:1.0"
+  replicas    = 2
+  port        = 8080
+  config_from = [config.web]
+  secret_env  = { API_KEY = secret.api_key }
+}
+
+load_balancer "public" {
+  port = 80
+  to   = service.web
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#;
+
+const PASSWORD_ADDRESS: &str = "secret.api_key/random_password.value[0]";
+
+/// What `stackc apply` leaves in `app/.stackc/kubernetes/state.json` for the
+/// generated secret.
+fn write_state(dir: &Path, password: &str) -> PathBuf {
+    let mut state =
+        State::new("app", Some("kubernetes".into()), "0b6a3c1e-1111-4222-8333-444455556666".into());
+    state.serial = 3;
+    let attributes = Value::Object(
+        [
+            ("length".to_string(), Value::Number(24.0)),
+            ("result".to_string(), Value::string(password).into_sensitive()),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    state.resources.insert(
+        ResourceAddress(PASSWORD_ADDRESS.into()),
+        ResourceState {
+            type_name: "random_password".into(),
+            target: None,
+            id: "none".into(),
+            attributes,
+            dependencies: Vec::new(),
+            tainted: false,
+        },
+    );
+    let state_dir = dir.join("app/.stackc/kubernetes");
+    std::fs::create_dir_all(&state_dir).expect("state dir");
+    let path = state_dir.join("state.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&state.to_document()).expect("JSON")).expect("state");
+    path
+}
+
+#[test]
+fn without_state_the_manifests_needing_a_generated_secret_are_named_not_written() {
+    let dir = stack(KUBERNETES);
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.exit, 1);
+    insta::assert_snapshot!("pending_secret", run.transcript());
+    // Everything else is written, in apply order; never a placeholder secret.
+    assert_eq!(
+        listing(&dir.path().join("out")),
+        [
+            "00-namespace-demo.yaml",
+            "02-configmap-web.yaml",
+            "04-service-public-lb.yaml",
+            "04-service-web.yaml",
+            "06-deployment-web.yaml",
+        ]
+    );
+    // Nothing was written into the stack (no state, no lock).
+    assert_eq!(listing(&dir.path().join("app")), ["main.stack.hcl"]);
+}
+
+#[test]
+fn the_generated_secret_comes_from_the_state() {
+    let dir = stack(KUBERNETES);
+    let state = write_state(dir.path(), "s3cr3t-from-the-last-apply");
+    let before = std::fs::read(&state).expect("state");
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    insta::assert_snapshot!("from_state", run.transcript());
+    let out = dir.path().join("out");
+    assert_eq!(listing(&out).len(), 6);
+    let secret = std::fs::read_to_string(out.join("02-secret-api-key.yaml")).expect("secret written");
+    insta::assert_snapshot!("secret_manifest", secret);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |name: &str| std::fs::metadata(out.join(name)).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode("02-secret-api-key.yaml"), 0o600, "a secret is readable by its owner only");
+        assert_eq!(mode("06-deployment-web.yaml"), 0o644);
+    }
+    // The state was read, not written or locked.
+    assert_eq!(std::fs::read(&state).expect("state"), before);
+    assert_eq!(listing(&dir.path().join("app/.stackc/kubernetes")), ["state.json"]);
+
+    // The graph JSON never shows the secret.
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "--format", "json"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("s3cr3t"), "{}", run.stdout);
+    let graph: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let secret = graph["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == "secret.api_key/kubernetes_manifest.secret")
+        .expect("the Secret");
+    assert_eq!(secret["sensitive"], serde_json::json!(["manifest.stringData.value"]));
+    assert_eq!(secret["unknown"], serde_json::json!([]));
+}
+
+#[test]
+fn without_out_the_manifests_are_one_stream_on_stdout() {
+    let dir = stack(KUBERNETES);
+    write_state(dir.path(), "s3cr3t-from-the-last-apply");
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
+    assert_eq!((run.exit, run.stderr.as_str()), (0, ""));
+    assert_eq!(run.stdout.matches("---\n").count(), 6);
+    assert!(run.stdout.starts_with("---\napiVersion: v1\nkind: Namespace\n"), "{}", run.stdout);
+    // Without the state: the others on stdout, the missing one named on stderr.
+    std::fs::remove_dir_all(dir.path().join("app/.stackc")).expect("state removed");
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
+    assert_eq!(run.exit, 1);
+    assert_eq!(run.stdout.matches("---\n").count(), 5);
+    assert!(!run.stdout.contains("kind: Secret"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Secret/api-key (secret.api_key/kubernetes_manifest.secret)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_state_is_a_clear_error() {
+    let dir = stack(KUBERNETES);
+    let state = write_state(dir.path(), "x");
+    std::fs::write(&state, "{\"version\": 1, \"lineage\": ").expect("truncated");
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.exit, 1);
+    insta::assert_snapshot!("corrupt_state", run.transcript());
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+#[test]
+fn manifests_of_an_earlier_build_are_replaced() {
+    let dir = stack(KUBERNETES);
+    write_state(dir.path(), "s3cr3t");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    std::fs::write(out.join("06-deployment-old.yaml"), "kind: Deployment\n").expect("stale");
+    std::fs::write(out.join("02-secret-api-key.yaml"), "stale\n").expect("stale");
+    std::fs::write(out.join("kustomization.yaml"), "resources: []\n").expect("other");
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "removed out/06-deployment-old.yaml (not part of this build)\n\
+         wrote 6 manifests to out; apply with `kubectl apply -f out`\n"
+    );
+    let names = listing(&out);
+    assert!(!names.contains(&"06-deployment-old.yaml".to_string()), "{names:?}");
+    assert!(names.contains(&"kustomization.yaml".to_string()), "other files are left alone: {names:?}");
+    let secret = std::fs::read_to_string(out.join("02-secret-api-key.yaml")).expect("secret");
+    assert!(secret.contains("value: s3cr3t"), "{secret}");
+}
+
+#[test]
+fn yaml_is_for_kubernetes_and_json_for_every_target() {
+    let dir = stack(
+        r#"
+resource "stackc_data" "seed" {
+  input = { region = "eu-west-3" }
+}
+
+on "aws" {
+  resource "aws_ecs_cluster" "tools" {
+    name = "tools"
+  }
+}
+
+target "aws" {
+  region = "eu-west-3"
+}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app"]);
+    assert_eq!(run.exit, 1);
+    insta::assert_snapshot!("yaml_for_aws", run.transcript());
+
+    let run = stackc(dir.path(), &["build", "app", "--format", "json", "-o", "out"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "wrote the resource graph to out/graph.json\n");
+    let graph: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/graph.json")).expect("written"))
+            .expect("JSON");
+    let addresses: Vec<&str> =
+        graph["resources"].as_array().expect("list").iter().map(|r| r["address"].as_str().unwrap()).collect();
+    // Sorted by address; the stack's implicit network comes with the target.
+    assert!(addresses.is_sorted(), "{addresses:?}");
+    assert_eq!(addresses.first(), Some(&"aws_ecs_cluster.tools"));
+    assert_eq!(addresses.last(), Some(&"stackc_data.seed"));
+    assert!(addresses.contains(&"network.main/aws_vpc.main"), "{addresses:?}");
+    assert_eq!(graph["target"], "aws");
+    let resources = graph["resources"].as_array().expect("list");
+    let provenance = &resources[resources.len() - 1]["provenance"][0];
+    assert_eq!(
+        (provenance["file"].as_str(), provenance["line"].as_u64()),
+        (Some("app/main.stack.hcl"), Some(2))
+    );
+    let cluster = &resources[0];
+    assert_eq!(cluster["unknown"], serde_json::json!([]));
+    assert_eq!(cluster["values"], serde_json::json!({ "name": "tools" }));
+}
+
+#[test]
+fn compile_errors_and_missing_targets_exit_1() {
+    let dir = stack(
+        r#"
+service "web" {
+  image    = "registry.example.com/web:1.0"
+  replica  = 2
+}
+
+target "kubernetes" {}
+target "local" {}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
+    assert_eq!(run.exit, 1);
+    assert!(run.stderr.contains("E0203") && run.stdout.is_empty(), "{}", run.stderr);
+
+    std::fs::write(
+        dir.path().join("app/main.stack.hcl"),
+        "service \"web\" {\n  image = \"registry.example.com/web:1.0\"\n}\n\ntarget \"kubernetes\" {}\ntarget \"local\" {}\n",
+    )
+    .expect("fixed");
+    let run = stackc(dir.path(), &["build", "app"]);
+    assert_eq!(run.exit, 1);
+    insta::assert_snapshot!("target_required", run.transcript());
+    let run = stackc(dir.path(), &["build", "app", "--target", "aws"]);
+    assert_eq!(run.exit, 1);
+    assert!(
+        run.stderr.contains("E0502") && run.stderr.contains("Target `aws` is not declared"),
+        "{}",
+        run.stderr
+    );
+    let run = stackc(dir.path(), &["graph", "app", "--target", "aws"]);
+    assert_eq!(run.exit, 1);
+    assert!(run.stderr.contains("E0502"), "{}", run.stderr);
+    let run = stackc(dir.path(), &["build", "missing", "--target", "kubernetes"]);
+    assert_eq!(run.exit, 1);
+    assert_eq!(run.stderr, "error: Path not found: `missing` does not exist.\n");
+}
+
+#[test]
+fn graph_is_dot_grouped_by_instance() {
+    let dir = stack(
+        r#"
+config "web" {
+  data = { GREETING = "hello" }
+}
+
+service "web" {
+  image       = "registry.example.com/web:1.0"
+  port        = 8080
+  config_from = [config.web]
+}
+
+resource "stackc_data" "release" {
+  input = { version = "1.0" }
+}
+
+resource "stackc_data" "notes" {
+  input = "release ${stackc_data.release.output.version}"
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#,
+    );
+    let run = stackc(dir.path(), &["graph", "app"]);
+    assert_eq!((run.exit, run.stderr.as_str()), (0, ""));
+    insta::assert_snapshot!("graph_dot", run.stdout);
+    assert!(run.stdout.starts_with("digraph stack {\n") && run.stdout.ends_with("}\n"));
+}
+
+/// A component body whose Service selects none of its pods: written (the
+/// API server would accept it), with a warning naming it.
+#[test]
+fn a_service_selecting_no_workload_is_a_warning() {
+    let dir = stack(
+        r#"
+component "web" {
+  on "kubernetes" {
+    resource "kubernetes_manifest" "deployment" {
+      manifest = {
+        apiVersion = "apps/v1"
+        kind       = "Deployment"
+        metadata   = { name = self.dns_name }
+        spec = {
+          selector = { matchLabels = { app = self.dns_name } }
+          template = {
+            metadata = { labels = { app = self.dns_name } }
+            spec     = { containers = [{ name = "web", image = "registry.example.com/web:1.0" }] }
+          }
+        }
+      }
+    }
+    resource "kubernetes_manifest" "service" {
+      manifest = {
+        apiVersion = "v1"
+        kind       = "Service"
+        metadata   = { name = self.dns_name }
+        spec       = { selector = { app = "${self.dns_name}-typo" }, ports = [{ port = 80 }] }
+      }
+    }
+  }
+}
+
+web "site" {}
+
+target "kubernetes" {}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "-o", "out"]);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "warning: Service `site` selects no workload of this build\n\
+         wrote 2 manifests to out; apply with `kubectl apply -f out`\n"
+    );
+}
