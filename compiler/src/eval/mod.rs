@@ -265,7 +265,7 @@ impl<'r> Context<'r> {
                     )),
                 }
             }
-            ExprKind::For(for_expr) => self.for_expr(for_expr, expr.span),
+            ExprKind::For(for_expr) => self.for_expr(for_expr),
         }
     }
 
@@ -447,10 +447,15 @@ impl<'r> Context<'r> {
         let Some(function) = functions::lookup(&name.name) else {
             return Err(Box::new(functions::unknown_function(name)));
         };
-        match function.name {
-            "try" => return self.try_call(args, span),
-            "can" => return self.can_call(args),
-            _ => {}
+        if function.policy == functions::Policy::Lazy {
+            if expand || !function.accepts(args.len()) {
+                let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
+                return Err(Box::new(functions::wrong_count(function, &spans, name, span)));
+            }
+            return match function.name {
+                "try" => self.try_call(args, span),
+                _ => self.can_call(args),
+            };
         }
         let mut values = Vec::with_capacity(args.len());
         let mut spans = Vec::with_capacity(args.len());
@@ -557,7 +562,8 @@ impl<'r> Context<'r> {
         match self.eval(arg) {
             Ok(value) => {
                 let (value, sensitive) = unmark(value);
-                Ok(mark(Value::Bool(!matches!(value, Value::Unknown)), sensitive).pipe_unknown(&value))
+                let known = if matches!(value, Value::Unknown) { Value::Unknown } else { Value::Bool(true) };
+                Ok(mark(known, sensitive))
             }
             Err(diagnostic) => {
                 self.bound.truncate(saved);
@@ -620,7 +626,7 @@ impl<'r> Context<'r> {
         result
     }
 
-    fn for_expr(&mut self, for_expr: &ForExpr, span: Span) -> EvalResult {
+    fn for_expr(&mut self, for_expr: &ForExpr) -> EvalResult {
         let collection = self.eval(&for_expr.collection)?;
         let (pairs, mut sensitive) =
             match self.iteration(collection, &for_expr.collection, "A `for` expression")? {
@@ -692,7 +698,6 @@ impl<'r> Context<'r> {
         if unknown {
             return Ok(mark(Value::Unknown, sensitive));
         }
-        let _ = span;
         let result = match &for_expr.key {
             None => Value::List(list),
             Some(_) if for_expr.grouping => {
@@ -787,23 +792,5 @@ impl DiagnosticExt for Box<Diagnostic> {
     fn map_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
-    }
-}
-
-trait PipeUnknown {
-    fn pipe_unknown(self, original: &Value) -> Value;
-}
-
-impl PipeUnknown for Value {
-    /// `can(unknown)` is unknown.
-    fn pipe_unknown(self, original: &Value) -> Value {
-        if matches!(original, Value::Unknown) {
-            match self {
-                Value::Sensitive(_) => Value::Unknown.into_sensitive(),
-                _ => Value::Unknown,
-            }
-        } else {
-            self
-        }
     }
 }

@@ -568,3 +568,10 @@ fn the_deepest_accepted_expressions_evaluate() {
         .expect("thread starts");
     handle.join().expect("no stack overflow or panic");
 }
+
+#[test]
+fn special_forms_check_their_argument_count() {
+    assert_eq!(err("can(1, 2)").0, "E0309");
+    assert_eq!(err("try()").0, "E0309");
+    assert_eq!(err("can([1]...)").0, "E0309");
+}
