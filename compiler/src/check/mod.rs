@@ -4,10 +4,15 @@
 //! reference types and the flow of sensitive values.
 //!
 //! It runs after [`crate::resolve`] on the same trees and evaluates what can
-//! be known before apply with the expression evaluator; values known only
-//! after apply (instance outputs, resource attributes) are unknown and pass
-//! value checks. Expressions in which resolve already found an error are not
-//! evaluated again, so one mistake gives one diagnostic.
+//! be known before apply with the expression evaluator ([`crate::eval`]);
+//! values known only after apply (instance outputs, resource attributes)
+//! are unknown, and are checked by their static type instead: each
+//! expression's type is inferred ([`crate::infer`]) from the declared types
+//! of what it names before it is evaluated, and user component bodies,
+//! which only expansion evaluates, are type-checked here. Expressions in
+//! which resolve already found an error are not evaluated again, and when
+//! inference and evaluation both find a problem only one is reported, so one
+//! mistake gives one diagnostic.
 
 pub mod domain;
 mod flow;
