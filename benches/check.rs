@@ -18,6 +18,10 @@
 //! `cargo bench --bench check -- --sizes 100,1000` picks other sizes.
 
 use stackc_compiler::{CheckOptions, Origin, SourceFile, Sources};
+
+/// The binary's allocator (src/main.rs), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -177,25 +177,10 @@ fn child(scenario: &str, size: usize) {
     }
     let (mut applied, mut committed) = (planned, planned);
     if scenario == "apply" {
-        let guard = backend.lock("apply").expect("lock");
-        let mut state = state;
-        let mut journal = backend.begin_journal(&guard, &mut state).expect("journal");
-        let (_canceller, cancel) = Canceller::new();
-        let report = runtime
-            .block_on(apply(ApplyInput {
-                plan: &outcome.plan,
-                graph: &graph,
-                providers: &providers,
-                state: &mut state,
-                journal: &mut journal,
-                parallelism: 10,
-                observer: &Silent,
-                cancel,
-            }))
-            .expect("apply");
-        assert!(report.succeeded());
-        applied = start.elapsed();
-        journal.commit(&mut state).expect("commit");
+        let (_journaled, state) =
+            apply_plan(&runtime, &backend, state, &outcome.plan, &graph, &providers, || {
+                applied = start.elapsed();
+            });
         committed = start.elapsed();
         assert_eq!(state.resources.len(), size);
     }
@@ -216,15 +201,29 @@ fn apply_all(
     graph: &ResourceGraph,
     providers: &ProviderSet,
 ) {
-    let guard = backend.lock("apply").expect("lock");
-    let mut state = backend.new_state("bench").expect("state");
+    let state = backend.new_state("bench").expect("state");
     let options = PlanOptions::new();
     let outcome = runtime.block_on(plan(PlanInput { graph, state: &state, providers, options: &options }));
+    apply_plan(runtime, backend, state, &outcome.plan, graph, providers, || {});
+}
+
+/// Applies `plan` under the lock through the journal; `applied` is called
+/// between the apply and the commit (which rewrites the state once).
+fn apply_plan(
+    runtime: &tokio::runtime::Runtime,
+    backend: &LocalBackend,
+    mut state: stackc_planner::state::State,
+    plan: &stackc_planner::plan::Plan,
+    graph: &ResourceGraph,
+    providers: &ProviderSet,
+    applied: impl FnOnce(),
+) -> (usize, stackc_planner::state::State) {
+    let guard = backend.lock("apply").expect("lock");
     let mut journal = backend.begin_journal(&guard, &mut state).expect("journal");
     let (_canceller, cancel) = Canceller::new();
     let report = runtime
         .block_on(apply(ApplyInput {
-            plan: &outcome.plan,
+            plan,
             graph,
             providers,
             state: &mut state,
@@ -235,7 +234,10 @@ fn apply_all(
         }))
         .expect("apply");
     assert!(report.succeeded());
+    let recorded = journal.len();
+    applied();
     journal.commit(&mut state).expect("commit");
+    (recorded, state)
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.

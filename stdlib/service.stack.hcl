@@ -16,8 +16,10 @@
 #   for the same param) is an error. Only one block per param.
 # * `validation { condition = <bool expr over param.*>  message = "..." }`
 #   inside a param, as for variables: run when the value is known. Conditions
-#   guard optional params with a conditional (`param.x == null ? true : ...`)
-#   since `||` does not short-circuit.
+#   guard optional params with `||` / `&&`, which short-circuit as HCL's do
+#   (`param.x == null || param.x.min >= 1`: the right side is not evaluated
+#   when the left decides), or with a conditional (`param.x == null ? true :
+#   ...`); both sides' types are checked either way.
 # * References to other instances are typed by the component kind:
 #   `type = service` accepts `service.api` and nothing else; `list(config)`,
 #   `map(secret)` and `optional(volume)` work as usual.

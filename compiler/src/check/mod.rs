@@ -4,10 +4,15 @@
 //! reference types and the flow of sensitive values.
 //!
 //! It runs after [`crate::resolve`] on the same trees and evaluates what can
-//! be known before apply with the expression evaluator; values known only
-//! after apply (instance outputs, resource attributes) are unknown and pass
-//! value checks. Expressions in which resolve already found an error are not
-//! evaluated again, so one mistake gives one diagnostic.
+//! be known before apply with the expression evaluator ([`crate::eval`]);
+//! values known only after apply (instance outputs, resource attributes)
+//! are unknown, and are checked by their static type instead: each
+//! expression's type is inferred ([`crate::infer`]) from the declared types
+//! of what it names before it is evaluated, and user component bodies,
+//! which only expansion evaluates, are type-checked here. Expressions in
+//! which resolve already found an error are not evaluated again, and when
+//! inference and evaluation both find a problem only one is reported, so one
+//! mistake gives one diagnostic.
 
 pub mod domain;
 mod flow;
@@ -22,7 +27,7 @@ use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::expand::{Evaluator, Roots};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
-use crate::types::Type;
+use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
 use indexmap::{IndexMap, IndexSet};
@@ -44,8 +49,11 @@ struct NarrowRoots {
 }
 
 impl Roots for NarrowRoots {
+    /// A name the checker has no value for (a component body's resources,
+    /// `network` inside a component) is unknown: resolve has reported the
+    /// names that do not exist, and expressions with errors are not evaluated.
     fn root(&self, name: &str) -> Option<Value> {
-        self.roots.get(name).cloned()
+        Some(self.roots.get(name).cloned().unwrap_or(Value::Unknown))
     }
 }
 
@@ -74,6 +82,9 @@ pub fn check_stack(
         param_defaults: IndexMap::new(),
         known_variables: IndexSet::new(),
         output_types: IndexMap::new(),
+        types: IndexMap::new(),
+        kind_outputs: IndexMap::new(),
+        last_type: Type::Any,
     };
     checker.types();
     let variables = checker.variables(options);
@@ -107,6 +118,12 @@ struct Checker<'r, 'a> {
     known_variables: IndexSet<&'a str>,
     /// Declared types of the stack's outputs.
     output_types: IndexMap<&'a str, Type>,
+    /// Static types of the stack-level roots, for type inference.
+    types: IndexMap<String, Type>,
+    /// Each component kind's outputs as an object type (the type of a reference to an instance).
+    kind_outputs: IndexMap<String, Type>,
+    /// The inferred type of the expression evaluated last.
+    last_type: Type,
 }
 
 impl<'a> Checker<'_, 'a> {
@@ -128,19 +145,40 @@ impl<'a> Checker<'_, 'a> {
         self.resolved.symbols.components.keys().copied().collect()
     }
 
-    /// Evaluates `expr` with the given full roots narrowed to what it names;
-    /// reports the evaluator's diagnostic; unknown on error.
-    fn evaluate_in(&mut self, expr: &Expr, roots: &IndexMap<String, Value>) -> Value {
+    /// Infers `expr`'s type against `types` (see [`crate::infer`]) and
+    /// reports what certainly fails; then, if nothing did, evaluates it with
+    /// the given full roots narrowed to what it names and reports the
+    /// evaluator's diagnostic. Unknown on error. The inferred type is left
+    /// in `last_type`.
+    fn evaluate_in(
+        &mut self,
+        expr: &Expr,
+        roots: &IndexMap<String, Value>,
+        types: &IndexMap<String, Type>,
+    ) -> Value {
+        self.last_type = Type::Any;
         if self.has_error_in(expr.span) {
             return Value::Unknown;
         }
+        let mut found = Vec::new();
+        let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+        self.last_type = crate::infer::infer(expr, &scoped, &mut found);
         let narrow = narrow(expr, roots);
         match self.evaluator.evaluate(expr, &narrow) {
-            Ok(value) => value,
+            // Evaluation's error names the values; inference's says the
+            // same about types (or about a branch evaluation did not take),
+            // so report one of them.
             Err(diagnostic) => {
                 self.report(diagnostic);
                 Value::Unknown
             }
+            Ok(_) if !found.is_empty() => {
+                for diagnostic in found {
+                    self.report(diagnostic);
+                }
+                Value::Unknown
+            }
+            Ok(value) => value,
         }
     }
 
@@ -151,8 +189,10 @@ impl<'a> Checker<'_, 'a> {
 
     fn evaluate(&mut self, expr: &Expr) -> Value {
         let roots = std::mem::take(&mut self.roots);
-        let value = self.evaluate_in(expr, &roots);
+        let types = std::mem::take(&mut self.types);
+        let value = self.evaluate_in(expr, &roots, &types);
         self.roots = roots;
+        self.types = types;
         value
     }
 
@@ -187,11 +227,15 @@ impl<'a> Checker<'_, 'a> {
                 }
                 self.param_types.insert((component.name, param), ty);
             }
-            for output in component.outputs.values() {
-                if let Some(attribute) = output.body.attribute("type") {
-                    types::read_type(&attribute.value, &components, &mut found);
-                }
+            let mut outputs = IndexMap::new();
+            for (output_name, output) in &component.outputs {
+                let ty = match output.body.attribute("type") {
+                    Some(attribute) => types::read_type(&attribute.value, &components, &mut found),
+                    None => Type::Any,
+                };
+                outputs.insert(output_name.to_string(), ObjectField { ty, optional: false });
             }
+            self.kind_outputs.insert(component.name.to_string(), Type::Object(outputs));
         }
         for (name, block) in &symbols.outputs {
             if let Some(attribute) = block.body.attribute("type") {
@@ -204,7 +248,7 @@ impl<'a> Checker<'_, 'a> {
         }
         let empty = IndexMap::new();
         for (component, param, default, ty) in defaults {
-            let value = self.evaluate_in(&default.value, &empty);
+            let value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
             match types::conform(&value, &ty) {
                 Ok(value) => {
                     self.param_defaults.insert((component, param), value);
@@ -290,7 +334,7 @@ impl<'a> Checker<'_, 'a> {
                 }
             }
             if let Some(default) = default {
-                let default_value = self.evaluate_in(&default.value, &empty);
+                let default_value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
                 match types::conform(&default_value, &ty) {
                     Ok(v) => {
                         if value.is_none() && !given.contains_key(name) {
@@ -342,9 +386,11 @@ impl<'a> Checker<'_, 'a> {
                     continue;
                 }
                 let roots = std::mem::take(&mut self.roots);
-                let result = self.evaluate_in(&condition.value, &roots);
+                let types = std::mem::take(&mut self.types);
+                let result = self.evaluate_in(&condition.value, &roots, &types);
                 let text = self.evaluate_quietly(&message.value, &roots);
                 self.roots = roots;
+                self.types = types;
                 match result.as_bool() {
                     Some(true) => {}
                     Some(false) => {
@@ -437,6 +483,67 @@ impl<'a> Checker<'_, 'a> {
             self.roots.insert(type_name.to_string(), Value::Object(object));
         }
         self.roots.insert("local".into(), Value::Object(IndexMap::new()));
+
+        // The same roots' static types: declared types where there are some.
+        let var_types: IndexMap<String, ObjectField> = variables
+            .keys()
+            .map(|name| {
+                let ty = self.variable_types.get(name.as_str()).cloned().unwrap_or(Type::Any);
+                (name.clone(), ObjectField { ty, optional: false })
+            })
+            .collect();
+        self.types.insert("var".into(), Type::Object(var_types));
+        for (kind, by_name) in &symbols.instances {
+            let Some(outputs) = self.kind_outputs.get(*kind) else { continue };
+            let object: IndexMap<String, ObjectField> = by_name
+                .keys()
+                .map(|n| (n.to_string(), ObjectField { ty: outputs.clone(), optional: false }))
+                .collect();
+            self.types.insert(kind.to_string(), Type::Object(object));
+        }
+        if let Some(outputs) = self.kind_outputs.get("network").cloned() {
+            let entry = self.types.entry("network".into()).or_insert_with(|| Type::Object(IndexMap::new()));
+            if let Type::Object(fields) = entry {
+                fields.entry("main".into()).or_insert(ObjectField { ty: outputs, optional: false });
+            }
+        }
+        // Every local is there from the start (as `any` until inferred), so
+        // one in a cycle or with an error is no missing attribute.
+        let locals: IndexMap<String, ObjectField> = symbols
+            .locals
+            .keys()
+            .map(|name| (name.to_string(), ObjectField { ty: Type::Any, optional: false }))
+            .collect();
+        self.types.insert("local".into(), Type::Object(locals));
+    }
+
+    /// The static types of a component body's roots: `param`, `self`.
+    fn component_types(&self, component: &ComponentSymbols<'a>) -> IndexMap<String, Type> {
+        let params: IndexMap<String, ObjectField> = component
+            .params
+            .keys()
+            .map(|name| {
+                let ty = self.param_types.get(&(component.name, *name)).cloned().unwrap_or(Type::Any);
+                (name.to_string(), ObjectField { ty, optional: false })
+            })
+            .collect();
+        let mut types = IndexMap::new();
+        types.insert("param".to_string(), Type::Object(params));
+        types.insert(
+            "self".to_string(),
+            Type::Object(
+                resolve::SELF_ATTRIBUTES
+                    .iter()
+                    .map(|a| (a.to_string(), ObjectField { ty: Type::String, optional: false }))
+                    .collect(),
+            ),
+        );
+        types.insert("count".into(), repetition_type("index", Type::Number));
+        types.insert("each".into(), each_type());
+        if let Some(outputs) = self.kind_outputs.get("network") {
+            types.insert("network".into(), outputs.clone());
+        }
+        types
     }
 
     // ----- locals -----
@@ -495,6 +602,10 @@ impl<'a> Checker<'_, 'a> {
             if let Some(Value::Object(locals)) = self.roots.get_mut("local") {
                 locals.insert(name.to_string(), value);
             }
+            let ty = std::mem::replace(&mut self.last_type, Type::Any);
+            if let Some(Type::Object(locals)) = self.types.get_mut("local") {
+                locals.insert(name.to_string(), ObjectField { ty, optional: false });
+            }
         }
     }
 
@@ -552,6 +663,37 @@ impl<'a> Checker<'_, 'a> {
         };
         if source_has_error(self, source) {
             return Value::Unknown;
+        }
+        // A value known only after apply is checked by its type.
+        if let (Source::Expr(expr), Value::Unknown) = (source, value.unmarked()) {
+            let found = std::mem::replace(&mut self.last_type, Type::Any);
+            if !types::compatible(&found, ty) {
+                let shown = crate::eval::path_text(expr)
+                    .map(|p| format!("`{p}`"))
+                    .unwrap_or_else(|| "the value".into());
+                let mut diagnostic = Diagnostic::new(
+                    Code::TypeMismatch,
+                    expr.span,
+                    format!(
+                        "Invalid value for `{name}` of `{}.{}`: expected `{ty}`, but {shown} is of type `{found}` (its value is known only after apply).",
+                        instance.kind, instance.name
+                    ),
+                )
+                .with_label(format!("`{found}`, not `{}`", ty.base()));
+                if let Some(type_attribute) = self
+                    .resolved
+                    .symbols
+                    .components
+                    .get(instance.kind)
+                    .and_then(|c| c.params.get(name))
+                    .and_then(|p| p.body.attribute("type"))
+                {
+                    diagnostic =
+                        diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
+                }
+                self.report(diagnostic);
+                return Value::Unknown;
+            }
         }
         let (converted, mismatches) = types::conform_all(&value, ty);
         let failed = !mismatches.is_empty();
@@ -880,6 +1022,7 @@ impl<'a> Checker<'_, 'a> {
                         .collect(),
                 ),
             );
+            let types = self.component_types(component);
             let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
             for output in component
                 .block
@@ -888,7 +1031,7 @@ impl<'a> Checker<'_, 'a> {
                 .chain(component.on.values().flat_map(|on| on.body.blocks_of("output")))
             {
                 let Some(value) = output.body.attribute("value") else { continue };
-                let value = self.evaluate_in(&value.value, &roots);
+                let value = self.evaluate_in(&value.value, &roots, &types);
                 let declared = outputs
                     .iter()
                     .filter(|o| o.labels.first().map(|l| &l.name) == output.labels.first().map(|l| &l.name))
@@ -899,6 +1042,11 @@ impl<'a> Checker<'_, 'a> {
             }
             for on in component.on.values() {
                 for block in &on.body.blocks {
+                    // Resource bodies and nested instances are evaluated only by
+                    // expansion; their types are checked here, before.
+                    if block.kind.name != "output" {
+                        self.infer_body(&block.body, &types, 0);
+                    }
                     let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else {
                         continue;
                     };
@@ -913,6 +1061,28 @@ impl<'a> Checker<'_, 'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Type inference over every attribute of a body (and its nested
+    /// blocks), reporting what certainly fails.
+    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &IndexMap<String, Type>, depth: usize) {
+        if depth > walk::MAX_DEPTH {
+            return;
+        }
+        for attribute in &body.attributes {
+            if self.has_error_in(attribute.value.span) {
+                continue;
+            }
+            let mut found = Vec::new();
+            let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+            crate::infer::infer(&attribute.value, &scoped, &mut found);
+            for diagnostic in found {
+                self.report(diagnostic);
+            }
+        }
+        for block in &body.blocks {
+            self.infer_body(&block.body, types, depth + 1);
         }
     }
 
@@ -987,14 +1157,33 @@ impl<'a> Checker<'_, 'a> {
                     ("value".to_string(), Value::Unknown),
                 ])),
             );
+            let mut types = std::mem::take(&mut self.types);
+            types.insert("count".into(), repetition_type("index", Type::Number));
+            types.insert("each".into(), each_type());
             for attribute in &block.body.attributes {
-                self.evaluate_in(&attribute.value, &roots);
+                self.evaluate_in(&attribute.value, &roots, &types);
             }
             roots.shift_remove("count");
             roots.shift_remove("each");
+            types.shift_remove("count");
+            types.shift_remove("each");
             self.roots = roots;
+            self.types = types;
         }
     }
+}
+
+/// `count` (`{ index = number }`) and the like.
+fn repetition_type(name: &str, ty: Type) -> Type {
+    Type::Object(IndexMap::from([(name.to_string(), ObjectField { ty, optional: false })]))
+}
+
+/// `each`: `{ key = string, value = any }`.
+fn each_type() -> Type {
+    Type::Object(IndexMap::from([
+        ("key".to_string(), ObjectField { ty: Type::String, optional: false }),
+        ("value".to_string(), ObjectField { ty: Type::Any, optional: false }),
+    ]))
 }
 
 enum Found {

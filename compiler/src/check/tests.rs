@@ -102,3 +102,92 @@ fn variable_validations_use_the_given_value() {
     assert_eq!(diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["E0311"]);
     assert_eq!(diagnostics[0].message, "Invalid value for `var.n`: at least two");
 }
+
+/// The stdlib's component bodies, checked as if a user had written them:
+/// type inference finds nothing wrong in any expression.
+#[test]
+fn stdlib_bodies_are_well_typed() {
+    let stdlib: Vec<File> =
+        crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
+    let as_user: Vec<&File> = stdlib.iter().collect();
+    let mut diagnostics = Vec::new();
+    let options = CheckOptions::default();
+    check_stack(&[], &as_user, &options, &ExpressionEvaluator::new(), &mut diagnostics);
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).map(|d| (d.code, &d.message)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn user_component_bodies_are_checked_by_type() {
+    let text = r#"
+component "worker" {
+  param "size" { type = string }
+  param "count" { type = number }
+  on "kubernetes" {
+    resource "kubernetes_manifest" "main" {
+      manifest = {
+        replicas = param.size * 2
+        name     = param.count ? "a" : "b"
+        labels   = { for k, v in param.size : k => v }
+      }
+    }
+  }
+}
+worker "w" {
+  size  = "big"
+  count = 2
+}
+target "kubernetes" {}
+"#;
+    assert_eq!(codes(text), ["E0308", "E0314", "E0308"]);
+}
+
+#[test]
+fn unknown_param_values_are_checked_by_type() {
+    let text = r#"
+service "db" {
+  image = "x"
+  port  = 5432
+}
+service "api" {
+  image    = service.db.url
+  replicas = 2
+  command  = service.db.url
+}
+"#;
+    let (diagnostics, _) = run(text, &[]);
+    let codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+    // `image` takes a string: fine. `command` takes a list: a string is not one.
+    assert_eq!(codes, ["E0301"], "{diagnostics:#?}");
+    assert!(
+        diagnostics[0].message.contains("`service.db.url` is of type `string`"),
+        "{}",
+        diagnostics[0].message
+    );
+}
+
+/// `||` short-circuits: a validation guarding an optional param with it
+/// does not fail on the null param, and still checks a given one.
+#[test]
+fn validations_may_guard_with_or() {
+    let component = r#"
+component "worker" {
+  param "scale" {
+    type = object({ min = number })
+    default = null
+    validation {
+      condition = param.scale == null || param.scale.min >= 1
+      message   = "scale.min must be at least 1."
+    }
+  }
+  on "kubernetes" {}
+}
+target "kubernetes" {}
+"#;
+    assert_eq!(codes(&format!("{component}worker \"a\" {{}}\n")), Vec::<&str>::new());
+    assert_eq!(codes(&format!("{component}worker \"b\" {{\n  scale = {{ min = 0 }}\n}}\n")), ["E0311"]);
+    assert_eq!(
+        codes(&format!("{component}worker \"c\" {{\n  scale = {{ min = 2 }}\n}}\n")),
+        Vec::<&str>::new()
+    );
+}

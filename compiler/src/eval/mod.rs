@@ -37,7 +37,7 @@ mod template;
 mod traverse;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::ast::{Expr, ExprKind, ForExpr};
 use crate::codes::Code;
@@ -92,7 +92,7 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Work one evaluation may do: elements produced, iterations, string bytes
 /// / 64. Far above any real configuration; an expression past it is an error.
-pub const MAX_WORK: u64 = 4_000_000;
+pub const MAX_WORK: u64 = 1_000_000;
 
 /// Longest string an expression may build (bytes).
 pub const MAX_STRING_BYTES: usize = 16 << 20;
@@ -112,6 +112,9 @@ pub(crate) struct Context<'r> {
     files: Option<&'r dyn FileSource>,
     /// `for` variables, innermost last.
     bound: Vec<(String, Value)>,
+    /// Roots asked for so far (`None`: not defined); an expression names
+    /// few, so a list beats a hash map.
+    fetched: Vec<(String, Option<Value>)>,
     depth: usize,
     work: u64,
 }
@@ -164,7 +167,7 @@ pub(crate) fn path_text(expr: &Expr) -> Option<String> {
 
 impl<'r> Context<'r> {
     pub(crate) fn new(roots: &'r dyn Roots, files: Option<&'r dyn FileSource>) -> Context<'r> {
-        Context { roots, files, bound: Vec::new(), depth: 0, work: 0 }
+        Context { roots, files, bound: Vec::new(), fetched: Default::default(), depth: 0, work: 0 }
     }
 
     /// Draws `amount` from the work budget.
@@ -225,17 +228,23 @@ impl<'r> Context<'r> {
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Variable(name) => self.variable(&name.name, name.span),
             ExprKind::GetAttr(inner, name) => {
+                if let Some(found) = self.traversal(expr)? {
+                    return Ok(found);
+                }
                 let value = self.eval(inner)?;
                 traverse::get_attr(value, name, inner)
             }
             ExprKind::Index(inner, index) => {
+                if let Some(found) = self.traversal(expr)? {
+                    return Ok(found);
+                }
                 let value = self.eval(inner)?;
                 let key = self.eval(index)?;
                 traverse::index(value, key, index, inner)
             }
             ExprKind::Splat(inner, steps) => {
                 let value = self.eval(inner)?;
-                self.splat(value, steps, expr.span)
+                self.splat(inner, value, steps, expr.span)
             }
             ExprKind::Call(name, args, expand) => self.call(name, args, *expand, expr.span),
             ExprKind::Unary(op, operand) => {
@@ -249,10 +258,14 @@ impl<'r> Context<'r> {
                     Value::Bool(true) => Ok(mark(self.eval(then)?, sensitive)),
                     Value::Bool(false) => Ok(mark(self.eval(otherwise)?, sensitive)),
                     Value::Unknown => Ok(mark(Value::Unknown, sensitive)),
-                    other => Err(not_bool("The condition of a conditional expression", &other, condition)),
+                    other => Err(not_bool(
+                        "The condition of a conditional expression",
+                        &mark(other, sensitive),
+                        condition,
+                    )),
                 }
             }
-            ExprKind::For(for_expr) => self.for_expr(for_expr, expr.span),
+            ExprKind::For(for_expr) => self.for_expr(for_expr),
         }
     }
 
@@ -260,15 +273,86 @@ impl<'r> Context<'r> {
         if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
             return Ok(value.clone());
         }
-        match self.roots.root(name) {
-            Some(value) => Ok(value),
-            None => Err(error(
+        match self.fetch_root(name) {
+            Some(value) => Ok(value.clone()),
+            _ => Err(error(
                 Code::UnknownReference,
                 span,
                 format!("`{name}` is not defined here."),
                 "not defined",
             )),
         }
+    }
+
+    /// The value of root `name`, asked of the roots once per evaluation.
+    fn fetch_root(&mut self, name: &str) -> Option<&Value> {
+        let at = match self.fetched.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                let value = self.roots.root(name);
+                self.fetched.push((name.to_string(), value));
+                self.fetched.len() - 1
+            }
+        };
+        self.fetched[at].1.as_ref()
+    }
+
+    /// The fast path of `root.a[i].b`: follows the steps by reference and
+    /// clones only what they reach (a root may be a large object: `param`,
+    /// `var`). `None` when the path leaves what it can follow without a
+    /// question (a missing key, an unknown, a wrong type): the general
+    /// path then gives the value or the precise error.
+    fn traversal(&mut self, expr: &Expr) -> EvalResult<Option<Value>> {
+        enum Key<'e> {
+            Name(&'e str),
+            Value(Value),
+        }
+        let mut steps: Vec<Key<'_>> = Vec::new();
+        let mut current = expr;
+        let root = loop {
+            match &current.kind {
+                ExprKind::GetAttr(inner, name) => {
+                    steps.push(Key::Name(&name.name));
+                    current = inner;
+                }
+                ExprKind::Index(inner, index) => {
+                    steps.push(Key::Value(self.eval(index)?));
+                    current = inner;
+                }
+                ExprKind::Variable(root) => break root,
+                _ => return Ok(None),
+            }
+            if steps.len() > MAX_DEPTH {
+                return Ok(None);
+            }
+        };
+        let found = match self.bound.iter().rposition(|(n, _)| *n == root.name) {
+            Some(at) => Some(&self.bound[at].1),
+            None => self.fetch_root(&root.name),
+        };
+        let Some(mut value) = found else {
+            return Ok(None);
+        };
+        let mut sensitive = false;
+        for key in steps.iter().rev() {
+            while let Value::Sensitive(inner) = value {
+                sensitive = true;
+                value = inner;
+            }
+            let next = match (value, key) {
+                (Value::Object(fields), Key::Name(name)) => fields.get(*name),
+                (Value::Object(fields), Key::Value(Value::String(name))) => fields.get(name),
+                (Value::List(items), Key::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
+                    items.get(*n as usize)
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => value = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(mark(value.clone(), sensitive)))
     }
 
     fn object(&mut self, fields: &[(Expr, Expr)], span: Span) -> EvalResult {
@@ -315,7 +399,13 @@ impl<'r> Context<'r> {
         ops::binary(op, l, r, left, right, span)
     }
 
-    fn splat(&mut self, value: Value, steps: &[crate::ast::SplatStep], span: Span) -> EvalResult {
+    fn splat(
+        &mut self,
+        inner: &Expr,
+        value: Value,
+        steps: &[crate::ast::SplatStep],
+        span: Span,
+    ) -> EvalResult {
         let (value, sensitive) = unmark(value);
         let items = match value {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
@@ -333,15 +423,18 @@ impl<'r> Context<'r> {
             }
         }
         let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        let base = traverse::subject(Some(inner));
+        for (i, item) in items.into_iter().enumerate() {
             let mut current = item;
             let mut next_index = indexes.iter();
-            for step in steps {
+            for (n, step) in steps.iter().enumerate() {
+                // The first step applies to an element of the splat's list.
+                let of = if n == 0 { format!("element {i} of {base}") } else { "this value".to_string() };
                 current = match step {
-                    crate::ast::SplatStep::Attr(name) => traverse::get_attr_at(current, name, None)?,
+                    crate::ast::SplatStep::Attr(name) => traverse::get_attr_of(current, name, of)?,
                     crate::ast::SplatStep::Index(index) => {
                         let key = next_index.next().cloned().unwrap_or(Value::Unknown);
-                        traverse::index_at(current, key, index, None)?
+                        traverse::index_of(current, key, index, of)?
                     }
                 };
             }
@@ -354,10 +447,15 @@ impl<'r> Context<'r> {
         let Some(function) = functions::lookup(&name.name) else {
             return Err(Box::new(functions::unknown_function(name)));
         };
-        match function.name {
-            "try" => return self.try_call(args, span),
-            "can" => return self.can_call(args),
-            _ => {}
+        if function.policy == functions::Policy::Lazy {
+            if expand || !function.accepts(args.len()) {
+                let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
+                return Err(Box::new(functions::wrong_count(function, &spans, name, span)));
+            }
+            return match function.name {
+                "try" => self.try_call(args, span),
+                _ => self.can_call(args),
+            };
         }
         let mut values = Vec::with_capacity(args.len());
         let mut spans = Vec::with_capacity(args.len());
@@ -464,7 +562,8 @@ impl<'r> Context<'r> {
         match self.eval(arg) {
             Ok(value) => {
                 let (value, sensitive) = unmark(value);
-                Ok(mark(Value::Bool(!matches!(value, Value::Unknown)), sensitive).pipe_unknown(&value))
+                let known = if matches!(value, Value::Unknown) { Value::Unknown } else { Value::Bool(true) };
+                Ok(mark(known, sensitive))
             }
             Err(diagnostic) => {
                 self.bound.truncate(saved);
@@ -527,7 +626,7 @@ impl<'r> Context<'r> {
         result
     }
 
-    fn for_expr(&mut self, for_expr: &ForExpr, span: Span) -> EvalResult {
+    fn for_expr(&mut self, for_expr: &ForExpr) -> EvalResult {
         let collection = self.eval(&for_expr.collection)?;
         let (pairs, mut sensitive) =
             match self.iteration(collection, &for_expr.collection, "A `for` expression")? {
@@ -550,7 +649,7 @@ impl<'r> Context<'r> {
                             other => {
                                 return Err(not_bool(
                                     "The `if` condition of a `for` expression",
-                                    &other,
+                                    &mark(other, marked),
                                     condition,
                                 ))
                             }
@@ -599,7 +698,6 @@ impl<'r> Context<'r> {
         if unknown {
             return Ok(mark(Value::Unknown, sensitive));
         }
-        let _ = span;
         let result = match &for_expr.key {
             None => Value::List(list),
             Some(_) if for_expr.grouping => {
@@ -694,23 +792,5 @@ impl DiagnosticExt for Box<Diagnostic> {
     fn map_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
-    }
-}
-
-trait PipeUnknown {
-    fn pipe_unknown(self, original: &Value) -> Value;
-}
-
-impl PipeUnknown for Value {
-    /// `can(unknown)` is unknown.
-    fn pipe_unknown(self, original: &Value) -> Value {
-        if matches!(original, Value::Unknown) {
-            match self {
-                Value::Sensitive(_) => Value::Unknown.into_sensitive(),
-                _ => Value::Unknown,
-            }
-        } else {
-            self
-        }
     }
 }

@@ -34,13 +34,18 @@ pub(super) fn unary(op: UnaryOp, value: Value, operand: &Expr, _span: Span) -> E
         (_, Value::Unknown) => Value::Unknown,
         (UnaryOp::Neg, Value::Number(n)) => Value::Number(-n),
         (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-        (UnaryOp::Neg, other) => return Err(operand_error("-", "numbers", "the operand", &other, operand)),
-        (UnaryOp::Not, other) => return Err(operand_error("!", "bools", "the operand", &other, operand)),
+        (UnaryOp::Neg, other) => {
+            return Err(operand_error("-", "numbers", "the operand", &mark(other, sensitive), operand))
+        }
+        (UnaryOp::Not, other) => {
+            return Err(operand_error("!", "bools", "the operand", &mark(other, sensitive), operand))
+        }
     };
     Ok(mark(result, sensitive))
 }
 
-/// The error for an operand of the wrong type.
+/// The error for an operand of the wrong type (`value` keeps its mark, so
+/// a sensitive one is not shown).
 fn operand_error(op: &str, takes: &str, which: &str, value: &Value, expr: &Expr) -> Box<Diagnostic> {
     let shown = match value {
         Value::Null => String::new(),
@@ -75,8 +80,6 @@ pub(super) fn binary(op: BinaryOp, left: Value, right: Value, l: &Expr, r: &Expr
         BinaryOp::And | BinaryOp::Or => unreachable!("logical operators are evaluated lazily"),
         _ => {}
     }
-    let (left, _) = unmark(left);
-    let (right, _) = unmark(right);
     let symbol = op.as_str();
     let a = number_operand(symbol, &left, l, "the left operand")?;
     let b = number_operand(symbol, &right, r, "the right operand")?;
@@ -116,10 +119,10 @@ pub(super) fn binary(op: BinaryOp, left: Value, right: Value, l: &Expr, r: &Expr
 
 /// A number operand: `Some(n)`, `None` when unknown, or the error.
 fn number_operand(symbol: &str, value: &Value, expr: &Expr, which: &str) -> EvalResult<Option<f64>> {
-    match value {
+    match strip(value) {
         Value::Number(n) => Ok(Some(*n)),
         Value::Unknown => Ok(None),
-        other => Err(operand_error(symbol, "numbers", which, other, expr)),
+        _ => Err(operand_error(symbol, "numbers", which, value, expr)),
     }
 }
 
@@ -195,7 +198,15 @@ pub(super) fn logical(context: &mut Context<'_>, op: BinaryOp, left: &Expr, righ
             match value {
                 Value::Bool(b) if b == absorbing => return Ok(mark(Value::Bool(b), sensitive)),
                 Value::Bool(_) | Value::Unknown => Ok((value, sensitive)),
-                other => return Err(operand_error(symbol, "bools", "the left operand", &other, left)),
+                other => {
+                    return Err(operand_error(
+                        symbol,
+                        "bools",
+                        "the left operand",
+                        &mark(other, sensitive),
+                        left,
+                    ))
+                }
             }
         }
         Err(diagnostic) => Err(diagnostic),
@@ -214,7 +225,15 @@ pub(super) fn logical(context: &mut Context<'_>, op: BinaryOp, left: &Expr, righ
     match right_value {
         Value::Bool(b) if b == absorbing => return Ok(mark(Value::Bool(b), right_sensitive)),
         Value::Bool(_) | Value::Unknown => {}
-        other => return Err(operand_error(symbol, "bools", "the right operand", &other, right)),
+        other => {
+            return Err(operand_error(
+                symbol,
+                "bools",
+                "the right operand",
+                &mark(other, right_sensitive),
+                right,
+            ))
+        }
     }
     let (left_value, left_sensitive) = left_value?;
     let sensitive = left_sensitive || right_sensitive;

@@ -71,7 +71,11 @@ impl Context<'_> {
                         Value::Bool(false) => self.parts(otherwise, built, span)?,
                         Value::Unknown => built.unknown = true,
                         other => {
-                            return Err(not_bool("The condition of a template `%{if}`", &other, condition))
+                            return Err(not_bool(
+                                "The condition of a template `%{if}`",
+                                &super::mark(other, sensitive),
+                                condition,
+                            ))
                         }
                     }
                 }

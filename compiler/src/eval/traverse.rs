@@ -16,10 +16,19 @@ pub(super) fn get_attr(value: Value, name: &Ident, inner: &Expr) -> EvalResult {
     get_attr_at(value, name, Some(inner))
 }
 
+/// What a step applies to, for messages: `` `local.zones` ``, or "this value".
+pub(super) fn subject(inner: Option<&Expr>) -> String {
+    inner.and_then(path_text).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into())
+}
+
 /// `.name` applied to `value` (`inner` names what it came from, for messages).
 pub(super) fn get_attr_at(value: Value, name: &Ident, inner: Option<&Expr>) -> EvalResult {
+    get_attr_of(value, name, subject(inner))
+}
+
+/// `.name` applied to `value`, which messages call `of`.
+pub(super) fn get_attr_of(value: Value, name: &Ident, of: String) -> EvalResult {
     let (value, sensitive) = unmark(value);
-    let of = inner.and_then(path_text).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
     match value {
         Value::Unknown => Ok(mark(Value::Unknown, sensitive)),
         Value::Object(mut fields) => match fields.swap_remove(&name.name) {
@@ -78,10 +87,14 @@ pub(super) fn index(value: Value, key: Value, index: &Expr, inner: &Expr) -> Eva
 }
 
 pub(super) fn index_at(value: Value, key: Value, index: &Expr, inner: Option<&Expr>) -> EvalResult {
+    index_of(value, key, index, subject(inner))
+}
+
+/// `[index]` applied to `value`, which messages call `of`.
+pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> EvalResult {
     let (value, sensitive) = unmark(value);
     let (key, key_sensitive) = unmark(key);
     let sensitive = sensitive || key_sensitive;
-    let of = inner.and_then(path_text).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
     if matches!(value, Value::Unknown) || matches!(key, Value::Unknown) {
         return Ok(mark(Value::Unknown, sensitive));
     }
@@ -95,7 +108,12 @@ pub(super) fn index_at(value: Value, key: Value, index: &Expr, inner: Option<&Ex
                         return Err(error(
                             Code::InvalidIndex,
                             index.span,
-                            format!("A list is indexed by a number, but this index is the string {s:?}."),
+                            if key_sensitive {
+                                "A list is indexed by a number, but this index is a (sensitive) string."
+                                    .to_string()
+                            } else {
+                                format!("A list is indexed by a number, but this index is the string {s:?}.")
+                            },
                             "not a number",
                         ))
                     }

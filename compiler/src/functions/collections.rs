@@ -48,9 +48,11 @@ pub fn chunklist(args: &[Value], _: &CallContext<'_>) -> R {
     Ok(Value::List(items.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
 }
 
-/// Arguments seen raw: an unknown before the first usable one makes the result unknown.
+/// Arguments seen raw: an unknown before the first usable one makes the
+/// result unknown. Any sensitive argument marks the result (conservatively:
+/// which argument is taken depends on the others).
 pub fn coalesce(args: &[Value], _: &CallContext<'_>) -> R {
-    let mut sensitive = false;
+    let mut sensitive = args.iter().any(|a| matches!(a, Value::Sensitive(_)));
     for arg in args {
         let (value, marked) = unmark(arg.clone());
         sensitive |= marked;
@@ -65,7 +67,7 @@ pub fn coalesce(args: &[Value], _: &CallContext<'_>) -> R {
 }
 
 pub fn coalescelist(args: &[Value], _: &CallContext<'_>) -> R {
-    let mut sensitive = false;
+    let mut sensitive = args.iter().any(|a| matches!(a, Value::Sensitive(_)));
     for (i, arg) in args.iter().enumerate() {
         let (value, marked) = unmark(arg.clone());
         sensitive |= marked;

@@ -194,7 +194,7 @@ pub fn file(args: &[Value], context: &CallContext<'_>) -> R {
     let Some(files) = context.files else {
         return Err(FunctionError::at(
             0,
-            "there are no files to read here (files are read relative to the stack's directory, when the stack is loaded from one)",
+            "no files can be read here: `file` reads relative to the stack's directory, and this check was given none to read from",
         ));
     };
     match files.read(&path) {
@@ -202,7 +202,9 @@ pub fn file(args: &[Value], context: &CallContext<'_>) -> R {
             Err(FunctionError::at(0, format!("{path:?} is larger than {} MiB", MAX_STRING_BYTES >> 20)))
         }
         Ok(contents) => Ok(Value::String(contents)),
-        Err(why) => Err(FunctionError::at(0, format!("{path:?} cannot be read: {why}"))),
+        Err(why) => {
+            Err(FunctionError::at(0, format!("{path:?} cannot be read: {}", why.trim_end_matches('.'))))
+        }
     }
 }
 

@@ -348,14 +348,26 @@ pub fn call(
             return Ok(crate::eval::mark(Value::Unknown, sensitive));
         }
         let plain: Vec<Value> = plain.iter().map(Value::unmarked).collect();
-        let result = (function.implementation)(&plain, context)?;
+        let result = (function.implementation)(&plain, context).map_err(|e| redact(e, sensitive))?;
         return Ok(crate::eval::mark(result, sensitive));
     }
     if unknown {
         return Ok(crate::eval::mark(Value::Unknown, sensitive));
     }
-    let result = (function.implementation)(&plain, context)?;
+    let sensitive_parts = sensitive || plain.iter().any(Value::has_sensitive);
+    let result = (function.implementation)(&plain, context).map_err(|e| redact(e, sensitive_parts))?;
     Ok(crate::eval::mark(result, sensitive))
+}
+
+/// An error computed from sensitive arguments may quote them: say only that.
+fn redact(error: FunctionError, sensitive: bool) -> FunctionError {
+    if !sensitive {
+        return error;
+    }
+    FunctionError {
+        argument: error.argument,
+        message: "it fails on a sensitive value (why is not shown, so as not to show the value)".to_string(),
+    }
 }
 
 /// Each known argument against its parameter's kind.
@@ -493,6 +505,22 @@ fn ret_first_list(args: &[Type]) -> Type {
         Some(Type::List(inner)) => Type::List(inner.clone()),
         _ => ret_list_any(args),
     }
+}
+/// A list of the elements of every argument (`concat`, `setunion`).
+fn ret_concat(args: &[Type]) -> Type {
+    let mut element: Option<Type> = None;
+    for arg in args {
+        let ty = match arg.base() {
+            Type::List(inner) => inner.base().clone(),
+            _ => Type::Any,
+        };
+        element = Some(match element {
+            None => ty,
+            Some(previous) if previous == ty => previous,
+            Some(_) => Type::Any,
+        });
+    }
+    Type::List(Box::new(element.unwrap_or(Type::Any)))
 }
 /// An element of the first argument (a list or a map).
 fn ret_element(args: &[Type]) -> Type {
@@ -710,7 +738,7 @@ static LIBRARY: &[Function] = &[
         params!("lists": List),
         0,
         true,
-        ret_first_list,
+        ret_concat,
         Shallow,
         c::concat,
         "The lists joined end to end, in order."
@@ -1030,7 +1058,7 @@ static LIBRARY: &[Function] = &[
         params!("lists": List),
         1,
         true,
-        ret_first_list,
+        ret_concat,
         Strict,
         c::setunion,
         "The distinct elements of all the lists, in order of first occurrence."

@@ -401,16 +401,34 @@ impl<'s, 'a> References<'s, 'a> {
     }
 
     fn expression(&mut self, expr: &'a Expr, place: Place<'s, 'a>, repetition: Repetition) {
-        struct Collector<'a>(Vec<RefPath<'a>>);
+        struct Collector<'a> {
+            paths: Vec<RefPath<'a>>,
+            problems: Vec<Diagnostic>,
+        }
         impl<'a> Visitor<'a> for Collector<'a> {
             fn reference(&mut self, path: RefPath<'a>) {
-                self.0.push(path);
+                self.paths.push(path);
+            }
+            fn call(&mut self, name: &'a Ident, args: &'a [Expr], expand: bool, span: Span) {
+                // Unknown functions (E0207) and, without `...`, argument
+                // counts (E0309) are known from the registry alone.
+                match crate::functions::lookup(&name.name) {
+                    None => self.problems.push(crate::functions::unknown_function(name)),
+                    Some(function) if !expand && !function.accepts(args.len()) => {
+                        let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
+                        self.problems.push(crate::functions::wrong_count(function, &spans, name, span));
+                    }
+                    Some(_) => {}
+                }
             }
         }
-        let mut collector = Collector(Vec::new());
+        let mut collector = Collector { paths: Vec::new(), problems: Vec::new() };
         walk::walk(expr, &mut collector);
-        for path in collector.0 {
+        for path in collector.paths {
             self.reference(&path, place, repetition);
+        }
+        for problem in collector.problems {
+            self.error(problem);
         }
     }
 

@@ -50,7 +50,9 @@ impl<'a> RefPath<'a> {
 /// What a walk finds.
 pub trait Visitor<'a> {
     fn reference(&mut self, path: RefPath<'a>);
-    fn call(&mut self, _name: &'a Ident, _argument_count: usize) {}
+    /// A function call: its name, arguments, whether the last one is
+    /// expanded with `...`, and the whole call's span.
+    fn call(&mut self, _name: &'a Ident, _args: &'a [Expr], _expand: bool, _span: crate::source::Span) {}
 }
 
 /// Visits every reference and call in `expr`, in source order.
@@ -137,8 +139,8 @@ fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Vis
                 }
             }
         }
-        ExprKind::Call(name, args, _) => {
-            visitor.call(name, args.len());
+        ExprKind::Call(name, args, expand) => {
+            visitor.call(name, args, *expand, expr.span);
             args.iter().for_each(|e| walk_expr(e, bound, visitor, depth + 1));
         }
         ExprKind::Unary(_, inner) | ExprKind::Paren(inner) => walk_expr(inner, bound, visitor, depth + 1),

@@ -1,0 +1,3 @@
+config "nginx" {
+  data = { "nginx.conf" = file("nginx.conf") }
+}
