@@ -267,13 +267,13 @@ component "database" {
   on "local" {
     resource "docker_volume" "data" {
       count  = param.instances
-      name   = "${self.dns_name}-${count.index}"
+      name   = "${self.stack}-${self.dns_name}-${count.index}"
       labels = { "managed-by" = "stackc" }
     }
 
     resource "docker_container" "node" {
       count           = param.instances
-      name            = "${self.dns_name}-${count.index}"
+      name            = "${self.stack}-${self.dns_name}-${count.index}"
       image           = "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
       command         = param.engine == "redis" && param.password != null ? ["sh", "-c", "exec redis-server --appendonly yes --requirepass \"$REDIS_PASSWORD\""] : null
       env = merge(

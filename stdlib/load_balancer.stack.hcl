@@ -114,7 +114,7 @@ component "load_balancer" {
     }
 
     resource "docker_container" "proxy" {
-      name    = "${self.dns_name}-lb"
+      name    = "${self.stack}-${self.dns_name}-lb"
       image   = "nginx:1.27-alpine"
       network = network.name
       ports   = [{ internal = 80, external = param.port, protocol = "tcp" }]

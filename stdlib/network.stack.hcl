@@ -172,7 +172,7 @@ component "network" {
   # One bridge network for the stack.
   on "local" {
     resource "docker_network" "main" {
-      name   = target.network != null ? target.network : "stackc"
+      name   = target.network != null ? target.network : "stackc-${self.stack}"
       driver = "bridge"
       labels = { "managed-by" = "stackc" }
     }

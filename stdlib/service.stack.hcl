@@ -446,7 +446,7 @@ component "service" {
   on "local" {
     resource "docker_container" "replica" {
       count           = param.autoscale == null ? param.replicas : param.autoscale.min
-      name            = "${self.dns_name}-${count.index}"
+      name            = "${self.stack}-${self.dns_name}-${count.index}"
       image           = param.image
       command         = param.command
       env             = param.env

@@ -281,13 +281,13 @@ component "stateful" {
   on "local" {
     resource "docker_volume" "data" {
       count  = param.instances
-      name   = "${self.dns_name}-${count.index}"
+      name   = "${self.stack}-${self.dns_name}-${count.index}"
       labels = { "managed-by" = "stackc" }
     }
 
     resource "docker_container" "node" {
       count           = param.instances
-      name            = "${self.dns_name}-${count.index}"
+      name            = "${self.stack}-${self.dns_name}-${count.index}"
       image           = param.image
       command         = param.command
       env             = param.env

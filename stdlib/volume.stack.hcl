@@ -79,7 +79,7 @@ component "volume" {
   # A named Docker volume.
   on "local" {
     resource "docker_volume" "main" {
-      name   = self.dns_name
+      name   = "${self.stack}-${self.dns_name}"
       labels = { "managed-by" = "stackc" }
     }
 

@@ -302,8 +302,19 @@ fn finish_report(
         problems.sort_by(|a, b| a.address.cmp(&b.address));
         session::emit_problems(session.sources(), &problems, err);
     }
+    // Grouped by cause: a failure near the root can stop many operations.
+    let mut skipped: indexmap::IndexMap<&str, Vec<String>> = indexmap::IndexMap::new();
     for (address, kind, because) in &report.skipped {
-        let _ = writeln!(err, "not done: {} of `{address}`: {because}", kind.as_str());
+        skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
+    }
+    for (because, operations) in skipped {
+        let shown = operations.len().min(10);
+        let more = if operations.len() > shown {
+            format!(" and {} more", operations.len() - shown)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(err, "not done because {because}: {}{more}", operations[..shown].join(", "));
     }
     for (address, kind) in &report.interrupted {
         let _ = writeln!(

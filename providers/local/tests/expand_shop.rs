@@ -41,7 +41,7 @@ fn shop_on_local() {
     let text = config.values.get_path(&["content"]).unwrap().as_str().unwrap();
     assert!(text.contains("server api-3:8080;"), "{text}");
     let replica = node("service.api/docker_container.replica[2]");
-    assert_eq!(replica.values.get_path(&["network"]), Some(&Value::string("stackc")));
+    assert_eq!(replica.values.get_path(&["network"]), Some(&Value::string("stackc-shop")));
     assert!(replica.dependencies.contains(&ResourceAddress("network.main/docker_network.main".into())));
     assert_eq!(
         replica.values.get_path(&["env", "DATABASE_URL"]),
