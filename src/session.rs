@@ -33,12 +33,13 @@ pub struct Session {
     pub aws: Option<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
 }
 
-/// A multi-threaded runtime for the providers' I/O.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+/// A multi-threaded runtime for the providers' I/O; a failure is written
+/// to `err` and gives the exit code.
+pub fn runtime(err: &mut dyn Write) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+        ExitCode::from(1)
+    })
 }
 
 impl Session {

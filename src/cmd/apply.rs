@@ -58,12 +58,9 @@ pub fn run_destroy(args: DestroyArgs) -> ExitCode {
 fn execute(args: Args, destroy: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let mut err = std::io::stderr();
-    let runtime = match runtime() {
+    let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return ExitCode::from(1);
-        }
+        Err(exit) => return exit,
     };
     if !destroy && is_plan_file(&args.stack.path) {
         return apply_saved(&args, &runtime, &mut err);

@@ -29,12 +29,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> ExitCode {
     let mut err = std::io::stderr();
-    let runtime = match runtime() {
+    let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return ExitCode::from(1);
-        }
+        Err(exit) => return exit,
     };
     let mut session = match Session::open(&args.stack, None, "import", true, &runtime, &mut err) {
         Ok(session) => session,

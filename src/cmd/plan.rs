@@ -96,12 +96,9 @@ pub fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let runtime = match runtime() {
+    let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return ExitCode::from(1);
-        }
+        Err(exit) => return exit,
     };
     let mut session = match Session::open(&args.stack, None, "plan", args.flags.lock, &runtime, &mut err) {
         Ok(session) => session,
