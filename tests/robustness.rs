@@ -364,6 +364,9 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         ("operators", format!("locals {{\n  x = 1{}\n}}\n", " + 1".repeat(100_000))),
         ("traversal", format!("locals {{\n  x = local.y{}\n}}\n", ".a".repeat(DEPTH))),
         ("unclosed", format!("locals {{\n  x = {}\n", "[".repeat(DEPTH))),
+        // Each local shallow, the value deep: a chain of locals wrapping the previous one.
+        ("list chain", chain(DEPTH, |i| format!("[local.l{i}]"))),
+        ("object chain", chain(DEPTH, |i| format!("{{ a = local.l{i} }}"))),
     ];
     let stacks: Vec<(String, Stack)> = shapes
         .iter()
@@ -372,6 +375,16 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     for (name, errors) in check_all(stacks) {
         assert!(errors.contains(&"E0102"), "{name}: expected E0102 (nesting too deep), got {errors:?}");
     }
+}
+
+/// `locals { l0 = 1  l1 = <wrap(0)>  l2 = <wrap(1)> ... }`.
+fn chain(length: usize, wrap: impl Fn(usize) -> String) -> String {
+    let mut text = String::from("locals {\n  l0 = 1\n");
+    for i in 1..length {
+        text.push_str(&format!("  l{i} = {}\n", wrap(i - 1)));
+    }
+    text.push_str("}\n");
+    text
 }
 
 /// The deepest input the syntax accepts, in each shape, goes through the

@@ -63,8 +63,18 @@ impl TypeRoots for ScopedTypes<'_> {
 /// Infers the type of `expr`, pushing what certainly fails into `diagnostics`.
 pub fn infer(expr: &Expr, roots: &dyn TypeRoots, diagnostics: &mut Vec<Diagnostic>) -> Type {
     let mut inference = Inference { roots, bound: Vec::new(), diagnostics, depth: 0, quiet: 0 };
-    inference.expr(expr)
+    let ty = inference.expr(expr);
+    // A chain of locals each wrapping the previous one would nest types
+    // without bound (and clone them quadratically): past this depth the
+    // type is not tracked (`any`); the evaluator bounds the values.
+    if ty.deeper_than(MAX_TYPE_DEPTH) {
+        return Type::Any;
+    }
+    ty
 }
+
+/// Deepest nesting of list, map and object types inference keeps.
+pub const MAX_TYPE_DEPTH: usize = 32;
 
 struct Inference<'r, 'd> {
     roots: &'r dyn TypeRoots,

@@ -44,6 +44,17 @@ impl Type {
     pub fn is_sensitive(&self) -> bool {
         matches!(self, Type::Sensitive(_))
     }
+
+    /// True if list, map and object types nest deeper than `limit` (the
+    /// recursion is bounded by `limit`).
+    pub fn deeper_than(&self, limit: usize) -> bool {
+        match self {
+            Type::List(inner) | Type::Map(inner) => limit == 0 || inner.deeper_than(limit - 1),
+            Type::Object(fields) => limit == 0 || fields.values().any(|f| f.ty.deeper_than(limit - 1)),
+            Type::Sensitive(inner) => inner.deeper_than(limit),
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Type {

@@ -23,9 +23,27 @@ pub enum Value {
     Sensitive(Box<Value>),
 }
 
+/// Deepest nesting of lists and objects a value may have. Values are
+/// cloned, compared, dropped and written recursively; expressions are
+/// bounded by the parser, but a chain of locals (`b = [local.a]`, `c =
+/// [local.b]`, ...) could otherwise build a value deep enough to overflow
+/// the stack. The evaluator refuses results deeper than this (E0102).
+pub const MAX_VALUE_DEPTH: usize = 256;
+
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
+    }
+
+    /// True if lists and objects nest deeper than `limit` in this value.
+    /// Recursion is bounded by `limit` itself.
+    pub fn deeper_than(&self, limit: usize) -> bool {
+        match self {
+            Value::List(items) => limit == 0 || items.iter().any(|v| v.deeper_than(limit - 1)),
+            Value::Object(fields) => limit == 0 || fields.values().any(|v| v.deeper_than(limit - 1)),
+            Value::Sensitive(inner) => inner.deeper_than(limit),
+            _ => false,
+        }
     }
 
     /// True if this value, or any part of it, is unknown.

@@ -82,7 +82,21 @@ impl ExpressionEvaluator {
 impl Evaluator for ExpressionEvaluator {
     fn evaluate(&self, expr: &Expr, roots: &dyn Roots) -> Result<Value, Diagnostic> {
         let mut context = Context::new(roots, self.files.as_deref());
-        context.eval(expr).map_err(|d| *d)
+        let value = context.eval(expr).map_err(|d| *d)?;
+        if value.deeper_than(crate::value::MAX_VALUE_DEPTH) {
+            return Err(Diagnostic::new(
+                crate::codes::Code::NestingTooDeep,
+                expr.span,
+                format!(
+                    "This value nests lists and objects more than {} levels deep (a chain of values each \
+                     wrapping the previous one?).",
+                    crate::value::MAX_VALUE_DEPTH
+                ),
+            )
+            .with_label("too deep")
+            .with_help("build the value flatter: nest fewer lists and objects inside each other"));
+        }
+        Ok(value)
     }
 }
 
