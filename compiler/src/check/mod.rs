@@ -31,7 +31,9 @@ use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
 use indexmap::{IndexMap, IndexSet};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// What checking computed for later stages.
 #[derive(Debug, Default)]
@@ -42,18 +44,50 @@ pub struct CheckResult {
     pub targets: Vec<String>,
 }
 
-/// Roots given to the evaluator: only the parts of each root an expression
-/// names, so evaluating stays proportional to the expression.
-struct NarrowRoots {
-    roots: IndexMap<String, Value>,
+/// Roots given to the evaluator for one expression.
+enum CheckRoots<'v> {
+    /// The checker's roots, lent whole: each member the expression names is
+    /// in its root, so the evaluator sees through the paths it follows
+    /// exactly what the narrowed roots would hold, and clones only what a
+    /// path reaches (not, per expression, every member it names).
+    Lent(&'v IndexMap<String, Value>),
+    /// Only the parts of each root the expression names (see [`narrow`]),
+    /// for an expression naming a member its root lacks (a local in a
+    /// cycle: unknown here) or reading a generated secret.
+    Narrow(IndexMap<String, Value>),
 }
 
-impl Roots for NarrowRoots {
+impl Roots for CheckRoots<'_> {
     /// A name the checker has no value for (a component body's resources,
     /// `network` inside a component) is unknown: resolve has reported the
     /// names that do not exist, and expressions with errors are not evaluated.
-    fn root(&self, name: &str) -> Option<Value> {
-        Some(self.roots.get(name).cloned().unwrap_or(Value::Unknown))
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
+        let roots = match self {
+            CheckRoots::Lent(roots) => roots,
+            CheckRoots::Narrow(roots) => roots,
+        };
+        Some(roots.get(name).map_or(Cow::Owned(Value::Unknown), Cow::Borrowed))
+    }
+}
+
+/// The roots to evaluate `expr` with: `roots` lent whole when that is the
+/// same as narrowing them, else narrowed.
+fn check_roots<'v>(expr: &Expr, roots: &'v IndexMap<String, Value>) -> CheckRoots<'v> {
+    let paths = walk::references(expr);
+    let lendable = paths.iter().all(|path| {
+        let root = path.root.name.as_str();
+        if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
+            return !roots.contains_key(root);
+        }
+        match (path.name_at(0), roots.get(root)) {
+            (Some(member), Some(Value::Object(fields))) => fields.contains_key(member.name.as_str()),
+            _ => true,
+        }
+    });
+    if lendable {
+        CheckRoots::Lent(roots)
+    } else {
+        CheckRoots::Narrow(narrow(&paths, roots))
     }
 }
 
@@ -111,7 +145,8 @@ struct Checker<'r, 'a> {
     roots: IndexMap<String, Value>,
     variable_types: IndexMap<&'a str, Type>,
     /// (component, param) -> declared type.
-    param_types: IndexMap<(&'a str, &'a str), Type>,
+    /// (An `Rc`: the checker reads a param's type once per instance that sets it.)
+    param_types: IndexMap<(&'a str, &'a str), Rc<Type>>,
     /// (component, param) -> the default's value, when it has one.
     param_defaults: IndexMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
@@ -163,8 +198,7 @@ impl<'a> Checker<'_, 'a> {
         let mut found = Vec::new();
         let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
         self.last_type = crate::infer::infer(expr, &scoped, &mut found);
-        let narrow = narrow(expr, roots);
-        match self.evaluator.evaluate(expr, &narrow) {
+        match self.evaluator.evaluate(expr, &check_roots(expr, roots)) {
             // Evaluation's error names the values; inference's says the
             // same about types (or about a branch evaluation did not take),
             // so report one of them.
@@ -184,7 +218,7 @@ impl<'a> Checker<'_, 'a> {
 
     /// Evaluates without reporting (for conditions of validations written by others).
     fn evaluate_quietly(&self, expr: &Expr, roots: &IndexMap<String, Value>) -> Option<Value> {
-        self.evaluator.evaluate(expr, &narrow(expr, roots)).ok()
+        self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
     fn evaluate(&mut self, expr: &Expr) -> Value {
@@ -225,7 +259,7 @@ impl<'a> Checker<'_, 'a> {
                 if let Some(default) = block.body.attribute("default") {
                     defaults.push((component.name, *param, default, ty.clone()));
                 }
-                self.param_types.insert((component.name, param), ty);
+                self.param_types.insert((component.name, param), Rc::new(ty));
             }
             let mut outputs = IndexMap::new();
             for (output_name, output) in &component.outputs {
@@ -523,7 +557,8 @@ impl<'a> Checker<'_, 'a> {
             .params
             .keys()
             .map(|name| {
-                let ty = self.param_types.get(&(component.name, *name)).cloned().unwrap_or(Type::Any);
+                let ty =
+                    self.param_types.get(&(component.name, *name)).map_or(Type::Any, |ty| Type::clone(ty));
                 (name.to_string(), ObjectField { ty, optional: false })
             })
             .collect();
@@ -621,13 +656,13 @@ impl<'a> Checker<'_, 'a> {
     fn instance(&mut self, instance: &InstanceSymbol<'a>) {
         let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
         let block = instance.block;
-        let mut params: IndexMap<String, Value> = IndexMap::new();
+        let mut params: IndexMap<&'a str, Value> = IndexMap::new();
         let mut set: IndexMap<&'a str, Span> = IndexMap::new();
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
             let value = self.param_value(instance, name, &ty, Source::Expr(&attribute.value));
-            params.insert(name.to_string(), value);
+            params.insert(name, value);
             set.insert(name, attribute.value.span);
         }
         for inner in &block.body.blocks {
@@ -637,13 +672,13 @@ impl<'a> Checker<'_, 'a> {
                 continue;
             }
             let value = self.param_value(instance, name, &ty, Source::Block(inner));
-            params.insert(name.to_string(), value);
+            params.insert(name, value);
             set.insert(name, inner.kind.span);
         }
         if self.resolved.malformed.contains(&block.span) {
             return;
         }
-        self.param_validations(component, instance, params, &set);
+        self.param_validations(component, instance, &params, &set);
     }
 
     /// Evaluates and checks one param's value; returns it (unknown when it cannot be known).
@@ -656,7 +691,7 @@ impl<'a> Checker<'_, 'a> {
     ) -> Value {
         let value = match source {
             Source::Expr(expr) => {
-                self.reference_kinds(expr, ty, &format!("`{name}`"), None);
+                self.reference_kinds(expr, ty, name, None);
                 self.evaluate(expr)
             }
             Source::Block(block) => self.block_value(block, 0),
@@ -785,27 +820,9 @@ impl<'a> Checker<'_, 'a> {
         &mut self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
-        given: IndexMap<String, Value>,
+        given: &IndexMap<&'a str, Value>,
         set: &IndexMap<&'a str, Span>,
     ) {
-        let mut params: IndexMap<String, Value> = IndexMap::new();
-        for name in component.params.keys() {
-            let value = match given.get(*name) {
-                Some(value) => value.clone(),
-                None => self.param_defaults.get(&(component.name, *name)).cloned().unwrap_or(Value::Null),
-            };
-            params.insert(name.to_string(), value);
-        }
-        let mut roots = IndexMap::new();
-        roots.insert("param".to_string(), Value::Object(params));
-        roots.insert(
-            "self".to_string(),
-            Value::Object(IndexMap::from([
-                ("name".to_string(), Value::string(instance.name)),
-                ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
-                ("target".to_string(), Value::Unknown),
-            ])),
-        );
         for (name, span) in set {
             let Some(param) = component.params.get(name) else { continue };
             for validation in param.body.blocks_of("validation") {
@@ -817,9 +834,11 @@ impl<'a> Checker<'_, 'a> {
                 if self.has_error_in(*span) {
                     continue;
                 }
+                let roots = self.validation_roots(component, instance, given, &condition.value);
                 if let Some(Value::Bool(false)) =
                     self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
                 {
+                    let roots = self.validation_roots(component, instance, given, &message.value);
                     let text = self
                         .evaluate_quietly(&message.value, &roots)
                         .and_then(|t| t.as_str().map(str::to_string))
@@ -842,25 +861,78 @@ impl<'a> Checker<'_, 'a> {
         }
     }
 
+    /// The roots a param validation's `expr` sees: `param` (each param's
+    /// value: given, else its default, else null) and `self`. Built with
+    /// only the params `expr` names (all of them when it names `param`
+    /// whole): a validation reads one or two of an instance's params, and
+    /// building the others for every instance was most of the check's work.
+    /// A name that is no param is left out, so it is unknown, as narrowing
+    /// the whole `param` object would make it.
+    fn validation_roots(
+        &self,
+        component: &ComponentSymbols<'a>,
+        instance: &InstanceSymbol<'a>,
+        given: &IndexMap<&'a str, Value>,
+        expr: &Expr,
+    ) -> IndexMap<String, Value> {
+        let value_of = |name: &str| match given.get(name) {
+            Some(value) => value.clone(),
+            None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
+        };
+        let mut params: IndexMap<String, Value> = IndexMap::new();
+        let mut whole = false;
+        let mut reads_self = false;
+        for path in walk::references(expr) {
+            match (path.root.name.as_str(), path.name_at(0)) {
+                ("param", Some(member))
+                    if component.params.contains_key(member.name.as_str())
+                        && !params.contains_key(&member.name) =>
+                {
+                    params.insert(member.name.clone(), value_of(&member.name));
+                }
+                ("param", None) => whole = true,
+                ("self", _) => reads_self = true,
+                _ => {}
+            }
+        }
+        if whole {
+            params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
+        }
+        let mut roots = IndexMap::new();
+        roots.insert("param".to_string(), Value::Object(params));
+        if reads_self {
+            roots.insert(
+                "self".to_string(),
+                Value::Object(IndexMap::from([
+                    ("name".to_string(), Value::string(instance.name)),
+                    ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
+                    ("target".to_string(), Value::Unknown),
+                ])),
+            );
+        }
+        roots
+    }
+
     /// Reference types: a param of type `service` takes `service.<name>`
     /// (or, inside a component, a `param` of that type); a string, a number
     /// or another kind's instance is E0306. Lists and maps of references are
     /// checked element by element when written literally.
+    /// `param` names the parameter, for messages.
     fn reference_kinds(
         &mut self,
         expr: &Expr,
         ty: &Type,
-        what: &str,
+        param: &str,
         component: Option<&ComponentSymbols<'a>>,
     ) {
-        self.reference_kinds_at(expr, ty, what, component, 0);
+        self.reference_kinds_at(expr, ty, param, component, 0);
     }
 
     fn reference_kinds_at(
         &mut self,
         expr: &Expr,
         ty: &Type,
-        what: &str,
+        param: &str,
         component: Option<&ComponentSymbols<'a>>,
         depth: usize,
     ) {
@@ -880,7 +952,7 @@ impl<'a> Checker<'_, 'a> {
                         Diagnostic::new(
                             Code::WrongReferenceKind,
                             expr.span,
-                            format!("{what} takes a reference to a `{kind}`, but this is a `{found}`."),
+                            format!("`{param}` takes a reference to a `{kind}`, but this is a `{found}`."),
                         )
                         .with_label(format!("a `{found}`, not a `{kind}`"))
                         .with_help(self.kind_help(kind)),
@@ -890,7 +962,7 @@ impl<'a> Checker<'_, 'a> {
                         Diagnostic::new(
                             Code::WrongReferenceKind,
                             expr.span,
-                            format!("{what} takes a reference to a `{kind}` instance, written `{kind}.<name>`; this is not one."),
+                            format!("`{param}` takes a reference to a `{kind}` instance, written `{kind}.<name>`; this is not one."),
                         )
                         .with_label(format!("not a reference to a `{kind}`"))
                         .with_help(self.kind_help(kind)),
@@ -900,14 +972,14 @@ impl<'a> Checker<'_, 'a> {
             Type::List(element) => {
                 if let ExprKind::List(items) = &expr.kind {
                     for item in items {
-                        self.reference_kinds_at(item, element, what, component, depth + 1);
+                        self.reference_kinds_at(item, element, param, component, depth + 1);
                     }
                 }
             }
             Type::Map(element) => {
                 if let ExprKind::Object(fields) = &expr.kind {
                     for (_, value) in fields {
-                        self.reference_kinds_at(value, element, what, component, depth + 1);
+                        self.reference_kinds_at(value, element, param, component, depth + 1);
                     }
                 }
             }
@@ -915,7 +987,7 @@ impl<'a> Checker<'_, 'a> {
                 if let ExprKind::Object(fields) = &expr.kind {
                     for (key, value) in fields {
                         if let Some(field) = types::key_name(key).and_then(|k| declared.get(&k)) {
-                            self.reference_kinds_at(value, &field.ty, what, component, depth + 1);
+                            self.reference_kinds_at(value, &field.ty, param, component, depth + 1);
                         }
                     }
                 }
@@ -951,7 +1023,11 @@ impl<'a> Checker<'_, 'a> {
                 match (root, path.len()) {
                     ("param", 2) => {
                         let component = component?;
-                        match self.param_types.get(&(component.name, path[1].name.as_str())).map(Type::base) {
+                        match self
+                            .param_types
+                            .get(&(component.name, path[1].name.as_str()))
+                            .map(|ty| ty.base())
+                        {
                             Some(Type::Ref(kind)) => Some(Found::Kind(kind.clone())),
                             Some(Type::Any) | None => Some(Found::Unknown),
                             Some(_) => None,
@@ -998,7 +1074,7 @@ impl<'a> Checker<'_, 'a> {
             let mut params = IndexMap::new();
             for name in component.params.keys() {
                 let sensitive =
-                    self.param_types.get(&(component.name, *name)).is_some_and(Type::is_sensitive);
+                    self.param_types.get(&(component.name, *name)).is_some_and(|ty| ty.is_sensitive());
                 params.insert(
                     name.to_string(),
                     if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
@@ -1055,8 +1131,7 @@ impl<'a> Checker<'_, 'a> {
                         else {
                             continue;
                         };
-                        let what = format!("`{}`", attribute.name.name);
-                        self.reference_kinds(&attribute.value, &ty, &what, Some(component));
+                        self.reference_kinds(&attribute.value, &ty, &attribute.name.name, Some(component));
                     }
                 }
             }
@@ -1357,12 +1432,12 @@ fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
 /// needs to know before any provider is loaded).
 pub const SENSITIVE_RESOURCE_ATTRIBUTES: &[(&str, &str)] = &[("random_password", "result")];
 
-/// The roots `expr` names, each narrowed to the members it reads.
-fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
+/// The roots an expression names (its references are `paths`), each
+/// narrowed to the members it reads.
+fn narrow(paths: &[walk::RefPath<'_>], roots: &IndexMap<String, Value>) -> IndexMap<String, Value> {
     let mut out: IndexMap<String, Value> = IndexMap::new();
     let mut whole: IndexSet<&str> = IndexSet::new();
-    let paths = walk::references(expr);
-    for path in &paths {
+    for path in paths {
         let root = path.root.name.as_str();
         let Some(value) = roots.get(root) else { continue };
         match (path.name_at(0), value) {
@@ -1414,7 +1489,7 @@ fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
             }
         }
     }
-    NarrowRoots { roots: out }
+    out
 }
 
 type RefPathAlias<'a> = walk::RefPath<'a>;

@@ -289,11 +289,29 @@ pub fn conform_all(value: &Value, ty: &Type) -> (Value, Vec<Mismatch>) {
     (value, problems)
 }
 
-fn conform_at(
-    value: &Value,
+/// A step of the path from the top of a value to the part being conformed,
+/// borrowed from the value: it becomes text only in a [`Mismatch`] (most
+/// values fit, and a string per field and element was most of the work).
+#[derive(Clone, Copy)]
+enum Step<'v> {
+    Index(usize),
+    Key(&'v str),
+}
+
+fn path_text_steps(path: &[Step<'_>]) -> Vec<String> {
+    path.iter()
+        .map(|step| match step {
+            Step::Index(i) => i.to_string(),
+            Step::Key(key) => key.to_string(),
+        })
+        .collect()
+}
+
+fn conform_at<'v>(
+    value: &'v Value,
     ty: &Type,
     depth: usize,
-    path: &mut Vec<String>,
+    path: &mut Vec<Step<'v>>,
     problems: &mut Vec<Mismatch>,
 ) -> Value {
     if depth > MAX_VALUE_DEPTH {
@@ -307,7 +325,7 @@ fn conform_at(
     }
     let mut fail = |mismatch: Mismatch| {
         let mut mismatch = mismatch;
-        let mut full = path.clone();
+        let mut full = path_text_steps(path);
         full.append(&mut mismatch.path);
         mismatch.path = full;
         problems.push(mismatch);
@@ -382,7 +400,7 @@ fn conform_at(
                     .iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        path.push(i.to_string());
+                        path.push(Step::Index(i));
                         let converted = conform_at(item, element, depth + 1, path, problems);
                         path.pop();
                         converted
@@ -396,7 +414,7 @@ fn conform_at(
                 fields
                     .iter()
                     .map(|(k, v)| {
-                        path.push(k.clone());
+                        path.push(Step::Key(k));
                         let converted = conform_at(v, element, depth + 1, path, problems);
                         path.pop();
                         (k.clone(), converted)
@@ -433,18 +451,18 @@ fn conform_at(
                                     declared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                                 )
                             });
-                        path.push(name.clone());
+                        path.push(Step::Key(name));
                         let problem =
                             Mismatch::new(Code::TypeMismatch, format!("the object has no field `{name}`"))
                                 .help(help);
                         let mut problem = problem;
-                        problem.path = path.clone();
+                        problem.path = path_text_steps(path);
                         problem.unknown_field = true;
                         problems.push(problem);
                         path.pop();
                         continue;
                     };
-                    path.push(name.clone());
+                    path.push(Step::Key(name));
                     let converted = conform_at(field, &expected.ty, depth + 1, path, problems);
                     path.pop();
                     out.insert(name.clone(), converted);

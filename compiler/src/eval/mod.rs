@@ -47,6 +47,7 @@ use crate::functions::{self, FunctionError};
 use crate::source::Span;
 use crate::value::{format_number, Value};
 use indexmap::IndexMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Where `file("path")` reads from: implemented by the binary over the
@@ -112,9 +113,9 @@ pub(crate) struct Context<'r> {
     files: Option<&'r dyn FileSource>,
     /// `for` variables, innermost last.
     bound: Vec<(String, Value)>,
-    /// Roots asked for so far (`None`: not defined); an expression names
-    /// few, so a list beats a hash map.
-    fetched: Vec<(String, Option<Value>)>,
+    /// Roots asked for so far (`None`: not defined), lent by the roots
+    /// where they can; an expression names few, so a list beats a hash map.
+    fetched: Vec<(String, Option<Cow<'r, Value>>)>,
     depth: usize,
     work: u64,
 }
@@ -275,7 +276,7 @@ impl<'r> Context<'r> {
         }
         match self.fetch_root(name) {
             Some(value) => Ok(value.clone()),
-            _ => Err(error(
+            None => Err(error(
                 Code::UnknownReference,
                 span,
                 format!("`{name}` is not defined here."),
@@ -294,7 +295,7 @@ impl<'r> Context<'r> {
                 self.fetched.len() - 1
             }
         };
-        self.fetched[at].1.as_ref()
+        self.fetched[at].1.as_deref()
     }
 
     /// The fast path of `root.a[i].b`: follows the steps by reference and
