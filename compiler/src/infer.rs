@@ -47,8 +47,8 @@ impl TypeRoots for IndexMap<String, Type> {
 
 /// Roots with component kinds' outputs.
 pub struct ScopedTypes<'a> {
-    pub roots: &'a IndexMap<String, Type>,
-    pub kinds: &'a IndexMap<String, Type>,
+    pub roots: &'a crate::hash::FastMap<String, Type>,
+    pub kinds: &'a crate::hash::FastMap<String, Type>,
 }
 
 impl TypeRoots for ScopedTypes<'_> {
@@ -221,15 +221,16 @@ impl Inference<'_, '_> {
                 let mut current = element;
                 for (n, step) in steps.iter().enumerate() {
                     // The first step applies to each element of the list.
-                    let of = match crate::eval::path_text(inner) {
+                    // Worded only for an error.
+                    let of = || match crate::eval::path_text(inner) {
                         Some(p) if n == 0 => format!("each element of `{p}`"),
                         _ => "this value".to_string(),
                     };
                     current = match step {
-                        SplatStep::Attr(name) => self.attribute_of(&current, name, of),
+                        SplatStep::Attr(name) => self.attribute_of(&current, name, &of),
                         SplatStep::Index(index) => {
                             let index_type = self.expr(index);
-                            self.index_of(&current, index, &index_type, of)
+                            self.index_of(&current, index, &index_type, &of)
                         }
                     };
                 }
@@ -406,13 +407,12 @@ impl Inference<'_, '_> {
     }
 
     fn attribute(&mut self, base: &Type, name: &Ident, inner: &Expr) -> Type {
-        let of =
-            crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
-        self.attribute_of(base, name, of)
+        self.attribute_of(base, name, &|| subject(inner))
     }
 
-    /// `.name` on a value of type `base`, which messages call `of`.
-    fn attribute_of(&mut self, base: &Type, name: &Ident, of: String) -> Type {
+    /// `.name` on a value of type `base`, which messages call `of()`
+    /// (worded only for an error).
+    fn attribute_of(&mut self, base: &Type, name: &Ident, of: &dyn Fn() -> String) -> Type {
         match base.base() {
             Type::Any => Type::Any,
             Type::Map(element) => element.as_ref().clone(),
@@ -435,7 +435,7 @@ impl Inference<'_, '_> {
                             name.span,
                             format!(
                                 "{} has no attribute `{}`: its type is `{base}`.",
-                                capitalize(&of),
+                                capitalize(&of()),
                                 name.name
                             ),
                         )
@@ -459,7 +459,7 @@ impl Inference<'_, '_> {
                         name.span,
                         format!(
                             "{} is a list (`{base}`), which has no attribute `{}`.",
-                            capitalize(&of),
+                            capitalize(&of()),
                             name.name
                         ),
                     )
@@ -476,7 +476,7 @@ impl Inference<'_, '_> {
                     Diagnostic::new(
                         Code::InvalidIndex,
                         name.span,
-                        format!("{} is {}, which has no attributes.", capitalize(&of), describe(scalar)),
+                        format!("{} is {}, which has no attributes.", capitalize(&of()), describe(scalar)),
                     )
                     .with_label("not an object"),
                 );
@@ -486,13 +486,12 @@ impl Inference<'_, '_> {
     }
 
     fn index(&mut self, base: &Type, index: &Expr, index_type: &Type, inner: &Expr) -> Type {
-        let of =
-            crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
-        self.index_of(base, index, index_type, of)
+        self.index_of(base, index, index_type, &|| subject(inner))
     }
 
-    /// `[index]` on a value of type `base`, which messages call `of`.
-    fn index_of(&mut self, base: &Type, index: &Expr, index_type: &Type, of: String) -> Type {
+    /// `[index]` on a value of type `base`, which messages call `of()`
+    /// (worded only for an error).
+    fn index_of(&mut self, base: &Type, index: &Expr, index_type: &Type, of: &dyn Fn() -> String) -> Type {
         match base.base() {
             Type::Any => Type::Any,
             Type::List(element) => {
@@ -528,7 +527,7 @@ impl Inference<'_, '_> {
                     Diagnostic::new(
                         Code::InvalidIndex,
                         index.span,
-                        format!("{} is {}, which cannot be indexed.", capitalize(&of), describe(scalar)),
+                        format!("{} is {}, which cannot be indexed.", capitalize(&of()), describe(scalar)),
                     )
                     .with_label("cannot index"),
                 );
@@ -725,6 +724,11 @@ impl Inference<'_, '_> {
         }
         ty.base().clone()
     }
+}
+
+/// What a step applies to, for messages: `` `local.zones` ``, or "this value".
+fn subject(inner: &Expr) -> String {
+    crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into())
 }
 
 fn capitalize(text: &str) -> String {

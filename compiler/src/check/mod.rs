@@ -25,12 +25,13 @@ use crate::ast::{Block, Expr, ExprKind, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::expand::{Evaluator, Roots};
+use crate::hash::{FastMap, FastSet};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -50,11 +51,11 @@ enum CheckRoots<'v> {
     /// in its root, so the evaluator sees through the paths it follows
     /// exactly what the narrowed roots would hold, and clones only what a
     /// path reaches (not, per expression, every member it names).
-    Lent(&'v IndexMap<String, Value>),
+    Lent(&'v FastMap<String, Value>),
     /// Only the parts of each root the expression names (see [`narrow`]),
     /// for an expression naming a member its root lacks (a local in a
     /// cycle: unknown here) or reading a generated secret.
-    Narrow(IndexMap<String, Value>),
+    Narrow(FastMap<String, Value>),
 }
 
 impl Roots for CheckRoots<'_> {
@@ -72,22 +73,23 @@ impl Roots for CheckRoots<'_> {
 
 /// The roots to evaluate `expr` with: `roots` lent whole when that is the
 /// same as narrowing them, else narrowed.
-fn check_roots<'v>(expr: &Expr, roots: &'v IndexMap<String, Value>) -> CheckRoots<'v> {
-    let paths = walk::references(expr);
-    let lendable = paths.iter().all(|path| {
-        let root = path.root.name.as_str();
-        if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
-            return !roots.contains_key(root);
-        }
-        match (path.name_at(0), roots.get(root)) {
-            (Some(member), Some(Value::Object(fields))) => fields.contains_key(member.name.as_str()),
-            _ => true,
-        }
+fn check_roots<'v>(expr: &Expr, roots: &'v FastMap<String, Value>) -> CheckRoots<'v> {
+    let mut lendable = true;
+    walk::reference_roots(expr, &mut |root, first| {
+        let root = root.name.as_str();
+        lendable &= if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
+            !roots.contains_key(root)
+        } else {
+            match (first, roots.get(root)) {
+                (Some(member), Some(Value::Object(fields))) => fields.contains_key(member.name.as_str()),
+                _ => true,
+            }
+        };
     });
     if lendable {
         CheckRoots::Lent(roots)
     } else {
-        CheckRoots::Narrow(narrow(&paths, roots))
+        CheckRoots::Narrow(narrow(&walk::references(expr), roots))
     }
 }
 
@@ -110,14 +112,14 @@ pub fn check_stack(
         evaluator,
         diagnostics,
         error_spans,
-        roots: IndexMap::new(),
-        variable_types: IndexMap::new(),
-        param_types: IndexMap::new(),
-        param_defaults: IndexMap::new(),
-        known_variables: IndexSet::new(),
-        output_types: IndexMap::new(),
-        types: IndexMap::new(),
-        kind_outputs: IndexMap::new(),
+        roots: FastMap::default(),
+        variable_types: FastMap::default(),
+        param_types: FastMap::default(),
+        param_defaults: FastMap::default(),
+        known_variables: FastSet::default(),
+        output_types: FastMap::default(),
+        types: FastMap::default(),
+        kind_outputs: FastMap::default(),
         last_type: Type::Any,
     };
     checker.types();
@@ -142,21 +144,21 @@ struct Checker<'r, 'a> {
     /// Where errors were already reported: expressions containing one are not evaluated.
     error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
-    roots: IndexMap<String, Value>,
-    variable_types: IndexMap<&'a str, Type>,
+    roots: FastMap<String, Value>,
+    variable_types: FastMap<&'a str, Type>,
     /// (component, param) -> declared type.
     /// (An `Rc`: the checker reads a param's type once per instance that sets it.)
-    param_types: IndexMap<(&'a str, &'a str), Rc<Type>>,
+    param_types: FastMap<(&'a str, &'a str), Rc<Type>>,
     /// (component, param) -> the default's value, when it has one.
-    param_defaults: IndexMap<(&'a str, &'a str), Value>,
+    param_defaults: FastMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
-    known_variables: IndexSet<&'a str>,
+    known_variables: FastSet<&'a str>,
     /// Declared types of the stack's outputs.
-    output_types: IndexMap<&'a str, Type>,
+    output_types: FastMap<&'a str, Type>,
     /// Static types of the stack-level roots, for type inference.
-    types: IndexMap<String, Type>,
+    types: FastMap<String, Type>,
     /// Each component kind's outputs as an object type (the type of a reference to an instance).
-    kind_outputs: IndexMap<String, Type>,
+    kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
 }
@@ -188,8 +190,8 @@ impl<'a> Checker<'_, 'a> {
     fn evaluate_in(
         &mut self,
         expr: &Expr,
-        roots: &IndexMap<String, Value>,
-        types: &IndexMap<String, Type>,
+        roots: &FastMap<String, Value>,
+        types: &FastMap<String, Type>,
     ) -> Value {
         self.last_type = Type::Any;
         if self.has_error_in(expr.span) {
@@ -217,7 +219,7 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// Evaluates without reporting (for conditions of validations written by others).
-    fn evaluate_quietly(&self, expr: &Expr, roots: &IndexMap<String, Value>) -> Option<Value> {
+    fn evaluate_quietly(&self, expr: &Expr, roots: &FastMap<String, Value>) -> Option<Value> {
         self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
@@ -280,9 +282,9 @@ impl<'a> Checker<'_, 'a> {
         for diagnostic in found {
             self.report(diagnostic);
         }
-        let empty = IndexMap::new();
+        let empty = FastMap::default();
         for (component, param, default, ty) in defaults {
-            let value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
+            let value = self.evaluate_in(&default.value, &empty, &FastMap::default());
             match types::conform(&value, &ty) {
                 Ok(value) => {
                     self.param_defaults.insert((component, param), value);
@@ -329,7 +331,7 @@ impl<'a> Checker<'_, 'a> {
         }
         let mut out = IndexMap::new();
         let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
-        let empty = IndexMap::new();
+        let empty = FastMap::default();
         for (name, block) in variables {
             let ty = self.variable_types.get(name).cloned().unwrap_or(Type::Any);
             let sensitive = ty.is_sensitive();
@@ -368,7 +370,7 @@ impl<'a> Checker<'_, 'a> {
                 }
             }
             if let Some(default) = default {
-                let default_value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
+                let default_value = self.evaluate_in(&default.value, &empty, &FastMap::default());
                 match types::conform(&default_value, &ty) {
                     Ok(v) => {
                         if value.is_none() && !given.contains_key(name) {
@@ -433,8 +435,11 @@ impl<'a> Checker<'_, 'a> {
                             .unwrap_or_else(|| "the validation's condition is false".into());
                         let given = block.body.attribute("default").is_none_or(|d| {
                             // A default that does not give this value means the value was given.
-                            Some(&self.evaluate_quietly(&d.value, &IndexMap::new()).unwrap_or(Value::Unknown))
-                                != Some(&value.unmarked())
+                            Some(
+                                &self
+                                    .evaluate_quietly(&d.value, &FastMap::default())
+                                    .unwrap_or(Value::Unknown),
+                            ) != Some(&value.unmarked())
                         });
                         let (span, label) = match block.body.attribute("default") {
                             Some(default) if !given => {
@@ -552,7 +557,7 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// The static types of a component body's roots: `param`, `self`.
-    fn component_types(&self, component: &ComponentSymbols<'a>) -> IndexMap<String, Type> {
+    fn component_types(&self, component: &ComponentSymbols<'a>) -> FastMap<String, Type> {
         let params: IndexMap<String, ObjectField> = component
             .params
             .keys()
@@ -562,7 +567,7 @@ impl<'a> Checker<'_, 'a> {
                 (name.to_string(), ObjectField { ty, optional: false })
             })
             .collect();
-        let mut types = IndexMap::new();
+        let mut types = FastMap::default();
         types.insert("param".to_string(), Type::Object(params));
         types.insert(
             "self".to_string(),
@@ -586,15 +591,15 @@ impl<'a> Checker<'_, 'a> {
     /// Evaluates locals in dependency order (those in cycles stay unknown).
     fn locals(&mut self) {
         let symbols = &self.resolved.symbols;
-        let mut depends: IndexMap<&str, Vec<&str>> = IndexMap::new();
+        let mut depends: FastMap<&str, Vec<&str>> = FastMap::default();
         for (from, to, _) in &self.resolved.dependencies {
             if let (Node::Local(a), Node::Local(b)) = (from, to) {
                 depends.entry(a).or_default().push(b);
             }
         }
         let mut order: Vec<&'a str> = Vec::new();
-        let mut state: IndexMap<&str, u8> = IndexMap::new(); // 1 visiting, 2 done
-        let mut in_cycle: IndexSet<&str> = IndexSet::new();
+        let mut state: FastMap<&str, u8> = FastMap::default(); // 1 visiting, 2 done
+        let mut in_cycle: FastSet<&str> = FastSet::default();
         for name in symbols.locals.keys() {
             // Iterative depth-first post-order.
             let mut stack: Vec<(&str, usize)> = vec![(name, 0)];
@@ -656,8 +661,8 @@ impl<'a> Checker<'_, 'a> {
     fn instance(&mut self, instance: &InstanceSymbol<'a>) {
         let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
         let block = instance.block;
-        let mut params: IndexMap<&'a str, Value> = IndexMap::new();
-        let mut set: IndexMap<&'a str, Span> = IndexMap::new();
+        let mut params: FastMap<&'a str, Value> = FastMap::default();
+        let mut set: FastMap<&'a str, Span> = FastMap::default();
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
@@ -820,8 +825,8 @@ impl<'a> Checker<'_, 'a> {
         &mut self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
-        given: &IndexMap<&'a str, Value>,
-        set: &IndexMap<&'a str, Span>,
+        given: &FastMap<&'a str, Value>,
+        set: &FastMap<&'a str, Span>,
     ) {
         for (name, span) in set {
             let Some(param) = component.params.get(name) else { continue };
@@ -872,9 +877,9 @@ impl<'a> Checker<'_, 'a> {
         &self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
-        given: &IndexMap<&'a str, Value>,
+        given: &FastMap<&'a str, Value>,
         expr: &Expr,
-    ) -> IndexMap<String, Value> {
+    ) -> FastMap<String, Value> {
         let value_of = |name: &str| match given.get(name) {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
@@ -898,7 +903,7 @@ impl<'a> Checker<'_, 'a> {
         if whole {
             params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
         }
-        let mut roots = IndexMap::new();
+        let mut roots = FastMap::default();
         roots.insert("param".to_string(), Value::Object(params));
         if reads_self {
             roots.insert(
@@ -1080,7 +1085,7 @@ impl<'a> Checker<'_, 'a> {
                     if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
                 );
             }
-            let mut roots = IndexMap::new();
+            let mut roots = FastMap::default();
             roots.insert("param".to_string(), Value::Object(params));
             roots.insert(
                 "self".to_string(),
@@ -1140,7 +1145,7 @@ impl<'a> Checker<'_, 'a> {
 
     /// Type inference over every attribute of a body (and its nested
     /// blocks), reporting what certainly fails.
-    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &IndexMap<String, Type>, depth: usize) {
+    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &FastMap<String, Type>, depth: usize) {
         if depth > walk::MAX_DEPTH {
             return;
         }
@@ -1434,9 +1439,9 @@ pub const SENSITIVE_RESOURCE_ATTRIBUTES: &[(&str, &str)] = &[("random_password",
 
 /// The roots an expression names (its references are `paths`), each
 /// narrowed to the members it reads.
-fn narrow(paths: &[walk::RefPath<'_>], roots: &IndexMap<String, Value>) -> IndexMap<String, Value> {
-    let mut out: IndexMap<String, Value> = IndexMap::new();
-    let mut whole: IndexSet<&str> = IndexSet::new();
+fn narrow(paths: &[walk::RefPath<'_>], roots: &FastMap<String, Value>) -> FastMap<String, Value> {
+    let mut out: FastMap<String, Value> = FastMap::default();
+    let mut whole: FastSet<&str> = FastSet::default();
     for path in paths {
         let root = path.root.name.as_str();
         let Some(value) = roots.get(root) else { continue };

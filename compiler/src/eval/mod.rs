@@ -111,11 +111,12 @@ pub(crate) type Iteration = Result<(Vec<(Value, Value)>, bool), Value>;
 pub(crate) struct Context<'r> {
     roots: &'r dyn Roots,
     files: Option<&'r dyn FileSource>,
-    /// `for` variables, innermost last.
-    bound: Vec<(String, Value)>,
+    /// `for` variables, innermost last (names borrowed from the
+    /// expression, which outlives the evaluation).
+    bound: Vec<(&'r str, Value)>,
     /// Roots asked for so far (`None`: not defined), lent by the roots
     /// where they can; an expression names few, so a list beats a hash map.
-    fetched: Vec<(String, Option<Cow<'r, Value>>)>,
+    fetched: Vec<(&'r str, Option<Cow<'r, Value>>)>,
     depth: usize,
     work: u64,
 }
@@ -185,7 +186,7 @@ impl<'r> Context<'r> {
         Ok(())
     }
 
-    pub(crate) fn eval(&mut self, expr: &Expr) -> EvalResult {
+    pub(crate) fn eval(&mut self, expr: &'r Expr) -> EvalResult {
         if self.depth >= MAX_DEPTH {
             return Err(error(
                 Code::NestingTooDeep,
@@ -200,7 +201,7 @@ impl<'r> Context<'r> {
         result
     }
 
-    fn eval_kind(&mut self, expr: &Expr) -> EvalResult {
+    fn eval_kind(&mut self, expr: &'r Expr) -> EvalResult {
         match &expr.kind {
             ExprKind::Null => Ok(Value::Null),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -270,8 +271,8 @@ impl<'r> Context<'r> {
         }
     }
 
-    fn variable(&mut self, name: &str, span: Span) -> EvalResult {
-        if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
+    fn variable(&mut self, name: &'r str, span: Span) -> EvalResult {
+        if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| *n == name) {
             return Ok(value.clone());
         }
         match self.fetch_root(name) {
@@ -286,12 +287,12 @@ impl<'r> Context<'r> {
     }
 
     /// The value of root `name`, asked of the roots once per evaluation.
-    fn fetch_root(&mut self, name: &str) -> Option<&Value> {
-        let at = match self.fetched.iter().position(|(n, _)| n == name) {
+    fn fetch_root(&mut self, name: &'r str) -> Option<&Value> {
+        let at = match self.fetched.iter().position(|(n, _)| *n == name) {
             Some(at) => at,
             None => {
                 let value = self.roots.root(name);
-                self.fetched.push((name.to_string(), value));
+                self.fetched.push((name, value));
                 self.fetched.len() - 1
             }
         };
@@ -303,7 +304,7 @@ impl<'r> Context<'r> {
     /// `var`). `None` when the path leaves what it can follow without a
     /// question (a missing key, an unknown, a wrong type): the general
     /// path then gives the value or the precise error.
-    fn traversal(&mut self, expr: &Expr) -> EvalResult<Option<Value>> {
+    fn traversal(&mut self, expr: &'r Expr) -> EvalResult<Option<Value>> {
         enum Key<'e> {
             Name(&'e str),
             Value(Value),
@@ -356,7 +357,7 @@ impl<'r> Context<'r> {
         Ok(Some(mark(value.clone(), sensitive)))
     }
 
-    fn object(&mut self, fields: &[(Expr, Expr)], span: Span) -> EvalResult {
+    fn object(&mut self, fields: &'r [(Expr, Expr)], span: Span) -> EvalResult {
         self.spend(fields.len() as u64, span)?;
         let mut out = IndexMap::with_capacity(fields.len());
         let mut sensitive_key = false;
@@ -390,7 +391,13 @@ impl<'r> Context<'r> {
         Ok(mark(Value::Object(out), sensitive_key))
     }
 
-    fn binary(&mut self, op: crate::ast::BinaryOp, left: &Expr, right: &Expr, span: Span) -> EvalResult {
+    fn binary(
+        &mut self,
+        op: crate::ast::BinaryOp,
+        left: &'r Expr,
+        right: &'r Expr,
+        span: Span,
+    ) -> EvalResult {
         use crate::ast::BinaryOp;
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
             return ops::logical(self, op, left, right);
@@ -404,7 +411,7 @@ impl<'r> Context<'r> {
         &mut self,
         inner: &Expr,
         value: Value,
-        steps: &[crate::ast::SplatStep],
+        steps: &'r [crate::ast::SplatStep],
         span: Span,
     ) -> EvalResult {
         let (value, sensitive) = unmark(value);
@@ -424,13 +431,15 @@ impl<'r> Context<'r> {
             }
         }
         let mut out = Vec::with_capacity(items.len());
-        let base = traverse::subject(Some(inner));
+        // What each step applies to, for messages only (worded on an error).
+        let base = || traverse::subject(Some(inner));
         for (i, item) in items.into_iter().enumerate() {
             let mut current = item;
             let mut next_index = indexes.iter();
             for (n, step) in steps.iter().enumerate() {
                 // The first step applies to an element of the splat's list.
-                let of = if n == 0 { format!("element {i} of {base}") } else { "this value".to_string() };
+                let of =
+                    || if n == 0 { format!("element {i} of {}", base()) } else { "this value".to_string() };
                 current = match step {
                     crate::ast::SplatStep::Attr(name) => traverse::get_attr_of(current, name, of)?,
                     crate::ast::SplatStep::Index(index) => {
@@ -444,7 +453,7 @@ impl<'r> Context<'r> {
         Ok(mark(Value::List(out), sensitive))
     }
 
-    fn call(&mut self, name: &crate::ast::Ident, args: &[Expr], expand: bool, span: Span) -> EvalResult {
+    fn call(&mut self, name: &crate::ast::Ident, args: &'r [Expr], expand: bool, span: Span) -> EvalResult {
         let Some(function) = functions::lookup(&name.name) else {
             return Err(Box::new(functions::unknown_function(name)));
         };
@@ -533,7 +542,7 @@ impl<'r> Context<'r> {
     /// `try(a, b, ...)`: the first argument that evaluates without an error.
     /// An unknown argument makes the result unknown (whether it would fail
     /// is known only after apply).
-    fn try_call(&mut self, args: &[Expr], span: Span) -> EvalResult {
+    fn try_call(&mut self, args: &'r [Expr], span: Span) -> EvalResult {
         let mut last_error = None;
         for arg in args {
             let saved = self.bound.len();
@@ -557,7 +566,7 @@ impl<'r> Context<'r> {
     }
 
     /// `can(x)`: whether `x` evaluates without an error (unknown when `x` is).
-    fn can_call(&mut self, args: &[Expr]) -> EvalResult {
+    fn can_call(&mut self, args: &'r [Expr]) -> EvalResult {
         let [arg] = args else { return Ok(Value::Unknown) };
         let saved = self.bound.len();
         match self.eval(arg) {
@@ -611,23 +620,23 @@ impl<'r> Context<'r> {
     /// Binds `for` variables, runs `body`, unbinds.
     pub(crate) fn with_bound<T>(
         &mut self,
-        key_var: Option<&crate::ast::Ident>,
-        value_var: &crate::ast::Ident,
+        key_var: Option<&'r crate::ast::Ident>,
+        value_var: &'r crate::ast::Ident,
         key: Value,
         value: Value,
         body: impl FnOnce(&mut Self) -> EvalResult<T>,
     ) -> EvalResult<T> {
         let saved = self.bound.len();
         if let Some(k) = key_var {
-            self.bound.push((k.name.clone(), key));
+            self.bound.push((&k.name, key));
         }
-        self.bound.push((value_var.name.clone(), value));
+        self.bound.push((&value_var.name, value));
         let result = body(self);
         self.bound.truncate(saved);
         result
     }
 
-    fn for_expr(&mut self, for_expr: &ForExpr) -> EvalResult {
+    fn for_expr(&mut self, for_expr: &'r ForExpr) -> EvalResult {
         let collection = self.eval(&for_expr.collection)?;
         let (pairs, mut sensitive) =
             match self.iteration(collection, &for_expr.collection, "A `for` expression")? {
@@ -709,7 +718,7 @@ impl<'r> Context<'r> {
         Ok(mark(result, sensitive))
     }
 
-    fn for_item<'e>(&mut self, for_expr: &'e ForExpr) -> EvalResult<ForStep<'e>> {
+    fn for_item(&mut self, for_expr: &'r ForExpr) -> EvalResult<ForStep<'r>> {
         match &for_expr.key {
             None => Ok(ForStep::Item(self.eval(&for_expr.value)?)),
             Some(key) => {

@@ -50,6 +50,14 @@ impl<'a> RefPath<'a> {
 /// What a walk finds.
 pub trait Visitor<'a> {
     fn reference(&mut self, path: RefPath<'a>);
+    /// Whether [`Visitor::reference`] is wanted; when not, each reference
+    /// goes to [`Visitor::reference_root`] instead, and no path is built.
+    fn wants_paths(&self) -> bool {
+        true
+    }
+    /// A reference reduced to its root and its first step when that is an
+    /// attribute name (`var.x.y`: `var`, `x`; `var[0]`, `var`: `var`, none).
+    fn reference_root(&mut self, _root: &'a Ident, _first: Option<&'a Ident>) {}
     /// A function call: its name, arguments, whether the last one is
     /// expanded with `...`, and the whole call's span.
     fn call(&mut self, _name: &'a Ident, _args: &'a [Expr], _expand: bool, _span: crate::source::Span) {}
@@ -72,6 +80,46 @@ pub fn references(expr: &Expr) -> Vec<RefPath<'_>> {
     let mut collect = Collect(Vec::new());
     walk(expr, &mut collect);
     collect.0
+}
+
+/// Every reference in `expr` reduced to its root and its first step when
+/// that is an attribute name (see [`Visitor::reference_root`]): what
+/// [`references`] finds, in an order that may differ, without building a
+/// path for each (for callers that only look up the first member).
+pub fn reference_roots<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Ident, Option<&'a Ident>)) {
+    struct Roots<'v, 'a>(&'v mut dyn FnMut(&'a Ident, Option<&'a Ident>));
+    impl<'a> Visitor<'a> for Roots<'_, 'a> {
+        fn reference(&mut self, _path: RefPath<'a>) {}
+        fn wants_paths(&self) -> bool {
+            false
+        }
+        fn reference_root(&mut self, root: &'a Ident, first: Option<&'a Ident>) {
+            (self.0)(root, first)
+        }
+    }
+    walk(expr, &mut Roots(visit));
+}
+
+/// The root of `root.a[0].b` and its first step when that is an attribute
+/// name, as [`traversal`] would find them, without collecting the steps.
+fn traversal_root(expr: &Expr) -> Option<(&Ident, Option<&Ident>)> {
+    let mut first = None;
+    let mut current = expr;
+    for _ in 0..MAX_DEPTH {
+        match &current.kind {
+            ExprKind::Variable(root) => return Some((root, first)),
+            ExprKind::GetAttr(inner, name) => {
+                first = Some(name);
+                current = inner;
+            }
+            ExprKind::Index(inner, _) => {
+                first = None;
+                current = inner;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// `root.a[0].b` as a root and steps, innermost first; `None` when the chain
@@ -102,6 +150,27 @@ fn traversal(expr: &Expr) -> Option<RefPath<'_>> {
 fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Visitor<'a>, depth: usize) {
     if depth > MAX_DEPTH {
         return;
+    }
+    if !visitor.wants_paths() {
+        if let Some((root, first)) = traversal_root(expr) {
+            // The index expressions, outermost first (the order of
+            // references is not promised here).
+            let mut current = expr;
+            loop {
+                match &current.kind {
+                    ExprKind::GetAttr(inner, _) => current = inner,
+                    ExprKind::Index(inner, index) => {
+                        walk_expr(index, bound, visitor, depth + 1);
+                        current = inner;
+                    }
+                    _ => break,
+                }
+            }
+            if !bound.contains(&root.name.as_str()) {
+                visitor.reference_root(root, first);
+            }
+            return;
+        }
     }
     if let Some(path) = traversal(expr) {
         for step in &path.steps {
