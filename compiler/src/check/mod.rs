@@ -16,6 +16,7 @@
 
 pub mod domain;
 mod flow;
+mod roots;
 pub mod types;
 
 #[cfg(test)]
@@ -24,7 +25,7 @@ mod tests;
 use crate::ast::{Block, Expr, ExprKind, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::expand::{Evaluator, Roots};
+use crate::expand::Evaluator;
 use crate::hash::{FastMap, FastSet};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
@@ -32,7 +33,7 @@ use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
 use indexmap::IndexMap;
-use std::borrow::Cow;
+use roots::{check_roots, Kind, Root, RootTypes, RootValues, ScopedTypes};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -43,54 +44,6 @@ pub struct CheckResult {
     pub variables: IndexMap<String, Value>,
     /// Declared targets, in order.
     pub targets: Vec<String>,
-}
-
-/// Roots given to the evaluator for one expression.
-enum CheckRoots<'v> {
-    /// The checker's roots, lent whole: each member the expression names is
-    /// in its root, so the evaluator sees through the paths it follows
-    /// exactly what the narrowed roots would hold, and clones only what a
-    /// path reaches (not, per expression, every member it names).
-    Lent(&'v FastMap<String, Value>),
-    /// Only the parts of each root the expression names (see [`narrow`]),
-    /// for an expression naming a member its root lacks (a local in a
-    /// cycle: unknown here) or reading a generated secret.
-    Narrow(FastMap<String, Value>),
-}
-
-impl Roots for CheckRoots<'_> {
-    /// A name the checker has no value for (a component body's resources,
-    /// `network` inside a component) is unknown: resolve has reported the
-    /// names that do not exist, and expressions with errors are not evaluated.
-    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
-        let roots = match self {
-            CheckRoots::Lent(roots) => roots,
-            CheckRoots::Narrow(roots) => roots,
-        };
-        Some(roots.get(name).map_or(Cow::Owned(Value::Unknown), Cow::Borrowed))
-    }
-}
-
-/// The roots to evaluate `expr` with: `roots` lent whole when that is the
-/// same as narrowing them, else narrowed.
-fn check_roots<'v>(expr: &Expr, roots: &'v FastMap<String, Value>) -> CheckRoots<'v> {
-    let mut lendable = true;
-    walk::reference_roots(expr, &mut |root, first| {
-        let root = root.name.as_str();
-        lendable &= if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
-            !roots.contains_key(root)
-        } else {
-            match (first, roots.get(root)) {
-                (Some(member), Some(Value::Object(fields))) => fields.contains_key(member.name.as_str()),
-                _ => true,
-            }
-        };
-    });
-    if lendable {
-        CheckRoots::Lent(roots)
-    } else {
-        CheckRoots::Narrow(narrow(&walk::references(expr), roots))
-    }
 }
 
 /// Checks the stack whose files are `stdlib` and `user`.
@@ -144,7 +97,7 @@ struct Checker<'r, 'a> {
     /// Where errors were already reported: expressions containing one are not evaluated.
     error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
-    roots: FastMap<String, Value>,
+    roots: RootValues<'r, 'a>,
     variable_types: FastMap<&'a str, Type>,
     /// (component, param) -> declared type.
     /// (An `Rc`: the checker reads a param's type once per instance that sets it.)
@@ -156,14 +109,14 @@ struct Checker<'r, 'a> {
     /// Declared types of the stack's outputs.
     output_types: FastMap<&'a str, Type>,
     /// Static types of the stack-level roots, for type inference.
-    types: FastMap<String, Type>,
+    types: RootTypes<'r, 'a>,
     /// Each component kind's outputs as an object type (the type of a reference to an instance).
     kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
 }
 
-impl<'a> Checker<'_, 'a> {
+impl<'r, 'a> Checker<'r, 'a> {
     fn report(&mut self, diagnostic: Diagnostic) {
         if diagnostic.is_error() {
             let span = diagnostic.primary.span;
@@ -187,18 +140,13 @@ impl<'a> Checker<'_, 'a> {
     /// the given full roots narrowed to what it names and reports the
     /// evaluator's diagnostic. Unknown on error. The inferred type is left
     /// in `last_type`.
-    fn evaluate_in(
-        &mut self,
-        expr: &Expr,
-        roots: &FastMap<String, Value>,
-        types: &FastMap<String, Type>,
-    ) -> Value {
+    fn evaluate_in(&mut self, expr: &Expr, roots: &RootValues<'r, 'a>, types: &RootTypes<'r, 'a>) -> Value {
         self.last_type = Type::Any;
         if self.has_error_in(expr.span) {
             return Value::Unknown;
         }
         let mut found = Vec::new();
-        let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+        let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
         self.last_type = crate::infer::infer(expr, &scoped, &mut found);
         match self.evaluator.evaluate(expr, &check_roots(expr, roots)) {
             // Evaluation's error names the values; inference's says the
@@ -219,7 +167,7 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// Evaluates without reporting (for conditions of validations written by others).
-    fn evaluate_quietly(&self, expr: &Expr, roots: &FastMap<String, Value>) -> Option<Value> {
+    fn evaluate_quietly(&self, expr: &Expr, roots: &RootValues<'r, 'a>) -> Option<Value> {
         self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
@@ -282,9 +230,9 @@ impl<'a> Checker<'_, 'a> {
         for diagnostic in found {
             self.report(diagnostic);
         }
-        let empty = FastMap::default();
+        let empty = RootValues::default();
         for (component, param, default, ty) in defaults {
-            let value = self.evaluate_in(&default.value, &empty, &FastMap::default());
+            let value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
             match types::conform(&value, &ty) {
                 Ok(value) => {
                     self.param_defaults.insert((component, param), value);
@@ -331,7 +279,7 @@ impl<'a> Checker<'_, 'a> {
         }
         let mut out = IndexMap::new();
         let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
-        let empty = FastMap::default();
+        let empty = RootValues::default();
         for (name, block) in variables {
             let ty = self.variable_types.get(name).cloned().unwrap_or(Type::Any);
             let sensitive = ty.is_sensitive();
@@ -370,7 +318,7 @@ impl<'a> Checker<'_, 'a> {
                 }
             }
             if let Some(default) = default {
-                let default_value = self.evaluate_in(&default.value, &empty, &FastMap::default());
+                let default_value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
                 match types::conform(&default_value, &ty) {
                     Ok(v) => {
                         if value.is_none() && !given.contains_key(name) {
@@ -437,7 +385,7 @@ impl<'a> Checker<'_, 'a> {
                             // A default that does not give this value means the value was given.
                             Some(
                                 &self
-                                    .evaluate_quietly(&d.value, &FastMap::default())
+                                    .evaluate_quietly(&d.value, &RootValues::default())
                                     .unwrap_or(Value::Unknown),
                             ) != Some(&value.unmarked())
                         });
@@ -501,27 +449,32 @@ impl<'a> Checker<'_, 'a> {
                 (name.clone(), value)
             })
             .collect();
-        self.roots.insert("var".into(), Value::Object(var));
+        self.roots.insert("var".into(), Root::Whole(Value::Object(var)));
+        // Each instance of a kind is its outputs (see `roots`).
         for (kind, by_name) in &symbols.instances {
             let Some(component) = symbols.components.get(kind) else { continue };
-            let outputs = instance_outputs(component);
-            let object: IndexMap<String, Value> =
-                by_name.keys().map(|n| (n.to_string(), outputs.clone())).collect();
-            self.roots.insert(kind.to_string(), Value::Object(object));
+            let mut root = Kind::new(instance_outputs(component));
+            root.instances = Some(by_name);
+            self.roots.insert(kind.to_string(), Root::Kind(root));
         }
         if let Some(network) = symbols.components.get("network") {
             let outputs = instance_outputs(network);
-            let entry = self.roots.entry("network".into()).or_insert_with(|| Value::Object(IndexMap::new()));
-            if let Value::Object(fields) = entry {
-                fields.entry("main".into()).or_insert(outputs);
+            let entry =
+                self.roots.entry("network".into()).or_insert_with(|| Root::Kind(Kind::new(outputs.clone())));
+            match entry {
+                Root::Kind(kind) => kind.main = true,
+                Root::Whole(Value::Object(fields)) => {
+                    fields.entry("main".into()).or_insert(outputs);
+                }
+                Root::Whole(_) => {}
             }
         }
         for (type_name, by_name) in &symbols.resources {
             let object: IndexMap<String, Value> =
                 by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
-            self.roots.insert(type_name.to_string(), Value::Object(object));
+            self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
-        self.roots.insert("local".into(), Value::Object(IndexMap::new()));
+        self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));
 
         // The same roots' static types: declared types where there are some.
         let var_types: IndexMap<String, ObjectField> = variables
@@ -531,19 +484,22 @@ impl<'a> Checker<'_, 'a> {
                 (name.clone(), ObjectField { ty, optional: false })
             })
             .collect();
-        self.types.insert("var".into(), Type::Object(var_types));
+        self.types.insert("var".into(), Root::Whole(Type::Object(var_types)));
         for (kind, by_name) in &symbols.instances {
             let Some(outputs) = self.kind_outputs.get(*kind) else { continue };
-            let object: IndexMap<String, ObjectField> = by_name
-                .keys()
-                .map(|n| (n.to_string(), ObjectField { ty: outputs.clone(), optional: false }))
-                .collect();
-            self.types.insert(kind.to_string(), Type::Object(object));
+            let mut root = Kind::new(outputs.clone());
+            root.instances = Some(by_name);
+            self.types.insert(kind.to_string(), Root::Kind(root));
         }
         if let Some(outputs) = self.kind_outputs.get("network").cloned() {
-            let entry = self.types.entry("network".into()).or_insert_with(|| Type::Object(IndexMap::new()));
-            if let Type::Object(fields) = entry {
-                fields.entry("main".into()).or_insert(ObjectField { ty: outputs, optional: false });
+            let entry =
+                self.types.entry("network".into()).or_insert_with(|| Root::Kind(Kind::new(outputs.clone())));
+            match entry {
+                Root::Kind(kind) => kind.main = true,
+                Root::Whole(Type::Object(fields)) => {
+                    fields.entry("main".into()).or_insert(ObjectField { ty: outputs, optional: false });
+                }
+                Root::Whole(_) => {}
             }
         }
         // Every local is there from the start (as `any` until inferred), so
@@ -553,11 +509,11 @@ impl<'a> Checker<'_, 'a> {
             .keys()
             .map(|name| (name.to_string(), ObjectField { ty: Type::Any, optional: false }))
             .collect();
-        self.types.insert("local".into(), Type::Object(locals));
+        self.types.insert("local".into(), Root::Whole(Type::Object(locals)));
     }
 
     /// The static types of a component body's roots: `param`, `self`.
-    fn component_types(&self, component: &ComponentSymbols<'a>) -> FastMap<String, Type> {
+    fn component_types(&self, component: &ComponentSymbols<'a>) -> RootTypes<'r, 'a> {
         let params: IndexMap<String, ObjectField> = component
             .params
             .keys()
@@ -567,21 +523,21 @@ impl<'a> Checker<'_, 'a> {
                 (name.to_string(), ObjectField { ty, optional: false })
             })
             .collect();
-        let mut types = FastMap::default();
-        types.insert("param".to_string(), Type::Object(params));
+        let mut types = RootTypes::default();
+        types.insert("param".to_string(), Root::Whole(Type::Object(params)));
         types.insert(
             "self".to_string(),
-            Type::Object(
+            Root::Whole(Type::Object(
                 resolve::SELF_ATTRIBUTES
                     .iter()
                     .map(|a| (a.to_string(), ObjectField { ty: Type::String, optional: false }))
                     .collect(),
-            ),
+            )),
         );
-        types.insert("count".into(), repetition_type("index", Type::Number));
-        types.insert("each".into(), each_type());
+        types.insert("count".into(), Root::Whole(repetition_type("index", Type::Number)));
+        types.insert("each".into(), Root::Whole(each_type()));
         if let Some(outputs) = self.kind_outputs.get("network") {
-            types.insert("network".into(), outputs.clone());
+            types.insert("network".into(), Root::Whole(outputs.clone()));
         }
         types
     }
@@ -639,11 +595,11 @@ impl<'a> Checker<'_, 'a> {
             let Some(attribute) = symbols.locals.get(name) else { continue };
             let value =
                 if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
-            if let Some(Value::Object(locals)) = self.roots.get_mut("local") {
+            if let Some(Root::Whole(Value::Object(locals))) = self.roots.get_mut("local") {
                 locals.insert(name.to_string(), value);
             }
             let ty = std::mem::replace(&mut self.last_type, Type::Any);
-            if let Some(Type::Object(locals)) = self.types.get_mut("local") {
+            if let Some(Root::Whole(Type::Object(locals))) = self.types.get_mut("local") {
                 locals.insert(name.to_string(), ObjectField { ty, optional: false });
             }
         }
@@ -705,7 +661,7 @@ impl<'a> Checker<'_, 'a> {
             return Value::Unknown;
         }
         // A value known only after apply is checked by its type.
-        if let (Source::Expr(expr), Value::Unknown) = (source, value.unmarked()) {
+        if let (Source::Expr(expr), Value::Unknown) = (source, crate::eval::unmarked_top(&value)) {
             let found = std::mem::replace(&mut self.last_type, Type::Any);
             if !types::compatible(&found, ty) {
                 let shown = crate::eval::path_text(expr)
@@ -735,7 +691,7 @@ impl<'a> Checker<'_, 'a> {
                 return Value::Unknown;
             }
         }
-        let (converted, mismatches) = types::conform_all(&value, ty);
+        let (converted, mismatches) = types::conform_all(value, ty);
         let failed = !mismatches.is_empty();
         for mismatch in mismatches {
             let span = if mismatch.unknown_field {
@@ -879,7 +835,7 @@ impl<'a> Checker<'_, 'a> {
         instance: &InstanceSymbol<'a>,
         given: &FastMap<&'a str, Value>,
         expr: &Expr,
-    ) -> FastMap<String, Value> {
+    ) -> RootValues<'r, 'a> {
         let value_of = |name: &str| match given.get(name) {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
@@ -903,16 +859,16 @@ impl<'a> Checker<'_, 'a> {
         if whole {
             params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
         }
-        let mut roots = FastMap::default();
-        roots.insert("param".to_string(), Value::Object(params));
+        let mut roots = RootValues::default();
+        roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
         if reads_self {
             roots.insert(
                 "self".to_string(),
-                Value::Object(IndexMap::from([
+                Root::Whole(Value::Object(IndexMap::from([
                     ("name".to_string(), Value::string(instance.name)),
                     ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
                     ("target".to_string(), Value::Unknown),
-                ])),
+                ]))),
             );
         }
         roots
@@ -1085,22 +1041,22 @@ impl<'a> Checker<'_, 'a> {
                     if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
                 );
             }
-            let mut roots = FastMap::default();
-            roots.insert("param".to_string(), Value::Object(params));
+            let mut roots = RootValues::default();
+            roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
             roots.insert(
                 "self".to_string(),
-                Value::Object(
+                Root::Whole(Value::Object(
                     resolve::SELF_ATTRIBUTES.iter().map(|a| (a.to_string(), Value::Unknown)).collect(),
-                ),
+                )),
             );
             roots.insert(
                 "target".to_string(),
-                Value::Object(
+                Root::Whole(Value::Object(
                     crate::expand::TARGET_ATTRIBUTES
                         .iter()
                         .map(|a| (a.to_string(), Value::Unknown))
                         .collect(),
-                ),
+                )),
             );
             let types = self.component_types(component);
             let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
@@ -1145,7 +1101,7 @@ impl<'a> Checker<'_, 'a> {
 
     /// Type inference over every attribute of a body (and its nested
     /// blocks), reporting what certainly fails.
-    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &FastMap<String, Type>, depth: usize) {
+    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &RootTypes<'r, 'a>, depth: usize) {
         if depth > walk::MAX_DEPTH {
             return;
         }
@@ -1154,7 +1110,7 @@ impl<'a> Checker<'_, 'a> {
                 continue;
             }
             let mut found = Vec::new();
-            let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+            let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
             crate::infer::infer(&attribute.value, &scoped, &mut found);
             for diagnostic in found {
                 self.report(diagnostic);
@@ -1227,18 +1183,18 @@ impl<'a> Checker<'_, 'a> {
             let mut roots = std::mem::take(&mut self.roots);
             roots.insert(
                 "count".into(),
-                Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)])),
+                Root::Whole(Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)]))),
             );
             roots.insert(
                 "each".into(),
-                Value::Object(IndexMap::from([
+                Root::Whole(Value::Object(IndexMap::from([
                     ("key".to_string(), Value::Unknown),
                     ("value".to_string(), Value::Unknown),
-                ])),
+                ]))),
             );
             let mut types = std::mem::take(&mut self.types);
-            types.insert("count".into(), repetition_type("index", Type::Number));
-            types.insert("each".into(), each_type());
+            types.insert("count".into(), Root::Whole(repetition_type("index", Type::Number)));
+            types.insert("each".into(), Root::Whole(each_type()));
             for attribute in &block.body.attributes {
                 self.evaluate_in(&attribute.value, &roots, &types);
             }
@@ -1436,65 +1392,3 @@ fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
 /// secrets (the provider marks them sensitive in its schema; the checker
 /// needs to know before any provider is loaded).
 pub const SENSITIVE_RESOURCE_ATTRIBUTES: &[(&str, &str)] = &[("random_password", "result")];
-
-/// The roots an expression names (its references are `paths`), each
-/// narrowed to the members it reads.
-fn narrow(paths: &[walk::RefPath<'_>], roots: &FastMap<String, Value>) -> FastMap<String, Value> {
-    let mut out: FastMap<String, Value> = FastMap::default();
-    let mut whole: FastSet<&str> = FastSet::default();
-    for path in paths {
-        let root = path.root.name.as_str();
-        let Some(value) = roots.get(root) else { continue };
-        match (path.name_at(0), value) {
-            (Some(member), Value::Object(fields)) if !whole.contains(root) => {
-                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
-                if let Value::Object(narrowed) = entry {
-                    // Names resolve reported are not evaluated; anything else
-                    // missing (a value in a cycle) is unknown.
-                    let member_value = fields.get(member.name.as_str()).cloned().unwrap_or(Value::Unknown);
-                    narrowed.insert(member.name.clone(), member_value);
-                }
-            }
-            _ => {
-                whole.insert(root);
-                out.insert(root.to_string(), value.clone());
-            }
-        }
-    }
-    // A generated secret read from a resource stays sensitive.
-    for (type_name, attribute) in SENSITIVE_RESOURCE_ATTRIBUTES {
-        let Some(Value::Object(members)) = out.get_mut(*type_name) else { continue };
-        for (member, value) in members.iter_mut() {
-            if !matches!(value, Value::Unknown) {
-                continue;
-            }
-            let reads: Vec<&RefPathAlias> = paths
-                .iter()
-                .filter(|p| p.root.name == *type_name && p.name_at(0).is_some_and(|m| m.name == *member))
-                .collect();
-            if !reads.iter().any(|p| p.steps.len() < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
-                continue;
-            }
-            if reads.iter().all(|p| p.name_at(1).is_some()) {
-                let fields: IndexMap<String, Value> = reads
-                    .iter()
-                    .filter_map(|p| p.name_at(1))
-                    .map(|a| {
-                        let v = if a.name == *attribute {
-                            Value::Unknown.into_sensitive()
-                        } else {
-                            Value::Unknown
-                        };
-                        (a.name.clone(), v)
-                    })
-                    .collect();
-                *value = Value::Object(fields);
-            } else {
-                *value = Value::Unknown.into_sensitive();
-            }
-        }
-    }
-    out
-}
-
-type RefPathAlias<'a> = walk::RefPath<'a>;

@@ -133,6 +133,14 @@ pub(crate) fn unmark(value: Value) -> (Value, bool) {
     }
 }
 
+/// `value` without its top-level sensitive marks, borrowed.
+pub(crate) fn unmarked_top(value: &Value) -> &Value {
+    match value {
+        Value::Sensitive(inner) => unmarked_top(inner),
+        other => other,
+    }
+}
+
 /// Structural equality of two values: `None` when it depends on an unknown part.
 pub(crate) fn equal(a: &Value, b: &Value) -> Option<bool> {
     ops::equal(a, b, 0)
@@ -305,56 +313,44 @@ impl<'r> Context<'r> {
     /// question (a missing key, an unknown, a wrong type): the general
     /// path then gives the value or the precise error.
     fn traversal(&mut self, expr: &'r Expr) -> EvalResult<Option<Value>> {
-        enum Key<'e> {
-            Name(&'e str),
-            Value(Value),
-        }
-        let mut steps: Vec<Key<'_>> = Vec::new();
+        // Down the chain from its outermost step: the index values (only
+        // those: a chain of names needs no list) and the root.
+        let mut keys: Vec<Value> = Vec::new();
+        let mut steps = 0;
         let mut current = expr;
         let root = loop {
             match &current.kind {
-                ExprKind::GetAttr(inner, name) => {
-                    steps.push(Key::Name(&name.name));
-                    current = inner;
-                }
+                ExprKind::GetAttr(inner, _) => current = inner,
                 ExprKind::Index(inner, index) => {
-                    steps.push(Key::Value(self.eval(index)?));
+                    keys.push(self.eval(index)?);
                     current = inner;
                 }
                 ExprKind::Variable(root) => break root,
                 _ => return Ok(None),
             }
-            if steps.len() > MAX_DEPTH {
+            steps += 1;
+            if steps > MAX_DEPTH {
                 return Ok(None);
             }
         };
-        let found = match self.bound.iter().rposition(|(n, _)| *n == root.name) {
+        let bound = self.bound.iter().rposition(|(n, _)| *n == root.name);
+        let mut sensitive = false;
+        // `kind.name`: the roots may give the member without the whole root.
+        if let (None, Some(first)) = (bound, first_name(expr)) {
+            if let Some(member) = self.roots.member(&root.name, first) {
+                let found = follow(expr, Start::Member(&member), &keys, &mut sensitive);
+                return Ok(found.map(|found| mark(found.clone(), sensitive)));
+            }
+        }
+        let found = match bound {
             Some(at) => Some(&self.bound[at].1),
             None => self.fetch_root(&root.name),
         };
-        let Some(mut value) = found else {
+        let Some(value) = found else {
             return Ok(None);
         };
-        let mut sensitive = false;
-        for key in steps.iter().rev() {
-            while let Value::Sensitive(inner) = value {
-                sensitive = true;
-                value = inner;
-            }
-            let next = match (value, key) {
-                (Value::Object(fields), Key::Name(name)) => fields.get(*name),
-                (Value::Object(fields), Key::Value(Value::String(name))) => fields.get(name),
-                (Value::List(items), Key::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
-                    items.get(*n as usize)
-                }
-                _ => None,
-            };
-            match next {
-                Some(next) => value = next,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(mark(value.clone(), sensitive)))
+        Ok(follow(expr, Start::Root(value), &keys, &mut sensitive)
+            .map(|found| mark(found.clone(), sensitive)))
     }
 
     fn object(&mut self, fields: &'r [(Expr, Expr)], span: Span) -> EvalResult {
@@ -728,6 +724,69 @@ impl<'r> Context<'r> {
             }
         }
     }
+}
+
+/// Where [`follow`] starts: the value of the chain's root, or of its first
+/// step (`root.name`, given by the roots).
+#[derive(Clone, Copy)]
+enum Start<'v> {
+    Root(&'v Value),
+    Member(&'v Value),
+}
+
+/// The name of the chain's first step (`x` in `root.x[0].y`), when it is one.
+fn first_name(expr: &Expr) -> Option<&str> {
+    let mut current = expr;
+    loop {
+        match &current.kind {
+            ExprKind::GetAttr(inner, name) if matches!(inner.kind, ExprKind::Variable(_)) => {
+                return Some(&name.name)
+            }
+            ExprKind::GetAttr(inner, _) | ExprKind::Index(inner, _) => current = inner,
+            _ => return None,
+        }
+    }
+}
+
+/// Follows the chain `expr` (`root.a[i].b`) by reference from `start`;
+/// `keys` are its index values, outermost first. Marks passed on the way
+/// set `sensitive`. `None` where a step does not simply follow. Recursion
+/// follows the chain, which `traversal` bounds.
+fn follow<'v>(expr: &Expr, start: Start<'v>, keys: &'v [Value], sensitive: &mut bool) -> Option<&'v Value> {
+    let (value, key) = match (&expr.kind, start) {
+        (ExprKind::Variable(_), Start::Root(root)) => return Some(root),
+        (ExprKind::GetAttr(inner, _), Start::Member(member))
+            if matches!(inner.kind, ExprKind::Variable(_)) =>
+        {
+            return Some(member)
+        }
+        (ExprKind::GetAttr(inner, name), _) => {
+            (follow(inner, start, keys, sensitive)?, FollowKey::Name(&name.name))
+        }
+        (ExprKind::Index(inner, _), _) => {
+            let (key, inner_keys) = keys.split_first()?;
+            (follow(inner, start, inner_keys, sensitive)?, FollowKey::Value(key))
+        }
+        _ => return None,
+    };
+    let mut value = value;
+    while let Value::Sensitive(inner) = value {
+        *sensitive = true;
+        value = inner;
+    }
+    match (value, key) {
+        (Value::Object(fields), FollowKey::Name(name)) => fields.get(name),
+        (Value::Object(fields), FollowKey::Value(Value::String(name))) => fields.get(name),
+        (Value::List(items), FollowKey::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
+            items.get(*n as usize)
+        }
+        _ => None,
+    }
+}
+
+enum FollowKey<'k> {
+    Name(&'k str),
+    Value(&'k Value),
 }
 
 enum ForStep<'e> {

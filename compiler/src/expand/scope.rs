@@ -34,6 +34,14 @@ pub trait Roots {
     /// lent root by reference and clones only what the path reaches, so a
     /// large root (every instance of a kind) costs nothing to name.
     fn root(&self, name: &str) -> Option<Cow<'_, Value>>;
+
+    /// `root.name`, for roots that can give a member without their whole
+    /// value (the checker's instance kinds: every instance of a kind, each
+    /// the kind's outputs). `None`: ask [`Roots::root`]. When `Some`, `root`
+    /// gives an object (with no sensitive mark) and this is its member `name`.
+    fn member(&self, _root: &str, _name: &str) -> Option<Cow<'_, Value>> {
+        None
+    }
 }
 
 /// A value as captured for later re-evaluation.
