@@ -202,7 +202,7 @@ fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<St
                 .iter()
                 .filter(|p| p.root.name == *type_name && p.name_at(0).is_some_and(|m| m.name == *member))
                 .collect();
-            if !reads.iter().any(|p| p.steps.len() < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
+            if !reads.iter().any(|p| p.len < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
                 continue;
             }
             if reads.iter().all(|p| p.name_at(1).is_some()) {

@@ -298,11 +298,14 @@ impl<'r> Context<'r> {
     fn fetch_root(&mut self, name: &'r str) -> Option<&Value> {
         let at = match self.fetched.iter().position(|(n, _)| *n == name) {
             Some(at) => at,
-            None => {
-                let value = self.roots.root(name);
-                self.fetched.push((name, value));
-                self.fetched.len() - 1
-            }
+            None => match self.roots.root(name) {
+                // Lent: asking again costs nothing, so it is not kept.
+                Some(Cow::Borrowed(value)) => return Some(value),
+                value => {
+                    self.fetched.push((name, value));
+                    self.fetched.len() - 1
+                }
+            },
         };
         self.fetched[at].1.as_deref()
     }
@@ -370,16 +373,20 @@ impl<'r> Context<'r> {
                 }
                 other => object_key(other, key, "An object key")?,
             };
-            if out.contains_key(&name) {
-                return Err(error(
-                    Code::DuplicateKey,
-                    key.span,
-                    format!("The key `{name}` appears more than once in this object."),
-                    "repeated key",
-                )
-                .map_help("give each key once"));
+            match out.entry(name) {
+                indexmap::map::Entry::Occupied(repeated) => {
+                    return Err(error(
+                        Code::DuplicateKey,
+                        key.span,
+                        format!("The key `{}` appears more than once in this object.", repeated.key()),
+                        "repeated key",
+                    )
+                    .map_help("give each key once"));
+                }
+                indexmap::map::Entry::Vacant(entry) => {
+                    entry.insert(value);
+                }
             }
-            out.insert(name, value);
         }
         if unknown_key {
             return Ok(mark(Value::Unknown, sensitive_key));

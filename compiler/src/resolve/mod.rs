@@ -122,7 +122,7 @@ pub fn resolve<'a>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Resolved<'a> {
     let mut resolved = Resolved::default();
-    let mut structure = structure::Structure { resolved: &mut resolved, diagnostics };
+    let mut structure = structure::Structure::new(&mut resolved, diagnostics);
     structure.collect(stdlib, user);
     let mut references = References {
         symbols: &resolved.symbols,
@@ -131,6 +131,7 @@ pub fn resolve<'a>(
         used_locals: FastSet::default(),
         dependencies: Vec::new(),
         body_names: FastMap::default(),
+        paths: Vec::new(),
     };
     references.resolve_stack(user);
     references.resolve_components();
@@ -201,6 +202,8 @@ struct References<'s, 'a> {
     /// The names declared in a component's `on` block (or all of them), by
     /// (component, on block) span: computed once per body, not per reference.
     body_names: FastMap<(Span, Option<Span>), std::rc::Rc<BodyNames<'a>>>,
+    /// The references of the expression at hand (kept, emptied, between expressions).
+    paths: Vec<RefPath<'a>>,
 }
 
 /// The resources and instances declared in a body (an `on` block's, or
@@ -403,11 +406,11 @@ impl<'s, 'a> References<'s, 'a> {
     }
 
     fn expression(&mut self, expr: &'a Expr, place: Place<'s, 'a>, repetition: Repetition) {
-        struct Collector<'a> {
-            paths: Vec<RefPath<'a>>,
+        struct Collector<'c, 'a> {
+            paths: &'c mut Vec<RefPath<'a>>,
             problems: Vec<Diagnostic>,
         }
-        impl<'a> Visitor<'a> for Collector<'a> {
+        impl<'a> Visitor<'a> for Collector<'_, 'a> {
             fn reference(&mut self, path: RefPath<'a>) {
                 self.paths.push(path);
             }
@@ -424,12 +427,16 @@ impl<'s, 'a> References<'s, 'a> {
                 }
             }
         }
-        let mut collector = Collector { paths: Vec::new(), problems: Vec::new() };
+        // One list serves every expression (not a Vec per expression).
+        let mut paths = std::mem::take(&mut self.paths);
+        let mut collector = Collector { paths: &mut paths, problems: Vec::new() };
         walk::walk(expr, &mut collector);
-        for path in collector.paths {
+        let problems = collector.problems;
+        for path in paths.drain(..) {
             self.reference(&path, place, repetition);
         }
-        for problem in collector.problems {
+        self.paths = paths;
+        for problem in problems {
             self.error(problem);
         }
     }
@@ -835,12 +842,11 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// E0209: `var` alone, `service` alone, an index where a name is needed.
 fn incomplete(path: &RefPath<'_>, root: &str, shape: &str) -> Diagnostic {
-    let (span, what) = match path.steps.first() {
+    let (span, what) = match path.step(0) {
         Some(PathStep::Index(index)) => (index.span, "an index where a name is needed"),
         _ => (path.root.span, "a name missing"),
     };
-    let span =
-        if matches!(path.steps.first(), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
+    let span = if matches!(path.step(0), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
     Diagnostic::new(
         Code::InvalidReference,
         span,

@@ -11,6 +11,7 @@ use crate::expand::model::{read_type, RESERVED_KINDS};
 use crate::hash::FastMap;
 use crate::source::{Origin, Span};
 use crate::types::Type;
+use std::rc::Rc;
 
 const VARIABLE_ATTRIBUTES: &[&str] = &["type", "default", "description", "sensitive", "nullable"];
 const VALIDATION_ATTRIBUTES: &[&str] = &["condition", "message"];
@@ -21,6 +22,17 @@ const COMPONENT_ATTRIBUTES: &[&str] = &["description"];
 pub(super) struct Structure<'r, 'a> {
     pub resolved: &'r mut Resolved<'a>,
     pub diagnostics: &'r mut Vec<Diagnostic>,
+    /// Per component, its params without a default (every instance is
+    /// checked against them).
+    required: FastMap<&'a str, Rc<Vec<(&'a str, &'a Block)>>>,
+    /// (component, param) -> the type of a param written as a block.
+    block_types: FastMap<(&'a str, &'a str), Type>,
+}
+
+impl<'r, 'a> Structure<'r, 'a> {
+    pub fn new(resolved: &'r mut Resolved<'a>, diagnostics: &'r mut Vec<Diagnostic>) -> Self {
+        Structure { resolved, diagnostics, required: FastMap::default(), block_types: FastMap::default() }
+    }
 }
 
 /// HCL identifier rules for names: a letter or `_`, then letters, digits, `_`, `-`.
@@ -639,6 +651,15 @@ impl<'a> Structure<'_, 'a> {
     fn instance_params(&mut self, block: &'a Block) {
         let kind = block.kind.name.as_str();
         let Some(component) = self.resolved.symbols.components.get(kind) else { return };
+        let required = self
+            .required
+            .entry(component.name)
+            .or_insert_with(|| {
+                let required =
+                    component.params.iter().filter(|(_, param)| param.body.attribute("default").is_none());
+                Rc::new(required.map(|(name, param)| (*name, *param)).collect())
+            })
+            .clone();
         let declared = name_span(component.block);
         let params = &component.params;
         let origin = component.origin;
@@ -688,7 +709,9 @@ impl<'a> Structure<'_, 'a> {
                 continue;
             }
             set.insert(name, inner.kind.span);
-            let ty = param.body.attribute("type").map_or(Type::Any, |t| read_type(&t.value, 0));
+            let ty = self.block_types.entry((component_name, name)).or_insert_with(|| {
+                param.body.attribute("type").map_or(Type::Any, |t| read_type(&t.value, 0))
+            });
             if !matches!(ty.base(), Type::Object(_) | Type::Any) {
                 problems.push(
                     Diagnostic::new(
@@ -715,8 +738,8 @@ impl<'a> Structure<'_, 'a> {
                 );
             }
         }
-        for (name, param) in params {
-            if param.body.attribute("default").is_none() && !set.contains_key(name) {
+        for &(name, param) in required.iter() {
+            if !set.contains_key(name) {
                 problems.push(
                     Diagnostic::new(
                         Code::MissingRequired,
