@@ -395,8 +395,8 @@ fn stack_name_of(dir: &Path) -> String {
 struct VariableRoots<'a>(&'a Value);
 
 impl Roots for VariableRoots<'_> {
-    fn root(&self, name: &str) -> Option<Value> {
-        (name == "var").then(|| self.0.clone())
+    fn root(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
+        (name == "var").then_some(std::borrow::Cow::Borrowed(self.0))
     }
 }
 

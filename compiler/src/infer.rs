@@ -32,6 +32,11 @@ const MAX_DEPTH: usize = 512;
 pub trait TypeRoots {
     /// The type of a root name (`var`, `param`, `service`, ...); `None`: not known (treated as `Any`).
     fn root_type(&self, name: &str) -> Option<&Type>;
+    /// The type of `root.name`, for roots that can give it without their
+    /// whole type (see `Roots::member`); `None`: follow [`TypeRoots::root_type`].
+    fn member_type(&self, _root: &str, _name: &str) -> Option<&Type> {
+        None
+    }
     /// The declared outputs of a component kind, as an object type (for
     /// reference-typed values: `param.to.url`).
     fn kind_outputs(&self, _kind: &str) -> Option<&Type> {
@@ -42,21 +47,6 @@ pub trait TypeRoots {
 impl TypeRoots for IndexMap<String, Type> {
     fn root_type(&self, name: &str) -> Option<&Type> {
         self.get(name)
-    }
-}
-
-/// Roots with component kinds' outputs.
-pub struct ScopedTypes<'a> {
-    pub roots: &'a IndexMap<String, Type>,
-    pub kinds: &'a IndexMap<String, Type>,
-}
-
-impl TypeRoots for ScopedTypes<'_> {
-    fn root_type(&self, name: &str) -> Option<&Type> {
-        self.roots.get(name)
-    }
-    fn kind_outputs(&self, kind: &str) -> Option<&Type> {
-        self.kinds.get(kind)
     }
 }
 
@@ -84,6 +74,21 @@ struct Inference<'r, 'd> {
     depth: usize,
     /// Inside `try`/`can`: nothing is reported.
     quiet: usize,
+}
+
+/// The type of a path so far: borrowed from the roots' types, or computed.
+enum PathType<'r> {
+    Borrowed(&'r Type),
+    Owned(Type),
+}
+
+impl PathType<'_> {
+    fn into_owned(self) -> Type {
+        match self {
+            PathType::Borrowed(ty) => ty.clone(),
+            PathType::Owned(ty) => ty,
+        }
+    }
 }
 
 /// One step of a path: `.name` or `[index]` (with the index's type), and what it applies to.
@@ -165,7 +170,7 @@ fn unify(a: Type, b: Type) -> Type {
     }
 }
 
-impl Inference<'_, '_> {
+impl<'r> Inference<'r, '_> {
     fn report(&mut self, diagnostic: Diagnostic) {
         if self.quiet == 0 {
             self.diagnostics.push(diagnostic);
@@ -231,15 +236,16 @@ impl Inference<'_, '_> {
                 let mut current = element;
                 for (n, step) in steps.iter().enumerate() {
                     // The first step applies to each element of the list.
-                    let of = match crate::eval::path_text(inner) {
+                    // Worded only for an error.
+                    let of = || match crate::eval::path_text(inner) {
                         Some(p) if n == 0 => format!("each element of `{p}`"),
                         _ => "this value".to_string(),
                     };
                     current = match step {
-                        SplatStep::Attr(name) => self.attribute_of(&current, name, of),
+                        SplatStep::Attr(name) => self.attribute_of(&current, name, &of),
                         SplatStep::Index(index) => {
                             let index_type = self.expr(index);
-                            self.index_of(&current, index, &index_type, of)
+                            self.index_of(&current, index, &index_type, &of)
                         }
                     };
                 }
@@ -311,78 +317,74 @@ impl Inference<'_, '_> {
     /// what the path reaches. Where a step does not simply follow (a missing
     /// attribute, a scalar), the general rules take over and report.
     fn traversal(&mut self, expr: &Expr) -> Type {
-        let mut steps: Vec<Step<'_>> = Vec::new();
         let mut current = expr;
-        let root = loop {
-            match &current.kind {
-                ExprKind::GetAttr(inner, name) => {
-                    steps.push(Step::Attr(name, inner));
-                    current = inner;
-                }
-                ExprKind::Index(inner, index) => {
-                    steps.push(Step::Index(index, Type::Any, inner));
-                    current = inner;
-                }
-                ExprKind::Variable(root) => break root,
-                _ => {
-                    // Not a plain path (`f(x).a`): the general rules, step by step.
-                    let base = self.expr(current);
-                    return self.steps(base, steps);
-                }
-            }
-            if steps.len() > MAX_DEPTH {
+        let mut steps = 0;
+        while let ExprKind::GetAttr(inner, _) | ExprKind::Index(inner, _) = &current.kind {
+            current = inner;
+            steps += 1;
+            if steps > MAX_DEPTH {
                 return Type::Any;
             }
-        };
-        steps.reverse();
-        // Index expressions are inferred in source order, before the walk.
-        for step in steps.iter_mut() {
-            if let Step::Index(index, ty, _) = step {
-                *ty = self.expr(index);
+        }
+        self.chain(expr).into_owned()
+    }
+
+    /// The type of the chain `expr`, from its root outwards (so index
+    /// expressions are inferred in source order): borrowed from the roots'
+    /// types while each step simply follows. Recursion follows the chain,
+    /// which `traversal` bounds.
+    fn chain(&mut self, expr: &Expr) -> PathType<'r> {
+        match &expr.kind {
+            ExprKind::Variable(root) => {
+                if let Some((_, ty)) = self.bound.iter().rev().find(|(n, _)| *n == root.name) {
+                    return PathType::Owned(ty.clone());
+                }
+                let roots = self.roots;
+                match roots.root_type(&root.name) {
+                    Some(ty) => PathType::Borrowed(ty),
+                    None => PathType::Owned(Type::Any),
+                }
             }
+            ExprKind::GetAttr(inner, name) => {
+                // `kind.name`: the roots may answer without the kind's whole type.
+                if let ExprKind::Variable(root) = &inner.kind {
+                    let roots = self.roots;
+                    if !self.bound.iter().any(|(n, _)| *n == root.name) {
+                        if let Some(ty) = roots.member_type(&root.name, &name.name) {
+                            return PathType::Borrowed(ty);
+                        }
+                    }
+                }
+                let base = self.chain(inner);
+                self.step(base, Step::Attr(name, inner))
+            }
+            ExprKind::Index(inner, index) => {
+                let base = self.chain(inner);
+                let index_type = self.expr(index);
+                self.step(base, Step::Index(index, index_type, inner))
+            }
+            // Not a plain path (`f(x).a`): the general rules, step by step.
+            _ => PathType::Owned(self.expr(expr)),
         }
-        if let Some((_, ty)) = self.bound.iter().rev().find(|(n, _)| *n == root.name) {
-            let ty = ty.clone();
-            return self.steps_owned(ty, &steps);
-        }
+    }
+
+    /// One step of a chain after a value of type `base`.
+    fn step(&mut self, base: PathType<'r>, step: Step<'_>) -> PathType<'r> {
         let roots = self.roots;
-        let Some(mut borrowed) = roots.root_type(&root.name) else { return Type::Any };
-        for (i, step) in steps.iter().enumerate() {
-            match follow(roots, borrowed, step) {
-                Some(next) => borrowed = next,
-                None => return self.steps_owned(borrowed.clone(), &steps[i..]),
-            }
-        }
-        borrowed.clone()
-    }
-
-    /// The steps of a path after a value of type `ty` (steps in source order,
-    /// index types already inferred).
-    fn steps_owned(&mut self, mut ty: Type, steps: &[Step<'_>]) -> Type {
-        for step in steps {
-            ty = match follow(self.roots, &ty, step) {
-                Some(next) => next.clone(),
-                None => match step {
-                    Step::Attr(name, inner) => self.attribute(&ty, name, inner),
-                    Step::Index(index, index_type, inner) => self.index(&ty, index, index_type, inner),
-                },
-            };
-            if matches!(ty, Type::Any) {
-                return Type::Any;
-            }
-        }
-        ty
-    }
-
-    /// Steps collected innermost first after a base that is not a name.
-    fn steps(&mut self, base: Type, mut steps: Vec<Step<'_>>) -> Type {
-        steps.reverse();
-        for step in steps.iter_mut() {
-            if let Step::Index(index, ty, _) = step {
-                *ty = self.expr(index);
-            }
-        }
-        self.steps_owned(base, &steps)
+        let base = match base {
+            PathType::Borrowed(ty) => match follow(roots, ty, &step) {
+                Some(next) => return PathType::Borrowed(next),
+                None => ty.clone(),
+            },
+            PathType::Owned(ty) => match follow(roots, &ty, &step) {
+                Some(next) => return PathType::Owned(next.clone()),
+                None => ty,
+            },
+        };
+        PathType::Owned(match step {
+            Step::Attr(name, inner) => self.attribute(&base, name, inner),
+            Step::Index(index, index_type, inner) => self.index(&base, index, &index_type, inner),
+        })
     }
 
     fn operand_error(&mut self, op: &str, takes: &str, which: &str, ty: &Type, expr: &Expr) {
@@ -416,13 +418,12 @@ impl Inference<'_, '_> {
     }
 
     fn attribute(&mut self, base: &Type, name: &Ident, inner: &Expr) -> Type {
-        let of =
-            crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
-        self.attribute_of(base, name, of)
+        self.attribute_of(base, name, &|| subject(inner))
     }
 
-    /// `.name` on a value of type `base`, which messages call `of`.
-    fn attribute_of(&mut self, base: &Type, name: &Ident, of: String) -> Type {
+    /// `.name` on a value of type `base`, which messages call `of()`
+    /// (worded only for an error).
+    fn attribute_of(&mut self, base: &Type, name: &Ident, of: &dyn Fn() -> String) -> Type {
         match base.base() {
             Type::Any => Type::Any,
             Type::Map(element) => element.as_ref().clone(),
@@ -445,7 +446,7 @@ impl Inference<'_, '_> {
                             name.span,
                             format!(
                                 "{} has no attribute `{}`: its type is `{base}`.",
-                                capitalize(&of),
+                                capitalize(&of()),
                                 name.name
                             ),
                         )
@@ -469,7 +470,7 @@ impl Inference<'_, '_> {
                         name.span,
                         format!(
                             "{} is a list (`{base}`), which has no attribute `{}`.",
-                            capitalize(&of),
+                            capitalize(&of()),
                             name.name
                         ),
                     )
@@ -486,7 +487,7 @@ impl Inference<'_, '_> {
                     Diagnostic::new(
                         Code::InvalidIndex,
                         name.span,
-                        format!("{} is {}, which has no attributes.", capitalize(&of), describe(scalar)),
+                        format!("{} is {}, which has no attributes.", capitalize(&of()), describe(scalar)),
                     )
                     .with_label("not an object"),
                 );
@@ -496,13 +497,12 @@ impl Inference<'_, '_> {
     }
 
     fn index(&mut self, base: &Type, index: &Expr, index_type: &Type, inner: &Expr) -> Type {
-        let of =
-            crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into());
-        self.index_of(base, index, index_type, of)
+        self.index_of(base, index, index_type, &|| subject(inner))
     }
 
-    /// `[index]` on a value of type `base`, which messages call `of`.
-    fn index_of(&mut self, base: &Type, index: &Expr, index_type: &Type, of: String) -> Type {
+    /// `[index]` on a value of type `base`, which messages call `of()`
+    /// (worded only for an error).
+    fn index_of(&mut self, base: &Type, index: &Expr, index_type: &Type, of: &dyn Fn() -> String) -> Type {
         match base.base() {
             Type::Any => Type::Any,
             Type::List(element) => {
@@ -538,7 +538,7 @@ impl Inference<'_, '_> {
                     Diagnostic::new(
                         Code::InvalidIndex,
                         index.span,
-                        format!("{} is {}, which cannot be indexed.", capitalize(&of), describe(scalar)),
+                        format!("{} is {}, which cannot be indexed.", capitalize(&of()), describe(scalar)),
                     )
                     .with_label("cannot index"),
                 );
@@ -735,6 +735,11 @@ impl Inference<'_, '_> {
         }
         ty.base().clone()
     }
+}
+
+/// What a step applies to, for messages: `` `local.zones` ``, or "this value".
+fn subject(inner: &Expr) -> String {
+    crate::eval::path_text(inner).map(|p| format!("`{p}`")).unwrap_or_else(|| "this value".into())
 }
 
 fn capitalize(text: &str) -> String {

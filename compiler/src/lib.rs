@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod functions;
 pub mod graph;
+pub mod hash;
 pub mod infer;
 pub mod schema;
 pub mod source;

@@ -16,6 +16,7 @@
 
 pub mod domain;
 mod flow;
+mod roots;
 pub mod types;
 
 #[cfg(test)]
@@ -24,14 +25,17 @@ mod tests;
 use crate::ast::{Block, Expr, ExprKind, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::expand::{Evaluator, Roots};
+use crate::expand::Evaluator;
+use crate::hash::{FastMap, FastSet};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
+use roots::{check_roots, Kind, Root, RootTypes, RootValues, ScopedTypes};
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// What checking computed for later stages.
 #[derive(Debug, Default)]
@@ -40,21 +44,6 @@ pub struct CheckResult {
     pub variables: IndexMap<String, Value>,
     /// Declared targets, in order.
     pub targets: Vec<String>,
-}
-
-/// Roots given to the evaluator: only the parts of each root an expression
-/// names, so evaluating stays proportional to the expression.
-struct NarrowRoots {
-    roots: IndexMap<String, Value>,
-}
-
-impl Roots for NarrowRoots {
-    /// A name the checker has no value for (a component body's resources,
-    /// `network` inside a component) is unknown: resolve has reported the
-    /// names that do not exist, and expressions with errors are not evaluated.
-    fn root(&self, name: &str) -> Option<Value> {
-        Some(self.roots.get(name).cloned().unwrap_or(Value::Unknown))
-    }
 }
 
 /// Checks the stack whose files are `stdlib` and `user`.
@@ -76,14 +65,14 @@ pub fn check_stack(
         evaluator,
         diagnostics,
         error_spans,
-        roots: IndexMap::new(),
-        variable_types: IndexMap::new(),
-        param_types: IndexMap::new(),
-        param_defaults: IndexMap::new(),
-        known_variables: IndexSet::new(),
-        output_types: IndexMap::new(),
-        types: IndexMap::new(),
-        kind_outputs: IndexMap::new(),
+        roots: FastMap::default(),
+        variable_types: FastMap::default(),
+        param_types: FastMap::default(),
+        param_defaults: FastMap::default(),
+        known_variables: FastSet::default(),
+        output_types: FastMap::default(),
+        types: FastMap::default(),
+        kind_outputs: FastMap::default(),
         last_type: Type::Any,
     };
     checker.types();
@@ -108,25 +97,26 @@ struct Checker<'r, 'a> {
     /// Where errors were already reported: expressions containing one are not evaluated.
     error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
-    roots: IndexMap<String, Value>,
-    variable_types: IndexMap<&'a str, Type>,
+    roots: RootValues<'r, 'a>,
+    variable_types: FastMap<&'a str, Type>,
     /// (component, param) -> declared type.
-    param_types: IndexMap<(&'a str, &'a str), Type>,
+    /// (An `Rc`: the checker reads a param's type once per instance that sets it.)
+    param_types: FastMap<(&'a str, &'a str), Rc<Type>>,
     /// (component, param) -> the default's value, when it has one.
-    param_defaults: IndexMap<(&'a str, &'a str), Value>,
+    param_defaults: FastMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
-    known_variables: IndexSet<&'a str>,
+    known_variables: FastSet<&'a str>,
     /// Declared types of the stack's outputs.
-    output_types: IndexMap<&'a str, Type>,
+    output_types: FastMap<&'a str, Type>,
     /// Static types of the stack-level roots, for type inference.
-    types: IndexMap<String, Type>,
+    types: RootTypes<'r, 'a>,
     /// Each component kind's outputs as an object type (the type of a reference to an instance).
-    kind_outputs: IndexMap<String, Type>,
+    kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
 }
 
-impl<'a> Checker<'_, 'a> {
+impl<'r, 'a> Checker<'r, 'a> {
     fn report(&mut self, diagnostic: Diagnostic) {
         if diagnostic.is_error() {
             let span = diagnostic.primary.span;
@@ -150,21 +140,15 @@ impl<'a> Checker<'_, 'a> {
     /// the given full roots narrowed to what it names and reports the
     /// evaluator's diagnostic. Unknown on error. The inferred type is left
     /// in `last_type`.
-    fn evaluate_in(
-        &mut self,
-        expr: &Expr,
-        roots: &IndexMap<String, Value>,
-        types: &IndexMap<String, Type>,
-    ) -> Value {
+    fn evaluate_in(&mut self, expr: &Expr, roots: &RootValues<'r, 'a>, types: &RootTypes<'r, 'a>) -> Value {
         self.last_type = Type::Any;
         if self.has_error_in(expr.span) {
             return Value::Unknown;
         }
         let mut found = Vec::new();
-        let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+        let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
         self.last_type = crate::infer::infer(expr, &scoped, &mut found);
-        let narrow = narrow(expr, roots);
-        match self.evaluator.evaluate(expr, &narrow) {
+        match self.evaluator.evaluate(expr, &check_roots(expr, roots)) {
             // Evaluation's error names the values; inference's says the
             // same about types (or about a branch evaluation did not take),
             // so report one of them.
@@ -183,8 +167,8 @@ impl<'a> Checker<'_, 'a> {
     }
 
     /// Evaluates without reporting (for conditions of validations written by others).
-    fn evaluate_quietly(&self, expr: &Expr, roots: &IndexMap<String, Value>) -> Option<Value> {
-        self.evaluator.evaluate(expr, &narrow(expr, roots)).ok()
+    fn evaluate_quietly(&self, expr: &Expr, roots: &RootValues<'r, 'a>) -> Option<Value> {
+        self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
     fn evaluate(&mut self, expr: &Expr) -> Value {
@@ -225,7 +209,7 @@ impl<'a> Checker<'_, 'a> {
                 if let Some(default) = block.body.attribute("default") {
                     defaults.push((component.name, *param, default, ty.clone()));
                 }
-                self.param_types.insert((component.name, param), ty);
+                self.param_types.insert((component.name, param), Rc::new(ty));
             }
             let mut outputs = IndexMap::new();
             for (output_name, output) in &component.outputs {
@@ -246,9 +230,9 @@ impl<'a> Checker<'_, 'a> {
         for diagnostic in found {
             self.report(diagnostic);
         }
-        let empty = IndexMap::new();
+        let empty = RootValues::default();
         for (component, param, default, ty) in defaults {
-            let value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
+            let value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
             match types::conform(&value, &ty) {
                 Ok(value) => {
                     self.param_defaults.insert((component, param), value);
@@ -295,7 +279,7 @@ impl<'a> Checker<'_, 'a> {
         }
         let mut out = IndexMap::new();
         let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
-        let empty = IndexMap::new();
+        let empty = RootValues::default();
         for (name, block) in variables {
             let ty = self.variable_types.get(name).cloned().unwrap_or(Type::Any);
             let sensitive = ty.is_sensitive();
@@ -334,7 +318,7 @@ impl<'a> Checker<'_, 'a> {
                 }
             }
             if let Some(default) = default {
-                let default_value = self.evaluate_in(&default.value, &empty, &IndexMap::new());
+                let default_value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
                 match types::conform(&default_value, &ty) {
                     Ok(v) => {
                         if value.is_none() && !given.contains_key(name) {
@@ -399,8 +383,11 @@ impl<'a> Checker<'_, 'a> {
                             .unwrap_or_else(|| "the validation's condition is false".into());
                         let given = block.body.attribute("default").is_none_or(|d| {
                             // A default that does not give this value means the value was given.
-                            Some(&self.evaluate_quietly(&d.value, &IndexMap::new()).unwrap_or(Value::Unknown))
-                                != Some(&value.unmarked())
+                            Some(
+                                &self
+                                    .evaluate_quietly(&d.value, &RootValues::default())
+                                    .unwrap_or(Value::Unknown),
+                            ) != Some(&value.unmarked())
                         });
                         let (span, label) = match block.body.attribute("default") {
                             Some(default) if !given => {
@@ -462,27 +449,32 @@ impl<'a> Checker<'_, 'a> {
                 (name.clone(), value)
             })
             .collect();
-        self.roots.insert("var".into(), Value::Object(var));
+        self.roots.insert("var".into(), Root::Whole(Value::Object(var)));
+        // Each instance of a kind is its outputs (see `roots`).
         for (kind, by_name) in &symbols.instances {
             let Some(component) = symbols.components.get(kind) else { continue };
-            let outputs = instance_outputs(component);
-            let object: IndexMap<String, Value> =
-                by_name.keys().map(|n| (n.to_string(), outputs.clone())).collect();
-            self.roots.insert(kind.to_string(), Value::Object(object));
+            let mut root = Kind::new(instance_outputs(component));
+            root.instances = Some(by_name);
+            self.roots.insert(kind.to_string(), Root::Kind(root));
         }
         if let Some(network) = symbols.components.get("network") {
             let outputs = instance_outputs(network);
-            let entry = self.roots.entry("network".into()).or_insert_with(|| Value::Object(IndexMap::new()));
-            if let Value::Object(fields) = entry {
-                fields.entry("main".into()).or_insert(outputs);
+            let entry =
+                self.roots.entry("network".into()).or_insert_with(|| Root::Kind(Kind::new(outputs.clone())));
+            match entry {
+                Root::Kind(kind) => kind.main = true,
+                Root::Whole(Value::Object(fields)) => {
+                    fields.entry("main".into()).or_insert(outputs);
+                }
+                Root::Whole(_) => {}
             }
         }
         for (type_name, by_name) in &symbols.resources {
             let object: IndexMap<String, Value> =
                 by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
-            self.roots.insert(type_name.to_string(), Value::Object(object));
+            self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
-        self.roots.insert("local".into(), Value::Object(IndexMap::new()));
+        self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));
 
         // The same roots' static types: declared types where there are some.
         let var_types: IndexMap<String, ObjectField> = variables
@@ -492,19 +484,22 @@ impl<'a> Checker<'_, 'a> {
                 (name.clone(), ObjectField { ty, optional: false })
             })
             .collect();
-        self.types.insert("var".into(), Type::Object(var_types));
+        self.types.insert("var".into(), Root::Whole(Type::Object(var_types)));
         for (kind, by_name) in &symbols.instances {
             let Some(outputs) = self.kind_outputs.get(*kind) else { continue };
-            let object: IndexMap<String, ObjectField> = by_name
-                .keys()
-                .map(|n| (n.to_string(), ObjectField { ty: outputs.clone(), optional: false }))
-                .collect();
-            self.types.insert(kind.to_string(), Type::Object(object));
+            let mut root = Kind::new(outputs.clone());
+            root.instances = Some(by_name);
+            self.types.insert(kind.to_string(), Root::Kind(root));
         }
         if let Some(outputs) = self.kind_outputs.get("network").cloned() {
-            let entry = self.types.entry("network".into()).or_insert_with(|| Type::Object(IndexMap::new()));
-            if let Type::Object(fields) = entry {
-                fields.entry("main".into()).or_insert(ObjectField { ty: outputs, optional: false });
+            let entry =
+                self.types.entry("network".into()).or_insert_with(|| Root::Kind(Kind::new(outputs.clone())));
+            match entry {
+                Root::Kind(kind) => kind.main = true,
+                Root::Whole(Type::Object(fields)) => {
+                    fields.entry("main".into()).or_insert(ObjectField { ty: outputs, optional: false });
+                }
+                Root::Whole(_) => {}
             }
         }
         // Every local is there from the start (as `any` until inferred), so
@@ -514,34 +509,35 @@ impl<'a> Checker<'_, 'a> {
             .keys()
             .map(|name| (name.to_string(), ObjectField { ty: Type::Any, optional: false }))
             .collect();
-        self.types.insert("local".into(), Type::Object(locals));
+        self.types.insert("local".into(), Root::Whole(Type::Object(locals)));
     }
 
     /// The static types of a component body's roots: `param`, `self`.
-    fn component_types(&self, component: &ComponentSymbols<'a>) -> IndexMap<String, Type> {
+    fn component_types(&self, component: &ComponentSymbols<'a>) -> RootTypes<'r, 'a> {
         let params: IndexMap<String, ObjectField> = component
             .params
             .keys()
             .map(|name| {
-                let ty = self.param_types.get(&(component.name, *name)).cloned().unwrap_or(Type::Any);
+                let ty =
+                    self.param_types.get(&(component.name, *name)).map_or(Type::Any, |ty| Type::clone(ty));
                 (name.to_string(), ObjectField { ty, optional: false })
             })
             .collect();
-        let mut types = IndexMap::new();
-        types.insert("param".to_string(), Type::Object(params));
+        let mut types = RootTypes::default();
+        types.insert("param".to_string(), Root::Whole(Type::Object(params)));
         types.insert(
             "self".to_string(),
-            Type::Object(
+            Root::Whole(Type::Object(
                 resolve::SELF_ATTRIBUTES
                     .iter()
                     .map(|a| (a.to_string(), ObjectField { ty: Type::String, optional: false }))
                     .collect(),
-            ),
+            )),
         );
-        types.insert("count".into(), repetition_type("index", Type::Number));
-        types.insert("each".into(), each_type());
+        types.insert("count".into(), Root::Whole(repetition_type("index", Type::Number)));
+        types.insert("each".into(), Root::Whole(each_type()));
         if let Some(outputs) = self.kind_outputs.get("network") {
-            types.insert("network".into(), outputs.clone());
+            types.insert("network".into(), Root::Whole(outputs.clone()));
         }
         types
     }
@@ -551,15 +547,15 @@ impl<'a> Checker<'_, 'a> {
     /// Evaluates locals in dependency order (those in cycles stay unknown).
     fn locals(&mut self) {
         let symbols = &self.resolved.symbols;
-        let mut depends: IndexMap<&str, Vec<&str>> = IndexMap::new();
+        let mut depends: FastMap<&str, Vec<&str>> = FastMap::default();
         for (from, to, _) in &self.resolved.dependencies {
             if let (Node::Local(a), Node::Local(b)) = (from, to) {
                 depends.entry(a).or_default().push(b);
             }
         }
         let mut order: Vec<&'a str> = Vec::new();
-        let mut state: IndexMap<&str, u8> = IndexMap::new(); // 1 visiting, 2 done
-        let mut in_cycle: IndexSet<&str> = IndexSet::new();
+        let mut state: FastMap<&str, u8> = FastMap::default(); // 1 visiting, 2 done
+        let mut in_cycle: FastSet<&str> = FastSet::default();
         for name in symbols.locals.keys() {
             // Iterative depth-first post-order.
             let mut stack: Vec<(&str, usize)> = vec![(name, 0)];
@@ -599,11 +595,11 @@ impl<'a> Checker<'_, 'a> {
             let Some(attribute) = symbols.locals.get(name) else { continue };
             let value =
                 if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
-            if let Some(Value::Object(locals)) = self.roots.get_mut("local") {
+            if let Some(Root::Whole(Value::Object(locals))) = self.roots.get_mut("local") {
                 locals.insert(name.to_string(), value);
             }
             let ty = std::mem::replace(&mut self.last_type, Type::Any);
-            if let Some(Type::Object(locals)) = self.types.get_mut("local") {
+            if let Some(Root::Whole(Type::Object(locals))) = self.types.get_mut("local") {
                 locals.insert(name.to_string(), ObjectField { ty, optional: false });
             }
         }
@@ -621,13 +617,13 @@ impl<'a> Checker<'_, 'a> {
     fn instance(&mut self, instance: &InstanceSymbol<'a>) {
         let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
         let block = instance.block;
-        let mut params: IndexMap<String, Value> = IndexMap::new();
-        let mut set: IndexMap<&'a str, Span> = IndexMap::new();
+        let mut params: FastMap<&'a str, Value> = FastMap::default();
+        let mut set: FastMap<&'a str, Span> = FastMap::default();
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
             let value = self.param_value(instance, name, &ty, Source::Expr(&attribute.value));
-            params.insert(name.to_string(), value);
+            params.insert(name, value);
             set.insert(name, attribute.value.span);
         }
         for inner in &block.body.blocks {
@@ -637,13 +633,13 @@ impl<'a> Checker<'_, 'a> {
                 continue;
             }
             let value = self.param_value(instance, name, &ty, Source::Block(inner));
-            params.insert(name.to_string(), value);
+            params.insert(name, value);
             set.insert(name, inner.kind.span);
         }
         if self.resolved.malformed.contains(&block.span) {
             return;
         }
-        self.param_validations(component, instance, params, &set);
+        self.param_validations(component, instance, &params, &set);
     }
 
     /// Evaluates and checks one param's value; returns it (unknown when it cannot be known).
@@ -656,7 +652,7 @@ impl<'a> Checker<'_, 'a> {
     ) -> Value {
         let value = match source {
             Source::Expr(expr) => {
-                self.reference_kinds(expr, ty, &format!("`{name}`"), None);
+                self.reference_kinds(expr, ty, name, None);
                 self.evaluate(expr)
             }
             Source::Block(block) => self.block_value(block, 0),
@@ -665,7 +661,7 @@ impl<'a> Checker<'_, 'a> {
             return Value::Unknown;
         }
         // A value known only after apply is checked by its type.
-        if let (Source::Expr(expr), Value::Unknown) = (source, value.unmarked()) {
+        if let (Source::Expr(expr), Value::Unknown) = (source, crate::eval::unmarked_top(&value)) {
             let found = std::mem::replace(&mut self.last_type, Type::Any);
             if !types::compatible(&found, ty) {
                 let shown = crate::eval::path_text(expr)
@@ -695,7 +691,7 @@ impl<'a> Checker<'_, 'a> {
                 return Value::Unknown;
             }
         }
-        let (converted, mismatches) = types::conform_all(&value, ty);
+        let (converted, mismatches) = types::conform_all(value, ty);
         let failed = !mismatches.is_empty();
         for mismatch in mismatches {
             let span = if mismatch.unknown_field {
@@ -785,28 +781,9 @@ impl<'a> Checker<'_, 'a> {
         &mut self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
-        given: IndexMap<String, Value>,
-        set: &IndexMap<&'a str, Span>,
+        given: &FastMap<&'a str, Value>,
+        set: &FastMap<&'a str, Span>,
     ) {
-        let mut params: IndexMap<String, Value> = IndexMap::new();
-        for name in component.params.keys() {
-            let value = match given.get(*name) {
-                Some(value) => value.clone(),
-                None => self.param_defaults.get(&(component.name, *name)).cloned().unwrap_or(Value::Null),
-            };
-            params.insert(name.to_string(), value);
-        }
-        let mut roots = IndexMap::new();
-        roots.insert("param".to_string(), Value::Object(params));
-        roots.insert(
-            "self".to_string(),
-            Value::Object(IndexMap::from([
-                ("name".to_string(), Value::string(instance.name)),
-                ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
-                ("target".to_string(), Value::Unknown),
-                ("stack".to_string(), Value::Unknown),
-            ])),
-        );
         for (name, span) in set {
             let Some(param) = component.params.get(name) else { continue };
             for validation in param.body.blocks_of("validation") {
@@ -818,9 +795,11 @@ impl<'a> Checker<'_, 'a> {
                 if self.has_error_in(*span) {
                     continue;
                 }
+                let roots = self.validation_roots(component, instance, given, &condition.value);
                 if let Some(Value::Bool(false)) =
                     self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
                 {
+                    let roots = self.validation_roots(component, instance, given, &message.value);
                     let text = self
                         .evaluate_quietly(&message.value, &roots)
                         .and_then(|t| t.as_str().map(str::to_string))
@@ -843,25 +822,79 @@ impl<'a> Checker<'_, 'a> {
         }
     }
 
+    /// The roots a param validation's `expr` sees: `param` (each param's
+    /// value: given, else its default, else null) and `self`. Built with
+    /// only the params `expr` names (all of them when it names `param`
+    /// whole): a validation reads one or two of an instance's params, and
+    /// building the others for every instance was most of the check's work.
+    /// A name that is no param is left out, so it is unknown, as narrowing
+    /// the whole `param` object would make it.
+    fn validation_roots(
+        &self,
+        component: &ComponentSymbols<'a>,
+        instance: &InstanceSymbol<'a>,
+        given: &FastMap<&'a str, Value>,
+        expr: &Expr,
+    ) -> RootValues<'r, 'a> {
+        let value_of = |name: &str| match given.get(name) {
+            Some(value) => value.clone(),
+            None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
+        };
+        let mut params: IndexMap<String, Value> = IndexMap::new();
+        let mut whole = false;
+        let mut reads_self = false;
+        for path in walk::references(expr) {
+            match (path.root.name.as_str(), path.name_at(0)) {
+                ("param", Some(member))
+                    if component.params.contains_key(member.name.as_str())
+                        && !params.contains_key(&member.name) =>
+                {
+                    params.insert(member.name.clone(), value_of(&member.name));
+                }
+                ("param", None) => whole = true,
+                ("self", _) => reads_self = true,
+                _ => {}
+            }
+        }
+        if whole {
+            params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
+        }
+        let mut roots = RootValues::default();
+        roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
+        if reads_self {
+            roots.insert(
+                "self".to_string(),
+                Root::Whole(Value::Object(IndexMap::from([
+                    ("name".to_string(), Value::string(instance.name)),
+                    ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
+                    ("target".to_string(), Value::Unknown),
+                    ("stack".to_string(), Value::Unknown),
+                ]))),
+            );
+        }
+        roots
+    }
+
     /// Reference types: a param of type `service` takes `service.<name>`
     /// (or, inside a component, a `param` of that type); a string, a number
     /// or another kind's instance is E0306. Lists and maps of references are
     /// checked element by element when written literally.
+    /// `param` names the parameter, for messages.
     fn reference_kinds(
         &mut self,
         expr: &Expr,
         ty: &Type,
-        what: &str,
+        param: &str,
         component: Option<&ComponentSymbols<'a>>,
     ) {
-        self.reference_kinds_at(expr, ty, what, component, 0);
+        self.reference_kinds_at(expr, ty, param, component, 0);
     }
 
     fn reference_kinds_at(
         &mut self,
         expr: &Expr,
         ty: &Type,
-        what: &str,
+        param: &str,
         component: Option<&ComponentSymbols<'a>>,
         depth: usize,
     ) {
@@ -881,7 +914,7 @@ impl<'a> Checker<'_, 'a> {
                         Diagnostic::new(
                             Code::WrongReferenceKind,
                             expr.span,
-                            format!("{what} takes a reference to a `{kind}`, but this is a `{found}`."),
+                            format!("`{param}` takes a reference to a `{kind}`, but this is a `{found}`."),
                         )
                         .with_label(format!("a `{found}`, not a `{kind}`"))
                         .with_help(self.kind_help(kind)),
@@ -891,7 +924,7 @@ impl<'a> Checker<'_, 'a> {
                         Diagnostic::new(
                             Code::WrongReferenceKind,
                             expr.span,
-                            format!("{what} takes a reference to a `{kind}` instance, written `{kind}.<name>`; this is not one."),
+                            format!("`{param}` takes a reference to a `{kind}` instance, written `{kind}.<name>`; this is not one."),
                         )
                         .with_label(format!("not a reference to a `{kind}`"))
                         .with_help(self.kind_help(kind)),
@@ -901,14 +934,14 @@ impl<'a> Checker<'_, 'a> {
             Type::List(element) => {
                 if let ExprKind::List(items) = &expr.kind {
                     for item in items {
-                        self.reference_kinds_at(item, element, what, component, depth + 1);
+                        self.reference_kinds_at(item, element, param, component, depth + 1);
                     }
                 }
             }
             Type::Map(element) => {
                 if let ExprKind::Object(fields) = &expr.kind {
                     for (_, value) in fields {
-                        self.reference_kinds_at(value, element, what, component, depth + 1);
+                        self.reference_kinds_at(value, element, param, component, depth + 1);
                     }
                 }
             }
@@ -916,7 +949,7 @@ impl<'a> Checker<'_, 'a> {
                 if let ExprKind::Object(fields) = &expr.kind {
                     for (key, value) in fields {
                         if let Some(field) = types::key_name(key).and_then(|k| declared.get(&k)) {
-                            self.reference_kinds_at(value, &field.ty, what, component, depth + 1);
+                            self.reference_kinds_at(value, &field.ty, param, component, depth + 1);
                         }
                     }
                 }
@@ -952,7 +985,11 @@ impl<'a> Checker<'_, 'a> {
                 match (root, path.len()) {
                     ("param", 2) => {
                         let component = component?;
-                        match self.param_types.get(&(component.name, path[1].name.as_str())).map(Type::base) {
+                        match self
+                            .param_types
+                            .get(&(component.name, path[1].name.as_str()))
+                            .map(|ty| ty.base())
+                        {
                             Some(Type::Ref(kind)) => Some(Found::Kind(kind.clone())),
                             Some(Type::Any) | None => Some(Found::Unknown),
                             Some(_) => None,
@@ -999,28 +1036,28 @@ impl<'a> Checker<'_, 'a> {
             let mut params = IndexMap::new();
             for name in component.params.keys() {
                 let sensitive =
-                    self.param_types.get(&(component.name, *name)).is_some_and(Type::is_sensitive);
+                    self.param_types.get(&(component.name, *name)).is_some_and(|ty| ty.is_sensitive());
                 params.insert(
                     name.to_string(),
                     if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
                 );
             }
-            let mut roots = IndexMap::new();
-            roots.insert("param".to_string(), Value::Object(params));
+            let mut roots = RootValues::default();
+            roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
             roots.insert(
                 "self".to_string(),
-                Value::Object(
+                Root::Whole(Value::Object(
                     resolve::SELF_ATTRIBUTES.iter().map(|a| (a.to_string(), Value::Unknown)).collect(),
-                ),
+                )),
             );
             roots.insert(
                 "target".to_string(),
-                Value::Object(
+                Root::Whole(Value::Object(
                     crate::expand::TARGET_ATTRIBUTES
                         .iter()
                         .map(|a| (a.to_string(), Value::Unknown))
                         .collect(),
-                ),
+                )),
             );
             let types = self.component_types(component);
             let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
@@ -1056,8 +1093,7 @@ impl<'a> Checker<'_, 'a> {
                         else {
                             continue;
                         };
-                        let what = format!("`{}`", attribute.name.name);
-                        self.reference_kinds(&attribute.value, &ty, &what, Some(component));
+                        self.reference_kinds(&attribute.value, &ty, &attribute.name.name, Some(component));
                     }
                 }
             }
@@ -1066,7 +1102,7 @@ impl<'a> Checker<'_, 'a> {
 
     /// Type inference over every attribute of a body (and its nested
     /// blocks), reporting what certainly fails.
-    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &IndexMap<String, Type>, depth: usize) {
+    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &RootTypes<'r, 'a>, depth: usize) {
         if depth > walk::MAX_DEPTH {
             return;
         }
@@ -1075,7 +1111,7 @@ impl<'a> Checker<'_, 'a> {
                 continue;
             }
             let mut found = Vec::new();
-            let scoped = crate::infer::ScopedTypes { roots: types, kinds: &self.kind_outputs };
+            let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
             crate::infer::infer(&attribute.value, &scoped, &mut found);
             for diagnostic in found {
                 self.report(diagnostic);
@@ -1148,18 +1184,18 @@ impl<'a> Checker<'_, 'a> {
             let mut roots = std::mem::take(&mut self.roots);
             roots.insert(
                 "count".into(),
-                Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)])),
+                Root::Whole(Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)]))),
             );
             roots.insert(
                 "each".into(),
-                Value::Object(IndexMap::from([
+                Root::Whole(Value::Object(IndexMap::from([
                     ("key".to_string(), Value::Unknown),
                     ("value".to_string(), Value::Unknown),
-                ])),
+                ]))),
             );
             let mut types = std::mem::take(&mut self.types);
-            types.insert("count".into(), repetition_type("index", Type::Number));
-            types.insert("each".into(), each_type());
+            types.insert("count".into(), Root::Whole(repetition_type("index", Type::Number)));
+            types.insert("each".into(), Root::Whole(each_type()));
             for attribute in &block.body.attributes {
                 self.evaluate_in(&attribute.value, &roots, &types);
             }
@@ -1357,65 +1393,3 @@ fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
 /// secrets (the provider marks them sensitive in its schema; the checker
 /// needs to know before any provider is loaded).
 pub const SENSITIVE_RESOURCE_ATTRIBUTES: &[(&str, &str)] = &[("random_password", "result")];
-
-/// The roots `expr` names, each narrowed to the members it reads.
-fn narrow(expr: &Expr, roots: &IndexMap<String, Value>) -> NarrowRoots {
-    let mut out: IndexMap<String, Value> = IndexMap::new();
-    let mut whole: IndexSet<&str> = IndexSet::new();
-    let paths = walk::references(expr);
-    for path in &paths {
-        let root = path.root.name.as_str();
-        let Some(value) = roots.get(root) else { continue };
-        match (path.name_at(0), value) {
-            (Some(member), Value::Object(fields)) if !whole.contains(root) => {
-                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
-                if let Value::Object(narrowed) = entry {
-                    // Names resolve reported are not evaluated; anything else
-                    // missing (a value in a cycle) is unknown.
-                    let member_value = fields.get(member.name.as_str()).cloned().unwrap_or(Value::Unknown);
-                    narrowed.insert(member.name.clone(), member_value);
-                }
-            }
-            _ => {
-                whole.insert(root);
-                out.insert(root.to_string(), value.clone());
-            }
-        }
-    }
-    // A generated secret read from a resource stays sensitive.
-    for (type_name, attribute) in SENSITIVE_RESOURCE_ATTRIBUTES {
-        let Some(Value::Object(members)) = out.get_mut(*type_name) else { continue };
-        for (member, value) in members.iter_mut() {
-            if !matches!(value, Value::Unknown) {
-                continue;
-            }
-            let reads: Vec<&RefPathAlias> = paths
-                .iter()
-                .filter(|p| p.root.name == *type_name && p.name_at(0).is_some_and(|m| m.name == *member))
-                .collect();
-            if !reads.iter().any(|p| p.steps.len() < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
-                continue;
-            }
-            if reads.iter().all(|p| p.name_at(1).is_some()) {
-                let fields: IndexMap<String, Value> = reads
-                    .iter()
-                    .filter_map(|p| p.name_at(1))
-                    .map(|a| {
-                        let v = if a.name == *attribute {
-                            Value::Unknown.into_sensitive()
-                        } else {
-                            Value::Unknown
-                        };
-                        (a.name.clone(), v)
-                    })
-                    .collect();
-                *value = Value::Object(fields);
-            } else {
-                *value = Value::Unknown.into_sensitive();
-            }
-        }
-    }
-    NarrowRoots { roots: out }
-}
-
-type RefPathAlias<'a> = walk::RefPath<'a>;

@@ -271,7 +271,7 @@ const MAX_VALUE_DEPTH: usize = 64;
 /// Converts `value` to `ty` (HCL conversions; object fields declared
 /// optional and absent become null) or says why it cannot: the first problem.
 pub fn conform(value: &Value, ty: &Type) -> Result<Value, Mismatch> {
-    let (value, mut problems) = conform_all(value, ty);
+    let (value, mut problems) = conform_all(value.clone(), ty);
     if problems.is_empty() {
         Ok(value)
     } else {
@@ -283,63 +283,90 @@ pub fn conform(value: &Value, ty: &Type) -> Result<Value, Mismatch> {
 /// that does not becomes unknown in the returned value). Unknown parts pass
 /// (they are checked by type elsewhere); reference types accept any value
 /// here (references are checked from the expression's shape).
-pub fn conform_all(value: &Value, ty: &Type) -> (Value, Vec<Mismatch>) {
+///
+/// Takes the value: a part that fits is moved into the result as it is
+/// (converting a copy cloned every string and object of every param).
+pub fn conform_all(value: Value, ty: &Type) -> (Value, Vec<Mismatch>) {
     let mut problems = Vec::new();
     let value = conform_at(value, ty, 0, &mut Vec::new(), &mut problems);
     (value, problems)
 }
 
+/// A step of the path from the top of a value to the part being conformed;
+/// a key is moved in while its value is conformed and moved back out, and
+/// becomes text only in a [`Mismatch`].
+enum Step {
+    Index(usize),
+    Key(String),
+}
+
+fn path_text_steps(path: &[Step]) -> Vec<String> {
+    path.iter()
+        .map(|step| match step {
+            Step::Index(i) => i.to_string(),
+            Step::Key(key) => key.clone(),
+        })
+        .collect()
+}
+
+/// The key of the step pushed last, taken back.
+fn pop_key(path: &mut Vec<Step>) -> String {
+    match path.pop() {
+        Some(Step::Key(key)) => key,
+        _ => String::new(),
+    }
+}
+
 fn conform_at(
-    value: &Value,
+    value: Value,
     ty: &Type,
     depth: usize,
-    path: &mut Vec<String>,
+    path: &mut Vec<Step>,
     problems: &mut Vec<Mismatch>,
 ) -> Value {
     if depth > MAX_VALUE_DEPTH {
-        return value.clone();
+        return value;
     }
-    if let Value::Sensitive(inner) = value {
-        return conform_at(inner, ty, depth + 1, path, problems).into_sensitive();
-    }
-    if matches!(value, Value::Null | Value::Unknown) {
-        return value.clone();
-    }
-    let mut fail = |mismatch: Mismatch| {
+    let value = match value {
+        Value::Sensitive(inner) => return conform_at(*inner, ty, depth + 1, path, problems).into_sensitive(),
+        Value::Null | Value::Unknown => return value,
+        other => other,
+    };
+    let fail = |problems: &mut Vec<Mismatch>, path: &[Step], mismatch: Mismatch| {
         let mut mismatch = mismatch;
-        let mut full = path.clone();
+        let mut full = path_text_steps(path);
         full.append(&mut mismatch.path);
         mismatch.path = full;
         problems.push(mismatch);
         Value::Unknown
     };
-    let mismatch = |expected: &str| {
+    let mismatch = |expected: &str, value: &Value| {
         Mismatch::new(Code::TypeMismatch, format!("expected {expected}, found {}", describe(value)))
     };
     match ty {
-        Type::Any | Type::Ref(_) => value.clone(),
+        Type::Any | Type::Ref(_) => value,
         Type::Sensitive(inner) => conform_at(value, inner, depth + 1, path, problems),
         Type::String => match value {
-            Value::String(_) => value.clone(),
-            Value::Number(n) => Value::String(format_number(*n)),
+            Value::String(_) => value,
+            Value::Number(n) => Value::String(format_number(n)),
             Value::Bool(b) => Value::String(b.to_string()),
-            _ => fail(mismatch("a string")),
+            other => fail(problems, path, mismatch("a string", &other)),
         },
         Type::Number => match value {
-            Value::Number(_) => value.clone(),
-            Value::String(s) => match s.parse::<f64>() {
+            Value::Number(_) => value,
+            Value::String(ref s) => match s.parse::<f64>() {
                 Ok(n) if n.is_finite() => Value::Number(n),
-                _ => fail(mismatch("a number")),
+                _ => fail(problems, path, mismatch("a number", &value)),
             },
-            _ => fail(mismatch("a number")),
+            other => fail(problems, path, mismatch("a number", &other)),
         },
         Type::Bool => match value {
-            Value::Bool(_) => value.clone(),
-            Value::String(s) if s == "true" || s == "false" => Value::Bool(s == "true"),
-            _ => fail(mismatch("a bool")),
+            Value::Bool(_) => value,
+            Value::String(ref s) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            other => fail(problems, path, mismatch("a bool", &other)),
         },
         Type::Port => {
-            let number = match value {
+            let number = match &value {
                 Value::Number(n) => Some(*n),
                 Value::String(s) => s.parse::<f64>().ok(),
                 _ => None,
@@ -348,62 +375,67 @@ fn conform_at(
                 Some(n) => match crate::check::domain::check_port(n) {
                     Ok(()) => Value::Number(n),
                     Err(reason) => fail(
+                        problems,
+                        path,
                         Mismatch::new(Code::InvalidPort, reason)
                             .help("a port is a whole number from 1 to 65535"),
                     ),
                 },
-                None => fail(mismatch("a port (a whole number from 1 to 65535)")),
+                None => fail(problems, path, mismatch("a port (a whole number from 1 to 65535)", &value)),
             }
         }
         Type::Quantity => match value {
-            Value::String(s) => match crate::check::domain::parse_quantity(s) {
-                Ok(()) => value.clone(),
+            Value::String(ref s) => match crate::check::domain::parse_quantity(s) {
+                Ok(()) => value,
                 Err(reason) => fail(
+                    problems,
+                    path,
                     Mismatch::new(Code::InvalidQuantity, reason)
                         .help("write a number with an optional suffix: `500m`, `2`, `20Gi`, `1.5G`"),
                 ),
             },
-            Value::Number(n) if *n >= 0.0 => Value::String(format_number(*n)),
-            _ => fail(mismatch("a quantity such as \"20Gi\" or \"500m\"")),
+            Value::Number(n) if n >= 0.0 => Value::String(format_number(n)),
+            other => fail(problems, path, mismatch("a quantity such as \"20Gi\" or \"500m\"", &other)),
         },
         Type::Duration => match value {
-            Value::String(s) => match crate::check::domain::parse_duration(s) {
-                Ok(()) => value.clone(),
+            Value::String(ref s) => match crate::check::domain::parse_duration(s) {
+                Ok(()) => value,
                 Err(reason) => fail(
+                    problems,
+                    path,
                     Mismatch::new(Code::InvalidDuration, reason)
                         .help("write numbers with units: `30s`, `5m`, `1h30m`, `250ms`"),
                 ),
             },
-            _ => fail(mismatch("a duration such as \"30s\"")),
+            other => fail(problems, path, mismatch("a duration such as \"30s\"", &other)),
         },
         Type::List(element) => match value {
             Value::List(items) => Value::List(
                 items
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        path.push(i.to_string());
+                        path.push(Step::Index(i));
                         let converted = conform_at(item, element, depth + 1, path, problems);
                         path.pop();
                         converted
                     })
                     .collect(),
             ),
-            _ => fail(mismatch(&format!("a list ({ty})"))),
+            other => fail(problems, path, mismatch(&format!("a list ({ty})"), &other)),
         },
         Type::Map(element) => match value {
             Value::Object(fields) => Value::Object(
                 fields
-                    .iter()
+                    .into_iter()
                     .map(|(k, v)| {
-                        path.push(k.clone());
+                        path.push(Step::Key(k));
                         let converted = conform_at(v, element, depth + 1, path, problems);
-                        path.pop();
-                        (k.clone(), converted)
+                        (pop_key(path), converted)
                     })
                     .collect(),
             ),
-            _ => fail(mismatch(&format!("a map ({ty})"))),
+            other => fail(problems, path, mismatch(&format!("a map ({ty})"), &other)),
         },
         Type::Object(declared) => match value {
             Value::Object(fields) => {
@@ -420,38 +452,37 @@ fn conform_at(
                 }
                 for name in missing {
                     fail(
+                        problems,
+                        path,
                         Mismatch::new(Code::TypeMismatch, format!("the required field `{name}` is missing"))
                             .help(format!("add `{name} = ...`")),
                     );
                 }
                 for (name, field) in fields {
-                    let Some(expected) = declared.get(name) else {
+                    let Some(expected) = declared.get(&name) else {
                         let help =
-                            did_you_mean(name, declared.keys().map(String::as_str)).unwrap_or_else(|| {
+                            did_you_mean(&name, declared.keys().map(String::as_str)).unwrap_or_else(|| {
                                 format!(
                                     "its fields are {}",
                                     declared.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                                 )
                             });
-                        path.push(name.clone());
-                        let problem =
-                            Mismatch::new(Code::TypeMismatch, format!("the object has no field `{name}`"))
-                                .help(help);
-                        let mut problem = problem;
-                        problem.path = path.clone();
+                        let message = format!("the object has no field `{name}`");
+                        path.push(Step::Key(name));
+                        let mut problem = Mismatch::new(Code::TypeMismatch, message).help(help);
+                        problem.path = path_text_steps(path);
                         problem.unknown_field = true;
                         problems.push(problem);
                         path.pop();
                         continue;
                     };
-                    path.push(name.clone());
+                    path.push(Step::Key(name));
                     let converted = conform_at(field, &expected.ty, depth + 1, path, problems);
-                    path.pop();
-                    out.insert(name.clone(), converted);
+                    out.insert(pop_key(path), converted);
                 }
                 Value::Object(out)
             }
-            _ => fail(mismatch(&format!("an object ({ty})"))),
+            other => fail(problems, path, mismatch(&format!("an object ({ty})"), &other)),
         },
     }
 }

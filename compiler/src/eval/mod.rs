@@ -47,6 +47,7 @@ use crate::functions::{self, FunctionError};
 use crate::source::Span;
 use crate::value::{format_number, Value};
 use indexmap::IndexMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Where `file("path")` reads from: implemented by the binary over the
@@ -124,11 +125,12 @@ pub(crate) type Iteration = Result<(Vec<(Value, Value)>, bool), Value>;
 pub(crate) struct Context<'r> {
     roots: &'r dyn Roots,
     files: Option<&'r dyn FileSource>,
-    /// `for` variables, innermost last.
-    bound: Vec<(String, Value)>,
-    /// Roots asked for so far (`None`: not defined); an expression names
-    /// few, so a list beats a hash map.
-    fetched: Vec<(String, Option<Value>)>,
+    /// `for` variables, innermost last (names borrowed from the
+    /// expression, which outlives the evaluation).
+    bound: Vec<(&'r str, Value)>,
+    /// Roots asked for so far (`None`: not defined), lent by the roots
+    /// where they can; an expression names few, so a list beats a hash map.
+    fetched: Vec<(&'r str, Option<Cow<'r, Value>>)>,
     depth: usize,
     work: u64,
 }
@@ -142,6 +144,14 @@ pub(crate) fn unmark(value: Value) -> (Value, bool) {
     match value {
         Value::Sensitive(inner) => (unmark(*inner).0, true),
         other => (other, false),
+    }
+}
+
+/// `value` without its top-level sensitive marks, borrowed.
+pub(crate) fn unmarked_top(value: &Value) -> &Value {
+    match value {
+        Value::Sensitive(inner) => unmarked_top(inner),
+        other => other,
     }
 }
 
@@ -198,7 +208,7 @@ impl<'r> Context<'r> {
         Ok(())
     }
 
-    pub(crate) fn eval(&mut self, expr: &Expr) -> EvalResult {
+    pub(crate) fn eval(&mut self, expr: &'r Expr) -> EvalResult {
         if self.depth >= MAX_DEPTH {
             return Err(error(
                 Code::NestingTooDeep,
@@ -213,7 +223,7 @@ impl<'r> Context<'r> {
         result
     }
 
-    fn eval_kind(&mut self, expr: &Expr) -> EvalResult {
+    fn eval_kind(&mut self, expr: &'r Expr) -> EvalResult {
         match &expr.kind {
             ExprKind::Null => Ok(Value::Null),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -283,13 +293,13 @@ impl<'r> Context<'r> {
         }
     }
 
-    fn variable(&mut self, name: &str, span: Span) -> EvalResult {
-        if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| n == name) {
+    fn variable(&mut self, name: &'r str, span: Span) -> EvalResult {
+        if let Some((_, value)) = self.bound.iter().rev().find(|(n, _)| *n == name) {
             return Ok(value.clone());
         }
         match self.fetch_root(name) {
             Some(value) => Ok(value.clone()),
-            _ => Err(error(
+            None => Err(error(
                 Code::UnknownReference,
                 span,
                 format!("`{name}` is not defined here."),
@@ -299,16 +309,19 @@ impl<'r> Context<'r> {
     }
 
     /// The value of root `name`, asked of the roots once per evaluation.
-    fn fetch_root(&mut self, name: &str) -> Option<&Value> {
-        let at = match self.fetched.iter().position(|(n, _)| n == name) {
+    fn fetch_root(&mut self, name: &'r str) -> Option<&Value> {
+        let at = match self.fetched.iter().position(|(n, _)| *n == name) {
             Some(at) => at,
-            None => {
-                let value = self.roots.root(name);
-                self.fetched.push((name.to_string(), value));
-                self.fetched.len() - 1
-            }
+            None => match self.roots.root(name) {
+                // Lent: asking again costs nothing, so it is not kept.
+                Some(Cow::Borrowed(value)) => return Some(value),
+                value => {
+                    self.fetched.push((name, value));
+                    self.fetched.len() - 1
+                }
+            },
         };
-        self.fetched[at].1.as_ref()
+        self.fetched[at].1.as_deref()
     }
 
     /// The fast path of `root.a[i].b`: follows the steps by reference and
@@ -316,60 +329,48 @@ impl<'r> Context<'r> {
     /// `var`). `None` when the path leaves what it can follow without a
     /// question (a missing key, an unknown, a wrong type): the general
     /// path then gives the value or the precise error.
-    fn traversal(&mut self, expr: &Expr) -> EvalResult<Option<Value>> {
-        enum Key<'e> {
-            Name(&'e str),
-            Value(Value),
-        }
-        let mut steps: Vec<Key<'_>> = Vec::new();
+    fn traversal(&mut self, expr: &'r Expr) -> EvalResult<Option<Value>> {
+        // Down the chain from its outermost step: the index values (only
+        // those: a chain of names needs no list) and the root.
+        let mut keys: Vec<Value> = Vec::new();
+        let mut steps = 0;
         let mut current = expr;
         let root = loop {
             match &current.kind {
-                ExprKind::GetAttr(inner, name) => {
-                    steps.push(Key::Name(&name.name));
-                    current = inner;
-                }
+                ExprKind::GetAttr(inner, _) => current = inner,
                 ExprKind::Index(inner, index) => {
-                    steps.push(Key::Value(self.eval(index)?));
+                    keys.push(self.eval(index)?);
                     current = inner;
                 }
                 ExprKind::Variable(root) => break root,
                 _ => return Ok(None),
             }
-            if steps.len() > MAX_DEPTH {
+            steps += 1;
+            if steps > MAX_DEPTH {
                 return Ok(None);
             }
         };
-        let found = match self.bound.iter().rposition(|(n, _)| *n == root.name) {
+        let bound = self.bound.iter().rposition(|(n, _)| *n == root.name);
+        let mut sensitive = false;
+        // `kind.name`: the roots may give the member without the whole root.
+        if let (None, Some(first)) = (bound, first_name(expr)) {
+            if let Some(member) = self.roots.member(&root.name, first) {
+                let found = follow(expr, Start::Member(&member), &keys, &mut sensitive);
+                return Ok(found.map(|found| mark(found.clone(), sensitive)));
+            }
+        }
+        let found = match bound {
             Some(at) => Some(&self.bound[at].1),
             None => self.fetch_root(&root.name),
         };
-        let Some(mut value) = found else {
+        let Some(value) = found else {
             return Ok(None);
         };
-        let mut sensitive = false;
-        for key in steps.iter().rev() {
-            while let Value::Sensitive(inner) = value {
-                sensitive = true;
-                value = inner;
-            }
-            let next = match (value, key) {
-                (Value::Object(fields), Key::Name(name)) => fields.get(*name),
-                (Value::Object(fields), Key::Value(Value::String(name))) => fields.get(name),
-                (Value::List(items), Key::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
-                    items.get(*n as usize)
-                }
-                _ => None,
-            };
-            match next {
-                Some(next) => value = next,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(mark(value.clone(), sensitive)))
+        Ok(follow(expr, Start::Root(value), &keys, &mut sensitive)
+            .map(|found| mark(found.clone(), sensitive)))
     }
 
-    fn object(&mut self, fields: &[(Expr, Expr)], span: Span) -> EvalResult {
+    fn object(&mut self, fields: &'r [(Expr, Expr)], span: Span) -> EvalResult {
         self.spend(fields.len() as u64, span)?;
         let mut out = IndexMap::with_capacity(fields.len());
         let mut sensitive_key = false;
@@ -386,16 +387,20 @@ impl<'r> Context<'r> {
                 }
                 other => object_key(other, key, "An object key")?,
             };
-            if out.contains_key(&name) {
-                return Err(error(
-                    Code::DuplicateKey,
-                    key.span,
-                    format!("The key `{name}` appears more than once in this object."),
-                    "repeated key",
-                )
-                .map_help("give each key once"));
+            match out.entry(name) {
+                indexmap::map::Entry::Occupied(repeated) => {
+                    return Err(error(
+                        Code::DuplicateKey,
+                        key.span,
+                        format!("The key `{}` appears more than once in this object.", repeated.key()),
+                        "repeated key",
+                    )
+                    .map_help("give each key once"));
+                }
+                indexmap::map::Entry::Vacant(entry) => {
+                    entry.insert(value);
+                }
             }
-            out.insert(name, value);
         }
         if unknown_key {
             return Ok(mark(Value::Unknown, sensitive_key));
@@ -403,7 +408,13 @@ impl<'r> Context<'r> {
         Ok(mark(Value::Object(out), sensitive_key))
     }
 
-    fn binary(&mut self, op: crate::ast::BinaryOp, left: &Expr, right: &Expr, span: Span) -> EvalResult {
+    fn binary(
+        &mut self,
+        op: crate::ast::BinaryOp,
+        left: &'r Expr,
+        right: &'r Expr,
+        span: Span,
+    ) -> EvalResult {
         use crate::ast::BinaryOp;
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
             return ops::logical(self, op, left, right);
@@ -417,7 +428,7 @@ impl<'r> Context<'r> {
         &mut self,
         inner: &Expr,
         value: Value,
-        steps: &[crate::ast::SplatStep],
+        steps: &'r [crate::ast::SplatStep],
         span: Span,
     ) -> EvalResult {
         let (value, sensitive) = unmark(value);
@@ -437,13 +448,15 @@ impl<'r> Context<'r> {
             }
         }
         let mut out = Vec::with_capacity(items.len());
-        let base = traverse::subject(Some(inner));
+        // What each step applies to, for messages only (worded on an error).
+        let base = || traverse::subject(Some(inner));
         for (i, item) in items.into_iter().enumerate() {
             let mut current = item;
             let mut next_index = indexes.iter();
             for (n, step) in steps.iter().enumerate() {
                 // The first step applies to an element of the splat's list.
-                let of = if n == 0 { format!("element {i} of {base}") } else { "this value".to_string() };
+                let of =
+                    || if n == 0 { format!("element {i} of {}", base()) } else { "this value".to_string() };
                 current = match step {
                     crate::ast::SplatStep::Attr(name) => traverse::get_attr_of(current, name, of)?,
                     crate::ast::SplatStep::Index(index) => {
@@ -457,7 +470,7 @@ impl<'r> Context<'r> {
         Ok(mark(Value::List(out), sensitive))
     }
 
-    fn call(&mut self, name: &crate::ast::Ident, args: &[Expr], expand: bool, span: Span) -> EvalResult {
+    fn call(&mut self, name: &crate::ast::Ident, args: &'r [Expr], expand: bool, span: Span) -> EvalResult {
         let Some(function) = functions::lookup(&name.name) else {
             return Err(Box::new(functions::unknown_function(name)));
         };
@@ -546,7 +559,7 @@ impl<'r> Context<'r> {
     /// `try(a, b, ...)`: the first argument that evaluates without an error.
     /// An unknown argument makes the result unknown (whether it would fail
     /// is known only after apply).
-    fn try_call(&mut self, args: &[Expr], span: Span) -> EvalResult {
+    fn try_call(&mut self, args: &'r [Expr], span: Span) -> EvalResult {
         let mut last_error = None;
         for arg in args {
             let saved = self.bound.len();
@@ -570,7 +583,7 @@ impl<'r> Context<'r> {
     }
 
     /// `can(x)`: whether `x` evaluates without an error (unknown when `x` is).
-    fn can_call(&mut self, args: &[Expr]) -> EvalResult {
+    fn can_call(&mut self, args: &'r [Expr]) -> EvalResult {
         let [arg] = args else { return Ok(Value::Unknown) };
         let saved = self.bound.len();
         match self.eval(arg) {
@@ -624,23 +637,23 @@ impl<'r> Context<'r> {
     /// Binds `for` variables, runs `body`, unbinds.
     pub(crate) fn with_bound<T>(
         &mut self,
-        key_var: Option<&crate::ast::Ident>,
-        value_var: &crate::ast::Ident,
+        key_var: Option<&'r crate::ast::Ident>,
+        value_var: &'r crate::ast::Ident,
         key: Value,
         value: Value,
         body: impl FnOnce(&mut Self) -> EvalResult<T>,
     ) -> EvalResult<T> {
         let saved = self.bound.len();
         if let Some(k) = key_var {
-            self.bound.push((k.name.clone(), key));
+            self.bound.push((&k.name, key));
         }
-        self.bound.push((value_var.name.clone(), value));
+        self.bound.push((&value_var.name, value));
         let result = body(self);
         self.bound.truncate(saved);
         result
     }
 
-    fn for_expr(&mut self, for_expr: &ForExpr) -> EvalResult {
+    fn for_expr(&mut self, for_expr: &'r ForExpr) -> EvalResult {
         let collection = self.eval(&for_expr.collection)?;
         let (pairs, mut sensitive) =
             match self.iteration(collection, &for_expr.collection, "A `for` expression")? {
@@ -722,7 +735,7 @@ impl<'r> Context<'r> {
         Ok(mark(result, sensitive))
     }
 
-    fn for_item<'e>(&mut self, for_expr: &'e ForExpr) -> EvalResult<ForStep<'e>> {
+    fn for_item(&mut self, for_expr: &'r ForExpr) -> EvalResult<ForStep<'r>> {
         match &for_expr.key {
             None => Ok(ForStep::Item(self.eval(&for_expr.value)?)),
             Some(key) => {
@@ -732,6 +745,69 @@ impl<'r> Context<'r> {
             }
         }
     }
+}
+
+/// Where [`follow`] starts: the value of the chain's root, or of its first
+/// step (`root.name`, given by the roots).
+#[derive(Clone, Copy)]
+enum Start<'v> {
+    Root(&'v Value),
+    Member(&'v Value),
+}
+
+/// The name of the chain's first step (`x` in `root.x[0].y`), when it is one.
+fn first_name(expr: &Expr) -> Option<&str> {
+    let mut current = expr;
+    loop {
+        match &current.kind {
+            ExprKind::GetAttr(inner, name) if matches!(inner.kind, ExprKind::Variable(_)) => {
+                return Some(&name.name)
+            }
+            ExprKind::GetAttr(inner, _) | ExprKind::Index(inner, _) => current = inner,
+            _ => return None,
+        }
+    }
+}
+
+/// Follows the chain `expr` (`root.a[i].b`) by reference from `start`;
+/// `keys` are its index values, outermost first. Marks passed on the way
+/// set `sensitive`. `None` where a step does not simply follow. Recursion
+/// follows the chain, which `traversal` bounds.
+fn follow<'v>(expr: &Expr, start: Start<'v>, keys: &'v [Value], sensitive: &mut bool) -> Option<&'v Value> {
+    let (value, key) = match (&expr.kind, start) {
+        (ExprKind::Variable(_), Start::Root(root)) => return Some(root),
+        (ExprKind::GetAttr(inner, _), Start::Member(member))
+            if matches!(inner.kind, ExprKind::Variable(_)) =>
+        {
+            return Some(member)
+        }
+        (ExprKind::GetAttr(inner, name), _) => {
+            (follow(inner, start, keys, sensitive)?, FollowKey::Name(&name.name))
+        }
+        (ExprKind::Index(inner, _), _) => {
+            let (key, inner_keys) = keys.split_first()?;
+            (follow(inner, start, inner_keys, sensitive)?, FollowKey::Value(key))
+        }
+        _ => return None,
+    };
+    let mut value = value;
+    while let Value::Sensitive(inner) = value {
+        *sensitive = true;
+        value = inner;
+    }
+    match (value, key) {
+        (Value::Object(fields), FollowKey::Name(name)) => fields.get(name),
+        (Value::Object(fields), FollowKey::Value(Value::String(name))) => fields.get(name),
+        (Value::List(items), FollowKey::Value(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
+            items.get(*n as usize)
+        }
+        _ => None,
+    }
+}
+
+enum FollowKey<'k> {
+    Name(&'k str),
+    Value(&'k Value),
 }
 
 enum ForStep<'e> {

@@ -188,7 +188,12 @@ fn strip(value: &Value) -> &Value {
 }
 
 /// `&&` and `||`, short-circuiting in both directions (see the module doc).
-pub(super) fn logical(context: &mut Context<'_>, op: BinaryOp, left: &Expr, right: &Expr) -> EvalResult {
+pub(super) fn logical<'r>(
+    context: &mut Context<'r>,
+    op: BinaryOp,
+    left: &'r Expr,
+    right: &'r Expr,
+) -> EvalResult {
     let absorbing = op == BinaryOp::Or; // `true || x`, `false && x`
     let symbol = op.as_str();
     let left_value = context.eval(left);

@@ -22,8 +22,8 @@ struct Built {
     sensitive: bool,
 }
 
-impl Context<'_> {
-    pub(super) fn template(&mut self, parts: &[TemplatePart], span: Span) -> EvalResult {
+impl<'r> Context<'r> {
+    pub(super) fn template(&mut self, parts: &'r [TemplatePart], span: Span) -> EvalResult {
         if let [TemplatePart::Interpolation(only)] = parts {
             return self.eval(only);
         }
@@ -33,7 +33,7 @@ impl Context<'_> {
         Ok(super::mark(value, built.sensitive))
     }
 
-    fn parts(&mut self, parts: &[TemplatePart], built: &mut Built, span: Span) -> EvalResult<()> {
+    fn parts(&mut self, parts: &'r [TemplatePart], built: &mut Built, span: Span) -> EvalResult<()> {
         if self.depth >= super::MAX_DEPTH {
             return Err(error(
                 Code::NestingTooDeep,
@@ -48,7 +48,7 @@ impl Context<'_> {
         result
     }
 
-    fn parts_inner(&mut self, parts: &[TemplatePart], built: &mut Built, span: Span) -> EvalResult<()> {
+    fn parts_inner(&mut self, parts: &'r [TemplatePart], built: &mut Built, span: Span) -> EvalResult<()> {
         for part in parts {
             match part {
                 TemplatePart::Literal(text) => self.push(built, text, span)?,

@@ -12,8 +12,8 @@ use indexmap::IndexMap;
 struct TestRoots(IndexMap<String, Value>);
 
 impl Roots for TestRoots {
-    fn root(&self, name: &str) -> Option<Value> {
-        self.0.get(name).cloned()
+    fn root(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
+        self.0.get(name).map(std::borrow::Cow::Borrowed)
     }
 }
 

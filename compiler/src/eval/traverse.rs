@@ -23,11 +23,12 @@ pub(super) fn subject(inner: Option<&Expr>) -> String {
 
 /// `.name` applied to `value` (`inner` names what it came from, for messages).
 pub(super) fn get_attr_at(value: Value, name: &Ident, inner: Option<&Expr>) -> EvalResult {
-    get_attr_of(value, name, subject(inner))
+    get_attr_of(value, name, || subject(inner))
 }
 
-/// `.name` applied to `value`, which messages call `of`.
-pub(super) fn get_attr_of(value: Value, name: &Ident, of: String) -> EvalResult {
+/// `.name` applied to `value`, which messages call `of()` (worded only
+/// for an error: most steps succeed).
+pub(super) fn get_attr_of(value: Value, name: &Ident, of: impl FnOnce() -> String) -> EvalResult {
     let (value, sensitive) = unmark(value);
     match value {
         Value::Unknown => Ok(mark(Value::Unknown, sensitive)),
@@ -49,7 +50,7 @@ pub(super) fn get_attr_of(value: Value, name: &Ident, of: String) -> EvalResult 
                 Err(error(
                     Code::InvalidIndex,
                     name.span,
-                    format!("{} has no attribute `{}`.", capitalize(&of), name.name),
+                    format!("{} has no attribute `{}`.", capitalize(&of()), name.name),
                     "no such attribute",
                 )
                 .map_help(help))
@@ -58,14 +59,14 @@ pub(super) fn get_attr_of(value: Value, name: &Ident, of: String) -> EvalResult 
         Value::Null => Err(error(
             Code::InvalidIndex,
             name.span,
-            format!("Cannot read `{}` of {of}: it is null.", name.name),
+            format!("Cannot read `{}` of {}: it is null.", name.name, of()),
             "the value is null",
         )
         .map_help("guard with a conditional: `x == null ? ... : x.name`")),
         Value::List(_) => Err(error(
             Code::InvalidIndex,
             name.span,
-            format!("{} is a list, which has no attribute `{}`.", capitalize(&of), name.name),
+            format!("{} is a list, which has no attribute `{}`.", capitalize(&of()), name.name),
             "not an object",
         )
         .map_help(format!(
@@ -75,7 +76,7 @@ pub(super) fn get_attr_of(value: Value, name: &Ident, of: String) -> EvalResult 
         other => Err(error(
             Code::InvalidIndex,
             name.span,
-            format!("{} is {}, which has no attributes.", capitalize(&of), type_name(&other)),
+            format!("{} is {}, which has no attributes.", capitalize(&of()), type_name(&other)),
             "not an object",
         )),
     }
@@ -87,11 +88,12 @@ pub(super) fn index(value: Value, key: Value, index: &Expr, inner: &Expr) -> Eva
 }
 
 pub(super) fn index_at(value: Value, key: Value, index: &Expr, inner: Option<&Expr>) -> EvalResult {
-    index_of(value, key, index, subject(inner))
+    index_of(value, key, index, || subject(inner))
 }
 
-/// `[index]` applied to `value`, which messages call `of`.
-pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> EvalResult {
+/// `[index]` applied to `value`, which messages call `of()` (worded only
+/// for an error).
+pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: impl FnOnce() -> String) -> EvalResult {
     let (value, sensitive) = unmark(value);
     let (key, key_sensitive) = unmark(key);
     let sensitive = sensitive || key_sensitive;
@@ -138,7 +140,7 @@ pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> Ev
                 return Err(error(
                     Code::InvalidIndex,
                     index.span,
-                    format!("Index {shown} is out of range for {of}: {range}."),
+                    format!("Index {shown} is out of range for {}: {range}.", of()),
                     "out of range",
                 )
                 .map_help("check the index, or guard it with `length(...)`"));
@@ -174,7 +176,7 @@ pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> Ev
                     let diagnostic = error(
                         Code::InvalidIndex,
                         index.span,
-                        format!("{} has no key {shown}.", capitalize(&of)),
+                        format!("{} has no key {shown}.", capitalize(&of())),
                         "no such key",
                     );
                     Err(match help {
@@ -188,13 +190,13 @@ pub(super) fn index_of(value: Value, key: Value, index: &Expr, of: String) -> Ev
         Value::Null => Err(error(
             Code::InvalidIndex,
             index.span,
-            format!("Cannot index {of}: it is null."),
+            format!("Cannot index {}: it is null.", of()),
             "the value is null",
         )),
         other => Err(error(
             Code::InvalidIndex,
             index.span,
-            format!("{} is {}, which cannot be indexed.", capitalize(&of), type_name(&other)),
+            format!("{} is {}, which cannot be indexed.", capitalize(&of()), type_name(&other)),
             "cannot index",
         )),
     }

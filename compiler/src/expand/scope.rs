@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::graph::{Deferred, ResourceAddress, ResultLookup};
 use crate::value::Value;
 use indexmap::IndexMap;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -28,7 +29,19 @@ pub trait Evaluator: Send + Sync + std::fmt::Debug {
 
 /// The values of root names.
 pub trait Roots {
-    fn root(&self, name: &str) -> Option<Value>;
+    /// The value of root `name` (`None`: not defined here). Lent when the
+    /// roots hold it whole: the evaluator follows a path (`var.a.b`) into a
+    /// lent root by reference and clones only what the path reaches, so a
+    /// large root (every instance of a kind) costs nothing to name.
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>>;
+
+    /// `root.name`, for roots that can give a member without their whole
+    /// value (the checker's instance kinds: every instance of a kind, each
+    /// the kind's outputs). `None`: ask [`Roots::root`]. When `Some`, `root`
+    /// gives an object (with no sensitive mark) and this is its member `name`.
+    fn member(&self, _root: &str, _name: &str) -> Option<Cow<'_, Value>> {
+        None
+    }
 }
 
 /// A value as captured for later re-evaluation.
@@ -205,38 +218,36 @@ struct ResolvingRoots<'a, 'l> {
 }
 
 impl Roots for ResolvingRoots<'_, '_> {
-    fn root(&self, name: &str) -> Option<Value> {
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
         // An error deep inside becomes unknown here; the evaluator reports
         // what it can about the expression at hand.
         self.scope
             .roots
             .get(name)
-            .map(|c| c.resolve_at(self.lookup, self.depth + 1).unwrap_or(Value::Unknown))
+            .map(|c| Cow::Owned(c.resolve_at(self.lookup, self.depth + 1).unwrap_or(Value::Unknown)))
     }
 }
 
-/// The roots of a scope at plan time: no resource has results yet. Each
-/// root is resolved once per evaluation (an expression names `param` many
-/// times).
+/// The roots of a scope at plan time: no resource has results yet. The
+/// evaluator asks for each root once per evaluation (an expression names
+/// `param` many times), so nothing is cached here; a root captured as a
+/// plain value is lent, not cloned.
 pub struct PlanRoots<'a> {
     scope: &'a CapturedScope,
-    resolved: std::cell::RefCell<IndexMap<String, Value>>,
 }
 
 impl<'a> PlanRoots<'a> {
     pub fn new(scope: &'a CapturedScope) -> PlanRoots<'a> {
-        PlanRoots { scope, resolved: Default::default() }
+        PlanRoots { scope }
     }
 }
 
 impl Roots for PlanRoots<'_> {
-    fn root(&self, name: &str) -> Option<Value> {
-        if let Some(value) = self.resolved.borrow().get(name) {
-            return Some(value.clone());
-        }
-        let value = self.scope.roots.get(name).map(|c| c.resolve(&|_| None).unwrap_or(Value::Unknown))?;
-        self.resolved.borrow_mut().insert(name.to_string(), value.clone());
-        Some(value)
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
+        Some(match self.scope.roots.get(name)? {
+            Captured::Value(value) => Cow::Borrowed(value),
+            other => Cow::Owned(other.resolve(&|_| None).unwrap_or(Value::Unknown)),
+        })
     }
 }
 

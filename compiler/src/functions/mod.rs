@@ -32,7 +32,6 @@ use crate::eval::FileSource;
 use crate::source::Span;
 use crate::types::Type;
 use crate::value::Value;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// What kind of value a parameter takes. Checked before the implementation
@@ -258,7 +257,8 @@ pub fn all() -> &'static [Function] {
 
 /// The function called `name`.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static Function>> = OnceLock::new();
+    // Looked up at every call, by resolve, inference and evaluation.
+    static INDEX: OnceLock<crate::hash::FastMap<&'static str, &'static Function>> = OnceLock::new();
     INDEX.get_or_init(|| LIBRARY.iter().map(|f| (f.name, f)).collect()).get(name).copied()
 }
 

@@ -4,8 +4,8 @@
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::hash::{FastMap, FastSet};
 use crate::source::Span;
-use indexmap::{IndexMap, IndexSet};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// A stack-level declaration that can depend on others.
@@ -33,11 +33,11 @@ impl std::fmt::Display for Node<'_> {
 
 pub(super) fn report<'a>(dependencies: &[(Node<'a>, Node<'a>, Span)], diagnostics: &mut Vec<Diagnostic>) {
     let mut graph: DiGraph<Node<'a>, Span> = DiGraph::new();
-    let mut index: IndexMap<Node<'a>, NodeIndex> = IndexMap::new();
+    let mut index: FastMap<Node<'a>, NodeIndex> = FastMap::default();
     let mut node = |graph: &mut DiGraph<Node<'a>, Span>, n: Node<'a>| {
         *index.entry(n).or_insert_with(|| graph.add_node(n))
     };
-    let mut seen_edges: IndexSet<(NodeIndex, NodeIndex)> = IndexSet::new();
+    let mut seen_edges: FastSet<(NodeIndex, NodeIndex)> = FastSet::default();
     for (from, to, span) in dependencies {
         let (a, b) = (node(&mut graph, *from), node(&mut graph, *to));
         // One edge per pair: the first reference (in source order) labels it.
@@ -45,14 +45,16 @@ pub(super) fn report<'a>(dependencies: &[(Node<'a>, Node<'a>, Span)], diagnostic
             graph.add_edge(a, b, *span);
         }
     }
-    let mut components = petgraph::algo::tarjan_scc(&graph);
-    components.sort_by_key(|members| members.iter().map(|m| graph[*m]).min());
-    for members in components {
-        let members_set: IndexSet<NodeIndex> = members.iter().copied().collect();
-        let is_cycle = members.len() > 1 || graph.find_edge(members[0], members[0]).is_some();
-        if !is_cycle {
-            continue;
-        }
+    // Nearly every component is one declaration in no loop: drop those
+    // before sorting or building anything for them (a stable sort of the
+    // cycles alone keeps their order).
+    let mut cycles: Vec<Vec<NodeIndex>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .filter(|members| members.len() > 1 || graph.find_edge(members[0], members[0]).is_some())
+        .collect();
+    cycles.sort_by_key(|members| members.iter().map(|m| graph[*m]).min());
+    for members in cycles {
+        let members_set: FastSet<NodeIndex> = members.iter().copied().collect();
         // Start at the member declared first in the ordering, then follow
         // edges inside the component until we are back at the start.
         let Some(start) = members.iter().copied().min_by_key(|m| graph[*m]) else { continue };
@@ -66,9 +68,9 @@ pub(super) fn report<'a>(dependencies: &[(Node<'a>, Node<'a>, Span)], diagnostic
 fn find_cycle(
     graph: &DiGraph<Node<'_>, Span>,
     start: NodeIndex,
-    members: &IndexSet<NodeIndex>,
+    members: &FastSet<NodeIndex>,
 ) -> Option<Vec<(NodeIndex, NodeIndex, Span)>> {
-    let mut previous: IndexMap<NodeIndex, (NodeIndex, Span)> = IndexMap::new();
+    let mut previous: FastMap<NodeIndex, (NodeIndex, Span)> = FastMap::default();
     let mut queue = std::collections::VecDeque::new();
     queue.push_back(start);
     while let Some(current) = queue.pop_front() {

@@ -22,8 +22,8 @@ mod tests;
 use crate::ast::{Attribute, Block, Expr, Ident};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::hash::{FastMap, FastSet};
 use crate::source::{Origin, Span};
-use indexmap::{IndexMap, IndexSet};
 use walk::{PathStep, RefPath, Visitor};
 
 pub use cycles::Node;
@@ -40,11 +40,11 @@ pub struct ComponentSymbols<'a> {
     pub name: &'a str,
     pub block: &'a Block,
     pub origin: Origin,
-    pub params: IndexMap<&'a str, &'a Block>,
+    pub params: FastMap<&'a str, &'a Block>,
     /// Component-level outputs, then those only given inside `on` blocks.
-    pub outputs: IndexMap<&'a str, &'a Block>,
+    pub outputs: FastMap<&'a str, &'a Block>,
     /// `on "<target>"` blocks by target.
-    pub on: IndexMap<&'a str, &'a Block>,
+    pub on: FastMap<&'a str, &'a Block>,
 }
 
 impl ComponentSymbols<'_> {
@@ -81,16 +81,16 @@ pub struct InstanceSymbol<'a> {
 /// duplicates (reported as E0202) keep their first occurrence.
 #[derive(Debug, Default)]
 pub struct Symbols<'a> {
-    pub variables: IndexMap<&'a str, &'a Block>,
-    pub locals: IndexMap<&'a str, &'a Attribute>,
-    pub outputs: IndexMap<&'a str, &'a Block>,
-    pub targets: IndexMap<&'a str, &'a Block>,
+    pub variables: FastMap<&'a str, &'a Block>,
+    pub locals: FastMap<&'a str, &'a Attribute>,
+    pub outputs: FastMap<&'a str, &'a Block>,
+    pub targets: FastMap<&'a str, &'a Block>,
     /// Stdlib components, replaced by the user's of the same name.
-    pub components: IndexMap<&'a str, ComponentSymbols<'a>>,
+    pub components: FastMap<&'a str, ComponentSymbols<'a>>,
     /// The stack's instances (top level and inside top-level `on` blocks), by kind then name.
-    pub instances: IndexMap<&'a str, IndexMap<&'a str, InstanceSymbol<'a>>>,
+    pub instances: FastMap<&'a str, FastMap<&'a str, InstanceSymbol<'a>>>,
     /// The stack's raw resources, by type then name.
-    pub resources: IndexMap<&'a str, IndexMap<&'a str, &'a Block>>,
+    pub resources: FastMap<&'a str, FastMap<&'a str, &'a Block>>,
 }
 
 impl<'a> Symbols<'a> {
@@ -112,7 +112,7 @@ pub struct Resolved<'a> {
     pub dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
     /// Blocks with structure errors (by span), whose values later stages
     /// should not second-guess (e.g. a variable with a misspelt `default`).
-    pub malformed: IndexSet<Span>,
+    pub malformed: FastSet<Span>,
 }
 
 /// Resolves a stack: `stdlib` and `user` are the parsed files of each origin.
@@ -122,15 +122,16 @@ pub fn resolve<'a>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Resolved<'a> {
     let mut resolved = Resolved::default();
-    let mut structure = structure::Structure { resolved: &mut resolved, diagnostics };
+    let mut structure = structure::Structure::new(&mut resolved, diagnostics);
     structure.collect(stdlib, user);
     let mut references = References {
         symbols: &resolved.symbols,
         diagnostics,
-        used_variables: IndexSet::new(),
-        used_locals: IndexSet::new(),
+        used_variables: FastSet::default(),
+        used_locals: FastSet::default(),
         dependencies: Vec::new(),
-        body_names: IndexMap::new(),
+        body_names: FastMap::default(),
+        paths: Vec::new(),
     };
     references.resolve_stack(user);
     references.resolve_components();
@@ -143,8 +144,8 @@ pub fn resolve<'a>(
 
 fn report_unused(
     symbols: &Symbols<'_>,
-    used_variables: &IndexSet<&str>,
-    used_locals: &IndexSet<&str>,
+    used_variables: &FastSet<&str>,
+    used_locals: &FastSet<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for (name, block) in &symbols.variables {
@@ -195,20 +196,22 @@ struct Repetition {
 struct References<'s, 'a> {
     symbols: &'s Symbols<'a>,
     diagnostics: &'s mut Vec<Diagnostic>,
-    used_variables: IndexSet<&'a str>,
-    used_locals: IndexSet<&'a str>,
+    used_variables: FastSet<&'a str>,
+    used_locals: FastSet<&'a str>,
     dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
     /// The names declared in a component's `on` block (or all of them), by
     /// (component, on block) span: computed once per body, not per reference.
-    body_names: IndexMap<(Span, Option<Span>), std::rc::Rc<BodyNames<'a>>>,
+    body_names: FastMap<(Span, Option<Span>), std::rc::Rc<BodyNames<'a>>>,
+    /// The references of the expression at hand (kept, emptied, between expressions).
+    paths: Vec<RefPath<'a>>,
 }
 
 /// The resources and instances declared in a body (an `on` block's, or
 /// every `on` block's of a component for its component-level outputs).
 #[derive(Default)]
 struct BodyNames<'a> {
-    resources: IndexMap<&'a str, IndexSet<&'a str>>,
-    instances: IndexMap<&'a str, IndexSet<&'a str>>,
+    resources: FastMap<&'a str, FastSet<&'a str>>,
+    instances: FastMap<&'a str, FastSet<&'a str>>,
 }
 
 impl<'a> BodyNames<'a> {
@@ -233,14 +236,16 @@ impl<'a> BodyNames<'a> {
 }
 
 impl<'s, 'a> References<'s, 'a> {
-    fn body_names(&mut self, place: Place<'s, 'a>) -> std::rc::Rc<BodyNames<'a>> {
+    /// The names declared in a component body (`None` at the stack level,
+    /// where the symbols have them).
+    fn body_names(&mut self, place: Place<'s, 'a>) -> Option<std::rc::Rc<BodyNames<'a>>> {
         let (component, on) = match place {
-            Place::Stack { .. } => return std::rc::Rc::new(BodyNames::default()),
+            Place::Stack { .. } => return None,
             Place::Component { component, body } => (component, body),
         };
         let key = (component.block.span, on.map(|b| b.span));
         if let Some(names) = self.body_names.get(&key) {
-            return names.clone();
+            return Some(names.clone());
         }
         let mut names = BodyNames::default();
         match on {
@@ -253,7 +258,7 @@ impl<'s, 'a> References<'s, 'a> {
         }
         let names = std::rc::Rc::new(names);
         self.body_names.insert(key, names.clone());
-        names
+        Some(names)
     }
 
     fn resolve_stack(&mut self, user: &[&'a crate::ast::File]) {
@@ -401,11 +406,11 @@ impl<'s, 'a> References<'s, 'a> {
     }
 
     fn expression(&mut self, expr: &'a Expr, place: Place<'s, 'a>, repetition: Repetition) {
-        struct Collector<'a> {
-            paths: Vec<RefPath<'a>>,
+        struct Collector<'c, 'a> {
+            paths: &'c mut Vec<RefPath<'a>>,
             problems: Vec<Diagnostic>,
         }
-        impl<'a> Visitor<'a> for Collector<'a> {
+        impl<'a> Visitor<'a> for Collector<'_, 'a> {
             fn reference(&mut self, path: RefPath<'a>) {
                 self.paths.push(path);
             }
@@ -422,12 +427,16 @@ impl<'s, 'a> References<'s, 'a> {
                 }
             }
         }
-        let mut collector = Collector { paths: Vec::new(), problems: Vec::new() };
+        // One list serves every expression (not a Vec per expression).
+        let mut paths = std::mem::take(&mut self.paths);
+        let mut collector = Collector { paths: &mut paths, problems: Vec::new() };
         walk::walk(expr, &mut collector);
-        for path in collector.paths {
+        let problems = collector.problems;
+        for path in paths.drain(..) {
             self.reference(&path, place, repetition);
         }
-        for problem in collector.problems {
+        self.paths = paths;
+        for problem in problems {
             self.error(problem);
         }
     }
@@ -464,22 +473,14 @@ impl<'s, 'a> References<'s, 'a> {
                     .with_help("pass the value in as a `param` of the component"),
                 );
             }
-            "var" => self.named(
-                path,
-                place,
-                "var",
-                "variable",
-                |s| s.variables.keys().copied().collect(),
-                Node::Variable,
-            ),
-            "local" => self.named(
-                path,
-                place,
-                "local",
-                "local value",
-                |s| s.locals.keys().copied().collect(),
-                Node::Local,
-            ),
+            "var" => {
+                let symbols = self.symbols;
+                self.named(path, place, "var", "variable", &symbols.variables, Node::Variable)
+            }
+            "local" => {
+                let symbols = self.symbols;
+                self.named(path, place, "local", "local value", &symbols.locals, Node::Local)
+            }
             "param" => match place {
                 Place::Component { component, .. } => self.param(path, component),
                 Place::Stack { .. } => self.error(
@@ -508,7 +509,7 @@ impl<'s, 'a> References<'s, 'a> {
             "network" if in_component => {
                 if let Some(network) = self.symbols.components.get("network") {
                     if let Some(output) = path.name_at(0) {
-                        self.check_output(network, "network", output, path);
+                        self.check_output(network, format_args!("network"), output, path);
                     }
                 }
             }
@@ -516,58 +517,57 @@ impl<'s, 'a> References<'s, 'a> {
         }
     }
 
-    /// `var.x` / `local.x`.
-    fn named(
+    /// `var.x` / `local.x`, among the `declared` ones.
+    fn named<V>(
         &mut self,
         path: &RefPath<'a>,
         place: Place<'s, 'a>,
         root: &str,
         what: &str,
-        names: impl Fn(&Symbols<'a>) -> Vec<&'a str>,
+        declared: &FastMap<&'a str, V>,
         node: impl Fn(&'a str) -> Node<'a>,
     ) {
         let Some(name) = path.name_at(0) else {
             self.error(incomplete(path, root, &format!("`{root}.<name>`")));
             return;
         };
-        let candidates = names(self.symbols);
-        match candidates.iter().find(|c| **c == name.name) {
-            Some(found) => {
-                let found: &'a str = found;
-                if root == "var" {
-                    self.used_variables.insert(found);
-                } else {
-                    self.used_locals.insert(found);
-                }
-                self.depend(place, node(found), path.span_through(0));
+        if let Some((found, _)) = declared.get_key_value(name.name.as_str()) {
+            let found: &'a str = found;
+            if root == "var" {
+                self.used_variables.insert(found);
+            } else {
+                self.used_locals.insert(found);
             }
-            None => {
-                let declare = if root == "var" {
-                    format!("declare it with `variable \"{}\" {{}}`", name.name)
-                } else {
-                    format!("add `{} = ...` to a `locals` block", name.name)
-                };
-                // The likely intended declaration is not reported unused on top.
-                let closest = closest(&name.name, &candidates);
-                if let Some(intended) = closest {
-                    if root == "var" {
-                        self.used_variables.insert(intended);
-                    } else {
-                        self.used_locals.insert(intended);
-                    }
-                }
-                let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or(declare);
-                self.error(
-                    Diagnostic::new(
-                        Code::UnknownReference,
-                        path.span_through(0),
-                        format!("There is no {what} named `{}` in this stack.", name.name),
-                    )
-                    .with_label(format!("no {what} `{}`", name.name))
-                    .with_help(help),
-                );
+            self.depend(place, node(found), path.span_through(0));
+            return;
+        }
+        // Not found: only now list the candidates (per reference, that
+        // would be quadratic in the number of declarations).
+        let candidates: Vec<&'a str> = declared.keys().copied().collect();
+        let declare = if root == "var" {
+            format!("declare it with `variable \"{}\" {{}}`", name.name)
+        } else {
+            format!("add `{} = ...` to a `locals` block", name.name)
+        };
+        // The likely intended declaration is not reported unused on top.
+        let closest = closest(&name.name, &candidates);
+        if let Some(intended) = closest {
+            if root == "var" {
+                self.used_variables.insert(intended);
+            } else {
+                self.used_locals.insert(intended);
             }
         }
+        let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or(declare);
+        self.error(
+            Diagnostic::new(
+                Code::UnknownReference,
+                path.span_through(0),
+                format!("There is no {what} named `{}` in this stack.", name.name),
+            )
+            .with_label(format!("no {what} `{}`", name.name))
+            .with_help(help),
+        );
     }
 
     fn param(&mut self, path: &RefPath<'a>, component: &ComponentSymbols<'a>) {
@@ -641,10 +641,11 @@ impl<'s, 'a> References<'s, 'a> {
         }
     }
 
+    /// `instance` (`service.api`) is formatted only for an error.
     fn check_output(
         &mut self,
         component: &ComponentSymbols<'a>,
-        instance: &str,
+        instance: std::fmt::Arguments<'_>,
         output: &Ident,
         path: &RefPath<'a>,
     ) {
@@ -677,7 +678,10 @@ impl<'s, 'a> References<'s, 'a> {
     fn kind_or_type(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
         let root = path.root.name.as_str();
         let symbols = self.symbols;
-        let body_names = self.body_names(place);
+        // At the stack level there are no body names (and nothing to allocate).
+        let component_names = self.body_names(place);
+        let no_names = BodyNames::default();
+        let body_names: &BodyNames<'a> = component_names.as_deref().unwrap_or(&no_names);
         let stack_level = matches!(place, Place::Stack { .. });
 
         // An instance of a component kind.
@@ -707,7 +711,7 @@ impl<'s, 'a> References<'s, 'a> {
                 Some(found) => {
                     self.depend(place, Node::Instance(component.name, found), path.span_through(0));
                     if let Some(output) = path.name_at(1) {
-                        self.check_output(component, &format!("{root}.{}", name.name), output, path);
+                        self.check_output(component, format_args!("{root}.{}", name.name), output, path);
                     }
                 }
                 None => {
@@ -838,12 +842,11 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// E0209: `var` alone, `service` alone, an index where a name is needed.
 fn incomplete(path: &RefPath<'_>, root: &str, shape: &str) -> Diagnostic {
-    let (span, what) = match path.steps.first() {
+    let (span, what) = match path.step(0) {
         Some(PathStep::Index(index)) => (index.span, "an index where a name is needed"),
         _ => (path.root.span, "a name missing"),
     };
-    let span =
-        if matches!(path.steps.first(), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
+    let span = if matches!(path.step(0), Some(PathStep::Index(_))) { path.root.span.to(span) } else { span };
     Diagnostic::new(
         Code::InvalidReference,
         span,

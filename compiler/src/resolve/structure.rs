@@ -8,9 +8,10 @@ use crate::ast::{Block, Body, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::expand::model::{read_type, RESERVED_KINDS};
+use crate::hash::FastMap;
 use crate::source::{Origin, Span};
 use crate::types::Type;
-use indexmap::IndexMap;
+use std::rc::Rc;
 
 const VARIABLE_ATTRIBUTES: &[&str] = &["type", "default", "description", "sensitive", "nullable"];
 const VALIDATION_ATTRIBUTES: &[&str] = &["condition", "message"];
@@ -21,6 +22,17 @@ const COMPONENT_ATTRIBUTES: &[&str] = &["description"];
 pub(super) struct Structure<'r, 'a> {
     pub resolved: &'r mut Resolved<'a>,
     pub diagnostics: &'r mut Vec<Diagnostic>,
+    /// Per component, its params without a default (every instance is
+    /// checked against them).
+    required: FastMap<&'a str, Rc<Vec<(&'a str, &'a Block)>>>,
+    /// (component, param) -> the type of a param written as a block.
+    block_types: FastMap<(&'a str, &'a str), Type>,
+}
+
+impl<'r, 'a> Structure<'r, 'a> {
+    pub fn new(resolved: &'r mut Resolved<'a>, diagnostics: &'r mut Vec<Diagnostic>) -> Self {
+        Structure { resolved, diagnostics, required: FastMap::default(), block_types: FastMap::default() }
+    }
 }
 
 /// HCL identifier rules for names: a letter or `_`, then letters, digits, `_`, `-`.
@@ -56,7 +68,7 @@ impl<'a> Structure<'_, 'a> {
                 }
             }
         }
-        let mut user_components: IndexMap<&'a str, &'a Block> = IndexMap::new();
+        let mut user_components: FastMap<&'a str, &'a Block> = FastMap::default();
         for file in user {
             for block in file.body.blocks_of("component") {
                 if let Some(label) = block.labels.first() {
@@ -469,9 +481,9 @@ impl<'a> Structure<'_, 'a> {
             name: &label.name,
             block,
             origin,
-            params: IndexMap::new(),
-            outputs: IndexMap::new(),
-            on: IndexMap::new(),
+            params: FastMap::default(),
+            outputs: FastMap::default(),
+            on: FastMap::default(),
         };
         for inner in &block.body.blocks {
             let Some(name) = inner.labels.first() else { continue };
@@ -501,9 +513,9 @@ impl<'a> Structure<'_, 'a> {
     fn component_body(&mut self, block: &'a Block) {
         let context = "a `component` block";
         self.unexpected_attributes(block, COMPONENT_ATTRIBUTES, "A `component` block");
-        let mut params: IndexMap<&str, Span> = IndexMap::new();
-        let mut outputs: IndexMap<&str, Span> = IndexMap::new();
-        let mut targets: IndexMap<&str, Span> = IndexMap::new();
+        let mut params: FastMap<&str, Span> = FastMap::default();
+        let mut outputs: FastMap<&str, Span> = FastMap::default();
+        let mut targets: FastMap<&str, Span> = FastMap::default();
         for inner in &block.body.blocks {
             match inner.kind.name.as_str() {
                 "param" => {
@@ -561,9 +573,9 @@ impl<'a> Structure<'_, 'a> {
 
     fn component_on_body(&mut self, on: &'a Block) {
         self.unexpected_attributes(on, &[], "An `on` block");
-        let mut resources: IndexMap<(&str, &str), Span> = IndexMap::new();
-        let mut instances: IndexMap<(&str, &str), Span> = IndexMap::new();
-        let mut outputs: IndexMap<&str, Span> = IndexMap::new();
+        let mut resources: FastMap<(&str, &str), Span> = FastMap::default();
+        let mut instances: FastMap<(&str, &str), Span> = FastMap::default();
+        let mut outputs: FastMap<&str, Span> = FastMap::default();
         for block in &on.body.blocks {
             let kind = block.kind.name.as_str();
             match kind {
@@ -639,16 +651,25 @@ impl<'a> Structure<'_, 'a> {
     fn instance_params(&mut self, block: &'a Block) {
         let kind = block.kind.name.as_str();
         let Some(component) = self.resolved.symbols.components.get(kind) else { return };
+        let required = self
+            .required
+            .entry(component.name)
+            .or_insert_with(|| {
+                let required =
+                    component.params.iter().filter(|(_, param)| param.body.attribute("default").is_none());
+                Rc::new(required.map(|(name, param)| (*name, *param)).collect())
+            })
+            .clone();
         let declared = name_span(component.block);
-        let params: Vec<(&'a str, &'a Block)> = component.params.iter().map(|(k, v)| (*k, *v)).collect();
+        let params = &component.params;
         let origin = component.origin;
         let component_name = component.name;
-        let names = || params.iter().map(|(name, _)| *name);
+        let names = || params.keys().copied();
         let mut problems = Vec::new();
-        let mut set: IndexMap<&str, Span> = IndexMap::new();
+        let mut set: FastMap<&str, Span> = FastMap::default();
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
-            if params.iter().any(|(p, _)| *p == name) {
+            if params.contains_key(name) {
                 set.entry(name).or_insert(attribute.name.span);
                 continue;
             }
@@ -663,7 +684,7 @@ impl<'a> Structure<'_, 'a> {
         }
         for inner in &block.body.blocks {
             let name = inner.kind.name.as_str();
-            let Some((_, param)) = params.iter().find(|(p, _)| *p == name) else {
+            let Some(param) = params.get(name) else {
                 problems.push(self.unknown_param(
                     component_name,
                     name,
@@ -688,7 +709,9 @@ impl<'a> Structure<'_, 'a> {
                 continue;
             }
             set.insert(name, inner.kind.span);
-            let ty = param.body.attribute("type").map_or(Type::Any, |t| read_type(&t.value, 0));
+            let ty = self.block_types.entry((component_name, name)).or_insert_with(|| {
+                param.body.attribute("type").map_or(Type::Any, |t| read_type(&t.value, 0))
+            });
             if !matches!(ty.base(), Type::Object(_) | Type::Any) {
                 problems.push(
                     Diagnostic::new(
@@ -715,8 +738,8 @@ impl<'a> Structure<'_, 'a> {
                 );
             }
         }
-        for (name, param) in &params {
-            if param.body.attribute("default").is_none() && !set.contains_key(name) {
+        for &(name, param) in required.iter() {
+            if !set.contains_key(name) {
                 problems.push(
                     Diagnostic::new(
                         Code::MissingRequired,

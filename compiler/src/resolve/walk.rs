@@ -18,27 +18,43 @@ pub enum PathStep<'a> {
     Index(&'a Expr),
 }
 
-/// A reference: `root.step...`, as far as it is a traversal.
+/// A reference: `root.step...`, as far as it is a traversal. It keeps the
+/// first two steps, which is all a reference's meaning depends on
+/// (`kind.name.output`, `var.name`), so finding one allocates nothing.
 #[derive(Clone, Debug)]
 pub struct RefPath<'a> {
     pub root: &'a Ident,
-    pub steps: Vec<PathStep<'a>>,
+    /// The steps after the root, up to two.
+    first: Option<PathStep<'a>>,
+    second: Option<PathStep<'a>>,
+    /// How many steps the traversal has in all.
+    pub len: usize,
     /// The whole traversal.
     pub span: crate::source::Span,
 }
 
 impl<'a> RefPath<'a> {
-    /// The name of step `i` when it is an attribute or a literal string/number key.
+    /// Step `i` (`0`: the one after the root), for the first two.
+    pub fn step(&self, i: usize) -> Option<PathStep<'a>> {
+        match i {
+            0 => self.first,
+            1 => self.second,
+            _ => None,
+        }
+    }
+
+    /// The name of step `i` (one of the first two) when it is an attribute.
     pub fn name_at(&self, i: usize) -> Option<&'a Ident> {
-        match self.steps.get(i)? {
+        match self.step(i)? {
             PathStep::Attr(ident) => Some(ident),
             PathStep::Index(_) => None,
         }
     }
 
-    /// The span from the root to the end of step `i` (inclusive).
+    /// The span from the root to the end of step `i` (one of the first two;
+    /// the whole traversal for a step it does not have).
     pub fn span_through(&self, i: usize) -> crate::source::Span {
-        let end = match self.steps.get(i) {
+        let end = match self.step(i) {
             Some(PathStep::Attr(ident)) => ident.span,
             Some(PathStep::Index(expr)) => expr.span,
             None => return self.span,
@@ -74,29 +90,61 @@ pub fn references(expr: &Expr) -> Vec<RefPath<'_>> {
     collect.0
 }
 
-/// `root.a[0].b` as a root and steps, innermost first; `None` when the chain
-/// does not start at a bare name.
-fn traversal(expr: &Expr) -> Option<RefPath<'_>> {
-    let mut steps = Vec::new();
-    let mut current = expr;
-    for _ in 0..MAX_DEPTH {
-        match &current.kind {
-            ExprKind::Variable(root) => {
-                steps.reverse();
-                return Some(RefPath { root, steps, span: expr.span });
-            }
-            ExprKind::GetAttr(inner, name) => {
-                steps.push(PathStep::Attr(name));
-                current = inner;
-            }
-            ExprKind::Index(inner, index) => {
-                steps.push(PathStep::Index(index));
-                current = inner;
-            }
-            _ => return None,
+/// Every reference in `expr` reduced to its root and its first step when
+/// that is an attribute name (`var.x.y`: `var`, `x`; `var[0]`, `var`:
+/// `var`, none), in source order, without collecting them.
+pub fn reference_roots<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Ident, Option<&'a Ident>)) {
+    struct Roots<'v, 'a>(&'v mut dyn FnMut(&'a Ident, Option<&'a Ident>));
+    impl<'a> Visitor<'a> for Roots<'_, 'a> {
+        fn reference(&mut self, path: RefPath<'a>) {
+            (self.0)(path.root, path.name_at(0))
         }
     }
+    walk(expr, &mut Roots(visit));
+}
+
+/// `root.a[0].b` as a reference; `None` when the chain does not start at a
+/// bare name.
+fn traversal(expr: &Expr) -> Option<RefPath<'_>> {
+    // Down from the outermost step; the last two seen are the first two.
+    let (mut first, mut second) = (None, None);
+    let mut current = expr;
+    for len in 0..MAX_DEPTH {
+        let step = match &current.kind {
+            ExprKind::Variable(root) => return Some(RefPath { root, first, second, len, span: expr.span }),
+            ExprKind::GetAttr(inner, name) => {
+                current = inner;
+                PathStep::Attr(name)
+            }
+            ExprKind::Index(inner, index) => {
+                current = inner;
+                PathStep::Index(index)
+            }
+            _ => return None,
+        };
+        second = first;
+        first = Some(step);
+    }
     None
+}
+
+/// Walks the index expressions of the chain `expr` (at `depth`), in source
+/// order. Recursion follows the chain, which [`traversal`] found no longer
+/// than [`MAX_DEPTH`] steps.
+fn walk_chain_indexes<'a>(
+    expr: &'a Expr,
+    bound: &mut Vec<&'a str>,
+    visitor: &mut dyn Visitor<'a>,
+    depth: usize,
+) {
+    match &expr.kind {
+        ExprKind::GetAttr(inner, _) => walk_chain_indexes(inner, bound, visitor, depth),
+        ExprKind::Index(inner, index) => {
+            walk_chain_indexes(inner, bound, visitor, depth);
+            walk_expr(index, bound, visitor, depth + 1);
+        }
+        _ => {}
+    }
 }
 
 fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Visitor<'a>, depth: usize) {
@@ -104,11 +152,7 @@ fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Vis
         return;
     }
     if let Some(path) = traversal(expr) {
-        for step in &path.steps {
-            if let PathStep::Index(index) = step {
-                walk_expr(index, bound, visitor, depth + 1);
-            }
-        }
+        walk_chain_indexes(expr, bound, visitor, depth);
         if !bound.contains(&path.root.name.as_str()) {
             visitor.reference(path);
         }

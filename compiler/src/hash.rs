@@ -1,0 +1,19 @@
+//! Hash maps and sets for the compiler's own lookup tables: declarations
+//! by name, graph nodes, spans, roots by name.
+//!
+//! They hash with foldhash rather than the standard library's SipHash:
+//! their keys are short (names, pairs of names, spans) and looked up once
+//! or more per reference, where SipHash was a tenth of the check's work.
+//! Each map still gets its own random seed, so a stack cannot be written
+//! to make its names collide. Insertion order is kept (`IndexMap`), as
+//! diagnostics and results follow declaration order.
+//!
+//! Values (`Value::Object`) and types (`Type::Object`) keep `IndexMap`'s
+//! default hasher: they are the language's data, shared with the planner
+//! and the providers.
+
+/// An insertion-ordered map hashed with foldhash.
+pub type FastMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
+
+/// An insertion-ordered set hashed with foldhash.
+pub type FastSet<K> = indexmap::IndexSet<K, foldhash::fast::RandomState>;
