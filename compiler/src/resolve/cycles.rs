@@ -40,7 +40,12 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
+    /// The graph of the dependencies that can be part of a cycle: those
+    /// whose target depends on something itself (most declarations name
+    /// only ones that name nothing: variables, databases, volumes; leaving
+    /// those out keeps the graph, and its memory, small).
     fn new(dependencies: &[(Node<'a>, Node<'a>, Span)]) -> Graph<'a> {
+        let dependents: FastSet<Node<'a>> = dependencies.iter().map(|(from, _, _)| *from).collect();
         let mut nodes = Vec::new();
         let mut index: FastMap<Node<'a>, usize> = FastMap::default();
         let mut node = |n: Node<'a>| {
@@ -51,7 +56,7 @@ impl<'a> Graph<'a> {
         };
         let mut seen: FastSet<(usize, usize)> = FastSet::default();
         let mut unique = Vec::new();
-        for (from, to, span) in dependencies {
+        for (from, to, span) in dependencies.iter().filter(|(_, to, _)| dependents.contains(to)) {
             let (a, b) = (node(*from), node(*to));
             // One edge per pair: the first reference (in source order) labels it.
             if seen.insert((a, b)) {
