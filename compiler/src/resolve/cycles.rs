@@ -45,7 +45,12 @@ impl<'a> Graph<'a> {
     /// only ones that name nothing: variables, databases, volumes; leaving
     /// those out keeps the graph, and its memory, small).
     fn new(dependencies: &[(Node<'a>, Node<'a>, Span)]) -> Graph<'a> {
-        let dependents: FastSet<Node<'a>> = dependencies.iter().map(|(from, _, _)| *from).collect();
+        // Inserted one by one: collecting would size the set for every
+        // dependency, several times the declarations that have some.
+        let mut dependents: FastSet<Node<'a>> = FastSet::default();
+        for (from, _, _) in dependencies {
+            dependents.insert(*from);
+        }
         let mut nodes = Vec::new();
         let mut index: FastMap<Node<'a>, usize> = FastMap::default();
         let mut node = |n: Node<'a>| {
