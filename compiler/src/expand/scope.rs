@@ -13,8 +13,8 @@ use super::refs::{Reference, Step};
 use crate::ast::Expr;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Deferred, ResourceAddress, ResultLookup};
+use crate::hash::FastMap;
 use crate::value::Value;
-use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub trait Roots {
 pub enum Captured {
     /// Known now (or unknown for a reason no dependency can resolve).
     Value(Value),
-    Object(Arc<IndexMap<String, Captured>>),
+    Object(Arc<FastMap<String, Captured>>),
     List(Arc<Vec<Captured>>),
     /// An expression, with the value it had at plan time.
     Expr(Arc<DeferredExpr>),
@@ -81,13 +81,13 @@ pub struct ResourceRef {
 /// A resource's configuration: one captured expression per attribute.
 #[derive(Debug)]
 pub struct DeferredObject {
-    pub attributes: IndexMap<String, Captured>,
+    pub attributes: FastMap<String, Captured>,
 }
 
 /// Root names to captured values.
 #[derive(Clone, Debug, Default)]
 pub struct CapturedScope {
-    pub roots: IndexMap<String, Captured>,
+    pub roots: FastMap<String, Captured>,
 }
 
 /// Bound on re-evaluation nesting (captured values nest as deep as
@@ -95,7 +95,7 @@ pub struct CapturedScope {
 const MAX_DEPTH: usize = 128;
 
 impl Captured {
-    pub fn object(fields: IndexMap<String, Captured>) -> Captured {
+    pub fn object(fields: FastMap<String, Captured>) -> Captured {
         Captured::Object(Arc::new(fields))
     }
 
@@ -249,39 +249,67 @@ impl Roots for PlanRoots<'_> {
             other => Cow::Owned(other.resolve(&|_| None).unwrap_or(Value::Unknown)),
         })
     }
+
+    /// `param.x` lent from a captured object (`param`, a kind's instances)
+    /// whose members are all known now: resolving the whole object would
+    /// copy each of them for the one the path reads. (A member to evaluate
+    /// again could fail to resolve, which makes the whole root unknown; so
+    /// such an object is resolved whole, as before.)
+    fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
+        let Captured::Object(fields) = self.scope.roots.get(root)? else { return None };
+        if !fields.values().all(|member| matches!(member, Captured::Value(_))) {
+            return None;
+        }
+        match fields.get(name)? {
+            Captured::Value(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
 }
 
 /// Captures, from the roots visible to an expression, the parts its
 /// references reach: a root referenced only as `root.name...` is narrowed
 /// to those names, so capturing stays proportional to the expression and
 /// not to the size of the stack.
-pub fn capture(visible: &IndexMap<String, Captured>, references: &[Reference]) -> CapturedScope {
-    let mut roots: IndexMap<String, Captured> = IndexMap::new();
+pub fn capture(visible: &FastMap<String, Captured>, references: &[Reference]) -> CapturedScope {
+    let mut roots: FastMap<String, Captured> = FastMap::default();
     let mut whole: BTreeSet<&str> = BTreeSet::new();
     for reference in references {
         if reference.steps.is_empty() {
             whole.insert(&reference.root);
         }
     }
+    // An expression names the same root or member many times (`param.x`
+    // in every line of a manifest): each is copied in once.
     for reference in references {
         let Some(value) = visible.get(&reference.root) else { continue };
+        let captured = roots.get_mut(reference.root.as_str());
         if whole.contains(reference.root.as_str()) {
-            roots.insert(reference.root.clone(), value.clone());
+            if captured.is_none() {
+                roots.insert(reference.root.clone(), value.clone());
+            }
             continue;
         }
         let first = reference.steps[0].name();
         match value {
             Captured::Object(fields) => {
                 let Some(member) = fields.get(first) else { continue };
-                let entry = roots
-                    .entry(reference.root.clone())
-                    .or_insert_with(|| Captured::Object(Arc::new(IndexMap::new())));
+                let entry = match captured {
+                    Some(entry) => entry,
+                    None => roots
+                        .entry(reference.root.clone())
+                        .or_insert_with(|| Captured::Object(Arc::new(FastMap::default()))),
+                };
                 if let Captured::Object(narrowed) = entry {
-                    Arc::make_mut(narrowed).insert(first.to_string(), member.clone());
+                    if !narrowed.contains_key(first) {
+                        Arc::make_mut(narrowed).insert(first.to_string(), member.clone());
+                    }
                 }
             }
             other => {
-                roots.insert(reference.root.clone(), other.clone());
+                if captured.is_none() {
+                    roots.insert(reference.root.clone(), other.clone());
+                }
             }
         }
     }
