@@ -7,7 +7,7 @@ use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDe
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{
-    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, PlanRoots, ResourceRef,
+    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, Named, PlanView, ResourceRef,
 };
 use crate::ast::{Block, Expr};
 use crate::codes::Code;
@@ -76,13 +76,19 @@ pub(crate) struct Engine<'s> {
     /// The order of each body's items (by the body's address; the same for
     /// every instance of a component).
     orders: FastMap<usize, Vec<usize>>,
+    /// Each resource node's configuration, shared with the references to
+    /// it while expanding; put into its node when expansion ends, moved
+    /// when nothing kept a reference (most resources), else copied.
+    values: Vec<(petgraph::graph::NodeIndex, Arc<Value>)>,
 }
 
-/// An expression's references, and whether one has a step indexed by a
-/// repetition's key (`[each.key]`), which each evaluation rewrites.
+/// An expression's references and the roots they name, and whether one
+/// has a step indexed by a repetition's key (`[each.key]`), which each
+/// evaluation rewrites.
 #[derive(Clone)]
 struct Scanned {
     references: Arc<Vec<Reference>>,
+    named: Arc<Named>,
     repetition: bool,
 }
 
@@ -91,7 +97,8 @@ impl Scanned {
         let references = references(expr);
         let repetition =
             references.iter().any(|r| r.steps.iter().any(|s| matches!(s, super::refs::Step::Repetition(..))));
-        Scanned { references: Arc::new(references), repetition }
+        let named = Arc::new(Named::new(&references));
+        Scanned { references: Arc::new(references), named, repetition }
     }
 }
 
@@ -195,6 +202,7 @@ impl<'s> Engine<'s> {
             references: FastMap::default(),
             shared: FastMap::default(),
             orders: FastMap::default(),
+            values: Vec::new(),
         }
     }
 
@@ -238,13 +246,16 @@ impl<'s> Engine<'s> {
         // Rewritten for the repetition at hand only when a step needs it
         // (copying every expression's references per evaluation was a
         // tenth of expansion).
-        let refs: std::borrow::Cow<'_, [Reference]> = if scanned.repetition {
-            std::borrow::Cow::Owned(resolve_repetitions(scanned.references.to_vec(), visible))
-        } else {
-            std::borrow::Cow::Borrowed(&scanned.references)
-        };
-        let scope = capture(visible, &refs);
-        let value = match self.evaluator.evaluate(expr, &PlanRoots::new(&scope)) {
+        let (refs, named): (std::borrow::Cow<'_, [Reference]>, std::borrow::Cow<'_, Named>) =
+            if scanned.repetition {
+                let refs = resolve_repetitions(scanned.references.to_vec(), visible);
+                let named = Named::new(&refs);
+                (std::borrow::Cow::Owned(refs), std::borrow::Cow::Owned(named))
+            } else {
+                (std::borrow::Cow::Borrowed(&scanned.references), std::borrow::Cow::Borrowed(&scanned.named))
+            };
+        let view = PlanView::new(visible, &refs, &named);
+        let value = match self.evaluator.evaluate(expr, &view) {
             Ok(value) => value,
             // Unknown, not null: what depends on a value that could not be
             // computed is not reported again (one mistake, one diagnostic).
@@ -254,13 +265,13 @@ impl<'s> Engine<'s> {
                 Value::Unknown
             }
         };
-        let deps = dependencies_of(&scope, &refs);
+        let deps = view.dependencies();
         if deps.is_empty() {
             Captured::Value(value)
         } else {
             Captured::Expr(Arc::new(DeferredExpr {
                 expr: expr.clone(),
-                scope,
+                scope: capture(visible, &refs),
                 planned: value,
                 evaluator: self.evaluator.clone(),
                 dependencies: deps,
@@ -667,9 +678,9 @@ impl<'s> Engine<'s> {
                 .map(|(name, _)| name.clone())
                 .collect();
             let prior = self.prior.and_then(|lookup| lookup(&address));
-            let mut with_computed = config.clone();
-            if let Value::Object(fields) = &mut with_computed {
-                for name in &computed {
+            let computed_values = computed
+                .iter()
+                .map(|name| {
                     let known = prior.as_ref().and_then(|p| p.get_path(&[name])).cloned();
                     let sensitive = schema.attributes.get(name).is_some_and(|a| a.sensitive);
                     let value = match known {
@@ -677,33 +688,39 @@ impl<'s> Engine<'s> {
                         Some(v) => v,
                         None => Value::Unknown,
                     };
-                    fields.insert(name.clone(), value);
-                }
-            }
+                    (name.clone(), value)
+                })
+                .collect();
+            // The configuration is shared by the node and the references to
+            // it until expansion ends (see `values`): a copy for each was
+            // most of expanding a resource.
+            let config = Arc::new(config);
             let mut provenance = frame.provenance.clone();
             provenance.push(decl.span);
             let node = ResourceNode {
                 address: address.clone(),
                 type_name: decl.type_name.clone(),
                 target: schema.target.clone(),
-                values: config,
+                values: Value::Null,
                 deferred: deferred.clone().map(|d| d as Arc<dyn crate::graph::Deferred>),
                 dependencies: dependencies.into_iter().collect(),
                 provenance,
             };
-            if self.graph.add(node).is_err() {
-                self.report(
+            match self.graph.add(node) {
+                Ok(index) => self.values.push((index, config.clone())),
+                Err(_) => self.report(
                     Diagnostic::new(
                         Code::DuplicateDeclaration,
                         decl.span,
                         format!("Resource `{address}` is declared twice."),
                     )
                     .with_label("second declaration"),
-                );
+                ),
             }
             let reference = Captured::Resource(Arc::new(ResourceRef {
                 address,
-                planned: with_computed,
+                config_values: config,
+                computed_values,
                 // Prior results already fill the computed attributes.
                 config: if prior.is_some() { None } else { deferred },
                 computed: Arc::new(if prior.is_some() { Vec::new() } else { computed }),
@@ -951,6 +968,10 @@ impl<'s> Engine<'s> {
                     span: output.span,
                 },
             );
+        }
+        for (index, values) in std::mem::take(&mut self.values) {
+            self.graph.graph[index].values =
+                Arc::try_unwrap(values).unwrap_or_else(|shared| (*shared).clone());
         }
         self.graph.link();
     }

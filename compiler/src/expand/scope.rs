@@ -70,8 +70,11 @@ pub struct DeferredExpr {
 #[derive(Debug)]
 pub struct ResourceRef {
     pub address: ResourceAddress,
-    /// The configuration with computed attributes unknown, as planned.
-    pub planned: Value,
+    /// The configuration as planned (shared with the resource's node).
+    pub config_values: Arc<Value>,
+    /// The computed attributes not set in the configuration, as planned:
+    /// unknown, or their values from a prior state.
+    pub computed_values: Vec<(String, Value)>,
     /// How to recompute the configuration (None when fully known).
     pub config: Option<Arc<DeferredObject>>,
     /// Computed attributes not set in configuration (unknown until apply).
@@ -79,6 +82,20 @@ pub struct ResourceRef {
 }
 
 /// A resource's configuration: one captured expression per attribute.
+impl ResourceRef {
+    /// The configuration with the computed attributes, as planned (built
+    /// when asked: most resources are never read by another expression).
+    pub fn planned(&self) -> Value {
+        let mut planned = Value::clone(&self.config_values);
+        if let Value::Object(fields) = &mut planned {
+            for (name, value) in &self.computed_values {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+        planned
+    }
+}
+
 #[derive(Debug)]
 pub struct DeferredObject {
     pub attributes: FastMap<String, Captured>,
@@ -129,7 +146,7 @@ impl Captured {
                 if let Some(result) = lookup(&resource.address) {
                     return Ok(result);
                 }
-                let Some(config) = &resource.config else { return Ok(resource.planned.clone()) };
+                let Some(config) = &resource.config else { return Ok(resource.planned()) };
                 let mut value = config.evaluate_at(lookup, depth + 1)?;
                 if let Value::Object(fields) = &mut value {
                     for name in resource.computed.iter() {
@@ -314,6 +331,160 @@ pub fn capture(visible: &FastMap<String, Captured>, references: &[Reference]) ->
         }
     }
     CapturedScope { roots }
+}
+
+/// The roots a list of references names, each once: whether it is named
+/// whole (with no step), and the first steps it is named with, each once
+/// (`param.port`, `param.image`: `param`, [`port`, `image`]). What
+/// [`capture`] keeps of each root follows from it.
+#[derive(Clone, Debug, Default)]
+pub struct Named {
+    roots: Vec<NamedRoot>,
+}
+
+#[derive(Clone, Debug)]
+struct NamedRoot {
+    name: String,
+    whole: bool,
+    members: Vec<String>,
+}
+
+impl Named {
+    pub fn new(references: &[Reference]) -> Named {
+        let mut roots: Vec<NamedRoot> = Vec::new();
+        for reference in references {
+            let at = match roots.iter().position(|r| r.name == reference.root) {
+                Some(at) => at,
+                None => {
+                    roots.push(NamedRoot { name: reference.root.clone(), whole: false, members: Vec::new() });
+                    roots.len() - 1
+                }
+            };
+            let root = &mut roots[at];
+            match reference.steps.first() {
+                None => root.whole = true,
+                Some(first) => {
+                    if !root.members.iter().any(|m| m == first.name()) {
+                        root.members.push(first.name().to_string());
+                    }
+                }
+            }
+        }
+        Named { roots }
+    }
+
+    fn get(&self, root: &str) -> Option<&NamedRoot> {
+        self.roots.iter().find(|r| r.name == root)
+    }
+}
+
+/// The roots an expression sees at plan time, answered from the visible
+/// roots as [`PlanRoots`] answers from [`capture`]`(visible, references)`,
+/// without building that scope: most expressions depend on no resource,
+/// and then nothing keeps their scope (a `Deferred` keeps a captured one),
+/// so building it was copying, for each evaluation, what it read.
+/// `named` is what `references` name.
+pub struct PlanView<'v> {
+    visible: &'v FastMap<String, Captured>,
+    references: &'v [Reference],
+    named: &'v Named,
+}
+
+impl<'v> PlanView<'v> {
+    pub fn new(
+        visible: &'v FastMap<String, Captured>,
+        references: &'v [Reference],
+        named: &'v Named,
+    ) -> Self {
+        PlanView { visible, references, named }
+    }
+
+    /// The members `capture` narrows the object `root` (named as `named`)
+    /// to: each named one the object has.
+    fn narrowed<'s>(
+        named: &'s NamedRoot,
+        fields: &'v FastMap<String, Captured>,
+    ) -> impl Iterator<Item = (&'v String, &'v Captured)> + 's
+    where
+        'v: 's,
+    {
+        named.members.iter().filter_map(move |member| fields.get_key_value(member.as_str()))
+    }
+
+    /// What `capture` holds for `root`: `None` when it leaves it out.
+    fn captured(&self, root: &str) -> Option<Cow<'v, Captured>> {
+        let value = self.visible.get(root)?;
+        let named = self.named.get(root)?;
+        if named.whole {
+            return Some(Cow::Borrowed(value));
+        }
+        match value {
+            Captured::Object(fields) => {
+                let narrowed: FastMap<String, Captured> = Self::narrowed(named, fields)
+                    .map(|(name, member)| (name.clone(), member.clone()))
+                    .collect();
+                (!narrowed.is_empty()).then(|| Cow::Owned(Captured::Object(Arc::new(narrowed))))
+            }
+            other => Some(Cow::Borrowed(other)),
+        }
+    }
+
+    /// The resources the referenced parts depend on: [`dependencies_of`]
+    /// the captured scope.
+    pub fn dependencies(&self) -> BTreeSet<ResourceAddress> {
+        let mut out = BTreeSet::new();
+        for reference in self.references {
+            let root = reference.root.as_str();
+            let (Some(value), Some(named)) = (self.visible.get(root), self.named.get(root)) else { continue };
+            match value {
+                Captured::Object(fields) if !named.whole => match fields.get(reference.steps[0].name()) {
+                    Some(member) => member.follow(&reference.steps[1..]).dependencies(&mut out),
+                    // The narrowed object itself: its every member (one
+                    // level down, as in the object).
+                    None => {
+                        for (_, member) in Self::narrowed(named, fields) {
+                            member.dependencies_at(&mut out, 1);
+                        }
+                    }
+                },
+                other => other.follow(&reference.steps).dependencies(&mut out),
+            }
+        }
+        out
+    }
+}
+
+impl Roots for PlanView<'_> {
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
+        Some(match self.captured(name)? {
+            Cow::Borrowed(Captured::Value(value)) => Cow::Borrowed(value),
+            captured => Cow::Owned(captured.resolve(&|_| None).unwrap_or(Value::Unknown)),
+        })
+    }
+
+    /// As [`PlanRoots::member`] on the captured object.
+    fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
+        let Captured::Object(fields) = self.visible.get(root)? else { return None };
+        let named = self.named.get(root)?;
+        let known = |member: &Captured| matches!(member, Captured::Value(_));
+        if named.whole {
+            if !fields.values().all(known) {
+                return None;
+            }
+        } else {
+            let mut members = Self::narrowed(named, fields).peekable();
+            if members.peek().is_none() || !members.all(|(_, member)| known(member)) {
+                return None;
+            }
+            if !named.members.iter().any(|m| m == name) {
+                return None;
+            }
+        }
+        match fields.get(name)? {
+            Captured::Value(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
 }
 
 /// The resources the referenced parts of a scope depend on.
