@@ -16,30 +16,45 @@ use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
 use stackc_compiler::source::FileId;
 use stackc_compiler::types::Type;
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Counts live and peak heap bytes.
+/// Counts live and peak heap bytes, over the binary's allocator (mimalloc,
+/// src/main.rs), so the times are the binary's.
 struct Counting;
 
+static ALLOCATOR_BELOW: mimalloc::MiMalloc = mimalloc::MiMalloc;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+fn grew(bytes: usize) {
+    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { System.alloc(layout) };
+        let pointer = unsafe { ALLOCATOR_BELOW.alloc(layout) };
         if !pointer.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
+            grew(layout.size());
         }
         pointer
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(pointer, layout) };
+        unsafe { ALLOCATOR_BELOW.dealloc(pointer, layout) };
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { ALLOCATOR_BELOW.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            grew(new_size);
+        }
+        moved
     }
 }
 

@@ -79,7 +79,8 @@ pub struct OutputNode {
 #[derive(Clone, Debug, Default)]
 pub struct ResourceGraph {
     pub graph: DiGraph<ResourceNode, ()>,
-    by_address: HashMap<ResourceAddress, NodeIndex>,
+    /// (foldhash: an address is looked up per resource added and per dependency linked.)
+    by_address: HashMap<ResourceAddress, NodeIndex, foldhash::fast::RandomState>,
     pub outputs: IndexMap<String, OutputNode>,
 }
 

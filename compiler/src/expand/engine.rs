@@ -7,12 +7,13 @@ use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDe
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{
-    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, PlanRoots, ResourceRef,
+    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, Named, PlanView, ResourceRef,
 };
 use crate::ast::{Block, Expr};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{OutputNode, ResourceAddress, ResourceGraph, ResourceNode};
+use crate::hash::FastMap;
 use crate::schema::SchemaSource;
 use crate::source::Span;
 use crate::types::Type;
@@ -69,7 +70,39 @@ pub(crate) struct Engine<'s> {
     /// component body's expressions are evaluated once per instance. Keyed
     /// by the address of the shared expression; the entry holds the
     /// expression too, so the address cannot be reused by another one.
-    references: std::collections::HashMap<usize, (Arc<Expr>, Arc<Vec<Reference>>)>,
+    references: FastMap<usize, (Arc<Expr>, Scanned)>,
+    /// The expressions of blocks (`health { path = ... }`) and target
+    /// attributes, shared as the `Arc` a `Deferred` keeps: made once per
+    /// expression of the stack, not once per instance. Keyed by the
+    /// expression's address in the stack, which outlives the expansion.
+    shared: FastMap<usize, Arc<Expr>>,
+    /// The order of each body's items (by the body's address; the same for
+    /// every instance of a component).
+    orders: FastMap<usize, Vec<usize>>,
+    /// Each resource node's configuration, shared with the references to
+    /// it while expanding; put into its node when expansion ends, moved
+    /// when nothing kept a reference (most resources), else copied.
+    values: Vec<(petgraph::graph::NodeIndex, Arc<Value>)>,
+}
+
+/// An expression's references and the roots they name, and whether one
+/// has a step indexed by a repetition's key (`[each.key]`), which each
+/// evaluation rewrites.
+#[derive(Clone)]
+struct Scanned {
+    references: Arc<Vec<Reference>>,
+    named: Arc<Named>,
+    repetition: bool,
+}
+
+impl Scanned {
+    fn new(expr: &Expr) -> Scanned {
+        let references = references(expr);
+        let repetition =
+            references.iter().any(|r| r.steps.iter().any(|s| matches!(s, super::refs::Step::Repetition(..))));
+        let named = Arc::new(Named::new(&references));
+        Scanned { references: Arc::new(references), named, repetition }
+    }
 }
 
 /// Where in the component tree a body is being expanded.
@@ -81,7 +114,7 @@ struct Frame {
     kinds: Vec<(String, Span)>,
 }
 
-type Visible = IndexMap<String, Captured>;
+type Visible = FastMap<String, Captured>;
 
 /// One item of a body, in processing order.
 #[derive(Clone, Copy)]
@@ -169,7 +202,10 @@ impl<'s> Engine<'s> {
             instance: None,
             evaluation_errors: 0,
             network: Captured::Value(Value::Null),
-            references: std::collections::HashMap::new(),
+            references: FastMap::default(),
+            shared: FastMap::default(),
+            orders: FastMap::default(),
+            values: Vec::new(),
         }
     }
 
@@ -192,17 +228,37 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Evaluates one expression against the visible roots.
-    fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> (Captured, Value) {
-        let scanned = self
-            .references
+    /// The references of `expr`, scanned once.
+    fn scanned(&mut self, expr: &Arc<Expr>) -> Scanned {
+        self.references
             .entry(Arc::as_ptr(expr) as usize)
-            .or_insert_with(|| (expr.clone(), Arc::new(references(expr))))
+            .or_insert_with(|| (expr.clone(), Scanned::new(expr)))
             .1
-            .clone();
-        let refs = resolve_repetitions(scanned.as_ref().clone(), visible);
-        let scope = capture(visible, &refs);
-        let value = match self.evaluator.evaluate(expr, &PlanRoots::new(&scope)) {
+            .clone()
+    }
+
+    /// `expr` of the stack as the `Arc` a `Deferred` keeps, made once.
+    fn shared(&mut self, expr: &Expr) -> Arc<Expr> {
+        self.shared.entry(expr as *const Expr as usize).or_insert_with(|| Arc::new(expr.clone())).clone()
+    }
+
+    /// Evaluates one expression against the visible roots. The value is the
+    /// captured one's (see [`planned`]): returned once, not also cloned.
+    fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> Captured {
+        let scanned = self.scanned(expr);
+        // Rewritten for the repetition at hand only when a step needs it
+        // (copying every expression's references per evaluation was a
+        // tenth of expansion).
+        let (refs, named): (std::borrow::Cow<'_, [Reference]>, std::borrow::Cow<'_, Named>) =
+            if scanned.repetition {
+                let refs = resolve_repetitions(scanned.references.to_vec(), visible);
+                let named = Named::new(&refs);
+                (std::borrow::Cow::Owned(refs), std::borrow::Cow::Owned(named))
+            } else {
+                (std::borrow::Cow::Borrowed(&scanned.references), std::borrow::Cow::Borrowed(&scanned.named))
+            };
+        let view = PlanView::new(visible, &refs, &named);
+        let value = match self.evaluator.evaluate(expr, &view) {
             Ok(value) => value,
             // Unknown, not null: what depends on a value that could not be
             // computed is not reported again (one mistake, one diagnostic).
@@ -212,26 +268,26 @@ impl<'s> Engine<'s> {
                 Value::Unknown
             }
         };
-        let deps = dependencies_of(&scope, &refs);
-        let captured = if deps.is_empty() {
-            Captured::Value(value.clone())
+        let deps = view.dependencies();
+        if deps.is_empty() {
+            Captured::Value(value)
         } else {
             Captured::Expr(Arc::new(DeferredExpr {
                 expr: expr.clone(),
-                scope,
-                planned: value.clone(),
+                scope: capture(visible, &refs),
+                planned: value,
                 evaluator: self.evaluator.clone(),
                 dependencies: deps,
             }))
-        };
-        (captured, value)
+        }
     }
 
     /// A block written for an object-typed param or attribute, as an object.
     fn eval_block(&mut self, block: &Block, visible: &Visible, depth: usize) -> Captured {
-        let mut fields = IndexMap::new();
+        let mut fields = FastMap::default();
         for attribute in &block.body.attributes {
-            let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), visible);
+            let expr = self.shared(&attribute.value);
+            let captured = self.eval(&expr, visible);
             fields.insert(attribute.name.name.clone(), captured);
         }
         if depth < MAX_COMPONENT_DEPTH {
@@ -250,8 +306,8 @@ impl<'s> Engine<'s> {
         visible: &Visible,
         depth: usize,
         is_list: impl Fn(&str) -> bool,
-    ) -> IndexMap<String, Captured> {
-        let mut grouped: IndexMap<String, Vec<Captured>> = IndexMap::new();
+    ) -> FastMap<String, Captured> {
+        let mut grouped: FastMap<String, Vec<Captured>> = FastMap::default();
         for block in blocks {
             let captured = self.eval_block(block, visible, depth);
             grouped.entry(block.kind.name.clone()).or_default().push(captured);
@@ -270,8 +326,22 @@ impl<'s> Engine<'s> {
     }
 
     /// The items of a body in dependency order; cycles are reported (E0204)
-    /// and broken so that every item is still processed once.
-    fn order<'b>(&mut self, items: Vec<Item<'b>>) -> Vec<Item<'b>> {
+    /// and broken so that every item is still processed once. Found once per
+    /// body (`body` is its address): a component's body is expanded once per
+    /// instance, with the same items (this target's), so the same order;
+    /// its cycles, reported the first time, would not be reported again.
+    fn order<'b>(&mut self, body: usize, items: Vec<Item<'b>>) -> Vec<Item<'b>> {
+        if let Some(order) = self.orders.get(&body) {
+            return order.iter().map(|&i| items[i]).collect();
+        }
+        let order = self.find_order(&items);
+        let ordered = order.iter().map(|&i| items[i]).collect();
+        self.orders.insert(body, order);
+        ordered
+    }
+
+    /// [`Engine::order`]'s search: the items' indexes in dependency order.
+    fn find_order(&mut self, items: &[Item<'_>]) -> Vec<usize> {
         let index: IndexMap<(String, String), usize> = items
             .iter()
             .enumerate()
@@ -314,13 +384,13 @@ impl<'s> Engine<'s> {
                         1 => {
                             let from = stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
                             let cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
-                            self.report_cycle(&items, &cycle, span);
+                            self.report_cycle(items, &cycle, span);
                         }
                         _ => {}
                     }
                 } else {
                     state[node] = 2;
-                    order.push(items[node]);
+                    order.push(node);
                     stack.pop();
                 }
             }
@@ -369,15 +439,16 @@ impl<'s> Engine<'s> {
         // sees the other end as unknown (the cycle is already reported).
         for item in &items {
             let (root, name) = item.key();
-            let entry = visible.entry(root.to_string()).or_insert_with(|| Captured::object(IndexMap::new()));
+            let entry =
+                visible.entry(root.to_string()).or_insert_with(|| Captured::object(FastMap::default()));
             if let Captured::Object(fields) = entry {
                 Arc::make_mut(fields).insert(name.to_string(), Captured::Value(Value::Unknown));
             }
         }
-        for item in self.order(items) {
+        for item in self.order(body as *const BodyDecl as usize, items) {
             let (root, name, captured) = match item {
                 Item::Local((name, _, expr)) => {
-                    let (captured, _) = self.eval(expr, &visible);
+                    let captured = self.eval(expr, &visible);
                     ("local".to_string(), name.clone(), captured)
                 }
                 Item::Resource(decl) => {
@@ -389,7 +460,7 @@ impl<'s> Engine<'s> {
                     (decl.kind.clone(), decl.name.clone(), captured)
                 }
             };
-            let entry = visible.entry(root).or_insert_with(|| Captured::object(IndexMap::new()));
+            let entry = visible.entry(root).or_insert_with(|| Captured::object(FastMap::default()));
             if let Captured::Object(fields) = entry {
                 Arc::make_mut(fields).insert(name, captured);
             }
@@ -403,18 +474,18 @@ impl<'s> Engine<'s> {
         decl: &ResourceDecl,
         visible: &Visible,
     ) -> Option<Vec<(Option<InstanceKey>, Visible)>> {
-        let single = || vec![(None, IndexMap::new())];
+        let single = || vec![(None, FastMap::default())];
         let (expr, is_count) = match (&decl.count, &decl.for_each) {
             (Some(count), _) => (count, true),
             (None, Some(for_each)) => (for_each, false),
             (None, None) => return Some(single()),
         };
         let failed_before = self.evaluation_errors;
-        let (_, value) = self.eval(expr, visible);
+        let captured = self.eval(expr, visible);
         if self.evaluation_errors > failed_before {
             return None; // reported
         }
-        let value = value.unmarked();
+        let value = planned(&captured).unmarked();
         if value.has_unknown() {
             self.report(
                 Diagnostic::new(
@@ -457,7 +528,7 @@ impl<'s> Engine<'s> {
                 return None;
             }
             for i in 0..n as usize {
-                let mut roots = IndexMap::new();
+                let mut roots = FastMap::default();
                 let index: IndexMap<String, Value> =
                     [("index".to_string(), Value::Number(i as f64))].into_iter().collect();
                 roots.insert("count".to_string(), Captured::Value(Value::Object(index)));
@@ -491,7 +562,7 @@ impl<'s> Engine<'s> {
                 [("key".to_string(), Value::String(key.clone())), ("value".to_string(), item)]
                     .into_iter()
                     .collect();
-            let mut roots = IndexMap::new();
+            let mut roots = FastMap::default();
             roots.insert("each".to_string(), Captured::Value(Value::Object(each)));
             out.push((Some(InstanceKey::Key(key)), roots));
         }
@@ -527,19 +598,23 @@ impl<'s> Engine<'s> {
         }
         let repeated_by_count = decl.count.is_some();
         let mut list = Vec::new();
-        let mut map = IndexMap::new();
+        let mut map = FastMap::default();
         let mut single = None;
         for (key, extra) in repetitions {
-            let mut scope = visible.clone();
-            scope.extend(extra);
-            let mut attributes: IndexMap<String, Captured> = IndexMap::new();
-            let mut planned: IndexMap<String, Value> = IndexMap::new();
+            // A single resource sees the body's roots as they are (no copy).
+            let scope: std::borrow::Cow<'_, Visible> = if extra.is_empty() {
+                std::borrow::Cow::Borrowed(visible)
+            } else {
+                let mut scope = visible.clone();
+                scope.extend(extra);
+                std::borrow::Cow::Owned(scope)
+            };
+            let mut written: IndexMap<String, Written> = IndexMap::new();
             let mut spans: Vec<(String, Span, Span)> = Vec::new();
             for attribute in &decl.attributes {
-                let (captured, value) = self.eval(&attribute.value, &scope);
+                let captured = self.eval(&attribute.value, &scope);
                 spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
-                attributes.insert(attribute.name.name.clone(), captured);
-                planned.insert(attribute.name.name.clone(), value);
+                written.insert(attribute.name.name.clone(), Written::Attribute(captured));
             }
             let block_values = self.eval_blocks(decl.blocks.iter().map(|b| b.as_ref()), &scope, 0, |name| {
                 schema.attributes.get(name).is_some_and(|a| matches!(a.ty.base(), Type::List(_)))
@@ -551,38 +626,52 @@ impl<'s> Engine<'s> {
             }
             for (name, captured) in block_values {
                 let value = captured.resolve(&|_| None).unwrap_or(Value::Unknown);
-                planned.insert(name.clone(), value);
-                attributes.insert(name, captured);
+                written.insert(name, Written::Block(captured, value));
             }
-            let written: Vec<WrittenAttribute<'_>> = spans
+            let written_attributes: Vec<WrittenAttribute<'_>> = spans
                 .iter()
                 .filter_map(|(name, name_span, value_span)| {
                     Some(WrittenAttribute {
                         name,
                         name_span: *name_span,
-                        value: planned.get(name)?,
+                        value: written.get(name)?.value(),
                         value_span: *value_span,
                     })
                 })
                 .collect();
             let mut check = Vec::new();
-            schema_check::check_attributes(&schema, &written, decl.span, &mut check);
+            schema_check::check_attributes(&schema, &written_attributes, decl.span, &mut check);
             for diagnostic in check {
                 self.report(diagnostic);
             }
 
             let address = frame.path.resource(&decl.type_name, &decl.name, key.as_ref());
             let mut dependencies = BTreeSet::new();
-            for captured in attributes.values() {
-                captured.dependencies(&mut dependencies);
+            for entry in written.values() {
+                entry.captured().dependencies(&mut dependencies);
             }
             if let Some(depends_on) = &decl.depends_on {
                 let refs = references(depends_on);
                 dependencies.extend(dependencies_of(&capture(&scope, &refs), &refs));
             }
             dependencies.remove(&address);
-            let config = Value::Object(planned);
-            let deferred = config.has_unknown().then(|| Arc::new(DeferredObject { attributes }));
+            // The configuration; what was captured is kept (for apply to
+            // evaluate again) only when some of it is unknown, else the
+            // values move into the configuration instead of being copied.
+            let (config, deferred) = if written.values().any(|entry| entry.value().has_unknown()) {
+                let config =
+                    written.iter().map(|(name, entry)| (name.clone(), entry.value().clone())).collect();
+                let attributes =
+                    written.into_iter().map(|(name, entry)| (name, entry.into_captured())).collect();
+                (Value::Object(config), Some(Arc::new(DeferredObject { attributes })))
+            } else {
+                (
+                    Value::Object(
+                        written.into_iter().map(|(name, entry)| (name, entry.into_value())).collect(),
+                    ),
+                    None,
+                )
+            };
             let computed: Vec<String> = schema
                 .attributes
                 .iter()
@@ -592,9 +681,9 @@ impl<'s> Engine<'s> {
                 .map(|(name, _)| name.clone())
                 .collect();
             let prior = self.prior.and_then(|lookup| lookup(&address));
-            let mut with_computed = config.clone();
-            if let Value::Object(fields) = &mut with_computed {
-                for name in &computed {
+            let computed_values = computed
+                .iter()
+                .map(|name| {
                     let known = prior.as_ref().and_then(|p| p.get_path(&[name])).cloned();
                     let sensitive = schema.attributes.get(name).is_some_and(|a| a.sensitive);
                     let value = match known {
@@ -602,33 +691,39 @@ impl<'s> Engine<'s> {
                         Some(v) => v,
                         None => Value::Unknown,
                     };
-                    fields.insert(name.clone(), value);
-                }
-            }
+                    (name.clone(), value)
+                })
+                .collect();
+            // The configuration is shared by the node and the references to
+            // it until expansion ends (see `values`): a copy for each was
+            // most of expanding a resource.
+            let config = Arc::new(config);
             let mut provenance = frame.provenance.clone();
             provenance.push(decl.span);
             let node = ResourceNode {
                 address: address.clone(),
                 type_name: decl.type_name.clone(),
                 target: schema.target.clone(),
-                values: config,
+                values: Value::Null,
                 deferred: deferred.clone().map(|d| d as Arc<dyn crate::graph::Deferred>),
                 dependencies: dependencies.into_iter().collect(),
                 provenance,
             };
-            if self.graph.add(node).is_err() {
-                self.report(
+            match self.graph.add(node) {
+                Ok(index) => self.values.push((index, config.clone())),
+                Err(_) => self.report(
                     Diagnostic::new(
                         Code::DuplicateDeclaration,
                         decl.span,
                         format!("Resource `{address}` is declared twice."),
                     )
                     .with_label("second declaration"),
-                );
+                ),
             }
             let reference = Captured::Resource(Arc::new(ResourceRef {
                 address,
-                planned: with_computed,
+                config_values: config,
+                computed_values,
                 // Prior results already fill the computed attributes.
                 config: if prior.is_some() { None } else { deferred },
                 computed: Arc::new(if prior.is_some() { Vec::new() } else { computed }),
@@ -721,7 +816,7 @@ impl<'s> Engine<'s> {
             return Captured::Value(Value::Unknown);
         };
         let params = self.instance_params(decl, component, visible);
-        let mut roots: Visible = IndexMap::new();
+        let mut roots: Visible = FastMap::default();
         roots.insert("param".to_string(), Captured::object(params));
         let this: IndexMap<String, Value> = [
             ("name".to_string(), Value::string(&decl.name)),
@@ -746,13 +841,13 @@ impl<'s> Engine<'s> {
             self.instance = Some((decl.header, format!("expanded from `{} \"{}\"`", decl.kind, decl.name)));
         }
         let end = self.expand_body(body, &[], roots, &inner);
-        let mut outputs: IndexMap<String, Captured> = IndexMap::new();
+        let mut outputs: FastMap<String, Captured> = FastMap::default();
         let declared: Vec<&OutputDecl> = component.outputs.iter().chain(body.outputs.iter()).collect();
         for output in declared {
             let captured = match &output.value {
                 Some(expr) => {
-                    let (captured, value) = self.eval(expr, &end);
-                    if output.sensitive && !value.has_sensitive() {
+                    let captured = self.eval(expr, &end);
+                    if output.sensitive && !planned(&captured).has_sensitive() {
                         match captured {
                             Captured::Value(v) => Captured::Value(v.into_sensitive()),
                             other => other,
@@ -781,10 +876,10 @@ impl<'s> Engine<'s> {
         decl: &InstanceDecl,
         component: &ComponentDecl,
         visible: &Visible,
-    ) -> IndexMap<String, Captured> {
-        let mut written: IndexMap<String, Captured> = IndexMap::new();
+    ) -> FastMap<String, Captured> {
+        let mut written: FastMap<String, Captured> = FastMap::default();
         for attribute in &decl.attributes {
-            let (captured, _) = self.eval(&attribute.value, visible);
+            let captured = self.eval(&attribute.value, visible);
             written.insert(attribute.name.name.clone(), captured);
         }
         for (name, captured) in
@@ -792,11 +887,11 @@ impl<'s> Engine<'s> {
         {
             written.entry(name).or_insert(captured);
         }
-        let mut params = IndexMap::new();
+        let mut params = FastMap::default();
         for (name, param) in &component.params {
             let value = match (written.swap_remove(name), &param.default) {
                 (Some(value), _) => with_optional_fields(value, &param.ty, 0),
-                (None, Some(default)) => self.eval(default, &IndexMap::new()).0,
+                (None, Some(default)) => self.eval(default, &FastMap::default()),
                 (None, None) => Captured::Value(Value::Null),
             };
             params.insert(name.clone(), value);
@@ -827,24 +922,25 @@ impl<'s> Engine<'s> {
             let label = "the stack's network (`network.main`) for this target".to_string();
             self.instance = Some((block.header, label));
         }
-        self.network = self.expand_instance(&decl, &IndexMap::new(), frame);
+        self.network = self.expand_instance(&decl, &FastMap::default(), frame);
         self.instance = None;
     }
 
     /// Expands the stack's top level and its outputs.
     pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>) {
-        let mut visible: Visible = IndexMap::new();
+        let mut visible: Visible = FastMap::default();
         visible.insert("var".to_string(), Captured::Value(Value::Object(variables.clone())));
         // The selected target's attributes, evaluated with variables only.
         if let Some(target) = &self.target {
             if let Some(decl) = self.stack.targets.iter().find(|t| t.name == *target) {
                 // Attributes the stdlib reads are null when the block leaves them out.
-                let mut fields: IndexMap<String, Captured> = TARGET_ATTRIBUTES
+                let mut fields: FastMap<String, Captured> = TARGET_ATTRIBUTES
                     .iter()
                     .map(|name| (name.to_string(), Captured::Value(Value::Null)))
                     .collect();
                 for attribute in &decl.attributes {
-                    let (captured, _) = self.eval(&Arc::new(attribute.value.clone()), &visible);
+                    let expr = self.shared(&attribute.value);
+                    let captured = self.eval(&expr, &visible);
                     fields.insert(attribute.name.name.clone(), captured);
                 }
                 self.target_attributes = Captured::object(fields);
@@ -855,7 +951,8 @@ impl<'s> Engine<'s> {
         let end = self.expand_body(&self.stack.body, &self.stack.locals, visible, &frame);
         for output in &self.stack.outputs {
             let Some(expr) = &output.value else { continue };
-            let (captured, value) = self.eval(expr, &end);
+            let captured = self.eval(expr, &end);
+            let value = planned(&captured).clone();
             let mut dependencies = BTreeSet::new();
             captured.dependencies(&mut dependencies);
             let deferred = match &captured {
@@ -876,7 +973,60 @@ impl<'s> Engine<'s> {
                 },
             );
         }
+        for (index, values) in std::mem::take(&mut self.values) {
+            self.graph.graph[index].values =
+                Arc::try_unwrap(values).unwrap_or_else(|shared| (*shared).clone());
+        }
         self.graph.link();
+    }
+}
+
+/// A written attribute of a resource being expanded: what was captured,
+/// and for a block its value now.
+enum Written {
+    Attribute(Captured),
+    Block(Captured, Value),
+}
+
+impl Written {
+    fn value(&self) -> &Value {
+        match self {
+            Written::Attribute(captured) => planned(captured),
+            Written::Block(_, value) => value,
+        }
+    }
+
+    fn captured(&self) -> &Captured {
+        match self {
+            Written::Attribute(captured) | Written::Block(captured, _) => captured,
+        }
+    }
+
+    fn into_captured(self) -> Captured {
+        match self {
+            Written::Attribute(captured) | Written::Block(captured, _) => captured,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Written::Attribute(Captured::Value(value)) | Written::Block(_, value) => value,
+            Written::Attribute(Captured::Expr(deferred)) => match Arc::try_unwrap(deferred) {
+                Ok(deferred) => deferred.planned,
+                Err(deferred) => deferred.planned.clone(),
+            },
+            Written::Attribute(other) => planned(&other).clone(),
+        }
+    }
+}
+
+/// The value an evaluation gave (see [`Engine::eval`]).
+fn planned(captured: &Captured) -> &Value {
+    match captured {
+        Captured::Value(value) => value,
+        Captured::Expr(deferred) => &deferred.planned,
+        // Not made by an evaluation.
+        Captured::Object(_) | Captured::List(_) | Captured::Resource(_) => &Value::Unknown,
     }
 }
 

@@ -13,8 +13,8 @@ use super::refs::{Reference, Step};
 use crate::ast::Expr;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{Deferred, ResourceAddress, ResultLookup};
+use crate::hash::FastMap;
 use crate::value::Value;
-use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub trait Roots {
 pub enum Captured {
     /// Known now (or unknown for a reason no dependency can resolve).
     Value(Value),
-    Object(Arc<IndexMap<String, Captured>>),
+    Object(Arc<FastMap<String, Captured>>),
     List(Arc<Vec<Captured>>),
     /// An expression, with the value it had at plan time.
     Expr(Arc<DeferredExpr>),
@@ -70,8 +70,11 @@ pub struct DeferredExpr {
 #[derive(Debug)]
 pub struct ResourceRef {
     pub address: ResourceAddress,
-    /// The configuration with computed attributes unknown, as planned.
-    pub planned: Value,
+    /// The configuration as planned (shared with the resource's node).
+    pub config_values: Arc<Value>,
+    /// The computed attributes not set in the configuration, as planned:
+    /// unknown, or their values from a prior state.
+    pub computed_values: Vec<(String, Value)>,
     /// How to recompute the configuration (None when fully known).
     pub config: Option<Arc<DeferredObject>>,
     /// Computed attributes not set in configuration (unknown until apply).
@@ -79,15 +82,29 @@ pub struct ResourceRef {
 }
 
 /// A resource's configuration: one captured expression per attribute.
+impl ResourceRef {
+    /// The configuration with the computed attributes, as planned (built
+    /// when asked: most resources are never read by another expression).
+    pub fn planned(&self) -> Value {
+        let mut planned = Value::clone(&self.config_values);
+        if let Value::Object(fields) = &mut planned {
+            for (name, value) in &self.computed_values {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+        planned
+    }
+}
+
 #[derive(Debug)]
 pub struct DeferredObject {
-    pub attributes: IndexMap<String, Captured>,
+    pub attributes: FastMap<String, Captured>,
 }
 
 /// Root names to captured values.
 #[derive(Clone, Debug, Default)]
 pub struct CapturedScope {
-    pub roots: IndexMap<String, Captured>,
+    pub roots: FastMap<String, Captured>,
 }
 
 /// Bound on re-evaluation nesting (captured values nest as deep as
@@ -95,7 +112,7 @@ pub struct CapturedScope {
 const MAX_DEPTH: usize = 128;
 
 impl Captured {
-    pub fn object(fields: IndexMap<String, Captured>) -> Captured {
+    pub fn object(fields: FastMap<String, Captured>) -> Captured {
         Captured::Object(Arc::new(fields))
     }
 
@@ -129,7 +146,7 @@ impl Captured {
                 if let Some(result) = lookup(&resource.address) {
                     return Ok(result);
                 }
-                let Some(config) = &resource.config else { return Ok(resource.planned.clone()) };
+                let Some(config) = &resource.config else { return Ok(resource.planned()) };
                 let mut value = config.evaluate_at(lookup, depth + 1)?;
                 if let Value::Object(fields) = &mut value {
                     for name in resource.computed.iter() {
@@ -249,43 +266,225 @@ impl Roots for PlanRoots<'_> {
             other => Cow::Owned(other.resolve(&|_| None).unwrap_or(Value::Unknown)),
         })
     }
+
+    /// `param.x` lent from a captured object (`param`, a kind's instances)
+    /// whose members are all known now: resolving the whole object would
+    /// copy each of them for the one the path reads. (A member to evaluate
+    /// again could fail to resolve, which makes the whole root unknown; so
+    /// such an object is resolved whole, as before.)
+    fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
+        let Captured::Object(fields) = self.scope.roots.get(root)? else { return None };
+        if !fields.values().all(|member| matches!(member, Captured::Value(_))) {
+            return None;
+        }
+        match fields.get(name)? {
+            Captured::Value(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
 }
 
 /// Captures, from the roots visible to an expression, the parts its
 /// references reach: a root referenced only as `root.name...` is narrowed
 /// to those names, so capturing stays proportional to the expression and
 /// not to the size of the stack.
-pub fn capture(visible: &IndexMap<String, Captured>, references: &[Reference]) -> CapturedScope {
-    let mut roots: IndexMap<String, Captured> = IndexMap::new();
+pub fn capture(visible: &FastMap<String, Captured>, references: &[Reference]) -> CapturedScope {
+    let mut roots: FastMap<String, Captured> = FastMap::default();
     let mut whole: BTreeSet<&str> = BTreeSet::new();
     for reference in references {
         if reference.steps.is_empty() {
             whole.insert(&reference.root);
         }
     }
+    // An expression names the same root or member many times (`param.x`
+    // in every line of a manifest): each is copied in once.
     for reference in references {
         let Some(value) = visible.get(&reference.root) else { continue };
+        let captured = roots.get_mut(reference.root.as_str());
         if whole.contains(reference.root.as_str()) {
-            roots.insert(reference.root.clone(), value.clone());
+            if captured.is_none() {
+                roots.insert(reference.root.clone(), value.clone());
+            }
             continue;
         }
         let first = reference.steps[0].name();
         match value {
             Captured::Object(fields) => {
                 let Some(member) = fields.get(first) else { continue };
-                let entry = roots
-                    .entry(reference.root.clone())
-                    .or_insert_with(|| Captured::Object(Arc::new(IndexMap::new())));
+                let entry = match captured {
+                    Some(entry) => entry,
+                    None => roots
+                        .entry(reference.root.clone())
+                        .or_insert_with(|| Captured::Object(Arc::new(FastMap::default()))),
+                };
                 if let Captured::Object(narrowed) = entry {
-                    Arc::make_mut(narrowed).insert(first.to_string(), member.clone());
+                    if !narrowed.contains_key(first) {
+                        Arc::make_mut(narrowed).insert(first.to_string(), member.clone());
+                    }
                 }
             }
             other => {
-                roots.insert(reference.root.clone(), other.clone());
+                if captured.is_none() {
+                    roots.insert(reference.root.clone(), other.clone());
+                }
             }
         }
     }
     CapturedScope { roots }
+}
+
+/// The roots a list of references names, each once: whether it is named
+/// whole (with no step), and the first steps it is named with, each once
+/// (`param.port`, `param.image`: `param`, [`port`, `image`]). What
+/// [`capture`] keeps of each root follows from it.
+#[derive(Clone, Debug, Default)]
+pub struct Named {
+    roots: Vec<NamedRoot>,
+}
+
+#[derive(Clone, Debug)]
+struct NamedRoot {
+    name: String,
+    whole: bool,
+    members: Vec<String>,
+}
+
+impl Named {
+    pub fn new(references: &[Reference]) -> Named {
+        let mut roots: Vec<NamedRoot> = Vec::new();
+        for reference in references {
+            let at = match roots.iter().position(|r| r.name == reference.root) {
+                Some(at) => at,
+                None => {
+                    roots.push(NamedRoot { name: reference.root.clone(), whole: false, members: Vec::new() });
+                    roots.len() - 1
+                }
+            };
+            let root = &mut roots[at];
+            match reference.steps.first() {
+                None => root.whole = true,
+                Some(first) => {
+                    if !root.members.iter().any(|m| m == first.name()) {
+                        root.members.push(first.name().to_string());
+                    }
+                }
+            }
+        }
+        Named { roots }
+    }
+
+    fn get(&self, root: &str) -> Option<&NamedRoot> {
+        self.roots.iter().find(|r| r.name == root)
+    }
+}
+
+/// The roots an expression sees at plan time, answered from the visible
+/// roots as [`PlanRoots`] answers from [`capture`]`(visible, references)`,
+/// without building that scope: most expressions depend on no resource,
+/// and then nothing keeps their scope (a `Deferred` keeps a captured one),
+/// so building it was copying, for each evaluation, what it read.
+/// `named` is what `references` name.
+pub struct PlanView<'v> {
+    visible: &'v FastMap<String, Captured>,
+    references: &'v [Reference],
+    named: &'v Named,
+}
+
+impl<'v> PlanView<'v> {
+    pub fn new(
+        visible: &'v FastMap<String, Captured>,
+        references: &'v [Reference],
+        named: &'v Named,
+    ) -> Self {
+        PlanView { visible, references, named }
+    }
+
+    /// The members `capture` narrows the object `root` (named as `named`)
+    /// to: each named one the object has.
+    fn narrowed<'s>(
+        named: &'s NamedRoot,
+        fields: &'v FastMap<String, Captured>,
+    ) -> impl Iterator<Item = (&'v String, &'v Captured)> + 's
+    where
+        'v: 's,
+    {
+        named.members.iter().filter_map(move |member| fields.get_key_value(member.as_str()))
+    }
+
+    /// What `capture` holds for `root`: `None` when it leaves it out.
+    fn captured(&self, root: &str) -> Option<Cow<'v, Captured>> {
+        let value = self.visible.get(root)?;
+        let named = self.named.get(root)?;
+        if named.whole {
+            return Some(Cow::Borrowed(value));
+        }
+        match value {
+            Captured::Object(fields) => {
+                let narrowed: FastMap<String, Captured> = Self::narrowed(named, fields)
+                    .map(|(name, member)| (name.clone(), member.clone()))
+                    .collect();
+                (!narrowed.is_empty()).then(|| Cow::Owned(Captured::Object(Arc::new(narrowed))))
+            }
+            other => Some(Cow::Borrowed(other)),
+        }
+    }
+
+    /// The resources the referenced parts depend on: [`dependencies_of`]
+    /// the captured scope.
+    pub fn dependencies(&self) -> BTreeSet<ResourceAddress> {
+        let mut out = BTreeSet::new();
+        for reference in self.references {
+            let root = reference.root.as_str();
+            let (Some(value), Some(named)) = (self.visible.get(root), self.named.get(root)) else { continue };
+            match value {
+                Captured::Object(fields) if !named.whole => match fields.get(reference.steps[0].name()) {
+                    Some(member) => member.follow(&reference.steps[1..]).dependencies(&mut out),
+                    // The narrowed object itself: its every member (one
+                    // level down, as in the object).
+                    None => {
+                        for (_, member) in Self::narrowed(named, fields) {
+                            member.dependencies_at(&mut out, 1);
+                        }
+                    }
+                },
+                other => other.follow(&reference.steps).dependencies(&mut out),
+            }
+        }
+        out
+    }
+}
+
+impl Roots for PlanView<'_> {
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
+        Some(match self.captured(name)? {
+            Cow::Borrowed(Captured::Value(value)) => Cow::Borrowed(value),
+            captured => Cow::Owned(captured.resolve(&|_| None).unwrap_or(Value::Unknown)),
+        })
+    }
+
+    /// As [`PlanRoots::member`] on the captured object.
+    fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
+        let Captured::Object(fields) = self.visible.get(root)? else { return None };
+        let named = self.named.get(root)?;
+        let known = |member: &Captured| matches!(member, Captured::Value(_));
+        if named.whole {
+            if !fields.values().all(known) {
+                return None;
+            }
+        } else {
+            let mut members = Self::narrowed(named, fields).peekable();
+            if members.peek().is_none() || !members.all(|(_, member)| known(member)) {
+                return None;
+            }
+            if !named.members.iter().any(|m| m == name) {
+                return None;
+            }
+        }
+        match fields.get(name)? {
+            Captured::Value(value) => Some(Cow::Borrowed(value)),
+            _ => None,
+        }
+    }
 }
 
 /// The resources the referenced parts of a scope depend on.

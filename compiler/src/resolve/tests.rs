@@ -76,6 +76,27 @@ fn cycles_are_reported_whole() {
     );
 }
 
+/// Cycle detection follows dependency chains without recursion: a long
+/// chain of locals, each naming the next, on a small stack (the recursive
+/// search of strongly connected components overflowed it).
+#[test]
+fn long_dependency_chains_do_not_overflow_the_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let n = 20_000;
+            let mut text = String::from("locals {\n");
+            for i in 0..n {
+                text.push_str(&format!("  l{i} = local.l{} + 1\n", i + 1));
+            }
+            text.push_str(&format!("  l{n} = local.l0\n}}\noutput \"x\" {{\n  value = local.l0\n}}\n"));
+            let found = diagnostics(&text);
+            assert_eq!(found.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), ["E0204"]);
+        })
+        .expect("thread starts");
+    handle.join().expect("no stack overflow");
+}
+
 #[test]
 fn cycles_through_instances() {
     let text = "locals {\n  port = service.api.port + 0\n}\nservice \"api\" {\n  image = \"x\"\n  port = local.port\n}\n";
