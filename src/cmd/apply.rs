@@ -300,11 +300,14 @@ fn finish_report(
         session::emit_problems(session.sources(), &problems, err);
     }
     // Grouped by cause: a failure near the root can stop many operations.
-    let mut skipped: indexmap::IndexMap<&str, Vec<String>> = indexmap::IndexMap::new();
+    // Causes and operations in order, not as they were found: the same
+    // failures read the same on every run.
+    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
     for (address, kind, because) in &report.skipped {
         skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
     }
-    for (because, operations) in skipped {
+    for (because, mut operations) in skipped {
+        operations.sort();
         let shown = operations.len().min(10);
         let more = if operations.len() > shown {
             format!(" and {} more", operations.len() - shown)
