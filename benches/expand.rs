@@ -114,6 +114,7 @@ fn main() {
             prior: None,
             evaluator: Arc::new(ExpressionEvaluator::new()),
             command_line_span: no_span(),
+            target_defaults: Default::default(),
         };
         let (graph, diagnostics) = expand_decl(&stack, &schemas, options);
         let expand_ms = started.elapsed().as_secs_f64() * 1e3;

@@ -319,6 +319,7 @@ impl CheckedStack {
             prior,
             evaluator: Arc::new(self.evaluator()),
             command_line_span: expand::no_span(),
+            target_defaults: target_defaults(target),
         };
         expand::expand_decl(&self.decl, &schemas, options)
     }
@@ -398,6 +399,23 @@ impl Roots for VariableRoots<'_> {
     fn root(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
         (name == "var").then_some(std::borrow::Cow::Borrowed(self.0))
     }
+}
+
+/// What a target's block may leave to the environment: the aws target's
+/// `region` comes from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same
+/// variables its provider reads, so the stdlib's zone names match the
+/// region requests go to.
+fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value> {
+    let mut defaults = indexmap::IndexMap::new();
+    if target == Some(stackc_provider_aws::TARGET) {
+        let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+        if let Some(region) = region {
+            defaults.insert("region".to_string(), Value::string(region.trim()));
+        }
+    }
+    defaults
 }
 
 /// The selected target block's attributes, evaluated with the variables

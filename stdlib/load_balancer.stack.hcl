@@ -78,7 +78,10 @@ component "load_balancer" {
   # a listener forwarding to the service's target group.
   on "aws" {
     resource "aws_lb" "main" {
-      name               = trim(substr("${self.stack}-${self.dns_name}", 0, 32), "-")
+      # At most 32 characters (an AWS limit); a longer name keeps its
+      # start and ends in a hash of the whole, so two long names that share
+      # a start do not collide.
+      name               = length("${self.stack}-${self.dns_name}") <= 32 ? "${self.stack}-${self.dns_name}" : "${trim(substr("${self.stack}-${self.dns_name}", 0, 23), "-")}-${substr(sha256("${self.stack}-${self.dns_name}"), 0, 8)}"
       load_balancer_type = param.protocol == "http" ? "application" : "network"
       subnets            = network.subnet_ids
       security_groups    = [network.public_security_group_id]

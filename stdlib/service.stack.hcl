@@ -382,7 +382,8 @@ component "service" {
 
     resource "aws_lb_target_group" "main" {
       count       = param.port == null ? 0 : 1
-      name        = trim(substr("${self.stack}-${self.dns_name}", 0, 32), "-")
+      # At most 32 characters, as the load balancer's name.
+      name        = length("${self.stack}-${self.dns_name}") <= 32 ? "${self.stack}-${self.dns_name}" : "${trim(substr("${self.stack}-${self.dns_name}", 0, 23), "-")}-${substr(sha256("${self.stack}-${self.dns_name}"), 0, 8)}"
       port        = param.port
       protocol    = "HTTP"
       vpc_id      = network.vpc_id

@@ -26,11 +26,20 @@ impl Run {
 }
 
 fn stackc(dir: &Path, args: &[&str]) -> Run {
+    stackc_with(dir, args, &[])
+}
+
+/// [`stackc`] with `env` set; the region variables are set only from `env`
+/// (the developer's own `AWS_REGION` would change what aws builds).
+fn stackc_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_stackc"))
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .envs(env.iter().copied())
         .output()
         .expect("stackc runs");
     Run {
@@ -399,4 +408,63 @@ target "kubernetes" {}
         "warning: Service `site` selects no workload of this build\n\
          wrote 2 manifests to out; apply with `kubectl apply -f out`\n"
     );
+}
+
+/// A `target "aws"` block without `region` takes the region from
+/// `AWS_REGION`, as the provider does: the subnets' zones are that
+/// region's. Without it, the stdlib's use of the region is an error.
+#[test]
+fn the_aws_region_may_come_from_the_environment() {
+    let dir = stack("target \"aws\" {}\n\nservice \"api\" {\n  image = \"nginx:1.27\"\n  port  = 80\n}\n");
+    let built =
+        stackc_with(dir.path(), &["build", "app", "--format", "json"], &[("AWS_REGION", "eu-central-1")]);
+    assert_eq!(built.exit, 0, "{}", built.stderr);
+    let graph: serde_json::Value = serde_json::from_str(&built.stdout).expect("json");
+    let zones: Vec<&str> = graph["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["type"] == "aws_subnet")
+        .map(|r| r["values"]["availability_zone"].as_str().expect("known zone"))
+        .collect();
+    assert_eq!(zones, ["eu-central-1a", "eu-central-1b"]);
+
+    let without = stackc(dir.path(), &["build", "app", "--format", "json"]);
+    assert_eq!(without.exit, 1);
+    assert!(
+        without.stderr.contains("E0308") && without.stderr.contains("target.region"),
+        "{}",
+        without.stderr
+    );
+}
+
+/// Load balancer and target group names are at most 32 characters (an AWS
+/// limit): a longer one keeps its start and ends in a hash of the whole, so
+/// two long names sharing their first 32 characters stay apart.
+#[test]
+fn long_aws_load_balancer_names_are_cut_without_colliding() {
+    let service = |name: &str| format!("service \"{name}\" {{\n  image = \"nginx:1.27\"\n  port  = 80\n}}\n");
+    let text = format!(
+        "target \"aws\" {{\n  region = \"eu-west-3\"\n}}\n\n{}{}{}\nload_balancer \"public\" {{\n  port = 80\n  to   = service.api\n}}\n",
+        service("api"),
+        service("payments_settlement_reconciliation_a"),
+        service("payments_settlement_reconciliation_b"),
+    );
+    let dir = stack(&text);
+    let built = stackc(dir.path(), &["build", "app", "--format", "json"]);
+    assert_eq!(built.exit, 0, "{}", built.stderr);
+    let graph: serde_json::Value = serde_json::from_str(&built.stdout).expect("json");
+    let mut names: Vec<String> = graph["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["type"] == "aws_lb_target_group" || r["type"] == "aws_lb")
+        .map(|r| r["values"]["name"].as_str().expect("known name").to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names.contains(&"app-api".to_string()), "{names:?}");
+    assert!(names.iter().all(|n| n.len() <= 32 && !n.ends_with('-')), "{names:?}");
+    names.dedup();
+    assert_eq!(names.len(), 4, "a collision: {names:?}");
 }

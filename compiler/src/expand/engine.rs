@@ -927,16 +927,20 @@ impl<'s> Engine<'s> {
     }
 
     /// Expands the stack's top level and its outputs.
-    pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>) {
+    pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>, defaults: &IndexMap<String, Value>) {
         let mut visible: Visible = FastMap::default();
         visible.insert("var".to_string(), Captured::Value(Value::Object(variables.clone())));
         // The selected target's attributes, evaluated with variables only.
         if let Some(target) = &self.target {
             if let Some(decl) = self.stack.targets.iter().find(|t| t.name == *target) {
-                // Attributes the stdlib reads are null when the block leaves them out.
+                // Attributes the stdlib reads are the environment's default,
+                // else null, when the block leaves them out.
                 let mut fields: FastMap<String, Captured> = TARGET_ATTRIBUTES
                     .iter()
-                    .map(|name| (name.to_string(), Captured::Value(Value::Null)))
+                    .map(|name| {
+                        let default = defaults.get(*name).cloned().unwrap_or(Value::Null);
+                        (name.to_string(), Captured::Value(default))
+                    })
                     .collect();
                 for attribute in &decl.attributes {
                     let expr = self.shared(&attribute.value);

@@ -51,6 +51,10 @@ pub struct ExpandOptions<'a> {
     pub evaluator: Arc<dyn Evaluator>,
     /// Where to report problems that belong to the command line (`--target`).
     pub command_line_span: Span,
+    /// Values for attributes the selected target's block leaves out, from
+    /// the environment (the aws target's `region` from `AWS_REGION`, as
+    /// its provider reads it); an attribute in neither reads as null.
+    pub target_defaults: IndexMap<String, Value>,
 }
 
 /// The target to expand for: `--target` if given (it must be declared, or
@@ -120,7 +124,7 @@ pub fn expand_decl(
         Err(diagnostic) => return (None, vec![diagnostic]),
     };
     let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
-    engine.expand_stack(&options.variables);
+    engine.expand_stack(&options.variables, &options.target_defaults);
     let mut diagnostics = engine.diagnostics;
     crate::diagnostic::sort(&mut diagnostics);
     (Some(engine.graph), diagnostics)

@@ -121,6 +121,7 @@ pub fn expand_with_stdlib_as(
         prior,
         evaluator: std::sync::Arc::new(crate::eval::ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
+        target_defaults: Default::default(),
     };
     super::expand_decl(&stack, schemas, options)
 }

@@ -47,6 +47,7 @@ fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagn
         prior: None,
         evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
+        target_defaults: Default::default(),
     };
     expand_decl(&stack, &schemas(), options)
 }
