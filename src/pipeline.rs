@@ -497,6 +497,12 @@ fn source_hash(
         field(&mut hasher, "value", value.to_json().to_string().as_bytes());
     }
     field(&mut hasher, "target", target.unwrap_or("").as_bytes());
+    // What the environment gave the target block (a plan made for one
+    // AWS_REGION is stale in another).
+    for (name, value) in target_defaults(target) {
+        field(&mut hasher, "target-default", name.as_bytes());
+        field(&mut hasher, "value", value.to_json().to_string().as_bytes());
+    }
     for (path, read) in files.reads() {
         field(&mut hasher, "read-file", path.as_bytes());
         field(&mut hasher, "bytes", read.as_bytes());
