@@ -12,18 +12,8 @@ use stackc_planner::state::{ResourceState, State};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Run {
-    exit: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Exit code, stdout and stderr, for a snapshot.
-    fn transcript(&self) -> String {
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.exit, self.stdout, self.stderr)
-    }
-}
+mod common;
+use common::Run;
 
 fn stackc(dir: &Path, args: &[&str]) -> Run {
     stackc_with(dir, args, &[])
@@ -42,11 +32,7 @@ fn stackc_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .output()
         .expect("stackc runs");
-    Run {
-        exit: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(output)
 }
 
 /// A directory with one stack, `app/main.stack.hcl`.
@@ -132,7 +118,7 @@ fn write_state(dir: &Path, password: &str) -> PathBuf {
 fn without_state_the_manifests_needing_a_generated_secret_are_named_not_written() {
     let dir = stack(KUBERNETES);
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     insta::assert_snapshot!("pending_secret", run.transcript());
     // Everything else is written, in apply order; never a placeholder secret.
     assert_eq!(
@@ -155,7 +141,7 @@ fn the_generated_secret_comes_from_the_state() {
     let state = write_state(dir.path(), "s3cr3t-from-the-last-apply");
     let before = std::fs::read(&state).expect("state");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
-    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!("from_state", run.transcript());
     let out = dir.path().join("out");
     assert_eq!(listing(&out).len(), 6);
@@ -174,7 +160,7 @@ fn the_generated_secret_comes_from_the_state() {
 
     // The graph JSON never shows the secret.
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "--format", "json"]);
-    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains("s3cr3t"), "{}", run.stdout);
     let graph: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     let secret = graph["resources"]
@@ -192,13 +178,13 @@ fn without_out_the_manifests_are_one_stream_on_stdout() {
     let dir = stack(KUBERNETES);
     write_state(dir.path(), "s3cr3t-from-the-last-apply");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
-    assert_eq!((run.exit, run.stderr.as_str()), (0, ""));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     assert_eq!(run.stdout.matches("---\n").count(), 6);
     assert!(run.stdout.starts_with("---\napiVersion: v1\nkind: Namespace\n"), "{}", run.stdout);
     // Without the state: the others on stdout, the missing one named on stderr.
     std::fs::remove_dir_all(dir.path().join("app/.stackc")).expect("state removed");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     assert_eq!(run.stdout.matches("---\n").count(), 5);
     assert!(!run.stdout.contains("kind: Secret"), "{}", run.stdout);
     assert!(
@@ -214,7 +200,7 @@ fn a_corrupt_state_is_a_clear_error() {
     let state = write_state(dir.path(), "x");
     std::fs::write(&state, "{\"version\": 1, \"lineage\": ").expect("truncated");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     insta::assert_snapshot!("corrupt_state", run.transcript());
     assert!(!dir.path().join("out").exists(), "nothing written");
 }
@@ -229,7 +215,7 @@ fn manifests_of_an_earlier_build_are_replaced() {
     std::fs::write(out.join("02-secret-api-key.yaml"), "stale\n").expect("stale");
     std::fs::write(out.join("kustomization.yaml"), "resources: []\n").expect("other");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
-    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "removed out/06-deployment-old.yaml (not part of this build)\n\
@@ -262,11 +248,11 @@ target "aws" {
 "#,
     );
     let run = stackc(dir.path(), &["build", "app"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     insta::assert_snapshot!("yaml_for_aws", run.transcript());
 
     let run = stackc(dir.path(), &["build", "app", "--format", "json", "-o", "out"]);
-    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stderr, "wrote the resource graph to out/graph.json\n");
     let graph: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/graph.json")).expect("written"))
@@ -304,7 +290,7 @@ target "local" {}
 "#,
     );
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     assert!(run.stderr.contains("E0203") && run.stdout.is_empty(), "{}", run.stderr);
 
     std::fs::write(
@@ -313,20 +299,20 @@ target "local" {}
     )
     .expect("fixed");
     let run = stackc(dir.path(), &["build", "app"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     insta::assert_snapshot!("target_required", run.transcript());
     let run = stackc(dir.path(), &["build", "app", "--target", "aws"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("E0502") && run.stderr.contains("Target `aws` is not declared"),
         "{}",
         run.stderr
     );
     let run = stackc(dir.path(), &["graph", "app", "--target", "aws"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     assert!(run.stderr.contains("E0502"), "{}", run.stderr);
     let run = stackc(dir.path(), &["build", "missing", "--target", "kubernetes"]);
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     assert_eq!(run.stderr, "error: Path not found: `missing` does not exist.\n");
 }
 
@@ -358,7 +344,7 @@ target "kubernetes" {
 "#,
     );
     let run = stackc(dir.path(), &["graph", "app"]);
-    assert_eq!((run.exit, run.stderr.as_str()), (0, ""));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     insta::assert_snapshot!("graph_dot", run.stdout);
     assert!(run.stdout.starts_with("digraph stack {\n") && run.stdout.ends_with("}\n"));
 }
@@ -402,7 +388,7 @@ target "kubernetes" {}
 "#,
     );
     let run = stackc(dir.path(), &["build", "app", "-o", "out"]);
-    assert_eq!(run.exit, 0, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "warning: Service `site` selects no workload of this build\n\
@@ -418,7 +404,7 @@ fn the_aws_region_may_come_from_the_environment() {
     let dir = stack("target \"aws\" {}\n\nservice \"api\" {\n  image = \"nginx:1.27\"\n  port  = 80\n}\n");
     let built =
         stackc_with(dir.path(), &["build", "app", "--format", "json"], &[("AWS_REGION", "eu-central-1")]);
-    assert_eq!(built.exit, 0, "{}", built.stderr);
+    assert_eq!(built.code, 0, "{}", built.stderr);
     let graph: serde_json::Value = serde_json::from_str(&built.stdout).expect("json");
     let zones: Vec<&str> = graph["resources"]
         .as_array()
@@ -430,7 +416,7 @@ fn the_aws_region_may_come_from_the_environment() {
     assert_eq!(zones, ["eu-central-1a", "eu-central-1b"]);
 
     let without = stackc(dir.path(), &["build", "app", "--format", "json"]);
-    assert_eq!(without.exit, 1);
+    assert_eq!(without.code, 1);
     assert!(
         without.stderr.contains("E0308") && without.stderr.contains("target.region"),
         "{}",
@@ -452,7 +438,7 @@ fn long_aws_load_balancer_names_are_cut_without_colliding() {
     );
     let dir = stack(&text);
     let built = stackc(dir.path(), &["build", "app", "--format", "json"]);
-    assert_eq!(built.exit, 0, "{}", built.stderr);
+    assert_eq!(built.code, 0, "{}", built.stderr);
     let graph: serde_json::Value = serde_json::from_str(&built.stdout).expect("json");
     let mut names: Vec<String> = graph["resources"]
         .as_array()

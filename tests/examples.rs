@@ -25,6 +25,9 @@ use stackc_planner::state::{ResourceState, State};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::Run;
+
 const KUBERNETES_VERSION: &str = "1.33.0";
 
 fn root() -> PathBuf {
@@ -68,12 +71,6 @@ fn declared_targets(example: &str) -> Vec<String> {
     targets
 }
 
-struct Run {
-    exit: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn stackc(dir: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_stackc"))
         .current_dir(dir)
@@ -82,11 +79,7 @@ fn stackc(dir: &Path, args: &[&str]) -> Run {
         .env("COLUMNS", "100")
         .output()
         .expect("stackc runs");
-    Run {
-        exit: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(output)
 }
 
 #[test]
@@ -106,7 +99,7 @@ fn every_example_checks_without_any_diagnostic() {
         let run = stackc(&root(), &["check", &path, "--format", "json"]);
         let document: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
         assert_eq!(
-            (run.exit, &document["diagnostics"]),
+            (run.code, &document["diagnostics"]),
             (0, &serde_json::json!([])),
             "{example}: {}",
             run.stdout
@@ -132,7 +125,7 @@ fn graph_json(dir: &Path, example_path: &str, target: Option<&str>) -> String {
         args.extend(["--target", target]);
     }
     let run = stackc(dir, &args);
-    assert_eq!(run.exit, 0, "{example_path} {target:?}: {}", run.stderr);
+    assert_eq!(run.code, 0, "{example_path} {target:?}: {}", run.stderr);
     assert_eq!(run.stderr, "", "{example_path} {target:?}: no warning, no message");
     run.stdout
 }
@@ -254,7 +247,7 @@ fn kubernetes_manifests_pass_the_official_schemas() {
         let out = temp.path().join(format!("{example}-manifests"));
         let out_arg = out.to_string_lossy().into_owned();
         let run = stackc(temp.path(), &["build", &example, "--target", "kubernetes", "-o", &out_arg]);
-        assert_eq!(run.exit, 0, "{example}: {}", run.stderr);
+        assert_eq!(run.code, 0, "{example}: {}", run.stderr);
         let written: Vec<PathBuf> = {
             let mut written: Vec<PathBuf> =
                 std::fs::read_dir(&out).expect("out dir").flatten().map(|e| e.path()).collect();
@@ -304,17 +297,17 @@ fn the_target_independent_example_applies_and_destroys() {
         stackc(temp.path(), &all)
     };
     let plan = run_in(&["plan"]);
-    assert_eq!(plan.exit, 0, "{}{}", plan.stdout, plan.stderr);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
     let apply = run_in(&["apply", "--auto-approve"]);
-    assert_eq!(apply.exit, 0, "{}{}", apply.stdout, apply.stderr);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
     assert!(apply.stdout.contains("announcement = \"Release staging-1.4.2 is out.\""), "{}", apply.stdout);
     assert!(apply.stdout.contains("api_token    = (sensitive)"), "{}", apply.stdout);
     assert!(stack.join(".stackc/default/state.json").is_file());
     let again = run_in(&["plan", "--detailed-exitcode"]);
-    assert_eq!(again.exit, 0, "after apply the plan is empty: {}{}", again.stdout, again.stderr);
+    assert_eq!(again.code, 0, "after apply the plan is empty: {}{}", again.stdout, again.stderr);
     let destroy = run_in(&["destroy", "--auto-approve"]);
-    assert_eq!(destroy.exit, 0, "{}{}", destroy.stdout, destroy.stderr);
+    assert_eq!(destroy.code, 0, "{}{}", destroy.stdout, destroy.stderr);
     let list = stackc(temp.path(), &["state", "list", "release-token"]);
-    assert_eq!((list.exit, list.stdout.as_str()), (0, ""), "{}", list.stderr);
+    assert_eq!((list.code, list.stdout.as_str()), (0, ""), "{}", list.stderr);
 }

@@ -3,8 +3,11 @@
 //! temporary directories, with the state backend on disk.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::Run;
 
 struct Stack {
     dir: tempfile::TempDir,
@@ -48,28 +51,6 @@ impl Stack {
     fn state(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(self.state_dir().join("state.json")).expect("state written");
         serde_json::from_str(&text).expect("state is JSON")
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(output: Output) -> Run {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
     }
 }
 

@@ -11,17 +11,8 @@ use stackc_planner::state::{OutputState, ResourceState, State};
 use std::path::Path;
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn text(&self) -> String {
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
+mod common;
+use common::Run;
 
 fn stackc(dir: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_stackc"))
@@ -30,11 +21,7 @@ fn stackc(dir: &Path, args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         .output()
         .expect("run stackc");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(output)
 }
 
 fn object(pairs: &[(&str, Value)]) -> Value {
@@ -137,15 +124,18 @@ fn stack_with_state() -> (tempfile::TempDir, LocalBackend, State) {
 #[test]
 fn list_and_show() {
     let (dir, _backend, _state) = stack_with_state();
-    insta::assert_snapshot!("list", stackc(dir.path(), &["state", "list"]).text());
+    insta::assert_snapshot!("list", stackc(dir.path(), &["state", "list"]).transcript());
     insta::assert_snapshot!(
         "show_sensitive_hidden",
-        stackc(dir.path(), &["state", "show", "random_password.db"]).text()
+        stackc(dir.path(), &["state", "show", "random_password.db"]).transcript()
     );
-    insta::assert_snapshot!("show_nested", stackc(dir.path(), &["state", "show", "stackc_data.seed"]).text());
+    insta::assert_snapshot!(
+        "show_nested",
+        stackc(dir.path(), &["state", "show", "stackc_data.seed"]).transcript()
+    );
     insta::assert_snapshot!(
         "show_missing",
-        stackc(dir.path(), &["state", "show", "stackc_data.node"]).text()
+        stackc(dir.path(), &["state", "show", "stackc_data.node"]).transcript()
     );
 }
 
@@ -154,7 +144,7 @@ fn commands_work_on_a_stack_that_does_not_check() {
     let (dir, _backend, _state) = stack_with_state();
     std::fs::write(dir.path().join("broken.stack.hcl"), "service \"api\" {\n  image = \n").unwrap();
     let run = stackc(dir.path(), &["state", "list"]);
-    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout.lines().count(), 4);
     let run = stackc(dir.path(), &["output", "url", "--raw"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, "https://shop.example.com"));
@@ -164,7 +154,7 @@ fn commands_work_on_a_stack_that_does_not_check() {
 fn rm_forgets_resources_and_keeps_a_backup() {
     let (dir, backend, _state) = stack_with_state();
     let run = stackc(dir.path(), &["state", "rm", "stackc_data.node", "random_password.db"]);
-    insta::assert_snapshot!("rm", run.text());
+    insta::assert_snapshot!("rm", run.transcript());
     let state = backend.load().unwrap().unwrap();
     assert_eq!(state.serial, 2);
     assert_eq!(state.resources.keys().map(|a| a.as_str()).collect::<Vec<_>>(), ["stackc_data.seed"]);
@@ -172,7 +162,7 @@ fn rm_forgets_resources_and_keeps_a_backup() {
     assert!(!backend.lock_path().exists(), "the lock is released");
     // An unknown address removes nothing.
     let run = stackc(dir.path(), &["state", "rm", "stackc_data.seed", "nope.x"]);
-    insta::assert_snapshot!("rm_missing", run.text());
+    insta::assert_snapshot!("rm_missing", run.transcript());
     assert_eq!(backend.load().unwrap().unwrap().serial, 2);
 }
 
@@ -180,7 +170,7 @@ fn rm_forgets_resources_and_keeps_a_backup() {
 fn mv_renames_and_updates_dependencies() {
     let (dir, backend, _state) = stack_with_state();
     let run = stackc(dir.path(), &["state", "mv", "stackc_data.seed", "stackc_data.origin"]);
-    insta::assert_snapshot!("mv", run.text());
+    insta::assert_snapshot!("mv", run.transcript());
     let state = backend.load().unwrap().unwrap();
     assert!(state.resources.contains_key(&address("stackc_data.origin")));
     assert_eq!(
@@ -189,17 +179,17 @@ fn mv_renames_and_updates_dependencies() {
     );
     // A group moves together.
     let run = stackc(dir.path(), &["state", "mv", "stackc_data.node", "stackc_data.worker"]);
-    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(backend.load().unwrap().unwrap().resources.contains_key(&address("stackc_data.worker[1]")));
     // Taken destination, other type: refused, nothing changes.
     let serial = backend.load().unwrap().unwrap().serial;
     insta::assert_snapshot!(
         "mv_taken",
-        stackc(dir.path(), &["state", "mv", "stackc_data.origin", "stackc_data.worker[0]"]).text()
+        stackc(dir.path(), &["state", "mv", "stackc_data.origin", "stackc_data.worker[0]"]).transcript()
     );
     insta::assert_snapshot!(
         "mv_other_type",
-        stackc(dir.path(), &["state", "mv", "random_password.db", "stackc_data.db"]).text()
+        stackc(dir.path(), &["state", "mv", "random_password.db", "stackc_data.db"]).transcript()
     );
     assert_eq!(backend.load().unwrap().unwrap().serial, serial);
 }
@@ -217,39 +207,39 @@ fn held_lock_is_reported_and_unlock_releases_it() {
     };
     let run = stackc(dir.path(), &["state", "rm", "stackc_data.seed"]);
     assert_eq!(run.code, 1);
-    insta::assert_snapshot!("locked", redact(run.text()));
+    insta::assert_snapshot!("locked", redact(run.transcript()));
     let run = stackc(dir.path(), &["state", "unlock", "0123456789abcdef"]);
-    insta::assert_snapshot!("unlock_wrong_id", redact(run.text()));
+    insta::assert_snapshot!("unlock_wrong_id", redact(run.transcript()));
     let run = stackc(dir.path(), &["state", "unlock", &info.id]);
-    insta::assert_snapshot!("unlock", redact(run.text()));
+    insta::assert_snapshot!("unlock", redact(run.transcript()));
     assert!(!backend.lock_path().exists());
     let run = stackc(dir.path(), &["state", "rm", "stackc_data.seed"]);
-    assert_eq!(run.code, 0, "{}", run.text());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     drop(guard);
 }
 
 #[test]
 fn outputs() {
     let (dir, _backend, _state) = stack_with_state();
-    insta::assert_snapshot!("output_all", stackc(dir.path(), &["output"]).text());
-    insta::assert_snapshot!("output_json", stackc(dir.path(), &["output", "--json"]).text());
-    insta::assert_snapshot!("output_sensitive", stackc(dir.path(), &["output", "db_password"]).text());
+    insta::assert_snapshot!("output_all", stackc(dir.path(), &["output"]).transcript());
+    insta::assert_snapshot!("output_json", stackc(dir.path(), &["output", "--json"]).transcript());
+    insta::assert_snapshot!("output_sensitive", stackc(dir.path(), &["output", "db_password"]).transcript());
     let run = stackc(dir.path(), &["output", "db_password", "--raw"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, "hunter2-hunter2"));
     let run = stackc(dir.path(), &["output", "db_password", "--json"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, "\"hunter2-hunter2\"\n"));
     insta::assert_snapshot!(
         "output_raw_object",
-        stackc(dir.path(), &["output", "endpoints", "--raw"]).text()
+        stackc(dir.path(), &["output", "endpoints", "--raw"]).transcript()
     );
-    insta::assert_snapshot!("output_missing", stackc(dir.path(), &["output", "nope"]).text());
+    insta::assert_snapshot!("output_missing", stackc(dir.path(), &["output", "nope"]).transcript());
 }
 
 #[test]
 fn target_is_inferred_or_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     // No state and no declared target: the default state, which is absent.
-    insta::assert_snapshot!("no_state", stackc(dir.path(), &["state", "list"]).text());
+    insta::assert_snapshot!("no_state", stackc(dir.path(), &["state", "list"]).transcript());
     assert_eq!(stackc(dir.path(), &["state", "show", "x.y"]).code, 1);
     for target in ["aws", "kubernetes"] {
         let backend = LocalBackend::new(dir.path(), Some(target));
@@ -261,7 +251,7 @@ fn target_is_inferred_or_asked_for() {
         let guard = backend.lock("setup").unwrap();
         backend.write(&guard, &mut state).unwrap();
     }
-    insta::assert_snapshot!("ambiguous", stackc(dir.path(), &["state", "list"]).text());
+    insta::assert_snapshot!("ambiguous", stackc(dir.path(), &["state", "list"]).transcript());
     let run = stackc(dir.path(), &["state", "list", "--target", "kubernetes"]);
     assert_eq!(run.stdout, "stackc_data.kubernetes\n");
     // The stack's only declared target settles it.
@@ -290,7 +280,7 @@ fn corrupt_state_is_an_error_and_untouched() {
         "{\"version\": 1,\n \"lineage\": \"x\", \"serial\": 1, \"stack\": \"s\", \"oops\": 1}",
     )
     .unwrap();
-    insta::assert_snapshot!("corrupt", stackc(dir.path(), &["state", "list"]).text());
+    insta::assert_snapshot!("corrupt", stackc(dir.path(), &["state", "list"]).transcript());
 }
 
 #[test]
@@ -307,5 +297,5 @@ fn interrupted_apply_is_recovered() {
         .unwrap();
     drop(journal);
     drop(guard);
-    insta::assert_snapshot!("recovered", stackc(dir.path(), &["state", "list"]).text());
+    insta::assert_snapshot!("recovered", stackc(dir.path(), &["state", "list"]).transcript());
 }

@@ -22,6 +22,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::Run;
+
 const WIDTH: &str = "100";
 
 fn ui_dir() -> PathBuf {
@@ -45,12 +48,6 @@ fn data_lines(path: &Path) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
 }
 
-struct Run {
-    exit: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run_check(case: &Path, format: &str) -> Run {
     let name = case.file_name().expect("case name").to_string_lossy().into_owned();
     let mut command = Command::new(env!("CARGO_BIN_EXE_stackc"));
@@ -67,11 +64,7 @@ fn run_check(case: &Path, format: &str) -> Run {
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION");
     let output = command.output().expect("stackc runs");
-    Run {
-        exit: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(output)
 }
 
 /// The codes of a `--format json` run, in order.
@@ -103,26 +96,26 @@ fn ui_cases() {
             if expected == actual { "ok" } else { "MISMATCH (FIXME issue 2: checker output differs)" };
 
         let human = run_check(case, "human");
-        assert_eq!(human.exit, json.exit, "{name}: exit code differs between formats");
+        assert_eq!(human.code, json.code, "{name}: exit code differs between formats");
         assert!(
-            human.exit == 0 || human.exit == 1,
+            human.code == 0 || human.code == 1,
             "{name}: stackc crashed (exit {}):\n{}",
-            human.exit,
+            human.code,
             human.stderr
         );
         if verdict == "ok" {
-            assert_eq!(human.exit, expected_exit, "{name}: exit code for codes {expected:?}");
+            assert_eq!(human.code, expected_exit, "{name}: exit code for codes {expected:?}");
         }
 
         let human_text = format!(
             "expected: {}\nactual:   {}\nverdict:  {verdict}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
             expected.iter().cloned().collect::<Vec<_>>().join(" "),
             actual_codes.join(" "),
-            human.exit,
+            human.code,
             human.stdout,
             human.stderr,
         );
-        let json_text = format!("exit: {}\n{}", json.exit, json.stdout);
+        let json_text = format!("exit: {}\n{}", json.code, json.stdout);
         insta::with_settings!({
             snapshot_path => case.clone(),
             prepend_module_to_snapshot => false,
