@@ -22,7 +22,7 @@ use stackc_compiler::{CheckOptions, Origin, SourceFile, Sources};
 /// The binary's allocator (src/main.rs), so the numbers are the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::process::Command;
+mod common;
 use std::time::{Duration, Instant};
 
 const DEFAULT_SIZES: &[usize] = &[100, 1_000, 10_000];
@@ -35,14 +35,7 @@ fn main() {
         child(size);
         return;
     }
-    let sizes: Vec<usize> = args
-        .iter()
-        .position(|a| a == "--sizes")
-        .and_then(|p| args.get(p + 1))
-        .map(|list| list.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| DEFAULT_SIZES.to_vec());
-
-    let exe = std::env::current_exe().expect("own executable");
+    let sizes = common::sizes(&args, DEFAULT_SIZES);
     println!(
         "{:>9} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7} {:>12} {:>11} {:>6}",
         "instances",
@@ -58,15 +51,15 @@ fn main() {
     );
     let mut previous: Option<(usize, f64)> = None;
     for size in sizes {
-        let output = Command::new(&exe).args(["--child", &size.to_string()]).output().expect("child runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            println!("{size:>9} failed: {}", String::from_utf8_lossy(&output.stderr));
-            continue;
-        }
-        let fields: Vec<f64> = stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let fields = match common::child_numbers(&[&size.to_string()]) {
+            Ok(fields) => fields,
+            Err(why) => {
+                println!("{size:>9} failed: {why}");
+                continue;
+            }
+        };
         let [files, bytes, parse_ms, syntax_ms, check_ms, peak_kib, diagnostics] = fields[..] else {
-            println!("{size:>9} unexpected child output: {stdout}");
+            println!("{size:>9} unexpected child output: {fields:?}");
             continue;
         };
         println!(
@@ -140,7 +133,7 @@ fn child(size: usize) {
         parse.as_secs_f64() * 1000.0,
         syntax.as_secs_f64() * 1000.0,
         check.as_secs_f64() * 1000.0,
-        peak_kib()
+        common::peak_kib()
     );
 }
 
@@ -148,19 +141,6 @@ fn timed(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
     start.elapsed()
-}
-
-/// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A valid stack of `size` component instances: per group of ten, one

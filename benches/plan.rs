@@ -34,7 +34,7 @@ use stackc_planner::plan::PlanOptions;
 use stackc_planner::planning::{plan, PlanInput};
 use stackc_planner::providers::ProviderSet;
 use stackc_provider_builtin::BuiltinProvider;
-use std::process::Command;
+mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,13 +49,7 @@ fn main() {
         child(&scenario, size);
         return;
     }
-    let sizes: Vec<usize> = args
-        .iter()
-        .position(|a| a == "--sizes")
-        .and_then(|p| args.get(p + 1))
-        .map(|list| list.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| DEFAULT_SIZES.to_vec());
-    let exe = std::env::current_exe().expect("own executable");
+    let sizes = common::sizes(&args, DEFAULT_SIZES);
     println!(
         "{:>8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}",
         "scenario", "N", "total ms", "compile", "refresh+plan", "apply", "commit", "us/res", "peak MiB"
@@ -63,18 +57,15 @@ fn main() {
     for scenario in SCENARIOS {
         let mut points: Vec<(usize, f64)> = Vec::new();
         for &size in &sizes {
-            let output = Command::new(&exe)
-                .args(["--child", scenario, &size.to_string()])
-                .output()
-                .expect("child runs");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            if !output.status.success() {
-                println!("{scenario:>8} {size:>7} failed: {}", String::from_utf8_lossy(&output.stderr));
-                continue;
-            }
-            let fields: Vec<f64> = stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            let fields = match common::child_numbers(&[scenario, &size.to_string()]) {
+                Ok(fields) => fields,
+                Err(why) => {
+                    println!("{scenario:>8} {size:>7} failed: {why}");
+                    continue;
+                }
+            };
             let [compile, planning, applying, commit, total, peak_kib] = fields[..] else {
-                println!("{scenario:>8} {size:>7} unexpected child output: {stdout}");
+                println!("{scenario:>8} {size:>7} unexpected child output: {fields:?}");
                 continue;
             };
             println!(
@@ -192,7 +183,7 @@ fn child(scenario: &str, size: usize) {
         ms(applied - planned),
         ms(committed - applied),
         ms(committed),
-        peak_kib()
+        common::peak_kib()
     );
 }
 
@@ -239,17 +230,4 @@ fn apply_plan(
     applied();
     journal.commit(&mut state).expect("commit");
     (recorded, state)
-}
-
-/// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
