@@ -1,5 +1,5 @@
-//! Domain types' rules, as the checker reports them (adapter over the
-//! evaluator's; TEMPORARY local rules until `crate::eval::domain` lands).
+//! Domain types' rules (`port`, `quantity`, `duration`): whether a known
+//! value is one, and if not, the sentence the checker reports.
 
 pub fn check_port(n: f64) -> Result<(), String> {
     if n.fract() != 0.0 || !(1.0..=65535.0).contains(&n) {
