@@ -674,7 +674,7 @@ impl<'r> Inference<'r, '_> {
                 TemplatePart::For(key_var, value_var, collection, body) => {
                     let ty = self.expr(collection);
                     let (key, value) = self.iteration(&ty, collection, "A template `%{for}`");
-                    self.bind(key_var.as_ref(), value_var, key, value, |this| this.template_parts(body));
+                    self.bind(key_var.as_deref(), value_var, key, value, |this| this.template_parts(body));
                 }
             }
         }
