@@ -205,7 +205,7 @@ impl<'r> Inference<'r, '_> {
                 Type::List(Box::new(element.unwrap_or(Type::Any)))
             }
             ExprKind::Object(fields) => {
-                let mut out = IndexMap::new();
+                let mut out = IndexMap::with_capacity(fields.len());
                 let mut closed = true;
                 for (key, value) in fields {
                     let key_name = crate::check::types::key_name(key);

@@ -141,28 +141,50 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// evaluator's diagnostic. Unknown on error. The inferred type is left
     /// in `last_type`.
     fn evaluate_in(&mut self, expr: &Expr, roots: &RootValues<'r, 'a>, types: &RootTypes<'r, 'a>) -> Value {
-        self.last_type = Type::Any;
+        let (outcome, ty) = self.infer_and_evaluate(expr, roots, types);
+        self.last_type = ty;
+        self.settle(outcome)
+    }
+
+    /// What [`Checker::evaluate_in`] computes before it reports: the
+    /// evaluation's result, inference's diagnostics and the inferred type
+    /// (`None`, `Any`: not evaluated, the expression has an error). Needs
+    /// only `&self`, so the checker's own roots can be lent to it.
+    fn infer_and_evaluate(
+        &self,
+        expr: &Expr,
+        roots: &RootValues<'r, 'a>,
+        types: &RootTypes<'r, 'a>,
+    ) -> (Option<Outcome>, Type) {
         if self.has_error_in(expr.span) {
-            return Value::Unknown;
+            return (None, Type::Any);
         }
         let mut found = Vec::new();
         let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
-        self.last_type = crate::infer::infer(expr, &scoped, &mut found);
-        match self.evaluator.evaluate(expr, &check_roots(expr, roots)) {
+        let ty = crate::infer::infer(expr, &scoped, &mut found);
+        let evaluated = self.evaluator.evaluate(expr, &check_roots(expr, roots));
+        (Some((evaluated, found)), ty)
+    }
+
+    /// Reports what [`Checker::infer_and_evaluate`] found; the value, or
+    /// unknown on error.
+    fn settle(&mut self, outcome: Option<Outcome>) -> Value {
+        match outcome {
+            None => Value::Unknown,
             // Evaluation's error names the values; inference's says the
             // same about types (or about a branch evaluation did not take),
             // so report one of them.
-            Err(diagnostic) => {
+            Some((Err(diagnostic), _)) => {
                 self.report(diagnostic);
                 Value::Unknown
             }
-            Ok(_) if !found.is_empty() => {
+            Some((Ok(_), found)) if !found.is_empty() => {
                 for diagnostic in found {
                     self.report(diagnostic);
                 }
                 Value::Unknown
             }
-            Ok(value) => value,
+            Some((Ok(value), _)) => value,
         }
     }
 
@@ -171,13 +193,12 @@ impl<'r, 'a> Checker<'r, 'a> {
         self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
+    /// [`Checker::evaluate_in`] against the checker's own roots (lent, not
+    /// moved out and back: that built two empty maps per expression).
     fn evaluate(&mut self, expr: &Expr) -> Value {
-        let roots = std::mem::take(&mut self.roots);
-        let types = std::mem::take(&mut self.types);
-        let value = self.evaluate_in(expr, &roots, &types);
-        self.roots = roots;
-        self.types = types;
-        value
+        let (outcome, ty) = self.infer_and_evaluate(expr, &self.roots, &self.types);
+        self.last_type = ty;
+        self.settle(outcome)
     }
 
     // ----- types -----
@@ -617,8 +638,11 @@ impl<'r, 'a> Checker<'r, 'a> {
     fn instance(&mut self, instance: &InstanceSymbol<'a>) {
         let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
         let block = instance.block;
-        let mut params: FastMap<&'a str, Value> = FastMap::default();
-        let mut set: FastMap<&'a str, Span> = FastMap::default();
+        // Sized for every param the block could set: one allocation each.
+        let settable = block.body.attributes.len() + block.body.blocks.len();
+        let mut params: FastMap<&'a str, Value> =
+            FastMap::with_capacity_and_hasher(settable, Default::default());
+        let mut set: FastMap<&'a str, Span> = FastMap::with_capacity_and_hasher(settable, Default::default());
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
@@ -1226,6 +1250,9 @@ enum Found {
     Kind(String),
     Unknown,
 }
+
+/// An evaluation's result and the diagnostics inference found.
+type Outcome = (Result<Value, Diagnostic>, Vec<Diagnostic>);
 
 /// Where a param's value is written: an attribute's expression or a block.
 #[derive(Clone, Copy)]
