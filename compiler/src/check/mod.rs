@@ -74,6 +74,7 @@ pub fn check_stack(
         types: FastMap::default(),
         kind_outputs: FastMap::default(),
         last_type: Type::Any,
+        validation_reads: FastMap::default(),
     };
     checker.types();
     let variables = checker.variables(options);
@@ -114,6 +115,8 @@ struct Checker<'r, 'a> {
     kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
+    /// What each param validation's expressions read, by expression.
+    validation_reads: FastMap<Span, Rc<ValidationReads<'a>>>,
 }
 
 impl<'r, 'a> Checker<'r, 'a> {
@@ -819,11 +822,13 @@ impl<'r, 'a> Checker<'r, 'a> {
                 if self.has_error_in(*span) {
                     continue;
                 }
-                let roots = self.validation_roots(component, instance, given, &condition.value);
+                let reads = self.validation_reads(component, &condition.value);
+                let roots = self.validation_roots(component, instance, given, &reads);
                 if let Some(Value::Bool(false)) =
                     self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
                 {
-                    let roots = self.validation_roots(component, instance, given, &message.value);
+                    let reads = self.validation_reads(component, &message.value);
+                    let roots = self.validation_roots(component, instance, given, &reads);
                     let text = self
                         .evaluate_quietly(&message.value, &roots)
                         .and_then(|t| t.as_str().map(str::to_string))
@@ -846,46 +851,62 @@ impl<'r, 'a> Checker<'r, 'a> {
         }
     }
 
-    /// The roots a param validation's `expr` sees: `param` (each param's
-    /// value: given, else its default, else null) and `self`. Built with
-    /// only the params `expr` names (all of them when it names `param`
-    /// whole): a validation reads one or two of an instance's params, and
-    /// building the others for every instance was most of the check's work.
-    /// A name that is no param is left out, so it is unknown, as narrowing
-    /// the whole `param` object would make it.
+    /// What a param validation's `expr` reads (see [`ValidationReads`]),
+    /// found once per expression rather than once per instance.
+    fn validation_reads(
+        &mut self,
+        component: &ComponentSymbols<'a>,
+        expr: &'a Expr,
+    ) -> Rc<ValidationReads<'a>> {
+        if let Some(reads) = self.validation_reads.get(&expr.span) {
+            return reads.clone();
+        }
+        let mut reads = ValidationReads::default();
+        for path in walk::references(expr) {
+            match (path.root.name.as_str(), path.name_at(0)) {
+                ("param", Some(member))
+                    if component.params.contains_key(member.name.as_str())
+                        && !reads.params.contains(&member.name.as_str()) =>
+                {
+                    reads.params.push(&member.name);
+                }
+                ("param", None) => reads.whole = true,
+                ("self", _) => reads.reads_self = true,
+                _ => {}
+            }
+        }
+        let reads = Rc::new(reads);
+        self.validation_reads.insert(expr.span, reads.clone());
+        reads
+    }
+
+    /// The roots a param validation's expression (which `reads` what is
+    /// said there) sees: `param` (each param's value: given, else its
+    /// default, else null) and `self`. Built with only the params it names
+    /// (all of them when it names `param` whole): a validation reads one or
+    /// two of an instance's params, and building the others for every
+    /// instance was most of the check's work. A name that is no param is
+    /// left out, so it is unknown, as narrowing the whole `param` object
+    /// would make it.
     fn validation_roots(
         &self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
         given: &FastMap<&'a str, Value>,
-        expr: &Expr,
+        reads: &ValidationReads<'a>,
     ) -> RootValues<'r, 'a> {
         let value_of = |name: &str| match given.get(name) {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
         };
-        let mut params: IndexMap<String, Value> = IndexMap::new();
-        let mut whole = false;
-        let mut reads_self = false;
-        for path in walk::references(expr) {
-            match (path.root.name.as_str(), path.name_at(0)) {
-                ("param", Some(member))
-                    if component.params.contains_key(member.name.as_str())
-                        && !params.contains_key(&member.name) =>
-                {
-                    params.insert(member.name.clone(), value_of(&member.name));
-                }
-                ("param", None) => whole = true,
-                ("self", _) => reads_self = true,
-                _ => {}
-            }
-        }
-        if whole {
-            params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
-        }
+        let params: IndexMap<String, Value> = if reads.whole {
+            component.params.keys().map(|name| (name.to_string(), value_of(name))).collect()
+        } else {
+            reads.params.iter().map(|name| (name.to_string(), value_of(name))).collect()
+        };
         let mut roots = RootValues::default();
         roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
-        if reads_self {
+        if reads.reads_self {
             roots.insert(
                 "self".to_string(),
                 Root::Whole(Value::Object(IndexMap::from([
@@ -1249,6 +1270,17 @@ fn each_type() -> Type {
 enum Found {
     Kind(String),
     Unknown,
+}
+
+/// What a param validation's expression reads of its roots.
+#[derive(Default)]
+struct ValidationReads<'a> {
+    /// The params it names (`param.<name>`), in order of first reference.
+    params: Vec<&'a str>,
+    /// Whether it names `param` whole.
+    whole: bool,
+    /// Whether it names `self`.
+    reads_self: bool,
 }
 
 /// An evaluation's result and the diagnostics inference found.
