@@ -80,7 +80,9 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     /// `expr[*].name`, `expr.*.name`: the traversal after the splat applied to each element.
     Splat(Box<Expr>, Vec<SplatStep>),
-    Call(Ident, Vec<Expr>, /* expand final argument with `...` */ bool),
+    /// The name is boxed: it is the largest field of any variant, and
+    /// every expression node is as large as the largest variant.
+    Call(Box<Ident>, Vec<Expr>, /* expand final argument with `...` */ bool),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
@@ -94,14 +96,17 @@ pub enum SplatStep {
     Index(Expr),
 }
 
+/// A part of a template. The directives' fields are boxed so that a part
+/// is no larger than an interpolation: every string literal is a template
+/// of one part, and directives are rare.
 #[derive(Clone, Debug)]
 pub enum TemplatePart {
     Literal(String),
     Interpolation(Expr),
     /// `%{ if cond }then%{ else }else%{ endif }`
-    If(Expr, Vec<TemplatePart>, Vec<TemplatePart>),
+    If(Box<Expr>, Vec<TemplatePart>, Vec<TemplatePart>),
     /// `%{ for k, v in coll }body%{ endfor }`
-    For(Option<Ident>, Ident, Expr, Vec<TemplatePart>),
+    For(Option<Box<Ident>>, Box<Ident>, Box<Expr>, Vec<TemplatePart>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -205,7 +205,7 @@ impl<'r> Inference<'r, '_> {
                 Type::List(Box::new(element.unwrap_or(Type::Any)))
             }
             ExprKind::Object(fields) => {
-                let mut out = IndexMap::new();
+                let mut out = IndexMap::with_capacity(fields.len());
                 let mut closed = true;
                 for (key, value) in fields {
                     let key_name = crate::check::types::key_name(key);
@@ -674,7 +674,7 @@ impl<'r> Inference<'r, '_> {
                 TemplatePart::For(key_var, value_var, collection, body) => {
                     let ty = self.expr(collection);
                     let (key, value) = self.iteration(&ty, collection, "A template `%{for}`");
-                    self.bind(key_var.as_ref(), value_var, key, value, |this| this.template_parts(body));
+                    self.bind(key_var.as_deref(), value_var, key, value, |this| this.template_parts(body));
                 }
             }
         }

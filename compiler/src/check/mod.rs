@@ -74,6 +74,7 @@ pub fn check_stack(
         types: FastMap::default(),
         kind_outputs: FastMap::default(),
         last_type: Type::Any,
+        validation_reads: FastMap::default(),
     };
     checker.types();
     let variables = checker.variables(options);
@@ -114,6 +115,8 @@ struct Checker<'r, 'a> {
     kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
+    /// What each param validation's expressions read, by expression.
+    validation_reads: FastMap<Span, Rc<ValidationReads<'a>>>,
 }
 
 impl<'r, 'a> Checker<'r, 'a> {
@@ -141,28 +144,50 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// evaluator's diagnostic. Unknown on error. The inferred type is left
     /// in `last_type`.
     fn evaluate_in(&mut self, expr: &Expr, roots: &RootValues<'r, 'a>, types: &RootTypes<'r, 'a>) -> Value {
-        self.last_type = Type::Any;
+        let (outcome, ty) = self.infer_and_evaluate(expr, roots, types);
+        self.last_type = ty;
+        self.settle(outcome)
+    }
+
+    /// What [`Checker::evaluate_in`] computes before it reports: the
+    /// evaluation's result, inference's diagnostics and the inferred type
+    /// (`None`, `Any`: not evaluated, the expression has an error). Needs
+    /// only `&self`, so the checker's own roots can be lent to it.
+    fn infer_and_evaluate(
+        &self,
+        expr: &Expr,
+        roots: &RootValues<'r, 'a>,
+        types: &RootTypes<'r, 'a>,
+    ) -> (Option<Outcome>, Type) {
         if self.has_error_in(expr.span) {
-            return Value::Unknown;
+            return (None, Type::Any);
         }
         let mut found = Vec::new();
         let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
-        self.last_type = crate::infer::infer(expr, &scoped, &mut found);
-        match self.evaluator.evaluate(expr, &check_roots(expr, roots)) {
+        let ty = crate::infer::infer(expr, &scoped, &mut found);
+        let evaluated = self.evaluator.evaluate(expr, &check_roots(expr, roots));
+        (Some((evaluated, found)), ty)
+    }
+
+    /// Reports what [`Checker::infer_and_evaluate`] found; the value, or
+    /// unknown on error.
+    fn settle(&mut self, outcome: Option<Outcome>) -> Value {
+        match outcome {
+            None => Value::Unknown,
             // Evaluation's error names the values; inference's says the
             // same about types (or about a branch evaluation did not take),
             // so report one of them.
-            Err(diagnostic) => {
+            Some((Err(diagnostic), _)) => {
                 self.report(diagnostic);
                 Value::Unknown
             }
-            Ok(_) if !found.is_empty() => {
+            Some((Ok(_), found)) if !found.is_empty() => {
                 for diagnostic in found {
                     self.report(diagnostic);
                 }
                 Value::Unknown
             }
-            Ok(value) => value,
+            Some((Ok(value), _)) => value,
         }
     }
 
@@ -171,13 +196,12 @@ impl<'r, 'a> Checker<'r, 'a> {
         self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
     }
 
+    /// [`Checker::evaluate_in`] against the checker's own roots (lent, not
+    /// moved out and back: that built two empty maps per expression).
     fn evaluate(&mut self, expr: &Expr) -> Value {
-        let roots = std::mem::take(&mut self.roots);
-        let types = std::mem::take(&mut self.types);
-        let value = self.evaluate_in(expr, &roots, &types);
-        self.roots = roots;
-        self.types = types;
-        value
+        let (outcome, ty) = self.infer_and_evaluate(expr, &self.roots, &self.types);
+        self.last_type = ty;
+        self.settle(outcome)
     }
 
     // ----- types -----
@@ -617,8 +641,11 @@ impl<'r, 'a> Checker<'r, 'a> {
     fn instance(&mut self, instance: &InstanceSymbol<'a>) {
         let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
         let block = instance.block;
-        let mut params: FastMap<&'a str, Value> = FastMap::default();
-        let mut set: FastMap<&'a str, Span> = FastMap::default();
+        // Sized for every param the block could set: one allocation each.
+        let settable = block.body.attributes.len() + block.body.blocks.len();
+        let mut params: FastMap<&'a str, Value> =
+            FastMap::with_capacity_and_hasher(settable, Default::default());
+        let mut set: FastMap<&'a str, Span> = FastMap::with_capacity_and_hasher(settable, Default::default());
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
@@ -795,11 +822,13 @@ impl<'r, 'a> Checker<'r, 'a> {
                 if self.has_error_in(*span) {
                     continue;
                 }
-                let roots = self.validation_roots(component, instance, given, &condition.value);
+                let reads = self.validation_reads(component, &condition.value);
+                let roots = self.validation_roots(component, instance, given, &reads);
                 if let Some(Value::Bool(false)) =
                     self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
                 {
-                    let roots = self.validation_roots(component, instance, given, &message.value);
+                    let reads = self.validation_reads(component, &message.value);
+                    let roots = self.validation_roots(component, instance, given, &reads);
                     let text = self
                         .evaluate_quietly(&message.value, &roots)
                         .and_then(|t| t.as_str().map(str::to_string))
@@ -822,46 +851,62 @@ impl<'r, 'a> Checker<'r, 'a> {
         }
     }
 
-    /// The roots a param validation's `expr` sees: `param` (each param's
-    /// value: given, else its default, else null) and `self`. Built with
-    /// only the params `expr` names (all of them when it names `param`
-    /// whole): a validation reads one or two of an instance's params, and
-    /// building the others for every instance was most of the check's work.
-    /// A name that is no param is left out, so it is unknown, as narrowing
-    /// the whole `param` object would make it.
+    /// What a param validation's `expr` reads (see [`ValidationReads`]),
+    /// found once per expression rather than once per instance.
+    fn validation_reads(
+        &mut self,
+        component: &ComponentSymbols<'a>,
+        expr: &'a Expr,
+    ) -> Rc<ValidationReads<'a>> {
+        if let Some(reads) = self.validation_reads.get(&expr.span) {
+            return reads.clone();
+        }
+        let mut reads = ValidationReads::default();
+        for path in walk::references(expr) {
+            match (path.root.name.as_str(), path.name_at(0)) {
+                ("param", Some(member))
+                    if component.params.contains_key(member.name.as_str())
+                        && !reads.params.contains(&member.name.as_str()) =>
+                {
+                    reads.params.push(&member.name);
+                }
+                ("param", None) => reads.whole = true,
+                ("self", _) => reads.reads_self = true,
+                _ => {}
+            }
+        }
+        let reads = Rc::new(reads);
+        self.validation_reads.insert(expr.span, reads.clone());
+        reads
+    }
+
+    /// The roots a param validation's expression (which `reads` what is
+    /// said there) sees: `param` (each param's value: given, else its
+    /// default, else null) and `self`. Built with only the params it names
+    /// (all of them when it names `param` whole): a validation reads one or
+    /// two of an instance's params, and building the others for every
+    /// instance was most of the check's work. A name that is no param is
+    /// left out, so it is unknown, as narrowing the whole `param` object
+    /// would make it.
     fn validation_roots(
         &self,
         component: &ComponentSymbols<'a>,
         instance: &InstanceSymbol<'a>,
         given: &FastMap<&'a str, Value>,
-        expr: &Expr,
+        reads: &ValidationReads<'a>,
     ) -> RootValues<'r, 'a> {
         let value_of = |name: &str| match given.get(name) {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
         };
-        let mut params: IndexMap<String, Value> = IndexMap::new();
-        let mut whole = false;
-        let mut reads_self = false;
-        for path in walk::references(expr) {
-            match (path.root.name.as_str(), path.name_at(0)) {
-                ("param", Some(member))
-                    if component.params.contains_key(member.name.as_str())
-                        && !params.contains_key(&member.name) =>
-                {
-                    params.insert(member.name.clone(), value_of(&member.name));
-                }
-                ("param", None) => whole = true,
-                ("self", _) => reads_self = true,
-                _ => {}
-            }
-        }
-        if whole {
-            params = component.params.keys().map(|name| (name.to_string(), value_of(name))).collect();
-        }
+        let params: IndexMap<String, Value> = if reads.whole {
+            component.params.keys().map(|name| (name.to_string(), value_of(name))).collect()
+        } else {
+            reads.params.iter().map(|name| (name.to_string(), value_of(name))).collect()
+        };
         let mut roots = RootValues::default();
         roots.insert("param".to_string(), Root::Whole(Value::Object(params)));
-        if reads_self {
+        if reads.reads_self {
             roots.insert(
                 "self".to_string(),
                 Root::Whole(Value::Object(IndexMap::from([
@@ -1226,6 +1271,20 @@ enum Found {
     Kind(String),
     Unknown,
 }
+
+/// What a param validation's expression reads of its roots.
+#[derive(Default)]
+struct ValidationReads<'a> {
+    /// The params it names (`param.<name>`), in order of first reference.
+    params: Vec<&'a str>,
+    /// Whether it names `param` whole.
+    whole: bool,
+    /// Whether it names `self`.
+    reads_self: bool,
+}
+
+/// An evaluation's result and the diagnostics inference found.
+type Outcome = (Result<Value, Diagnostic>, Vec<Diagnostic>);
 
 /// Where a param's value is written: an attribute's expression or a block.
 #[derive(Clone, Copy)]

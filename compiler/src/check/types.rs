@@ -439,7 +439,7 @@ fn conform_at(
         },
         Type::Object(declared) => match value {
             Value::Object(fields) => {
-                let mut out = IndexMap::new();
+                let mut out = IndexMap::with_capacity(declared.len().max(fields.len()));
                 let mut missing = Vec::new();
                 for (name, field) in declared {
                     if !fields.contains_key(name) {

@@ -90,7 +90,7 @@ impl<'r> Context<'r> {
                     };
                     built.sensitive |= sensitive;
                     for (key, item) in pairs {
-                        self.with_bound(key_var.as_ref(), value_var, key, item, |this| {
+                        self.with_bound(key_var.as_deref(), value_var, key, item, |this| {
                             this.parts(body, built, span)
                         })?;
                         if built.unknown {

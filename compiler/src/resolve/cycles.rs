@@ -89,7 +89,8 @@ impl<'a> Graph<'a> {
         &self.edges[self.starts[node]..self.starts[node + 1]]
     }
 
-    /// The strongly connected components (Tarjan's algorithm, iterative: a
+    /// The strongly connected components that are cycles (more than one
+    /// member, or one that refers to itself), by Tarjan's algorithm, iterative: a
     /// chain of declarations each naming the next may be as long as the
     /// stack is large, and must not overflow the call stack).
     fn components(&self) -> Vec<Vec<usize>> {
@@ -133,6 +134,13 @@ impl<'a> Graph<'a> {
                     low[parent] = low[parent].min(low[node]);
                 }
                 if low[node] == order[node] {
+                    // Nearly every component is one declaration in no loop:
+                    // it is dropped here, without a list of its own.
+                    if stack.last() == Some(&node) && !self.edges(node).iter().any(|(to, _)| *to == node) {
+                        stack.pop();
+                        on_stack[node] = false;
+                        continue;
+                    }
                     let mut members = Vec::new();
                     while let Some(member) = stack.pop() {
                         on_stack[member] = false;
@@ -151,15 +159,8 @@ impl<'a> Graph<'a> {
 
 pub(super) fn report<'a>(dependencies: &[(Node<'a>, Node<'a>, Span)], diagnostics: &mut Vec<Diagnostic>) {
     let graph = Graph::new(dependencies);
-    // Nearly every component is one declaration in no loop: drop those
-    // before sorting (the order of the cycles is their first member's).
-    let mut cycles: Vec<Vec<usize>> = graph
-        .components()
-        .into_iter()
-        .filter(|members| {
-            members.len() > 1 || graph.edges(members[0]).iter().any(|(to, _)| *to == members[0])
-        })
-        .collect();
+    // The order of the cycles is their first member's.
+    let mut cycles = graph.components();
     cycles.sort_by_key(|members| members.iter().map(|m| graph.nodes[*m]).min());
     for members in cycles {
         let members_set: FastSet<usize> = members.iter().copied().collect();

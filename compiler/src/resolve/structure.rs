@@ -666,7 +666,9 @@ impl<'a> Structure<'_, 'a> {
         let component_name = component.name;
         let names = || params.keys().copied();
         let mut problems = Vec::new();
-        let mut set: FastMap<&str, Span> = FastMap::default();
+        // Sized for every param the block could set: one allocation.
+        let settable = block.body.attributes.len() + block.body.blocks.len();
+        let mut set: FastMap<&str, Span> = FastMap::with_capacity_and_hasher(settable, Default::default());
         for attribute in &block.body.attributes {
             let name = attribute.name.name.as_str();
             if params.contains_key(name) {

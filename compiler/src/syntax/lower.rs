@@ -217,7 +217,7 @@ impl<'a> Lowerer<'a> {
                     self.ident(call.name.name.as_str(), name_range)
                 };
                 let (args, height) = self.exprs(call.args.iter());
-                self.node(ExprKind::Call(name, args, call.args.expand_final()), at, height)
+                self.node(ExprKind::Call(Box::new(name), args, call.args.expand_final()), at, height)
             }
             Expression::Traversal(traversal) => self.traversal(traversal, at),
             Expression::UnaryOp(op) => {
@@ -412,12 +412,14 @@ impl<'a> Lowerer<'a> {
                             None => (Vec::new(), 0),
                         };
                         height = height.max(h1).max(h2).max(h3);
-                        parts.push(TemplatePart::If(condition, then, otherwise));
+                        parts.push(TemplatePart::If(Box::new(condition), then, otherwise));
                     }
                     Directive::For(directive) => {
                         let intro = &directive.for_expr;
-                        let key_var = intro.key_var.as_ref().map(|k| self.ident(k.as_str(), k.span()));
-                        let value_var = self.ident(intro.value_var.as_str(), intro.value_var.span());
+                        let key_var =
+                            intro.key_var.as_ref().map(|k| Box::new(self.ident(k.as_str(), k.span())));
+                        let value_var =
+                            Box::new(self.ident(intro.value_var.as_str(), intro.value_var.span()));
                         let (collection, h1) = self.expr(&intro.collection_expr);
                         let (body, h2) = self.template(
                             &intro.template,
@@ -425,7 +427,7 @@ impl<'a> Lowerer<'a> {
                             directive.endfor_expr.strip.strip_start(),
                         );
                         height = height.max(h1).max(h2);
-                        parts.push(TemplatePart::For(key_var, value_var, collection, body));
+                        parts.push(TemplatePart::For(key_var, value_var, Box::new(collection), body));
                     }
                 },
             }
