@@ -144,39 +144,33 @@ pub(crate) fn equal(a: &Value, b: &Value, depth: usize) -> Option<bool> {
             if x.len() != y.len() {
                 return Some(false);
             }
-            let mut unknown = false;
-            for (p, q) in x.iter().zip(y) {
-                match equal(p, q, depth + 1) {
-                    Some(false) => return Some(false),
-                    None => unknown = true,
-                    Some(true) => {}
-                }
-            }
-            if unknown {
-                None
-            } else {
-                Some(true)
-            }
+            all_equal(x.iter().zip(y), depth)
         }
         (Value::Object(x), Value::Object(y)) => {
             if x.len() != y.len() || x.keys().any(|k| !y.contains_key(k)) {
                 return Some(false);
             }
-            let mut unknown = false;
-            for (k, p) in x {
-                match equal(p, &y[k], depth + 1) {
-                    Some(false) => return Some(false),
-                    None => unknown = true,
-                    Some(true) => {}
-                }
-            }
-            if unknown {
-                None
-            } else {
-                Some(true)
-            }
+            all_equal(x.iter().map(|(k, p)| (p, &y[k])), depth)
         }
         _ => Some(false),
+    }
+}
+
+/// Whether every pair is equal: `Some(false)` at the first that is not,
+/// else `None` when some pair depends on an unknown part.
+fn all_equal<'v>(pairs: impl Iterator<Item = (&'v Value, &'v Value)>, depth: usize) -> Option<bool> {
+    let mut unknown = false;
+    for (p, q) in pairs {
+        match equal(p, q, depth + 1) {
+            Some(false) => return Some(false),
+            None => unknown = true,
+            Some(true) => {}
+        }
+    }
+    if unknown {
+        None
+    } else {
+        Some(true)
     }
 }
 
