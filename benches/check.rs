@@ -68,15 +68,7 @@ fn main() {
             check_ms * 1000.0 / size as f64,
             peak_kib / 1024.0,
         );
-        if let Some((previous_size, previous_ms)) = previous {
-            println!(
-                "{:>9} growth vs {previous_size}: size x{:.1}, check time x{:.1}",
-                "",
-                size as f64 / previous_size as f64,
-                check_ms / previous_ms
-            );
-        }
-        previous = Some((size, check_ms));
+        common::print_growth(&mut previous, size, check_ms, "check");
     }
 }
 

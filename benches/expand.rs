@@ -19,6 +19,8 @@ use stackc_compiler::source::FileId;
 use stackc_compiler::types::Type;
 use stackc_compiler::{CheckOptions, Origin, SourceFile, Sources};
 use std::alloc::{GlobalAlloc, Layout};
+
+mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -147,14 +149,6 @@ fn main() {
             peak as f64 / (1024.0 * 1024.0),
             expand_ms / check_ms,
         );
-        if let Some((before, before_ms)) = previous {
-            println!(
-                "{:>9} growth vs {before}: size x{:.1}, expand time x{:.1}",
-                "",
-                instances as f64 / before as f64,
-                expand_ms / before_ms
-            );
-        }
-        previous = Some((instances, expand_ms));
+        common::print_growth(&mut previous, instances, expand_ms, "expand");
     }
 }

@@ -2,6 +2,9 @@
 //! bench binary (so the peak memory of one size is not another's), which
 //! prints its measurements as whitespace-separated numbers.
 
+// Each bench includes this module and uses its own part of it.
+#![allow(dead_code)]
+
 use std::process::Command;
 
 /// `--sizes 100,1000` from the command line, else `default`.
@@ -22,6 +25,20 @@ pub fn child_numbers(args: &[&str]) -> Result<Vec<f64>, String> {
         return Err(String::from_utf8_lossy(&output.stderr).into_owned());
     }
     Ok(String::from_utf8_lossy(&output.stdout).split_whitespace().filter_map(|f| f.parse().ok()).collect())
+}
+
+/// Prints how `what` grew from the previous size measured (if any) to
+/// `size` taking `ms`, and makes this one the previous.
+pub fn print_growth(previous: &mut Option<(usize, f64)>, size: usize, ms: f64, what: &str) {
+    if let Some((before, before_ms)) = *previous {
+        println!(
+            "{:>9} growth vs {before}: size x{:.1}, {what} time x{:.1}",
+            "",
+            size as f64 / before as f64,
+            ms / before_ms
+        );
+    }
+    *previous = Some((size, ms));
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM`), 0 if unknown.
