@@ -53,6 +53,53 @@ impl Checked {
     }
 }
 
+/// Below this many bytes in all, files are parsed on the calling thread
+/// (starting threads would cost more than they save).
+const PARALLEL_PARSE_BYTES: usize = 128 * 1024;
+
+/// Stack of each parsing helper thread: a main thread's.
+const PARSE_STACK: usize = 8 * 1024 * 1024;
+
+/// Every file's syntax tree and diagnostics, in the order of `sources`.
+/// Files are independent until resolve, so a large stack's are parsed on
+/// up to one thread per core, each taking the next file not yet taken.
+fn parse_all(sources: &Sources) -> Vec<(ast::File, Vec<Diagnostic>)> {
+    let files: Vec<(FileId, &SourceFile)> = sources.iter().collect();
+    let bytes: usize = files.iter().map(|(_, f)| f.text.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).min(8);
+    if threads < 2 || bytes < PARALLEL_PARSE_BYTES {
+        return files.iter().map(|(id, file)| syntax::parse(*id, &file.text)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((id, file)) = files.get(i) else { break };
+            done.push((i, syntax::parse(*id, &file.text)));
+        }
+        done
+    };
+    let mut parsed: Vec<(usize, (ast::File, Vec<Diagnostic>))> = std::thread::scope(|scope| {
+        // This thread works too; a helper that cannot start leaves its
+        // share to the others. Helpers get a main thread's stack, so any
+        // input this thread could parse, they can.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new().stack_size(PARSE_STACK).spawn_scoped(scope, work).ok()
+            })
+            .collect();
+        let mut all = work();
+        for helper in helpers {
+            // A parser panic is a bug; it stays one, on this thread.
+            all.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        all
+    });
+    parsed.sort_unstable_by_key(|(i, _)| *i);
+    parsed.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Parses, resolves and type-checks every file in `sources` (the user's
 /// stack plus the stdlib files the caller added with `Origin::Stdlib`).
 /// Returns the checked stack (always, even with errors: later stages run
@@ -60,8 +107,7 @@ impl Checked {
 pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
     let mut diagnostics = Vec::new();
     let mut stack = hir::Stack::default();
-    for (id, file) in sources.iter() {
-        let (parsed, found) = syntax::parse(id, &file.text);
+    for ((id, file), (parsed, found)) in sources.iter().zip(parse_all(sources)) {
         diagnostics.extend(found);
         stack.files.push(parsed);
         match file.origin {
@@ -81,4 +127,33 @@ pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
     stack.targets = result.targets;
     diagnostic::sort(&mut diagnostics);
     Checked { stack: Some(stack), diagnostics }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    /// A stack large enough to be parsed on several threads gives the same
+    /// trees and diagnostics, in the same order, as parsing file by file.
+    #[test]
+    fn files_parsed_on_threads_are_the_files_parsed_in_order() {
+        let mut sources = Sources::new();
+        for f in 0..12 {
+            let mut text = String::from("locals {\n");
+            for i in 0..600 {
+                text.push_str(&format!("  v{f}_{i} = \"{f}-{i}\"\n"));
+            }
+            text.push_str(if f == 5 { "  broken = [1,\n" } else { "}\n" });
+            sources.add(SourceFile::new(format!("f{f}.stack.hcl"), text, Origin::User));
+        }
+        let bytes: usize = sources.iter().map(|(_, f)| f.text.len()).sum();
+        assert!(bytes >= PARALLEL_PARSE_BYTES, "the stack is large enough to be parsed in parallel");
+        let serial: Vec<String> =
+            sources.iter().map(|(id, file)| format!("{:?}", syntax::parse(id, &file.text))).collect();
+        let parallel: Vec<String> = parse_all(&sources).iter().map(|parsed| format!("{parsed:?}")).collect();
+        assert_eq!(parallel, serial);
+        let diagnostics =
+            |i: usize| syntax::parse(FileId(i as u32), &sources.get(FileId(i as u32)).text).1.len();
+        assert!(diagnostics(5) > 0 && diagnostics(4) == 0, "file 5, and only it, has a syntax error");
+    }
 }
