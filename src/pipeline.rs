@@ -336,6 +336,9 @@ pub fn schemas() -> SchemaSet {
     {
         set.add(schema);
     }
+    for setting in stackc_provider_aws::required_target_settings() {
+        set.require_target_setting(stackc_provider_aws::TARGET, setting);
+    }
     set
 }
 

@@ -100,6 +100,7 @@ codes! {
     ComputedAttributeSet = "E0505", Error, "Computed attribute set";
     TargetRequired = "E0506", Error, "Target required";
     RepetitionUnknown = "E0507", Error, "Repetition known only after apply";
+    TargetSettingRequired = "E0508", Error, "Target setting required";
     // Plan and apply (reported by `plan`, `apply`, `destroy`, `import`; not by `check`): E06xx
     ProviderRejected = "E0601", Error, "Provider rejected the configuration";
     RefreshFailed = "E0602", Error, "Reading an object failed";

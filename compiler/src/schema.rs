@@ -88,17 +88,43 @@ pub trait SchemaSource {
     fn schema(&self, type_name: &str) -> Option<&ResourceSchema>;
     /// Every known type name, for did-you-mean.
     fn type_names(&self) -> Vec<&str>;
+    /// The settings `target` cannot do without (given in its block or by
+    /// the environment), from its provider.
+    fn required_target_settings(&self, _target: &str) -> &[TargetSetting] {
+        &[]
+    }
+}
+
+/// A setting a target's provider needs, and how to give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetSetting {
+    pub name: String,
+    /// How to set it, as help text: "set `region` in the block, or AWS_REGION".
+    pub help: String,
+}
+
+impl TargetSetting {
+    pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
+        TargetSetting { name: name.into(), help: help.into() }
+    }
 }
 
 /// A fixed set of schemas.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaSet {
     pub schemas: IndexMap<String, ResourceSchema>,
+    /// Required settings by target.
+    pub target_settings: IndexMap<String, Vec<TargetSetting>>,
 }
 
 impl SchemaSet {
     pub fn add(&mut self, schema: ResourceSchema) {
         self.schemas.insert(schema.type_name.clone(), schema);
+    }
+
+    /// Declares that `target` needs `setting`.
+    pub fn require_target_setting(&mut self, target: &str, setting: TargetSetting) {
+        self.target_settings.entry(target.to_string()).or_default().push(setting);
     }
 }
 
@@ -109,5 +135,9 @@ impl SchemaSource for SchemaSet {
 
     fn type_names(&self) -> Vec<&str> {
         self.schemas.keys().map(String::as_str).collect()
+    }
+
+    fn required_target_settings(&self, target: &str) -> &[TargetSetting] {
+        self.target_settings.get(target).map_or(&[], Vec::as_slice)
     }
 }

@@ -927,28 +927,63 @@ impl<'s> Engine<'s> {
     }
 
     /// Expands the stack's top level and its outputs.
-    pub fn expand_stack(&mut self, variables: &IndexMap<String, Value>, defaults: &IndexMap<String, Value>) {
+    /// `defaults` are target attributes from the environment; problems of
+    /// the command line (a setting missing for a `--target` the stack has
+    /// no block for) point at `command_line`.
+    pub fn expand_stack(
+        &mut self,
+        variables: &IndexMap<String, Value>,
+        defaults: &IndexMap<String, Value>,
+        command_line: Span,
+    ) {
         let mut visible: Visible = FastMap::default();
         visible.insert("var".to_string(), Captured::Value(Value::Object(variables.clone())));
         // The selected target's attributes, evaluated with variables only.
-        if let Some(target) = &self.target {
-            if let Some(decl) = self.stack.targets.iter().find(|t| t.name == *target) {
-                // Attributes the stdlib reads are the environment's default,
-                // else null, when the block leaves them out.
-                let mut fields: FastMap<String, Captured> = TARGET_ATTRIBUTES
-                    .iter()
-                    .map(|name| {
-                        let default = defaults.get(*name).cloned().unwrap_or(Value::Null);
-                        (name.to_string(), Captured::Value(default))
-                    })
-                    .collect();
-                for attribute in &decl.attributes {
-                    let expr = self.shared(&attribute.value);
-                    let captured = self.eval(&expr, &visible);
-                    fields.insert(attribute.name.name.clone(), captured);
-                }
-                self.target_attributes = Captured::object(fields);
+        if let Some(target) = self.target.clone() {
+            // Attributes the stdlib reads are the environment's default,
+            // else null, when the block leaves them out (or there is no
+            // block: `--target` may name a known target the stack does not
+            // declare).
+            let mut fields: FastMap<String, Captured> = TARGET_ATTRIBUTES
+                .iter()
+                .map(|name| {
+                    let default = defaults.get(*name).cloned().unwrap_or(Value::Null);
+                    (name.to_string(), Captured::Value(default))
+                })
+                .collect();
+            let decl = self.stack.targets.iter().find(|t| t.name == target);
+            for attribute in decl.iter().flat_map(|decl| &decl.attributes) {
+                let expr = self.shared(&attribute.value);
+                let captured = self.eval(&expr, &visible);
+                fields.insert(attribute.name.name.clone(), captured);
             }
+            // A setting the target's provider cannot do without, left out:
+            // one error at the block (or the command line); it then reads
+            // as unknown, so the bodies that use it add no error of their own.
+            let at = decl.map_or(command_line, |decl| decl.header);
+            let schemas = self.schemas;
+            for setting in schemas.required_target_settings(&target) {
+                let missing =
+                    fields.get(&setting.name).is_none_or(|f| matches!(f, Captured::Value(Value::Null)));
+                if missing {
+                    self.report(
+                        Diagnostic::new(
+                            Code::TargetSettingRequired,
+                            at,
+                            format!("The `{target}` target needs `{}`, and it is not set.", setting.name),
+                        )
+                        .with_label(match decl {
+                            Some(_) => format!("no `{}` here", setting.name),
+                            None => format!(
+                                "`--target {target}`, and the stack has no `target \"{target}\"` block"
+                            ),
+                        })
+                        .with_help(setting.help.clone()),
+                    );
+                    fields.insert(setting.name.clone(), Captured::Value(Value::Unknown));
+                }
+            }
+            self.target_attributes = Captured::object(fields);
         }
         let frame = Frame { path: InstancePath::root(), provenance: Vec::new(), kinds: Vec::new() };
         self.expand_network(&frame);

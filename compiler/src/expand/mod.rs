@@ -124,7 +124,7 @@ pub fn expand_decl(
         Err(diagnostic) => return (None, vec![diagnostic]),
     };
     let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
-    engine.expand_stack(&options.variables, &options.target_defaults);
+    engine.expand_stack(&options.variables, &options.target_defaults, options.command_line_span);
     let mut diagnostics = engine.diagnostics;
     crate::diagnostic::sort(&mut diagnostics);
     (Some(engine.graph), diagnostics)

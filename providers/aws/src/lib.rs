@@ -16,7 +16,7 @@ mod xml;
 
 pub use provider::{AwsConfig, AwsProvider, OwnedObject};
 pub use resources::WaitPolicy;
-pub use schemas::schemas;
+pub use schemas::{required_target_settings, schemas};
 pub use transport::RetryPolicy;
 
 /// Ownership tag keys put on every object created.

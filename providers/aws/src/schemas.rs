@@ -1,8 +1,17 @@
 //! Resource schemas of the aws target: each attribute with whether it is
 //! required, computed by AWS, sensitive, or forces replacement.
 
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, TargetSetting};
 use stackc_compiler::types::Type;
+
+/// What the `target "aws"` block (or the environment) must give: the
+/// region, which zone names are built from and requests go to.
+pub fn required_target_settings() -> Vec<TargetSetting> {
+    vec![TargetSetting::new(
+        "region",
+        "set `region = \"eu-west-3\"` (say) in the `target \"aws\"` block, or export AWS_REGION",
+    )]
+}
 
 fn list(t: Type) -> Type {
     Type::List(Box::new(t))
