@@ -7,7 +7,7 @@ use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDe
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{
-    capture, dependencies_of, Captured, DeferredExpr, DeferredObject, Evaluator, Named, PlanView, ResourceRef,
+    capture, Captured, DeferredExpr, DeferredObject, Evaluator, Named, PlanView, ResourceRef,
 };
 use crate::ast::{Block, Expr};
 use crate::codes::Code;
@@ -652,7 +652,7 @@ impl<'s> Engine<'s> {
             }
             if let Some(depends_on) = &decl.depends_on {
                 let refs = references(depends_on);
-                dependencies.extend(dependencies_of(&capture(&scope, &refs), &refs));
+                dependencies.extend(PlanView::new(&scope, &refs, &Named::new(&refs)).dependencies());
             }
             dependencies.remove(&address);
             // The configuration; what was captured is kept (for apply to

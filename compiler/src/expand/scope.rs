@@ -245,45 +245,6 @@ impl Roots for ResolvingRoots<'_, '_> {
     }
 }
 
-/// The roots of a scope at plan time: no resource has results yet. The
-/// evaluator asks for each root once per evaluation (an expression names
-/// `param` many times), so nothing is cached here; a root captured as a
-/// plain value is lent, not cloned.
-pub struct PlanRoots<'a> {
-    scope: &'a CapturedScope,
-}
-
-impl<'a> PlanRoots<'a> {
-    pub fn new(scope: &'a CapturedScope) -> PlanRoots<'a> {
-        PlanRoots { scope }
-    }
-}
-
-impl Roots for PlanRoots<'_> {
-    fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
-        Some(match self.scope.roots.get(name)? {
-            Captured::Value(value) => Cow::Borrowed(value),
-            other => Cow::Owned(other.resolve(&|_| None).unwrap_or(Value::Unknown)),
-        })
-    }
-
-    /// `param.x` lent from a captured object (`param`, a kind's instances)
-    /// whose members are all known now: resolving the whole object would
-    /// copy each of them for the one the path reads. (A member to evaluate
-    /// again could fail to resolve, which makes the whole root unknown; so
-    /// such an object is resolved whole, as before.)
-    fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
-        let Captured::Object(fields) = self.scope.roots.get(root)? else { return None };
-        if !fields.values().all(|member| matches!(member, Captured::Value(_))) {
-            return None;
-        }
-        match fields.get(name)? {
-            Captured::Value(value) => Some(Cow::Borrowed(value)),
-            _ => None,
-        }
-    }
-}
-
 /// Captures, from the roots visible to an expression, the parts its
 /// references reach: a root referenced only as `root.name...` is narrowed
 /// to those names, so capturing stays proportional to the expression and
@@ -378,9 +339,9 @@ impl Named {
     }
 }
 
-/// The roots an expression sees at plan time, answered from the visible
-/// roots as [`PlanRoots`] answers from [`capture`]`(visible, references)`,
-/// without building that scope: most expressions depend on no resource,
+/// The roots an expression sees at plan time (no resource has results
+/// yet), answered from the visible roots as if from
+/// [`capture`]`(visible, references)`, without building that scope: most expressions depend on no resource,
 /// and then nothing keeps their scope (a `Deferred` keeps a captured one),
 /// so building it was copying, for each evaluation, what it read.
 /// `named` is what `references` name.
@@ -429,8 +390,7 @@ impl<'v> PlanView<'v> {
         }
     }
 
-    /// The resources the referenced parts depend on: [`dependencies_of`]
-    /// the captured scope.
+    /// The resources the referenced parts of the captured scope depend on.
     pub fn dependencies(&self) -> BTreeSet<ResourceAddress> {
         let mut out = BTreeSet::new();
         for reference in self.references {
@@ -462,7 +422,11 @@ impl Roots for PlanView<'_> {
         })
     }
 
-    /// As [`PlanRoots::member`] on the captured object.
+    /// `param.x` lent from a captured object (`param`, a kind's instances)
+    /// whose members are all known now: resolving the whole object would
+    /// copy each of them for the one the path reads. (A member to evaluate
+    /// again could fail to resolve, which makes the whole root unknown; so
+    /// such an object is resolved whole.)
     fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
         let Captured::Object(fields) = self.visible.get(root)? else { return None };
         let named = self.named.get(root)?;
@@ -485,15 +449,4 @@ impl Roots for PlanView<'_> {
             _ => None,
         }
     }
-}
-
-/// The resources the referenced parts of a scope depend on.
-pub fn dependencies_of(scope: &CapturedScope, references: &[Reference]) -> BTreeSet<ResourceAddress> {
-    let mut out = BTreeSet::new();
-    for reference in references {
-        if let Some(root) = scope.roots.get(&reference.root) {
-            root.follow(&reference.steps).dependencies(&mut out);
-        }
-    }
-    out
 }
