@@ -4,8 +4,10 @@
 
 use crate::yaml::{to_yaml, YamlError};
 use crate::MANIFEST_TYPE;
+use indexmap::IndexMap;
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_compiler::Value;
+use std::collections::{HashMap, HashSet};
 
 /// One object, ready to write.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,11 +123,7 @@ pub fn without_nulls(value: &Value) -> Value {
 /// scaleTargetRef names a workload of the build. Returns one message per
 /// dangling reference (empty when all resolve).
 pub fn dangling_references(manifests: &[Manifest]) -> Vec<String> {
-    let workloads: Vec<&Manifest> =
-        manifests.iter().filter(|m| matches!(m.kind.as_str(), "Deployment" | "StatefulSet")).collect();
-    let pod_labels = |workload: &Manifest| -> Option<indexmap::IndexMap<String, Value>> {
-        workload.object.get_path(&["spec", "template", "metadata", "labels"])?.as_object().cloned()
-    };
+    let workloads = Workloads::of(manifests);
     let mut problems = Vec::new();
     for manifest in manifests {
         match manifest.kind.as_str() {
@@ -136,12 +134,7 @@ pub fn dangling_references(manifests: &[Manifest]) -> Vec<String> {
                     problems.push(format!("Service `{}` has no selector", manifest.name));
                     continue;
                 };
-                let selects = |workload: &&Manifest| {
-                    workload.namespace == manifest.namespace
-                        && pod_labels(workload)
-                            .is_some_and(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
-                };
-                if selector.is_empty() || !workloads.iter().any(selects) {
+                if selector.is_empty() || !workloads.any_selected(manifest.namespace.as_deref(), selector) {
                     problems.push(format!("Service `{}` selects no workload of this build", manifest.name));
                 }
             }
@@ -154,11 +147,14 @@ pub fn dangling_references(manifests: &[Manifest]) -> Vec<String> {
                         .map(str::to_string)
                 };
                 let (kind, name) = (reference("kind"), reference("name"));
-                let found = workloads.iter().any(|w| {
-                    Some(&w.kind) == kind.as_ref()
-                        && Some(&w.name) == name.as_ref()
-                        && w.namespace == manifest.namespace
-                });
+                let found = match (&kind, &name) {
+                    (Some(kind), Some(name)) => workloads.named.contains(&(
+                        manifest.namespace.as_deref(),
+                        kind.as_str(),
+                        name.as_str(),
+                    )),
+                    _ => false,
+                };
                 if !found {
                     problems.push(format!(
                         "HorizontalPodAutoscaler `{}` targets {} `{}`, which this build does not produce",
@@ -172,6 +168,62 @@ pub fn dangling_references(manifests: &[Manifest]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The workloads (Deployments, StatefulSets) of a build, indexed so that
+/// checking every Service and autoscaler costs time linear in the build, not
+/// services x workloads (10,000 services took 95 s with a scan per Service).
+struct Workloads<'a> {
+    /// (namespace, kind, name) of every workload.
+    named: HashSet<(Option<&'a str>, &'a str, &'a str)>,
+    /// Pod template labels of every workload, by position.
+    labels: Vec<(Option<&'a str>, &'a IndexMap<String, Value>)>,
+    /// Positions in `labels` of the workloads whose pods carry a string
+    /// label, by (namespace, key, value).
+    by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>>,
+}
+
+impl<'a> Workloads<'a> {
+    fn of(manifests: &'a [Manifest]) -> Self {
+        let mut workloads = Workloads { named: HashSet::new(), labels: Vec::new(), by_label: HashMap::new() };
+        for m in manifests.iter().filter(|m| matches!(m.kind.as_str(), "Deployment" | "StatefulSet")) {
+            let namespace = m.namespace.as_deref();
+            workloads.named.insert((namespace, m.kind.as_str(), m.name.as_str()));
+            let Some(labels) =
+                m.object.get_path(&["spec", "template", "metadata", "labels"]).and_then(Value::as_object)
+            else {
+                continue;
+            };
+            let position = workloads.labels.len();
+            workloads.labels.push((namespace, labels));
+            for (key, value) in labels {
+                if let Some(value) = value.as_str() {
+                    workloads.by_label.entry((namespace, key.as_str(), value)).or_default().push(position);
+                }
+            }
+        }
+        workloads
+    }
+
+    /// Whether some workload in `namespace` has pods carrying every label
+    /// of a non-empty `selector`.
+    fn any_selected(&self, namespace: Option<&str>, selector: &IndexMap<String, Value>) -> bool {
+        let selects = |position: &usize| {
+            let (ns, labels) = self.labels[*position];
+            ns == namespace && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+        };
+        // The candidates are the workloads carrying the selector's rarest
+        // string label; a selector with no string value is checked against all.
+        let rarest = selector
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| self.by_label.get(&(namespace, k.as_str(), v))))
+            .min_by_key(|candidates| candidates.map_or(0, Vec::len));
+        match rarest {
+            Some(None) => false,
+            Some(Some(candidates)) => candidates.iter().any(selects),
+            None => (0..self.labels.len()).any(|p| selects(&p)),
+        }
+    }
 }
 
 /// apiVersion, kind, metadata.name (all known strings) and metadata.namespace.
@@ -303,6 +355,41 @@ mod tests {
                 "Service `web` selects no workload of this build".to_string(),
                 "HorizontalPodAutoscaler `api` targets Deployment `apii`, which this build does not produce"
                     .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_selector_must_match_one_workload_in_full_and_in_its_namespace() {
+        let pair = |a: &str, b: &str| {
+            Value::Object(
+                [("app".to_string(), Value::string(a)), ("tier".to_string(), Value::string(b))]
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        let pods = ["spec", "template", "metadata", "labels"];
+        let front = with(object("Deployment", "front"), &pods, pair("shop", "front"));
+        let back = with(object("Deployment", "back"), &pods, pair("shop", "back"));
+        let other = with(
+            with(object("Deployment", "ops"), &pods, pair("ops", "web")),
+            &["metadata", "namespace"],
+            Value::string("ops"),
+        );
+        // Each label is carried by some workload, but none carries both.
+        let mixed = with(object("Service", "mixed"), &["spec", "selector"], pair("shop", "web"));
+        let whole = with(object("Service", "whole"), &["spec", "selector"], pair("shop", "back"));
+        // Matches `ops` by labels, but from another namespace.
+        let elsewhere = with(object("Service", "elsewhere"), &["spec", "selector"], pair("ops", "web"));
+        let mut graph = ResourceGraph::new();
+        for (i, object) in [front, back, other, mixed, whole, elsewhere].into_iter().enumerate() {
+            graph.add(node(&format!("x.{i}"), object)).unwrap();
+        }
+        assert_eq!(
+            dangling_references(&collect(&graph).unwrap()),
+            vec![
+                "Service `mixed` selects no workload of this build".to_string(),
+                "Service `elsewhere` selects no workload of this build".to_string(),
             ]
         );
     }
