@@ -85,13 +85,11 @@ impl Session {
             Some(loaded) => (loaded.state, loaded.recovered),
             None => (backend.new_state(&checked.stack_name).map_err(|e| fail(err, e.to_string()))?, 0),
         };
-        if recovered > 0 {
-            let _ = writeln!(
-                err,
-                "note: {recovered} operations of an interrupted apply were recovered from `{}`; they are part of \
-                 the state from now on",
-                backend.journal_path().display()
-            );
+        backend.check_stack(&state, &checked.stack_name).map_err(|e| fail(err, e.to_string()))?;
+        if let Some(note) =
+            backend.journal_note(recovered, &crate::stack::display_path(&backend.journal_path()))
+        {
+            let _ = writeln!(err, "note: {note}");
         }
         let attributes = checked.target_attributes.clone();
         let connected = runtime

@@ -396,7 +396,9 @@ mod tests {
         ] {
             assert!(is_valid_address(good), "{good}");
         }
-        for bad in ["", "x", "a.", ".b", "a.b/", "a.b[", "a.b[]", "a.b[\"k]", "a b.c", "a.b.c", "1a.b", "a.b\n"] {
+        for bad in
+            ["", "x", "a.", ".b", "a.b/", "a.b[", "a.b[]", "a.b[\"k]", "a b.c", "a.b.c", "1a.b", "a.b\n"]
+        {
             assert!(!is_valid_address(bad), "{bad:?}");
         }
         let mut document = sample().to_document();

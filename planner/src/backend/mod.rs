@@ -46,7 +46,7 @@ pub use journal::{Journal, JournalEntry, JournalSync};
 pub use local::{
     Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, STATE_DIR, STATE_FILE,
 };
-pub use lock::{LockGuard, LockInfo};
+pub use lock::{release as release_lock, LockGuard, LockInfo};
 
 use std::path::PathBuf;
 
@@ -107,6 +107,19 @@ pub enum BackendError {
         path.display()
     )]
     UnreadableLock { path: PathBuf, problem: String },
+
+    /// `state unlock` of a lock whose holder still runs on this host.
+    #[error(
+        "the lock `{}` is held by {} (pid {}, for `{}` since {}), which is still running on this host; \
+         releasing it would let another command write the state at the same time. Wait for it to finish, or \
+         stop it; if you are sure, pass --force.",
+        path.display(),
+        held.holder,
+        held.pid,
+        held.operation,
+        held.time
+    )]
+    HolderRunning { path: PathBuf, held: Box<LockInfo> },
 
     #[error("the state in `{}` is not locked; there is nothing to unlock", path.display())]
     NotLocked { path: PathBuf },
