@@ -377,7 +377,7 @@ fn emit_load_error(format: Format, error: &stack::LoadError, out: &mut dyn Write
 // ---------------------------------------------------------------- the stack's place
 
 /// The stack directory: the path itself, or a single file's parent.
-fn stack_dir_of(path: &Path) -> PathBuf {
+pub fn stack_dir_of(path: &Path) -> PathBuf {
     if path.is_dir() {
         return path.to_path_buf();
     }

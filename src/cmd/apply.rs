@@ -19,6 +19,7 @@ use crate::progress::{Progress, TICK};
 use crate::session::{self, runtime, Session};
 use stackc_compiler::Value;
 use stackc_planner::apply::{self, ApplyInput, ApplyReport, CancelLevel, Canceller, OperationKind};
+use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::Plan;
 use stackc_planner::render::plan_text;
 use stackc_planner::saved::SavedPlan;
@@ -99,7 +100,35 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
 }
 
 fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Write) -> ExitCode {
-    let saved = match SavedPlan::read(&args.stack.path) {
+    let stack = &args.stack;
+    let mut ignored: Vec<&str> = Vec::new();
+    if !stack.variables.vars.is_empty() {
+        ignored.push("-var");
+    }
+    if !stack.variables.var_files.is_empty() {
+        ignored.push("--var-file");
+    }
+    if !args.flags.only.is_empty() {
+        ignored.push("--only");
+    }
+    if !args.flags.exclude.is_empty() {
+        ignored.push("--exclude");
+    }
+    if !ignored.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: {} cannot be used with a saved plan: `{}` is applied exactly as it was made, with the values \
+             and selection it was made with. Give them to `stackc plan --out FILE` instead. Nothing was changed.",
+            ignored.join(" and "),
+            stack.path.display()
+        );
+        return ExitCode::from(crate::EXIT_USAGE);
+    }
+    let key_for = |header: &stackc_planner::saved::PlanHeader| {
+        let dir = crate::pipeline::stack_dir_of(Path::new(&header.stack_path));
+        LocalBackend::new(dir, header.target.as_deref()).plan_key(false).map_err(|e| e.to_string())
+    };
+    let saved = match SavedPlan::read(&args.stack.path, key_for) {
         Ok(saved) => saved,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");

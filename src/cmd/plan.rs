@@ -96,6 +96,13 @@ pub fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    if let Some(path) = &args.out {
+        // Before the refresh: a device or a symlink there is never replaced.
+        if let Err(error) = stackc_planner::files::check_replaceable(path) {
+            let _ = writeln!(err, "error: cannot write the plan to `{}`: {error}", path.display());
+            return ExitCode::from(1);
+        }
+    }
     let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
@@ -135,14 +142,22 @@ fn plan_and_show(
         return Err(ExitCode::from(1));
     }
     if let Some(path) = &args.out {
+        let fail = |err: &mut dyn Write, message: String| {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        };
+        // Absolute: `apply FILE` from any directory applies to this stack.
+        let stack_path = std::fs::canonicalize(&args.stack.path)
+            .map_err(|e| fail(err, format!("cannot resolve `{}`: {e}", args.stack.path.display())))?;
+        let key = session.backend.plan_key(true).map_err(|e| fail(err, e.to_string()))?;
         let saved = SavedPlan {
             plan: plan.clone(),
             source_hash: session.checked.source_hash.clone(),
-            stack_path: args.stack.path.to_string_lossy().into_owned(),
+            stack_path: stack_path.to_string_lossy().into_owned(),
             variables: session.checked.hir.variables.clone(),
             stackc_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        if let Err(message) = saved.write(path) {
+        if let Err(message) = saved.write(path, &key) {
             let _ = writeln!(err, "error: {message}");
             return Err(ExitCode::from(1));
         }

@@ -21,6 +21,8 @@ pub const STATE_FILE: &str = "state.json";
 pub const BACKUP_FILE: &str = "state.json.backup";
 pub const LOCK_FILE: &str = "state.lock";
 pub const JOURNAL_FILE: &str = "state.journal";
+/// The key that authenticates the plans saved for this state (`saved.rs`).
+pub const PLAN_KEY_FILE: &str = "plan.key";
 const TEMP_PREFIX: &str = ".state.json.";
 /// Largest state file or journal read (a hostile file must not exhaust memory).
 const MAX_STATE_BYTES: u64 = 1 << 30;
@@ -216,6 +218,54 @@ impl LocalBackend {
     pub fn lock(&self, operation: &str) -> Result<LockGuard, BackendError> {
         self.create_dir()?;
         lock::acquire(&self.lock_path(), operation, &self.unlock_command("{ID}"))
+    }
+
+    /// The key that authenticates saved plans of this state: 32 random
+    /// bytes (hex) in `plan.key`, owner-only, made by the first call with
+    /// `create` (written whole, then linked into place, so two plans made
+    /// at once agree on one key). Without `create`, a missing key is an
+    /// error: no plan was ever saved here.
+    pub fn plan_key(&self, create: bool) -> Result<Vec<u8>, BackendError> {
+        let path = self.dir.join(PLAN_KEY_FILE);
+        let read = |path: &Path| -> Result<Option<Vec<u8>>, BackendError> {
+            match files::read_regular(path, 1024) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(BackendError::Io { action: "read the plan key", path: path.into(), source }),
+            }
+        };
+        if let Some(key) = read(&path)? {
+            return Ok(key);
+        }
+        if !create {
+            return Err(BackendError::Io {
+                action: "read the plan key",
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "it does not exist: no plan was saved for this stack and target",
+                ),
+            });
+        }
+        self.create_dir()?;
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).map_err(|e| BackendError::Random(e.to_string()))?;
+        let key: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = files::temp_path(&self.dir, PLAN_KEY_FILE).map_err(BackendError::io("create", &path))?;
+        let created = files::create_new(&temp, files::OWNER_ONLY)
+            .and_then(|mut file| file.write_all(key.as_bytes()).and_then(|()| file.sync_all()))
+            .and_then(|()| match fs::hard_link(&temp, &path) {
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            });
+        let _ = fs::remove_file(&temp);
+        created.map_err(BackendError::io("create the plan key", &path))?;
+        sync_dir(&self.dir)?;
+        read(&path)?.ok_or_else(|| BackendError::Io {
+            action: "read the plan key",
+            path,
+            source: std::io::ErrorKind::NotFound.into(),
+        })
     }
 
     /// What to say about `recovered` journal entries found by a load: an

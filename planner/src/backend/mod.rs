@@ -9,10 +9,13 @@
 //!     state.json.backup   the previous version, kept by every write
 //!     state.lock          present while a command that writes holds the lock (JSON LockInfo)
 //!     state.journal       present during an apply: one JSON line per finished operation
+//!     plan.key            the key that authenticates saved plans of this state (owner-only)
 //!     .state.json.*.tmp   a write in progress (left behind only by a crash; ignored, then removed)
 //! ```
 //!
 //! Invariants:
+//! - Every file here is owner-only (0600, the directory 0700): they hold
+//!   generated passwords and sensitive variables in plain text.
 //! - A write is atomic: the new document goes to a temp file in the same
 //!   directory, is fsynced, renamed over `state.json`, and the directory is
 //!   fsynced. A crash at any instant leaves the old or the new state, whole.
@@ -44,7 +47,8 @@ mod lock;
 
 pub use journal::{Journal, JournalEntry, JournalSync};
 pub use local::{
-    Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, STATE_DIR, STATE_FILE,
+    Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, PLAN_KEY_FILE, STATE_DIR,
+    STATE_FILE,
 };
 pub use lock::{release as release_lock, LockGuard, LockInfo};
 
