@@ -291,6 +291,10 @@ fn carry_out(
     journal.commit(&mut session.state).map_err(|e| {
         fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))
     })?;
+    if plan.options.destroy && session.state.resources.is_empty() {
+        // The backup would keep the secrets of everything just destroyed.
+        session.backend.remove_backup().map_err(|e| fail(err, e.to_string()))?;
+    }
     Ok(report)
 }
 
