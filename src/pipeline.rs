@@ -591,7 +591,8 @@ impl StackFiles {
             ));
         }
         // A FIFO or a device: refused, never waited on or read forever.
-        let bytes = stackc_planner::files::read_regular(&real, MAX_FILE_BYTES).map_err(|error| error.to_string())?;
+        let bytes =
+            stackc_planner::files::read_regular(&real, MAX_FILE_BYTES).map_err(|error| error.to_string())?;
         String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
     }
 }

@@ -738,7 +738,10 @@ mod tests {
         for edited in edits {
             assert_ne!(edited, text);
             let error = SavedPlan::from_json(edited.as_bytes(), KEY).unwrap_err();
-            assert!(error.contains("does not match its authentication code") || error.contains("valid"), "{error}");
+            assert!(
+                error.contains("does not match its authentication code") || error.contains("valid"),
+                "{error}"
+            );
         }
         // A forged MAC with the wrong key.
         let forged = sample().to_json(b"another key").unwrap();
@@ -776,9 +779,11 @@ mod tests {
         // An authenticated plan with a value this stackc does not know.
         let mut saved = sample();
         saved.plan.changes[0].action = Action::Create;
-        let text = String::from_utf8(saved.to_json(KEY).unwrap()).unwrap().replace("\"create\"", "\"explode\"");
+        let text =
+            String::from_utf8(saved.to_json(KEY).unwrap()).unwrap().replace("\"create\"", "\"explode\"");
         let code = mac_of(KEY, text.as_bytes()).unwrap();
-        let text = text.replacen(&text[MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN].to_string(), &code, 1);
+        let text =
+            text.replacen(&text[MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN].to_string(), &code, 1);
         assert!(SavedPlan::from_json(text.as_bytes(), KEY).unwrap_err().contains("unknown action `explode`"));
     }
 }

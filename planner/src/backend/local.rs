@@ -231,7 +231,9 @@ impl LocalBackend {
             match files::read_regular(path, 1024) {
                 Ok(bytes) => Ok(Some(bytes)),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(BackendError::Io { action: "read the plan key", path: path.into(), source }),
+                Err(source) => {
+                    Err(BackendError::Io { action: "read the plan key", path: path.into(), source })
+                }
             }
         };
         if let Some(key) = read(&path)? {
