@@ -16,6 +16,7 @@ mod pipeline;
 mod progress;
 mod render;
 mod session;
+mod signals;
 mod stack;
 
 #[derive(Parser)]

@@ -18,7 +18,7 @@ use crate::pipeline::StackArgs;
 use crate::progress::{Progress, TICK};
 use crate::session::{self, runtime, Session};
 use stackc_compiler::Value;
-use stackc_planner::apply::{self, ApplyInput, ApplyReport, CancelLevel, Canceller, OperationKind};
+use stackc_planner::apply::{self, ApplyInput, ApplyReport, Canceller, OperationKind};
 use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::Plan;
 use stackc_planner::render::plan_text;
@@ -232,9 +232,11 @@ fn carry_out(
     let Some(guard) = session.guard.as_ref() else {
         return Err(fail(err, "apply needs the state lock; run it without --lock=false".to_string()));
     };
+    session.signals.saving();
     let mut journal =
         session.backend.begin_journal(guard, &mut session.state).map_err(|e| fail(err, e.to_string()))?;
     let (canceller, cancel) = Canceller::new();
+    session.signals.applying(canceller);
     let operations = plan
         .changes
         .iter()
@@ -246,7 +248,6 @@ fn carry_out(
         .sum();
     let progress = Progress::new(operations);
     let result = runtime.block_on(async {
-        let signals = tokio::spawn(interrupts(canceller));
         let ticker = {
             let progress = progress.clone();
             tokio::spawn(async move {
@@ -269,11 +270,12 @@ fn carry_out(
             cancel,
         })
         .await;
-        signals.abort();
         ticker.abort();
         progress.finish();
         result
     });
+    // From here the journal is committed into the state: signals wait.
+    session.signals.saving();
     let report = match result {
         Ok(report) => report,
         Err(error) => {
@@ -296,24 +298,6 @@ fn carry_out(
         session.backend.remove_backup().map_err(|e| fail(err, e.to_string()))?;
     }
     Ok(report)
-}
-
-/// Ctrl-C: first asks to stop gracefully, second at once.
-async fn interrupts(canceller: Canceller) {
-    loop {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        let message = match canceller.escalate() {
-            CancelLevel::Graceful => {
-                "Interrupt: nothing new starts; running operations finish and the state is saved. Press Ctrl-C \
-                 again to stop at once."
-            }
-            _ => "Second interrupt: stopping now; operations still running are abandoned (the next plan reads \
-                  what they did).",
-        };
-        eprintln!("\n{message}");
-    }
 }
 
 /// Prints failures, the summary and the outputs; `Err(1)` unless everything succeeded.
