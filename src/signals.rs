@@ -106,18 +106,31 @@ mod libc_number {
     pub const SIGTERM: i32 = 15;
 }
 
+/// Writes to file descriptor 2 directly: the command may hold the lock of
+/// `std::io::stderr()` for as long as it runs (and waits on this very
+/// signal), and stderr may be gone (SIGHUP: the terminal closed), so never
+/// lock it and never panic on it.
+fn say(text: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::FromRawFd;
+        let mut stderr = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(2) });
+        let _ = stderr.write_all(text.as_bytes());
+    }
+    #[cfg(not(unix))]
+    let _ = text;
+}
+
 fn on_signal(shared: &Mutex<Shared>, name: &str, number: i32) {
     let shared = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // stderr may be gone (SIGHUP: the terminal closed): never panic on it.
-    let mut err = std::io::stderr();
     match &shared.phase {
         Phase::Abandon => {
             if let Some((path, id)) = &shared.lock {
                 if let Err(error) = stackc_planner::backend::release_lock(path, id) {
-                    let _ = writeln!(err, "\nwarning: {error}");
+                    say(&format!("\nwarning: {error}\n"));
                 }
             }
-            let _ = writeln!(err, "\n{name}: stopped; nothing was changed and the state lock is released.");
+            say(&format!("\n{name}: stopped; nothing was changed and the state lock is released.\n"));
             std::process::exit(128 + number);
         }
         Phase::Apply(canceller) => {
@@ -128,10 +141,10 @@ fn on_signal(shared: &Mutex<Shared>, name: &str, number: i32) {
                 }
                 _ => "stopping now; operations still running are abandoned (the next plan reads what they did).",
             };
-            let _ = writeln!(err, "\n{name}: {message}");
+            say(&format!("\n{name}: {message}\n"));
         }
         Phase::Saving => {
-            let _ = writeln!(err, "\n{name}: the state is being saved; stopping once it is.");
+            say(&format!("\n{name}: the state is being saved; stackc stops once it is.\n"));
         }
     }
 }

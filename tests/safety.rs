@@ -211,6 +211,71 @@ fn ctrl_c_at_the_confirmation_prompt_releases_the_lock() {
     assert!(!stack.state_dir().join("state.json").exists(), "nothing applied");
 }
 
+/// Ctrl-C during refresh (an endpoint that accepts and never answers):
+/// the plan stops at once, the lock is released, exit 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_refresh_releases_the_lock() {
+    use stackc_compiler::graph::ResourceAddress;
+    use stackc_compiler::Value;
+    use stackc_planner::backend::LocalBackend;
+    use stackc_planner::state::ResourceState;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let stack = Stack::new(
+        "refreshing",
+        &format!(
+            "target \"aws\" {{\n  region   = \"us-east-1\"\n  endpoint = \"{endpoint}\"\n}}\non \"aws\" {{\n  \
+             resource \"aws_ssm_parameter\" \"p\" {{\n    name  = \"/p\"\n    type  = \"String\"\n    \
+             value = \"v\"\n  }}\n}}\n"
+        ),
+    );
+    let backend = LocalBackend::new(stack.path(), Some("aws"));
+    let guard = backend.lock("test").unwrap();
+    let mut state = backend.new_state("refreshing").unwrap();
+    let attributes = Value::Object(
+        [("name", "/p"), ("type", "String"), ("value", "v")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::string(v)))
+            .collect(),
+    );
+    state.resources.insert(
+        ResourceAddress("aws_ssm_parameter.p".into()),
+        ResourceState {
+            type_name: "aws_ssm_parameter".into(),
+            target: Some("aws".into()),
+            id: "/p".into(),
+            attributes,
+            dependencies: vec![],
+            tainted: false,
+        },
+    );
+    backend.write(&guard, &mut state).unwrap();
+    guard.release().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let child = stack
+        .command(&["plan"])
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The request is sent and waits: accept it, say nothing.
+    let (_connection, _) = silent.accept().unwrap();
+    assert!(backend.lock_path().exists(), "the plan holds the lock while it refreshes");
+    signal(&child, "INT");
+    let run = wait_bounded(child, Duration::from_secs(20), "plan during refresh");
+    assert_eq!(run.code, 130, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("Interrupt: stopped; nothing was changed"), "{}", run.stderr);
+    assert!(!backend.lock_path().exists(), "lock released");
+    assert_eq!(stack.state_dir_of("aws")["serial"], 1, "the state is untouched");
+}
+
 // ---------------------------------------------------------------- 4. saved plans
 
 /// With the sources unchanged, an edited config value, an action changed
@@ -537,6 +602,12 @@ fn a_running_apply_is_not_called_interrupted() {
 }
 
 impl Stack {
+    /// The state of `target`, as JSON.
+    fn state_dir_of(&self, target: &str) -> serde_json::Value {
+        let path = self.dir.join(".stackc").join(target).join("state.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
     /// The stack with a changed configuration value (an update).
     fn write_changed(&self) {
         std::fs::write(self.dir.join("main.stack.hcl"), STACK.replace("eu-west-3", "eu-west-1")).unwrap();

@@ -178,7 +178,8 @@ fn declared_targets(stack_dir: &Path) -> Vec<String> {
         let path = entry.path();
         let is_stack_file =
             path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".stack.hcl"));
-        let Some(text) = is_stack_file.then(|| std::fs::read_to_string(&path).ok()).flatten() else {
+        let read = || stackc_planner::files::read_regular(&path, crate::stack::MAX_SOURCE_BYTES).ok();
+        let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
         let Ok(body) = hcl_edit::parser::parse_body(&text) else { continue };
