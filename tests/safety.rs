@@ -125,41 +125,8 @@ fn token_var() -> String {
 
 // ---------------------------------------------------------------- 3. signals
 
-fn sleeping_stack() -> Stack {
-    let mut text = String::new();
-    for i in 0..12 {
-        text.push_str(&format!("resource \"time_sleep\" \"s{i}\" {{\n  create_duration = \"400ms\"\n}}\n"));
-    }
-    Stack::new("sleepy", &text)
-}
-
-/// SIGTERM (CI's `timeout`) and SIGHUP (a closed terminal) during an apply
-/// stop it as Ctrl-C does: running operations finish, the state is saved,
-/// the journal is closed and the lock released.
-#[cfg(unix)]
-#[test]
-fn sigterm_and_sighup_during_apply_save_the_state_and_release_the_lock() {
-    for name in ["TERM", "HUP"] {
-        let stack = sleeping_stack();
-        let child = stack
-            .command(&["apply", "--auto-approve", "--parallelism", "2"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(600));
-        signal(&child, name);
-        let run = wait_bounded(child, Duration::from_secs(30), name);
-        assert_eq!(run.code, 1, "SIG{name}\n{}\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains(&format!("SIG{name}: nothing new starts")), "{}", run.stderr);
-        assert!(run.stdout.contains("Apply interrupted:"), "{}", run.stdout);
-        assert!(!stack.state_dir().join("state.lock").exists(), "SIG{name}: lock released");
-        assert!(!stack.state_dir().join("state.journal").exists(), "SIG{name}: journal committed");
-        let created = run.stdout.lines().filter(|l| l.contains(": created after")).count();
-        assert!((1..12).contains(&created), "{created} created\n{}", run.stdout);
-        assert_eq!(stack.state()["resources"].as_array().unwrap().len(), created);
-    }
-}
+// SIGTERM and SIGHUP during an apply: `tests/plan_apply.rs`,
+// `ctrl_c_lets_running_operations_finish_saves_the_state_and_releases_the_lock`.
 
 /// Ctrl-C at the confirmation prompt (stdin a terminal): nothing changed,
 /// the lock released, exit 130.
@@ -381,27 +348,7 @@ fn secrets_at_rest_are_owner_only_and_gone_after_destroy() {
 /// value of the wrong type, show `(sensitive)`, in human and JSON output.
 #[test]
 fn diagnostics_never_show_a_sensitive_value() {
-    let stack = Stack::new(
-        "shop",
-        r#"
-variable "token" {
-  type      = string
-  sensitive = true
-  validation {
-    condition = length(var.token) > 40
-    message   = "token ${var.token} is too short"
-  }
-}
-variable "pin" {
-  type      = number
-  sensitive = true
-}
-output "x" {
-  value     = [var.token, var.pin]
-  sensitive = true
-}
-"#,
-    );
+    let stack = Stack::new("shop", include_str!("ui/sensitive_values_in_diagnostics/main.stack.hcl"));
     let pin = format!("pin={CANARY}");
     for format in ["human", "json"] {
         let run = stack.run(&["check", "--format", format, "-var", &token_var(), "-var", &pin]).code(1);
