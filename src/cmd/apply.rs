@@ -8,10 +8,11 @@
 //! applied as it is, without asking.
 //!
 //! Every finished operation is saved as it finishes (the state's journal);
-//! the state file is rewritten once at the end. First Ctrl-C: nothing new
-//! starts, running operations finish, the state is saved, the lock is
-//! released. Second Ctrl-C: running operations are dropped, the state is
-//! saved with what finished.
+//! the state file is rewritten once at the end. First Ctrl-C (or SIGTERM,
+//! SIGHUP): nothing new starts, running operations finish, the state is
+//! saved, the lock is released. Second: running operations are dropped, the
+//! state is saved with what finished. Before the apply starts (refresh, the
+//! confirmation prompt) a signal releases the lock and exits (`signals.rs`).
 
 use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
