@@ -1,7 +1,8 @@
 //! `stackc plan`: refresh, then show what apply would change and why.
 //!
 //! Exit codes: 0 success (with `--detailed-exitcode`: 0 no changes, 2
-//! changes), 1 error. `--out FILE` saves the plan for `stackc apply FILE`;
+//! changes), 1 error, 64 a usage error (`main.rs`), 128+n stopped by
+//! signal n (`signals.rs`). `--out FILE` saves the plan for `stackc apply FILE`;
 //! `--json` prints it as JSON (schema: docs/plan-json.md).
 
 use crate::pipeline::StackArgs;
