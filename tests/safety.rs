@@ -309,10 +309,15 @@ fn var_with_a_saved_plan_is_a_usage_error() {
 #[test]
 fn secrets_at_rest_are_owner_only_and_gone_after_destroy() {
     let stack = Stack::new("shop", STACK);
-    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    let mut shown = Vec::new();
+    shown.push(stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok());
     stack.write_changed();
-    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
-    stack.run(&["plan", "-var", &token_var(), "--out", "p.plan"]).ok();
+    shown.push(stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok());
+    shown.push(stack.run(&["plan", "-var", &token_var(), "--out", "p.plan"]).ok());
+    shown.push(stack.run(&["plan", "-var", &token_var(), "--json"]).ok());
+    shown.push(stack.run(&["state", "show", "stackc_data.uses_secrets"]).ok());
+    shown.push(stack.run(&["state", "show", "random_password.db"]).ok());
+    shown.push(stack.run(&["output"]).ok());
     let password = stack.state()["resources"]
         .as_array()
         .unwrap()
@@ -331,7 +336,11 @@ fn secrets_at_rest_are_owner_only_and_gone_after_destroy() {
     let backup = std::fs::read_to_string(dir.join("state.json.backup")).unwrap();
     assert!(backup.contains(CANARY) && backup.contains(&password), "the canaries are where expected");
 
-    stack.run(&["destroy", "--auto-approve", "-var", &token_var()]).ok();
+    shown.push(stack.run(&["destroy", "--auto-approve", "-var", &token_var()]).ok());
+    for run in &shown {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains(CANARY) && !all.contains(&password), "a secret is shown:\n{all}");
+    }
     assert!(!dir.join("state.json.backup").exists(), "destroy removes the backup");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
