@@ -81,11 +81,11 @@ impl Session {
             ExitCode::from(1)
         };
         let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
-        let guard =
-            if lock { Some(backend.lock(operation).map_err(|e| fail(err, e.to_string()))?) } else { None };
-        if let Some(guard) = &guard {
-            signals.holding(guard.path().to_path_buf(), guard.id().to_string());
-        }
+        let guard = if lock {
+            Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
+        } else {
+            None
+        };
         let loaded = backend.load_detailed().map_err(|e| fail(err, e.to_string()))?;
         let state_exists = loaded.is_some();
         let (state, recovered) = match loaded {

@@ -19,6 +19,7 @@
 //! once and left `state.lock` behind, blocking every later command.
 
 use stackc_planner::apply::{CancelLevel, Canceller};
+use stackc_planner::backend::LockGuard;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -78,9 +79,16 @@ impl Signals {
         change(&mut self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     }
 
-    /// The command holds lock `id` at `path`.
-    pub fn holding(&self, path: PathBuf, id: String) {
-        self.set(|shared| shared.lock = Some((path, id)));
+    /// Takes the state lock with `take`, and remembers it for an abandon.
+    /// A signal that arrives meanwhile waits until the lock is known (so a
+    /// lock just taken is never left behind).
+    pub fn taking_lock<E>(&self, take: impl FnOnce() -> Result<LockGuard, E>) -> Result<LockGuard, E> {
+        let mut shared = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let taken = take();
+        if let Ok(guard) = &taken {
+            shared.lock = Some((guard.path().to_path_buf(), guard.id().to_string()));
+        }
+        taken
     }
 
     /// The lock was released.
