@@ -428,49 +428,25 @@ fn build_never_writes_through_a_symlink_in_its_output_directory() {
 #[cfg(unix)]
 #[test]
 fn reads_of_fifos_and_devices_are_refused_at_once() {
-    let limit = Duration::from_secs(20);
     let stack = Stack::new("shop", "output \"x\" {\n  value = file(\"conf\")\n}\n");
+    // `check` with `args` must fail within seconds, saying all of `said`.
+    let refused = |args: &[&str], what: &str, said: &[&str]| {
+        let child = stack.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let run = wait_bounded(child, Duration::from_secs(20), what).code(1);
+        assert!(said.iter().all(|s| run.stderr.contains(s)), "{what}: {}", run.stderr);
+    };
     mkfifo(&stack.path().join("conf"));
-    let run = wait_bounded(
-        stack.command(&["check"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(),
-        limit,
-        "file() of a FIFO",
-    );
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("FIFO"), "{}", run.stderr);
+    refused(&["check"], "file() of a FIFO", &["FIFO"]);
 
     std::fs::write(stack.path().join("main.stack.hcl"), "variable \"x\" {}\n").unwrap();
-    let run = wait_bounded(
-        stack
-            .command(&["check", "--var-file", "/dev/zero"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        limit,
-        "--var-file /dev/zero",
-    );
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    refused(&["check", "--var-file", "/dev/zero"], "--var-file /dev/zero", &["not a regular file"]);
 
     std::os::unix::fs::symlink("/dev/zero", stack.path().join("zero.stack.hcl")).unwrap();
-    let run = wait_bounded(
-        stack.command(&["check"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(),
-        limit,
-        "a stack file linked to /dev/zero",
-    );
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("zero.stack.hcl") && run.stderr.contains("a device"), "{}", run.stderr);
+    refused(&["check"], "a stack file linked to /dev/zero", &["zero.stack.hcl", "a device"]);
     std::fs::remove_file(stack.path().join("zero.stack.hcl")).unwrap();
 
     mkfifo(&stack.path().join("pipe.stack.hcl"));
-    let run = wait_bounded(
-        stack.command(&["check"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(),
-        limit,
-        "a FIFO stack file",
-    );
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("pipe.stack.hcl") && run.stderr.contains("FIFO"), "{}", run.stderr);
+    refused(&["check"], "a FIFO stack file", &["pipe.stack.hcl", "FIFO"]);
 }
 
 // ---------------------------------------------------------------- 10. rendering
