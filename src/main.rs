@@ -16,6 +16,7 @@ mod pipeline;
 mod progress;
 mod render;
 mod session;
+mod signals;
 mod stack;
 
 #[derive(Parser)]
@@ -49,8 +50,20 @@ enum Command {
     Output(cmd::output::Args),
 }
 
+/// The exit code of a usage error (an unknown flag, a missing argument,
+/// flags that cannot go together): 64, as BSD's `sysexits.h` says, so it
+/// is never taken for `--detailed-exitcode`'s 2 ("changes"). Documented in
+/// the README.
+pub const EXIT_USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(stack::terraform_style_args(std::env::args_os()));
+    let cli = match Cli::try_parse_from(stack::terraform_style_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Build(args) => cmd::build::run(args),

@@ -377,7 +377,7 @@ fn emit_load_error(format: Format, error: &stack::LoadError, out: &mut dyn Write
 // ---------------------------------------------------------------- the stack's place
 
 /// The stack directory: the path itself, or a single file's parent.
-fn stack_dir_of(path: &Path) -> PathBuf {
+pub fn stack_dir_of(path: &Path) -> PathBuf {
     if path.is_dir() {
         return path.to_path_buf();
     }
@@ -590,7 +590,9 @@ impl StackFiles {
                 metadata.len()
             ));
         }
-        let bytes = std::fs::read(&real).map_err(|error| error.to_string())?;
+        // A FIFO or a device: refused, never waited on or read forever.
+        let bytes =
+            stackc_planner::files::read_regular(&real, MAX_FILE_BYTES).map_err(|error| error.to_string())?;
         String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
     }
 }

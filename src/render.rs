@@ -198,7 +198,9 @@ struct MietteReport {
     severity: miette::Severity,
     text: String,
     help: Option<String>,
-    source: miette::NamedSource<String>,
+    /// `None` when a label is on a line too long to draw (its place is then
+    /// in `text`).
+    source: Option<Snippet>,
     labels: Vec<miette::LabeledSpan>,
     related: Vec<MietteReport>,
 }
@@ -207,24 +209,29 @@ impl MietteReport {
     fn new(sources: &Sources, diagnostic: &Diagnostic) -> MietteReport {
         let primary_file = diagnostic.primary.span.file;
         let mut labels = vec![labeled(sources, &diagnostic.primary.message, diagnostic.primary.span, true)];
+        let mut spans = vec![diagnostic.primary.span];
         let mut related = Vec::new();
         for label in &diagnostic.secondary {
             if label.span.file == primary_file {
                 labels.push(labeled(sources, &label.message, label.span, false));
+                spans.push(label.span);
             } else {
-                related.push(MietteReport {
-                    code: None,
-                    severity: miette::Severity::Advice,
-                    text: if label.message.is_empty() {
-                        "see also".to_string()
-                    } else {
-                        label.message.clone()
-                    },
-                    help: None,
-                    source: named_source(sources, label.span),
-                    labels: vec![labeled(sources, "", label.span, true)],
-                    related: Vec::new(),
-                });
+                related.push(
+                    MietteReport {
+                        code: None,
+                        severity: miette::Severity::Advice,
+                        text: if label.message.is_empty() {
+                            "see also".to_string()
+                        } else {
+                            label.message.clone()
+                        },
+                        help: None,
+                        source: None,
+                        labels: vec![labeled(sources, "", label.span, true)],
+                        related: Vec::new(),
+                    }
+                    .with_snippet(sources, &[label.span]),
+                );
             }
         }
         let text = if diagnostic.message.is_empty() {
@@ -232,7 +239,7 @@ impl MietteReport {
         } else {
             format!("{}: {}", diagnostic.summary(), diagnostic.message)
         };
-        MietteReport {
+        let report = MietteReport {
             code: Some(diagnostic.code.as_str()),
             severity: match diagnostic.severity {
                 Severity::Error => miette::Severity::Error,
@@ -240,16 +247,128 @@ impl MietteReport {
             },
             text,
             help: diagnostic.help.clone(),
-            source: named_source(sources, diagnostic.primary.span),
+            source: None,
             labels,
             related,
+        };
+        report.with_snippet(sources, &spans)
+    }
+
+    /// Shows `spans` (all in one file) in a snippet of the lines around
+    /// them; when one is on a line too long to draw, names its place in the
+    /// text instead (miette cannot draw past column 65535, and a line that
+    /// long is no help to read).
+    fn with_snippet(mut self, sources: &Sources, spans: &[Span]) -> MietteReport {
+        let Some(first) = spans.first() else { return self };
+        let file = sources.get(first.file);
+        match Snippet::around(file, spans) {
+            Some(snippet) => self.source = Some(snippet),
+            None => {
+                let (line, column) = file.line_col((first.start as usize).min(file.text.len()));
+                let _ = write!(
+                    self.text,
+                    "\n  at {}:{line}:{column} (the line is too long to show: more than {MAX_SHOWN_LINE} columns)",
+                    file.path
+                );
+                for label in &self.labels {
+                    if let Some(message) = label.label() {
+                        let (line, column) = file.line_col(label.offset());
+                        let _ = write!(self.text, "\n  {}:{line}:{column}: {message}", file.path);
+                    }
+                }
+                self.labels.clear();
+            }
         }
+        self
     }
 }
 
-fn named_source(sources: &Sources, span: Span) -> miette::NamedSource<String> {
-    let file = sources.get(span.file);
-    miette::NamedSource::new(&file.path, file.text.clone())
+/// Widest line drawn in a snippet, in columns (an upper bound: bytes, a tab
+/// counted as miette's 4 columns). miette panics on a column past 65535.
+const MAX_SHOWN_LINE: usize = 60_000;
+/// Lines of context kept around the labels (miette shows one).
+const SNIPPET_CONTEXT: usize = 2;
+
+/// The lines of a file around some spans, as miette's source: what it
+/// renders is read from this window only, with line numbers and offsets of
+/// the whole file, so rendering a diagnostic costs the size of its snippet,
+/// not of its file (16k diagnostics in one file were quadratic).
+struct Snippet {
+    name: String,
+    /// The lines shown.
+    text: String,
+    /// Byte offset of `text` in the file.
+    offset: usize,
+    /// 0-based line of the file where `text` starts.
+    line: usize,
+}
+
+impl Snippet {
+    /// `None` when a span is on a line wider than [`MAX_SHOWN_LINE`].
+    fn around(file: &stackc_compiler::SourceFile, spans: &[Span]) -> Option<Snippet> {
+        let text = file.text.as_str();
+        let clamp = |offset: u32| {
+            let mut offset = (offset as usize).min(text.len());
+            while !text.is_char_boundary(offset) {
+                offset -= 1;
+            }
+            offset
+        };
+        let start = spans.iter().map(|s| clamp(s.start)).min()?;
+        let end = spans.iter().map(|s| clamp(s.end.max(s.start))).max()?;
+        // Every labelled line must be drawable.
+        for span in spans {
+            let at = clamp(span.start);
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            let line = &text[line_start..line_end];
+            let tabs = line.bytes().filter(|b| *b == b'\t').count();
+            if line.len() + 3 * tabs > MAX_SHOWN_LINE {
+                return None;
+            }
+        }
+        let mut from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        for _ in 0..SNIPPET_CONTEXT {
+            if from == 0 {
+                break;
+            }
+            from = text[..from - 1].rfind('\n').map_or(0, |i| i + 1);
+        }
+        let mut to = end;
+        for _ in 0..=SNIPPET_CONTEXT {
+            match text[to..].find('\n') {
+                Some(i) => to = to + i + 1,
+                None => {
+                    to = text.len();
+                    break;
+                }
+            }
+        }
+        let line = file.line_col(from).0 - 1;
+        Some(Snippet { name: file.path.clone(), text: text[from..to].to_string(), offset: from, line })
+    }
+}
+
+impl miette::SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let local = miette::SourceSpan::new(span.offset().saturating_sub(self.offset).into(), span.len());
+        let contents = self.text.read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            miette::SourceSpan::new((contents.span().offset() + self.offset).into(), contents.span().len()),
+            contents.line() + self.line,
+            contents.column(),
+            // miette counts these from the start of its source (and merges
+            // the snippets of two labels by them): from the file's start.
+            contents.line_count() + self.line,
+        )))
+    }
 }
 
 /// A miette label, with the span clamped to the file (a span from a buggy
@@ -294,7 +413,7 @@ impl miette::Diagnostic for MietteReport {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {

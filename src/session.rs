@@ -5,6 +5,7 @@
 
 use crate::pipeline::{self, CheckedStack, StackArgs};
 use crate::render::{self, Format, HumanStyle};
+use crate::signals::Signals;
 use indexmap::IndexMap;
 use stackc_compiler::graph::ResourceGraph;
 use stackc_compiler::{Code, Diagnostic, Origin, Sources, Span, Value};
@@ -31,6 +32,8 @@ pub struct Session {
     pub providers: ProviderSet,
     /// The AWS provider among `providers` (for `STACKC_AWS_STATS`).
     pub aws: Option<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
+    /// What SIGINT, SIGTERM and SIGHUP do now (`signals.rs`).
+    pub signals: Signals,
 }
 
 /// A multi-threaded runtime for the providers' I/O; a failure is written
@@ -55,6 +58,7 @@ impl Session {
         runtime: &tokio::runtime::Runtime,
         err: &mut dyn Write,
     ) -> Result<Session, ExitCode> {
+        let signals = Signals::install(runtime);
         let checked = match variables {
             Some(values) => pipeline::check_stack_with_values(args, values, Format::Human, err),
             None => pipeline::check_stack(args, Format::Human, err),
@@ -77,21 +81,22 @@ impl Session {
             ExitCode::from(1)
         };
         let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
-        let guard =
-            if lock { Some(backend.lock(operation).map_err(|e| fail(err, e.to_string()))?) } else { None };
+        let guard = if lock {
+            Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
+        } else {
+            None
+        };
         let loaded = backend.load_detailed().map_err(|e| fail(err, e.to_string()))?;
         let state_exists = loaded.is_some();
         let (state, recovered) = match loaded {
             Some(loaded) => (loaded.state, loaded.recovered),
             None => (backend.new_state(&checked.stack_name).map_err(|e| fail(err, e.to_string()))?, 0),
         };
-        if recovered > 0 {
-            let _ = writeln!(
-                err,
-                "note: {recovered} operations of an interrupted apply were recovered from `{}`; they are part of \
-                 the state from now on",
-                backend.journal_path().display()
-            );
+        backend.check_stack(&state, &checked.stack_name).map_err(|e| fail(err, e.to_string()))?;
+        if let Some(note) =
+            backend.journal_note(recovered, &crate::stack::display_path(&backend.journal_path()))
+        {
+            let _ = writeln!(err, "note: {note}");
         }
         let attributes = checked.target_attributes.clone();
         let connected = runtime
@@ -107,6 +112,7 @@ impl Session {
             state_exists,
             providers: connected.set,
             aws: connected.aws,
+            signals,
         })
     }
 
@@ -122,6 +128,7 @@ impl Session {
             if let Err(error) = guard.release() {
                 let _ = writeln!(err, "warning: {error}");
             }
+            self.signals.released();
         }
     }
 }

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 /// The suffix that marks a file as part of a stack.
 pub const STACK_FILE_SUFFIX: &str = ".stack.hcl";
 
+/// Largest stack file or variable file read (as `file()`'s limit): a stack
+/// file symlinked to `/dev/zero` must be an error, not an endless read.
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Deepest nesting of lists/objects accepted in a variable value (hcl-edit
 /// itself stops at 64; this bounds our own conversion too).
 const MAX_VALUE_DEPTH: usize = 64;
@@ -159,7 +163,8 @@ pub fn load(path: &Path) -> Result<(Sources, StackInfo), LoadError> {
     let mut user_files = Vec::with_capacity(files.len());
     for file in &files {
         let shown = display_path(file);
-        let bytes = std::fs::read(file).map_err(|error| LoadError::Io { path: shown.clone(), error })?;
+        let bytes = stackc_planner::files::read_regular(file, MAX_SOURCE_BYTES)
+            .map_err(|error| LoadError::Io { path: shown.clone(), error })?;
         let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown.clone() })?;
         user_files.push(sources.add(SourceFile::new(shown, text, Origin::User)));
     }
@@ -291,10 +296,11 @@ fn parse_var_value(raw: &str) -> Value {
 /// Reads a `--var-file`: HCL attributes whose values are literals.
 pub fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, LoadError> {
     let shown = display_path(path);
-    let bytes = std::fs::read(path).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound { path: shown.clone() },
-        _ => LoadError::Io { path: shown.clone(), error },
-    })?;
+    let bytes =
+        stackc_planner::files::read_regular(path, MAX_SOURCE_BYTES).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => LoadError::NotFound { path: shown.clone() },
+            _ => LoadError::Io { path: shown.clone(), error },
+        })?;
     let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown.clone() })?;
     parse_var_file(&shown, &text)
 }

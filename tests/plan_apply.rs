@@ -209,7 +209,8 @@ fn a_saved_plan_applies_once_and_a_stale_one_is_refused() {
     // Another lineage (the state was deleted and made again): refused.
     stack.write(CHAIN);
     stack.run(&["plan", "--out", "fourth.plan"]).ok();
-    std::fs::remove_dir_all(stack.path().join(".stackc")).unwrap();
+    std::fs::remove_file(stack.state_dir().join("state.json")).unwrap();
+    let _ = std::fs::remove_file(stack.state_dir().join("state.json.backup"));
     stack.run(&["apply", "--auto-approve"]).ok();
     let other = stack.run(&["apply", "fourth.plan"]);
     assert!(other.stderr.contains("another state (lineage"), "{}", other.stderr);
@@ -380,6 +381,9 @@ fn kill_9_during_apply_leaves_a_state_that_loads_and_a_reapply_converges() {
     assert!(killed_mid_way >= 10, "most trials killed the apply mid-way ({killed_mid_way})");
 }
 
+/// Ctrl-C, SIGTERM (CI's `timeout`) and SIGHUP (a closed terminal) alike:
+/// running operations finish, the state is saved, the journal committed
+/// and the lock released.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_lets_running_operations_finish_saves_the_state_and_releases_the_lock() {
@@ -387,24 +391,28 @@ fn ctrl_c_lets_running_operations_finish_saves_the_state_and_releases_the_lock()
     for i in 0..12 {
         text.push_str(&format!("resource \"time_sleep\" \"s{i}\" {{\n  create_duration = \"400ms\"\n}}\n"));
     }
-    let stack = Stack::new(&text);
-    let child = stack
-        .command(&["apply", "--auto-approve", "--parallelism", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(600));
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let run = Run::of(child.wait_with_output().unwrap());
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("Interrupt: nothing new starts"), "{}", run.stderr);
-    assert!(run.stdout.contains("Apply interrupted:"), "{}", run.stdout);
-    let created = run.stdout.lines().filter(|l| l.contains(": created after")).count();
-    assert!((2..12).contains(&created), "{created} created\n{}", run.stdout);
-    assert!(!stack.state_dir().join("state.lock").exists(), "lock released");
-    assert_eq!(stack.state()["resources"].as_array().unwrap().len(), created);
-    let rest = stack.run(&["apply", "--auto-approve", "--parallelism", "12"]).ok();
-    assert!(rest.stdout.contains(&format!("Apply complete: {} added", 12 - created)), "{}", rest.stdout);
+    for (signal, said) in [("INT", "Interrupt"), ("TERM", "SIGTERM"), ("HUP", "SIGHUP")] {
+        let stack = Stack::new(&text);
+        let child = stack
+            .command(&["apply", "--auto-approve", "--parallelism", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        let status =
+            Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let run = Run::of(child.wait_with_output().unwrap());
+        assert_eq!(run.code, 1, "{signal}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(&format!("{said}: nothing new starts")), "{}", run.stderr);
+        assert!(run.stdout.contains("Apply interrupted:"), "{}", run.stdout);
+        let created = run.stdout.lines().filter(|l| l.contains(": created after")).count();
+        assert!((2..12).contains(&created), "{signal}: {created} created\n{}", run.stdout);
+        assert!(!stack.state_dir().join("state.lock").exists(), "{signal}: lock released");
+        assert!(!stack.state_dir().join("state.journal").exists(), "{signal}: journal committed");
+        assert_eq!(stack.state()["resources"].as_array().unwrap().len(), created);
+        let rest = stack.run(&["apply", "--auto-approve", "--parallelism", "12"]).ok();
+        assert!(rest.stdout.contains(&format!("Apply complete: {} added", 12 - created)), "{}", rest.stdout);
+    }
 }

@@ -210,7 +210,11 @@ fn held_lock_is_reported_and_unlock_releases_it() {
     insta::assert_snapshot!("locked", redact(run.transcript()));
     let run = stackc(dir.path(), &["state", "unlock", "0123456789abcdef"]);
     insta::assert_snapshot!("unlock_wrong_id", redact(run.transcript()));
+    // The holder (this test) still runs: refused without --force.
     let run = stackc(dir.path(), &["state", "unlock", &info.id]);
+    insta::assert_snapshot!("unlock_holder_running", redact(run.transcript()));
+    assert!(backend.lock_path().exists());
+    let run = stackc(dir.path(), &["state", "unlock", &info.id, "--force"]);
     insta::assert_snapshot!("unlock", redact(run.transcript()));
     assert!(!backend.lock_path().exists());
     let run = stackc(dir.path(), &["state", "rm", "stackc_data.seed"]);

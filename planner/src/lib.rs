@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod backend;
+pub mod files;
 pub mod plan;
 pub mod planning;
 pub mod providers;

@@ -12,8 +12,20 @@
 //! differ, when an interrupted apply left progress in the journal since,
 //! or when the sources changed ([`Staleness`]).
 //!
+//! Authenticated: the file carries an HMAC-SHA256 over all of its bytes
+//! (the `mac` field, second in the file, is zeros while it is computed),
+//! keyed with the plan key of the stack's state directory
+//! (`LocalBackend::plan_key`). An edited value, action or address, or a
+//! plan pointed at another stack (`stack_path` is absolute and names the
+//! directory whose key must verify it) is refused before anything in it is
+//! used. Why a stored random key and not one derived from the lineage: the
+//! lineage is written in the plan itself, so anything derived from it needs
+//! a secret anyway; a random key kept owner-only beside the state is that
+//! secret, and whoever can read it can already rewrite the state.
+//!
 //! The file holds sensitive values (as the state does): it is written
-//! with owner-only permissions, atomically.
+//! with owner-only permissions, atomically, and never over anything but a
+//! regular file (`files::write_replacing`).
 
 use crate::plan::{Action, Drift, OutputChange, Plan, PlanOptions, Reason, ResourceChange};
 use crate::state::{DocumentResource, ResourceState};
@@ -23,8 +35,27 @@ use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::{FileId, Span, Value};
 use std::path::Path;
 
-/// The format version written by this build.
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// The format version written by this build (2: authenticated).
+pub const SAVED_PLAN_VERSION: u32 = 2;
+
+/// Largest plan file read.
+const MAX_PLAN_BYTES: u64 = 1 << 30;
+
+/// How every plan file begins: the MAC's hex digits follow.
+const MAC_PREFIX: &str = "{\n  \"stackc_plan\": 2,\n  \"mac\": \"";
+/// Hex digits of an HMAC-SHA256.
+const MAC_HEX_LEN: usize = 64;
+
+type PlanMac = hmac::Hmac<sha2_mac::Sha256>;
+
+/// Where a plan file says it belongs, read before it is authenticated (to
+/// find the key that must authenticate it).
+#[derive(Clone, Debug, Deserialize)]
+pub struct PlanHeader {
+    pub stack_path: String,
+    #[serde(default)]
+    pub target: Option<String>,
+}
 
 /// A plan with what is needed to apply it later.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +63,8 @@ pub struct SavedPlan {
     pub plan: Plan,
     /// Hex sha256 of the sources, variable values and target.
     pub source_hash: String,
-    /// The stack directory the plan was made for (as given).
+    /// The stack the plan was made for (the directory or single file given
+    /// to `plan`), absolute.
     pub stack_path: String,
     /// Every variable's value as the plan used it.
     pub variables: IndexMap<String, Value>,
@@ -131,15 +163,22 @@ impl SavedPlan {
         None
     }
 
-    pub fn to_json(&self) -> Result<Vec<u8>, String> {
+    /// The file's bytes, authenticated with `key`.
+    pub fn to_json(&self, key: &[u8]) -> Result<Vec<u8>, String> {
         let document = Document::from_saved(self);
         let mut bytes = serde_json::to_vec_pretty(&document).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
+        if !bytes.starts_with(MAC_PREFIX.as_bytes()) {
+            return Err("the plan's layout is not the one its authentication expects".to_string());
+        }
+        let mac = mac_of(key, &bytes)?;
+        bytes[MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN].copy_from_slice(mac.as_bytes());
         Ok(bytes)
     }
 
-    /// Reads a saved plan; `Err` is a full sentence.
-    pub fn from_json(bytes: &[u8]) -> Result<SavedPlan, String> {
+    /// Where the plan in `bytes` says it belongs, before it is
+    /// authenticated; `Err` is a full sentence.
+    pub fn header(bytes: &[u8]) -> Result<PlanHeader, String> {
         let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             if e.is_eof() {
                 "the file ends too early (it was truncated?)".to_string()
@@ -154,44 +193,82 @@ impl SavedPlan {
                     "it was written by a newer stackc (plan format {v}; this one reads {SAVED_PLAN_VERSION})"
                 ))
             }
+            Some(v) if v < SAVED_PLAN_VERSION as u64 => {
+                return Err(format!(
+                    "it was written by an older stackc (plan format {v}), whose plans are not authenticated; \
+                     make a new plan"
+                ))
+            }
             Some(_) => {}
         }
+        serde_json::from_value(probe).map_err(|e| format!("it is not a valid saved plan: {e}"))
+    }
+
+    /// Reads a saved plan, authenticated with `key`; `Err` is a full
+    /// sentence. Nothing of the content is trusted before the MAC matches.
+    pub fn from_json(bytes: &[u8], key: &[u8]) -> Result<SavedPlan, String> {
+        SavedPlan::header(bytes)?;
+        let tampered = || {
+            "it does not match its authentication code: it was changed after `stackc plan` wrote it, or it \
+             was made for another stack or state directory"
+                .to_string()
+        };
+        let Some(given) = bytes.get(MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN) else {
+            return Err(tampered());
+        };
+        let given = decode_hex(given).ok_or_else(tampered)?;
+        if !bytes.starts_with(MAC_PREFIX.as_bytes()) {
+            return Err(tampered());
+        }
+        hmac::Mac::verify_slice(keyed(key, bytes)?, &given).map_err(|_| tampered())?;
         let document: Document =
-            serde_json::from_value(probe).map_err(|e| format!("it is not a valid saved plan: {e}"))?;
+            serde_json::from_slice(bytes).map_err(|e| format!("it is not a valid saved plan: {e}"))?;
         document.into_saved()
     }
 
-    /// Writes the file atomically with owner-only permissions.
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let bytes = self.to_json()?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name =
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = (|| -> std::io::Result<()> {
-            use std::io::Write;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(&temp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, path)
-        })();
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            format!("cannot write `{}`: {e}", path.display())
-        })
+    /// Writes the file atomically with owner-only permissions, refusing to
+    /// replace anything but a regular file.
+    pub fn write(&self, path: &Path, key: &[u8]) -> Result<(), String> {
+        let bytes = self.to_json(key)?;
+        crate::files::write_replacing(path, &bytes, crate::files::OWNER_ONLY)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
     }
 
-    pub fn read(path: &Path) -> Result<SavedPlan, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        SavedPlan::from_json(&bytes).map_err(|e| format!("`{}` cannot be used: {e}", path.display()))
+    /// Reads the plan file at `path`: `key_for` gives the key of the
+    /// state directory its header names.
+    pub fn read(
+        path: &Path,
+        key_for: impl FnOnce(&PlanHeader) -> Result<Vec<u8>, String>,
+    ) -> Result<SavedPlan, String> {
+        let bytes = crate::files::read_regular(path, MAX_PLAN_BYTES)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let unusable = |e: String| format!("`{}` cannot be used: {e}", path.display());
+        let header = SavedPlan::header(&bytes).map_err(unusable)?;
+        let key = key_for(&header).map_err(unusable)?;
+        SavedPlan::from_json(&bytes, &key).map_err(unusable)
     }
+}
+
+/// The HMAC-SHA256 of `bytes` with their MAC slot zeroed, ready to
+/// finalize or verify (`bytes` starts with [`MAC_PREFIX`]).
+fn keyed(key: &[u8], bytes: &[u8]) -> Result<PlanMac, String> {
+    let slot = MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN;
+    let mut mac = <PlanMac as hmac::KeyInit>::new_from_slice(key).map_err(|e| e.to_string())?;
+    hmac::Mac::update(&mut mac, &bytes[..slot.start]);
+    hmac::Mac::update(&mut mac, &[b'0'; MAC_HEX_LEN]);
+    hmac::Mac::update(&mut mac, &bytes[slot.end..]);
+    Ok(mac)
+}
+
+/// HMAC-SHA256 of `bytes` (their MAC slot zeroed) as lowercase hex.
+fn mac_of(key: &[u8], bytes: &[u8]) -> Result<String, String> {
+    let code = hmac::Mac::finalize(keyed(key, bytes)?).into_bytes();
+    Ok(code.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    text.chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(*pair.get(1)?)?)).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -201,6 +278,8 @@ impl SavedPlan {
 #[serde(deny_unknown_fields)]
 struct Document {
     stackc_plan: u32,
+    /// Second, at a fixed place: see [`MAC_PREFIX`].
+    mac: String,
     stackc_version: String,
     stack: String,
     stack_path: String,
@@ -433,6 +512,7 @@ impl Document {
         let plan = &saved.plan;
         Document {
             stackc_plan: SAVED_PLAN_VERSION,
+            mac: "0".repeat(MAC_HEX_LEN),
             stackc_version: saved.stackc_version.clone(),
             stack: plan.stack.clone(),
             stack_path: saved.stack_path.clone(),
@@ -632,12 +712,43 @@ mod tests {
         }
     }
 
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
     #[test]
     fn round_trip_keeps_unknown_and_sensitive_marks() {
         let saved = sample();
-        let bytes = saved.to_json().unwrap();
-        let back = SavedPlan::from_json(&bytes).unwrap();
+        let bytes = saved.to_json(KEY).unwrap();
+        let back = SavedPlan::from_json(&bytes, KEY).unwrap();
         assert_eq!(back, saved);
+    }
+
+    /// Every edit of the file is refused, whatever it changes, and so is
+    /// the right file under another stack's key.
+    #[test]
+    fn a_changed_plan_is_refused() {
+        let text = String::from_utf8(sample().to_json(KEY).unwrap()).unwrap();
+        let edits = [
+            text.replace("\"replace\"", "\"delete\""),
+            text.replace("32.0", "8.0").replace(": 32", ": 8"),
+            text.replace("examples/shop", "/elsewhere"),
+            text.replace("\"lineage\": \"l-1\"", "\"lineage\": \"l-2\""),
+            text.replace("\n}", ",\n  \"forgotten\": []\n}"),
+            format!("{text} "),
+        ];
+        for edited in edits {
+            assert_ne!(edited, text);
+            let error = SavedPlan::from_json(edited.as_bytes(), KEY).unwrap_err();
+            assert!(
+                error.contains("does not match its authentication code") || error.contains("valid"),
+                "{error}"
+            );
+        }
+        // A forged MAC with the wrong key.
+        let forged = sample().to_json(b"another key").unwrap();
+        assert!(SavedPlan::from_json(&forged, KEY).unwrap_err().contains("authentication code"));
+        // Version 1 (unauthenticated) plans are refused.
+        let old = text.replacen("\"stackc_plan\": 2", "\"stackc_plan\": 1", 1);
+        assert!(SavedPlan::from_json(old.as_bytes(), KEY).unwrap_err().contains("older stackc"));
     }
 
     #[test]
@@ -662,11 +773,17 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_a_reason() {
-        assert!(SavedPlan::from_json(b"{").unwrap_err().contains("truncated"));
-        assert!(SavedPlan::from_json(b"{}").unwrap_err().contains("not a saved plan"));
-        assert!(SavedPlan::from_json(br#"{"stackc_plan": 99}"#).unwrap_err().contains("newer stackc"));
-        let mut text = String::from_utf8(sample().to_json().unwrap()).unwrap();
-        text = text.replace("\"replace\"", "\"explode\"");
-        assert!(SavedPlan::from_json(text.as_bytes()).unwrap_err().contains("unknown action `explode`"));
+        assert!(SavedPlan::from_json(b"{", KEY).unwrap_err().contains("truncated"));
+        assert!(SavedPlan::from_json(b"{}", KEY).unwrap_err().contains("not a saved plan"));
+        assert!(SavedPlan::from_json(br#"{"stackc_plan": 99}"#, KEY).unwrap_err().contains("newer stackc"));
+        // An authenticated plan with a value this stackc does not know.
+        let mut saved = sample();
+        saved.plan.changes[0].action = Action::Create;
+        let text =
+            String::from_utf8(saved.to_json(KEY).unwrap()).unwrap().replace("\"create\"", "\"explode\"");
+        let code = mac_of(KEY, text.as_bytes()).unwrap();
+        let text =
+            text.replacen(&text[MAC_PREFIX.len()..MAC_PREFIX.len() + MAC_HEX_LEN].to_string(), &code, 1);
+        assert!(SavedPlan::from_json(text.as_bytes(), KEY).unwrap_err().contains("unknown action `explode`"));
     }
 }

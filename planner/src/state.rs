@@ -102,11 +102,19 @@ impl State {
                 document.version
             ));
         }
+        if document.version == 0 {
+            return Err("state format version 0 does not exist (the first is 1); the file was not written \
+                        by stackc"
+                .into());
+        }
         if document.lineage.is_empty() {
             return Err("state has an empty lineage".into());
         }
         let mut resources = IndexMap::with_capacity(document.resources.len());
         for r in document.resources {
+            if !is_valid_address(&r.address) {
+                return Err(format!("`{}` is not a resource address", r.address.escape_debug()));
+            }
             let (address, state) = ResourceState::from_document(r);
             if resources.insert(address.clone(), state).is_some() {
                 return Err(format!("resource `{address}` appears twice"));
@@ -170,6 +178,41 @@ impl OutputState {
         let value = Value::from_json(&document.value);
         let value = if document.sensitive { value.into_sensitive() } else { value };
         OutputState { value, sensitive: document.sensitive }
+    }
+}
+
+/// Whether `text` has the shape of a resource address: `/`-separated
+/// segments `<name>.<name>`, each optionally followed by `[<index>]` or
+/// `["<JSON string key>"]` (see `stackc_compiler::expand::address`).
+pub fn is_valid_address(text: &str) -> bool {
+    fn name(rest: &str) -> Option<&str> {
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
+        let first = rest.chars().next()?;
+        (end > 0 && (first.is_alphabetic() || first == '_')).then(|| &rest[end..])
+    }
+    fn key(rest: &str) -> Option<&str> {
+        let Some(inner) = rest.strip_prefix('[') else { return Some(rest) };
+        if inner.starts_with('"') {
+            // A JSON string: find its end by parsing one value.
+            let mut stream = serde_json::Deserializer::from_str(inner).into_iter::<String>();
+            stream.next()?.ok()?;
+            inner[stream.byte_offset()..].strip_prefix(']')
+        } else {
+            let end = inner.find(|c: char| !c.is_ascii_digit()).unwrap_or(inner.len());
+            (end > 0).then_some(())?;
+            inner[end..].strip_prefix(']')
+        }
+    }
+    let mut rest = text;
+    loop {
+        rest = match name(rest).and_then(|r| r.strip_prefix('.')).and_then(name).and_then(key) {
+            Some(rest) => rest,
+            None => return false,
+        };
+        match rest.strip_prefix('/') {
+            Some(next) => rest = next,
+            None => return rest.is_empty(),
+        }
     }
 }
 
@@ -333,5 +376,33 @@ mod tests {
         let again = document.resources[0].clone();
         document.resources.push(again);
         assert!(State::from_document(document).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn version_zero_is_refused() {
+        let mut document = sample().to_document();
+        document.version = 0;
+        assert!(State::from_document(document).unwrap_err().contains("version 0"));
+    }
+
+    #[test]
+    fn invalid_addresses_are_refused() {
+        for good in [
+            "stackc_data.seed",
+            "service.api/kubernetes_manifest.deployment",
+            "database.main/aws_instance.node[\"1\"]",
+            "service.api/aws_subnet.zone[0]",
+            "service.a[\"x/]\\\"y\"]/random_id.r",
+        ] {
+            assert!(is_valid_address(good), "{good}");
+        }
+        for bad in
+            ["", "x", "a.", ".b", "a.b/", "a.b[", "a.b[]", "a.b[\"k]", "a b.c", "a.b.c", "1a.b", "a.b\n"]
+        {
+            assert!(!is_valid_address(bad), "{bad:?}");
+        }
+        let mut document = sample().to_document();
+        document.resources[0].address = "../../etc".into();
+        assert!(State::from_document(document).unwrap_err().contains("not a resource address"));
     }
 }

@@ -8,17 +8,19 @@
 //! applied as it is, without asking.
 //!
 //! Every finished operation is saved as it finishes (the state's journal);
-//! the state file is rewritten once at the end. First Ctrl-C: nothing new
-//! starts, running operations finish, the state is saved, the lock is
-//! released. Second Ctrl-C: running operations are dropped, the state is
-//! saved with what finished.
+//! the state file is rewritten once at the end. First Ctrl-C (or SIGTERM,
+//! SIGHUP): nothing new starts, running operations finish, the state is
+//! saved, the lock is released. Second: running operations are dropped, the
+//! state is saved with what finished. Before the apply starts (refresh, the
+//! confirmation prompt) a signal releases the lock and exits (`signals.rs`).
 
 use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
 use crate::progress::{Progress, TICK};
 use crate::session::{self, runtime, Session};
 use stackc_compiler::Value;
-use stackc_planner::apply::{self, ApplyInput, ApplyReport, CancelLevel, Canceller, OperationKind};
+use stackc_planner::apply::{self, ApplyInput, ApplyReport, Canceller, OperationKind};
+use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::Plan;
 use stackc_planner::render::plan_text;
 use stackc_planner::saved::SavedPlan;
@@ -99,7 +101,35 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
 }
 
 fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Write) -> ExitCode {
-    let saved = match SavedPlan::read(&args.stack.path) {
+    let stack = &args.stack;
+    let mut ignored: Vec<&str> = Vec::new();
+    if !stack.variables.vars.is_empty() {
+        ignored.push("-var");
+    }
+    if !stack.variables.var_files.is_empty() {
+        ignored.push("--var-file");
+    }
+    if !args.flags.only.is_empty() {
+        ignored.push("--only");
+    }
+    if !args.flags.exclude.is_empty() {
+        ignored.push("--exclude");
+    }
+    if !ignored.is_empty() {
+        let _ = writeln!(
+            err,
+            "error: {} cannot be used with a saved plan: `{}` is applied exactly as it was made, with the values \
+             and selection it was made with. Give them to `stackc plan --out FILE` instead. Nothing was changed.",
+            ignored.join(" and "),
+            stack.path.display()
+        );
+        return ExitCode::from(crate::EXIT_USAGE);
+    }
+    let key_for = |header: &stackc_planner::saved::PlanHeader| {
+        let dir = crate::pipeline::stack_dir_of(Path::new(&header.stack_path));
+        LocalBackend::new(dir, header.target.as_deref()).plan_key(false).map_err(|e| e.to_string())
+    };
+    let saved = match SavedPlan::read(&args.stack.path, key_for) {
         Ok(saved) => saved,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");
@@ -203,9 +233,11 @@ fn carry_out(
     let Some(guard) = session.guard.as_ref() else {
         return Err(fail(err, "apply needs the state lock; run it without --lock=false".to_string()));
     };
+    session.signals.saving();
     let mut journal =
         session.backend.begin_journal(guard, &mut session.state).map_err(|e| fail(err, e.to_string()))?;
     let (canceller, cancel) = Canceller::new();
+    session.signals.applying(canceller);
     let operations = plan
         .changes
         .iter()
@@ -217,7 +249,6 @@ fn carry_out(
         .sum();
     let progress = Progress::new(operations);
     let result = runtime.block_on(async {
-        let signals = tokio::spawn(interrupts(canceller));
         let ticker = {
             let progress = progress.clone();
             tokio::spawn(async move {
@@ -240,11 +271,12 @@ fn carry_out(
             cancel,
         })
         .await;
-        signals.abort();
         ticker.abort();
         progress.finish();
         result
     });
+    // From here the journal is committed into the state: signals wait.
+    session.signals.saving();
     let report = match result {
         Ok(report) => report,
         Err(error) => {
@@ -262,25 +294,11 @@ fn carry_out(
     journal.commit(&mut session.state).map_err(|e| {
         fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))
     })?;
-    Ok(report)
-}
-
-/// Ctrl-C: first asks to stop gracefully, second at once.
-async fn interrupts(canceller: Canceller) {
-    loop {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        let message = match canceller.escalate() {
-            CancelLevel::Graceful => {
-                "Interrupt: nothing new starts; running operations finish and the state is saved. Press Ctrl-C \
-                 again to stop at once."
-            }
-            _ => "Second interrupt: stopping now; operations still running are abandoned (the next plan reads \
-                  what they did).",
-        };
-        eprintln!("\n{message}");
+    if plan.options.destroy && session.state.resources.is_empty() {
+        // The backup would keep the secrets of everything just destroyed.
+        session.backend.remove_backup().map_err(|e| fail(err, e.to_string()))?;
     }
+    Ok(report)
 }
 
 /// Prints failures, the summary and the outputs; `Err(1)` unless everything succeeded.

@@ -111,7 +111,7 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
                 Some(dir) => {
                     create_dir(dir).map_err(|e| fail(err, e))?;
                     let path = dir.join(GRAPH_FILE);
-                    std::fs::write(&path, text)
+                    write_file(&path, text.as_bytes(), false)
                         .map_err(|e| fail(err, format!("cannot write `{}`: {e}", path.display())))?;
                     let _ = writeln!(err, "wrote the resource graph to {}", path.display());
                     Ok(())
@@ -249,25 +249,12 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
     Ok(names.len())
 }
 
+/// Replaces `path` atomically, never through a symlink or over anything
+/// but a regular file (a symlink planted in DIR must not make a build
+/// write outside it).
 fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    if private {
-        // An existing file keeps its mode on open: tighten it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let mode = if private { stackc_planner::files::OWNER_ONLY } else { 0o644 };
+    stackc_planner::files::write_replacing(path, bytes, mode)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! `stackc plan`: refresh, then show what apply would change and why.
 //!
 //! Exit codes: 0 success (with `--detailed-exitcode`: 0 no changes, 2
-//! changes), 1 error. `--out FILE` saves the plan for `stackc apply FILE`;
+//! changes), 1 error, 64 a usage error (`main.rs`), 128+n stopped by
+//! signal n (`signals.rs`). `--out FILE` saves the plan for `stackc apply FILE`;
 //! `--json` prints it as JSON (schema: docs/plan-json.md).
 
 use crate::pipeline::StackArgs;
@@ -96,6 +97,13 @@ pub fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    if let Some(path) = &args.out {
+        // Before the refresh: a device or a symlink there is never replaced.
+        if let Err(error) = stackc_planner::files::check_replaceable(path) {
+            let _ = writeln!(err, "error: cannot write the plan to `{}`: {error}", path.display());
+            return ExitCode::from(1);
+        }
+    }
     let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
@@ -135,14 +143,22 @@ fn plan_and_show(
         return Err(ExitCode::from(1));
     }
     if let Some(path) = &args.out {
+        let fail = |err: &mut dyn Write, message: String| {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        };
+        // Absolute: `apply FILE` from any directory applies to this stack.
+        let stack_path = std::fs::canonicalize(&args.stack.path)
+            .map_err(|e| fail(err, format!("cannot resolve `{}`: {e}", args.stack.path.display())))?;
+        let key = session.backend.plan_key(true).map_err(|e| fail(err, e.to_string()))?;
         let saved = SavedPlan {
             plan: plan.clone(),
             source_hash: session.checked.source_hash.clone(),
-            stack_path: args.stack.path.to_string_lossy().into_owned(),
+            stack_path: stack_path.to_string_lossy().into_owned(),
             variables: session.checked.hir.variables.clone(),
             stackc_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        if let Err(message) = saved.write(path) {
+        if let Err(message) = saved.write(path, &key) {
             let _ = writeln!(err, "error: {message}");
             return Err(ExitCode::from(1));
         }

@@ -92,6 +92,9 @@ pub enum Command {
         /// The stack directory.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Release it even though its holder still runs on this host.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         location: Location,
     },
@@ -108,7 +111,7 @@ pub fn run(args: Args) -> ExitCode {
         Command::Mv { from, to, dir, location } => {
             move_resources(&dir, &location, &from, &to, &mut out, &mut err)
         }
-        Command::Unlock { id, dir, location } => unlock(&dir, &location, &id, &mut out),
+        Command::Unlock { id, dir, force, location } => unlock(&dir, &location, &id, force, &mut out),
     };
     let _ = out.flush();
     match result {
@@ -175,7 +178,8 @@ fn declared_targets(stack_dir: &Path) -> Vec<String> {
         let path = entry.path();
         let is_stack_file =
             path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".stack.hcl"));
-        let Some(text) = is_stack_file.then(|| std::fs::read_to_string(&path).ok()).flatten() else {
+        let read = || stackc_planner::files::read_regular(&path, crate::stack::MAX_SOURCE_BYTES).ok();
+        let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
         let Ok(body) = hcl_edit::parser::parse_body(&text) else { continue };
@@ -206,13 +210,10 @@ pub fn describe(backend: &LocalBackend) -> String {
 pub fn load(backend: &LocalBackend, err: &mut dyn Write) -> Result<Option<State>, String> {
     let loaded = backend.load_detailed().map_err(|e| e.to_string())?;
     Ok(loaded.map(|loaded| {
-        if loaded.recovered > 0 {
-            let _ = writeln!(
-                err,
-                "note: {} operation(s) finished by an interrupted apply were recovered from `{}`",
-                loaded.recovered,
-                crate::stack::display_path(&backend.journal_path())
-            );
+        if let Some(note) =
+            backend.journal_note(loaded.recovered, &crate::stack::display_path(&backend.journal_path()))
+        {
+            let _ = writeln!(err, "note: {note}");
         }
         loaded.state
     }))
@@ -404,9 +405,9 @@ fn move_resources(
     write(out).map_err(|e| e.to_string())
 }
 
-fn unlock(dir: &Path, location: &Location, id: &str, out: &mut dyn Write) -> CommandResult {
+fn unlock(dir: &Path, location: &Location, id: &str, force: bool, out: &mut dyn Write) -> CommandResult {
     let backend = locate(dir, location)?;
-    let released = backend.force_unlock(id).map_err(|e| e.to_string())?;
+    let released = backend.force_unlock(id, force).map_err(|e| e.to_string())?;
     writeln!(
         out,
         "Released lock {} on {} (held by {}, pid {}, for `{}` since {}).",

@@ -19,6 +19,51 @@ mod flow;
 mod roots;
 pub mod types;
 
+/// The text of a failed validation's `message`: `(sensitive)` when it was
+/// made from a sensitive value (a diagnostic is shown and printed as JSON).
+fn validation_message(message: Option<Value>) -> String {
+    match message {
+        Some(text) if text.has_sensitive() => {
+            "(sensitive): the validation's message is not shown because it includes a sensitive value".into()
+        }
+        Some(text) => {
+            text.as_str().map(str::to_string).unwrap_or_else(|| "the validation's condition is false".into())
+        }
+        None => "the validation's condition is false".into(),
+    }
+}
+
+/// `text` with every literal part of `value` (as `types::describe` shows
+/// strings, numbers and bools) replaced by `(sensitive)`.
+fn redact_value(text: &str, value: &Value) -> String {
+    fn leaves(value: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match value {
+            Value::String(s) => {
+                out.push(format!("{s:?}"));
+                out.push(format!("`{s}`"));
+            }
+            Value::Number(n) => out.push(format!("`{}`", crate::value::format_number(*n))),
+            Value::Bool(b) => out.push(format!("`{b}`")),
+            Value::List(items) => items.iter().for_each(|item| leaves(item, out, depth + 1)),
+            Value::Object(fields) => fields.values().for_each(|field| leaves(field, out, depth + 1)),
+            Value::Sensitive(inner) => leaves(inner, out, depth + 1),
+            Value::Null | Value::Unknown => {}
+        }
+    }
+    let mut shown = Vec::new();
+    leaves(value, &mut shown, 0);
+    // Longest first, so a value inside another is not half-replaced.
+    shown.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut text = text.to_string();
+    for literal in shown {
+        text = text.replace(&literal, "(sensitive)");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -323,21 +368,29 @@ impl<'r, 'a> Checker<'r, 'a> {
                         } else {
                             format!(" (at `{}`)", mismatch.path_text())
                         };
+                        let (problem, help) = if sensitive {
+                            (
+                                redact_value(&mismatch.message, given),
+                                mismatch.help.as_deref().map(|help| redact_value(help, given)),
+                            )
+                        } else {
+                            (mismatch.message.clone(), mismatch.help.clone())
+                        };
                         let mut diagnostic = Diagnostic::new(
                             Code::InvalidVariableValue,
                             name_span(block),
                             format!(
-                                "{shown} given for `{name}` does not fit its type `{ty}`{at}: {}.",
-                                mismatch.message
+                                "{shown} given for `{name}` does not fit its type `{ty}`{at}: {problem}."
                             ),
                         )
                         .with_label(format!("declared with type `{ty}`"));
                         if let Some(attribute) = block.body.attribute("type") {
                             diagnostic = diagnostic.with_secondary(attribute.value.span, "the type");
                         }
-                        self.report(diagnostic.with_help(
-                            mismatch.help.clone().unwrap_or_else(|| format!("pass a value of type `{ty}`")),
-                        ));
+                        self.report(
+                            diagnostic
+                                .with_help(help.unwrap_or_else(|| format!("pass a value of type `{ty}`"))),
+                        );
                     }
                 }
             }
@@ -402,9 +455,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                 match result.as_bool() {
                     Some(true) => {}
                     Some(false) => {
-                        let text = text
-                            .and_then(|t| t.as_str().map(str::to_string))
-                            .unwrap_or_else(|| "the validation's condition is false".into());
+                        let text = validation_message(text);
                         let given = block.body.attribute("default").is_none_or(|d| {
                             // A default that does not give this value means the value was given.
                             Some(
@@ -829,10 +880,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                 {
                     let reads = self.validation_reads(component, &message.value);
                     let roots = self.validation_roots(component, instance, given, &reads);
-                    let text = self
-                        .evaluate_quietly(&message.value, &roots)
-                        .and_then(|t| t.as_str().map(str::to_string))
-                        .unwrap_or_else(|| "the validation's condition is false".into());
+                    let text = validation_message(self.evaluate_quietly(&message.value, &roots));
                     self.report(
                         Diagnostic::new(
                             Code::ValidationFailed,

@@ -152,12 +152,13 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&header).map_err(|e| journal_error(&path, e.to_string()))?;
         line.push(b'\n');
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(BackendError::io("create the apply journal", &path))?;
+        let mut file =
+            std::os::unix::fs::OpenOptionsExt::mode(&mut OpenOptions::new(), crate::files::OWNER_ONLY)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(BackendError::io("create the apply journal", &path))?;
         file.write_all(&line)
             .and_then(|()| file.sync_all())
             .map_err(BackendError::io("write the apply journal", &path))?;

@@ -6,9 +6,10 @@
 use super::journal::{self, Journal};
 use super::lock::{self, LockGuard, LockInfo};
 use super::BackendError;
+use crate::files;
 use crate::state::{Document, State};
 use serde::Deserialize;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,11 @@ pub const STATE_FILE: &str = "state.json";
 pub const BACKUP_FILE: &str = "state.json.backup";
 pub const LOCK_FILE: &str = "state.lock";
 pub const JOURNAL_FILE: &str = "state.journal";
+/// The key that authenticates the plans saved for this state (`saved.rs`).
+pub const PLAN_KEY_FILE: &str = "plan.key";
 const TEMP_PREFIX: &str = ".state.json.";
+/// Largest state file or journal read (a hostile file must not exhaust memory).
+const MAX_STATE_BYTES: u64 = 1 << 30;
 const TEMP_SUFFIX: &str = ".tmp";
 
 /// The state of one stack and target on the local disk.
@@ -132,13 +137,13 @@ impl LocalBackend {
     /// replayed. The replayed state is written by the next write.
     pub fn load_detailed(&self) -> Result<Option<Loaded>, BackendError> {
         let path = self.state_path();
-        let state = match fs::read(&path) {
+        let state = match files::read_regular(&path, MAX_STATE_BYTES) {
             Ok(bytes) => Some(self.parse(&path, &bytes)?),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => return Err(BackendError::Io { action: "read the state file", path, source }),
         };
         let journal_path = self.journal_path();
-        let journal = match fs::read(&journal_path) {
+        let journal = match files::read_regular(&journal_path, MAX_STATE_BYTES) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(state.map(|state| Loaded { state, recovered: 0 }));
@@ -153,8 +158,36 @@ impl LocalBackend {
 
     fn parse(&self, path: &Path, bytes: &[u8]) -> Result<State, BackendError> {
         let document: Document = serde_json::from_slice(bytes).map_err(|e| self.corrupt(path, &e))?;
-        State::from_document(document)
-            .map_err(|problem| BackendError::Invalid { path: path.to_path_buf(), problem })
+        let state = State::from_document(document)
+            .map_err(|problem| BackendError::Invalid { path: path.to_path_buf(), problem })?;
+        if state.target != self.target {
+            return Err(BackendError::Invalid {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "it is the state of target {}, but this is the state directory of target {}",
+                    shown_target(state.target.as_deref()),
+                    shown_target(self.target.as_deref())
+                ),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Refuses a state that names another stack than `stack` (the stack
+    /// directory's name): a state file copied from another stack would
+    /// make this one act on that stack's objects.
+    pub fn check_stack(&self, state: &State, stack: &str) -> Result<(), BackendError> {
+        if state.stack == stack {
+            return Ok(());
+        }
+        Err(BackendError::Invalid {
+            path: self.state_path(),
+            problem: format!(
+                "it is the state of stack `{}`, but this stack is `{stack}` (was the file copied from another \
+                 stack?)",
+                state.stack
+            ),
+        })
     }
 
     fn corrupt(&self, path: &Path, error: &serde_json::Error) -> BackendError {
@@ -183,8 +216,87 @@ impl LocalBackend {
     /// creating the state directory if needed. A held lock is
     /// [`BackendError::Locked`], naming its holder and the unlock command.
     pub fn lock(&self, operation: &str) -> Result<LockGuard, BackendError> {
-        fs::create_dir_all(&self.dir).map_err(BackendError::io("create the state directory", &self.dir))?;
+        self.create_dir()?;
         lock::acquire(&self.lock_path(), operation, &self.unlock_command("{ID}"))
+    }
+
+    /// The key that authenticates saved plans of this state: 32 random
+    /// bytes (hex) in `plan.key`, owner-only, made by the first call with
+    /// `create` (written whole, then linked into place, so two plans made
+    /// at once agree on one key). Without `create`, a missing key is an
+    /// error: no plan was ever saved here.
+    pub fn plan_key(&self, create: bool) -> Result<Vec<u8>, BackendError> {
+        let path = self.dir.join(PLAN_KEY_FILE);
+        let read = |path: &Path| -> Result<Option<Vec<u8>>, BackendError> {
+            match files::read_regular(path, 1024) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => {
+                    Err(BackendError::Io { action: "read the plan key", path: path.into(), source })
+                }
+            }
+        };
+        if let Some(key) = read(&path)? {
+            return Ok(key);
+        }
+        if !create {
+            return Err(BackendError::Io {
+                action: "read the plan key",
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "it does not exist: no plan was saved for this stack and target",
+                ),
+            });
+        }
+        self.create_dir()?;
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).map_err(|e| BackendError::Random(e.to_string()))?;
+        let key: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = files::temp_path(&self.dir, PLAN_KEY_FILE).map_err(BackendError::io("create", &path))?;
+        let created = files::create_new(&temp, files::OWNER_ONLY)
+            .and_then(|mut file| file.write_all(key.as_bytes()).and_then(|()| file.sync_all()))
+            .and_then(|()| match fs::hard_link(&temp, &path) {
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                other => other,
+            });
+        let _ = fs::remove_file(&temp);
+        created.map_err(BackendError::io("create the plan key", &path))?;
+        sync_dir(&self.dir)?;
+        read(&path)?.ok_or_else(|| BackendError::Io {
+            action: "read the plan key",
+            path,
+            source: std::io::ErrorKind::NotFound.into(),
+        })
+    }
+
+    /// What to say about `recovered` journal entries found by a load: an
+    /// interrupted apply's progress, or, when another command still holds
+    /// the lock (an apply running now), the progress of that apply, which
+    /// is not an interruption. `None` when nothing was replayed. `journal`
+    /// is the journal's path as the user should see it.
+    pub fn journal_note(&self, recovered: usize, journal: &str) -> Option<String> {
+        if recovered == 0 {
+            return None;
+        }
+        let running = match self.lock_info() {
+            Ok(Some(held)) if held.pid != std::process::id() && !held.holder_gone() => Some(held),
+            _ => None,
+        };
+        Some(match running {
+            Some(held) => format!(
+                "`{}` is running (lock held by {}, pid {}, since {}): this includes the {recovered} operations it \
+                 has finished so far (from `{journal}`)",
+                held.operation,
+                held.holder,
+                held.pid,
+                held.time,
+            ),
+            None => format!(
+                "{recovered} operations of an interrupted apply were recovered from `{journal}`; they are part of \
+                 the state from now on"
+            ),
+        })
     }
 
     /// The lock currently held, if any.
@@ -193,9 +305,35 @@ impl LocalBackend {
     }
 
     /// Releases a lock left by a command that no longer runs; refuses when
-    /// `id` is not the held lock's id. Returns what was released.
-    pub fn force_unlock(&self, id: &str) -> Result<LockInfo, BackendError> {
-        lock::force_release(&self.lock_path(), id)
+    /// `id` is not the held lock's id, and (unless `force`) when its holder
+    /// is a process of this host that still runs. Returns what was released.
+    pub fn force_unlock(&self, id: &str, force: bool) -> Result<LockInfo, BackendError> {
+        lock::force_release(&self.lock_path(), id, force)
+    }
+
+    /// The state directory (and `.stackc` above it), owner-only when this
+    /// creates them: they hold secrets.
+    fn create_dir(&self) -> Result<(), BackendError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&self.dir).map_err(BackendError::io("create the state directory", &self.dir))
+    }
+
+    /// Removes `state.json.backup` (after a destroy: it would keep the
+    /// secrets of objects that no longer exist).
+    pub fn remove_backup(&self) -> Result<(), BackendError> {
+        match fs::remove_file(self.backup_path()) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => {
+                Err(BackendError::Io { action: "remove the state backup", path: self.backup_path(), source })
+            }
+        }
     }
 
     /// Saves `state`: serial + 1, atomically (temp file, fsync, rename,
@@ -216,6 +354,14 @@ impl LocalBackend {
     /// leftovers replayed). A leftover journal is first compacted into the
     /// state file (a write, so `state.serial` may grow by one).
     pub fn begin_journal(&self, guard: &LockGuard, state: &mut State) -> Result<Journal, BackendError> {
+        // The journal is compacted by a write at the end (and maybe one now):
+        // refuse before anything is done rather than after, when it cannot be saved.
+        if state.serial > u64::MAX - 2 {
+            return Err(BackendError::Invalid {
+                path: self.state_path(),
+                problem: format!("its serial {} cannot grow any more", state.serial),
+            });
+        }
         if self.journal_path().exists() {
             self.write(guard, state)?;
         } else {
@@ -288,7 +434,7 @@ impl LocalBackend {
             lineage: String,
             serial: u64,
         }
-        let bytes = match fs::read(path) {
+        let bytes = match files::read_regular(path, MAX_STATE_BYTES) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(source) => {
@@ -332,6 +478,8 @@ impl LocalBackend {
             let bytes = fs::read(path).map_err(BackendError::io("read the state file", path))?;
             write_synced(&staging, &bytes)?;
         }
+        // A state written by an older stackc may be readable by others.
+        set_owner_only(&staging)?;
         fs::rename(&staging, &backup).map_err(BackendError::io("keep the previous state as", &backup))
     }
 
@@ -372,11 +520,26 @@ fn target_dir_name(target: Option<&str>) -> String {
     }
 }
 
+fn shown_target(target: Option<&str>) -> String {
+    target.map_or_else(|| "(none)".to_string(), |t| format!("`{t}`"))
+}
+
+fn set_owner_only(path: &Path) -> Result<(), BackendError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(files::OWNER_ONLY))
+            .map_err(BackendError::io("make owner-only", path))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    let mut file = files::create_new(path, files::OWNER_ONLY)
         .map_err(BackendError::io("create the temporary state file", path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
@@ -385,13 +548,5 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
 
 /// Fsyncs a directory so a rename or a new file in it survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), BackendError> {
-    #[cfg(unix)]
-    {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(BackendError::io("sync the directory", dir))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
+    files::sync_dir(dir).map_err(BackendError::io("sync the directory", dir))
 }

@@ -1,10 +1,16 @@
-//! The state lock: an exclusive file created with `create_new`, so exactly
-//! one command can write a state at a time. It records who holds it, for
-//! what and since when; a stale one (its holder crashed) is released by id.
+//! The state lock: an exclusive file, so exactly one command can write a
+//! state at a time. It records who holds it, for what and since when; a
+//! stale one (its holder crashed) is released by id.
+//!
+//! The lock's content is complete before it becomes visible: it is written
+//! to a temp file (owner-only, fsynced), then hard-linked to `state.lock`,
+//! which fails if the lock exists. A command that loses the race therefore
+//! always reads the winner's whole lock, never an empty file.
 
 use super::BackendError;
+use crate::files;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -39,10 +45,20 @@ impl LockInfo {
     /// True when the holder is a process of this host that no longer runs
     /// (checked through /proc; false when that cannot be known).
     pub fn holder_gone(&self) -> bool {
+        self.holder_on_this_host() && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    /// True when the holder is a process of this host that still runs
+    /// (false when that cannot be known).
+    pub fn holder_running(&self) -> bool {
+        self.holder_on_this_host()
+            && self.pid != std::process::id()
+            && Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    fn holder_on_this_host(&self) -> bool {
         let ours = format!("@{}", host_name());
-        self.holder.ends_with(&ours)
-            && Path::new("/proc/self").exists()
-            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+        self.holder.ends_with(&ours) && Path::new("/proc/self").exists()
     }
 }
 
@@ -83,9 +99,10 @@ impl Drop for LockGuard {
     }
 }
 
-/// Removes the lock file if it still holds `id` (a lock force-released and
-/// taken by another command is theirs).
-fn release(path: &Path, id: &str) -> Result<(), BackendError> {
+/// Removes the lock file at `path` if it still holds `id` (a lock
+/// force-released and taken by another command is theirs). For a command
+/// that abandons its work on a signal, without its [`LockGuard`].
+pub fn release(path: &Path, id: &str) -> Result<(), BackendError> {
     match read(path) {
         Ok(Some(info)) if info.id == id => {
             fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))
@@ -100,23 +117,29 @@ pub(super) fn acquire(path: &Path, operation: &str, unlock_command: &str) -> Res
     let info = LockInfo::new(operation)?;
     let mut text = serde_json::to_string_pretty(&info).unwrap_or_default();
     text.push('\n');
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let temp = files::temp_path(dir, "state.lock").map_err(BackendError::io("create the lock file", path))?;
+    let written = files::create_new(&temp, files::OWNER_ONLY)
+        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.sync_all()));
+    if let Err(source) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(BackendError::Io { action: "write the lock file", path: temp, source });
+    }
+    let taken = take(&temp, path, &info, unlock_command);
+    let _ = fs::remove_file(&temp);
+    taken
+}
+
+/// Links the complete lock `temp` to `path`, or says who holds it.
+fn take(temp: &Path, path: &Path, info: &LockInfo, unlock_command: &str) -> Result<LockGuard, BackendError> {
     // A lock released between our attempt and our read of it: try again.
     for _ in 0..3 {
-        match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(mut file) => {
-                let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_all());
-                if let Err(source) = written {
-                    let _ = fs::remove_file(path);
-                    return Err(BackendError::Io {
-                        action: "write the lock file",
-                        path: path.into(),
-                        source,
-                    });
-                }
+        match fs::hard_link(temp, path) {
+            Ok(()) => {
                 if let Some(dir) = path.parent() {
                     super::local::sync_dir(dir)?;
                 }
-                return Ok(LockGuard { info, path: path.to_path_buf(), released: false });
+                return Ok(LockGuard { info: info.clone(), path: path.to_path_buf(), released: false });
             }
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 if let Some(held) = read(path)? {
@@ -140,10 +163,13 @@ pub(super) fn acquire(path: &Path, operation: &str, unlock_command: &str) -> Res
     })
 }
 
+/// Largest lock file read (one is a few hundred bytes).
+const MAX_LOCK_BYTES: u64 = 64 * 1024;
+
 /// The lock held at `path`, `None` when there is none.
 pub(super) fn read(path: &Path) -> Result<Option<LockInfo>, BackendError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
+    let text = match files::read_regular(path, MAX_LOCK_BYTES) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(BackendError::Io { action: "read the lock file", path: path.into(), source })
@@ -154,8 +180,9 @@ pub(super) fn read(path: &Path) -> Result<Option<LockInfo>, BackendError> {
         .map_err(|e| BackendError::UnreadableLock { path: path.to_path_buf(), problem: e.to_string() })
 }
 
-/// Releases the lock held at `path` if its id is `id`.
-pub(super) fn force_release(path: &Path, id: &str) -> Result<LockInfo, BackendError> {
+/// Releases the lock held at `path` if its id is `id` and (unless
+/// `force`) its holder does not run on this host.
+pub(super) fn force_release(path: &Path, id: &str, force: bool) -> Result<LockInfo, BackendError> {
     let held = read(path)?.ok_or_else(|| BackendError::NotLocked { path: path.to_path_buf() })?;
     if held.id != id {
         return Err(BackendError::WrongLockId {
@@ -164,6 +191,9 @@ pub(super) fn force_release(path: &Path, id: &str) -> Result<LockInfo, BackendEr
             holder: held.holder,
             operation: held.operation,
         });
+    }
+    if !force && held.holder_running() {
+        return Err(BackendError::HolderRunning { path: path.to_path_buf(), held: Box::new(held) });
     }
     fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))?;
     Ok(held)

@@ -9,10 +9,13 @@
 //!     state.json.backup   the previous version, kept by every write
 //!     state.lock          present while a command that writes holds the lock (JSON LockInfo)
 //!     state.journal       present during an apply: one JSON line per finished operation
+//!     plan.key            the key that authenticates saved plans of this state (owner-only)
 //!     .state.json.*.tmp   a write in progress (left behind only by a crash; ignored, then removed)
 //! ```
 //!
 //! Invariants:
+//! - Every file here is owner-only (0600, the directory 0700): they hold
+//!   generated passwords and sensitive variables in plain text.
 //! - A write is atomic: the new document goes to a temp file in the same
 //!   directory, is fsynced, renamed over `state.json`, and the directory is
 //!   fsynced. A crash at any instant leaves the old or the new state, whole.
@@ -44,9 +47,10 @@ mod lock;
 
 pub use journal::{Journal, JournalEntry, JournalSync};
 pub use local::{
-    Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, STATE_DIR, STATE_FILE,
+    Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, PLAN_KEY_FILE, STATE_DIR,
+    STATE_FILE,
 };
-pub use lock::{LockGuard, LockInfo};
+pub use lock::{release as release_lock, LockGuard, LockInfo};
 
 use std::path::PathBuf;
 
@@ -107,6 +111,19 @@ pub enum BackendError {
         path.display()
     )]
     UnreadableLock { path: PathBuf, problem: String },
+
+    /// `state unlock` of a lock whose holder still runs on this host.
+    #[error(
+        "the lock `{}` is held by {} (pid {}, for `{}` since {}), which is still running on this host; \
+         releasing it would let another command write the state at the same time. Wait for it to finish, or \
+         stop it; if you are sure, pass --force.",
+        path.display(),
+        held.holder,
+        held.pid,
+        held.operation,
+        held.time
+    )]
+    HolderRunning { path: PathBuf, held: Box<LockInfo> },
 
     #[error("the state in `{}` is not locked; there is nothing to unlock", path.display())]
     NotLocked { path: PathBuf },

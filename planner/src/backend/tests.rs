@@ -185,12 +185,12 @@ fn held_lock_names_its_holder_and_the_unlock_command() {
 #[test]
 fn force_unlock_needs_the_right_id() {
     let (_dir, backend) = setup();
-    assert!(matches!(backend.force_unlock("nope"), Err(BackendError::NotLocked { .. })));
+    assert!(matches!(backend.force_unlock("nope", false), Err(BackendError::NotLocked { .. })));
     let guard = backend.lock("apply").unwrap();
-    let error = backend.force_unlock("0000").unwrap_err();
+    let error = backend.force_unlock("0000", false).unwrap_err();
     assert!(matches!(error, BackendError::WrongLockId { .. }), "{error:?}");
     assert!(backend.lock_path().exists());
-    let released = backend.force_unlock(guard.id()).unwrap();
+    let released = backend.force_unlock(guard.id(), false).unwrap();
     assert_eq!(released.operation, "apply");
     // The old holder cannot write any more, and its drop leaves the new lock.
     let mut state = backend.new_state("shop").unwrap();
@@ -210,7 +210,7 @@ fn lock_of_a_dead_process_on_this_host_says_so() {
     fs::write(backend.lock_path(), serde_json::to_string(&info).unwrap()).unwrap();
     let message = backend.lock("apply").unwrap_err().to_string();
     assert!(message.contains("no longer running"), "{message}");
-    backend.force_unlock(&info.id).unwrap();
+    backend.force_unlock(&info.id, false).unwrap();
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn journal_is_replayed_on_load() {
     assert_eq!(loaded.state.serial, 1, "the replayed state is not written yet");
     // The stale lock is released by id; the next write compacts.
     let id = backend.lock_info().unwrap().unwrap().id;
-    backend.force_unlock(&id).unwrap();
+    backend.force_unlock(&id, false).unwrap();
     let guard = backend.lock("state rm").unwrap();
     let mut state = loaded.state;
     backend.write(&guard, &mut state).unwrap();
@@ -345,7 +345,7 @@ fn stale_journal_after_a_crash_in_commit_is_ignored() {
     let (expected, _) = journal_with_entries(&backend);
     let journal = fs::read(backend.journal_path()).unwrap();
     let id = backend.lock_info().unwrap().unwrap().id;
-    backend.force_unlock(&id).unwrap();
+    backend.force_unlock(&id, false).unwrap();
     let mut state = backend.load().unwrap().unwrap();
     let guard = backend.lock("apply").unwrap();
     backend.write(&guard, &mut state).unwrap();
@@ -377,7 +377,7 @@ fn begin_journal_compacts_a_leftover_journal_first() {
     let (_dir, backend) = setup();
     let (expected, _) = journal_with_entries(&backend);
     let id = backend.lock_info().unwrap().unwrap().id;
-    backend.force_unlock(&id).unwrap();
+    backend.force_unlock(&id, false).unwrap();
     let mut state = backend.load().unwrap().unwrap();
     let guard = backend.lock("apply").unwrap();
     let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
@@ -404,7 +404,7 @@ fn crash_child() {
         let guard = match backend.lock("apply") {
             Ok(guard) => guard,
             Err(BackendError::Locked { held, .. }) => {
-                backend.force_unlock(&held.id).unwrap();
+                backend.force_unlock(&held.id, false).unwrap();
                 backend.lock("apply").unwrap()
             }
             Err(other) => panic!("{other}"),
@@ -462,4 +462,121 @@ fn kill_9_at_random_instants_always_leaves_a_loadable_state() {
         (last_serial, last_count) = (loaded.state.serial, count);
     }
     assert!(last_count > 0, "the child never got to record anything; the test proved nothing");
+}
+
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+#[cfg(unix)]
+fn every_file_that_can_hold_a_secret_is_owner_only() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    let guard = backend.lock("apply").unwrap();
+    assert_eq!(mode_of(&backend.lock_path()), 0o600, "lock");
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(mode_of(&backend.state_path()), 0o600, "state");
+    assert_eq!(mode_of(&backend.backup_path()), 0o600, "backup");
+    assert_eq!(mode_of(backend.dir()), 0o700, "state directory");
+    let journal = backend.begin_journal(&guard, &mut state).unwrap();
+    assert_eq!(mode_of(&backend.journal_path()), 0o600, "journal");
+    drop(journal);
+    // A backup of a state left readable by an older stackc is made owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(backend.state_path(), fs::Permissions::from_mode(0o644)).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(mode_of(&backend.backup_path()), 0o600, "backup of an old state");
+    backend.remove_backup().unwrap();
+    assert!(!backend.backup_path().exists());
+}
+
+#[test]
+fn racing_lockers_always_read_a_complete_lock() {
+    let (_dir, backend) = setup();
+    fs::create_dir_all(backend.dir()).unwrap();
+    for _ in 0..60 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let outcomes: Vec<Result<LockGuard, BackendError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let (backend, barrier) = (backend.clone(), barrier.clone());
+                    scope.spawn(move || {
+                        barrier.wait();
+                        backend.lock("apply")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(winners, 1);
+        for outcome in &outcomes {
+            if let Err(error) = outcome {
+                assert!(matches!(error, BackendError::Locked { .. }), "a loser was told: {error}");
+            }
+        }
+        drop(outcomes);
+        assert!(!backend.lock_path().exists());
+    }
+    // No temp file of a lock is left behind.
+    let left: Vec<_> = fs::read_dir(backend.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn unlock_refuses_a_lock_whose_holder_runs_on_this_host() {
+    let (_dir, backend) = setup();
+    let mut running = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let mut info = backend.lock("apply").unwrap().info().clone();
+    info.pid = running.id();
+    fs::write(backend.lock_path(), serde_json::to_string(&info).unwrap()).unwrap();
+    let error = backend.force_unlock(&info.id, false).unwrap_err();
+    assert!(matches!(error, BackendError::HolderRunning { .. }), "{error:?}");
+    assert!(error.to_string().contains("--force"), "{error}");
+    assert!(backend.lock_path().exists());
+    backend.force_unlock(&info.id, true).unwrap();
+    assert!(!backend.lock_path().exists());
+    running.kill().unwrap();
+    running.wait().unwrap();
+}
+
+#[test]
+fn a_serial_at_its_maximum_is_refused_before_an_apply_starts() {
+    let (_dir, backend) = setup();
+    let mut state = written(&backend);
+    state.serial = u64::MAX - 1;
+    let guard = backend.lock("destroy").unwrap();
+    let error = backend.begin_journal(&guard, &mut state).unwrap_err();
+    assert!(error.to_string().contains("cannot grow any more"), "{error}");
+    assert!(!backend.journal_path().exists());
+}
+
+#[test]
+fn a_state_of_another_target_or_stack_is_refused() {
+    let (dir, backend) = setup();
+    let state = written(&backend);
+    // The aws state copied into the kubernetes state directory.
+    let other = LocalBackend::new(dir.path(), Some("kubernetes"));
+    fs::create_dir_all(other.dir()).unwrap();
+    fs::copy(backend.state_path(), other.state_path()).unwrap();
+    let error = other.load().unwrap_err().to_string();
+    assert!(error.contains("state of target `aws`"), "{error}");
+    assert!(backend.check_stack(&state, "shop").is_ok());
+    let error = backend.check_stack(&state, "blog").unwrap_err().to_string();
+    assert!(error.contains("state of stack `shop`, but this stack is `blog`"), "{error}");
+}
+
+#[test]
+fn a_state_file_that_is_not_a_regular_file_is_refused() {
+    let (_dir, backend) = setup();
+    fs::create_dir_all(backend.dir()).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/dev/zero", backend.state_path()).unwrap();
+        let error = backend.load().unwrap_err().to_string();
+        assert!(error.contains("not a regular file"), "{error}");
+    }
 }

@@ -1,0 +1,219 @@
+//! Reading and writing the files stackc is handed, safely.
+//!
+//! - [`read_regular`]: a file read is a regular file of bounded size. It is
+//!   opened without blocking (a FIFO would otherwise wait for a writer
+//!   forever) and checked on the open handle, so `/dev/zero`, a FIFO or a
+//!   directory is a clear error, never a hang or an out-of-memory kill.
+//! - [`write_replacing`]: a file written replaces only a regular file (or
+//!   nothing): never a device node, a FIFO, a directory or a symlink (which
+//!   would be replaced, or written through). The bytes go to a new temp file
+//!   in the same directory with the given mode (created with it, so a secret
+//!   is never readable by others, even for an instant), fsynced, renamed over
+//!   the path, and the directory fsynced.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Error, ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Files readable and writable by their owner only (state, journal, lock,
+/// saved plans, manifests holding secrets).
+pub const OWNER_ONLY: u32 = 0o600;
+
+/// What a file that is not a regular file is, for messages.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn not_regular(file_type: std::fs::FileType) -> Error {
+    Error::new(ErrorKind::InvalidInput, format!("it is {}, not a regular file", kind_of(file_type)))
+}
+
+/// The bytes of the regular file at `path` (symlinks followed), at most
+/// `limit` bytes; anything else is an error whose text is a clause ("it is
+/// a FIFO (named pipe), not a regular file").
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.file_type().is_file() {
+        return Err(not_regular(metadata.file_type()));
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("it is larger than {}, the most stackc reads from one file", size_text(limit)),
+        )
+    };
+    if metadata.len() > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // The size may change while reading (a file being appended to): bounded anyway.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// `16 MiB`, `256 MiB`, or bytes.
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Refuses `path` when something other than a regular file is there.
+pub fn check_replaceable(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_file() => Ok(()),
+        Ok(metadata) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {}, and stackc replaces only regular files; choose another path",
+                kind_of(metadata.file_type())
+            ),
+        )),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Writes `bytes` to `path` atomically with permissions `mode` (unix),
+/// replacing only a regular file (see the module docs).
+pub fn write_replacing(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    check_replaceable(path)?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let temp = temp_path(dir, &name)?;
+    let written = (|| -> std::io::Result<()> {
+        let mut file = create_new(&temp, mode)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
+    }
+    sync_dir(dir)
+}
+
+/// A new file (never an existing one: `O_EXCL`, so a symlink planted at
+/// `path` is not followed) created with `mode`.
+pub fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+/// `.<name>.<pid>-<random>.tmp` in `dir`.
+pub fn temp_path(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(|e| Error::other(e.to_string()))?;
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(dir.join(format!(".{name}.{}-{suffix}.tmp", std::process::id())))
+}
+
+/// Fsyncs a directory so a rename or a new file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir).and_then(|d| d.sync_all())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_only_bounded_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "hello").unwrap();
+        assert_eq!(read_regular(&file, 5).unwrap(), b"hello");
+        let error = read_regular(&file, 4).unwrap_err();
+        assert!(error.to_string().contains("larger than 4 bytes"), "{error}");
+        let error = read_regular(dir.path(), 100).unwrap_err();
+        assert!(error.to_string().contains("a directory"), "{error}");
+        #[cfg(unix)]
+        {
+            let error = read_regular(Path::new("/dev/zero"), 100).unwrap_err();
+            assert!(error.to_string().contains("a device"), "{error}");
+            let fifo = dir.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            // Would block forever without O_NONBLOCK (no writer).
+            let error = read_regular(&fifo, 100).unwrap_err();
+            assert!(error.to_string().contains("FIFO"), "{error}");
+        }
+    }
+
+    #[test]
+    fn replaces_only_regular_files_with_the_mode_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan");
+        write_replacing(&file, b"one", OWNER_ONLY).unwrap();
+        write_replacing(&file, b"two", OWNER_ONLY).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+            let outside = dir.path().join("outside");
+            std::fs::write(&outside, "keep").unwrap();
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&outside, &link).unwrap();
+            let error = write_replacing(&link, b"x", OWNER_ONLY).unwrap_err();
+            assert!(error.to_string().contains("symbolic link"), "{error}");
+            assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
+            assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+            let error = write_replacing(Path::new("/dev/null"), b"x", OWNER_ONLY).unwrap_err();
+            assert!(error.to_string().contains("a device"), "{error}");
+        }
+        // No temp file left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")), "{names:?}");
+    }
+}
