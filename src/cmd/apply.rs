@@ -164,9 +164,10 @@ fn confirm(destroy: bool, err: &mut dyn Write) -> Result<(), ExitCode> {
         let _ = writeln!(
             err,
             "error: {} needs a confirmation and stdin is not a terminal. Review the plan above and pass \
-             --auto-approve, or save it with `stackc plan --out FILE` and run `stackc apply FILE`. Nothing was \
-             changed.",
-            if destroy { "destroy" } else { "apply" }
+             --auto-approve, or save it with `stackc plan {}--out FILE` and run `stackc apply FILE`. Nothing \
+             was changed.",
+            if destroy { "destroy" } else { "apply" },
+            if destroy { "--destroy " } else { "" }
         );
         return Err(ExitCode::from(1));
     }
