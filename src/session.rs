@@ -72,6 +72,20 @@ impl Session {
                 err,
             );
         }
+        Session::attach(checked, compiled.graph, operation, lock, runtime, err)
+    }
+
+    /// [`Session::open`] for a stack already checked and expanded without
+    /// state (`graph`): locks, loads and connects. `build` uses it to
+    /// generate values the way apply does.
+    pub fn attach(
+        checked: CheckedStack,
+        graph: ResourceGraph,
+        operation: &str,
+        lock: bool,
+        runtime: &tokio::runtime::Runtime,
+        err: &mut dyn Write,
+    ) -> Result<Session, ExitCode> {
         let fail = |err: &mut dyn Write, message: String| {
             let _ = writeln!(err, "error: {message}");
             ExitCode::from(1)
@@ -99,7 +113,7 @@ impl Session {
             .map_err(|message| fail(err, message))?;
         Ok(Session {
             checked,
-            graph: compiled.graph,
+            graph,
             backend,
             guard,
             state,

@@ -15,7 +15,7 @@
 
 use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
-use crate::progress::{Progress, TICK};
+use crate::progress::{Progress, Stream, TICK};
 use crate::session::{self, runtime, Session};
 use stackc_compiler::Value;
 use stackc_planner::apply::{self, ApplyInput, ApplyReport, CancelLevel, Canceller, OperationKind};
@@ -81,14 +81,14 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
         if !plan.has_changes() {
             if !plan.refreshed.is_empty() {
                 // Nothing to do but record what refresh read.
-                carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+                carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
             }
             return Ok(());
         }
         if !args.auto_approve {
             confirm(destroy, &mut err)?;
         }
-        let report = carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+        let report = carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
         finish_report(&session, &report, destroy, &mut err)
     })();
     session.release(&mut err);
@@ -148,7 +148,7 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             summary.change,
             summary.destroy
         );
-        let report = carry_out(&mut session, plan, args.parallelism, runtime, err)?;
+        let report = carry_out(&mut session, plan, args.parallelism, Stream::Stdout, runtime, err)?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
     session.release(err);
@@ -188,12 +188,13 @@ fn confirm(destroy: bool, err: &mut dyn Write) -> Result<(), ExitCode> {
     Ok(())
 }
 
-/// Applies `plan` with the journal, the progress display and Ctrl-C
-/// handling; commits the state.
-fn carry_out(
+/// Applies `plan` with the journal, the progress display (on `stream`) and
+/// Ctrl-C handling; commits the state. (`build` generates values with it.)
+pub fn carry_out(
     session: &mut Session,
     plan: &Plan,
     parallelism: u32,
+    stream: Stream,
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
 ) -> Result<ApplyReport, ExitCode> {
@@ -216,7 +217,7 @@ fn carry_out(
             _ => 1,
         })
         .sum();
-    let progress = Progress::new(operations);
+    let progress = Progress::new(operations, stream);
     let result = runtime.block_on(async {
         let signals = tokio::spawn(interrupts(canceller));
         let ticker = {
@@ -291,42 +292,8 @@ fn finish_report(
     destroy: bool,
     err: &mut dyn Write,
 ) -> Result<(), ExitCode> {
+    report_problems(session, report, err);
     let mut out = std::io::stdout();
-    if !report.failed.is_empty() {
-        // By address, not by when each failed: the same failures read the
-        // same on every run.
-        let mut problems: Vec<_> =
-            report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
-        problems.sort_by(|a, b| a.address.cmp(&b.address));
-        session::emit_problems(session.sources(), &problems, err);
-    }
-    // Grouped by cause: a failure near the root can stop many operations.
-    // Causes and operations in order, not as they were found: the same
-    // failures read the same on every run.
-    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
-    for (address, kind, because) in &report.skipped {
-        skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
-    }
-    for (because, mut operations) in skipped {
-        operations.sort();
-        let shown = operations.len().min(10);
-        let more = if operations.len() > shown {
-            format!(" and {} more", operations.len() - shown)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(err, "not done because {because}: {}{more}", operations[..shown].join(", "));
-    }
-    for (address, kind) in &report.interrupted {
-        let _ = writeln!(
-            err,
-            "interrupted: {} of `{address}`: its outcome is unknown; the next plan reads the object to find out",
-            kind.as_str()
-        );
-    }
-    for (name, why) in &report.output_problems {
-        let _ = writeln!(err, "warning: output `{name}` was not updated: {why}");
-    }
     let word = if report.succeeded() {
         "complete"
     } else if report.cancelled {
@@ -362,6 +329,46 @@ fn finish_report(
         Ok(())
     } else {
         Err(ExitCode::from(1))
+    }
+}
+
+/// Writes what went wrong in an apply: each failure at its source, what
+/// was not done and why, interrupted operations, outputs not updated.
+pub fn report_problems(session: &Session, report: &ApplyReport, err: &mut dyn Write) {
+    if !report.failed.is_empty() {
+        // By address, not by when each failed: the same failures read the
+        // same on every run.
+        let mut problems: Vec<_> =
+            report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
+        problems.sort_by(|a, b| a.address.cmp(&b.address));
+        session::emit_problems(session.sources(), &problems, err);
+    }
+    // Grouped by cause: a failure near the root can stop many operations.
+    // Causes and operations in order, not as they were found: the same
+    // failures read the same on every run.
+    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for (address, kind, because) in &report.skipped {
+        skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
+    }
+    for (because, mut operations) in skipped {
+        operations.sort();
+        let shown = operations.len().min(10);
+        let more = if operations.len() > shown {
+            format!(" and {} more", operations.len() - shown)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(err, "not done because {because}: {}{more}", operations[..shown].join(", "));
+    }
+    for (address, kind) in &report.interrupted {
+        let _ = writeln!(
+            err,
+            "interrupted: {} of `{address}`: its outcome is unknown; the next plan reads the object to find out",
+            kind.as_str()
+        );
+    }
+    for (name, why) in &report.output_problems {
+        let _ = writeln!(err, "warning: output `{name}` was not updated: {why}");
     }
 }
 
