@@ -178,7 +178,7 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             let n = build.pending.len();
             let _ = writeln!(
                 err,
-                "error: {} {} on values generated at apply, so {} not written:",
+                "error: {} {} on values build cannot know, so {} not written:",
                 plural(n, "manifest"),
                 if n == 1 { "depends" } else { "depend" },
                 if n == 1 { "it was" } else { "they were" },
