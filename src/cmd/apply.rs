@@ -88,6 +88,7 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
         if !args.auto_approve {
             confirm(destroy, &mut err)?;
         }
+        check_credentials(&session, &plan, &runtime, &mut err)?;
         let report = carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
         finish_report(&session, &report, destroy, &mut err)
     })();
@@ -148,6 +149,7 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             summary.change,
             summary.destroy
         );
+        check_credentials(&session, plan, runtime, err)?;
         let report = carry_out(&mut session, plan, args.parallelism, Stream::Stdout, runtime, err)?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
@@ -156,6 +158,34 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }
+}
+
+/// Before the first write to AWS, one call that needs valid credentials
+/// (the account id, which the first create asks for anyway): without them
+/// apply stops here, cleanly, instead of failing every create it started.
+fn check_credentials(
+    session: &Session,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<(), ExitCode> {
+    let Some(aws) = &session.aws else { return Ok(()) };
+    let writes_to_aws = plan.changes.iter().any(|c| {
+        c.action != stackc_planner::plan::Action::NoOp
+            && c.target.as_deref() == Some(stackc_provider_aws::TARGET)
+    });
+    if !writes_to_aws {
+        return Ok(());
+    }
+    runtime.block_on(aws.account_id()).map(|_| ()).map_err(|e| {
+        let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "error: the AWS credentials could not be checked before the first change{code}: {}. Nothing was changed.",
+            e.message
+        );
+        ExitCode::from(1)
+    })
 }
 
 /// Asks "yes?" on the terminal.

@@ -139,6 +139,14 @@ impl AwsProvider {
         self.client.region()
     }
 
+    /// The account the credentials belong to: one STS call (its answer is
+    /// kept, and the first create needs it anyway). `apply` asks before its
+    /// first write, so missing or refused credentials stop it before any
+    /// object is made.
+    pub async fn account_id(&self) -> ProviderResult<String> {
+        self.client.account_id().await
+    }
+
     /// API requests sent so far (every attempt counts).
     pub fn api_calls(&self) -> u64 {
         self.client.call_count()
