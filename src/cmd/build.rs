@@ -259,7 +259,7 @@ fn generate(
     let failed = |exit| Failed { exit };
     let runtime = crate::session::runtime(err).map_err(failed)?;
     // Planning expands without state, as `plan` does.
-    let graph = checked.expand(None, Format::Human, &mut std::io::sink())?.graph;
+    let graph = checked.expand(None, Format::Human, err)?.graph;
     let mut session = Session::attach(checked, graph, "build", true, &runtime, err).map_err(failed)?;
     let made = (|| {
         let only = needed.iter().map(|a| a.as_str().to_string()).collect();

@@ -77,11 +77,12 @@ pub enum Command {
     ///
     /// So they are not destroyed and re-created. FROM may name every
     /// resource under it (`service.api` moves `service.api/...`). Refuses if
-    /// a new address is taken or names another resource type.
+    /// a new address is taken or names another resource type. PATH is the
+    /// stack directory (default: the current one).
     #[command(override_usage = "stackc state mv [OPTIONS] [PATH] <FROM> <TO>")]
     Mv {
-        /// [PATH] (the stack directory, default: the current one), FROM, TO.
-        #[arg(num_args = 2..=3, required = true, value_name = "FROM TO")]
+        /// [PATH] FROM TO (shown in the usage line).
+        #[arg(num_args = 2..=3, required = true, hide = true)]
         operands: Vec<String>,
         #[command(flatten)]
         location: Location,
