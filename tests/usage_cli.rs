@@ -201,3 +201,36 @@ fn the_test_moto_leaves_no_log_behind() {
     assert!(!log.exists(), "moto's log is left at {}", log.display());
     assert_eq!(std::fs::read_dir(tmp.path()).expect("tmp").count(), 0);
 }
+
+/// The README's set-up and moto lines say what a new user needs, and its
+/// count of what the shop creates on AWS is the plan's.
+#[test]
+fn the_readme_says_what_a_new_user_needs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for wanted in [
+        "apt install python3-venv",
+        "cargo install --path .",
+        "target/release/stackc",
+        "MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -p 5000 &",
+        ".venv/bin/python scripts/aws-check.py --endpoint http://127.0.0.1:5000 owned shop",
+        "Drawing it needs Graphviz",
+    ] {
+        assert!(flat.contains(wanted), "README.md does not say `{wanted}`");
+    }
+    // A copy: a state left in examples/shop would make the plan read AWS.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("shop")).expect("dir");
+    for file in ["main.stack.hcl", "targets.stack.hcl"] {
+        std::fs::copy(root().join("examples/shop").join(file), dir.path().join("shop").join(file))
+            .expect("copy");
+    }
+    let plan = stackc(dir.path(), &["plan", "shop", "--target", "aws"]);
+    let summary = plan.ok().stdout.lines().find(|l| l.starts_with("Plan: ")).expect("summary").to_string();
+    let count: usize =
+        summary["Plan: ".len()..].split(' ').next().and_then(|n| n.parse().ok()).expect("count");
+    assert!(
+        flat.contains(&format!("the plan's {count}:")),
+        "README.md's count of the shop's objects is not {count}"
+    );
+}
