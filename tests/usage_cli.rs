@@ -234,3 +234,22 @@ fn the_readme_says_what_a_new_user_needs() {
         "README.md's count of the shop's objects is not {count}"
     );
 }
+
+/// The binary users install carries no debug information; the profiling
+/// profile keeps line tables for profilers.
+#[test]
+fn the_release_profile_is_lean_and_profiling_keeps_line_tables() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let section = |name: &str| {
+        let start =
+            manifest.find(&format!("[profile.{name}]\n")).unwrap_or_else(|| panic!("no [profile.{name}]"));
+        let body = &manifest[start..];
+        let body = &body[body.find('\n').expect("line") + 1..];
+        body[..body.find("\n[").unwrap_or(body.len())].to_string()
+    };
+    assert!(section("release").contains("debug = false"), "{}", section("release"));
+    let profiling = section("profiling");
+    assert!(
+        profiling.contains("inherits = \"release\"") && profiling.contains("debug = \"line-tables-only\"")
+    );
+}
