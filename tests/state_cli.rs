@@ -320,6 +320,8 @@ fn the_stack_path_comes_first_everywhere() {
     let run = outside(&["output", name, "url", "-C", name]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("the stack directory is given twice"), "{}", run.stderr);
+    let run = outside(&["output", "no/such-stack"]);
+    assert_eq!(run.stderr, "error: `no/such-stack` is not a directory\n");
     let run = outside(&["output", name, "--raw"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("`--raw` prints one output: name it"), "{}", run.stderr);

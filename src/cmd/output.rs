@@ -2,7 +2,7 @@
 //! read from the state (no compiler, no provider). PATH comes first, as in
 //! every command that works on a stack; a single operand is the PATH when
 //! it names a directory or a stack file, else the NAME (`stackc output url`
-//! in the stack directory).
+//! in the stack directory; one with a `/` is always a PATH).
 //!
 //! Human form hides sensitive values as `(sensitive)`. As in Terraform,
 //! asking for values in a machine form prints them: `--json` (all outputs,
@@ -58,7 +58,9 @@ pub fn run(args: Args) -> ExitCode {
 fn operands(args: &Args) -> Result<(PathBuf, Option<String>), String> {
     let (path, name) = match (&args.first, &args.second) {
         (Some(path), Some(name)) => (Some(PathBuf::from(path)), Some(name.clone())),
-        (Some(one), None) if names_a_stack(one) => (Some(PathBuf::from(one)), None),
+        // An output's name is an identifier: with a `/` it is a path (one
+        // that does not exist is said so).
+        (Some(one), None) if names_a_stack(one) || one.contains('/') => (Some(PathBuf::from(one)), None),
         (Some(name), None) => (None, Some(name.clone())),
         (None, _) => (None, None),
     };
