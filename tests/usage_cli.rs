@@ -253,3 +253,24 @@ fn the_release_profile_is_lean_and_profiling_keeps_line_tables() {
         profiling.contains("inherits = \"release\"") && profiling.contains("debug = \"line-tables-only\"")
     );
 }
+
+/// `import` takes the stack directory first too; the order of earlier
+/// versions is refused with the order to use.
+#[test]
+fn import_takes_the_stack_path_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    release_token(dir.path());
+    stackc(dir.path(), &["apply", "release-token", "-var", "settle=0s", "--auto-approve"]).ok();
+    stackc(dir.path(), &["state", "rm", "release-token", "random_password.api_token"]).ok();
+    let run = stackc(dir.path(), &["import", "random_password.api_token", "correct-horse", "release-token"]);
+    assert_eq!(
+        run.code(1).stderr,
+        "error: `random_password.api_token` is not a directory and `release-token` is: the stack directory comes \
+         first (`stackc import release-token random_password.api_token correct-horse`)\n"
+    );
+    let run =
+        stackc(dir.path(), &["import", "release-token", "random_password.api_token", "correct-horse"]).ok();
+    assert!(run.stdout.starts_with("Imported `random_password.api_token`"), "{}", run.stdout);
+    let listed = stackc(dir.path(), &["state", "list", "release-token"]).ok();
+    assert!(listed.stdout.contains("random_password.api_token\n"), "{}", listed.stdout);
+}
