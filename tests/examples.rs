@@ -131,11 +131,24 @@ fn graph_json(dir: &Path, example_path: &str, target: Option<&str>) -> String {
     run.stdout
 }
 
+/// A copy of every example at `examples/<name>` in a temporary directory:
+/// the same paths as in the repository, without the state a `stackc build`
+/// or `apply` run by hand leaves in an example (values it generated would
+/// show in the graph).
+fn clean_examples() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().expect("temp dir");
+    for example in examples() {
+        copy_stack(&root().join("examples").join(&example), &temp.path().join("examples").join(&example));
+    }
+    temp
+}
+
 #[test]
 fn every_expansion_is_a_snapshot() {
+    let clean = clean_examples();
     for example in examples() {
         for target in targets_to_build(&example) {
-            let json = graph_json(&root(), &format!("examples/{example}"), target.as_deref());
+            let json = graph_json(clean.path(), &format!("examples/{example}"), target.as_deref());
             let name = format!("{example}-{}", target.as_deref().unwrap_or("no-target"));
             insta::with_settings!({
                 description => format!("stackc build examples/{example} --format json{}",
@@ -160,10 +173,13 @@ fn generated_passwords(json: &str) -> Vec<String> {
         .collect()
 }
 
+/// Copies the files of a stack directory (not `.stackc/`: no state).
 fn copy_stack(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("copy dir");
-    for file in stack_files(from) {
-        std::fs::copy(&file, to.join(file.file_name().expect("name"))).expect("copied");
+    for entry in std::fs::read_dir(from).expect("readable").flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copied");
+        }
     }
 }
 
@@ -190,8 +206,9 @@ fn manifests_of(json: &str) -> Vec<stackc_provider_kubernetes::manifest::Manifes
 
 #[test]
 fn kubernetes_manifests_reference_their_own_workloads() {
+    let clean = clean_examples();
     for example in examples().into_iter().filter(|e| declared_targets(e).contains(&"kubernetes".into())) {
-        let json = graph_json(&root(), &format!("examples/{example}"), Some("kubernetes"));
+        let json = graph_json(clean.path(), &format!("examples/{example}"), Some("kubernetes"));
         let manifests = manifests_of(&json);
         assert!(!manifests.is_empty(), "{example}");
         let problems = stackc_provider_kubernetes::manifest::dangling_references(&manifests);
