@@ -1,6 +1,7 @@
 //! The stacks of `examples/` as tests, discovered automatically (every
 //! directory with a `*.stack.hcl` file). For each example, through the real
-//! `stackc` binary, run from the workspace root:
+//! `stackc` binary, run from the workspace root (graphs and builds from a
+//! copy of the examples, so no state left in them counts):
 //!
 //! - `stackc check` finds nothing at all (no error, no warning);
 //! - `stackc build --format json` for every target it declares (or once,
