@@ -1,7 +1,8 @@
 # Sourced by scripts/test: starts a moto server (the AWS API emulator the
 # aws provider's tests run against) on a free loopback port, exports its URL
 # as STACKC_TEST_MOTO_ENDPOINT, and stops it when the calling script exits,
-# whether the tests passed or not.
+# whether the tests passed or not; its log is removed then (it is shown
+# when moto does not start).
 #
 # Usage: moto_start VENV
 moto_start() {
@@ -39,5 +40,9 @@ moto_stop() {
     kill "$MOTO_PID" 2>/dev/null || true
     wait "$MOTO_PID" 2>/dev/null || true
     MOTO_PID=
+  fi
+  if [ -n "${MOTO_LOG:-}" ]; then
+    rm -f "$MOTO_LOG"
+    MOTO_LOG=
   fi
 }

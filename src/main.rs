@@ -1,7 +1,7 @@
 //! The `stackc` binary: argument parsing, file and network I/O, rendering.
 //! Each subcommand lives in `cmd/<name>.rs` with its own `Args` and `run`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: planning and applying large
@@ -28,7 +28,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a starter stack (one service, one target) into a directory.
+    Init(cmd::init::Args),
     /// Parse and type-check a stack; report every problem found.
+    #[command(visible_alias = "validate")]
     Check(cmd::check::Args),
     /// Compile a stack for a target: Kubernetes manifests, or the resource graph as JSON.
     Build(cmd::build::Args),
@@ -48,6 +51,10 @@ enum Command {
     State(cmd::state::Args),
     /// Print the stack's outputs from the last apply.
     Output(cmd::output::Args),
+    /// Print a shell completion script for bash, zsh or fish.
+    Completions(cmd::completions::Args),
+    /// Print the man page (`stackc man > stackc.1`).
+    Man(cmd::completions::ManArgs),
 }
 
 /// The exit code of a usage error (an unknown flag, a missing argument,
@@ -65,6 +72,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Init(args) => cmd::init::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Build(args) => cmd::build::run(args),
         Command::Graph(args) => cmd::graph::run(args),
@@ -75,5 +83,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::completions::run_man(args, Cli::command()),
     }
 }

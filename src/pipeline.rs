@@ -389,7 +389,7 @@ pub fn stack_dir_of(path: &Path) -> PathBuf {
 
 /// The stack directory's own name (`shop` for `examples/shop` or for `.`
 /// inside it); `stack` when it has none (the root directory).
-fn stack_name_of(dir: &Path) -> String {
+pub fn stack_name_of(dir: &Path) -> String {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     absolute.file_name().map_or_else(|| "stack".to_string(), |name| name.to_string_lossy().into_owned())
 }

@@ -21,14 +21,33 @@ struct Inner {
     status_shown: bool,
 }
 
-/// Prints progress lines to stdout.
+/// Where progress lines go: stdout for `apply` and `destroy`; stderr for
+/// `build`, whose stdout may be the manifests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stream {
+    #[default]
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn writer(self) -> Box<dyn Write> {
+        match self {
+            Stream::Stdout => Box::new(std::io::stdout().lock()),
+            Stream::Stderr => Box::new(std::io::stderr().lock()),
+        }
+    }
+}
+
+/// Prints progress lines to its stream.
 #[derive(Clone, Default)]
 pub struct Progress {
     inner: Arc<Mutex<Inner>>,
     /// Operations in the plan.
     total: usize,
-    /// stdout is a terminal: draw the status line.
+    /// The stream is a terminal: draw the status line.
     terminal: bool,
+    stream: Stream,
 }
 
 fn doing(kind: OperationKind) -> &'static str {
@@ -57,15 +76,18 @@ fn seconds(elapsed: Duration) -> String {
 }
 
 impl Progress {
-    pub fn new(total: usize) -> Progress {
+    pub fn new(total: usize, stream: Stream) -> Progress {
         use std::io::IsTerminal;
-        Progress { inner: Arc::default(), total, terminal: std::io::stdout().is_terminal() }
+        let terminal = match stream {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        };
+        Progress { inner: Arc::default(), total, terminal, stream }
     }
 
     /// Prints one line (above the status line, which is redrawn).
     fn line(&self, inner: &mut Inner, text: String) {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        let mut out = self.stream.writer();
         if inner.status_shown {
             let _ = write!(out, "\r\x1b[K");
         }
@@ -89,7 +111,7 @@ impl Progress {
     pub fn finish(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.status_shown {
-            let mut out = std::io::stdout();
+            let mut out = self.stream.writer();
             let _ = write!(out, "\r\x1b[K");
             let _ = out.flush();
             inner.status_shown = false;

@@ -58,7 +58,6 @@ impl Session {
         runtime: &tokio::runtime::Runtime,
         err: &mut dyn Write,
     ) -> Result<Session, ExitCode> {
-        let signals = Signals::install(runtime);
         let checked = match variables {
             Some(values) => pipeline::check_stack_with_values(args, values, Format::Human, err),
             None => pipeline::check_stack(args, Format::Human, err),
@@ -76,10 +75,25 @@ impl Session {
                 err,
             );
         }
+        Session::attach(checked, compiled.graph, operation, lock, runtime, err)
+    }
+
+    /// [`Session::open`] for a stack already checked and expanded without
+    /// state (`graph`): locks, loads and connects. `build` uses it to
+    /// generate values the way apply does.
+    pub fn attach(
+        checked: CheckedStack,
+        graph: ResourceGraph,
+        operation: &str,
+        lock: bool,
+        runtime: &tokio::runtime::Runtime,
+        err: &mut dyn Write,
+    ) -> Result<Session, ExitCode> {
         let fail = |err: &mut dyn Write, message: String| {
             let _ = writeln!(err, "error: {message}");
             ExitCode::from(1)
         };
+        let signals = Signals::install(runtime);
         let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
         let guard = if lock {
             Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
@@ -104,7 +118,7 @@ impl Session {
             .map_err(|message| fail(err, message))?;
         Ok(Session {
             checked,
-            graph: compiled.graph,
+            graph,
             backend,
             guard,
             state,

@@ -115,23 +115,99 @@ fn write_state(dir: &Path, password: &str) -> PathBuf {
 }
 
 #[test]
-fn without_state_the_manifests_needing_a_generated_secret_are_named_not_written() {
+fn without_state_build_generates_the_secret_records_it_and_reuses_it() {
     let dir = stack(KUBERNETES);
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
-    assert_eq!(run.code, 1);
-    insta::assert_snapshot!("pending_secret", run.transcript());
-    // Everything else is written, in apply order; never a placeholder secret.
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The apply engine's progress lines, then what build did.
+    assert!(run.stderr.contains(&format!("{PASSWORD_ADDRESS}: creating...\n")), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(
+            "generated 1 value and recorded it in app/.stackc/kubernetes/state.json (serial 1); later builds \
+             reuse it\nwrote 6 manifests to out; apply with `kubectl apply -f out`\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let out = dir.path().join("out");
     assert_eq!(
-        listing(&dir.path().join("out")),
+        listing(&out),
         [
             "00-namespace-demo.yaml",
             "02-configmap-web.yaml",
+            "02-secret-api-key.yaml",
             "04-service-public-lb.yaml",
             "04-service-web.yaml",
             "06-deployment-web.yaml",
         ]
     );
-    // Nothing was written into the stack (no state, no lock).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("02-secret-api-key.yaml")).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a secret is readable by its owner only");
+    }
+    // Recorded as apply records it: a state (no lock or journal left), the
+    // value the manifest holds.
+    let state_dir = dir.path().join("app/.stackc/kubernetes");
+    assert_eq!(listing(&state_dir), ["state.json"]);
+    let state_text = std::fs::read_to_string(state_dir.join("state.json")).expect("state");
+    let state = State::from_document(serde_json::from_str(&state_text).expect("JSON")).expect("a state");
+    assert_eq!(state.serial, 1);
+    let password =
+        state.resources[&ResourceAddress(PASSWORD_ADDRESS.into())].attributes.get_path(&["result"]);
+    let password = password.and_then(|v| v.unmarked().as_str().map(str::to_string)).expect("generated");
+    assert_eq!(password.len(), 24);
+    let secret = std::fs::read_to_string(out.join("02-secret-api-key.yaml")).expect("secret");
+    assert!(secret.contains(&password), "{secret}");
+
+    // The second build reuses it: the same bytes, the state untouched.
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "again"]);
+    assert_eq!(run.stderr, "wrote 6 manifests to again; apply with `kubectl apply -f again`\n");
+    for name in listing(&out) {
+        let (first, second) =
+            (std::fs::read(out.join(&name)), std::fs::read(dir.path().join("again").join(&name)));
+        assert!(first.expect("first") == second.expect("second"), "{name} differs");
+    }
+    assert_eq!(std::fs::read_to_string(state_dir.join("state.json")).expect("state"), state_text);
+}
+
+/// A ConfigMap that needs another object's `uid`, which only the cluster
+/// assigns; and a password kept by that `uid`.
+const WAITS_FOR_THE_CLUSTER: &str = r#"
+on "kubernetes" {
+  resource "kubernetes_manifest" "first" {
+    manifest = {
+      apiVersion = "v1"
+      kind       = "ConfigMap"
+      metadata   = { name = "first", namespace = "demo" }
+      data       = { a = "1" }
+    }
+  }
+  resource "kubernetes_manifest" "second" {
+    manifest = {
+      apiVersion = "v1"
+      kind       = "ConfigMap"
+      metadata   = { name = "second", namespace = "demo" }
+      data       = { first = kubernetes_manifest.first.uid }
+    }
+  }
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#;
+
+#[test]
+fn manifests_waiting_for_the_cluster_are_named_not_written() {
+    let dir = stack(WAITS_FOR_THE_CLUSTER);
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("pending_cluster_value", run.transcript());
+    // The other one is written; never a placeholder.
+    assert_eq!(listing(&dir.path().join("out")), ["00-namespace-demo.yaml", "02-configmap-first.yaml"]);
+    // Nothing to generate, so nothing was written into the stack (no state, no lock).
     assert_eq!(listing(&dir.path().join("app")), ["main.stack.hcl"]);
 }
 
@@ -181,17 +257,15 @@ fn without_out_the_manifests_are_one_stream_on_stdout() {
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     assert_eq!(run.stdout.matches("---\n").count(), 6);
     assert!(run.stdout.starts_with("---\napiVersion: v1\nkind: Namespace\n"), "{}", run.stdout);
-    // Without the state: the others on stdout, the missing one named on stderr.
+    // Without the state: generated, the apply engine's progress on stderr,
+    // stdout only the manifests.
     std::fs::remove_dir_all(dir.path().join("app/.stackc")).expect("state removed");
     let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
-    assert_eq!(run.code, 1);
-    assert_eq!(run.stdout.matches("---\n").count(), 5);
-    assert!(!run.stdout.contains("kind: Secret"), "{}", run.stdout);
-    assert!(
-        run.stderr.contains("Secret/api-key (secret.api_key/kubernetes_manifest.secret)"),
-        "{}",
-        run.stderr
-    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.matches("---\n").count(), 6);
+    assert!(run.stdout.contains("kind: Secret"), "{}", run.stdout);
+    assert!(!run.stdout.contains("creat"), "{}", run.stdout);
+    assert!(run.stderr.contains("generated 1 value"), "{}", run.stderr);
 }
 
 #[test]

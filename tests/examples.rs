@@ -1,14 +1,17 @@
 //! The stacks of `examples/` as tests, discovered automatically (every
 //! directory with a `*.stack.hcl` file). For each example, through the real
-//! `stackc` binary, run from the workspace root:
+//! `stackc` binary, run from the workspace root (graphs and builds from a
+//! copy of the examples, so no state left in them counts):
 //!
 //! - `stackc check` finds nothing at all (no error, no warning);
 //! - `stackc build --format json` for every target it declares (or once,
 //!   without a target, when it declares none) is an insta snapshot
 //!   (`tests/snapshots/examples__<example>-<target>.snap`);
-//! - for Kubernetes, the manifests `stackc build -o DIR` writes (generated
-//!   secrets read from a state file the test writes, as after an apply) all
-//!   pass `kubernetes-validate --strict` against Kubernetes 1.33, in one
+//! - for Kubernetes, `stackc build -o DIR` on a clean copy (no state) exits
+//!   0 with every manifest, the generated secrets made and recorded in the
+//!   copy's state, each Secret file readable by its owner only; a second
+//!   build writes the same bytes; the manifests all pass
+//!   `kubernetes-validate --strict` against Kubernetes 1.33, in one
 //!   invocation over every file of every example; and every Service selector
 //!   and HorizontalPodAutoscaler target matches a workload of the same build.
 //!
@@ -21,7 +24,6 @@
 
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph, ResourceNode};
 use stackc_compiler::Value;
-use stackc_planner::state::{ResourceState, State};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -130,11 +132,24 @@ fn graph_json(dir: &Path, example_path: &str, target: Option<&str>) -> String {
     run.stdout
 }
 
+/// A copy of every example at `examples/<name>` in a temporary directory:
+/// the same paths as in the repository, without the state a `stackc build`
+/// or `apply` run by hand leaves in an example (values it generated would
+/// show in the graph).
+fn clean_examples() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().expect("temp dir");
+    for example in examples() {
+        copy_stack(&root().join("examples").join(&example), &temp.path().join("examples").join(&example));
+    }
+    temp
+}
+
 #[test]
 fn every_expansion_is_a_snapshot() {
+    let clean = clean_examples();
     for example in examples() {
         for target in targets_to_build(&example) {
-            let json = graph_json(&root(), &format!("examples/{example}"), target.as_deref());
+            let json = graph_json(clean.path(), &format!("examples/{example}"), target.as_deref());
             let name = format!("{example}-{}", target.as_deref().unwrap_or("no-target"));
             insta::with_settings!({
                 description => format!("stackc build examples/{example} --format json{}",
@@ -147,59 +162,25 @@ fn every_expansion_is_a_snapshot() {
     }
 }
 
-/// The `random_password` resources of a graph JSON, by address, with their length.
-fn generated_passwords(json: &str) -> Vec<(String, usize)> {
+/// The addresses of the `random_password` resources of a graph JSON.
+fn generated_passwords(json: &str) -> Vec<String> {
     let document: serde_json::Value = serde_json::from_str(json).expect("graph JSON");
     document["resources"]
         .as_array()
         .expect("resources")
         .iter()
         .filter(|r| r["type"] == "random_password")
-        .map(|r| {
-            let length = r["values"]["length"].as_u64().unwrap_or(16) as usize;
-            (r["address"].as_str().expect("address").to_string(), length)
-        })
+        .map(|r| r["address"].as_str().expect("address").to_string())
         .collect()
 }
 
-/// A state as `stackc apply` leaves it for the generated passwords: each
-/// `result` a deterministic string of the asked length.
-fn write_state(stack_dir: &Path, stack: &str, target: &str, passwords: &[(String, usize)]) {
-    let mut state =
-        State::new(stack, Some(target.to_string()), "0b6a3c1e-1111-4222-8333-444455556666".into());
-    state.serial = 1;
-    for (i, (address, length)) in passwords.iter().enumerate() {
-        let result: String = format!("Gen{i}x").chars().cycle().take(*length).collect();
-        let attributes = Value::Object(
-            [
-                ("length".to_string(), Value::Number(*length as f64)),
-                ("result".to_string(), Value::string(result).into_sensitive()),
-            ]
-            .into_iter()
-            .collect(),
-        );
-        state.resources.insert(
-            ResourceAddress(address.clone()),
-            ResourceState {
-                type_name: "random_password".into(),
-                target: None,
-                id: format!("none-{i}"),
-                attributes,
-                dependencies: Vec::new(),
-                tainted: false,
-            },
-        );
-    }
-    let dir = stack_dir.join(".stackc").join(target);
-    std::fs::create_dir_all(&dir).expect("state dir");
-    let text = serde_json::to_string_pretty(&state.to_document()).expect("state JSON");
-    std::fs::write(dir.join("state.json"), text).expect("state written");
-}
-
+/// Copies the files of a stack directory (not `.stackc/`: no state).
 fn copy_stack(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("copy dir");
-    for file in stack_files(from) {
-        std::fs::copy(&file, to.join(file.file_name().expect("name"))).expect("copied");
+    for entry in std::fs::read_dir(from).expect("readable").flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copied");
+        }
     }
 }
 
@@ -226,8 +207,9 @@ fn manifests_of(json: &str) -> Vec<stackc_provider_kubernetes::manifest::Manifes
 
 #[test]
 fn kubernetes_manifests_reference_their_own_workloads() {
+    let clean = clean_examples();
     for example in examples().into_iter().filter(|e| declared_targets(e).contains(&"kubernetes".into())) {
-        let json = graph_json(&root(), &format!("examples/{example}"), Some("kubernetes"));
+        let json = graph_json(clean.path(), &format!("examples/{example}"), Some("kubernetes"));
         let manifests = manifests_of(&json);
         assert!(!manifests.is_empty(), "{example}");
         let problems = stackc_provider_kubernetes::manifest::dangling_references(&manifests);
@@ -243,10 +225,13 @@ fn kubernetes_manifests_pass_the_official_schemas() {
         let stack = temp.path().join(&example);
         copy_stack(&root().join("examples").join(&example), &stack);
         let json = graph_json(temp.path(), &example, Some("kubernetes"));
-        write_state(&stack, &example, "kubernetes", &generated_passwords(&json));
+        let mut secrets = 0;
+        let build = |out: &Path| {
+            let out_arg = out.to_string_lossy().into_owned();
+            stackc(temp.path(), &["build", &example, "--target", "kubernetes", "-o", &out_arg])
+        };
         let out = temp.path().join(format!("{example}-manifests"));
-        let out_arg = out.to_string_lossy().into_owned();
-        let run = stackc(temp.path(), &["build", &example, "--target", "kubernetes", "-o", &out_arg]);
+        let run = build(&out);
         assert_eq!(run.code, 0, "{example}: {}", run.stderr);
         let written: Vec<PathBuf> = {
             let mut written: Vec<PathBuf> =
@@ -256,6 +241,34 @@ fn kubernetes_manifests_pass_the_official_schemas() {
         };
         // Every manifest of the graph was written (the secrets too).
         assert_eq!(written.len(), manifests_of(&json).len(), "{example}: {written:?}");
+        // The generated passwords are in the copy's state, as apply records them.
+        let state = std::fs::read_to_string(stack.join(".stackc/kubernetes/state.json")).expect("state");
+        for address in generated_passwords(&json) {
+            assert!(state.contains(&format!("\"address\": \"{address}\"")), "{example}: {address}");
+        }
+        assert!(!stack.join(".stackc/kubernetes/state.lock").exists(), "{example}: lock released");
+        for file in &written {
+            let text = std::fs::read_to_string(file).expect("manifest");
+            #[cfg(unix)]
+            if text.contains("\nkind: Secret\n") {
+                use std::os::unix::fs::PermissionsExt;
+                secrets += 1;
+                let mode = std::fs::metadata(file).expect("file").permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}: a Secret is readable by its owner only", file.display());
+            }
+        }
+        #[cfg(unix)]
+        assert_eq!(secrets, generated_passwords(&json).len(), "{example}: one Secret per generated password");
+        // A second build reuses the generated values: the same bytes.
+        let again = temp.path().join(format!("{example}-again"));
+        let run = build(&again);
+        assert_eq!(run.code, 0, "{example}: {}", run.stderr);
+        assert!(!run.stderr.contains("generated"), "{example}: nothing generated twice: {}", run.stderr);
+        for file in &written {
+            let name = file.file_name().expect("name");
+            let second = std::fs::read(again.join(name)).expect("written again");
+            assert!(std::fs::read(file).expect("first") == second, "{}", name.to_string_lossy());
+        }
         files.extend(written);
     }
     assert!(files.len() > 20, "{files:?}");

@@ -303,3 +303,61 @@ fn interrupted_apply_is_recovered() {
     drop(guard);
     insta::assert_snapshot!("recovered", stackc(dir.path(), &["state", "list"]).transcript());
 }
+
+/// Every command that works on a stack takes `[PATH]` first, run here from
+/// the stack directory's parent: `output [PATH] [NAME]`, `state list
+/// [PATH]`, `state show [PATH] ADDRESS`, `state mv [PATH] FROM TO`, `state
+/// rm [PATH] ADDRESS...`, `state unlock [PATH] ID`; `-C DIR` still works.
+#[test]
+fn the_stack_path_comes_first_everywhere() {
+    let (dir, backend, _state) = stack_with_state();
+    let parent = dir.path().parent().unwrap();
+    let name = dir.path().file_name().unwrap().to_str().unwrap();
+    let inside = |args: &[&str]| stackc(dir.path(), args);
+    let outside = |args: &[&str]| stackc(parent, args);
+
+    // output: one operand is the PATH when it names a directory, else the NAME.
+    assert_eq!(outside(&["output", name]).stdout, inside(&["output"]).stdout);
+    assert_eq!(outside(&["output", name, "url", "--raw"]).stdout, "https://shop.example.com");
+    assert_eq!(inside(&["output", "url", "--raw"]).stdout, "https://shop.example.com");
+    assert_eq!(outside(&["output", "-C", name, "url", "--raw"]).stdout, "https://shop.example.com");
+    let run = outside(&["output", name, "url", "-C", name]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("the stack directory is given twice"), "{}", run.stderr);
+    let run = outside(&["output", "no/such-stack"]);
+    assert_eq!(run.stderr, "error: `no/such-stack` is not a directory\n");
+    let run = outside(&["output", name, "--raw"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("`--raw` prints one output: name it"), "{}", run.stderr);
+
+    // state list and show.
+    assert_eq!(outside(&["state", "list", name]).stdout, inside(&["state", "list"]).stdout);
+    let show = outside(&["state", "show", name, "random_password.db"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_eq!(show.stdout, inside(&["state", "show", "random_password.db"]).stdout);
+    // The order of earlier versions is refused with the order to use.
+    let run = outside(&["state", "show", "random_password.db", name]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `random_password.db` is not a directory and `{name}` is: the stack directory comes first \
+             (`stackc state show {name} random_password.db`)\n"
+        )
+    );
+
+    // state mv and rm (and rm's -C).
+    outside(&["state", "mv", name, "stackc_data.seed", "stackc_data.origin"]).ok();
+    outside(&["state", "rm", name, "stackc_data.origin", "random_password.db"]).ok();
+    outside(&["state", "rm", "-C", name, "stackc_data.node"]).ok();
+    assert!(backend.load().unwrap().unwrap().resources.is_empty());
+
+    // state unlock, and the command the lock error names works as shown.
+    let guard = backend.lock("apply").unwrap();
+    let locked = outside(&["state", "rm", name, "x.y"]);
+    let command = format!("stackc state unlock {name} {} --target aws", guard.id());
+    assert!(locked.stderr.contains(&command), "{}", locked.stderr);
+    outside(&["state", "unlock", name, guard.id()]).ok();
+    assert!(!backend.lock_path().exists());
+    drop(guard);
+}

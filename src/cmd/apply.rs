@@ -16,7 +16,7 @@
 
 use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
-use crate::progress::{Progress, TICK};
+use crate::progress::{Progress, Stream, TICK};
 use crate::session::{self, runtime, Session};
 use stackc_compiler::Value;
 use stackc_planner::apply::{self, ApplyInput, ApplyReport, Canceller, OperationKind};
@@ -83,14 +83,15 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
         if !plan.has_changes() {
             if !plan.refreshed.is_empty() {
                 // Nothing to do but record what refresh read.
-                carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+                carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
             }
             return Ok(());
         }
         if !args.auto_approve {
             confirm(destroy, &mut err)?;
         }
-        let report = carry_out(&mut session, &plan, args.parallelism, &runtime, &mut err)?;
+        check_credentials(&session, &plan, &runtime, &mut err)?;
+        let report = carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
         finish_report(&session, &report, destroy, &mut err)
     })();
     session.release(&mut err);
@@ -178,7 +179,8 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             summary.change,
             summary.destroy
         );
-        let report = carry_out(&mut session, plan, args.parallelism, runtime, err)?;
+        check_credentials(&session, plan, runtime, err)?;
+        let report = carry_out(&mut session, plan, args.parallelism, Stream::Stdout, runtime, err)?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
     session.release(err);
@@ -188,15 +190,44 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
     }
 }
 
+/// Before the first write to AWS, one call that needs valid credentials
+/// (the account id, which the first create asks for anyway): without them
+/// apply stops here, cleanly, instead of failing every create it started.
+fn check_credentials(
+    session: &Session,
+    plan: &Plan,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<(), ExitCode> {
+    let Some(aws) = &session.aws else { return Ok(()) };
+    let writes_to_aws = plan.changes.iter().any(|c| {
+        c.action != stackc_planner::plan::Action::NoOp
+            && c.target.as_deref() == Some(stackc_provider_aws::TARGET)
+    });
+    if !writes_to_aws {
+        return Ok(());
+    }
+    runtime.block_on(aws.account_id()).map(|_| ()).map_err(|e| {
+        let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "error: the AWS credentials could not be checked before the first change{code}: {}. Nothing was changed.",
+            e.message
+        );
+        ExitCode::from(1)
+    })
+}
+
 /// Asks "yes?" on the terminal.
 fn confirm(destroy: bool, err: &mut dyn Write) -> Result<(), ExitCode> {
     if !std::io::stdin().is_terminal() {
         let _ = writeln!(
             err,
             "error: {} needs a confirmation and stdin is not a terminal. Review the plan above and pass \
-             --auto-approve, or save it with `stackc plan --out FILE` and run `stackc apply FILE`. Nothing was \
-             changed.",
-            if destroy { "destroy" } else { "apply" }
+             --auto-approve, or save it with `stackc plan {}--out FILE` and run `stackc apply FILE`. Nothing \
+             was changed.",
+            if destroy { "destroy" } else { "apply" },
+            if destroy { "--destroy " } else { "" }
         );
         return Err(ExitCode::from(1));
     }
@@ -217,12 +248,13 @@ fn confirm(destroy: bool, err: &mut dyn Write) -> Result<(), ExitCode> {
     Ok(())
 }
 
-/// Applies `plan` with the journal, the progress display and Ctrl-C
-/// handling; commits the state.
-fn carry_out(
+/// Applies `plan` with the journal, the progress display (on `stream`) and
+/// Ctrl-C handling; commits the state. (`build` generates values with it.)
+pub fn carry_out(
     session: &mut Session,
     plan: &Plan,
     parallelism: u32,
+    stream: Stream,
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
 ) -> Result<ApplyReport, ExitCode> {
@@ -247,7 +279,7 @@ fn carry_out(
             _ => 1,
         })
         .sum();
-    let progress = Progress::new(operations);
+    let progress = Progress::new(operations, stream);
     let result = runtime.block_on(async {
         let ticker = {
             let progress = progress.clone();
@@ -308,42 +340,8 @@ fn finish_report(
     destroy: bool,
     err: &mut dyn Write,
 ) -> Result<(), ExitCode> {
+    report_problems(session, report, err);
     let mut out = std::io::stdout();
-    if !report.failed.is_empty() {
-        // By address, not by when each failed: the same failures read the
-        // same on every run.
-        let mut problems: Vec<_> =
-            report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
-        problems.sort_by(|a, b| a.address.cmp(&b.address));
-        session::emit_problems(session.sources(), &problems, err);
-    }
-    // Grouped by cause: a failure near the root can stop many operations.
-    // Causes and operations in order, not as they were found: the same
-    // failures read the same on every run.
-    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
-    for (address, kind, because) in &report.skipped {
-        skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
-    }
-    for (because, mut operations) in skipped {
-        operations.sort();
-        let shown = operations.len().min(10);
-        let more = if operations.len() > shown {
-            format!(" and {} more", operations.len() - shown)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(err, "not done because {because}: {}{more}", operations[..shown].join(", "));
-    }
-    for (address, kind) in &report.interrupted {
-        let _ = writeln!(
-            err,
-            "interrupted: {} of `{address}`: its outcome is unknown; the next plan reads the object to find out",
-            kind.as_str()
-        );
-    }
-    for (name, why) in &report.output_problems {
-        let _ = writeln!(err, "warning: output `{name}` was not updated: {why}");
-    }
     let word = if report.succeeded() {
         "complete"
     } else if report.cancelled {
@@ -379,6 +377,46 @@ fn finish_report(
         Ok(())
     } else {
         Err(ExitCode::from(1))
+    }
+}
+
+/// Writes what went wrong in an apply: each failure at its source, what
+/// was not done and why, interrupted operations, outputs not updated.
+pub fn report_problems(session: &Session, report: &ApplyReport, err: &mut dyn Write) {
+    if !report.failed.is_empty() {
+        // By address, not by when each failed: the same failures read the
+        // same on every run.
+        let mut problems: Vec<_> =
+            report.failed.iter().map(|f| session::apply_failure(session.sources(), f)).collect();
+        problems.sort_by(|a, b| a.address.cmp(&b.address));
+        session::emit_problems(session.sources(), &problems, err);
+    }
+    // Grouped by cause: a failure near the root can stop many operations.
+    // Causes and operations in order, not as they were found: the same
+    // failures read the same on every run.
+    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for (address, kind, because) in &report.skipped {
+        skipped.entry(because.as_str()).or_default().push(format!("{} of `{address}`", kind.as_str()));
+    }
+    for (because, mut operations) in skipped {
+        operations.sort();
+        let shown = operations.len().min(10);
+        let more = if operations.len() > shown {
+            format!(" and {} more", operations.len() - shown)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(err, "not done because {because}: {}{more}", operations[..shown].join(", "));
+    }
+    for (address, kind) in &report.interrupted {
+        let _ = writeln!(
+            err,
+            "interrupted: {} of `{address}`: its outcome is unknown; the next plan reads the object to find out",
+            kind.as_str()
+        );
+    }
+    for (name, why) in &report.output_problems {
+        let _ = writeln!(err, "warning: output `{name}` was not updated: {why}");
     }
 }
 

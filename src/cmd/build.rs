@@ -11,10 +11,16 @@
 //!   sorted by address; on stdout, or `DIR/graph.json` with `-o DIR`.
 //!
 //! A value generated at apply (a `random_password`'s `result`) is taken from
-//! the local state, `.stackc/<target>/state.json`, read without a lock and
-//! never written. Without it, the manifests that need it are not written
-//! (never a placeholder): build names them and why, writes the others, and
-//! exits 1, so a script does not `kubectl apply` an incomplete set.
+//! the local state, `.stackc/<target>/state.json`. When a manifest waits for
+//! values that built-in resources make (a generated password needs no
+//! cluster), build makes them the way apply does: it takes the state's
+//! lock, plans those resources only (`--only`, with what they depend on),
+//! applies that plan through the apply engine (journal, atomic state
+//! write) and writes the complete set; the next build reuses them, so its
+//! files are the same bytes. A manifest that waits for anything else is
+//! not written (never a placeholder): build names it and why, writes the
+//! others, and exits 1, so a script does not `kubectl apply` an incomplete
+//! set. A build that needs nothing generated only reads the state, unlocked.
 //!
 //! A Service whose selector matches no workload of the build, or an
 //! autoscaler whose target is not in it, is a warning on stderr.
@@ -22,11 +28,21 @@
 //! Exit codes: 0 everything written, 1 any error (diagnostics, state,
 //! manifests pending, I/O).
 
-use crate::pipeline::{self, Failed, StackArgs};
+use crate::cmd::apply::{carry_out, report_problems};
+use crate::cmd::plan::make_plan;
+use crate::pipeline::{self, CheckedStack, Failed, StackArgs};
+use crate::progress::Stream;
 use crate::render::Format;
+use crate::session::Session;
 use stackc_compiler::expand::PriorLookup;
+use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
+use stackc_planner::apply::OperationKind;
 use stackc_planner::backend::LocalBackend;
+use stackc_planner::plan::{Action, PlanOptions};
+use stackc_planner::state::State;
+use stackc_provider_kubernetes::build::Pending;
 use stackc_provider_kubernetes::manifest::Manifest;
+use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -82,12 +98,21 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             return Err(fail(err, problem));
         }
     }
-    // Generated values from the last apply; the state is only read.
+    // Generated values from the last apply or build; the state is only read.
     let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
     let state = backend.load().map_err(|error| fail(err, error))?;
-    let prior = state.as_ref().map(pipeline::prior_from_state);
-    let prior: Option<PriorLookup<'_>> = prior.as_ref().map(|p| p as PriorLookup<'_>);
-    let compiled = checked.expand(prior, Format::Human, err)?;
+    let mut compiled = expand_with(&checked, state.as_ref(), err)?;
+    let mut checked = checked;
+    if args.format == BuildFormat::Yaml {
+        let waiting =
+            stackc_provider_kubernetes::build::build(&compiled.graph).map(|b| b.pending).unwrap_or_default();
+        let needed = generated_inputs(&compiled.graph, &waiting);
+        if !needed.is_empty() {
+            let (again, state) = generate(checked, &needed, err)?;
+            checked = again;
+            compiled = expand_with(&checked, Some(&state), err)?;
+        }
+    }
 
     let mut warnings = checked.warnings.clone();
     warnings.extend(compiled.warnings.iter().cloned());
@@ -153,7 +178,7 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             let n = build.pending.len();
             let _ = writeln!(
                 err,
-                "error: {} {} on values generated at apply, so {} not written:",
+                "error: {} {} on values build cannot know, so {} not written:",
                 plural(n, "manifest"),
                 if n == 1 { "depends" } else { "depend" },
                 if n == 1 { "it was" } else { "they were" },
@@ -174,6 +199,107 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             Err(Failed { exit: ExitCode::from(1) })
         }
     }
+}
+
+/// The stack expanded with the values recorded in `state`.
+fn expand_with(
+    checked: &CheckedStack,
+    state: Option<&State>,
+    err: &mut dyn Write,
+) -> Result<pipeline::Compiled, Failed> {
+    let prior = state.map(pipeline::prior_from_state);
+    let prior: Option<PriorLookup<'_>> = prior.as_ref().map(|p| p as PriorLookup<'_>);
+    checked.expand(prior, Format::Human, err)
+}
+
+/// The built-in resources (a `random_password`) that the `pending`
+/// manifests wait for, directly or through other resources, and that
+/// depend on built-in resources only: build can make them without any
+/// target's API. Sorted.
+fn generated_inputs(graph: &ResourceGraph, pending: &[Pending]) -> Vec<ResourceAddress> {
+    let builtin = |address: &ResourceAddress| graph.get(address).is_some_and(|n| n.target.is_none());
+    // Everything the pending manifests depend on, transitively.
+    let mut reached: BTreeSet<ResourceAddress> = BTreeSet::new();
+    let mut stack: Vec<&ResourceAddress> = pending.iter().map(|p| &p.address).collect();
+    while let Some(address) = stack.pop() {
+        for dependency in graph.get(address).map(|n| n.dependencies.as_slice()).unwrap_or_default() {
+            if reached.insert(dependency.clone()) {
+                stack.push(dependency);
+            }
+        }
+    }
+    // Keep those whose own dependencies are all built-in, transitively.
+    let only_builtin_below = |start: &ResourceAddress| {
+        let mut seen: HashSet<&ResourceAddress> = HashSet::new();
+        let mut stack = vec![start];
+        while let Some(address) = stack.pop() {
+            if !builtin(address) {
+                return false;
+            }
+            for dependency in graph.get(address).map(|n| n.dependencies.as_slice()).unwrap_or_default() {
+                if seen.insert(dependency) {
+                    stack.push(dependency);
+                }
+            }
+        }
+        true
+    };
+    reached.into_iter().filter(|a| only_builtin_below(a)).collect()
+}
+
+/// Makes the built-in resources `needed` as `stackc apply --only` would:
+/// under the state's lock, planned (refresh included) and applied through
+/// the apply engine, each result journalled, the state written atomically.
+/// Returns the stack and the new state.
+fn generate(
+    checked: CheckedStack,
+    needed: &[ResourceAddress],
+    err: &mut dyn Write,
+) -> Result<(CheckedStack, State), Failed> {
+    let failed = |exit| Failed { exit };
+    let runtime = crate::session::runtime(err).map_err(failed)?;
+    // Planning expands without state, as `plan` does.
+    let graph = checked.expand(None, Format::Human, err)?.graph;
+    let mut session = Session::attach(checked, graph, "build", true, &runtime, err).map_err(failed)?;
+    let made = (|| {
+        let only = needed.iter().map(|a| a.as_str().to_string()).collect();
+        let options = PlanOptions { refresh: true, destroy: false, only, exclude: Vec::new() };
+        let plan = make_plan(&session, options, &runtime, err)?.plan;
+        // `generated_inputs` chose resources that need no target's API;
+        // never call one from build, whatever the plan holds.
+        if let Some(change) = plan.changes.iter().find(|c| c.action != Action::NoOp && c.target.is_some()) {
+            let _ = writeln!(
+                err,
+                "error: generating values would also {} `{}`, which build does not do; nothing was changed",
+                change.action.as_str(),
+                change.address
+            );
+            return Err(ExitCode::from(1));
+        }
+        if !plan.has_changes() {
+            return Ok(0);
+        }
+        let report = carry_out(&mut session, &plan, 10, Stream::Stderr, &runtime, err)?;
+        report_problems(&session, &report, err);
+        if !report.succeeded() {
+            return Err(ExitCode::from(1));
+        }
+        Ok(report.count(OperationKind::Create))
+    })();
+    session.release(err);
+    let made = made.map_err(failed)?;
+    if made > 0 {
+        let _ = writeln!(
+            err,
+            "generated {} and recorded {} in {} (serial {}); later builds reuse {}",
+            plural(made, "value"),
+            if made == 1 { "it" } else { "them" },
+            crate::stack::display_path(&session.backend.state_path()),
+            session.state.serial,
+            if made == 1 { "it" } else { "them" },
+        );
+    }
+    Ok((session.checked, session.state))
 }
 
 /// Why `--format yaml` cannot be built for this target, if it cannot.

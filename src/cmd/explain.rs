@@ -1,5 +1,6 @@
 //! `stackc explain CODE`: print a diagnostic code's page (what it means, why,
 //! an example, how to fix); `--list` lists every code with its summary.
+//! Without either, it says both ways (exit 2, a usage error).
 
 use stackc_compiler::Code;
 use std::io::Write;
@@ -8,7 +9,6 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// A diagnostic code, e.g. E0203.
-    #[arg(required_unless_present = "list")]
     pub code: Option<String>,
     /// List every code with its summary.
     #[arg(long, conflicts_with = "code")]
@@ -27,7 +27,14 @@ pub fn run(args: Args) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let asked = args.code.unwrap_or_default();
+    let Some(asked) = args.code else {
+        // A usage error, with the way out: exit 2 like clap's own.
+        eprintln!(
+            "error: which diagnostic code? `stackc explain E0203` prints a code's page; `stackc explain --list` \
+             lists every code with its summary"
+        );
+        return ExitCode::from(2);
+    };
     match Code::parse(&asked) {
         Some(code) => {
             let page = code.page();

@@ -1,5 +1,7 @@
-//! `stackc import ADDR ID [DIR]`: adopt an existing object into the state
-//! as the resource the configuration declares at ADDR.
+//! `stackc import [PATH] ADDR ID`: adopt an existing object into the state
+//! as the resource the configuration declares at ADDR. PATH (the stack
+//! directory, default: the current one) comes first, as in every command
+//! that works on a stack.
 //!
 //! The address must be one the stack expands to (so its type and provider
 //! are known) and not already in the state. The provider reads the object
@@ -9,26 +11,64 @@
 
 use crate::pipeline::StackArgs;
 use crate::session::{runtime, Session};
+use crate::stack::VariableArgs;
 use stackc_compiler::diagnostic::did_you_mean;
 use stackc_compiler::graph::ResourceAddress;
 use stackc_planner::planning::operation_context;
 use stackc_planner::state::ResourceState;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
+#[command(override_usage = "stackc import [OPTIONS] [PATH] <ADDRESS> <ID>")]
 pub struct Args {
-    /// The resource's address in the configuration (`stackc_data.seed`,
-    /// `database.main/aws_instance.node["0"]`).
-    pub address: String,
-    /// The provider's id of the object (`i-0abc...`; for `random_password`, the password).
-    pub id: String,
+    /// [PATH] ADDRESS ID: the stack directory (default: the current one);
+    /// the resource's address in the configuration (`stackc_data.seed`,
+    /// `database.main/aws_instance.node["0"]`); the provider's id of the
+    /// object (`i-0abc...`; for `random_password`, the password).
+    #[arg(num_args = 2..=3, required = true, value_name = "OPERAND")]
+    pub operands: Vec<String>,
+    /// The target to expand for (`kubernetes`, `aws`, `local`); may be
+    /// omitted when the stack declares one target (or none).
+    #[arg(long)]
+    pub target: Option<String>,
     #[command(flatten)]
-    pub stack: StackArgs,
+    pub variables: VariableArgs,
+}
+
+/// What to import, from `[PATH] ADDRESS ID`.
+struct Wanted {
+    stack: StackArgs,
+    address: String,
+    id: String,
+}
+
+fn wanted(args: Args) -> Result<Wanted, String> {
+    let mut operands = args.operands;
+    let path = if operands.len() == 3 { PathBuf::from(operands.remove(0)) } else { PathBuf::from(".") };
+    let (address, id) = (operands.remove(0), operands.remove(0));
+    // `import ADDR ID DIR`, the order of earlier versions.
+    if !path.exists() && crate::cmd::state::names_a_stack(&id) {
+        return Err(format!(
+            "`{}` is not a directory and `{id}` is: the stack directory comes first (`stackc import {id} {} \
+             {address}`)",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(Wanted { stack: StackArgs { path, target: args.target, variables: args.variables }, address, id })
 }
 
 pub fn run(args: Args) -> ExitCode {
     let mut err = std::io::stderr();
+    let args = match wanted(args) {
+        Ok(wanted) => wanted,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = match runtime(&mut err) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
@@ -51,7 +91,7 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn import(args: &Args, session: &mut Session, runtime: &tokio::runtime::Runtime) -> Result<String, String> {
+fn import(args: &Wanted, session: &mut Session, runtime: &tokio::runtime::Runtime) -> Result<String, String> {
     let address = ResourceAddress(args.address.trim().to_string());
     let Some(node) = session.graph.get(&address) else {
         let help = did_you_mean(&address.0, session.graph.nodes().map(|n| n.address.as_str()))

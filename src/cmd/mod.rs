@@ -3,9 +3,11 @@
 pub mod apply;
 pub mod build;
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod graph;
 pub mod import;
+pub mod init;
 pub mod output;
 pub mod plan;
 pub mod state;

@@ -1,31 +1,40 @@
-//! `stackc output [NAME]`: the stack's outputs as of the last apply, read
-//! from the state (no compiler, no provider).
+//! `stackc output [PATH] [NAME]`: the stack's outputs as of the last apply,
+//! read from the state (no compiler, no provider). PATH comes first, as in
+//! every command that works on a stack; a single operand is the PATH when
+//! it names a directory or a stack file, else the NAME (`stackc output url`
+//! in the stack directory; one with a `/` is always a PATH).
 //!
 //! Human form hides sensitive values as `(sensitive)`. As in Terraform,
 //! asking for values in a machine form prints them: `--json` (all outputs,
 //! or one) and `--raw NAME` show sensitive values in plain text, since
 //! scripts need them.
 
-use crate::cmd::state::{describe, load, locate, render_value, CommandResult, Location};
+use crate::cmd::state::{
+    describe, load, locate, names_a_stack, render_value, stack_path, CommandResult, Location,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The stack directory (default: the current one).
+    #[arg(value_name = "PATH")]
+    pub first: Option<String>,
     /// The output to print; every output when omitted.
-    pub name: Option<String>,
+    #[arg(value_name = "NAME")]
+    pub second: Option<String>,
     /// Print JSON: `{"NAME": {"sensitive": bool, "value": ...}}` for every
     /// output, or the value of NAME. Sensitive values are included.
     #[arg(long)]
     pub json: bool,
     /// Print the value of NAME as it is, without quotes or newline (strings,
     /// numbers and bools only). Sensitive values are included.
-    #[arg(long, conflicts_with = "json", requires = "name")]
+    #[arg(long, conflicts_with = "json")]
     pub raw: bool,
-    /// The stack directory.
-    #[arg(long, short = 'C', default_value = ".")]
-    pub dir: PathBuf,
+    /// The stack directory (the same as PATH).
+    #[arg(long = "dir", short = 'C', value_name = "PATH", hide = true)]
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub location: Location,
 }
@@ -45,14 +54,31 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// The stack directory and the output's name, from `[PATH] [NAME]`.
+fn operands(args: &Args) -> Result<(PathBuf, Option<String>), String> {
+    let (path, name) = match (&args.first, &args.second) {
+        (Some(path), Some(name)) => (Some(PathBuf::from(path)), Some(name.clone())),
+        // An output's name is an identifier: with a `/` it is a path (one
+        // that does not exist is said so).
+        (Some(one), None) if names_a_stack(one) || one.contains('/') => (Some(PathBuf::from(one)), None),
+        (Some(name), None) => (None, Some(name.clone())),
+        (None, _) => (None, None),
+    };
+    if args.raw && name.is_none() {
+        return Err("`--raw` prints one output: name it (`stackc output [PATH] NAME --raw`)".to_string());
+    }
+    Ok((stack_path(path, args.dir.clone())?, name))
+}
+
 fn print(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> CommandResult {
-    let backend = locate(&args.dir, &args.location)?;
+    let (dir, name) = operands(args)?;
+    let backend = locate(&dir, &args.location)?;
     let state = load(&backend, err)?;
     let mut outputs: Vec<_> = state.iter().flat_map(|s| s.outputs.iter()).collect();
     outputs.sort_by(|a, b| a.0.cmp(b.0));
     let io = |e: std::io::Error| e.to_string();
 
-    let Some(name) = &args.name else {
+    let Some(name) = &name else {
         if args.json {
             let object: serde_json::Map<String, serde_json::Value> = outputs
                 .iter()

@@ -40,17 +40,18 @@ pub enum Command {
     List {
         /// The stack directory.
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        path: PathBuf,
         #[command(flatten)]
         location: Location,
     },
     /// Show one resource as recorded in the state (sensitive values hidden).
+    #[command(allow_missing_positional = true)]
     Show {
-        /// The resource's address (`random_password.db`).
-        address: String,
         /// The stack directory.
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        path: PathBuf,
+        /// The resource's address (`random_password.db`).
+        address: String,
         #[command(flatten)]
         location: Location,
     },
@@ -58,14 +59,17 @@ pub enum Command {
     ///
     /// An address also matches every resource under it: `service.api`
     /// removes `service.api/...`, `stackc_data.node` removes
-    /// `stackc_data.node[...]`.
+    /// `stackc_data.node[...]`. The first operand is the stack directory
+    /// when it names one and addresses follow.
+    #[command(override_usage = "stackc state rm [OPTIONS] [PATH] <ADDRESS>...")]
     Rm {
-        /// The addresses to remove.
-        #[arg(required = true)]
-        addresses: Vec<String>,
-        /// The stack directory.
-        #[arg(long, short = 'C', default_value = ".")]
-        dir: PathBuf,
+        /// [PATH] (the stack directory, default: the current one), then the
+        /// addresses to remove.
+        #[arg(required = true, value_name = "ADDRESS")]
+        operands: Vec<String>,
+        /// The stack directory (the same as PATH).
+        #[arg(long = "dir", short = 'C', value_name = "PATH", hide = true)]
+        dir: Option<PathBuf>,
         #[command(flatten)]
         location: Location,
     },
@@ -73,13 +77,13 @@ pub enum Command {
     ///
     /// So they are not destroyed and re-created. FROM may name every
     /// resource under it (`service.api` moves `service.api/...`). Refuses if
-    /// a new address is taken or names another resource type.
+    /// a new address is taken or names another resource type. PATH is the
+    /// stack directory (default: the current one).
+    #[command(override_usage = "stackc state mv [OPTIONS] [PATH] <FROM> <TO>")]
     Mv {
-        from: String,
-        to: String,
-        /// The stack directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
+        /// [PATH] FROM TO (shown in the usage line).
+        #[arg(num_args = 2..=3, required = true, hide = true)]
+        operands: Vec<String>,
         #[command(flatten)]
         location: Location,
     },
@@ -87,11 +91,13 @@ pub enum Command {
     ///
     /// Only for a command that crashed or was killed; the id is the one the
     /// "state is locked" error shows.
+    #[command(allow_missing_positional = true)]
     Unlock {
-        id: String,
         /// The stack directory.
         #[arg(default_value = ".")]
-        dir: PathBuf,
+        path: PathBuf,
+        /// The lock's id.
+        id: String,
         /// Release it even though its holder still runs on this host.
         #[arg(long)]
         force: bool,
@@ -100,18 +106,62 @@ pub enum Command {
     },
 }
 
+/// Whether `operand` names a stack: an existing directory or a stack file.
+/// Where a command's operands allow a `[PATH]` first, this tells it apart
+/// from an address or an output name.
+pub fn names_a_stack(operand: &str) -> bool {
+    let path = Path::new(operand);
+    path.is_dir() || (operand.ends_with(crate::stack::STACK_FILE_SUFFIX) && path.is_file())
+}
+
+/// Refuses `stackc state COMMAND OPERAND PATH` (the order of earlier
+/// versions) with the order to use.
+fn in_order(path: &Path, operand: &str, command: &str) -> CommandResult {
+    if !path.exists() && names_a_stack(operand) {
+        return Err(format!(
+            "`{}` is not a directory and `{operand}` is: the stack directory comes first (`stackc state {command} \
+             {operand} {}`)",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `-C DIR` (kept from earlier versions) or the PATH operand, not both.
+pub fn stack_path(path: Option<PathBuf>, dir: Option<PathBuf>) -> Result<PathBuf, String> {
+    match (path, dir) {
+        (Some(path), Some(dir)) => Err(format!(
+            "the stack directory is given twice (`{}` and `-C {}`); give it once, first: `[PATH]`",
+            path.display(),
+            dir.display()
+        )),
+        (Some(path), None) | (None, Some(path)) => Ok(path),
+        (None, None) => Ok(PathBuf::from(".")),
+    }
+}
+
 pub fn run(args: Args) -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
     let result = match args.command {
-        Command::List { dir, location } => list(&dir, &location, &mut out, &mut err),
-        Command::Show { address, dir, location } => show(&dir, &location, &address, &mut out, &mut err),
-        Command::Rm { addresses, dir, location } => remove(&dir, &location, &addresses, &mut out, &mut err),
-        Command::Mv { from, to, dir, location } => {
-            move_resources(&dir, &location, &from, &to, &mut out, &mut err)
+        Command::List { path, location } => list(&path, &location, &mut out, &mut err),
+        Command::Show { path, address, location } => in_order(&path, &address, "show")
+            .and_then(|()| show(&path, &location, &address, &mut out, &mut err)),
+        Command::Rm { mut operands, dir, location } => {
+            let path = (operands.len() > 1 && names_a_stack(&operands[0]))
+                .then(|| PathBuf::from(operands.remove(0)));
+            stack_path(path, dir).and_then(|path| remove(&path, &location, &operands, &mut out, &mut err))
         }
-        Command::Unlock { id, dir, force, location } => unlock(&dir, &location, &id, force, &mut out),
+        Command::Mv { mut operands, location } => {
+            let path =
+                if operands.len() == 3 { PathBuf::from(operands.remove(0)) } else { PathBuf::from(".") };
+            move_resources(&path, &location, &operands[0], &operands[1], &mut out, &mut err)
+        }
+        Command::Unlock { path, id, force, location } => {
+            in_order(&path, &id, "unlock").and_then(|()| unlock(&path, &location, &id, force, &mut out))
+        }
     };
     let _ = out.flush();
     match result {

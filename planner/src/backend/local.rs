@@ -108,12 +108,14 @@ impl LocalBackend {
     }
 
     /// The command that force-releases lock `id` of this state:
-    /// `stackc state unlock ID [DIR] [--target T]`.
+    /// `stackc state unlock [DIR] ID [--target T]` (the stack directory
+    /// first, as in every command that works on a stack).
     pub fn unlock_command(&self, id: &str) -> String {
-        let mut command = format!("stackc state unlock {id}");
+        let mut command = "stackc state unlock".to_string();
         if self.stack_dir != Path::new(".") && self.stack_dir != Path::new("") {
             command.push_str(&format!(" {}", self.stack_dir.display()));
         }
+        command.push_str(&format!(" {id}"));
         if let Some(target) = &self.target {
             command.push_str(&format!(" --target {target}"));
         }

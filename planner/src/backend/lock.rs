@@ -105,9 +105,25 @@ impl Drop for LockGuard {
 pub fn release(path: &Path, id: &str) -> Result<(), BackendError> {
     match read(path) {
         Ok(Some(info)) if info.id == id => {
-            fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))
+            fs::remove_file(path).map_err(BackendError::io("remove the lock file", path))?;
+            remove_empty_dirs(path);
+            Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Removes the state directory (`.stackc/<target>`) and `.stackc` if the
+/// lock was all they held: a plan with no state, or one that failed, leaves
+/// no empty directories in the stack. `remove_dir` only removes an empty
+/// directory; a command taking the lock meanwhile creates it again
+/// ([`acquire`]).
+fn remove_empty_dirs(lock: &Path) {
+    let state_dir = lock.parent();
+    if state_dir.is_some_and(|dir| fs::remove_dir(dir).is_ok()) {
+        if let Some(root) = state_dir.and_then(Path::parent) {
+            let _ = fs::remove_dir(root);
+        }
     }
 }
 
@@ -149,6 +165,12 @@ fn take(temp: &Path, path: &Path, info: &LockInfo, unlock_command: &str) -> Resu
                         unlock_command: unlock_command.replace("{ID}", &held.id),
                         held: Box::new(held),
                     });
+                }
+            }
+            // Its directory, empty, was removed by a command releasing its lock.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir).map_err(BackendError::io("create the state directory", dir))?;
                 }
             }
             Err(source) => {

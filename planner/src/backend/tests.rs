@@ -174,7 +174,8 @@ fn held_lock_names_its_holder_and_the_unlock_command() {
     assert_eq!(*pid, std::process::id());
     assert!(holder.contains('@') && time.ends_with('Z'), "{holder} {time}");
     let message = error.to_string();
-    assert!(message.contains(&format!("`stackc state unlock {id} ")), "{message}");
+    let dir = backend.stack_dir().display();
+    assert!(message.contains(&format!("`stackc state unlock {dir} {id} --target aws`")), "{message}");
     assert!(message.contains("--target aws`"), "{message}");
     assert!(message.contains("for `apply`"), "{message}");
     drop(guard);
@@ -207,10 +208,24 @@ fn lock_of_a_dead_process_on_this_host_says_so() {
     dead.wait().unwrap();
     let mut info = backend.lock("apply").unwrap().info().clone();
     info.pid = dead.id();
+    // Releasing that lock removed the then empty state directory.
+    fs::create_dir_all(backend.dir()).unwrap();
     fs::write(backend.lock_path(), serde_json::to_string(&info).unwrap()).unwrap();
     let message = backend.lock("apply").unwrap_err().to_string();
     assert!(message.contains("no longer running"), "{message}");
     backend.force_unlock(&info.id, false).unwrap();
+}
+
+#[test]
+fn releasing_the_only_lock_leaves_no_empty_directories() {
+    let (dir, backend) = setup();
+    backend.lock("plan").unwrap().release().unwrap();
+    assert!(!backend.dir().exists() && !dir.path().join(".stackc").exists());
+    // With a state, the directory stays; and a released lock's directory
+    // is made again by the next lock.
+    let _state = written(&backend);
+    backend.lock("plan").unwrap().release().unwrap();
+    assert!(backend.state_path().exists());
 }
 
 #[test]

@@ -70,20 +70,26 @@ impl<'a> Attrs<'a> {
 /// The tags an object gets at creation: the user's plus ownership.
 pub fn creation_tags(ctx: &OperationContext, config: &Value) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = Attrs(config).tags().into_iter().collect();
-    tags.push((TAG_STACK.into(), ctx.stack.clone()));
-    tags.push((TAG_TARGET.into(), ctx.target.clone().unwrap_or_else(|| crate::TARGET.into())));
-    tags.push((TAG_ADDRESS.into(), ctx.address.as_str().to_string()));
+    tags.extend(ownership_tags(ctx));
     tags
 }
 
-/// The `tags` attribute as read: user tags only; null when there are none
-/// and none were configured.
+/// The ownership tags an object created for `ctx` carries, as plans show
+/// them in `tags`.
+pub fn ownership_tags(ctx: &OperationContext) -> [(String, String); 3] {
+    [
+        (TAG_STACK.into(), ctx.stack.clone()),
+        (TAG_TARGET.into(), ctx.target.clone().unwrap_or_else(|| crate::TARGET.into())),
+        (TAG_ADDRESS.into(), ctx.address.as_str().to_string()),
+    ]
+}
+
+/// The `tags` attribute as read: every tag, the ownership tags (`stackc:*`)
+/// included, so that what a plan shows is what the object carries; null
+/// when there are none and none were configured.
 pub fn tags_value<'t>(actual: impl IntoIterator<Item = (&'t str, &'t str)>, prior: &Value) -> Value {
-    let user: IndexMap<String, Value> = actual
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("stackc:"))
-        .map(|(k, v)| (k.to_string(), Value::string(v)))
-        .collect();
+    let user: IndexMap<String, Value> =
+        actual.into_iter().map(|(k, v)| (k.to_string(), Value::string(v))).collect();
     if user.is_empty() && Attrs(prior).get("tags").is_none() {
         return Value::Null;
     }

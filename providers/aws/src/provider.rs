@@ -139,6 +139,14 @@ impl AwsProvider {
         self.client.region()
     }
 
+    /// The account the credentials belong to: one STS call (its answer is
+    /// kept, and the first create needs it anyway). `apply` asks before its
+    /// first write, so missing or refused credentials stop it before any
+    /// object is made.
+    pub async fn account_id(&self) -> ProviderResult<String> {
+        self.client.account_id().await
+    }
+
     /// API requests sent so far (every attempt counts).
     pub fn api_calls(&self) -> u64 {
         self.client.call_count()
@@ -262,6 +270,49 @@ impl AwsProvider {
     }
 }
 
+/// Adds to the planned `tags` the ownership tags the object carries: those
+/// create gives it (a new object), or those it has (a kept one; an imported
+/// object may have none, and an update never adds them), so the plan shows
+/// every tag, as reads report them.
+fn with_ownership_tags(
+    ctx: &OperationContext,
+    stack: &str,
+    prior: Option<&Value>,
+    planned: &mut IndexMap<String, Value>,
+) {
+    let ownership: Vec<(String, Value)> = match prior {
+        None => {
+            let mut ctx = ctx.clone();
+            if ctx.stack.is_empty() {
+                ctx.stack = stack.to_string();
+            }
+            crate::attrs::ownership_tags(&ctx).into_iter().map(|(k, v)| (k, Value::string(v))).collect()
+        }
+        Some(prior) => prior
+            .get_path(&["tags"])
+            .and_then(Value::as_object)
+            .map(|tags| {
+                tags.iter()
+                    .filter(|(k, _)| k.starts_with("stackc:"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if ownership.is_empty() {
+        return;
+    }
+    let mut tags = match planned.get("tags") {
+        Some(Value::Object(tags)) => tags.clone(),
+        Some(Value::Null) | None => IndexMap::new(),
+        // Unknown until apply: so is the whole map.
+        Some(_) => return,
+    };
+    tags.retain(|k, _| !k.starts_with("stackc:"));
+    tags.extend(ownership);
+    planned.insert("tags".to_string(), Value::Object(tags));
+}
+
 /// List attributes whose order AWS does not keep.
 const SET_ATTRIBUTES: &[&str] = &[
     "subnets",
@@ -376,6 +427,9 @@ impl Provider for AwsProvider {
             planned.insert(name.clone(), value);
         }
         kind.plan(prior.map(|p| &p.attributes), config, &mut planned);
+        if kind.takes_tags() {
+            with_ownership_tags(ctx, &self.config.stack, prior.map(|p| &p.attributes), &mut planned);
+        }
         Ok(Value::Object(planned))
     }
 

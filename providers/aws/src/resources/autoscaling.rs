@@ -85,6 +85,10 @@ impl ResourceKind for ScalableTarget {
         "aws_appautoscaling_target"
     }
 
+    fn takes_tags(&self) -> bool {
+        false
+    }
+
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
         register(cx, config).await
     }
@@ -216,6 +220,10 @@ async fn put_policy(cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
 impl ResourceKind for ScalingPolicy {
     fn type_name(&self) -> &'static str {
         "aws_appautoscaling_policy"
+    }
+
+    fn takes_tags(&self) -> bool {
+        false
     }
 
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {

@@ -748,6 +748,10 @@ impl ResourceKind for RouteTableAssociation {
         "aws_route_table_association"
     }
 
+    fn takes_tags(&self) -> bool {
+        false
+    }
+
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
         let params = Params::new()
             .set("RouteTableId", Attrs(config).required_str("route_table_id")?)
@@ -1601,6 +1605,10 @@ fn attached(v: Option<&VolumeXml>, instance: &str) -> bool {
 impl ResourceKind for VolumeAttachment {
     fn type_name(&self) -> &'static str {
         "aws_volume_attachment"
+    }
+
+    fn takes_tags(&self) -> bool {
+        false
     }
 
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {

@@ -658,15 +658,8 @@ impl ResourceKind for Listener {
             Ok(found) => found.into_iter().map(|l| (l.arn.clone(), l)).collect::<HashMap<_, _>>(),
             Err(e) => return missing_results(items, e),
         };
-        // Listener tags are only read when some were configured.
-        let tagged: Vec<&str> = items
-            .iter()
-            .filter(|i| {
-                listeners.contains_key(i.id)
-                    && (i.prior.as_object().is_none() || Attrs(i.prior).get("tags").is_some())
-            })
-            .map(|i| i.id)
-            .collect();
+        // Always: a listener carries its ownership tags, which plans show.
+        let tagged: Vec<&str> = items.iter().filter(|i| listeners.contains_key(i.id)).map(|i| i.id).collect();
         let tags = match describe_tags(client, &tagged).await {
             Ok(tags) => tags,
             Err(e) => return missing_results(items, e),
@@ -891,14 +884,7 @@ impl ResourceKind for ListenerRule {
             Ok(rules) => rules,
             Err(e) => return missing_results(items, e),
         };
-        let tagged: Vec<&str> = items
-            .iter()
-            .filter(|i| {
-                rules.contains_key(i.id)
-                    && (i.prior.as_object().is_none() || Attrs(i.prior).get("tags").is_some())
-            })
-            .map(|i| i.id)
-            .collect();
+        let tagged: Vec<&str> = items.iter().filter(|i| rules.contains_key(i.id)).map(|i| i.id).collect();
         let tags = match describe_tags(client, &tagged).await {
             Ok(tags) => tags,
             Err(e) => return missing_results(items, e),

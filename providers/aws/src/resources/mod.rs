@@ -54,6 +54,15 @@ pub struct ReadItem<'a> {
 pub trait ResourceKind: Send + Sync {
     fn type_name(&self) -> &'static str;
 
+    /// Whether create gives the object the ownership tags (`stackc:*`,
+    /// [`crate::attrs::creation_tags`]), which its reads then report in
+    /// `tags`, so plans show them. False for the types AWS keeps no tags on
+    /// (associations, attachments, secret versions, scaling targets and
+    /// policies), whose `tags` is what was configured.
+    fn takes_tags(&self) -> bool {
+        true
+    }
+
     /// Creates the object, waiting until it is usable; returns its id.
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String>;
 

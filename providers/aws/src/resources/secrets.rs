@@ -248,6 +248,10 @@ impl ResourceKind for SecretVersion {
         "aws_secretsmanager_secret_version"
     }
 
+    fn takes_tags(&self) -> bool {
+        false
+    }
+
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
         put_version(cx, config).await
     }

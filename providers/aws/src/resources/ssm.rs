@@ -123,8 +123,8 @@ impl ResourceKind for Parameter {
                 results.push(Ok(None));
                 continue;
             };
-            let wants_tags = item.prior.as_object().is_none() || Attrs(item.prior).get("tags").is_some();
-            let tags = if wants_tags {
+            // Always: a parameter carries its ownership tags, which plans show.
+            let tags = {
                 let request = json!({"ResourceType": "Parameter", "ResourceId": p.name});
                 match client
                     .json::<ListTagsResponse>(&SSM, "ListTagsForResource", &request, Idempotency::Safe)
@@ -138,8 +138,6 @@ impl ResourceKind for Parameter {
                         continue;
                     }
                 }
-            } else {
-                Value::Null
             };
             let value = Value::string(&p.value);
             let value = match prior_of(item.prior, "value") {
