@@ -357,7 +357,12 @@ fn the_stack_path_comes_first_everywhere() {
     let locked = outside(&["state", "rm", name, "x.y"]);
     let command = format!("stackc state unlock {name} {} --target aws", guard.id());
     assert!(locked.stderr.contains(&command), "{}", locked.stderr);
-    outside(&["state", "unlock", name, guard.id()]).ok();
+    // Its holder (this test) still runs: unlock refuses, --force releases.
+    let refused = outside(&["state", "unlock", name, guard.id()]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("pass --force"), "{}", refused.stderr);
+    assert!(backend.lock_path().exists());
+    outside(&["state", "unlock", name, guard.id(), "--force"]).ok();
     assert!(!backend.lock_path().exists());
     drop(guard);
 }

@@ -101,7 +101,7 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
     assert!(zsh.stdout.starts_with("#compdef stackc"), "{}", &zsh.stdout[..40.min(zsh.stdout.len())]);
     let fish = stackc(dir.path(), &["completions", "fish"]).ok();
     assert!(fish.stdout.contains("complete -c stackc"), "{}", fish.stdout);
-    let run = stackc(dir.path(), &["completions", "tcsh"]).code(2);
+    let run = stackc(dir.path(), &["completions", "tcsh"]).code(64);
     assert!(run.stderr.contains("[possible values: bash, zsh, fish]"), "{}", run.stderr);
 
     let man = stackc(dir.path(), &["man"]).ok();
@@ -114,7 +114,7 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
 #[test]
 fn explain_without_a_code_names_both_ways() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let run = stackc(dir.path(), &["explain"]).code(2);
+    let run = stackc(dir.path(), &["explain"]).code(64);
     insta::assert_snapshot!("explain_without_code", run.transcript());
     assert!(stackc(dir.path(), &["explain", "--list"]).ok().stdout.contains("E0203"));
 }

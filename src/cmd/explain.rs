@@ -28,12 +28,12 @@ pub fn run(args: Args) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let Some(asked) = args.code else {
-        // A usage error, with the way out: exit 2 like clap's own.
+        // A usage error, with the way out: the exit code of every usage error.
         eprintln!(
             "error: which diagnostic code? `stackc explain E0203` prints a code's page; `stackc explain --list` \
              lists every code with its summary"
         );
-        return ExitCode::from(2);
+        return ExitCode::from(crate::EXIT_USAGE);
     };
     match Code::parse(&asked) {
         Some(code) => {
