@@ -87,6 +87,7 @@ pub fn operation_context(
         type_name: type_name.to_string(),
         stack: state.stack.clone(),
         target: target.map(str::to_string),
+        create_token: None,
     }
 }
 

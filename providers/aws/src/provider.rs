@@ -434,7 +434,7 @@ impl Provider for AwsProvider {
             match kind.create(&cx, config).await {
                 Ok(id) => break id,
                 Err(e) if e.code.as_deref() == Some(OUTCOME_UNKNOWN) => {
-                    if let Some(id) = kind.find_created(&cx, config).await? {
+                    if let Some(id) = kind.recover_created(&cx, config).await? {
                         break id;
                     }
                     if attempt >= self.config.create_attempts {
@@ -445,6 +445,23 @@ impl Provider for AwsProvider {
             }
         };
         self.read_back(kind, &id, config).await
+    }
+
+    async fn find_created(
+        &self,
+        ctx: &OperationContext,
+        config: &Value,
+    ) -> ProviderResult<Option<ObjectState>> {
+        let kind = self.kind(&ctx.type_name)?;
+        let config = &config.unmarked();
+        let mut ctx = ctx.clone();
+        if ctx.stack.is_empty() {
+            ctx.stack = self.config.stack.clone();
+        }
+        let Some(id) = kind.find_created(&self.cx(&ctx), config).await? else { return Ok(None) };
+        let item = ReadItem { id: &id, prior: config };
+        let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
+        Ok(found.map(|attributes| object_state(&id, attributes)))
     }
 
     async fn update(

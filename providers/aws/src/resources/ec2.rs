@@ -6,8 +6,8 @@
 
 use super::{chunks, wait_for, Cx, ReadItem, ResourceKind};
 use crate::attrs::{
-    as_set, creation_tags, idempotency_token, is_not_found, object, opt_string, prior_of, string_list,
-    tag_changes, tags_value, Attrs, TAG_ADDRESS, TAG_STACK,
+    as_set, creation_tags, idempotency_token, is_not_found, object, opt_string, owned_by, prior_of,
+    string_list, tag_changes, tags_value, Attrs, TAG_ADDRESS, TAG_STACK,
 };
 use crate::transport::{AwsClient, Idempotency, Params, EC2};
 use crate::xml::{Ec2Tag, Items};
@@ -87,29 +87,38 @@ async fn describe_filtered<T: DeserializeOwned>(
 }
 
 /// Describe objects carrying this operation's stack tag; callers keep those
-/// whose address tag matches ([`is_ours`]). The address is compared here,
-/// not in a filter: filter values are patterns (`[0]` would not match
-/// itself).
+/// whose tags are the operation's whole ownership set ([`is_ours`]). The
+/// address is compared here, not in a filter: filter values are patterns
+/// (`[0]` would not match itself). Each `extra` filter matches any of its
+/// values.
 async fn describe_owned<T: DeserializeOwned>(
     cx: &Cx<'_>,
     action: &str,
-    extra: &[(&str, &str)],
+    extra: &[(&str, &[&str])],
 ) -> ProviderResult<T> {
     let mut params = Params::new()
         .set("Filter.1.Name", format!("tag:{TAG_STACK}"))
         .set("Filter.1.Value.1", &cx.op.stack)
         .set("Filter.2.Name", "tag-key")
         .set("Filter.2.Value.1", TAG_ADDRESS);
-    for (i, (name, value)) in extra.iter().enumerate() {
+    for (i, (name, values)) in extra.iter().enumerate() {
         params.push(format!("Filter.{}.Name", i + 3), name);
-        params.push(format!("Filter.{}.Value.1", i + 3), value);
+        for (j, value) in values.iter().enumerate() {
+            params.push(format!("Filter.{}.Value.{}", i + 3, j + 1), value);
+        }
     }
     cx.client.query_whole(&EC2, action, &params, Idempotency::Safe).await
 }
 
-/// True if the tags name this operation's address.
+/// True if the tags are this operation's: stack, target and address.
 fn is_ours(cx: &Cx<'_>, tags: &Items<Ec2Tag>) -> bool {
-    tags.items.iter().any(|t| t.key == TAG_ADDRESS && t.value == cx.op.address.as_str())
+    owned_by(cx.op, tag_pairs(tags))
+}
+
+/// True when the configuration leaves `name` unset or sets it to `actual`:
+/// an object found by its tags must sit where this create would have put it.
+fn placed(config: &Value, name: &str, actual: &str) -> bool {
+    Attrs(config).str(name).is_none_or(|wanted| wanted == actual)
 }
 
 /// Answers each item from a map of found objects by id.
@@ -260,10 +269,16 @@ impl ResourceKind for Vpc {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeVpcs = describe_owned(cx, "DescribeVpcs", &[]).await?;
-        let Some(vpc) = found.vpcs.items.into_iter().find(|v| is_ours(cx, &v.tags)) else { return Ok(None) };
-        // Finish what the interrupted create would have done.
-        modify_vpc_attributes(cx.client, &vpc.id, None, config).await?;
-        Ok(Some(vpc.id))
+        Ok(found
+            .vpcs
+            .items
+            .into_iter()
+            .find(|v| is_ours(cx, &v.tags) && placed(config, "cidr_block", &v.cidr_block))
+            .map(|v| v.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        modify_vpc_attributes(cx.client, id, None, config).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -383,13 +398,24 @@ impl ResourceKind for Subnet {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeSubnets = describe_owned(cx, "DescribeSubnets", &[]).await?;
-        let Some(subnet) = found.subnets.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
+        Ok(found
+            .subnets
+            .items
+            .into_iter()
+            .find(|s| {
+                is_ours(cx, &s.tags)
+                    && placed(config, "vpc_id", &s.vpc_id)
+                    && placed(config, "cidr_block", &s.cidr_block)
+                    && placed(config, "availability_zone", &s.availability_zone)
+            })
+            .map(|s| s.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
         if Attrs(config).bool("map_public_ip_on_launch") == Some(true) {
-            set_map_public_ip(cx.client, &subnet.id, true).await?;
+            set_map_public_ip(cx.client, id, true).await?;
         }
-        Ok(Some(subnet.id))
+        Ok(())
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -495,13 +521,24 @@ impl ResourceKind for InternetGateway {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGateways = describe_owned(cx, "DescribeInternetGateways", &[]).await?;
-        let Some(gateway) = found.gateways.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
+        // Unattached (the create stopped before attaching) or attached to
+        // the configured VPC, never to another.
+        Ok(found
+            .gateways
+            .items
+            .into_iter()
+            .find(|g| {
+                is_ours(cx, &g.tags)
+                    && g.attachments.items.iter().all(|a| placed(config, "vpc_id", &a.vpc_id))
+            })
+            .map(|g| g.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
         if let Some(vpc) = Attrs(config).str("vpc_id") {
-            gateway_attachment(cx.client, "AttachInternetGateway", &gateway.id, &vpc).await?;
+            gateway_attachment(cx.client, "AttachInternetGateway", id, &vpc).await?;
         }
-        Ok(Some(gateway.id))
+        Ok(())
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -660,7 +697,7 @@ impl ResourceKind for RouteTable {
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
         let mut params = Params::new()
             .set("VpcId", Attrs(config).required_str("vpc_id")?)
-            .set("ClientToken", idempotency_token(cx.op, "route-table", 32));
+            .set("ClientToken", crate::attrs::client_token(cx.op, "route-table", 32));
         tag_specification(&mut params, "route-table", &creation_tags(cx.op, config));
         let created: CreateRouteTableResponse =
             cx.client.query_whole(&EC2, "CreateRouteTable", &params, Idempotency::Creates).await?;
@@ -674,12 +711,24 @@ impl ResourceKind for RouteTable {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeRouteTables = describe_owned(cx, "DescribeRouteTables", &[]).await?;
-        let Some(table) = found.tables.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
-        let before = table_routes(&table);
-        sync_routes(cx.client, &table.id, &before, &configured_routes(config)).await?;
-        Ok(Some(table.id))
+        Ok(found
+            .tables
+            .items
+            .into_iter()
+            .find(|t| is_ours(cx, &t.tags) && placed(config, "vpc_id", &t.vpc_id))
+            .map(|t| t.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        let pages = describe_filtered::<DescribeRouteTables>(
+            cx.client,
+            "DescribeRouteTables",
+            "route-table-id",
+            &[id],
+        )
+        .await?;
+        let before = pages.iter().flat_map(|p| &p.tables.items).flat_map(table_routes).collect::<Vec<_>>();
+        sync_routes(cx.client, id, &before, &configured_routes(config)).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -759,7 +808,7 @@ impl ResourceKind for RouteTableAssociation {
         {
             Ok(created) => Ok(created.id),
             Err(e) if e.code.as_deref() == Some("Resource.AlreadyAssociated") => {
-                self.find_created(cx, config).await?.ok_or(e)
+                self.recover_created(cx, config).await?.ok_or(e)
             }
             Err(e) => Err(e),
         }
@@ -1048,7 +1097,7 @@ impl ResourceKind for SecurityGroup {
         {
             Ok(created) => created.id,
             Err(e) if e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
-                match self.find_created(cx, config).await? {
+                match self.recover_created(cx, config).await? {
                     Some(id) => return Ok(id),
                     None => return Err(e),
                 }
@@ -1064,11 +1113,16 @@ impl ResourceKind for SecurityGroup {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGroups = describe_owned(cx, "DescribeSecurityGroups", &[]).await?;
-        let Some(group) = found.groups.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
-        self.configure_rules(cx, &group.id, config).await?;
-        Ok(Some(group.id))
+        Ok(found
+            .groups
+            .items
+            .into_iter()
+            .find(|g| is_ours(cx, &g.tags) && placed(config, "vpc_id", &g.vpc_id))
+            .map(|g| g.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        self.configure_rules(cx, id, config).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1286,7 +1340,7 @@ impl ResourceKind for Instance {
             .set("InstanceType", attrs.required_str("instance_type")?)
             .set("MinCount", 1)
             .set("MaxCount", 1)
-            .set("ClientToken", idempotency_token(cx.op, "instance", 64))
+            .set("ClientToken", crate::attrs::client_token(cx.op, "instance", 64))
             .list("SecurityGroupId", attrs.strings("vpc_security_group_ids"));
         if let Some(subnet) = attrs.str("subnet_id") {
             params.push("SubnetId", subnet);
@@ -1311,24 +1365,26 @@ impl ResourceKind for Instance {
         Ok(id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
-        let found: DescribeInstances = describe_owned(
-            cx,
-            "DescribeInstances",
-            &[("instance-state-name", "pending"), ("instance-state-name", "running")],
-        )
-        .await?;
-        let id = found
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let found: DescribeInstances =
+            describe_owned(cx, "DescribeInstances", &[("instance-state-name", &["pending", "running"])])
+                .await?;
+        Ok(found
             .reservations
             .items
             .into_iter()
             .flat_map(|r| r.instances.items)
-            .find(|i| live(&i.state.name))
-            .map(|i| i.id);
-        if let Some(id) = &id {
-            wait_instance(cx, id, "running").await?;
-        }
-        Ok(id)
+            .find(|i| {
+                live(&i.state.name)
+                    && is_ours(cx, &i.tags)
+                    && placed(config, "subnet_id", &i.subnet_id)
+                    && placed(config, "ami", &i.image_id)
+            })
+            .map(|i| i.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, _config: &Value) -> ProviderResult<()> {
+        wait_instance(cx, id, "running").await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1513,7 +1569,7 @@ impl ResourceKind for EbsVolume {
         let attrs = Attrs(config);
         let mut params = Params::new()
             .set("AvailabilityZone", attrs.required_str("availability_zone")?)
-            .set("ClientToken", idempotency_token(cx.op, "volume", 64));
+            .set("ClientToken", crate::attrs::client_token(cx.op, "volume", 64));
         if let Some(size) = attrs.f64("size") {
             params.push("Size", size as i64);
         }
@@ -1530,14 +1586,22 @@ impl ResourceKind for EbsVolume {
         Ok(created.id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeVolumes = describe_owned(cx, "DescribeVolumes", &[]).await?;
         Ok(found
             .volumes
             .items
             .into_iter()
-            .find(|v| !matches!(v.status.as_str(), "deleting" | "deleted"))
+            .find(|v| {
+                !matches!(v.status.as_str(), "deleting" | "deleted")
+                    && is_ours(cx, &v.tags)
+                    && placed(config, "availability_zone", &v.availability_zone)
+            })
             .map(|v| v.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, _config: &Value) -> ProviderResult<()> {
+        wait_volume(cx, id, "available", |v| v.is_some_and(|v| v.status != "creating")).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1617,7 +1681,7 @@ impl ResourceKind for VolumeAttachment {
             // Attached already by a request whose response was lost.
             Err(e)
                 if e.code.as_deref() == Some("VolumeInUse")
-                    && self.find_created(cx, config).await?.is_some() => {}
+                    && self.recover_created(cx, config).await?.is_some() => {}
             Err(e) => return Err(e),
         }
         wait_volume(cx, &volume, "attached", |v| attached(v, &instance)).await?;

@@ -61,6 +61,7 @@ pub fn ctx(stack: &str, type_name: &str, address: &str) -> OperationContext {
         type_name: type_name.to_string(),
         stack: stack.to_string(),
         target: Some("aws".into()),
+        create_token: None,
     }
 }
 
