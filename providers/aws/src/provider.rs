@@ -35,8 +35,13 @@ pub struct AwsConfig {
     pub waits: WaitPolicy,
     /// How long a just-created object may read as NotFound.
     pub consistency_timeout: Duration,
-    /// Limit for one HTTP request.
+    /// Limit for one HTTP request (one attempt), whatever it does.
     pub request_timeout: Duration,
+    /// Limit for connecting to the endpoint.
+    pub connect_timeout: Duration,
+    /// The longest wait for the next bytes of an answer: an endpoint that
+    /// accepts a connection and says nothing fails an attempt after this.
+    pub read_timeout: Duration,
     /// Attempts at a create whose outcome came back unknown.
     pub create_attempts: u32,
 }
@@ -53,6 +58,8 @@ impl AwsConfig {
             waits: WaitPolicy::default(),
             consistency_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
             create_attempts: 4,
         }
     }
@@ -97,10 +104,19 @@ impl AwsProvider {
     /// settings first, then the standard chain `aws-config` provides
     /// (environment, shared config and credentials files with profiles,
     /// web identity, SSO, container and instance credentials).
-    pub async fn new(config: AwsConfig) -> ProviderResult<AwsProvider> {
+    pub async fn new(mut config: AwsConfig) -> ProviderResult<AwsProvider> {
+        // The SDKs' standard setting for the retry budget.
+        if let Some(attempts) = std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n >= 1)
+        {
+            config.retry.max_attempts = attempts;
+        }
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
             .build()
             .map_err(|e| ProviderError::new(format!("cannot build the HTTP client: {e}")))?;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -129,7 +145,8 @@ impl AwsProvider {
             message: "no AWS credentials provider could be configured".into(),
             retryable: false,
         })?;
-        let client = AwsClient::new(http, region, endpoint, credentials, config.retry.clone());
+        let client =
+            AwsClient::new(http, region, endpoint, credentials, config.retry.clone(), config.read_timeout);
         let kinds = kinds().into_iter().map(|k| (k.type_name(), k)).collect();
         Ok(AwsProvider { client, config, kinds, schemas: crate::schemas() })
     }
