@@ -777,6 +777,55 @@ fn a_dead_endpoint_is_a_clear_error_on_refresh_and_on_apply() {
     assert!(ok && left.trim().is_empty(), "{left}");
 }
 
+/// An endpoint that accepts connections and never answers (a loopback
+/// listener that holds them open): `plan` fails with E0602 naming the
+/// endpoint and the timeout, within one read timeout per attempt
+/// (`AWS_MAX_ATTEMPTS=1` here: 15 s), where it used to run past 600 s; the
+/// state is left as it was.
+#[test]
+fn a_silent_endpoint_is_a_clear_error_within_a_bounded_time() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let mut stack = small_stack("silent-", Some(&endpoint), "");
+    stack.run(&["apply", "--target", "aws", "--auto-approve"]).ok();
+    let before = std::fs::read(stack.state_path()).expect("state");
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent = format!("http://{}", listener.local_addr().expect("address"));
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    stack.endpoint = Some(silent.clone());
+    let started = Instant::now();
+    let output =
+        stack.command(&["plan", "--target", "aws"]).env("AWS_MAX_ATTEMPTS", "1").output().expect("runs");
+    let elapsed = started.elapsed();
+    let plan = Run::of(output).code(1);
+    assert!(elapsed < Duration::from_secs(45), "took {elapsed:?}");
+    assert!(plan.stderr.contains("E0602"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("EndpointTimeout"), "{}", plan.stderr);
+    assert!(
+        flat(&plan.stderr).contains(&format!(
+            "the AWS endpoint {silent}/ accepted the connection but did not answer within 15 s"
+        )),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("the same for"),
+        "one diagnostic, then the other addresses: {}",
+        plan.stderr
+    );
+    assert!(!held.lock().unwrap().is_empty(), "the endpoint was connected to");
+    assert_eq!(std::fs::read(stack.state_path()).expect("state"), before, "the state changed");
+
+    stack.endpoint = Some(endpoint);
+    stack.run(&["destroy", "--target", "aws", "--auto-approve"]).ok();
+}
+
 /// An API error during apply (an AMI that does not exist, on a moto that
 /// checks AMIs) is shown with AWS's error code and message, at the user's
 /// block that produced the instances.
