@@ -135,29 +135,190 @@ fn answer<T>(
     }
 }
 
-/// Runs a delete, retrying while AWS reports a dependency still going away
-/// (network interfaces of a deleted load balancer, a detaching volume).
-async fn delete_when_free(cx: &Cx<'_>, action: &str, params: Params) -> ProviderResult<()> {
-    let what = format!("{action} to be possible");
-    wait_for(cx.waits, &what, || {
-        let params = params.clone();
+/// The object a delete is for, so the objects that still use it can be
+/// named when AWS refuses the delete.
+#[derive(Clone, Copy)]
+enum Held<'a> {
+    Vpc(&'a str),
+    Subnet(&'a str),
+    Group(&'a str),
+    Volume(&'a str),
+    Other,
+}
+
+/// An object that keeps another from being deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Blocker {
+    id: String,
+    /// `stack`/`address` from its ownership tags, if it has them.
+    owner: Option<(String, String)>,
+    /// On its way out by itself (a network interface of a deleted load
+    /// balancer or instance, a detaching volume): worth waiting for.
+    leaving: bool,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.owner {
+            Some((stack, address)) => write!(f, "{} (stack `{stack}`, `{address}`)", self.id),
+            None => write!(f, "{} (not made by stackc)", self.id),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InterfaceXml {
+    #[serde(rename = "networkInterfaceId")]
+    id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(rename = "requesterManaged", default)]
+    requester_managed: bool,
+    #[serde(rename = "tagSet", default)]
+    tags: Items<Ec2Tag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DescribeInterfaces {
+    #[serde(rename = "networkInterfaceSet", default)]
+    interfaces: Items<InterfaceXml>,
+}
+
+fn blocker(id: &str, tags: &Items<Ec2Tag>, leaving: bool) -> Blocker {
+    let tag = |key: &str| tags.items.iter().find(|t| t.key == key).map(|t| t.value.clone());
+    let owner = tag(TAG_STACK).map(|stack| (stack, tag(TAG_ADDRESS).unwrap_or_default()));
+    Blocker { id: id.to_string(), owner, leaving }
+}
+
+/// What still uses `held`: the objects in a VPC, the network interfaces in
+/// a subnet or using a group, the instances a volume is attached to.
+async fn blockers(client: &AwsClient, held: Held<'_>) -> ProviderResult<Vec<Blocker>> {
+    // Interfaces AWS manages for a service (load balancers, ECS tasks) go
+    // when their owner goes; so do those of an instance shutting down.
+    let interfaces = |filter: &'static str, id: &str| {
+        let id = id.to_string();
         async move {
-            match cx.client.query(&EC2, action, &params, Idempotency::Safe).await {
-                Ok(_) => Ok(Some(())),
-                Err(e) if is_not_found(&e) => Ok(Some(())),
-                Err(e)
-                    if matches!(
-                        e.code.as_deref(),
-                        Some("DependencyViolation" | "VolumeInUse" | "InvalidIPAddress.InUse")
-                    ) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
+            let pages =
+                describe_filtered::<DescribeInterfaces>(client, "DescribeNetworkInterfaces", filter, &[&id])
+                    .await?;
+            Ok::<_, ProviderError>(
+                pages
+                    .iter()
+                    .flat_map(|p| &p.interfaces.items)
+                    .map(|i| blocker(&i.id, &i.tags, i.requester_managed || i.status != "in-use"))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let mut found = Vec::new();
+    match held {
+        Held::Vpc(vpc) => {
+            let subnets =
+                describe_filtered::<DescribeSubnets>(client, "DescribeSubnets", "vpc-id", &[vpc]).await?;
+            found.extend(
+                subnets.iter().flat_map(|p| &p.subnets.items).map(|s| blocker(&s.id, &s.tags, false)),
+            );
+            let groups =
+                describe_filtered::<DescribeGroups>(client, "DescribeSecurityGroups", "vpc-id", &[vpc])
+                    .await?;
+            found.extend(
+                groups
+                    .iter()
+                    .flat_map(|p| &p.groups.items)
+                    .filter(|g| g.name != "default")
+                    .map(|g| blocker(&g.id, &g.tags, false)),
+            );
+            let gateways = describe_filtered::<DescribeGateways>(
+                client,
+                "DescribeInternetGateways",
+                "attachment.vpc-id",
+                &[vpc],
+            )
+            .await?;
+            found.extend(
+                gateways.iter().flat_map(|p| &p.gateways.items).map(|g| blocker(&g.id, &g.tags, false)),
+            );
+            let tables =
+                describe_filtered::<DescribeRouteTables>(client, "DescribeRouteTables", "vpc-id", &[vpc])
+                    .await?;
+            found.extend(
+                tables
+                    .iter()
+                    .flat_map(|p| &p.tables.items)
+                    .filter(|t| !t.associations.items.iter().any(|a| a.main))
+                    .map(|t| blocker(&t.id, &t.tags, false)),
+            );
+            found.extend(interfaces("vpc-id", vpc).await?);
+        }
+        Held::Subnet(subnet) => found.extend(interfaces("subnet-id", subnet).await?),
+        Held::Group(group) => found.extend(interfaces("group-id", group).await?),
+        Held::Volume(volume) => {
+            if let Some(v) = describe_volumes(client, &[volume]).await?.get(volume) {
+                found.extend(v.attachments.items.iter().map(|a| Blocker {
+                    id: a.instance_id.clone(),
+                    owner: None,
+                    leaving: a.status != "attached",
+                }));
             }
         }
-    })
-    .await
+        Held::Other => {}
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// Runs a delete, retrying while AWS reports that something still uses the
+/// object (DependencyViolation, VolumeInUse): while that is going away by
+/// itself (network interfaces of a deleted load balancer, a detaching
+/// volume) up to `dependency_timeout`; at once when the same objects, none
+/// leaving, block it three polls in a row (another stack's subnet in this
+/// VPC). The error names what blocks it.
+async fn delete_when_free(cx: &Cx<'_>, action: &str, params: Params, held: Held<'_>) -> ProviderResult<()> {
+    let start = tokio::time::Instant::now();
+    let limit = cx.waits.dependency_timeout.min(cx.waits.timeout);
+    let mut interval = cx.waits.first_interval;
+    let mut last: Option<Vec<Blocker>> = None;
+    let mut unchanged = 0;
+    loop {
+        let refused = match cx.client.query(&EC2, action, &params, Idempotency::Safe).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("DependencyViolation" | "VolumeInUse" | "InvalidIPAddress.InUse")
+                ) =>
+            {
+                e
+            }
+            Err(e) => return Err(e),
+        };
+        let found = blockers(cx.client, held).await.unwrap_or_default();
+        let stuck = !found.is_empty() && found.iter().all(|b| !b.leaving) && last.as_ref() == Some(&found);
+        unchanged = if stuck { unchanged + 1 } else { 0 };
+        if unchanged >= 2 || start.elapsed() >= limit {
+            let named = if found.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = found.iter().map(Blocker::to_string).collect();
+                format!(" Still using it: {}.", list.join(", "))
+            };
+            return Err(ProviderError {
+                code: refused.code,
+                message: format!(
+                    "{action} was refused for {:.0} s because other objects still use it ({}).{named} Delete \
+                     those first (objects of another stack: destroy that stack, or remove them by hand), then run \
+                     the command again.",
+                    start.elapsed().as_secs_f64(),
+                    refused.message.trim_end_matches('.')
+                ),
+                retryable: false,
+            });
+        }
+        last = Some(found);
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(cx.waits.max_interval);
+    }
 }
 
 fn arn(client: &AwsClient, owner: &str, kind: &str, id: &str) -> Value {
@@ -307,7 +468,7 @@ impl ResourceKind for Vpc {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteVpc", Params::new().set("VpcId", id)).await
+        delete_when_free(cx, "DeleteVpc", Params::new().set("VpcId", id), Held::Vpc(id)).await
     }
 }
 
@@ -447,7 +608,7 @@ impl ResourceKind for Subnet {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteSubnet", Params::new().set("SubnetId", id)).await
+        delete_when_free(cx, "DeleteSubnet", Params::new().set("SubnetId", id), Held::Subnet(id)).await
     }
 }
 
@@ -583,7 +744,8 @@ impl ResourceKind for InternetGateway {
                 _ => {}
             }
         }
-        delete_when_free(cx, "DeleteInternetGateway", Params::new().set("InternetGatewayId", id)).await
+        delete_when_free(cx, "DeleteInternetGateway", Params::new().set("InternetGatewayId", id), Held::Other)
+            .await
     }
 }
 
@@ -609,6 +771,9 @@ struct AssociationXml {
     route_table_id: String,
     #[serde(rename = "subnetId", default)]
     subnet_id: String,
+    /// The VPC's main table.
+    #[serde(default)]
+    main: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -764,7 +929,7 @@ impl ResourceKind for RouteTable {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteRouteTable", Params::new().set("RouteTableId", id)).await
+        delete_when_free(cx, "DeleteRouteTable", Params::new().set("RouteTableId", id), Held::Other).await
     }
 }
 
@@ -1179,7 +1344,7 @@ impl ResourceKind for SecurityGroup {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteSecurityGroup", Params::new().set("GroupId", id)).await
+        delete_when_free(cx, "DeleteSecurityGroup", Params::new().set("GroupId", id), Held::Group(id)).await
     }
 }
 
@@ -1643,7 +1808,7 @@ impl ResourceKind for EbsVolume {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteVolume", Params::new().set("VolumeId", id)).await
+        delete_when_free(cx, "DeleteVolume", Params::new().set("VolumeId", id), Held::Volume(id)).await
     }
 }
 

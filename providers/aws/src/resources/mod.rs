@@ -29,6 +29,10 @@ pub struct Cx<'a> {
 #[derive(Clone, Debug)]
 pub struct WaitPolicy {
     pub timeout: Duration,
+    /// The longest a delete waits for objects that still use the one being
+    /// deleted (DependencyViolation) to go away; sooner, when the same
+    /// objects, none of them on its way out, block it poll after poll.
+    pub dependency_timeout: Duration,
     pub first_interval: Duration,
     pub max_interval: Duration,
 }
@@ -37,6 +41,7 @@ impl Default for WaitPolicy {
     fn default() -> WaitPolicy {
         WaitPolicy {
             timeout: Duration::from_secs(600),
+            dependency_timeout: Duration::from_secs(180),
             first_interval: Duration::from_millis(250),
             max_interval: Duration::from_secs(10),
         }

@@ -43,6 +43,7 @@ pub fn test_config(stack: &str, endpoint: &str) -> AwsConfig {
     };
     config.waits = WaitPolicy {
         timeout: Duration::from_secs(60),
+        dependency_timeout: Duration::from_secs(30),
         first_interval: Duration::from_millis(50),
         max_interval: Duration::from_millis(500),
     };
