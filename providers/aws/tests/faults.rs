@@ -639,7 +639,7 @@ async fn thirty_percent_lost_responses_never_adopt_a_sibling_or_another_vpcs_obj
         );
         nodes.push(node);
     }
-    for i in 0..3 {
+    for (i, node) in nodes.iter().enumerate() {
         let volume = make(
             p,
             st,
@@ -662,7 +662,7 @@ async fn thirty_percent_lost_responses_never_adopt_a_sibling_or_another_vpcs_obj
             &format!("db/aws_volume_attachment.data[{i}]"),
             obj(&[
                 ("device_name", s("/dev/sdf")),
-                ("instance_id", s(&nodes[i].id)),
+                ("instance_id", s(&node.id)),
                 ("volume_id", s(&volume.id)),
             ]),
         )
