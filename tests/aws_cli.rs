@@ -187,6 +187,50 @@ impl Stack {
         out
     }
 
+    /// The state as the next command loads it: `state.json` with the apply
+    /// journal left beside it (a killed apply's, when the apply after it
+    /// had nothing left to do) replayed: (address -> id of every resource,
+    /// open intents).
+    fn loaded(&self) -> (BTreeMap<String, String>, BTreeMap<String, ()>) {
+        let mut resources = BTreeMap::new();
+        let mut intents = BTreeMap::new();
+        let mut serial = 0;
+        if self.state_path().exists() {
+            let state = self.state();
+            serial = state["serial"].as_u64().unwrap_or(0);
+            for r in state["resources"].as_array().into_iter().flatten() {
+                resources.insert(
+                    r["address"].as_str().unwrap().to_string(),
+                    r["id"].as_str().unwrap().to_string(),
+                );
+            }
+            for i in state["intents"].as_array().into_iter().flatten() {
+                intents.insert(i["address"].as_str().unwrap().to_string(), ());
+            }
+        }
+        let journal =
+            std::fs::read_to_string(self.path().join(".stackc/aws/state.journal")).unwrap_or_default();
+        let mut lines = journal.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        let Some(header) = lines.next() else { return (resources, intents) };
+        if header["serial"].as_u64().unwrap_or(0) < serial {
+            return (resources, intents);
+        }
+        for line in lines {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            if let Some(put) = line.get("put") {
+                intents.remove(&text(&put["address"]));
+                resources.insert(text(&put["address"]), text(&put["id"]));
+            } else if let Some(address) = line.get("remove") {
+                resources.remove(&text(address));
+            } else if let Some(intent) = line.get("intent") {
+                intents.insert(text(&intent["address"]), ());
+            } else if let Some(address) = line.get("resolved") {
+                intents.remove(&text(address));
+            }
+        }
+        (resources, intents)
+    }
+
     fn check(&self, args: &[&str]) -> (bool, String) {
         let endpoint = self.endpoint.clone().expect("an endpoint");
         let output = Command::new(format!("{}/bin/python", venv()))
@@ -588,15 +632,9 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
                         again.stdout,
                         again.stderr
                     );
-                    let state = stack.state();
-                    let open_intents = state["intents"].as_array().map_or(0, Vec::len);
-                    let mut recorded: Vec<(String, String)> = stack
-                        .resources()
-                        .into_iter()
-                        .filter(|(_, t, _)| t.starts_with("aws_"))
-                        .map(|(address, _, id)| (address, id))
-                        .collect();
-                    recorded.sort();
+                    let (resources, intents) = stack.loaded();
+                    let open_intents = intents.len();
+                    let recorded: Vec<(String, String)> = resources.into_iter().collect();
                     trials.push(Trial {
                         name: stack.name(),
                         killed_after,
