@@ -4,9 +4,10 @@
 Used by the aws tests against moto (never by stackc itself), so that what
 the provider reports is checked by a client that shares none of its code.
 
-  aws-check.py --endpoint URL owned STACK
-      every live object tagged stackc:stack=STACK, as JSON lines
-      {"type": ..., "id": ..., "address": ...}
+  aws-check.py --endpoint URL owned STACK [--prefix]
+      every live object tagged stackc:stack=STACK (with --prefix: whose
+      stack tag starts with STACK), as JSON lines
+      {"type": ..., "id": ..., "address": ..., "stack": ...}
   aws-check.py --endpoint URL terminate INSTANCE_ID
       terminates an instance behind stackc's back
   aws-check.py --endpoint URL shop STACK [--desired-count N]
@@ -62,13 +63,15 @@ def tag_dict(tags, key="Key", value="Value"):
     return {t[key]: t[value] for t in tags or []}
 
 
-def owned(endpoint, stack):
-    """Every live object carrying stackc:stack=stack."""
+def owned(endpoint, stack, prefix=False):
+    """Every live object carrying stackc:stack=stack (or a stack name that
+    starts with it, with prefix)."""
     out = []
 
     def add(kind, ident, tags):
-        if tags.get("stackc:stack") == stack:
-            out.append({"type": kind, "id": ident, "address": tags.get("stackc:address")})
+        tag = tags.get("stackc:stack")
+        if tag == stack or (prefix and tag is not None and tag.startswith(stack)):
+            out.append({"type": kind, "id": ident, "address": tags.get("stackc:address"), "stack": tag})
 
     ec2 = client("ec2", endpoint)
     for v in pages(ec2, "describe_vpcs", "Vpcs"):
@@ -215,6 +218,7 @@ def main():
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--desired-count", type=int, default=4)
+    parser.add_argument("--prefix", action="store_true", help="owned: every stack whose name starts with STACK")
     parser.add_argument("command", choices=["owned", "shop", "terminate"])
     parser.add_argument("stack", help="the stack name (owned, shop) or an instance id (terminate)")
     args = parser.parse_args()
@@ -223,7 +227,7 @@ def main():
         client("ec2", args.endpoint).terminate_instances(InstanceIds=[args.stack])
         return 0
     if args.command == "owned":
-        for o in owned(args.endpoint, args.stack):
+        for o in owned(args.endpoint, args.stack, args.prefix):
             print(json.dumps(o))
         return 0
     return shop(args.endpoint, args.stack, args.desired_count)

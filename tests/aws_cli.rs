@@ -187,6 +187,50 @@ impl Stack {
         out
     }
 
+    /// The state as the next command loads it: `state.json` with the apply
+    /// journal left beside it (a killed apply's, when the apply after it
+    /// had nothing left to do) replayed: (address -> id of every resource,
+    /// open intents).
+    fn loaded(&self) -> (BTreeMap<String, String>, BTreeMap<String, ()>) {
+        let mut resources = BTreeMap::new();
+        let mut intents = BTreeMap::new();
+        let mut serial = 0;
+        if self.state_path().exists() {
+            let state = self.state();
+            serial = state["serial"].as_u64().unwrap_or(0);
+            for r in state["resources"].as_array().into_iter().flatten() {
+                resources.insert(
+                    r["address"].as_str().unwrap().to_string(),
+                    r["id"].as_str().unwrap().to_string(),
+                );
+            }
+            for i in state["intents"].as_array().into_iter().flatten() {
+                intents.insert(i["address"].as_str().unwrap().to_string(), ());
+            }
+        }
+        let journal =
+            std::fs::read_to_string(self.path().join(".stackc/aws/state.journal")).unwrap_or_default();
+        let mut lines = journal.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        let Some(header) = lines.next() else { return (resources, intents) };
+        if header["serial"].as_u64().unwrap_or(0) < serial {
+            return (resources, intents);
+        }
+        for line in lines {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            if let Some(put) = line.get("put") {
+                intents.remove(&text(&put["address"]));
+                resources.insert(text(&put["address"]), text(&put["id"]));
+            } else if let Some(address) = line.get("remove") {
+                resources.remove(&text(address));
+            } else if let Some(intent) = line.get("intent") {
+                intents.insert(text(&intent["address"]), ());
+            } else if let Some(address) = line.get("resolved") {
+                intents.remove(&text(address));
+            }
+        }
+        (resources, intents)
+    }
+
     fn check(&self, args: &[&str]) -> (bool, String) {
         let endpoint = self.endpoint.clone().expect("an endpoint");
         let output = Command::new(format!("{}/bin/python", venv()))
@@ -475,6 +519,185 @@ fn shop_applies_converges_heals_imports_and_destroys_through_the_binary() {
     );
 }
 
+// ---------------------------------------------------------------- kill -9
+
+/// A tiny xorshift generator: the kill moments, reproducible from the seed
+/// the test prints.
+struct Moments(u64);
+
+impl Moments {
+    fn next_fraction(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// One trial's outcome, checked against boto3 at the end.
+struct Trial {
+    name: String,
+    killed_after: Duration,
+    /// False when the apply had finished before the kill.
+    interrupted: bool,
+    /// (address, id) of every resource of the converged state.
+    state: Vec<(String, String)>,
+    open_intents: usize,
+}
+
+/// kill -9 of `apply examples/shop --target aws` at random moments, 50
+/// times (two stacks at a time, on a moto of the test's own, each trial a
+/// fresh stack): after each kill the state loads, the next apply (after
+/// `state unlock` of the killed command's lock) converges and the plan
+/// after it is empty; then, straight against moto with boto3, every object
+/// carrying a trial's ownership tags is the one its state records at that
+/// address: no orphan, no duplicate, no object adopted at another address.
+#[test]
+fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
+    if moto_endpoint().is_none() {
+        return;
+    }
+    const TRIALS: usize = 50;
+    const WORKERS: usize = 2;
+    let started = Instant::now();
+    let moto = PrivateMoto::start(&[]);
+    let files = shop_files();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1;
+
+    // Uninterrupted applies: how long a whole one takes here (the first
+    // warms moto up).
+    let mut whole = Duration::ZERO;
+    for _ in 0..2 {
+        let stack = Stack::new("killcal", &files, Some(&moto.endpoint));
+        let begun = Instant::now();
+        stack.run(&["apply", "--target", "aws", "--auto-approve"]).ok();
+        whole = begun.elapsed();
+    }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|worker| {
+            let (next, files, endpoint) = (next.clone(), files.clone(), moto.endpoint.clone());
+            std::thread::spawn(move || {
+                let mut moments = Moments(seed.wrapping_add(worker as u64 * 0x9e37_79b9_7f4a_7c15) | 1);
+                let mut trials = Vec::new();
+                while next.fetch_add(1, Ordering::Relaxed) < TRIALS {
+                    let stack = Stack::new("kill", &files, Some(&endpoint));
+                    // Anywhere from the start to the end of a whole apply.
+                    let killed_after = whole.mul_f64(moments.next_fraction());
+                    let mut child = stack
+                        .command(&["apply", "--target", "aws", "--auto-approve"])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("stackc starts");
+                    std::thread::sleep(killed_after);
+                    let interrupted = matches!(child.try_wait(), Ok(None));
+                    let _ = child.kill();
+                    let _ = child.wait();
+
+                    // The state (with the killed apply's journal) loads.
+                    let listed = stack.run(&["state", "list", "--target", "aws"]);
+                    assert!(
+                        listed.code == 0,
+                        "{}: the state does not load after kill -9 at {killed_after:?}:\n{}",
+                        stack.name(),
+                        listed.stderr
+                    );
+                    let lock = stack.path().join(".stackc/aws/state.lock");
+                    if let Ok(text) = std::fs::read_to_string(&lock) {
+                        let held: serde_json::Value = serde_json::from_str(&text).expect("lock JSON");
+                        let id = held["id"].as_str().expect("lock id");
+                        stack.run(&["state", "unlock", id, "--target", "aws"]).ok();
+                    }
+                    let applied = stack.run(&["apply", "--target", "aws", "--auto-approve"]);
+                    assert_eq!(
+                        applied.code,
+                        0,
+                        "{}: the apply after kill -9 at {killed_after:?} did not converge:\n{}\n{}",
+                        stack.name(),
+                        applied.stdout,
+                        applied.stderr
+                    );
+                    let again = stack.run(&["plan", "--target", "aws", "--detailed-exitcode"]);
+                    assert_eq!(
+                        again.code,
+                        0,
+                        "{}: the plan after converging is not empty:\n{}\n{}",
+                        stack.name(),
+                        again.stdout,
+                        again.stderr
+                    );
+                    let (resources, intents) = stack.loaded();
+                    let open_intents = intents.len();
+                    let recorded: Vec<(String, String)> = resources.into_iter().collect();
+                    trials.push(Trial {
+                        name: stack.name(),
+                        killed_after,
+                        interrupted,
+                        state: recorded,
+                        open_intents,
+                    });
+                    // The directory goes; its objects stay in the private moto.
+                }
+                trials
+            })
+        })
+        .collect();
+    let trials: Vec<Trial> = workers.into_iter().flat_map(|w| w.join().expect("a worker panicked")).collect();
+    assert_eq!(trials.len(), TRIALS);
+
+    // Straight against moto: every object tagged by a trial's stack.
+    let output = Command::new(format!("{}/bin/python", venv()))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/aws-check.py"))
+        .args(["--endpoint", &moto.endpoint, "owned", "kill", "--prefix"])
+        .output()
+        .expect("python runs");
+    assert!(output.status.success(), "aws-check.py: {}", String::from_utf8_lossy(&output.stderr));
+    let mut owned: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let object: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let field = |name: &str| object[name].as_str().unwrap_or_default().to_string();
+        owned.entry(field("stack")).or_default().push((field("address"), field("id")));
+    }
+    let mut orphans = Vec::new();
+    let mut misplaced = Vec::new();
+    for trial in &trials {
+        let ids: BTreeMap<&str, &str> = trial.state.iter().map(|(a, i)| (i.as_str(), a.as_str())).collect();
+        for (address, id) in owned.get(&trial.name).into_iter().flatten() {
+            match ids.get(id.as_str()) {
+                None => orphans
+                    .push(format!("{}: {address} {id} (killed at {:?})", trial.name, trial.killed_after)),
+                Some(recorded) if recorded != address => {
+                    misplaced.push(format!("{}: {id} tagged {address} is recorded at {recorded}", trial.name))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let open: usize = trials.iter().map(|t| t.open_intents).sum();
+    let interrupted = trials.iter().filter(|t| t.interrupted).count();
+    let objects: usize =
+        owned.iter().filter(|(stack, _)| stack.as_str() != "killcal").map(|(_, o)| o.len()).sum();
+    eprintln!(
+        "kill -9 during aws apply: {TRIALS} trials, {interrupted} killed mid-apply (seed {seed}, a whole apply \
+         {:.2}s), {objects} objects checked, {} orphans, {} adopted at another address, {open} open intents; \
+         {:.1}s in all",
+        whole.as_secs_f64(),
+        orphans.len(),
+        misplaced.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(interrupted * 2 >= TRIALS, "only {interrupted} of {TRIALS} kills came before the apply ended");
+    assert!(orphans.is_empty(), "objects no state records (orphans): {orphans:#?}");
+    assert!(misplaced.is_empty(), "objects adopted at another address: {misplaced:#?}");
+    assert_eq!(open, 0, "intents left open after a converged apply");
+}
+
 // ---------------------------------------------------------------- offline plan
 
 /// The shop's files with `endpoint` in its `target "aws"` block.
@@ -636,6 +859,55 @@ fn a_dead_endpoint_is_a_clear_error_on_refresh_and_on_apply() {
     assert!(recorded.is_empty(), "aws objects recorded from a dead endpoint: {recorded:?}");
     let (ok, left) = stack.check(&["owned", &stack.name()]);
     assert!(ok && left.trim().is_empty(), "{left}");
+}
+
+/// An endpoint that accepts connections and never answers (a loopback
+/// listener that holds them open): `plan` fails with E0602 naming the
+/// endpoint and the timeout, within one read timeout per attempt
+/// (`AWS_MAX_ATTEMPTS=1` here: 15 s), where it used to run past 600 s; the
+/// state is left as it was.
+#[test]
+fn a_silent_endpoint_is_a_clear_error_within_a_bounded_time() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let mut stack = small_stack("silent-", Some(&endpoint), "");
+    stack.run(&["apply", "--target", "aws", "--auto-approve"]).ok();
+    let before = std::fs::read(stack.state_path()).expect("state");
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent = format!("http://{}", listener.local_addr().expect("address"));
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    stack.endpoint = Some(silent.clone());
+    let started = Instant::now();
+    let output =
+        stack.command(&["plan", "--target", "aws"]).env("AWS_MAX_ATTEMPTS", "1").output().expect("runs");
+    let elapsed = started.elapsed();
+    let plan = Run::of(output).code(1);
+    assert!(elapsed < Duration::from_secs(45), "took {elapsed:?}");
+    assert!(plan.stderr.contains("E0602"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("EndpointTimeout"), "{}", plan.stderr);
+    assert!(
+        flat(&plan.stderr).contains(&format!(
+            "the AWS endpoint {silent}/ accepted the connection but did not answer within 15 s"
+        )),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("the same for"),
+        "one diagnostic, then the other addresses: {}",
+        plan.stderr
+    );
+    assert!(!held.lock().unwrap().is_empty(), "the endpoint was connected to");
+    assert_eq!(std::fs::read(stack.state_path()).expect("state"), before, "the state changed");
+
+    stack.endpoint = Some(endpoint);
+    stack.run(&["destroy", "--target", "aws", "--auto-approve"]).ok();
 }
 
 /// An API error during apply (an AMI that does not exist, on a moto that

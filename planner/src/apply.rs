@@ -15,6 +15,13 @@
 //! checked against what the provider planned, then recorded in the journal
 //! (one line, see [`crate::backend::Journal`]) and in the in-memory state.
 //!
+//! Before a create is sent, its intent (address, a fresh token, the
+//! configuration) is recorded in the journal, so that if this process is
+//! killed before the result is recorded, the next plan looks for the object
+//! and adopts it instead of creating a second one (see
+//! [`crate::state::CreateIntent`]). The intents of an earlier apply, which
+//! the plan resolved, are closed first.
+//!
 //! A failure stops the operations that depend on it; everything else goes
 //! on. An inconsistent result is recorded *tainted* (the object exists; the
 //! next plan replaces it). Cancelling: the first signal starts nothing new
@@ -25,7 +32,7 @@ use crate::backend::{BackendError, Journal, JournalEntry};
 use crate::plan::{incompatibility, path_string, value_at, Action, Plan, ResourceChange};
 use crate::planning::operation_context;
 use crate::providers::ProviderSet;
-use crate::state::{OutputState, ResourceState, State};
+use crate::state::{CreateIntent, OutputState, ResourceState, State};
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_compiler::{Span, Value};
 use stackc_providers::{ObjectState, Provider, ProviderError};
@@ -213,6 +220,11 @@ pub async fn apply(input: ApplyInput<'_>) -> Result<ApplyReport, BackendError> {
     for address in &plan.forgotten {
         first.push(JournalEntry::Remove(address.clone()));
     }
+    // Intents of a killed apply: the plan looked for their objects and
+    // adopted those found (above, with the refreshed objects).
+    for address in state.intents.keys() {
+        first.push(JournalEntry::Resolved(address.clone()));
+    }
     record(journal, state, &first)?;
 
     // The attributes of every resource as they are now; results replace them.
@@ -259,9 +271,16 @@ pub async fn apply(input: ApplyInput<'_>) -> Result<ApplyReport, BackendError> {
                 run.skip(i, because);
                 continue;
             }
-            run.started[i] = true;
             match start(&run.operations[i], graph, &run.results, run.providers, run.state) {
-                Ok(task) => {
+                Ok(mut task) => {
+                    if task.kind == OperationKind::Create {
+                        if let Err(error) = run.record_intent(i, &mut task) {
+                            // Not sent: without its intent, a kill could orphan the object.
+                            run.record_error = Some(error);
+                            break;
+                        }
+                    }
+                    run.started[i] = true;
                     let (address, kind) = (run.operations[i].change.address.clone(), run.operations[i].kind);
                     run.observer.event(&ApplyEvent::Started { address, kind });
                     let handle = tasks.spawn(async move {
@@ -271,7 +290,10 @@ pub async fn apply(input: ApplyInput<'_>) -> Result<ApplyReport, BackendError> {
                     });
                     running.insert(handle.id(), i);
                 }
-                Err(failure) => run.fail(i, failure),
+                Err(failure) => {
+                    run.started[i] = true;
+                    run.fail(i, failure);
+                }
             }
         }
         if running.is_empty() {
@@ -397,6 +419,25 @@ struct Run<'a, 'p> {
 }
 
 impl Run<'_, '_> {
+    /// Records the intent of create `i` (a fresh token, its configuration)
+    /// before it is sent, and hands the token to the provider.
+    fn record_intent(&mut self, i: usize, task: &mut Task) -> Result<(), BackendError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| BackendError::Random(e.to_string()))?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let change = self.operations[i].change;
+        let intent = CreateIntent {
+            type_name: change.type_name.clone(),
+            target: change.target.clone(),
+            token: token.clone(),
+            config: task.config.clone(),
+            dependencies: change.dependencies.clone(),
+        };
+        record(self.journal, self.state, &[JournalEntry::Intent(change.address.clone(), intent)])?;
+        task.ctx.create_token = Some(token);
+        Ok(())
+    }
+
     /// Handles one finished task.
     fn joined(
         &mut self,

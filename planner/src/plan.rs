@@ -192,7 +192,9 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     pub outputs: Vec<OutputChange>,
     /// Objects whose refreshed attributes differ from the state although
-    /// nothing is planned for them; apply records them.
+    /// nothing is planned for them, and objects adopted from the open
+    /// intents of a killed apply (whatever is planned for them); apply
+    /// records them first.
     pub refreshed: Vec<(ResourceAddress, ResourceState)>,
     /// Objects of the state that refresh found gone and that are no longer
     /// configured (or are being destroyed): apply removes them from the state.

@@ -1,6 +1,12 @@
 //! Planning: the desired resource graph, the state and what refresh reads
 //! become a [`Plan`].
 //!
+//! 0. Open create intents (an apply was killed between sending a create
+//!    and recording its result; see [`crate::state::CreateIntent`]): each
+//!    object is looked for through its provider by its ownership, and one
+//!    found is adopted into the state at its address, so the rest of the
+//!    plan keeps, updates, replaces or deletes it like any other object and
+//!    never creates a second one. Always, even without refresh.
 //! 1. Refresh (unless `--refresh=false`): every object of the state in the
 //!    selection is read through its provider, one batch per provider, the
 //!    providers in parallel. Differences from the state are drift; an
@@ -87,6 +93,7 @@ pub fn operation_context(
         type_name: type_name.to_string(),
         stack: state.stack.clone(),
         target: target.map(str::to_string),
+        create_token: None,
     }
 }
 
@@ -95,6 +102,25 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
     let PlanInput { graph, state, providers, options } = input;
     let mut problems = Vec::new();
     let mut plan = Plan::empty_for(state, options.clone());
+
+    // 0. Intents of a killed apply: what they made is adopted, and apply
+    //    records it first (with the refreshed objects).
+    let with_adopted;
+    let mut adopted = Vec::new();
+    let state = if state.intents.is_empty() {
+        state
+    } else {
+        let (found, failures) = resolve_intents(state, providers).await;
+        problems.extend(failures);
+        let mut augmented = state.clone();
+        for (address, resource) in &found {
+            augmented.resources.insert(address.clone(), resource.clone());
+        }
+        augmented.sort();
+        adopted = found;
+        with_adopted = augmented;
+        &with_adopted
+    };
 
     let in_state: Vec<ResourceAddress> = state.resources.keys().cloned().collect();
     let selection = if options.destroy {
@@ -232,7 +258,7 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
             refreshed_kept.push((address.clone(), refreshed.clone()));
         }
     }
-    plan.refreshed = refreshed_kept;
+    plan.refreshed = adopted.into_iter().chain(refreshed_kept).collect();
 
     // 4. Outputs.
     let lookup = |address: &ResourceAddress| planned_values.get(address).cloned();
@@ -452,6 +478,86 @@ type ReadGroup = (Option<String>, Vec<(OperationContext, ObjectState)>);
 
 /// Reads `addresses` from their providers: one `read_many` batch per
 /// provider, the providers concurrently.
+/// Looks for the object of every open intent through its provider; returns
+/// those found (to adopt at their addresses) and the problems (a failed
+/// lookup, or an object found besides the one the state records).
+async fn resolve_intents(
+    state: &State,
+    providers: &ProviderSet,
+) -> (Vec<(ResourceAddress, ResourceState)>, Vec<PlanProblem>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut problems = Vec::new();
+    for (address, intent) in &state.intents {
+        let provider: Arc<dyn Provider> = match providers.provider(intent.target.as_deref()) {
+            Ok(provider) => provider.clone(),
+            Err(why) => {
+                problems.push(read_problem(address, None, &why));
+                continue;
+            }
+        };
+        let mut ctx = operation_context(state, address, &intent.type_name, intent.target.as_deref());
+        ctx.create_token = Some(intent.token.clone());
+        let (address, config) = (address.clone(), intent.config.clone());
+        tasks.spawn(async move {
+            let found = provider.find_created(&ctx, &config).await;
+            (address, found)
+        });
+    }
+    let mut adopted = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (address, found) = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                problems.push(PlanProblem {
+                    kind: ProblemKind::Refresh,
+                    address: None,
+                    code: None,
+                    message: format!("A provider failed while looking for an interrupted create: {error}."),
+                    provenance: Vec::new(),
+                });
+                continue;
+            }
+        };
+        let intent = &state.intents[&address];
+        match found {
+            Err(e) => problems.push(read_problem(
+                &address,
+                e.code.clone(),
+                &format!("looking for the object an interrupted apply may have created failed: {}", e.message),
+            )),
+            Ok(None) => {}
+            Ok(Some(object)) => match state.resources.get(&address) {
+                Some(recorded) if recorded.id == object.id => {}
+                Some(recorded) => problems.push(PlanProblem {
+                    kind: ProblemKind::Refresh,
+                    address: Some(address.clone()),
+                    code: None,
+                    message: format!(
+                        "An interrupted apply created `{}` for `{address}`, and the state records `{}` there: \
+                         stackc will not choose. Delete the one you do not want outside stackc, or remove \
+                         the recorded one with `stackc state rm {address}` and import the other.",
+                        object.id, recorded.id
+                    ),
+                    provenance: Vec::new(),
+                }),
+                None => {
+                    let resource = ResourceState {
+                        type_name: intent.type_name.clone(),
+                        target: intent.target.clone(),
+                        id: object.id,
+                        attributes: providers.mark_sensitive(&intent.type_name, object.attributes),
+                        dependencies: intent.dependencies.clone(),
+                        tainted: false,
+                    };
+                    adopted.push((address, resource));
+                }
+            },
+        }
+    }
+    adopted.sort_by(|a, b| a.0.cmp(&b.0));
+    (adopted, problems)
+}
+
 pub async fn refresh(
     state: &State,
     providers: &ProviderSet,

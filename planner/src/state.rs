@@ -38,6 +38,56 @@ pub struct State {
     pub resources: IndexMap<ResourceAddress, ResourceState>,
     /// The stack's outputs after the last apply.
     pub outputs: IndexMap<String, OutputState>,
+    /// Creates an apply sent (or was about to send) whose result it never
+    /// recorded, by address: see [`CreateIntent`]. Empty but after a crash.
+    pub intents: IndexMap<ResourceAddress, CreateIntent>,
+}
+
+/// A create recorded in the apply journal *before* its request was sent.
+/// Its result (a `put` of the address) closes it; if the apply was killed
+/// first, the object may exist without the state knowing it. The next plan
+/// asks the provider for it by its ownership (stack, target, address; see
+/// `Provider::find_created`), adopts what it finds at `address`, and the
+/// next apply closes the intent, so the object is neither orphaned nor
+/// created twice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateIntent {
+    pub type_name: String,
+    pub target: Option<String>,
+    /// The create's token (`OperationContext::create_token`).
+    pub token: String,
+    /// The configuration the create was sent with (sensitive parts marked).
+    pub config: Value,
+    pub dependencies: Vec<ResourceAddress>,
+}
+
+impl CreateIntent {
+    /// The on-disk form: a resource document whose `id` is the token and
+    /// whose `attributes` are the configuration.
+    pub fn to_document(&self, address: &ResourceAddress) -> DocumentResource {
+        DocumentResource {
+            address: address.0.clone(),
+            type_name: self.type_name.clone(),
+            target: self.target.clone(),
+            id: self.token.clone(),
+            attributes: self.config.to_json(),
+            sensitive_paths: sensitive_paths(&self.config),
+            dependencies: self.dependencies.iter().map(|d| d.0.clone()).collect(),
+            tainted: false,
+        }
+    }
+
+    pub fn from_document(document: DocumentResource) -> (ResourceAddress, CreateIntent) {
+        let (address, resource) = ResourceState::from_document(document);
+        let intent = CreateIntent {
+            type_name: resource.type_name,
+            target: resource.target,
+            token: resource.id,
+            config: resource.attributes,
+            dependencies: resource.dependencies,
+        };
+        (address, intent)
+    }
 }
 
 /// One resource as last applied or refreshed.
@@ -73,6 +123,7 @@ impl State {
             target,
             resources: IndexMap::new(),
             outputs: IndexMap::new(),
+            intents: IndexMap::new(),
         }
     }
 
@@ -90,6 +141,7 @@ impl State {
             target: self.target.clone(),
             resources: self.resources.iter().map(|(address, r)| r.to_document(address)).collect(),
             outputs: self.outputs.iter().map(|(name, o)| (name.clone(), o.to_document())).collect(),
+            intents: self.intents.iter().map(|(address, i)| i.to_document(address)).collect(),
         }
     }
 
@@ -122,6 +174,7 @@ impl State {
         }
         let outputs =
             document.outputs.into_iter().map(|(name, o)| (name, OutputState::from_document(o))).collect();
+        let intents = document.intents.into_iter().map(CreateIntent::from_document).collect();
         let mut state = State {
             lineage: document.lineage,
             serial: document.serial,
@@ -129,6 +182,7 @@ impl State {
             target: document.target,
             resources,
             outputs,
+            intents,
         };
         state.sort();
         Ok(state)
@@ -240,6 +294,9 @@ pub struct Document {
     pub resources: Vec<DocumentResource>,
     #[serde(default)]
     pub outputs: IndexMap<String, DocumentOutput>,
+    /// Open [`CreateIntent`]s (present only after an apply was killed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<DocumentResource>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,7 +11,7 @@
 
 use super::local::{sync_dir, LocalBackend};
 use super::BackendError;
-use crate::state::{DocumentOutput, DocumentResource, OutputState, ResourceState, State};
+use crate::state::{CreateIntent, DocumentOutput, DocumentResource, OutputState, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use stackc_compiler::graph::ResourceAddress;
 use std::fs::{File, OpenOptions};
@@ -22,9 +22,16 @@ use std::time::{Duration, Instant};
 /// The journal format version written by this build.
 pub const JOURNAL_VERSION: u32 = 1;
 
-/// One finished operation.
+/// One finished operation, or a create about to be sent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JournalEntry {
+    /// A create about to be sent (recorded before the request): its
+    /// address, token and configuration. Closed by a `Put` of the address
+    /// or by [`JournalEntry::Resolved`].
+    Intent(ResourceAddress, CreateIntent),
+    /// An intent of an earlier apply resolved: the next plan looked for its
+    /// object (and adopted it with a `Put` if it existed).
+    Resolved(ResourceAddress),
     /// Created, updated, imported or refreshed: the resource as it now is.
     Put(ResourceAddress, ResourceState),
     /// Deleted (or forgotten).
@@ -38,7 +45,14 @@ impl JournalEntry {
     /// Applies the entry to an in-memory state (what replay does).
     pub fn apply_to(&self, state: &mut State) {
         match self {
+            JournalEntry::Intent(address, intent) => {
+                state.intents.insert(address.clone(), intent.clone());
+            }
+            JournalEntry::Resolved(address) => {
+                state.intents.shift_remove(address);
+            }
             JournalEntry::Put(address, resource) => {
+                state.intents.shift_remove(address);
                 state.resources.insert(address.clone(), resource.clone());
             }
             JournalEntry::Remove(address) => {
@@ -55,6 +69,8 @@ impl JournalEntry {
 
     fn to_line(&self) -> JournalLine {
         match self {
+            JournalEntry::Intent(address, intent) => JournalLine::Intent(intent.to_document(address)),
+            JournalEntry::Resolved(address) => JournalLine::Resolved(address.0.clone()),
             JournalEntry::Put(address, resource) => JournalLine::Put(resource.to_document(address)),
             JournalEntry::Remove(address) => JournalLine::Remove(address.0.clone()),
             JournalEntry::Output(name, output) => {
@@ -66,6 +82,11 @@ impl JournalEntry {
 
     fn from_line(line: JournalLine) -> JournalEntry {
         match line {
+            JournalLine::Intent(document) => {
+                let (address, intent) = CreateIntent::from_document(document);
+                JournalEntry::Intent(address, intent)
+            }
+            JournalLine::Resolved(address) => JournalEntry::Resolved(ResourceAddress(address)),
             JournalLine::Put(document) => {
                 let (address, resource) = ResourceState::from_document(document);
                 JournalEntry::Put(address, resource)
@@ -79,11 +100,15 @@ impl JournalEntry {
     }
 }
 
-/// The on-disk form of an entry: `{"put": {...}}`, `{"remove": "addr"}`,
+/// The on-disk form of an entry: `{"intent": {...}}` (a resource document
+/// whose `id` is the create's token and `attributes` its configuration),
+/// `{"resolved": "addr"}`, `{"put": {...}}`, `{"remove": "addr"}`,
 /// `{"output": {"name": ..., "output": {...}}}`, `{"remove_output": "name"}`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum JournalLine {
+    Intent(DocumentResource),
+    Resolved(String),
     Put(DocumentResource),
     Remove(String),
     Output { name: String, output: DocumentOutput },
@@ -152,13 +177,19 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&header).map_err(|e| journal_error(&path, e.to_string()))?;
         line.push(b'\n');
-        let mut file =
-            std::os::unix::fs::OpenOptionsExt::mode(&mut OpenOptions::new(), crate::files::OWNER_ONLY)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&path)
-                .map_err(BackendError::io("create the apply journal", &path))?;
+        // Never over an existing journal: `begin_journal` compacts a
+        // leftover one first, so one here belongs to a command that still
+        // runs (its lock was force-released); truncating it would lose what
+        // that command recorded. Owner-only: it can hold secrets.
+        let mut options = OpenOptions::new();
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::files::OWNER_ONLY);
+        let mut file = match options.write(true).create_new(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(BackendError::JournalInUse { path })
+            }
+            Err(source) => return Err(BackendError::Io { action: "create the apply journal", path, source }),
+        };
         file.write_all(&line)
             .and_then(|()| file.sync_all())
             .map_err(BackendError::io("write the apply journal", &path))?;

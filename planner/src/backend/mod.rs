@@ -161,6 +161,15 @@ pub enum BackendError {
     )]
     Journal { path: PathBuf, problem: String },
 
+    /// An apply journal appeared between the compaction of a leftover one
+    /// and the start of this apply's: another command is applying.
+    #[error(
+        "another command started an apply journal `{}` on this state meanwhile (was its lock force-released \
+         while it ran?); it was left untouched and nothing was applied",
+        path.display()
+    )]
+    JournalInUse { path: PathBuf },
+
     #[error("the system random generator failed: {0}")]
     Random(String),
 }

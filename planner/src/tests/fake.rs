@@ -27,6 +27,10 @@ pub struct FakeCloud {
     pub calls: Mutex<Vec<String>>,
     /// How long a create takes.
     pub delay: Mutex<Duration>,
+    /// How long a create takes to answer after it made the object.
+    pub answer_delay: Mutex<Duration>,
+    /// The address each object was created for (its "ownership tag").
+    pub owners: Mutex<BTreeMap<String, String>>,
 }
 
 impl FakeCloud {
@@ -133,7 +137,26 @@ impl Provider for FakeCloud {
             }
         }
         self.objects.lock().unwrap().insert(id.clone(), attributes.clone());
+        self.owners.lock().unwrap().insert(id.clone(), ctx.address.0.clone());
+        let answer_delay = *self.answer_delay.lock().unwrap();
+        if !answer_delay.is_zero() {
+            tokio::time::sleep(answer_delay).await;
+        }
         Ok(ObjectState { id, attributes })
+    }
+
+    async fn find_created(
+        &self,
+        ctx: &OperationContext,
+        _config: &Value,
+    ) -> ProviderResult<Option<ObjectState>> {
+        self.called("find", ctx);
+        let owners = self.owners.lock().unwrap();
+        let objects = self.objects.lock().unwrap();
+        Ok(owners
+            .iter()
+            .find(|(id, address)| **address == ctx.address.0 && objects.contains_key(*id))
+            .map(|(id, _)| ObjectState { id: id.clone(), attributes: objects[id].clone() }))
     }
 
     async fn update(

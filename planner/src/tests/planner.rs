@@ -439,3 +439,89 @@ async fn apply_then_plan_is_empty_for_random_graphs() {
         }
     }
 }
+
+/// Kills an apply (drops it without committing, as kill -9 does) while the
+/// create of `fake_disk.a` has made its object but not answered: the
+/// journal holds the create's intent, not its result.
+async fn killed_during_create(
+    ws: &Workspace,
+    cloud: &FakeCloud,
+    graph: &ResourceGraph,
+    providers: &ProviderSet,
+) {
+    *cloud.answer_delay.lock().unwrap() = Duration::from_secs(30);
+    let outcome = ws.plan(graph, providers, PlanOptions::new()).await;
+    let guard = ws.backend.lock("apply").unwrap();
+    let mut state = ws.state();
+    let mut journal = ws.backend.begin_journal(&guard, &mut state).unwrap();
+    let (_canceller, receiver) = Canceller::new();
+    let apply = apply(ApplyInput {
+        plan: &outcome.plan,
+        graph,
+        providers,
+        state: &mut state,
+        journal: &mut journal,
+        parallelism: 4,
+        observer: &Silent,
+        cancel: receiver,
+    });
+    let _ = tokio::time::timeout(Duration::from_millis(300), apply).await;
+    drop(journal);
+    drop(guard);
+    *cloud.answer_delay.lock().unwrap() = Duration::ZERO;
+    assert_eq!(cloud.count(), 1, "the create reached the cloud");
+}
+
+#[tokio::test]
+async fn a_create_of_a_killed_apply_is_adopted_at_its_address_not_made_twice() {
+    let ws = Workspace::new();
+    let (cloud, providers) = with_cloud();
+    let graph = GraphBuilder::default().node("fake_disk.a", TYPE, Some(TARGET), disk("a", 1.0)).build();
+    killed_during_create(&ws, &cloud, &graph, &providers).await;
+
+    // The journal replays the intent; the state does not know the object.
+    let state = ws.state();
+    assert!(state.resources.is_empty());
+    assert_eq!(state.intents.keys().collect::<Vec<_>>(), vec![&address("fake_disk.a")]);
+    assert_eq!(state.intents[&address("fake_disk.a")].config.get_path(&["name"]), Some(&Value::string("a")));
+
+    // The next plan finds it and keeps it; the apply records it, closes the intent.
+    let (plan, report) = ws.converge(&graph, &providers).await;
+    assert!(actions(&plan).is_empty(), "{:?}", actions(&plan));
+    assert_eq!(plan.refreshed.len(), 1);
+    assert!(report.succeeded(), "{report:?}");
+    let state = ws.state();
+    assert!(state.intents.is_empty());
+    let id = cloud.objects.lock().unwrap().keys().next().cloned().unwrap();
+    assert_eq!(state.resources[&address("fake_disk.a")].id, id);
+    assert_eq!(cloud.count(), 1, "not created twice");
+    assert_eq!(cloud.calls().iter().filter(|c| c.starts_with("create")).count(), 1);
+    let again = ws.plan(&graph, &providers, PlanOptions::new()).await;
+    assert!(!again.plan.has_changes());
+    let finds = cloud.calls().iter().filter(|c| c.starts_with("find")).count();
+    assert_eq!(finds, 1, "looked for once; a closed intent is not looked for again");
+}
+
+#[tokio::test]
+async fn a_create_of_a_killed_apply_is_destroyed_and_an_intent_that_made_nothing_is_closed() {
+    let ws = Workspace::new();
+    let (cloud, providers) = with_cloud();
+    let graph = GraphBuilder::default().node("fake_disk.a", TYPE, Some(TARGET), disk("a", 1.0)).build();
+    killed_during_create(&ws, &cloud, &graph, &providers).await;
+    let outcome = ws.plan(&graph, &providers, PlanOptions { destroy: true, ..PlanOptions::new() }).await;
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    assert_eq!(actions(&outcome.plan), vec![("fake_disk.a".to_string(), Action::Delete)]);
+    let report = ws.apply(&outcome.plan, &graph, &providers).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(cloud.count(), 0, "the object of the killed create is deleted");
+    assert!(ws.state().resources.is_empty() && ws.state().intents.is_empty());
+
+    // An intent whose create never reached the cloud: closed, created once.
+    killed_during_create(&ws, &cloud, &graph, &providers).await;
+    cloud.objects.lock().unwrap().clear();
+    let (plan, report) = ws.converge(&graph, &providers).await;
+    assert_eq!(actions(&plan), vec![("fake_disk.a".to_string(), Action::Create)]);
+    assert!(report.succeeded(), "{report:?}");
+    assert!(ws.state().intents.is_empty());
+    assert_eq!(cloud.count(), 1);
+}

@@ -84,6 +84,24 @@ pub fn ownership_tags(ctx: &OperationContext) -> [(String, String); 3] {
     ]
 }
 
+/// True when `tags` carry this operation's whole ownership set: its stack,
+/// its target and its address. Recovery adopts nothing less: an object of
+/// the same stack but another address (a sibling), or of another target,
+/// is never taken for the one a create made.
+pub fn owned_by<'t>(op: &OperationContext, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> bool {
+    let target = op.target.as_deref().unwrap_or(crate::TARGET);
+    let (mut stack, mut in_target, mut address) = (false, false, false);
+    for (key, value) in tags {
+        match key {
+            TAG_STACK => stack = value == op.stack,
+            TAG_TARGET => in_target = value == target,
+            TAG_ADDRESS => address = value == op.address.as_str(),
+            _ => {}
+        }
+    }
+    stack && in_target && address
+}
+
 /// The `tags` attribute as read: every tag, the ownership tags (`stackc:*`)
 /// included, so that what a plan shows is what the object carries; null
 /// when there are none and none were configured.
@@ -249,6 +267,17 @@ pub fn idempotency_token(ctx: &OperationContext, salt: &str, len: usize) -> Stri
     let digest = hasher.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     hex[..len.min(hex.len())].to_string()
+}
+
+/// The client token of a create request: the same for every attempt of one
+/// create (so AWS serves a resent request once), and new for each create
+/// the journal records (so a replace's create, or a create after a state
+/// was lost, is never answered with the object an earlier create made).
+pub fn client_token(ctx: &OperationContext, salt: &str, len: usize) -> String {
+    match &ctx.create_token {
+        Some(token) => idempotency_token(ctx, &format!("{salt}\0{token}"), len),
+        None => idempotency_token(ctx, salt, len),
+    }
 }
 
 /// True for the codes AWS uses for "no such object".

@@ -35,8 +35,13 @@ pub struct AwsConfig {
     pub waits: WaitPolicy,
     /// How long a just-created object may read as NotFound.
     pub consistency_timeout: Duration,
-    /// Limit for one HTTP request.
+    /// Limit for one HTTP request (one attempt), whatever it does.
     pub request_timeout: Duration,
+    /// Limit for connecting to the endpoint.
+    pub connect_timeout: Duration,
+    /// The longest wait for the next bytes of an answer: an endpoint that
+    /// accepts a connection and says nothing fails an attempt after this.
+    pub read_timeout: Duration,
     /// Attempts at a create whose outcome came back unknown.
     pub create_attempts: u32,
 }
@@ -53,6 +58,8 @@ impl AwsConfig {
             waits: WaitPolicy::default(),
             consistency_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(15),
             create_attempts: 4,
         }
     }
@@ -97,10 +104,19 @@ impl AwsProvider {
     /// settings first, then the standard chain `aws-config` provides
     /// (environment, shared config and credentials files with profiles,
     /// web identity, SSO, container and instance credentials).
-    pub async fn new(config: AwsConfig) -> ProviderResult<AwsProvider> {
+    pub async fn new(mut config: AwsConfig) -> ProviderResult<AwsProvider> {
+        // The SDKs' standard setting for the retry budget.
+        if let Some(attempts) = std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n >= 1)
+        {
+            config.retry.max_attempts = attempts;
+        }
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
             .build()
             .map_err(|e| ProviderError::new(format!("cannot build the HTTP client: {e}")))?;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -129,7 +145,8 @@ impl AwsProvider {
             message: "no AWS credentials provider could be configured".into(),
             retryable: false,
         })?;
-        let client = AwsClient::new(http, region, endpoint, credentials, config.retry.clone());
+        let client =
+            AwsClient::new(http, region, endpoint, credentials, config.retry.clone(), config.read_timeout);
         let kinds = kinds().into_iter().map(|k| (k.type_name(), k)).collect();
         Ok(AwsProvider { client, config, kinds, schemas: crate::schemas() })
     }
@@ -488,7 +505,7 @@ impl Provider for AwsProvider {
             match kind.create(&cx, config).await {
                 Ok(id) => break id,
                 Err(e) if e.code.as_deref() == Some(OUTCOME_UNKNOWN) => {
-                    if let Some(id) = kind.find_created(&cx, config).await? {
+                    if let Some(id) = kind.recover_created(&cx, config).await? {
                         break id;
                     }
                     if attempt >= self.config.create_attempts {
@@ -499,6 +516,23 @@ impl Provider for AwsProvider {
             }
         };
         self.read_back(kind, &id, config).await
+    }
+
+    async fn find_created(
+        &self,
+        ctx: &OperationContext,
+        config: &Value,
+    ) -> ProviderResult<Option<ObjectState>> {
+        let kind = self.kind(&ctx.type_name)?;
+        let config = &config.unmarked();
+        let mut ctx = ctx.clone();
+        if ctx.stack.is_empty() {
+            ctx.stack = self.config.stack.clone();
+        }
+        let Some(id) = kind.find_created(&self.cx(&ctx), config).await? else { return Ok(None) };
+        let item = ReadItem { id: &id, prior: config };
+        let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
+        Ok(found.map(|attributes| object_state(&id, attributes)))
     }
 
     async fn update(

@@ -8,7 +8,10 @@
 //!
 //! Retries follow the SDKs' standard mode: throttling codes, 5xx and
 //! transport errors are retried with jittered exponential backoff, a bounded
-//! number of times. Invariant: a request that creates an object is never
+//! number of times. Every attempt has deadlines (connect, read: the longest
+//! wait for the next bytes of an answer, and the whole request), so an
+//! endpoint that accepts connections and never answers fails a request
+//! within its retry budget, with [`ENDPOINT_SILENT`]. Invariant: a request that creates an object is never
 //! resent after it may have reached the server (a lost response); the
 //! caller gets [`OUTCOME_UNKNOWN`] and looks for the object before trying
 //! again, so a retry never creates a duplicate.
@@ -29,6 +32,11 @@ pub const OUTCOME_UNKNOWN: &str = "RequestOutcomeUnknown";
 /// Error code of a request that never reached the endpoint (connection
 /// refused, no route, DNS failure) in all its attempts.
 pub const ENDPOINT_UNREACHABLE: &str = "EndpointUnreachable";
+
+/// Error code of a request whose every attempt connected but got no answer
+/// within the read timeout (a silent endpoint, a proxy that holds
+/// connections open).
+pub const ENDPOINT_SILENT: &str = "EndpointTimeout";
 
 /// How one AWS service is reached and spoken to.
 #[derive(Clone, Copy, Debug)]
@@ -174,6 +182,12 @@ pub struct AwsClient {
     /// dead endpoint fails a command in one budget, not one per request.
     /// Cleared by the next request that gets through.
     unreachable: std::sync::atomic::AtomicBool,
+    /// Set when a request used all its attempts connected but unanswered:
+    /// later requests of the command fail at once with the same error (one
+    /// attempt each would still cost a read timeout each).
+    silent: std::sync::OnceLock<ProviderError>,
+    /// The read timeout of each attempt, for messages.
+    read_timeout: Duration,
 }
 
 impl std::fmt::Debug for AwsClient {
@@ -189,6 +203,7 @@ impl AwsClient {
         endpoint: Option<String>,
         credentials: SharedCredentialsProvider,
         retry: RetryPolicy,
+        read_timeout: Duration,
     ) -> AwsClient {
         AwsClient {
             http,
@@ -201,6 +216,8 @@ impl AwsClient {
             calls_by_action: Mutex::new(BTreeMap::new()),
             account: tokio::sync::OnceCell::new(),
             unreachable: std::sync::atomic::AtomicBool::new(false),
+            silent: std::sync::OnceLock::new(),
+            read_timeout,
         }
     }
 
@@ -356,6 +373,9 @@ impl AwsClient {
         idempotency: Idempotency,
     ) -> Result<String, ProviderError> {
         let url = self.url(service);
+        if let Some(silent) = self.silent.get() {
+            return Err(silent.clone());
+        }
         let max_attempts =
             if self.unreachable.load(Ordering::Relaxed) { 1 } else { self.retry.max_attempts.max(1) };
         let mut attempt = 0u32;
@@ -373,10 +393,11 @@ impl AwsClient {
                 }
                 Err(failure) => failure,
             };
-            let (error, may_retry, connected) = match error {
-                Failure::NotSent(e) => (e, true, false),
-                Failure::Lost(e) if idempotency == Idempotency::Safe => (e, true, true),
-                Failure::Lost(e) => {
+            let (error, may_retry, reach) = match error {
+                Failure::NotSent(e) => (e, true, Reach::Refused),
+                Failure::Silent(e) if idempotency == Idempotency::Safe => (e, true, Reach::Silent),
+                Failure::Lost(e) if idempotency == Idempotency::Safe => (e, true, Reach::Answered),
+                Failure::Lost(e) | Failure::Silent(e) => {
                     return Err(ProviderError {
                         code: Some(OUTCOME_UNKNOWN.into()),
                         message: format!(
@@ -388,23 +409,40 @@ impl AwsClient {
                 }
                 Failure::Api(e) => {
                     let retry = e.retryable;
-                    (e, retry, true)
+                    (e, retry, Reach::Answered)
                 }
             };
             if !may_retry || attempt >= max_attempts {
-                if connected {
-                    return Err(error);
+                match reach {
+                    Reach::Answered => return Err(error),
+                    Reach::Refused => {
+                        self.unreachable.store(true, Ordering::Relaxed);
+                        return Err(ProviderError {
+                            code: Some(ENDPOINT_UNREACHABLE.into()),
+                            message: format!(
+                                "cannot connect to the AWS endpoint {url}: {}. Check the `endpoint` of the \
+                                 `target \"aws\"` block or AWS_ENDPOINT_URL, and the network",
+                                error.message
+                            ),
+                            retryable: true,
+                        });
+                    }
+                    Reach::Silent => {
+                        let silent = ProviderError {
+                            code: Some(ENDPOINT_SILENT.into()),
+                            message: format!(
+                                "the AWS endpoint {url} accepted the connection but did not answer within {} \
+                                 ({attempt} attempt{}). Check the `endpoint` of the `target \"aws\"` block or \
+                                 AWS_ENDPOINT_URL, and any proxy or firewall between (one that holds \
+                                 connections open looks like this)",
+                                seconds(self.read_timeout),
+                                if attempt == 1 { "" } else { "s" }
+                            ),
+                            retryable: true,
+                        };
+                        return Err(self.silent.get_or_init(|| silent).clone());
+                    }
                 }
-                self.unreachable.store(true, Ordering::Relaxed);
-                return Err(ProviderError {
-                    code: Some(ENDPOINT_UNREACHABLE.into()),
-                    message: format!(
-                        "cannot connect to the AWS endpoint {url}: {}. Check the `endpoint` of the `target \"aws\"` \
-                         block or AWS_ENDPOINT_URL, and the network",
-                        error.message
-                    ),
-                    retryable: true,
-                });
             }
             tokio::time::sleep(self.backoff(attempt)).await;
         }
@@ -464,6 +502,7 @@ impl AwsClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) if e.is_connect() => return Err(Failure::NotSent(connect_error(&e))),
+            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
             Err(e) => return Err(Failure::Lost(transport_error(&e))),
         };
         let status = response.status();
@@ -471,6 +510,7 @@ impl AwsClient {
             response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_string);
         let text = match response.text().await {
             Ok(text) => text,
+            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
             Err(e) => return Err(Failure::Lost(transport_error(&e))),
         };
         if status.is_success() {
@@ -493,8 +533,26 @@ enum Failure {
     NotSent(ProviderError),
     /// Sent, but the response never came back whole.
     Lost(ProviderError),
+    /// Sent, and no answer (or no more of it) came within the timeouts.
+    Silent(ProviderError),
     /// The server answered with an error.
     Api(ProviderError),
+}
+
+/// How far the last attempt of a request got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// No connection.
+    Refused,
+    /// Connected, no answer in time.
+    Silent,
+    /// An answer (possibly an error, possibly cut short).
+    Answered,
+}
+
+/// `20 s`, `1.5 s`.
+fn seconds(duration: Duration) -> String {
+    format!("{} s", (duration.as_secs_f64() * 10.0).round() / 10.0)
 }
 
 fn transport_error(e: &reqwest::Error) -> ProviderError {

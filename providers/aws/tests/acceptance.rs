@@ -788,3 +788,47 @@ async fn refresh_batches_describe_calls() {
         p.delete(c, state).await.expect("delete");
     }
 }
+
+/// A delete that AWS refuses because another stack's object still uses
+/// the object (a subnet of stack B in stack A's VPC) does not wait out the
+/// ten-minute waiter: it fails after a few polls that see the same
+/// blocker, naming it and its stack. Once the blocker is gone, the delete
+/// goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_blocked_by_another_stacks_object_fails_soon_naming_it() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let (a, b) = (unique_stack("holder"), unique_stack("squatter"));
+    let pa = provider_at(&a, &endpoint).await;
+    let pb = provider_at(&b, &endpoint).await;
+    let vpc_ctx = ctx(&a, "aws_vpc", "net/aws_vpc.main");
+    let vpc = pa
+        .create(&vpc_ctx, &full_config(&pa, "aws_vpc", &obj(&[("cidr_block", s("10.70.0.0/16"))])))
+        .await
+        .expect("vpc");
+    let subnet_ctx = ctx(&b, "aws_subnet", "net/aws_subnet.other");
+    let subnet = pb
+        .create(
+            &subnet_ctx,
+            &full_config(
+                &pb,
+                "aws_subnet",
+                &obj(&[("vpc_id", s(&vpc.id)), ("cidr_block", s("10.70.1.0/24"))]),
+            ),
+        )
+        .await
+        .expect("subnet");
+
+    let started = std::time::Instant::now();
+    let error = pa.delete(&vpc_ctx, &vpc).await.expect_err("the VPC is in use");
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(15), "waited {elapsed:?}");
+    assert_eq!(error.code.as_deref(), Some("DependencyViolation"), "{error:?}");
+    assert!(
+        error.message.contains(&format!("{} (stack `{b}`, `net/aws_subnet.other`)", subnet.id)),
+        "{}",
+        error.message
+    );
+
+    pb.delete(&subnet_ctx, &subnet).await.expect("delete the subnet");
+    pa.delete(&vpc_ctx, &vpc).await.expect("then the VPC");
+}

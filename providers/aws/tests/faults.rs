@@ -32,14 +32,44 @@ struct Ledger {
     seen: HashMap<String, usize>,
     injected: HashMap<Fault, usize>,
     forwarded: usize,
+    /// `None`: every fault in turn ([`schedule`]); `Some`: lost responses
+    /// at random ([`LossyFaults`]).
+    lossy: Option<LossyFaults>,
+}
+
+/// Responses of mutating requests lost at random (after the server acted),
+/// from a seeded generator; plus actions whose `n`th request always loses
+/// its response, so the cases that matter happen on every run.
+struct LossyFaults {
+    percent: u64,
+    state: u64,
+    always: Vec<(&'static str, usize)>,
+}
+
+impl LossyFaults {
+    fn pick(&mut self, action: &str, n: usize) -> Option<Fault> {
+        if self.always.iter().any(|(a, k)| *a == action && *k == n) {
+            return Some(Fault::LoseResponse);
+        }
+        if !mutating(action) {
+            return None;
+        }
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state % 100 < self.percent).then_some(Fault::LoseResponse)
+    }
+}
+
+fn mutating(action: &str) -> bool {
+    ["Create", "Run", "Register", "Put", "Attach", "Associate", "Authorize"]
+        .iter()
+        .any(|p| action.starts_with(p))
 }
 
 /// Which fault, if any, the `n`th request (from 0) of `action` gets.
 fn schedule(action: &str, n: usize) -> Option<Fault> {
-    let mutating = ["Create", "Run", "Register", "Put", "Attach", "Associate", "Authorize"]
-        .iter()
-        .any(|p| action.starts_with(p));
-    if mutating {
+    if mutating(action) {
         // Every mutating action meets each fault in turn, then passes.
         return [Some(Fault::Throttle), Some(Fault::Reset), Some(Fault::LoseResponse), None][n % 4];
     }
@@ -98,8 +128,12 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, ledger: Arc<Mutex<Le
     let fault = {
         let mut ledger = ledger.lock().unwrap();
         let n = ledger.seen.entry(action.clone()).or_default();
-        let fault = schedule(&action, *n);
+        let k = *n;
         *n += 1;
+        let fault = match ledger.lossy.as_mut() {
+            Some(lossy) => lossy.pick(&action, k),
+            None => schedule(&action, k),
+        };
         if let Some(fault) = fault {
             *ledger.injected.entry(fault).or_default() += 1;
         } else {
@@ -126,9 +160,16 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, ledger: Arc<Mutex<Le
 
 /// Starts the proxy; it runs until the test's runtime ends.
 async fn start_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<Ledger>>) {
+    start_proxy_with(upstream, None).await
+}
+
+async fn start_proxy_with(
+    upstream: SocketAddr,
+    lossy: Option<LossyFaults>,
+) -> (SocketAddr, Arc<Mutex<Ledger>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ledger = Arc::new(Mutex::new(Ledger { lossy, ..Ledger::default() }));
     let shared = ledger.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
@@ -507,4 +548,158 @@ async fn creates_converge_through_faults_without_duplicates() {
     }
     let left = owned_by_address(&endpoint, &stack);
     assert!(left.is_empty(), "objects left after destroy: {left:?}");
+}
+
+/// 30% of the responses of mutating requests lost after moto acted (and
+/// the second RunInstances, CreateVolume and CreateSecurityGroup always):
+/// three instances and three volumes of one stack, and a security group
+/// whose address this stack also tagged in another VPC (a decoy left by an
+/// earlier run), all converge with exactly one object per address, the one
+/// recorded; no sibling's object is taken for another's (the apply used to
+/// report "tags.Name differs from the plan: planned main-0, got main-1"),
+/// the other VPC's group is neither adopted nor deleted, and destroy
+/// through the faults leaves only the decoy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_percent_lost_responses_never_adopt_a_sibling_or_another_vpcs_object() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let upstream: SocketAddr =
+        endpoint.trim_start_matches("http://").trim_end_matches('/').parse().expect("moto address");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1;
+    let lossy = LossyFaults {
+        percent: 30,
+        state: seed,
+        always: vec![("RunInstances", 1), ("CreateVolume", 1), ("CreateSecurityGroup", 0)],
+    };
+    let (proxy, ledger) = start_proxy_with(upstream, Some(lossy)).await;
+    let stack = unique_stack("lossy");
+    let st = stack.as_str();
+    let direct = provider_at(st, &endpoint).await;
+    let p = &AwsProvider::new(test_config(st, &format!("http://{proxy}"))).await.expect("provider");
+    let group_address = "net/aws_security_group.internal";
+    let group_config = |vpc: &str| obj(&[("name", s("internal")), ("vpc_id", s(vpc))]);
+
+    // The decoy: this stack's group of that address, in another VPC.
+    let decoy_vpc = direct
+        .create(
+            &ctx(st, "aws_vpc", "old/aws_vpc.main"),
+            &full_config(&direct, "aws_vpc", &obj(&[("cidr_block", s("10.60.0.0/16"))])),
+        )
+        .await
+        .expect("decoy vpc");
+    let decoy_ctx = ctx(st, "aws_security_group", group_address);
+    let decoy = direct
+        .create(&decoy_ctx, &full_config(&direct, "aws_security_group", &group_config(&decoy_vpc.id)))
+        .await
+        .expect("decoy group");
+
+    let mut made = Vec::new();
+    let m = &mut made;
+    let vpc = make(p, st, m, "aws_vpc", "net/aws_vpc.main", obj(&[("cidr_block", s("10.50.0.0/16"))])).await;
+    let subnet = make(
+        p,
+        st,
+        m,
+        "aws_subnet",
+        "net/aws_subnet.zone[0]",
+        obj(&[
+            ("vpc_id", s(&vpc.id)),
+            ("cidr_block", s("10.50.0.0/24")),
+            ("availability_zone", s(&format!("{REGION}a"))),
+        ]),
+    )
+    .await;
+    let group = make(p, st, m, "aws_security_group", group_address, group_config(&vpc.id)).await;
+    assert_ne!(group.id, decoy.id, "the group of another VPC was adopted");
+    assert_eq!(group.attributes.get_path(&["vpc_id"]).and_then(Value::as_str), Some(vpc.id.as_str()));
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let node = make(
+            p,
+            st,
+            m,
+            "aws_instance",
+            &format!("db/aws_instance.node[{i}]"),
+            obj(&[
+                ("ami", s("ami-12c6146b")),
+                ("instance_type", s("t3.micro")),
+                ("subnet_id", s(&subnet.id)),
+                ("vpc_security_group_ids", strings(&[&group.id])),
+                ("tags", obj(&[("Name", s(&format!("main-{i}")))])),
+            ]),
+        )
+        .await;
+        assert_eq!(
+            node.attributes.get_path(&["tags", "Name"]).and_then(Value::as_str),
+            Some(format!("main-{i}").as_str()),
+            "node {i} is another node's instance"
+        );
+        nodes.push(node);
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        let volume = make(
+            p,
+            st,
+            m,
+            "aws_ebs_volume",
+            &format!("db/aws_ebs_volume.data[{i}]"),
+            obj(&[("availability_zone", s(&format!("{REGION}a"))), ("size", n(10.0 + i as f64))]),
+        )
+        .await;
+        assert_eq!(
+            volume.attributes.get_path(&["size"]),
+            Some(&n(10.0 + i as f64)),
+            "volume {i} is a sibling's"
+        );
+        make(
+            p,
+            st,
+            m,
+            "aws_volume_attachment",
+            &format!("db/aws_volume_attachment.data[{i}]"),
+            obj(&[
+                ("device_name", s("/dev/sdf")),
+                ("instance_id", s(&node.id)),
+                ("volume_id", s(&volume.id)),
+            ]),
+        )
+        .await;
+    }
+    let lost = ledger.lock().unwrap().injected.get(&Fault::LoseResponse).copied().unwrap_or(0);
+    assert!(lost >= 3, "too few lost responses: {lost}");
+
+    // Straight against moto: one object per address, the one recorded; the
+    // decoy still there, untouched.
+    let found = owned_by_address(&endpoint, st);
+    for item in made.iter() {
+        let mut expected = vec![item.state.id.clone()];
+        if item.ctx.address.as_str() == group_address {
+            expected.push(decoy.id.clone());
+        }
+        let mut ids = found.get(item.ctx.address.as_str()).cloned().unwrap_or_default();
+        if item.ctx.type_name == "aws_volume_attachment" {
+            continue; // not taggable
+        }
+        ids.sort();
+        expected.sort();
+        assert_eq!(ids, expected, "{}: objects found for this address (seed {seed})", item.ctx.address);
+    }
+
+    // Destroy through the faults: only the decoy's VPC and group are left.
+    for item in made.iter().rev() {
+        p.delete(&item.ctx, &item.state)
+            .await
+            .unwrap_or_else(|e| panic!("{}: delete through faults: {e:?}", item.ctx.address));
+    }
+    let mut left: Vec<String> = owned_by_address(&endpoint, st).into_values().flatten().collect();
+    left.sort();
+    let mut decoys = vec![decoy.id.clone(), decoy_vpc.id.clone()];
+    decoys.sort();
+    assert_eq!(left, decoys, "after destroy (seed {seed})");
+    direct.delete(&decoy_ctx, &decoy).await.expect("delete decoy group");
+    direct.delete(&ctx(st, "aws_vpc", "old/aws_vpc.main"), &decoy_vpc).await.expect("delete decoy vpc");
+    eprintln!("lossy faults (seed {seed}): {lost} responses lost of {:?}", ledger.lock().unwrap().seen);
 }

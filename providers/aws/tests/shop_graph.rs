@@ -40,6 +40,7 @@ fn op(stack: &str, node: &ResourceNode) -> OperationContext {
         type_name: node.type_name.clone(),
         stack: stack.to_string(),
         target: node.target.clone(),
+        create_token: None,
     }
 }
 

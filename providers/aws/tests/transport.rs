@@ -201,3 +201,50 @@ async fn a_create_whose_response_is_lost_is_looked_for_before_it_is_sent_again()
     );
     let _ = Value::Null;
 }
+
+/// An endpoint that accepts connections and never answers: a read fails
+/// within its retry budget (attempts times the read timeout, not the
+/// minutes an unbounded wait took) with EndpointTimeout naming the
+/// endpoint, and every later request of the provider fails at once with
+/// the same error instead of waiting again.
+#[tokio::test]
+async fn a_silent_endpoint_fails_within_the_retry_budget_with_a_clear_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let accepted = Arc::new(Mutex::new(0usize));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((client, _)) = listener.accept().await {
+            *count.lock().unwrap() += 1;
+            held.push(client); // open, and silent
+        }
+    });
+    let mut config = fast(AwsConfig::new("silent"), &endpoint);
+    config.retry.max_attempts = 3;
+    config.read_timeout = Duration::from_millis(300);
+    let provider = AwsProvider::new(config).await.expect("provider");
+    let ctx = ctx("silent", "aws_vpc", "net/aws_vpc.main");
+
+    let started = std::time::Instant::now();
+    let error = provider.read(&ctx, &vpc_state()).await.expect_err("a silent endpoint is an error");
+    let elapsed = started.elapsed();
+    assert_eq!(error.code.as_deref(), Some("EndpointTimeout"), "{error:?}");
+    assert!(
+        error
+            .message
+            .contains(&format!("the AWS endpoint {endpoint}/ accepted the connection but did not answer"))
+            && error.message.contains("within 0.3 s (3 attempts)"),
+        "{}",
+        error.message
+    );
+    assert!(elapsed >= Duration::from_millis(900), "three attempts of 0.3 s: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "bounded by the budget: {elapsed:?}");
+    assert_eq!(*accepted.lock().unwrap(), 3, "one connection per attempt");
+
+    let started = std::time::Instant::now();
+    let again = provider.read(&ctx, &vpc_state()).await.expect_err("still silent");
+    assert!(started.elapsed() < Duration::from_millis(100), "later requests do not wait again");
+    assert_eq!(again.message, error.message);
+    assert_eq!(*accepted.lock().unwrap(), 3, "nor connect again");
+}

@@ -180,6 +180,7 @@ mod tests {
             type_name: type_name.into(),
             stack: "test".into(),
             target: None,
+            create_token: None,
         }
     }
 

@@ -26,6 +26,12 @@ pub struct OperationContext {
     /// Stack name and target, for ownership tags.
     pub stack: String,
     pub target: Option<String>,
+    /// For a create: a token unique to it, which the apply journal records
+    /// (with the address and the configuration) *before* the create is
+    /// sent, so that the object of a create whose process was killed can
+    /// be found by the next run. Providers use it as the client token of
+    /// APIs that take one. `None` outside an apply (import, tests).
+    pub create_token: Option<String>,
 }
 
 /// A provider error, shown with the resource's provenance by the planner.
@@ -81,6 +87,24 @@ pub trait Provider: Send + Sync {
     }
 
     async fn create(&self, ctx: &OperationContext, config: &Value) -> ProviderResult<ObjectState>;
+
+    /// The object a create of `ctx.address` with `config` made, if any,
+    /// when the process that sent that create was killed before recording
+    /// its result (an open intent of the apply journal; `ctx.create_token`
+    /// is the intent's). Reads only: the planner adopts what it finds into
+    /// the state at that address, and the plan then updates, replaces or
+    /// deletes it like any other object. A provider must return only an
+    /// object that create could have made (for AWS: the whole ownership
+    /// tag set, stack, target and address). The default, for providers
+    /// whose objects exist only in the state (the built-in one), finds
+    /// nothing.
+    async fn find_created(
+        &self,
+        _ctx: &OperationContext,
+        _config: &Value,
+    ) -> ProviderResult<Option<ObjectState>> {
+        Ok(None)
+    }
 
     async fn update(
         &self,

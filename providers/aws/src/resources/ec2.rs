@@ -6,8 +6,8 @@
 
 use super::{chunks, wait_for, Cx, ReadItem, ResourceKind};
 use crate::attrs::{
-    as_set, creation_tags, idempotency_token, is_not_found, object, opt_string, prior_of, string_list,
-    tag_changes, tags_value, Attrs, TAG_ADDRESS, TAG_STACK,
+    as_set, creation_tags, idempotency_token, is_not_found, object, opt_string, owned_by, prior_of,
+    string_list, tag_changes, tags_value, Attrs, TAG_ADDRESS, TAG_STACK,
 };
 use crate::transport::{AwsClient, Idempotency, Params, EC2};
 use crate::xml::{Ec2Tag, Items};
@@ -87,29 +87,38 @@ async fn describe_filtered<T: DeserializeOwned>(
 }
 
 /// Describe objects carrying this operation's stack tag; callers keep those
-/// whose address tag matches ([`is_ours`]). The address is compared here,
-/// not in a filter: filter values are patterns (`[0]` would not match
-/// itself).
+/// whose tags are the operation's whole ownership set ([`is_ours`]). The
+/// address is compared here, not in a filter: filter values are patterns
+/// (`[0]` would not match itself). Each `extra` filter matches any of its
+/// values.
 async fn describe_owned<T: DeserializeOwned>(
     cx: &Cx<'_>,
     action: &str,
-    extra: &[(&str, &str)],
+    extra: &[(&str, &[&str])],
 ) -> ProviderResult<T> {
     let mut params = Params::new()
         .set("Filter.1.Name", format!("tag:{TAG_STACK}"))
         .set("Filter.1.Value.1", &cx.op.stack)
         .set("Filter.2.Name", "tag-key")
         .set("Filter.2.Value.1", TAG_ADDRESS);
-    for (i, (name, value)) in extra.iter().enumerate() {
+    for (i, (name, values)) in extra.iter().enumerate() {
         params.push(format!("Filter.{}.Name", i + 3), name);
-        params.push(format!("Filter.{}.Value.1", i + 3), value);
+        for (j, value) in values.iter().enumerate() {
+            params.push(format!("Filter.{}.Value.{}", i + 3, j + 1), value);
+        }
     }
     cx.client.query_whole(&EC2, action, &params, Idempotency::Safe).await
 }
 
-/// True if the tags name this operation's address.
+/// True if the tags are this operation's: stack, target and address.
 fn is_ours(cx: &Cx<'_>, tags: &Items<Ec2Tag>) -> bool {
-    tags.items.iter().any(|t| t.key == TAG_ADDRESS && t.value == cx.op.address.as_str())
+    owned_by(cx.op, tag_pairs(tags))
+}
+
+/// True when the configuration leaves `name` unset or sets it to `actual`:
+/// an object found by its tags must sit where this create would have put it.
+fn placed(config: &Value, name: &str, actual: &str) -> bool {
+    Attrs(config).str(name).is_none_or(|wanted| wanted == actual)
 }
 
 /// Answers each item from a map of found objects by id.
@@ -126,29 +135,190 @@ fn answer<T>(
     }
 }
 
-/// Runs a delete, retrying while AWS reports a dependency still going away
-/// (network interfaces of a deleted load balancer, a detaching volume).
-async fn delete_when_free(cx: &Cx<'_>, action: &str, params: Params) -> ProviderResult<()> {
-    let what = format!("{action} to be possible");
-    wait_for(cx.waits, &what, || {
-        let params = params.clone();
+/// The object a delete is for, so the objects that still use it can be
+/// named when AWS refuses the delete.
+#[derive(Clone, Copy)]
+enum Held<'a> {
+    Vpc(&'a str),
+    Subnet(&'a str),
+    Group(&'a str),
+    Volume(&'a str),
+    Other,
+}
+
+/// An object that keeps another from being deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Blocker {
+    id: String,
+    /// `stack`/`address` from its ownership tags, if it has them.
+    owner: Option<(String, String)>,
+    /// On its way out by itself (a network interface of a deleted load
+    /// balancer or instance, a detaching volume): worth waiting for.
+    leaving: bool,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.owner {
+            Some((stack, address)) => write!(f, "{} (stack `{stack}`, `{address}`)", self.id),
+            None => write!(f, "{} (not made by stackc)", self.id),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InterfaceXml {
+    #[serde(rename = "networkInterfaceId")]
+    id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(rename = "requesterManaged", default)]
+    requester_managed: bool,
+    #[serde(rename = "tagSet", default)]
+    tags: Items<Ec2Tag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DescribeInterfaces {
+    #[serde(rename = "networkInterfaceSet", default)]
+    interfaces: Items<InterfaceXml>,
+}
+
+fn blocker(id: &str, tags: &Items<Ec2Tag>, leaving: bool) -> Blocker {
+    let tag = |key: &str| tags.items.iter().find(|t| t.key == key).map(|t| t.value.clone());
+    let owner = tag(TAG_STACK).map(|stack| (stack, tag(TAG_ADDRESS).unwrap_or_default()));
+    Blocker { id: id.to_string(), owner, leaving }
+}
+
+/// What still uses `held`: the objects in a VPC, the network interfaces in
+/// a subnet or using a group, the instances a volume is attached to.
+async fn blockers(client: &AwsClient, held: Held<'_>) -> ProviderResult<Vec<Blocker>> {
+    // Interfaces AWS manages for a service (load balancers, ECS tasks) go
+    // when their owner goes; so do those of an instance shutting down.
+    let interfaces = |filter: &'static str, id: &str| {
+        let id = id.to_string();
         async move {
-            match cx.client.query(&EC2, action, &params, Idempotency::Safe).await {
-                Ok(_) => Ok(Some(())),
-                Err(e) if is_not_found(&e) => Ok(Some(())),
-                Err(e)
-                    if matches!(
-                        e.code.as_deref(),
-                        Some("DependencyViolation" | "VolumeInUse" | "InvalidIPAddress.InUse")
-                    ) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
+            let pages =
+                describe_filtered::<DescribeInterfaces>(client, "DescribeNetworkInterfaces", filter, &[&id])
+                    .await?;
+            Ok::<_, ProviderError>(
+                pages
+                    .iter()
+                    .flat_map(|p| &p.interfaces.items)
+                    .map(|i| blocker(&i.id, &i.tags, i.requester_managed || i.status != "in-use"))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let mut found = Vec::new();
+    match held {
+        Held::Vpc(vpc) => {
+            let subnets =
+                describe_filtered::<DescribeSubnets>(client, "DescribeSubnets", "vpc-id", &[vpc]).await?;
+            found.extend(
+                subnets.iter().flat_map(|p| &p.subnets.items).map(|s| blocker(&s.id, &s.tags, false)),
+            );
+            let groups =
+                describe_filtered::<DescribeGroups>(client, "DescribeSecurityGroups", "vpc-id", &[vpc])
+                    .await?;
+            found.extend(
+                groups
+                    .iter()
+                    .flat_map(|p| &p.groups.items)
+                    .filter(|g| g.name != "default")
+                    .map(|g| blocker(&g.id, &g.tags, false)),
+            );
+            let gateways = describe_filtered::<DescribeGateways>(
+                client,
+                "DescribeInternetGateways",
+                "attachment.vpc-id",
+                &[vpc],
+            )
+            .await?;
+            found.extend(
+                gateways.iter().flat_map(|p| &p.gateways.items).map(|g| blocker(&g.id, &g.tags, false)),
+            );
+            let tables =
+                describe_filtered::<DescribeRouteTables>(client, "DescribeRouteTables", "vpc-id", &[vpc])
+                    .await?;
+            found.extend(
+                tables
+                    .iter()
+                    .flat_map(|p| &p.tables.items)
+                    .filter(|t| !t.associations.items.iter().any(|a| a.main))
+                    .map(|t| blocker(&t.id, &t.tags, false)),
+            );
+            found.extend(interfaces("vpc-id", vpc).await?);
+        }
+        Held::Subnet(subnet) => found.extend(interfaces("subnet-id", subnet).await?),
+        Held::Group(group) => found.extend(interfaces("group-id", group).await?),
+        Held::Volume(volume) => {
+            if let Some(v) = describe_volumes(client, &[volume]).await?.get(volume) {
+                found.extend(v.attachments.items.iter().map(|a| Blocker {
+                    id: a.instance_id.clone(),
+                    owner: None,
+                    leaving: a.status != "attached",
+                }));
             }
         }
-    })
-    .await
+        Held::Other => {}
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// Runs a delete, retrying while AWS reports that something still uses the
+/// object (DependencyViolation, VolumeInUse): while that is going away by
+/// itself (network interfaces of a deleted load balancer, a detaching
+/// volume) up to `dependency_timeout`; at once when the same objects, none
+/// leaving, block it three polls in a row (another stack's subnet in this
+/// VPC). The error names what blocks it.
+async fn delete_when_free(cx: &Cx<'_>, action: &str, params: Params, held: Held<'_>) -> ProviderResult<()> {
+    let start = tokio::time::Instant::now();
+    let limit = cx.waits.dependency_timeout.min(cx.waits.timeout);
+    let mut interval = cx.waits.first_interval;
+    let mut last: Option<Vec<Blocker>> = None;
+    let mut unchanged = 0;
+    loop {
+        let refused = match cx.client.query(&EC2, action, &params, Idempotency::Safe).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("DependencyViolation" | "VolumeInUse" | "InvalidIPAddress.InUse")
+                ) =>
+            {
+                e
+            }
+            Err(e) => return Err(e),
+        };
+        let found = blockers(cx.client, held).await.unwrap_or_default();
+        let stuck = !found.is_empty() && found.iter().all(|b| !b.leaving) && last.as_ref() == Some(&found);
+        unchanged = if stuck { unchanged + 1 } else { 0 };
+        if unchanged >= 2 || start.elapsed() >= limit {
+            let named = if found.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = found.iter().map(Blocker::to_string).collect();
+                format!(" Still using it: {}.", list.join(", "))
+            };
+            return Err(ProviderError {
+                code: refused.code,
+                message: format!(
+                    "{action} was refused for {:.0} s because other objects still use it ({}).{named} Delete \
+                     those first (objects of another stack: destroy that stack, or remove them by hand), then run \
+                     the command again.",
+                    start.elapsed().as_secs_f64(),
+                    refused.message.trim_end_matches('.')
+                ),
+                retryable: false,
+            });
+        }
+        last = Some(found);
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(cx.waits.max_interval);
+    }
 }
 
 fn arn(client: &AwsClient, owner: &str, kind: &str, id: &str) -> Value {
@@ -260,10 +430,16 @@ impl ResourceKind for Vpc {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeVpcs = describe_owned(cx, "DescribeVpcs", &[]).await?;
-        let Some(vpc) = found.vpcs.items.into_iter().find(|v| is_ours(cx, &v.tags)) else { return Ok(None) };
-        // Finish what the interrupted create would have done.
-        modify_vpc_attributes(cx.client, &vpc.id, None, config).await?;
-        Ok(Some(vpc.id))
+        Ok(found
+            .vpcs
+            .items
+            .into_iter()
+            .find(|v| is_ours(cx, &v.tags) && placed(config, "cidr_block", &v.cidr_block))
+            .map(|v| v.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        modify_vpc_attributes(cx.client, id, None, config).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -292,7 +468,7 @@ impl ResourceKind for Vpc {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteVpc", Params::new().set("VpcId", id)).await
+        delete_when_free(cx, "DeleteVpc", Params::new().set("VpcId", id), Held::Vpc(id)).await
     }
 }
 
@@ -383,13 +559,24 @@ impl ResourceKind for Subnet {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeSubnets = describe_owned(cx, "DescribeSubnets", &[]).await?;
-        let Some(subnet) = found.subnets.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
+        Ok(found
+            .subnets
+            .items
+            .into_iter()
+            .find(|s| {
+                is_ours(cx, &s.tags)
+                    && placed(config, "vpc_id", &s.vpc_id)
+                    && placed(config, "cidr_block", &s.cidr_block)
+                    && placed(config, "availability_zone", &s.availability_zone)
+            })
+            .map(|s| s.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
         if Attrs(config).bool("map_public_ip_on_launch") == Some(true) {
-            set_map_public_ip(cx.client, &subnet.id, true).await?;
+            set_map_public_ip(cx.client, id, true).await?;
         }
-        Ok(Some(subnet.id))
+        Ok(())
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -421,7 +608,7 @@ impl ResourceKind for Subnet {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteSubnet", Params::new().set("SubnetId", id)).await
+        delete_when_free(cx, "DeleteSubnet", Params::new().set("SubnetId", id), Held::Subnet(id)).await
     }
 }
 
@@ -495,13 +682,24 @@ impl ResourceKind for InternetGateway {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGateways = describe_owned(cx, "DescribeInternetGateways", &[]).await?;
-        let Some(gateway) = found.gateways.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
+        // Unattached (the create stopped before attaching) or attached to
+        // the configured VPC, never to another.
+        Ok(found
+            .gateways
+            .items
+            .into_iter()
+            .find(|g| {
+                is_ours(cx, &g.tags)
+                    && g.attachments.items.iter().all(|a| placed(config, "vpc_id", &a.vpc_id))
+            })
+            .map(|g| g.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
         if let Some(vpc) = Attrs(config).str("vpc_id") {
-            gateway_attachment(cx.client, "AttachInternetGateway", &gateway.id, &vpc).await?;
+            gateway_attachment(cx.client, "AttachInternetGateway", id, &vpc).await?;
         }
-        Ok(Some(gateway.id))
+        Ok(())
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -546,7 +744,8 @@ impl ResourceKind for InternetGateway {
                 _ => {}
             }
         }
-        delete_when_free(cx, "DeleteInternetGateway", Params::new().set("InternetGatewayId", id)).await
+        delete_when_free(cx, "DeleteInternetGateway", Params::new().set("InternetGatewayId", id), Held::Other)
+            .await
     }
 }
 
@@ -572,6 +771,9 @@ struct AssociationXml {
     route_table_id: String,
     #[serde(rename = "subnetId", default)]
     subnet_id: String,
+    /// The VPC's main table.
+    #[serde(default)]
+    main: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -660,7 +862,7 @@ impl ResourceKind for RouteTable {
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String> {
         let mut params = Params::new()
             .set("VpcId", Attrs(config).required_str("vpc_id")?)
-            .set("ClientToken", idempotency_token(cx.op, "route-table", 32));
+            .set("ClientToken", crate::attrs::client_token(cx.op, "route-table", 32));
         tag_specification(&mut params, "route-table", &creation_tags(cx.op, config));
         let created: CreateRouteTableResponse =
             cx.client.query_whole(&EC2, "CreateRouteTable", &params, Idempotency::Creates).await?;
@@ -674,12 +876,24 @@ impl ResourceKind for RouteTable {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeRouteTables = describe_owned(cx, "DescribeRouteTables", &[]).await?;
-        let Some(table) = found.tables.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
-        let before = table_routes(&table);
-        sync_routes(cx.client, &table.id, &before, &configured_routes(config)).await?;
-        Ok(Some(table.id))
+        Ok(found
+            .tables
+            .items
+            .into_iter()
+            .find(|t| is_ours(cx, &t.tags) && placed(config, "vpc_id", &t.vpc_id))
+            .map(|t| t.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        let pages = describe_filtered::<DescribeRouteTables>(
+            cx.client,
+            "DescribeRouteTables",
+            "route-table-id",
+            &[id],
+        )
+        .await?;
+        let before = pages.iter().flat_map(|p| &p.tables.items).flat_map(table_routes).collect::<Vec<_>>();
+        sync_routes(cx.client, id, &before, &configured_routes(config)).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -715,7 +929,7 @@ impl ResourceKind for RouteTable {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteRouteTable", Params::new().set("RouteTableId", id)).await
+        delete_when_free(cx, "DeleteRouteTable", Params::new().set("RouteTableId", id), Held::Other).await
     }
 }
 
@@ -763,7 +977,7 @@ impl ResourceKind for RouteTableAssociation {
         {
             Ok(created) => Ok(created.id),
             Err(e) if e.code.as_deref() == Some("Resource.AlreadyAssociated") => {
-                self.find_created(cx, config).await?.ok_or(e)
+                self.recover_created(cx, config).await?.ok_or(e)
             }
             Err(e) => Err(e),
         }
@@ -1052,7 +1266,7 @@ impl ResourceKind for SecurityGroup {
         {
             Ok(created) => created.id,
             Err(e) if e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
-                match self.find_created(cx, config).await? {
+                match self.recover_created(cx, config).await? {
                     Some(id) => return Ok(id),
                     None => return Err(e),
                 }
@@ -1068,11 +1282,16 @@ impl ResourceKind for SecurityGroup {
 
     async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeGroups = describe_owned(cx, "DescribeSecurityGroups", &[]).await?;
-        let Some(group) = found.groups.items.into_iter().find(|v| is_ours(cx, &v.tags)) else {
-            return Ok(None);
-        };
-        self.configure_rules(cx, &group.id, config).await?;
-        Ok(Some(group.id))
+        Ok(found
+            .groups
+            .items
+            .into_iter()
+            .find(|g| is_ours(cx, &g.tags) && placed(config, "vpc_id", &g.vpc_id))
+            .map(|g| g.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        self.configure_rules(cx, id, config).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1129,7 +1348,7 @@ impl ResourceKind for SecurityGroup {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteSecurityGroup", Params::new().set("GroupId", id)).await
+        delete_when_free(cx, "DeleteSecurityGroup", Params::new().set("GroupId", id), Held::Group(id)).await
     }
 }
 
@@ -1290,7 +1509,7 @@ impl ResourceKind for Instance {
             .set("InstanceType", attrs.required_str("instance_type")?)
             .set("MinCount", 1)
             .set("MaxCount", 1)
-            .set("ClientToken", idempotency_token(cx.op, "instance", 64))
+            .set("ClientToken", crate::attrs::client_token(cx.op, "instance", 64))
             .list("SecurityGroupId", attrs.strings("vpc_security_group_ids"));
         if let Some(subnet) = attrs.str("subnet_id") {
             params.push("SubnetId", subnet);
@@ -1315,24 +1534,26 @@ impl ResourceKind for Instance {
         Ok(id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
-        let found: DescribeInstances = describe_owned(
-            cx,
-            "DescribeInstances",
-            &[("instance-state-name", "pending"), ("instance-state-name", "running")],
-        )
-        .await?;
-        let id = found
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let found: DescribeInstances =
+            describe_owned(cx, "DescribeInstances", &[("instance-state-name", &["pending", "running"])])
+                .await?;
+        Ok(found
             .reservations
             .items
             .into_iter()
             .flat_map(|r| r.instances.items)
-            .find(|i| live(&i.state.name))
-            .map(|i| i.id);
-        if let Some(id) = &id {
-            wait_instance(cx, id, "running").await?;
-        }
-        Ok(id)
+            .find(|i| {
+                live(&i.state.name)
+                    && is_ours(cx, &i.tags)
+                    && placed(config, "subnet_id", &i.subnet_id)
+                    && placed(config, "ami", &i.image_id)
+            })
+            .map(|i| i.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, _config: &Value) -> ProviderResult<()> {
+        wait_instance(cx, id, "running").await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1517,7 +1738,7 @@ impl ResourceKind for EbsVolume {
         let attrs = Attrs(config);
         let mut params = Params::new()
             .set("AvailabilityZone", attrs.required_str("availability_zone")?)
-            .set("ClientToken", idempotency_token(cx.op, "volume", 64));
+            .set("ClientToken", crate::attrs::client_token(cx.op, "volume", 64));
         if let Some(size) = attrs.f64("size") {
             params.push("Size", size as i64);
         }
@@ -1534,14 +1755,22 @@ impl ResourceKind for EbsVolume {
         Ok(created.id)
     }
 
-    async fn find_created(&self, cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
+    async fn find_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
         let found: DescribeVolumes = describe_owned(cx, "DescribeVolumes", &[]).await?;
         Ok(found
             .volumes
             .items
             .into_iter()
-            .find(|v| !matches!(v.status.as_str(), "deleting" | "deleted"))
+            .find(|v| {
+                !matches!(v.status.as_str(), "deleting" | "deleted")
+                    && is_ours(cx, &v.tags)
+                    && placed(config, "availability_zone", &v.availability_zone)
+            })
             .map(|v| v.id))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, _config: &Value) -> ProviderResult<()> {
+        wait_volume(cx, id, "available", |v| v.is_some_and(|v| v.status != "creating")).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {
@@ -1583,7 +1812,7 @@ impl ResourceKind for EbsVolume {
     }
 
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
-        delete_when_free(cx, "DeleteVolume", Params::new().set("VolumeId", id)).await
+        delete_when_free(cx, "DeleteVolume", Params::new().set("VolumeId", id), Held::Volume(id)).await
     }
 }
 
@@ -1625,7 +1854,7 @@ impl ResourceKind for VolumeAttachment {
             // Attached already by a request whose response was lost.
             Err(e)
                 if e.code.as_deref() == Some("VolumeInUse")
-                    && self.find_created(cx, config).await?.is_some() => {}
+                    && self.recover_created(cx, config).await?.is_some() => {}
             Err(e) => return Err(e),
         }
         wait_volume(cx, &volume, "attached", |v| attached(v, &instance)).await?;

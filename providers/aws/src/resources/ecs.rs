@@ -3,8 +3,8 @@
 
 use super::{chunks, wait_for, Cx, ReadItem, ResourceKind};
 use crate::attrs::{
-    as_set, creation_tags, idempotency_token, is_not_found, json_covers, object, opt_string, prior_of,
-    project, tag_changes, tags_value, Attrs, TAG_ADDRESS, TAG_STACK,
+    as_set, creation_tags, is_not_found, json_covers, object, opt_string, owned_by, prior_of, project,
+    tag_changes, tags_value, Attrs,
 };
 use crate::transport::{AwsClient, Idempotency, ECS};
 use serde::Deserialize;
@@ -34,8 +34,7 @@ fn tag_pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
 }
 
 fn is_owned(cx: &Cx<'_>, tags: &[Tag]) -> bool {
-    let has = |k: &str, v: &str| tags.iter().any(|t| t.key == k && t.value == v);
-    has(TAG_ADDRESS, cx.op.address.as_str()) && has(TAG_STACK, &cx.op.stack)
+    owned_by(cx.op, tag_pairs(tags))
 }
 
 async fn update_tags(client: &AwsClient, arn: &str, prior: &Value, config: &Value) -> ProviderResult<()> {
@@ -596,7 +595,7 @@ impl ResourceKind for Service {
         let attrs = Attrs(config);
         let mut request = json!({
             "serviceName": attrs.required_str("name")?,
-            "clientToken": idempotency_token(cx.op, "ecs-service", 32),
+            "clientToken": crate::attrs::client_token(cx.op, "ecs-service", 32),
             "tags": tags_json(&creation_tags(cx.op, config)),
         });
         if let Some(cluster) = attrs.str("cluster") {

@@ -109,10 +109,10 @@ where
 /// object a lost response left behind, never someone else's).
 async fn owned(cx: &Cx<'_>, arn: &str) -> ProviderResult<bool> {
     let tags = describe_tags(cx.client, &[arn]).await?;
-    let has = |key: &str, value: &str| {
-        tags.get(arn).into_iter().flatten().any(|t| t.key == key && t.value == value)
-    };
-    Ok(has(crate::attrs::TAG_ADDRESS, cx.op.address.as_str()) && has(crate::attrs::TAG_STACK, &cx.op.stack))
+    Ok(crate::attrs::owned_by(
+        cx.op,
+        tags.get(arn).into_iter().flatten().map(|t| (t.key.as_str(), t.value.as_str())),
+    ))
 }
 
 fn missing_results(items: &[ReadItem<'_>], e: ProviderError) -> Vec<ProviderResult<Option<Value>>> {
@@ -234,11 +234,14 @@ impl ResourceKind for LoadBalancer {
         };
         for lb in found {
             if owned(cx, &lb.arn).await? {
-                wait_active(cx, &lb.arn).await?;
                 return Ok(Some(lb.arn));
             }
         }
         Ok(None)
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, _config: &Value) -> ProviderResult<()> {
+        wait_active(cx, id).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {

@@ -116,7 +116,7 @@ impl ResourceKind for Role {
         match cx.client.query(&IAM, "CreateRole", &params, Idempotency::Creates).await {
             Ok(_) => {}
             Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                return self.find_created(cx, config).await?.ok_or(e);
+                return self.recover_created(cx, config).await?.ok_or(e);
             }
             Err(e) => return Err(e),
         }
@@ -138,19 +138,16 @@ impl ResourceKind for Role {
                 Err(e) if is_not_found(&e) => return Ok(None),
                 Err(e) => return Err(e),
             };
-        let owned = role
-            .tags
-            .members
-            .iter()
-            .any(|t| t.key == crate::attrs::TAG_ADDRESS && t.value == cx.op.address.as_str())
-            && role.tags.members.iter().any(|t| t.key == crate::attrs::TAG_STACK && t.value == cx.op.stack);
-        if !owned {
-            return Ok(None);
-        }
-        // Finish what the interrupted create would have done.
-        let attached = attached_policies(cx.client, &name).await?;
-        sync_policies(cx.client, &name, &attached, &Attrs(config).strings("managed_policy_arns")).await?;
-        Ok(Some(name))
+        let owned = crate::attrs::owned_by(
+            cx.op,
+            role.tags.members.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+        );
+        Ok(owned.then_some(name))
+    }
+
+    async fn finish_created(&self, cx: &Cx<'_>, id: &str, config: &Value) -> ProviderResult<()> {
+        let attached = attached_policies(cx.client, id).await?;
+        sync_policies(cx.client, id, &attached, &Attrs(config).strings("managed_policy_arns")).await
     }
 
     async fn read(&self, client: &AwsClient, items: &[ReadItem<'_>]) -> Vec<ProviderResult<Option<Value>>> {

@@ -29,6 +29,10 @@ pub struct Cx<'a> {
 #[derive(Clone, Debug)]
 pub struct WaitPolicy {
     pub timeout: Duration,
+    /// The longest a delete waits for objects that still use the one being
+    /// deleted (DependencyViolation) to go away; sooner, when the same
+    /// objects, none of them on its way out, block it poll after poll.
+    pub dependency_timeout: Duration,
     pub first_interval: Duration,
     pub max_interval: Duration,
 }
@@ -37,6 +41,7 @@ impl Default for WaitPolicy {
     fn default() -> WaitPolicy {
         WaitPolicy {
             timeout: Duration::from_secs(600),
+            dependency_timeout: Duration::from_secs(180),
             first_interval: Duration::from_millis(250),
             max_interval: Duration::from_secs(10),
         }
@@ -66,10 +71,30 @@ pub trait ResourceKind: Send + Sync {
     /// Creates the object, waiting until it is usable; returns its id.
     async fn create(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<String>;
 
-    /// After a create whose outcome is unknown: the id of the object that
-    /// create made, found by ownership tag or natural key, if any.
+    /// After a create whose outcome is unknown (a lost response, or a
+    /// process killed after sending it): the id of the object that create
+    /// made, if any. Reads only. An object qualifies when it carries the
+    /// operation's whole ownership tag set ([`crate::attrs::owned_by`]:
+    /// stack, target, address) and sits where the configuration puts it
+    /// (its VPC, subnet, zone), or, for the few untaggable kinds, when its
+    /// natural key is the configuration's.
     async fn find_created(&self, _cx: &Cx<'_>, _config: &Value) -> ProviderResult<Option<String>> {
         Ok(None)
+    }
+
+    /// Does what the create would have done after its first request
+    /// (attributes, rules, routes, waiting until usable) to an object
+    /// [`ResourceKind::find_created`] found.
+    async fn finish_created(&self, _cx: &Cx<'_>, _id: &str, _config: &Value) -> ProviderResult<()> {
+        Ok(())
+    }
+
+    /// [`ResourceKind::find_created`], then [`ResourceKind::finish_created`]:
+    /// the object a lost create made, made whole.
+    async fn recover_created(&self, cx: &Cx<'_>, config: &Value) -> ProviderResult<Option<String>> {
+        let Some(id) = self.find_created(cx, config).await? else { return Ok(None) };
+        self.finish_created(cx, &id, config).await?;
+        Ok(Some(id))
     }
 
     /// The attributes (with `id`) of each object, `None` where it is gone.

@@ -60,8 +60,7 @@ async fn describe(client: &AwsClient, id: &str) -> ProviderResult<Option<Describ
 }
 
 fn owned(cx: &Cx<'_>, tags: &[TagJson]) -> bool {
-    tags.iter().any(|t| t.key == crate::attrs::TAG_ADDRESS && t.value == cx.op.address.as_str())
-        && tags.iter().any(|t| t.key == crate::attrs::TAG_STACK && t.value == cx.op.stack)
+    crate::attrs::owned_by(cx.op, tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
 }
 
 #[async_trait::async_trait]

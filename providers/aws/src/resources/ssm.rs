@@ -90,10 +90,10 @@ impl ResourceKind for Parameter {
                 let request = json!({"ResourceType": "Parameter", "ResourceId": name});
                 let tags: ListTagsResponse =
                     cx.client.json(&SSM, "ListTagsForResource", &request, Idempotency::Safe).await?;
-                let owned = tags
-                    .tags
-                    .iter()
-                    .any(|t| t.key == crate::attrs::TAG_ADDRESS && t.value == cx.op.address.as_str());
+                let owned = crate::attrs::owned_by(
+                    cx.op,
+                    tags.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+                );
                 if !owned {
                     return Err(e);
                 }

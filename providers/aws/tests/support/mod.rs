@@ -43,6 +43,7 @@ pub fn test_config(stack: &str, endpoint: &str) -> AwsConfig {
     };
     config.waits = WaitPolicy {
         timeout: Duration::from_secs(60),
+        dependency_timeout: Duration::from_secs(30),
         first_interval: Duration::from_millis(50),
         max_interval: Duration::from_millis(500),
     };
@@ -61,6 +62,7 @@ pub fn ctx(stack: &str, type_name: &str, address: &str) -> OperationContext {
         type_name: type_name.to_string(),
         stack: stack.to_string(),
         target: Some("aws".into()),
+        create_token: None,
     }
 }
 
