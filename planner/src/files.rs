@@ -9,7 +9,8 @@
 //!   would be replaced, or written through). The bytes go to a new temp file
 //!   in the same directory with the given mode (created with it, so a secret
 //!   is never readable by others, even for an instant), fsynced, renamed over
-//!   the path, and the directory fsynced.
+//!   the path, and the directory fsynced ([`write_output`]: the same without
+//!   the fsyncs, for output made again from the sources).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Error, ErrorKind, Read, Write};
@@ -109,6 +110,18 @@ pub fn check_replaceable(path: &Path) -> std::io::Result<()> {
 /// Writes `bytes` to `path` atomically with permissions `mode` (unix),
 /// replacing only a regular file (see the module docs).
 pub fn write_replacing(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomically(path, bytes, mode, true)
+}
+
+/// [`write_replacing`] without the fsyncs, for output that is made again
+/// from the sources (`build -o`): still atomic for a reader and never
+/// through anything but a regular file, but not forced to disk one file at
+/// a time (with an fsync per manifest, writing 20,000 took 95 s).
+pub fn write_output(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomically(path, bytes, mode, false)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std::io::Result<()> {
     check_replaceable(path)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
@@ -116,7 +129,9 @@ pub fn write_replacing(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<
     let written = (|| -> std::io::Result<()> {
         let mut file = create_new(&temp, mode)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
         std::fs::rename(&temp, path)
     })();
@@ -124,7 +139,10 @@ pub fn write_replacing(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
-    sync_dir(dir)
+    if durable {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// A new file (never an existing one: `O_EXCL`, so a symlink planted at

@@ -380,7 +380,7 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
 /// write outside it).
 fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let mode = if private { stackc_planner::files::OWNER_ONLY } else { 0o644 };
-    stackc_planner::files::write_replacing(path, bytes, mode)
+    stackc_planner::files::write_output(path, bytes, mode)
 }
 
 #[cfg(test)]
