@@ -645,6 +645,19 @@ mod tests {
     }
 
     #[test]
+    fn a_snippet_is_the_lines_around_its_labels_whatever_the_file_size() {
+        let text: String = (0..50_000).map(|i| format!("local {i}\n")).collect();
+        let file = SourceFile::new("big.stack.hcl", &text, Origin::User);
+        let at = text.find("local 25000\n").unwrap();
+        let snippet =
+            Snippet::around(&file, &[Span::new(stackc_compiler::FileId(0), at..at + 5)]).expect("drawable");
+        // Two lines of context before, the labelled line and two after.
+        assert_eq!(snippet.text, "local 24998\nlocal 24999\nlocal 25000\nlocal 25001\nlocal 25002\n");
+        assert_eq!(snippet.line, 24_998);
+        assert_eq!(&text[snippet.offset..snippet.offset + 11], "local 24998");
+    }
+
+    #[test]
     fn closing_line_counts() {
         assert_eq!(Counts { errors: 0, warnings: 0 }.closing_line(), "ok: no problems found");
         assert_eq!(Counts { errors: 3, warnings: 1 }.closing_line(), "error: 3 errors, 1 warning");

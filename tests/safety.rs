@@ -464,17 +464,23 @@ fn a_diagnostic_past_column_65535_is_shown() {
     assert!(run.stderr.contains("E0201"));
 }
 
-/// Rendering many diagnostics is linear: 16000 errors in one file took
-/// 48 s (debug build) when each rendering copied and scanned the file.
+/// 16000 errors in one file are all rendered (it took 48 s in a debug
+/// build when each rendering copied and scanned the whole file; that the
+/// snippet handed to miette stays small is `render::tests::
+/// a_snippet_is_the_lines_around_its_labels_whatever_the_file_size`, and the
+/// time is measured, not asserted).
 #[test]
-fn sixteen_thousand_errors_render_quickly() {
+fn sixteen_thousand_errors_are_all_rendered() {
     let text: String = (0..16_000).map(|i| format!("output \"o{i}\" {{ value = nope{i}.x }}\n")).collect();
     let stack = Stack::new("many", &text);
-    let started = Instant::now();
     let run = stack.run(&["check"]).code(1);
-    let took = started.elapsed();
     assert!(run.stderr.ends_with("error: 16000 errors\n"), "{}", &run.stderr[run.stderr.len() - 200..]);
-    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // Each one drawn with its own label, the last one too.
+    assert_eq!(run.stderr.matches("╰── unknown name `nope").count(), 16_000);
+    assert!(
+        run.stderr.contains("16000 │ output \"o15999\" { value = nope15999.x }"),
+        "line numbers of the file"
+    );
 }
 
 // ---------------------------------------------------------------- 11. smaller
