@@ -416,3 +416,34 @@ fn ctrl_c_lets_running_operations_finish_saves_the_state_and_releases_the_lock()
         assert!(rest.stdout.contains(&format!("Apply complete: {} added", 12 - created)), "{}", rest.stdout);
     }
 }
+
+/// An apply killed after it recorded every operation but before it
+/// compacted its journal leaves nothing to do; the next apply still merges
+/// the recovered journal into `state.json` (it stayed beside it before).
+#[test]
+fn an_apply_with_nothing_to_do_commits_a_recovered_journal() {
+    use stackc_planner::backend::{JournalEntry, LocalBackend};
+    let stack = Stack::new(CHAIN);
+    stack.run(&["apply", "--auto-approve"]).ok();
+    let backend = LocalBackend::new(stack.path(), None);
+    {
+        // What the killed apply left: a journal whose lines repeat the state.
+        let guard = backend.lock("apply").unwrap();
+        let mut state = backend.load().unwrap().unwrap();
+        let entries: Vec<JournalEntry> =
+            state.resources.iter().map(|(a, r)| JournalEntry::Put(a.clone(), r.clone())).collect();
+        let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+        journal.record_all(&entries).unwrap();
+        journal.sync().unwrap();
+        std::mem::forget(journal);
+        drop(guard);
+    }
+    let journal = stack.state_dir().join("state.journal");
+    assert!(journal.exists());
+    let serial = stack.state()["serial"].as_u64().unwrap();
+    let run = stack.run(&["apply", "--auto-approve"]).ok();
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert!(!journal.exists(), "the recovered journal is committed");
+    assert!(stack.state()["serial"].as_u64().unwrap() > serial, "state.json rewritten");
+    assert_eq!(stack.run(&["plan", "--detailed-exitcode"]).code, 0);
+}

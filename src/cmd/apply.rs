@@ -81,8 +81,9 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             let _ = out.flush();
         }
         if !plan.has_changes() {
-            if !plan.refreshed.is_empty() {
-                // Nothing to do but record what refresh read.
+            if !plan.refreshed.is_empty() || session.recovered > 0 {
+                // Nothing to do but record what refresh read, or merge the
+                // journal of an interrupted apply into the state.
                 carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
             }
             return Ok(());
