@@ -31,6 +31,7 @@ pub struct Session {
     pub providers: ProviderSet,
     /// The AWS provider among `providers` (for `STACKC_AWS_STATS`).
     pub aws: Option<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
+    pub local: Option<std::sync::Arc<stackc_provider_local::LocalProvider>>,
 }
 
 /// A multi-threaded runtime for the providers' I/O; a failure is written
@@ -95,7 +96,12 @@ impl Session {
         }
         let attributes = checked.target_attributes.clone();
         let connected = runtime
-            .block_on(crate::connect::providers(&checked.stack_name, checked.target.as_deref(), &attributes))
+            .block_on(crate::connect::providers(
+                &checked.stack_name,
+                &checked.stack_dir,
+                checked.target.as_deref(),
+                &attributes,
+            ))
             .map_err(|message| fail(err, message))?;
         Ok(Session {
             checked,
@@ -107,6 +113,7 @@ impl Session {
             state_exists,
             providers: connected.set,
             aws: connected.aws,
+            local: connected.local,
         })
     }
 
@@ -118,6 +125,7 @@ impl Session {
     /// calls made when `STACKC_AWS_STATS` asks for them.
     pub fn release(&mut self, err: &mut dyn Write) {
         crate::connect::report_aws_stats(self.aws.as_deref(), err);
+        crate::connect::report_local_stats(self.local.as_deref(), err);
         if let Some(guard) = self.guard.take() {
             if let Err(error) = guard.release() {
                 let _ = writeln!(err, "warning: {error}");
