@@ -490,9 +490,26 @@ impl Containers<'_> {
         }
     }
 
+    /// Secret files of an earlier container of this name that was removed
+    /// behind stackc's back (`docker rm -f`): nothing else removes them.
+    fn remove_stale_secrets(&self, name: &str) {
+        let Ok(entries) = std::fs::read_dir(self.paths.secrets_dir.join("containers")) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let stale = file_name
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|suffix| suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()));
+            if stale {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     pub async fn create(&self, ctx: &OperationContext, config: &Json) -> Result<Json, ProviderError> {
         let name = config["name"].as_str().unwrap_or_default().to_string();
         self.clear_name(ctx, &name).await?;
+        self.remove_stale_secrets(&name);
         let id = self.start_new(ctx, &name, config).await?;
         self.reload_load_balancers(config).await;
         self.read_back(&id, config).await

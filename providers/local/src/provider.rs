@@ -466,11 +466,7 @@ impl Provider for LocalProvider {
                     _ => Ok(()),
                 }
             }
-            "docker_container" => {
-                let lock = self.rollout_lock(ctx);
-                let _one_at_a_time = lock.lock().await;
-                self.containers(ctx).delete(&prior.id, &attributes).await
-            }
+            "docker_container" => self.containers(ctx).delete(&prior.id, &attributes).await,
             "docker_image" => self.images().delete(&attributes).await,
             "local_file" => LocalFile { paths: &self.paths }.delete(&prior.id),
             other => Err(unsupported(other)),
