@@ -25,7 +25,9 @@ fn docker_available() -> bool {
             panic!("STACKC_TEST_DOCKER is not set: CI must run the local target's tests (scripts/test starts the Engine)")
         }
         _ => {
-            eprintln!("notice: STACKC_TEST_DOCKER is not set; skipping this Docker-backed test (run scripts/test)");
+            eprintln!(
+                "notice: STACKC_TEST_DOCKER is not set; skipping this Docker-backed test (run scripts/test)"
+            );
             false
         }
     }
@@ -179,9 +181,13 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
     };
     assert_eq!(containers, expected);
     // Each database instance has its own named volume.
-    assert_eq!(shop.owned("volume"), vec![format!("{n}-main-0"), format!("{n}-main-1"), format!("{n}-main-2")]);
+    assert_eq!(
+        shop.owned("volume"),
+        vec![format!("{n}-main-0"), format!("{n}-main-1"), format!("{n}-main-2")]
+    );
     for i in 0..3 {
-        let mounts = docker(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", &format!("{n}-main-{i}")]);
+        let mounts =
+            docker(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", &format!("{n}-main-{i}")]);
         assert!(mounts.contains(&format!("{n}-main-{i}")), "{mounts}");
     }
     // 40 requests are answered by at least 3 distinct replicas.
@@ -210,7 +216,13 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
     // Data survives the container's re-creation (out-of-band removal:
     // drift in plan, restored by apply) and scaling 3 -> 2 -> 3.
     let write = |i: u32, text: &str| {
-        docker(&["exec", &format!("{n}-main-{i}"), "sh", "-c", &format!("echo {text} > /var/lib/postgresql/data/marker")])
+        docker(&[
+            "exec",
+            &format!("{n}-main-{i}"),
+            "sh",
+            "-c",
+            &format!("echo {text} > /var/lib/postgresql/data/marker"),
+        ])
     };
     let read = |i: u32| docker(&["exec", &format!("{n}-main-{i}"), "cat", "/var/lib/postgresql/data/marker"]);
     write(0, "zero");
@@ -219,7 +231,10 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
     let plan = shop.stackc("plan", &["--detailed-exitcode"], "stackc-test-app:1");
     assert_eq!(plan.status.code(), Some(2));
     let text = String::from_utf8_lossy(&plan.stdout);
-    assert!(text.contains("database.main/docker_container.node[0]") && text.contains("deleted outside"), "{text}");
+    assert!(
+        text.contains("database.main/docker_container.node[0]") && text.contains("deleted outside"),
+        "{text}"
+    );
     shop.apply("stackc-test-app:1", &[]);
     assert_eq!(read(0), "zero");
     shop.set_instances(2);
@@ -281,7 +296,8 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
         sent.load(Ordering::SeqCst),
         failed.load(Ordering::SeqCst)
     );
-    let progress = format!("{}{}", String::from_utf8_lossy(&rolled.stdout), String::from_utf8_lossy(&rolled.stderr));
+    let progress =
+        format!("{}{}", String::from_utf8_lossy(&rolled.stdout), String::from_utf8_lossy(&rolled.stderr));
     assert!(progress.contains("4 changed"), "{progress}");
     assert_eq!(failed.load(Ordering::SeqCst), 0, "requests failed during the rolling update");
     assert!(versions.contains("app v2"), "{versions:?}");
