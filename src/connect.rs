@@ -75,24 +75,25 @@ pub async fn providers(
 /// requests a command made, by `service:Action` (every attempt counts),
 /// one `aws-stats:` line each on stderr, then the total.
 pub fn report_aws_stats(aws: Option<&AwsProvider>, err: &mut dyn std::io::Write) {
-    let wanted = std::env::var("STACKC_AWS_STATS").is_ok_and(|v| !v.is_empty() && v != "0");
-    let Some(aws) = aws.filter(|_| wanted) else { return };
-    let calls = aws.api_calls_by_action();
-    for (action, count) in &calls {
-        let _ = writeln!(err, "aws-stats: {action} {count}");
-    }
-    let _ = writeln!(err, "aws-stats: total {}", calls.values().sum::<u64>());
+    report_calls("STACKC_AWS_STATS", "aws-stats", aws.map(|aws| aws.api_calls_by_action()), err);
 }
 
-/// With `STACKC_LOCAL_STATS` set (to anything but `0` or empty), the Docker
-/// Engine API requests a command made, by operation, one `local-stats:`
-/// line each on stderr, then the total.
+/// With `STACKC_LOCAL_STATS` set, the same for the Docker Engine API
+/// requests, by operation (`local-stats:` lines).
 pub fn report_local_stats(local: Option<&LocalProvider>, err: &mut dyn std::io::Write) {
-    let wanted = std::env::var("STACKC_LOCAL_STATS").is_ok_and(|v| !v.is_empty() && v != "0");
-    let Some(local) = local.filter(|_| wanted) else { return };
-    let calls = local.api_calls();
+    report_calls("STACKC_LOCAL_STATS", "local-stats", local.map(|local| local.api_calls()), err);
+}
+
+fn report_calls(
+    variable: &str,
+    prefix: &str,
+    calls: Option<std::collections::BTreeMap<String, u64>>,
+    err: &mut dyn std::io::Write,
+) {
+    let wanted = std::env::var(variable).is_ok_and(|v| !v.is_empty() && v != "0");
+    let Some(calls) = calls.filter(|_| wanted) else { return };
     for (operation, count) in &calls {
-        let _ = writeln!(err, "local-stats: {operation} {count}");
+        let _ = writeln!(err, "{prefix}: {operation} {count}");
     }
-    let _ = writeln!(err, "local-stats: total {}", calls.values().sum::<u64>());
+    let _ = writeln!(err, "{prefix}: total {}", calls.values().sum::<u64>());
 }
