@@ -29,7 +29,14 @@ docker_start() {
   if [ -z "${DOCKER_HOST:-}" ] && ! docker version >/dev/null 2>&1; then
     local log="${TMPDIR:-/tmp}/stackc-dockerd.log"
     echo "scripts/docker.sh: starting dockerd (log $log)" >&2
-    _docker_sudo dockerd >"$log" 2>&1 &
+    # Started directly (not through a function, which would fork a
+    # subshell), so its pid is dockerd's own (or sudo's, which relays the
+    # signal) and docker_stop stops it.
+    if [ "$(id -u)" = 0 ]; then
+      dockerd >"$log" 2>&1 &
+    else
+      sudo -n dockerd >"$log" 2>&1 &
+    fi
     DOCKER_STARTED_PID=$!
     local i
     for i in $(seq 1 150); do
@@ -53,6 +60,7 @@ docker_start() {
 
 docker_stop() {
   if [ -n "${DOCKER_STARTED_PID:-}" ]; then
+    echo "scripts/docker.sh: stopping the dockerd it started" >&2
     _docker_sudo kill "$DOCKER_STARTED_PID" 2>/dev/null || true
     wait "$DOCKER_STARTED_PID" 2>/dev/null || true
     DOCKER_STARTED_PID=
