@@ -393,3 +393,75 @@ fn with_no_daemon_plan_works_and_apply_names_the_address() {
     assert_eq!(text.matches(&reach).count(), 1, "{text}");
     assert!(text.contains("start Docker"), "{text}");
 }
+
+#[test]
+fn the_hello_example_builds_its_image_and_serves_from_every_replica() {
+    if !docker_available() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let name = format!("lhello{}", std::process::id() % 10000);
+    let dir = root.path().join(&name);
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
+    for file in ["main.stack.hcl", "web/Dockerfile", "web/start.sh"] {
+        std::fs::copy(example.join(file), dir.join(file)).unwrap();
+    }
+    // No registry here: the test images stand in for busybox and nginx.
+    let dockerfile = std::fs::read_to_string(dir.join("web/Dockerfile")).unwrap();
+    std::fs::write(
+        dir.join("web/Dockerfile"),
+        dockerfile.replace("FROM busybox:1.36", "FROM stackc-test-app:1"),
+    )
+    .unwrap();
+    let main = std::fs::read_to_string(dir.join("main.stack.hcl")).unwrap();
+    let main = main.replace(
+        "target \"local\" {}",
+        "target \"local\" {\n  load_balancer_image = \"stackc-test-lb:1\"\n}",
+    );
+    std::fs::write(dir.join("main.stack.hcl"), main).unwrap();
+    let guard = Shop {
+        _root: root,
+        dir: dir.clone(),
+        name,
+        port: free_port(),
+        secrets: PathBuf::new(),
+        outputs: String::new(),
+    };
+    let run = |command: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stackc"))
+            .arg(command)
+            .arg(&dir)
+            .args(["-var", &format!("port={}", guard.port)])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "1000")
+            .output()
+            .unwrap()
+    };
+    let applied = run("apply", &["--auto-approve"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let answered = replicas_answering(guard.port, 30);
+    assert_eq!(answered.len(), 3, "{answered:?}");
+    assert!(answered.iter().all(|b| b.starts_with("hello from ")), "{answered:?}");
+    let image = docker(&["inspect", "-f", "{{.Config.Image}}", &format!("{}-web-0", guard.name)]);
+    assert!(image.starts_with(&format!("stackc-{}-web:", guard.name)), "{image}");
+    let plan = run("plan", &["--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
+    // A changed context is a new image, rolled out to the replicas.
+    std::fs::write(
+        dir.join("web/start.sh"),
+        std::fs::read_to_string(dir.join("web/start.sh")).unwrap().replace("hello", "hi"),
+    )
+    .unwrap();
+    let applied = run("apply", &["--auto-approve"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(replicas_answering(guard.port, 10).iter().all(|b| b.starts_with("hi from ")));
+    let destroyed = run("destroy", &["--auto-approve"]);
+    assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
+    assert!(guard.owned("container").is_empty() && guard.owned("network").is_empty());
+    assert!(
+        docker(&["images", "-q", &format!("stackc-{}-web", guard.name)]).is_empty(),
+        "the built image is removed"
+    );
+}

@@ -198,13 +198,33 @@ impl Images<'_> {
         self.read_ref(reference, prior, prior["context_hash"].as_str()).await
     }
 
-    /// Removes a built image's tag (a pulled image is left on the Engine).
-    pub async fn delete(&self, prior: &Json) -> Result<(), ProviderError> {
+    /// The tags built for this resource (none for a pulled image, which is
+    /// left on the Engine).
+    pub async fn tags(&self, prior: &Json, address: &str) -> Result<Vec<String>, ProviderError> {
         if prior["context"].is_null() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let docker = self.engine.client().await?;
-        let reference = prior["ref"].as_str().unwrap_or_default();
+        let name = prior["name"].as_str().unwrap_or_default();
+        let filters = std::collections::HashMap::from([
+            ("reference", vec![name.to_string()]),
+            ("label", vec![format!("{}={address}", crate::container::LABEL_ADDRESS)]),
+        ]);
+        self.engine.count("ImageList");
+        let images = docker
+            .list_images(Some(
+                bollard::query_parameters::ListImagesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| engine_error(&format!("cannot list the images of `{name}`"), e))?;
+        Ok(images.into_iter().flat_map(|i| i.repo_tags).collect())
+    }
+
+    /// Removes a tag. One a container still runs cannot go (the Engine
+    /// refuses): the next build or delete removes it, once a rollout has
+    /// replaced those containers.
+    pub async fn remove_tag(&self, reference: &str) -> Result<(), ProviderError> {
+        let docker = self.engine.client().await?;
         self.engine.count("ImageDelete");
         match docker
             .remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None)

@@ -416,8 +416,14 @@ impl Provider for LocalProvider {
             "docker_image" => {
                 let attributes =
                     self.images().create(&config, container::ownership(ctx, self.stack(ctx))).await?;
-                if attributes["ref"] != to_json(&prior.attributes)["ref"] {
-                    self.images().delete(&to_json(&prior.attributes)).await?;
+                // Earlier builds that no container runs any more (the
+                // prior one still runs until the rollout that follows).
+                let keep =
+                    [attributes["ref"].as_str(), prior.attributes.get_path(&["ref"]).and_then(Value::as_str)];
+                for old in self.images().tags(&to_json(&prior.attributes), &ctx.address.to_string()).await? {
+                    if !keep.contains(&Some(old.as_str())) {
+                        self.images().remove_tag(&old).await?;
+                    }
                 }
                 attributes
             }
@@ -467,7 +473,13 @@ impl Provider for LocalProvider {
                 }
             }
             "docker_container" => self.containers(ctx).delete(&prior.id, &attributes).await,
-            "docker_image" => self.images().delete(&attributes).await,
+            "docker_image" => {
+                let address = ctx.address.to_string();
+                for tag in self.images().tags(&attributes, &address).await? {
+                    self.images().remove_tag(&tag).await?;
+                }
+                Ok(())
+            }
             "local_file" => LocalFile { paths: &self.paths }.delete(&prior.id),
             other => Err(unsupported(other)),
         }

@@ -352,7 +352,11 @@ async fn image_built_from_a_context_is_tagged_by_its_hash() {
     assert_ne!(second, reference);
     let rebuilt = f.provider.update(&ctx, &read, &config).await.unwrap();
     assert_eq!(docker(&["run", "--rm", &second, "cat", "/motd"]), "second");
-    assert!(docker(&["images", "-q", &reference]).is_empty(), "the old tag is removed");
+    // The previous tag stays while containers may still run it (the
+    // rollout comes next); delete removes every tag built for the resource.
+    assert!(!docker(&["images", "-q", &reference]).is_empty());
     f.provider.delete(&ctx, &rebuilt).await.unwrap();
-    assert!(docker(&["images", "-q", &second]).is_empty());
+    assert!(
+        docker(&["images", "-q", &second]).is_empty() && docker(&["images", "-q", &reference]).is_empty()
+    );
 }
