@@ -350,6 +350,9 @@ fn a_missing_image_and_a_port_in_use_are_clear_errors() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("the image `stackc-test-missing:1` is not on the Docker Engine"), "{text}");
     assert!(text.contains("service.api/docker_container.replica[0]"), "{text}");
+    // At the service's `image`.
+    assert!(text.contains("main.stack.hcl:59:3"), "{text}");
+    assert!(text.contains("create failed because of this `image`"), "{text}");
 
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     shop.port = listener.local_addr().unwrap().port();
@@ -357,7 +360,8 @@ fn a_missing_image_and_a_port_in_use_are_clear_errors() {
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains(&format!("host port {} is already in use", shop.port)), "{text}");
-    assert!(text.contains("load_balancer \"public\""), "{text}");
+    assert!(text.contains("port = var.http_port"), "{text}");
+    assert!(text.contains("create failed because of this `port`"), "{text}");
     drop(listener);
     let out = shop.stackc("destroy", &["--auto-approve", "--delete-data"], "stackc-test-app:1");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
