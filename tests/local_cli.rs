@@ -18,25 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn docker_available() -> bool {
-    match std::env::var("STACKC_TEST_DOCKER") {
-        Ok(v) if !v.is_empty() => true,
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("STACKC_TEST_DOCKER is not set: CI must run the local target's tests (scripts/test starts the Engine)")
-        }
-        _ => {
-            eprintln!(
-                "notice: STACKC_TEST_DOCKER is not set; skipping this Docker-backed test (run scripts/test)"
-            );
-            false
-        }
-    }
-}
+#[path = "../providers/local/tests/support/mod.rs"]
+mod support;
 
-fn docker(args: &[&str]) -> String {
-    let Ok(out) = Command::new("docker").args(args).output() else { return String::new() };
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use support::{docker, docker_available};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

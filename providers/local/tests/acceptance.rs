@@ -13,27 +13,10 @@ use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::Value;
 use stackc_provider_local::{LocalConfig, LocalProvider};
 use stackc_providers::{ObjectState, OperationContext, Provider};
-use std::process::Command;
 
-fn docker_available() -> bool {
-    match std::env::var("STACKC_TEST_DOCKER") {
-        Ok(v) if !v.is_empty() => true,
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("STACKC_TEST_DOCKER is not set: CI must run the local provider's tests (scripts/test starts the Engine)")
-        }
-        _ => {
-            eprintln!(
-                "notice: STACKC_TEST_DOCKER is not set; skipping this Docker-backed test (run scripts/test)"
-            );
-            false
-        }
-    }
-}
+mod support;
 
-fn docker(args: &[&str]) -> String {
-    let Ok(out) = Command::new("docker").args(args).output() else { return String::new() };
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use support::{docker, docker_available};
 
 /// A stack of one test: its name, directory, secrets directory, provider.
 struct Fixture {
