@@ -470,7 +470,10 @@ component "service" {
       name            = "${self.stack}-${self.dns_name}-${count.index}"
       image           = param.build == null ? param.image : docker_image.build[0].ref
       command         = param.command
-      env             = param.env
+      env = merge(
+        { for pair in flatten([for config in param.config_from : [for key, value in config.data : { key = key, value = value }]]) : pair.key => pair.value },
+        param.env
+      )
       secret_env      = { for key, secret in param.secret_env : key => secret.value }
       network         = network.name
       network_aliases = [self.dns_name, "${self.dns_name}-${count.index}"]

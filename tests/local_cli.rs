@@ -194,6 +194,7 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let inspected = docker(&all);
     assert!(inspected.contains("DATABASE_PASSWORD_FILE=/run/secrets/DATABASE_PASSWORD"));
+    assert!(inspected.contains("LOG_LEVEL=info"), "config_from becomes env vars");
     assert!(!inspected.contains(&secret), "the secret is in docker inspect");
     let through_file = docker(&["exec", &format!("{n}-api-0"), "cat", "/run/secrets/DATABASE_PASSWORD"]);
     assert_eq!(through_file, secret);
@@ -437,6 +438,14 @@ fn the_hello_example_builds_its_image_and_serves_from_every_replica() {
     assert!(image.starts_with(&format!("stackc-{}-web:", guard.name)), "{image}");
     let plan = run("plan", &["--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
+    // One more replica: the load balancer's configuration is rewritten in
+    // place and nginx reloads it; all four answer.
+    let main = std::fs::read_to_string(dir.join("main.stack.hcl")).unwrap();
+    std::fs::write(dir.join("main.stack.hcl"), main.replace("replicas = 3", "replicas = 4")).unwrap();
+    let applied = run("apply", &["--auto-approve"]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let answered = replicas_answering(guard.port, 40);
+    assert_eq!(answered.len(), 4, "{answered:?}");
     // A changed context is a new image, rolled out to the replicas.
     std::fs::write(
         dir.join("web/start.sh"),
