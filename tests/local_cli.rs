@@ -289,6 +289,23 @@ fn the_shop_runs_on_docker_and_keeps_its_promises() {
     assert!(versions.contains("app v2"), "{versions:?}");
     assert!(replicas_answering(shop.port, 20).iter().all(|b| b.starts_with("app v2")));
 
+    // A new image whose replicas never become ready (nginx without its
+    // configuration exits at once): the apply stops with the container's
+    // last log lines, the rest of the rollout is not tried, and the old
+    // replicas keep serving.
+    let before: Vec<String> =
+        (0..4).map(|i| docker(&["inspect", "-f", "{{.Id}}", &format!("{n}-api-{i}")])).collect();
+    let broken = shop.stackc("apply", &["--auto-approve"], "stackc-test-lb:1");
+    assert!(!broken.status.success());
+    let text = String::from_utf8_lossy(&broken.stderr);
+    assert!(text.contains("did not become ready: it stopped"), "{text}");
+    assert!(text.contains("nginx.conf"), "the container's log lines: {text}");
+    assert!(text.contains("the rollout stopped when"), "{text}");
+    let after: Vec<String> =
+        (0..4).map(|i| docker(&["inspect", "-f", "{{.Id}}", &format!("{n}-api-{i}")])).collect();
+    assert_eq!(before, after);
+    assert!(replicas_answering(shop.port, 20).iter().all(|b| b.starts_with("app v2")));
+
     // Destroy leaves no container, network or file of the stack, and
     // keeps the data volumes (it says so).
     let started = Instant::now();

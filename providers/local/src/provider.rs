@@ -57,7 +57,9 @@ pub struct LocalProvider {
     paths: HostPaths,
     schemas: Vec<ResourceSchema>,
     /// One re-creation at a time per resource block (a service's replicas).
-    rollouts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per block: `Some(address)` once a re-creation of it failed, so the
+    /// rest of that rollout stops (their old containers stay).
+    rollouts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>,
     /// Delete volumes (their data) too; else deleting one keeps it.
     delete_data: AtomicBool,
 }
@@ -131,7 +133,7 @@ impl LocalProvider {
         Images { engine: &self.engine, paths: &self.paths }
     }
 
-    fn rollout_lock(&self, ctx: &OperationContext) -> Arc<tokio::sync::Mutex<()>> {
+    fn rollout_lock(&self, ctx: &OperationContext) -> Arc<tokio::sync::Mutex<Option<String>>> {
         let address = ctx.address.to_string();
         let block = address.split('[').next().unwrap_or(&address).to_string();
         let mut locks = self.rollouts.lock().unwrap_or_else(|p| p.into_inner());
@@ -410,8 +412,23 @@ impl Provider for LocalProvider {
         let attributes = match ctx.type_name.as_str() {
             "docker_container" => {
                 let lock = self.rollout_lock(ctx);
-                let _one_at_a_time = lock.lock().await;
-                self.containers(ctx).update(ctx, &prior.id, &to_json(&prior.attributes), &config).await?
+                let mut failed = lock.lock().await;
+                if let Some(first) = failed.as_ref() {
+                    return Err(ProviderError {
+                        code: Some("RolloutStopped".into()),
+                        message: format!(
+                            "not re-created: the rollout stopped when `{first}` failed; this container is left as \
+                             it was"
+                        ),
+                        retryable: false,
+                    });
+                }
+                let updated =
+                    self.containers(ctx).update(ctx, &prior.id, &to_json(&prior.attributes), &config).await;
+                if updated.is_err() {
+                    *failed = Some(ctx.address.to_string());
+                }
+                updated?
             }
             "docker_image" => {
                 let attributes =
