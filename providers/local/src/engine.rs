@@ -144,3 +144,44 @@ pub fn engine_error(what: &str, error: bollard::errors::Error) -> ProviderError 
         other => ProviderError { code: None, message: format!("{what}: {other}"), retryable: false },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_host_wins_and_odd_schemes_are_refused() {
+        let config = EngineConfig { host: Some("tcp://10.0.0.5:2375".into()) };
+        assert_eq!(config.address(), "tcp://10.0.0.5:2375");
+        let error = EngineConfig { host: Some("ftp://x".into()) }.connect().unwrap_err();
+        assert!(error.contains("`ftp://x` is not a Docker Engine address"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_does_not_answer_is_one_error_naming_the_address() {
+        let engine = Engine::new(EngineConfig { host: Some("tcp://127.0.0.1:1".into()) });
+        let first = engine.client().await.unwrap_err();
+        assert_eq!(first.code.as_deref(), Some(UNREACHABLE));
+        assert!(
+            first.message.contains("cannot reach the Docker Engine at tcp://127.0.0.1:1"),
+            "{}",
+            first.message
+        );
+        assert!(first.message.contains("DOCKER_HOST"), "{}", first.message);
+        // Later calls fail at once with the same error, without trying again.
+        let second = engine.client().await.unwrap_err();
+        assert_eq!(second.message, first.message);
+        assert_eq!(engine.calls().get("SystemVersion"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn tls_without_certificates_says_where_it_looked() {
+        let dir = std::env::temp_dir().join("stackc-no-certs");
+        let engine = Engine::new(EngineConfig { host: Some("https://127.0.0.1:1".into()) });
+        std::env::set_var("DOCKER_CERT_PATH", &dir);
+        let error = engine.client().await.unwrap_err();
+        std::env::remove_var("DOCKER_CERT_PATH");
+        assert_eq!(error.code.as_deref(), Some(UNREACHABLE));
+        assert!(error.message.contains("https://127.0.0.1:1"), "{}", error.message);
+    }
+}
