@@ -147,6 +147,9 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             Ok(session) => session,
             Err(exit) => return exit,
         };
+    if let Some(local) = &session.local {
+        local.set_delete_data(args.delete_data);
+    }
     if !session.state_exists && saved.plan.serial == 0 {
         // The plan was made before any state existed and none exists yet:
         // the state this apply creates takes the plan's lineage.
