@@ -683,16 +683,15 @@ pub fn refreshed(prior: &Json, id: &str, image: &str, ip: &str) -> Json {
     attributes
 }
 
-/// Random bytes for temporary names (not secrets).
+/// Random bytes for temporary names and directories; the clock's
+/// nanoseconds if the system has no randomness to give.
 fn getrandom_fill(buf: &mut [u8]) {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
-    );
-    let bytes = hasher.finish().to_le_bytes();
-    for (b, r) in buf.iter_mut().zip(bytes.iter().cycle()) {
-        *b = *r;
+    if getrandom::fill(buf).is_err() {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        for (b, r) in buf.iter_mut().zip(nanos.to_le_bytes()) {
+            *b = r;
+        }
     }
 }
 
