@@ -139,7 +139,10 @@ component "load_balancer" {
       image   = target.load_balancer_image != null ? target.load_balancer_image : "nginx:1.27-alpine"
       network = network.name
       ports   = [{ internal = 80, external = param.port, protocol = "tcp" }]
-      mounts  = [{ target = "/etc/nginx/nginx.conf", source = local_file.config.path, type = "bind", read_only = true }]
+      # The directory, not the file: the file is replaced whole on change.
+      command    = ["/usr/sbin/nginx", "-c", "/etc/nginx/stackc/nginx.conf", "-g", "daemon off;"]
+      mounts     = [{ target = "/etc/nginx/stackc", source = ".stackc/local/load_balancers/${self.dns_name}", type = "bind", read_only = true }]
+      depends_on = [local_file.config]
       restart = "unless-stopped"
       labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.dns_name }
     }

@@ -18,7 +18,7 @@
 //! requests only to running replicas.
 
 use crate::engine::{engine_error, is_not_found, Engine};
-use crate::files::{create_dirs, hex, write_in_place, HostPaths};
+use crate::files::{create_dirs, hex, write_file, HostPaths};
 use bollard::models::{
     ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
     Mount, MountTypeEnum, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
@@ -276,7 +276,7 @@ impl Containers<'_> {
             if key.contains('/') || key.is_empty() {
                 return Err(invalid("secret_env name", &key));
             }
-            write_in_place(&dir.join(&key), value.as_bytes(), 0o400, true)?;
+            write_file(&dir.join(&key), value.as_bytes(), 0o400, true)?;
         }
         Ok(Some(dir))
     }

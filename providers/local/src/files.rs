@@ -6,8 +6,10 @@
 //! and every file with `sensitive_content`: they live under the secrets
 //! directory, outside the stack directory (so a secret is never committed
 //! or copied with the stack), owner-only (0700 directories, 0600 files
-//! unless asked otherwise), removed on delete. Files are written in place
-//! (same inode), so a container that bind-mounts one sees the new content.
+//! unless asked otherwise), removed on delete. A file is replaced whole (a
+//! temporary file renamed over it), so a reader (nginx reloading) never
+//! sees it half written; containers mount the directory that holds it, so
+//! they see the new file.
 
 use sha2::{Digest, Sha256};
 use stackc_providers::ProviderError;
@@ -88,27 +90,29 @@ pub fn create_dirs(dir: &Path, private: bool) -> Result<(), ProviderError> {
     builder.create(dir).map_err(|e| io_error("create the directory", dir, e))
 }
 
-/// Writes `content` into `path` in place (the same inode when it exists),
-/// then sets `mode`.
-pub fn write_in_place(
-    path: &Path,
-    content: &[u8],
-    mode: u32,
-    private_dirs: bool,
-) -> Result<(), ProviderError> {
-    if let Some(parent) = path.parent() {
-        create_dirs(parent, private_dirs)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| io_error("write", path, e))?;
-    file.write_all(content).map_err(|e| io_error("write", path, e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error("chmod", path, e))
+/// Writes `content` to `path` with `mode`: into a temporary file beside
+/// it, renamed over it.
+pub fn write_file(path: &Path, content: &[u8], mode: u32, private_dirs: bool) -> Result<(), ProviderError> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    create_dirs(parent, private_dirs)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = parent.join(format!(".{name}.stackc-{}", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&temporary)?;
+        file.write_all(content)?;
+        file.sync_all()?;
+        std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&temporary, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        io_error("write", path, e)
+    })
 }
 
 /// Parses `"0644"`; `None` when absent.
@@ -136,7 +140,7 @@ impl LocalFile<'_> {
         let private = self.paths.is_secret(&host);
         let mode =
             parse_mode(config["file_permission"].as_str())?.unwrap_or(if private { 0o600 } else { 0o644 });
-        write_in_place(&host, content.as_bytes(), mode, private)?;
+        write_file(&host, content.as_bytes(), mode, private)?;
         let mut attributes = config.clone();
         attributes["id"] = serde_json::Value::String(host.to_string_lossy().into_owned());
         Ok(attributes)

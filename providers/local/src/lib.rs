@@ -117,9 +117,9 @@ pub fn schemas() -> Vec<ResourceSchema> {
             .attribute("dockerfile", optional(String).force_new())
             .attribute("context_hash", computed(String))
             .attribute("ref", computed(String)),
-        // Written in place (same inode), so a bind mount of it sees the
-        // new content. Files with `sensitive_content` live outside the
-        // stack directory (see files.rs).
+        // Replaced whole (renamed over), so a reader never sees it half
+        // written; containers mount its directory. Files with
+        // `sensitive_content` live outside the stack directory (files.rs).
         ResourceSchema::new("local_file", Some(TARGET))
             .attribute("id", computed(String))
             .attribute("path", required(String).force_new())
