@@ -511,6 +511,7 @@ impl Containers<'_> {
         self.clear_name(ctx, &name).await?;
         self.remove_stale_secrets(&name);
         let id = self.start_new(ctx, &name, config).await?;
+        // A replica created again (removed out of band) has a new address.
         self.reload_load_balancers(config).await;
         self.read_back(&id, config).await
     }
@@ -599,8 +600,12 @@ impl Containers<'_> {
     }
 }
 
-/// SIGHUP to the stack's running load balancer containers.
+/// SIGHUP to the stack's running load balancer containers, at least a
+/// second after the previous one: nginx can lose track of an old worker
+/// when a second reload comes while the first is still under way (the old
+/// worker then keeps taking requests with the old configuration).
 pub async fn reload_load_balancers(engine: &Engine, stack: &str) {
+    let _spaced = engine.reload_slot(Duration::from_secs(1)).await;
     let Ok(docker) = engine.client().await else { return };
     let filters = HashMap::from([(
         "label",

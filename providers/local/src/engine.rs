@@ -77,11 +77,18 @@ pub struct Engine {
     config: EngineConfig,
     client: OnceCell<Result<Docker, ProviderError>>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// When the last load balancer reload was sent.
+    last_reload: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
-        Engine { config, client: OnceCell::new(), calls: Mutex::new(BTreeMap::new()) }
+        Engine {
+            config,
+            client: OnceCell::new(),
+            calls: Mutex::new(BTreeMap::new()),
+            last_reload: tokio::sync::Mutex::new(None),
+        }
     }
 
     pub fn address(&self) -> String {
@@ -101,6 +108,20 @@ impl Engine {
             })
             .await;
         client.as_ref().map_err(Clone::clone)
+    }
+
+    /// Waits until `spacing` has passed since the previous reload; held
+    /// while the caller reloads, so reloads go one at a time.
+    pub async fn reload_slot(
+        &self,
+        spacing: std::time::Duration,
+    ) -> tokio::sync::MutexGuard<'_, Option<tokio::time::Instant>> {
+        let mut last = self.last_reload.lock().await;
+        if let Some(at) = *last {
+            tokio::time::sleep_until(at + spacing).await;
+        }
+        *last = Some(tokio::time::Instant::now());
+        last
     }
 
     /// Counts one API request (`STACKC_LOCAL_STATS` prints them).
