@@ -605,7 +605,6 @@ impl Containers<'_> {
 /// when a second reload comes while the first is still under way (the old
 /// worker then keeps taking requests with the old configuration).
 pub async fn reload_load_balancers(engine: &Engine, stack: &str) {
-    let _spaced = engine.reload_slot(Duration::from_secs(1)).await;
     let Ok(docker) = engine.client().await else { return };
     let filters = HashMap::from([(
         "label",
@@ -617,6 +616,10 @@ pub async fn reload_load_balancers(engine: &Engine, stack: &str) {
     else {
         return;
     };
+    if found.is_empty() {
+        return;
+    }
+    let _spaced = engine.reload_slot(Duration::from_secs(1)).await;
     for container in found {
         if let Some(id) = container.id {
             engine.count("ContainerKill");
