@@ -496,10 +496,18 @@ impl Containers<'_> {
         let Ok(entries) = std::fs::read_dir(self.paths.secrets_dir.join("containers")) else { return };
         for entry in entries.flatten() {
             let file_name = entry.file_name().to_string_lossy().into_owned();
-            let stale = file_name
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .is_some_and(|suffix| suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()));
+            // `<name>-<8 hex>`, or `<name>-next-<6 hex>-<8 hex>` for one
+            // that took the name after a re-creation.
+            let hex_of =
+                |text: &str, len: usize| text.len() == len && text.chars().all(|c| c.is_ascii_hexdigit());
+            let stale =
+                file_name.strip_prefix(name).and_then(|rest| rest.strip_prefix('-')).is_some_and(|suffix| {
+                    hex_of(suffix, 8)
+                        || suffix
+                            .strip_prefix("next-")
+                            .and_then(|rest| rest.split_once('-'))
+                            .is_some_and(|(a, b)| hex_of(a, 6) && hex_of(b, 8))
+                });
             if stale {
                 let _ = std::fs::remove_dir_all(entry.path());
             }

@@ -252,6 +252,11 @@ async fn container_lifecycle() {
     f.provider.delete(&net_ctx, &net).await.unwrap();
     assert!(f.labelled("container").is_empty() && f.labelled("network").is_empty());
     assert!(!f.dir.path().join(".stackc/local/configs").exists());
+    assert!(
+        !f.provider.secrets_dir().exists(),
+        "secret files are left in {}",
+        f.provider.secrets_dir().display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
