@@ -34,6 +34,7 @@ pub struct Session {
     pub aws: Option<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
     /// What SIGINT, SIGTERM and SIGHUP do now (`signals.rs`).
     pub signals: Signals,
+    pub local: Option<std::sync::Arc<stackc_provider_local::LocalProvider>>,
 }
 
 /// A multi-threaded runtime for the providers' I/O; a failure is written
@@ -114,7 +115,12 @@ impl Session {
         }
         let attributes = checked.target_attributes.clone();
         let connected = runtime
-            .block_on(crate::connect::providers(&checked.stack_name, checked.target.as_deref(), &attributes))
+            .block_on(crate::connect::providers(
+                &checked.stack_name,
+                &checked.stack_dir,
+                checked.target.as_deref(),
+                &attributes,
+            ))
             .map_err(|message| fail(err, message))?;
         Ok(Session {
             checked,
@@ -127,6 +133,7 @@ impl Session {
             providers: connected.set,
             aws: connected.aws,
             signals,
+            local: connected.local,
         })
     }
 
@@ -138,6 +145,7 @@ impl Session {
     /// calls made when `STACKC_AWS_STATS` asks for them.
     pub fn release(&mut self, err: &mut dyn Write) {
         crate::connect::report_aws_stats(self.aws.as_deref(), err);
+        crate::connect::report_local_stats(self.local.as_deref(), err);
         if let Some(guard) = self.guard.take() {
             if let Err(error) = guard.release() {
                 let _ = writeln!(err, "warning: {error}");
@@ -200,6 +208,28 @@ pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> Shown {
     Shown { address: problem.address.as_ref().map(|a| a.0.clone()), code, message, diagnostic }
 }
 
+/// Provider error codes that are about one attribute of the user's block:
+/// the diagnostic points at that attribute when the block sets it.
+const ATTRIBUTE_OF_CODE: &[(&str, &str)] = &[("ImageMissing", "image"), ("PortInUse", "port")];
+
+/// The span of `name = ...` (up to the end of its line) directly inside
+/// the block at `block`, if it is written there.
+fn attribute_span(sources: &Sources, block: Span, name: &str) -> Option<Span> {
+    let text = sources.get(block.file).text.get(block.start as usize..block.end as usize)?;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(name).map(str::trim_start);
+        if offset > 0 && rest.is_some_and(|r| r.starts_with('=') && !r.starts_with("==")) {
+            let start = block.start as usize + offset + (line.len() - trimmed.len());
+            let end = block.start as usize + offset + line.trim_end().len();
+            return Some(Span::new(block.file, start..end));
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// A failed apply operation as a diagnostic, when it can point at a source.
 pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
     let code = Code::OperationFailed;
@@ -207,9 +237,16 @@ pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
         &format!("{} of `{}` failed: {}", failure.kind.as_str(), failure.address, failure.message),
         &failure.code,
     );
+    let attribute =
+        ATTRIBUTE_OF_CODE.iter().find(|(c, _)| failure.code.as_deref() == Some(*c)).map(|(_, a)| *a);
     let diagnostic = spans(sources, &failure.provenance).map(|(primary, inner)| {
-        let mut diagnostic = Diagnostic::new(code, primary, message.clone())
-            .with_label(format!("{} failed", failure.kind.as_str()));
+        let at = attribute.and_then(|name| attribute_span(sources, primary, name));
+        let primary = at.unwrap_or(primary);
+        let label = match (at, attribute) {
+            (Some(_), Some(name)) => format!("{} failed because of this `{name}`", failure.kind.as_str()),
+            _ => format!("{} failed", failure.kind.as_str()),
+        };
+        let mut diagnostic = Diagnostic::new(code, primary, message.clone()).with_label(label);
         if let Some(inner) = inner {
             diagnostic = diagnostic.with_secondary(inner, "the resource is declared here");
         }

@@ -23,6 +23,12 @@ component "config" {
     value = self.dns_name
   }
 
+  output "data" {
+    type        = map(string)
+    value       = param.data
+    description = "The keys and values (local: env vars of workloads with `config_from`)."
+  }
+
   # A ConfigMap (mounted with `config_mounts` or read with `config_from`).
   on "kubernetes" {
     resource "kubernetes_manifest" "config_map" {

@@ -105,23 +105,44 @@ component "load_balancer" {
 
   # An nginx container publishing the port on the host and spreading
   # requests over the service's replicas (round robin).
+  # nginx in a container publishing `port` on the host, proxying to the
+  # service's replicas by name (`backends`); a request a replica cannot
+  # take (it is being replaced) goes to the next. The image is the target's
+  # `load_balancer_image` (default nginx:1.27-alpine); the provider makes
+  # nginx reload its configuration when replicas change.
   on "local" {
     resource "local_file" "config" {
       path            = ".stackc/local/load_balancers/${self.dns_name}/nginx.conf"
       file_permission = "0644"
       content = join("\n", concat(
-        ["events {}", param.protocol == "http" ? "http {" : "stream {", "  upstream backend {"],
-        [for i in range(param.to.replicas) : "    server ${param.to.name}-${i}:${param.to.port};"],
-        ["  }", param.protocol == "http" ? "  server { listen 80; location / { proxy_pass http://backend; } }" : "  server { listen 80; proxy_pass backend; }", "}", ""]
+        ["worker_processes 1;", "pid /tmp/nginx.pid;", "events {}", param.protocol == "http" ? "http {" : "stream {", "  access_log off;", "  upstream backend {"],
+        [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"],
+        param.protocol == "http" ? [
+          "  }",
+          "  server {",
+          "    listen 80;",
+          "    location / {",
+          "      proxy_pass http://backend;",
+          "      proxy_connect_timeout 2s;",
+          "      proxy_next_upstream error timeout http_502 http_503 http_504;",
+          "      proxy_next_upstream_tries 0;",
+          "    }",
+          "  }",
+          "}",
+          "",
+        ] : ["  }", "  server { listen 80; proxy_pass backend; proxy_connect_timeout 2s; }", "}", ""]
       ))
     }
 
     resource "docker_container" "proxy" {
       name    = "${self.stack}-${self.dns_name}-lb"
-      image   = "nginx:1.27-alpine"
+      image   = target.load_balancer_image != null ? target.load_balancer_image : "nginx:1.27-alpine"
       network = network.name
       ports   = [{ internal = 80, external = param.port, protocol = "tcp" }]
-      mounts  = [{ target = "/etc/nginx/nginx.conf", source = local_file.config.path, type = "bind", read_only = true }]
+      # The directory, not the file: the file is replaced whole on change.
+      command    = ["/usr/sbin/nginx", "-c", "/etc/nginx/stackc/nginx.conf", "-g", "daemon off;"]
+      mounts     = [{ target = "/etc/nginx/stackc", source = ".stackc/local/load_balancers/${self.dns_name}", type = "bind", read_only = true }]
+      depends_on = [local_file.config]
       restart = "unless-stopped"
       labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.dns_name }
     }

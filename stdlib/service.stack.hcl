@@ -57,6 +57,12 @@ component "service" {
     description = "Container image reference, e.g. registry.example.com/shop/api:1.4.2."
   }
 
+  param "build" {
+    type        = string
+    default     = null
+    description = "local: a directory of the stack with a Dockerfile; the image is built from it (tagged by a hash of its files, so an unchanged directory is not rebuilt) and used instead of `image`. Other targets run `image`: build and push it yourself."
+  }
+
   param "replicas" {
     type        = number
     default     = 1
@@ -194,6 +200,11 @@ component "service" {
     type        = number
     value       = param.autoscale == null ? param.replicas : param.autoscale.min
     description = "The number of replicas started (autoscale.min when autoscaling)."
+  }
+
+  output "backends" {
+    type        = list(string)
+    description = "local: the host name of each replica in the stack's network, for load balancers (null elsewhere)."
   }
 
   output "url" {
@@ -444,13 +455,25 @@ component "service" {
 
   # One container per replica on the stack's network, reachable by the
   # service's name (a network alias shared by its replicas).
+  # One container per replica on the stack's network (a new image or env
+  # re-creates them one at a time, each healthy before the next); with
+  # `build`, the image is built from the stack's directory first.
   on "local" {
+    resource "docker_image" "build" {
+      count   = param.build == null ? 0 : 1
+      name    = "stackc-${self.stack}-${self.dns_name}"
+      context = param.build
+    }
+
     resource "docker_container" "replica" {
       count           = param.autoscale == null ? param.replicas : param.autoscale.min
       name            = "${self.stack}-${self.dns_name}-${count.index}"
-      image           = param.image
+      image           = param.build == null ? param.image : docker_image.build[0].ref
       command         = param.command
-      env             = param.env
+      env = merge(
+        { for pair in flatten([for config in param.config_from : [for key, value in config.data : { key = key, value = value }]]) : pair.key => pair.value },
+        param.env
+      )
       secret_env      = { for key, secret in param.secret_env : key => secret.value }
       network         = network.name
       network_aliases = [self.dns_name, "${self.dns_name}-${count.index}"]
@@ -461,13 +484,17 @@ component "service" {
       )
       healthcheck = param.health == null ? null : {
         test     = ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:${param.health.port != null ? param.health.port : param.port}${param.health.path != null ? param.health.path : "/"}"]
-        interval = param.health.interval != null ? param.health.interval : "10s"
+        interval = param.health.interval != null ? param.health.interval : "5s"
         retries  = 3
       }
       memory  = param.resources == null ? null : param.resources.memory
       cpus    = param.resources == null ? null : param.resources.cpu
       restart = "unless-stopped"
       labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.dns_name }
+    }
+
+    output "backends" {
+      value = [for replica in docker_container.replica : "${replica.network_aliases[1]}"]
     }
   }
 }

@@ -21,6 +21,18 @@ variable "api_image" {
   default = "registry.example.com/shop/api:1.4.2"
 }
 
+variable "database_image" {
+  type        = string
+  default     = null
+  description = "The database's image; default: the engine's official one (postgres:16)."
+}
+
+variable "http_port" {
+  type        = number
+  default     = 80
+  description = "The port the load balancer answers on."
+}
+
 # Generated once at apply, kept in state, never shown.
 secret "db_password" {
   generate { length = 32 }
@@ -40,6 +52,7 @@ database "main" {
   instances = 3
   storage   = "20Gi"
   password  = secret.db_password
+  image     = var.database_image
 }
 
 service "api" {
@@ -66,7 +79,7 @@ service "api" {
 }
 
 load_balancer "public" {
-  port = 80
+  port = var.http_port
   to   = service.api
 }
 

@@ -40,6 +40,10 @@ pub struct Args {
     /// Operations running at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallelism: u32,
+    /// Local target: deleting a volume (destroy, fewer database instances)
+    /// deletes its data too; without it the volume is kept.
+    #[arg(long)]
+    pub delete_data: bool,
 }
 
 /// `stackc destroy`: the same flags; plans the deletion of everything.
@@ -72,12 +76,16 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
         Ok(session) => session,
         Err(exit) => return exit,
     };
+    if let Some(local) = &session.local {
+        local.set_delete_data(args.delete_data);
+    }
     let exit = (|| {
         let outcome = make_plan(&session, options_of(&args.flags, destroy), &runtime, &mut err)?;
         let plan = outcome.plan;
         {
             let mut out = stdout.lock();
             let _ = out.write_all(plan_text(&plan, session.sources(), text_style()).as_bytes());
+            let _ = out.write_all(kept_volumes_note(&plan, args.delete_data).as_bytes());
             let _ = out.flush();
         }
         if !plan.has_changes() {
@@ -99,6 +107,29 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
     match exit {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
+    }
+}
+
+/// The local target keeps a deleted volume's data unless `--delete-data`:
+/// the plan says which volumes that is.
+fn kept_volumes_note(plan: &Plan, delete_data: bool) -> String {
+    use stackc_planner::plan::Action;
+    let volumes: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.type_name == "docker_volume" && matches!(c.action, Action::Delete))
+        .map(|c| c.address.to_string())
+        .collect();
+    match (volumes.is_empty(), delete_data) {
+        (true, _) => String::new(),
+        (false, false) => format!(
+            "Data volumes are kept on the Docker Engine (only their state entry goes): {}. Run with \
+             --delete-data to delete them and their data.\n",
+            volumes.join(", ")
+        ),
+        (false, true) => {
+            format!("--delete-data: these volumes and their data are deleted: {}.\n", volumes.join(", "))
+        }
     }
 }
 
@@ -148,6 +179,9 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             Ok(session) => session,
             Err(exit) => return exit,
         };
+    if let Some(local) = &session.local {
+        local.set_delete_data(args.delete_data);
+    }
     if !session.state_exists && saved.plan.serial == 0 {
         // The plan was made before any state existed and none exists yet:
         // the state this apply creates takes the plan's lineage.

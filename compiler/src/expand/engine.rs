@@ -35,9 +35,19 @@ pub const MAX_RESOURCES: usize = 1_000_000;
 /// Attributes of `target` blocks that component bodies may read; each is
 /// null when the selected target's block does not set it. `endpoint` and
 /// `profile` configure the aws provider (an API endpoint such as moto or
-/// LocalStack, a shared-config profile).
-pub const TARGET_ATTRIBUTES: &[&str] =
-    &["namespace", "region", "context", "network", "host", "ami", "endpoint", "profile"];
+/// LocalStack, a shared-config profile); `host` and `load_balancer_image`
+/// the local one (the Docker Engine address, the nginx image).
+pub const TARGET_ATTRIBUTES: &[&str] = &[
+    "namespace",
+    "region",
+    "context",
+    "network",
+    "host",
+    "ami",
+    "endpoint",
+    "profile",
+    "load_balancer_image",
+];
 
 /// The component every stack gets one instance of, `network.main`.
 pub const NETWORK_KIND: &str = "network";

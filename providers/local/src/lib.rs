@@ -1,7 +1,20 @@
-//! The local target (Docker Engine): resource schemas. The Docker API client
-//! (bollard) comes with the provider issue. One bridge network per stack,
-//! containers, named volumes, and files on the host for configs and secrets
-//! (bind-mounted read-only into containers).
+//! The local target (Docker Engine): resource schemas and the provider.
+//!
+//! One bridge network per stack, containers, named volumes, images built
+//! from a context directory, and files on the host for configs, secrets and
+//! the load balancer's configuration (bind-mounted read-only into
+//! containers). The provider talks to the Engine through bollard
+//! (`engine.rs`: connecting as the Docker CLI does, call counts), serves the
+//! `Provider` trait (`provider.rs`), one module per kind of object.
+
+mod container;
+mod engine;
+mod files;
+mod image;
+mod provider;
+
+pub use engine::EngineConfig;
+pub use provider::{LocalConfig, LocalProvider};
 
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
 use stackc_compiler::types::{ObjectField, Type};
@@ -71,30 +84,48 @@ pub fn schemas() -> Vec<ResourceSchema> {
             .attribute("driver", optional(String).force_new())
             .attribute("labels", optional(map(String)).force_new())
             .attribute("mountpoint", computed(String)),
+        // A change of anything but `name` and `network` is an update: the
+        // provider re-creates the container itself (a new one started and
+        // healthy before the old one goes; see container.rs), so replicas
+        // of a service are replaced one at a time. `restart`, `memory` and
+        // `cpus` change in place.
         ResourceSchema::new("docker_container", Some(TARGET))
             .attribute("id", computed(String))
             .attribute("name", required(String).force_new())
-            .attribute("image", required(String).force_new())
-            .attribute("command", optional(list(String)).force_new())
-            .attribute("env", optional(map(String)).force_new())
-            .attribute("secret_env", optional(map(String)).force_new().sensitive())
+            .attribute("image", required(String))
+            .attribute("command", optional(list(String)))
+            .attribute("env", optional(map(String)))
+            .attribute("secret_env", optional(map(String)).sensitive())
             .attribute("network", optional(String).force_new())
-            .attribute("network_aliases", optional(list(String)).force_new())
-            .attribute("ports", optional(list(port_mapping)).force_new())
-            .attribute("mounts", optional(list(mount)).force_new())
-            .attribute("healthcheck", optional(health).force_new())
-            .attribute("memory", optional(Type::Quantity).force_new())
-            .attribute("cpus", optional(Type::Quantity).force_new())
+            .attribute("network_aliases", optional(list(String)))
+            .attribute("ports", optional(list(port_mapping)))
+            .attribute("mounts", optional(list(mount)))
+            .attribute("healthcheck", optional(health))
+            .attribute("memory", optional(Type::Quantity))
+            .attribute("cpus", optional(Type::Quantity))
             .attribute("restart", optional(String))
-            .attribute("labels", optional(map(String)).force_new())
+            .attribute("labels", optional(map(String)))
             .attribute("ip_address", computed(String))
             .attribute("published_ports", computed(list(Number))),
+        // An image built from `context` (tagged `name:<hash of the
+        // context>`, so an unchanged context does not rebuild), or pulled
+        // by `name` when there is no context.
+        ResourceSchema::new("docker_image", Some(TARGET))
+            .attribute("id", computed(String))
+            .attribute("name", required(String).force_new())
+            .attribute("context", optional(String).force_new())
+            .attribute("dockerfile", optional(String).force_new())
+            .attribute("context_hash", computed(String))
+            .attribute("ref", computed(String)),
+        // Replaced whole (renamed over), so a reader never sees it half
+        // written; containers mount its directory. Files with
+        // `sensitive_content` live outside the stack directory (files.rs).
         ResourceSchema::new("local_file", Some(TARGET))
             .attribute("id", computed(String))
             .attribute("path", required(String).force_new())
-            .attribute("content", optional(String).force_new())
-            .attribute("sensitive_content", optional(String).force_new().sensitive())
-            .attribute("file_permission", optional(String).force_new()),
+            .attribute("content", optional(String))
+            .attribute("sensitive_content", optional(String).sensitive())
+            .attribute("file_permission", optional(String)),
     ]
 }
 
@@ -106,7 +137,10 @@ mod tests {
     fn types_belong_to_local_and_container_secrets_are_sensitive() {
         let schemas = schemas();
         let names: Vec<&str> = schemas.iter().map(|s| s.type_name.as_str()).collect();
-        assert_eq!(names, vec!["docker_network", "docker_volume", "docker_container", "local_file"]);
+        assert_eq!(
+            names,
+            vec!["docker_network", "docker_volume", "docker_container", "docker_image", "local_file"]
+        );
         assert!(schemas.iter().all(|s| s.target.as_deref() == Some("local")));
         let container = &schemas[2];
         assert!(container.attributes["secret_env"].sensitive);

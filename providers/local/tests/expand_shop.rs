@@ -39,7 +39,8 @@ fn shop_on_local() {
     );
     let config = node("load_balancer.public/local_file.config");
     let text = config.values.get_path(&["content"]).unwrap().as_str().unwrap();
-    assert!(text.contains("server api-3:8080;"), "{text}");
+    assert!(text.contains("server api-3:8080 max_fails=0;"), "{text}");
+    assert!(config.dependencies.contains(&ResourceAddress("service.api/docker_container.replica[3]".into())));
     let replica = node("service.api/docker_container.replica[2]");
     assert_eq!(replica.values.get_path(&["network"]), Some(&Value::string("stackc-shop")));
     assert!(replica.dependencies.contains(&ResourceAddress("network.main/docker_network.main".into())));

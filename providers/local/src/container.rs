@@ -1,0 +1,740 @@
+//! `docker_container`: create, read, update, delete.
+//!
+//! A container is made from its configuration plus the ownership labels;
+//! `secret_env` never reaches the Engine as a value: each secret is a file
+//! (owner-only, outside the stack directory) bind-mounted read-only at
+//! `/run/secrets/<KEY>`, and the env var `<KEY>_FILE` names it (the
+//! convention of the official images), so `docker inspect` shows no secret.
+//!
+//! A started container is ready when its health check passes (or, with
+//! none, when it still runs a moment later); one that is not stops the
+//! operation with its last log lines. An update of `restart`, `memory` or
+//! `cpus` alone is made in place; any other change re-creates the container:
+//! the new one is started under a temporary name and must be ready before
+//! the old one is removed and the new one takes its name (with published
+//! ports, the old one must go first). Re-creations of one resource block
+//! (the replicas of a service) run one at a time, and after each the load
+//! balancers of the stack are told to reload (SIGHUP to nginx), so they send
+//! requests only to running replicas.
+
+use crate::engine::{engine_error, is_not_found, Engine};
+use crate::files::{create_dirs, hex, write_file, HostPaths};
+use bollard::models::{
+    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
+    Mount, MountTypeEnum, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use serde_json::{json, Value as Json};
+use stackc_providers::{OperationContext, ProviderError};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const LABEL_STACK: &str = "stackc.stack";
+pub const LABEL_TARGET: &str = "stackc.target";
+pub const LABEL_ADDRESS: &str = "stackc.address";
+/// The directory of a container's secret files (a path, not a secret).
+const LABEL_SECRETS: &str = "stackc.secret-files";
+const LABEL_COMPONENT: &str = "stackc.component";
+
+/// Attributes an update changes in place.
+const IN_PLACE: &[&str] = &["restart", "memory", "cpus"];
+
+/// The ownership labels of an object.
+pub fn ownership(ctx: &OperationContext, stack: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_STACK.to_string(), stack.to_string()),
+        (LABEL_TARGET.to_string(), crate::TARGET.to_string()),
+        (LABEL_ADDRESS.to_string(), ctx.address.to_string()),
+    ])
+}
+
+/// `"10s"`, `"1m30s"`, `"500ms"` as nanoseconds.
+pub fn duration_ns(text: &str) -> Option<i64> {
+    let mut total = 0f64;
+    let mut number = String::new();
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let n: f64 = number.parse().ok()?;
+        number.clear();
+        total += n * match unit.as_str() {
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+    }
+    if !number.is_empty() {
+        total += number.parse::<f64>().ok()? * 1e9;
+    }
+    Some(total as i64)
+}
+
+/// A Kubernetes-style quantity (`"256Mi"`, `"1G"`, `"250m"`, `"0.5"`).
+pub fn quantity(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+fn invalid(what: &str, value: &str) -> ProviderError {
+    ProviderError::new(format!("`{value}` is not a valid {what}"))
+}
+
+fn restart_policy(name: Option<&str>) -> Result<RestartPolicy, ProviderError> {
+    let name = match name.unwrap_or("no") {
+        "no" => RestartPolicyNameEnum::NO,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        other => {
+            return Err(invalid(
+                "restart policy (\"no\", \"always\", \"unless-stopped\", \"on-failure\")",
+                other,
+            ))
+        }
+    };
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count: None })
+}
+
+fn memory_bytes(config: &Json) -> Result<Option<i64>, ProviderError> {
+    config["memory"]
+        .as_str()
+        .map(|m| quantity(m).map(|b| b as i64).ok_or_else(|| invalid("memory quantity", m)))
+        .transpose()
+}
+
+fn nano_cpus(config: &Json) -> Result<Option<i64>, ProviderError> {
+    config["cpus"]
+        .as_str()
+        .map(|c| quantity(c).map(|n| (n * 1e9) as i64).ok_or_else(|| invalid("CPU quantity", c)))
+        .transpose()
+}
+
+fn strings(value: &Json) -> Option<Vec<String>> {
+    value.as_array().map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+}
+
+fn string_map(value: &Json) -> Vec<(String, String)> {
+    value
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default()
+}
+
+/// What the Engine is asked to create.
+fn create_body(
+    config: &Json,
+    labels: HashMap<String, String>,
+    paths: &HostPaths,
+    secret_dir: Option<&std::path::Path>,
+) -> Result<ContainerCreateBody, ProviderError> {
+    let mut env: Vec<String> =
+        string_map(&config["env"]).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut mounts = Vec::new();
+    for mount in config["mounts"].as_array().into_iter().flatten() {
+        let kind = mount["type"].as_str().unwrap_or("volume");
+        let source = mount["source"].as_str().unwrap_or_default();
+        let (typ, source) = match kind {
+            "volume" => (MountTypeEnum::VOLUME, source.to_string()),
+            "bind" => (MountTypeEnum::BIND, paths.resolve(source, false).to_string_lossy().into_owned()),
+            other => return Err(invalid("mount type (\"volume\" or \"bind\")", other)),
+        };
+        mounts.push(Mount {
+            target: mount["target"].as_str().map(str::to_string),
+            source: Some(source),
+            typ: Some(typ),
+            read_only: mount["read_only"].as_bool(),
+            ..Default::default()
+        });
+    }
+    if let Some(dir) = secret_dir {
+        for (key, _) in string_map(&config["secret_env"]) {
+            let target = format!("/run/secrets/{key}");
+            env.push(format!("{key}_FILE={target}"));
+            mounts.push(Mount {
+                target: Some(target),
+                source: Some(dir.join(&key).to_string_lossy().into_owned()),
+                typ: Some(MountTypeEnum::BIND),
+                read_only: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    let mut exposed = HashMap::new();
+    let mut bindings = HashMap::new();
+    for port in config["ports"].as_array().into_iter().flatten() {
+        let internal = port["internal"].as_f64().unwrap_or(0.0) as u64;
+        let protocol = port["protocol"].as_str().unwrap_or("tcp");
+        let key = format!("{internal}/{protocol}");
+        exposed.insert(key.clone(), HashMap::new());
+        let host_port = port["external"].as_f64().map(|p| (p as u64).to_string());
+        bindings.insert(key, Some(vec![PortBinding { host_ip: None, host_port }]));
+    }
+    let healthcheck = match config["healthcheck"].as_object() {
+        None => None,
+        Some(health) => {
+            let interval = match health.get("interval").and_then(Json::as_str) {
+                Some(text) => Some(duration_ns(text).ok_or_else(|| invalid("duration", text))?),
+                None => None,
+            };
+            Some(HealthConfig {
+                test: health.get("test").and_then(strings),
+                interval,
+                timeout: interval,
+                retries: health.get("retries").and_then(Json::as_f64).map(|r| r as i64),
+                ..Default::default()
+            })
+        }
+    };
+    let network = config["network"].as_str().map(str::to_string);
+    let networking_config = network.as_ref().map(|network| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            network.clone(),
+            EndpointSettings { aliases: strings(&config["network_aliases"]), ..Default::default() },
+        )])),
+    });
+    let mut all_labels: HashMap<String, String> = string_map(&config["labels"]).into_iter().collect();
+    all_labels.extend(labels);
+    Ok(ContainerCreateBody {
+        image: config["image"].as_str().map(str::to_string),
+        cmd: strings(&config["command"]),
+        env: Some(env),
+        labels: Some(all_labels),
+        healthcheck,
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        host_config: Some(HostConfig {
+            mounts: Some(mounts),
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            restart_policy: Some(restart_policy(config["restart"].as_str())?),
+            memory: memory_bytes(config)?,
+            nano_cpus: nano_cpus(config)?,
+            network_mode: network.clone(),
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    })
+}
+
+/// The container kind, for one operation.
+pub struct Containers<'a> {
+    pub engine: &'a Engine,
+    pub paths: &'a HostPaths,
+    pub stack: &'a str,
+}
+
+impl Containers<'_> {
+    async fn docker(&self) -> Result<&bollard::Docker, ProviderError> {
+        self.engine.client().await
+    }
+
+    /// Writes the secret files of `secret_env` into a new directory.
+    fn write_secrets(&self, name: &str, config: &Json) -> Result<Option<std::path::PathBuf>, ProviderError> {
+        let secrets = string_map(&config["secret_env"]);
+        if secrets.is_empty() {
+            return Ok(None);
+        }
+        let mut random = [0u8; 4];
+        getrandom_fill(&mut random);
+        let dir = self.paths.secrets_dir.join("containers").join(format!("{name}-{}", hex(&random)));
+        create_dirs(&dir, true)?;
+        for (key, value) in secrets {
+            if key.contains('/') || key.is_empty() {
+                return Err(invalid("secret_env name", &key));
+            }
+            write_file(&dir.join(&key), value.as_bytes(), 0o400, true)?;
+        }
+        Ok(Some(dir))
+    }
+
+    /// Creates and starts a container named `name`, then waits until it is
+    /// ready. On failure nothing of it is left.
+    async fn start_new(
+        &self,
+        ctx: &OperationContext,
+        name: &str,
+        config: &Json,
+    ) -> Result<String, ProviderError> {
+        let docker = self.docker().await?;
+        let image = config["image"].as_str().unwrap_or_default();
+        crate::image::ensure_present(self.engine, image).await?;
+        let secret_dir = self.write_secrets(name, config)?;
+        let mut labels = ownership(ctx, self.stack);
+        if let Some(dir) = &secret_dir {
+            labels.insert(LABEL_SECRETS.to_string(), dir.to_string_lossy().into_owned());
+        }
+        let cleanup_secrets = || {
+            if let Some(dir) = &secret_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        };
+        let body = match create_body(config, labels, self.paths, secret_dir.as_deref()) {
+            Ok(body) => body,
+            Err(e) => {
+                cleanup_secrets();
+                return Err(e);
+            }
+        };
+        self.engine.count("ContainerCreate");
+        let created = docker
+            .create_container(Some(CreateContainerOptionsBuilder::new().name(name).build()), body)
+            .await;
+        let id = match created {
+            Ok(created) => created.id,
+            Err(e) => {
+                cleanup_secrets();
+                return Err(engine_error(&format!("cannot create the container `{name}`"), e));
+            }
+        };
+        self.engine.count("ContainerStart");
+        if let Err(e) =
+            docker.start_container(&id, None::<bollard::query_parameters::StartContainerOptions>).await
+        {
+            let _ = self.remove(&id).await;
+            let message = e.to_string();
+            if message.contains("port is already allocated") || message.contains("address already in use") {
+                let ports: Vec<String> = config["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["external"].as_f64().map(|p| (p as u64).to_string()))
+                    .collect();
+                return Err(ProviderError {
+                    code: Some("PortInUse".into()),
+                    message: format!(
+                        "host port {} is already in use (another program or container listens on it): choose \
+                         another `port`, or stop what uses it",
+                        ports.join(", ")
+                    ),
+                    retryable: false,
+                });
+            }
+            return Err(engine_error(&format!("cannot start the container `{name}`"), e));
+        }
+        if let Err(e) = self.wait_ready(&id, name, config).await {
+            let _ = self.remove(&id).await;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Waits until the container's health check passes (with none: until it
+    /// still runs half a second after it started).
+    async fn wait_ready(&self, id: &str, name: &str, config: &Json) -> Result<(), ProviderError> {
+        let docker = self.docker().await?;
+        let health = config["healthcheck"].as_object();
+        let limit = match health {
+            Some(h) => {
+                let interval =
+                    h.get("interval").and_then(Json::as_str).and_then(duration_ns).unwrap_or(30_000_000_000);
+                let retries = h.get("retries").and_then(Json::as_f64).unwrap_or(3.0) as u32;
+                Duration::from_nanos(interval as u64) * (retries + 2) + Duration::from_secs(10)
+            }
+            None => Duration::from_millis(500),
+        };
+        let start = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.engine.count("ContainerInspect");
+            let inspected = docker
+                .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+                .await
+                .map_err(|e| engine_error(&format!("cannot inspect the container `{name}`"), e))?;
+            let state = inspected.state.unwrap_or_default();
+            let running = state.running.unwrap_or(false) && !state.restarting.unwrap_or(false);
+            let why = if !running {
+                Some(format!("it stopped (exit code {})", state.exit_code.unwrap_or(0)))
+            } else {
+                match state.health.and_then(|h| h.status) {
+                    Some(HealthStatusEnum::HEALTHY) => return Ok(()),
+                    Some(HealthStatusEnum::UNHEALTHY) => Some("its health check failed".to_string()),
+                    _ if health.is_none() => return Ok(()),
+                    _ if start.elapsed() > limit => {
+                        Some(format!("its health check did not pass within {}s", limit.as_secs()))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(why) = why {
+                let logs = self.last_logs(id).await;
+                return Err(ProviderError {
+                    code: Some("NotReady".into()),
+                    message: format!(
+                        "the container `{name}` did not become ready: {why}; its last log lines:\n{logs}"
+                    ),
+                    retryable: false,
+                });
+            }
+        }
+    }
+
+    async fn last_logs(&self, id: &str) -> String {
+        let Ok(docker) = self.docker().await else { return String::new() };
+        self.engine.count("ContainerLogs");
+        let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("20").build();
+        let mut stream = docker.logs(id, Some(options));
+        let mut text = String::new();
+        while let Some(Ok(line)) = stream.next().await {
+            text.push_str(&line.to_string());
+        }
+        let text = text.trim_end();
+        if text.is_empty() {
+            "  (no output)".to_string()
+        } else {
+            text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+        }
+    }
+
+    /// Stops (SIGTERM, then SIGKILL after 5 s) and removes a container, and
+    /// its secret files.
+    pub async fn remove(&self, id: &str) -> Result<(), ProviderError> {
+        let docker = self.docker().await?;
+        self.engine.count("ContainerInspect");
+        let secrets = match docker
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+        {
+            Ok(inspected) => {
+                inspected.config.and_then(|c| c.labels).and_then(|l| l.get(LABEL_SECRETS).cloned())
+            }
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(engine_error("cannot inspect the container", e)),
+        };
+        self.engine.count("ContainerStop");
+        match docker.stop_container(id, Some(StopContainerOptionsBuilder::new().t(5).build())).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => {}
+            Err(e) => return Err(engine_error("cannot stop the container", e)),
+        }
+        self.engine.count("ContainerDelete");
+        match docker
+            .remove_container(id, Some(RemoveContainerOptionsBuilder::new().force(true).build()))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(engine_error("cannot remove the container", e)),
+        }
+        if let Some(dir) = secrets {
+            let dir = std::path::PathBuf::from(dir);
+            if dir.starts_with(&self.paths.secrets_dir) {
+                let _ = std::fs::remove_dir_all(&dir);
+                crate::files::remove_empty_parents(&dir, std::slice::from_ref(&self.paths.secrets_dir));
+                let _ = std::fs::remove_dir(&self.paths.secrets_dir);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a container that has `name` but is not `keep`, when it is
+    /// ours (a leftover of an interrupted apply, or one re-created out of
+    /// band); someone else's is an error naming it.
+    async fn clear_name(&self, ctx: &OperationContext, name: &str) -> Result<(), ProviderError> {
+        let docker = self.docker().await?;
+        self.engine.count("ContainerInspect");
+        match docker.inspect_container(name, None::<bollard::query_parameters::InspectContainerOptions>).await
+        {
+            Ok(found) => {
+                let labels = found.config.and_then(|c| c.labels).unwrap_or_default();
+                let ours = labels.get(LABEL_STACK).map(String::as_str) == Some(self.stack)
+                    && labels.get(LABEL_ADDRESS) == Some(&ctx.address.to_string());
+                if !ours {
+                    return Err(ProviderError {
+                        code: Some("NameInUse".into()),
+                        message: format!(
+                            "a container named `{name}` already exists and is not this stack's (remove it with \
+                             `docker rm -f {name}`, or rename the stack)"
+                        ),
+                        retryable: false,
+                    });
+                }
+                self.remove(found.id.as_deref().unwrap_or(name)).await
+            }
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(engine_error("cannot inspect the container", e)),
+        }
+    }
+
+    /// Secret files of an earlier container of this name that was removed
+    /// behind stackc's back (`docker rm -f`): nothing else removes them.
+    fn remove_stale_secrets(&self, name: &str) {
+        let Ok(entries) = std::fs::read_dir(self.paths.secrets_dir.join("containers")) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            // `<name>-<8 hex>`, or `<name>-next-<6 hex>-<8 hex>` for one
+            // that took the name after a re-creation.
+            let hex_of =
+                |text: &str, len: usize| text.len() == len && text.chars().all(|c| c.is_ascii_hexdigit());
+            let stale =
+                file_name.strip_prefix(name).and_then(|rest| rest.strip_prefix('-')).is_some_and(|suffix| {
+                    hex_of(suffix, 8)
+                        || suffix
+                            .strip_prefix("next-")
+                            .and_then(|rest| rest.split_once('-'))
+                            .is_some_and(|(a, b)| hex_of(a, 6) && hex_of(b, 8))
+                });
+            if stale {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    pub async fn create(&self, ctx: &OperationContext, config: &Json) -> Result<Json, ProviderError> {
+        let name = config["name"].as_str().unwrap_or_default().to_string();
+        self.clear_name(ctx, &name).await?;
+        self.remove_stale_secrets(&name);
+        let id = self.start_new(ctx, &name, config).await?;
+        // A replica created again (removed out of band) has a new address.
+        self.reload_load_balancers(config).await;
+        self.read_back(&id, config).await
+    }
+
+    pub async fn update(
+        &self,
+        ctx: &OperationContext,
+        prior_id: &str,
+        prior: &Json,
+        config: &Json,
+    ) -> Result<Json, ProviderError> {
+        let docker = self.docker().await?;
+        let name = config["name"].as_str().unwrap_or_default().to_string();
+        if !needs_recreate(prior, config) {
+            let body = ContainerUpdateBody {
+                restart_policy: Some(restart_policy(config["restart"].as_str())?),
+                memory: memory_bytes(config)?.or(Some(0)),
+                memory_swap: memory_bytes(config)?.map(|_| -1),
+                nano_cpus: nano_cpus(config)?.or(Some(0)),
+                ..Default::default()
+            };
+            self.engine.count("ContainerUpdate");
+            docker
+                .update_container(prior_id, body)
+                .await
+                .map_err(|e| engine_error(&format!("cannot update the container `{name}`"), e))?;
+            return self.read_back(prior_id, config).await;
+        }
+        let publishes = config["ports"].as_array().is_some_and(|p| !p.is_empty());
+        let id = if publishes {
+            // Its host ports cannot be bound twice: the old one goes first.
+            self.remove(prior_id).await?;
+            self.clear_name(ctx, &name).await?;
+            self.start_new(ctx, &name, config).await?
+        } else {
+            let mut random = [0u8; 3];
+            getrandom_fill(&mut random);
+            let next = format!("{name}-next-{}", hex(&random));
+            let id = self.start_new(ctx, &next, config).await?;
+            // Both answer now; then only the new one.
+            self.reload_load_balancers(config).await;
+            self.remove(prior_id).await?;
+            self.engine.count("ContainerRename");
+            docker
+                .rename_container(&id, RenameContainerOptionsBuilder::new().name(&name).build())
+                .await
+                .map_err(|e| engine_error(&format!("cannot rename the container `{next}` to `{name}`"), e))?;
+            id
+        };
+        self.reload_load_balancers(config).await;
+        self.read_back(&id, config).await
+    }
+
+    pub async fn delete(&self, id: &str, prior: &Json) -> Result<(), ProviderError> {
+        self.remove(id).await?;
+        self.reload_load_balancers(prior).await;
+        Ok(())
+    }
+
+    /// The attributes after a create or update: the configuration plus what
+    /// the Engine computed.
+    async fn read_back(&self, id: &str, config: &Json) -> Result<Json, ProviderError> {
+        let docker = self.docker().await?;
+        self.engine.count("ContainerInspect");
+        let inspected = docker
+            .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(|e| engine_error("cannot inspect the new container", e))?;
+        let network = config["network"].as_str().unwrap_or_default();
+        let ip = inspected
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|n| n.get(network).and_then(|e| e.ip_address.clone()))
+            .unwrap_or_default();
+        Ok(with_computed(config, id, &ip))
+    }
+
+    /// Sends SIGHUP to the running load balancers of the stack (nginx
+    /// reloads its configuration and resolves its backends again), after a
+    /// change to anything that is not itself a load balancer.
+    pub async fn reload_load_balancers(&self, changed: &Json) {
+        if changed["labels"][LABEL_COMPONENT].as_str() == Some("load_balancer") {
+            return;
+        }
+        reload_load_balancers(self.engine, self.stack).await;
+    }
+}
+
+/// SIGHUP to the stack's running load balancer containers, at least a
+/// second after the previous one: nginx can lose track of an old worker
+/// when a second reload comes while the first is still under way (the old
+/// worker then keeps taking requests with the old configuration).
+pub async fn reload_load_balancers(engine: &Engine, stack: &str) {
+    let Ok(docker) = engine.client().await else { return };
+    let filters = HashMap::from([(
+        "label",
+        vec![format!("{LABEL_STACK}={stack}"), format!("{LABEL_COMPONENT}=load_balancer")],
+    )]);
+    engine.count("ContainerList");
+    let Ok(found) =
+        docker.list_containers(Some(ListContainersOptionsBuilder::new().filters(&filters).build())).await
+    else {
+        return;
+    };
+    if found.is_empty() {
+        return;
+    }
+    let _spaced = engine.reload_slot(Duration::from_secs(1)).await;
+    for container in found {
+        if let Some(id) = container.id {
+            engine.count("ContainerKill");
+            let _ = docker
+                .kill_container(&id, Some(KillContainerOptionsBuilder::new().signal("HUP").build()))
+                .await;
+        }
+    }
+}
+
+fn with_computed(config: &Json, id: &str, ip: &str) -> Json {
+    let mut attributes = config.clone();
+    attributes["id"] = json!(id);
+    attributes["ip_address"] = json!(ip);
+    let published: Vec<Json> = config["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["external"].as_f64())
+        .map(|p| json!(p))
+        .collect();
+    attributes["published_ports"] = Json::Array(published);
+    attributes
+}
+
+/// True when going from `prior` to `config` needs a new container.
+pub fn needs_recreate(prior: &Json, config: &Json) -> bool {
+    let norm = |v: Option<&Json>| v.cloned().filter(|v| !v.is_null()).unwrap_or(Json::Null);
+    let keys: std::collections::BTreeSet<&String> =
+        prior.as_object().into_iter().chain(config.as_object()).flat_map(|o| o.keys()).collect();
+    keys.into_iter()
+        .filter(|k| {
+            !IN_PLACE.contains(&k.as_str()) && !["id", "ip_address", "published_ports"].contains(&k.as_str())
+        })
+        .any(|k| norm(prior.get(k.as_str())) != norm(config.get(k.as_str())))
+}
+
+/// What a refresh reads: the stack's containers by id (one list request).
+pub async fn list_owned(
+    engine: &Engine,
+    stack: &str,
+) -> Result<HashMap<String, (String, String)>, ProviderError> {
+    let docker = engine.client().await?;
+    let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+    engine.count("ContainerList");
+    let found = docker
+        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+        .await
+        .map_err(|e| engine_error("cannot list the stack's containers", e))?;
+    Ok(found
+        .into_iter()
+        .filter_map(|c| {
+            let ip = c
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|n| n.values().find_map(|e| e.ip_address.clone()))
+                .unwrap_or_default();
+            Some((c.id?, (c.image.unwrap_or_default(), ip)))
+        })
+        .collect())
+}
+
+/// A refreshed container: the recorded attributes with what the Engine says.
+pub fn refreshed(prior: &Json, id: &str, image: &str, ip: &str) -> Json {
+    let mut attributes = with_computed(prior, id, ip);
+    if !image.is_empty() && !image.starts_with("sha256:") {
+        attributes["image"] = json!(image);
+    }
+    attributes
+}
+
+/// Random bytes for temporary names and directories; the clock's
+/// nanoseconds if the system has no randomness to give.
+fn getrandom_fill(buf: &mut [u8]) {
+    if getrandom::fill(buf).is_err() {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        for (b, r) in buf.iter_mut().zip(nanos.to_le_bytes()) {
+            *b = r;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_quantities() {
+        assert_eq!(duration_ns("10s"), Some(10_000_000_000));
+        assert_eq!(duration_ns("1m30s"), Some(90_000_000_000));
+        assert_eq!(duration_ns("500ms"), Some(500_000_000));
+        assert_eq!(duration_ns("ten"), None);
+        assert_eq!(quantity("256Mi"), Some(268_435_456.0));
+        assert_eq!(quantity("250m"), Some(0.25));
+        assert_eq!(quantity("2"), Some(2.0));
+        assert_eq!(quantity("12Q"), None);
+    }
+
+    #[test]
+    fn only_restart_memory_and_cpus_change_in_place() {
+        let prior = json!({"name": "a", "image": "x:1", "restart": "no", "id": "1"});
+        assert!(!needs_recreate(
+            &prior,
+            &json!({"name": "a", "image": "x:1", "restart": "always", "memory": "1Gi"})
+        ));
+        assert!(needs_recreate(&prior, &json!({"name": "a", "image": "x:2", "restart": "no"})));
+        assert!(!needs_recreate(&prior, &json!({"name": "a", "image": "x:1", "restart": "no", "env": null})));
+    }
+}
