@@ -40,6 +40,7 @@ impl Fixture {
             type_name: type_name.to_string(),
             stack: self.stack.clone(),
             target: Some("local".into()),
+            create_token: None,
         }
     }
 
