@@ -356,6 +356,14 @@ fn a_missing_image_and_a_port_in_use_are_clear_errors() {
     // At the service's `image`.
     assert!(text.contains("main.stack.hcl:59:3"), "{text}");
     assert!(text.contains("create failed because of this `image`"), "{text}");
+    // The pull was tried, and said so under the replica's address.
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(
+            "service.api/docker_container.replica[0]: pulling stackc-test-missing:1 (not on the Docker Engine)..."
+        ),
+        "{shown}"
+    );
 
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     shop.port = listener.local_addr().unwrap().port();

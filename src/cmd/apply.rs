@@ -292,6 +292,13 @@ pub fn carry_out(
         })
         .sum();
     let progress = Progress::new(operations, stream);
+    if let Some(local) = &session.local {
+        // Image pulls report their layers as they go.
+        let shown = progress.clone();
+        local.set_progress(Some(std::sync::Arc::new(move |address: &str, text: &str| {
+            shown.note(address, text)
+        })));
+    }
     let result = runtime.block_on(async {
         let ticker = {
             let progress = progress.clone();
@@ -319,6 +326,9 @@ pub fn carry_out(
         progress.finish();
         result
     });
+    if let Some(local) = &session.local {
+        local.set_progress(None);
+    }
     // From here the journal is committed into the state: signals wait.
     session.signals.saving();
     let report = match result {

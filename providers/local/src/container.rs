@@ -255,6 +255,8 @@ pub struct Containers<'a> {
     pub engine: &'a Engine,
     pub paths: &'a HostPaths,
     pub stack: &'a str,
+    /// Where pull progress goes.
+    pub report: crate::image::Reporter,
 }
 
 impl Containers<'_> {
@@ -291,7 +293,7 @@ impl Containers<'_> {
     ) -> Result<String, ProviderError> {
         let docker = self.docker().await?;
         let image = config["image"].as_str().unwrap_or_default();
-        crate::image::ensure_present(self.engine, image).await?;
+        crate::image::ensure_present(self.engine, image, &self.report).await?;
         let secret_dir = self.write_secrets(name, config)?;
         let mut labels = ownership(ctx, self.stack);
         if let Some(dir) = &secret_dir {
