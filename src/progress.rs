@@ -75,6 +75,12 @@ fn seconds(elapsed: Duration) -> String {
     }
 }
 
+/// One reported line: the address, then the provider's text on one line.
+fn note_text(address: &str, text: &str) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    format!("{address}: {}", text.trim())
+}
+
 impl Progress {
     pub fn new(total: usize, stream: Stream) -> Progress {
         use std::io::IsTerminal;
@@ -105,6 +111,13 @@ impl Progress {
             inner.status_shown = true;
         }
         let _ = out.flush();
+    }
+
+    /// A line a provider reports while an operation runs (an image pull's
+    /// layers), under the operation's address.
+    pub fn note(&self, address: &str, text: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        self.line(&mut inner, note_text(address, text));
     }
 
     /// Removes the status line (before the summary).
@@ -167,5 +180,22 @@ impl ApplyObserver for Progress {
                 self.line(&mut inner, text);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reported_line_is_one_line_under_its_address() {
+        assert_eq!(
+            note_text(
+                "service.api/docker_container.replica[0]",
+                "pulling nginx:1.27: layer 1a2b: Downloading\r\n"
+            ),
+            "service.api/docker_container.replica[0]: pulling nginx:1.27: layer 1a2b: Downloading"
+        );
+        assert_eq!(note_text("a", "\x1b[2Kdone"), "a: [2Kdone");
     }
 }

@@ -356,6 +356,14 @@ fn a_missing_image_and_a_port_in_use_are_clear_errors() {
     // At the service's `image`.
     assert!(text.contains("main.stack.hcl:59:3"), "{text}");
     assert!(text.contains("create failed because of this `image`"), "{text}");
+    // The pull was tried, and said so under the replica's address.
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(
+            "service.api/docker_container.replica[0]: pulling stackc-test-missing:1 (not on the Docker Engine)..."
+        ),
+        "{shown}"
+    );
 
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     shop.port = listener.local_addr().unwrap().port();
@@ -366,6 +374,26 @@ fn a_missing_image_and_a_port_in_use_are_clear_errors() {
     assert!(text.contains("port = var.http_port"), "{text}");
     assert!(text.contains("create failed because of this `port`"), "{text}");
     drop(listener);
+    // The destroy plan says which data volumes are kept (text and JSON),
+    // unless --delete-data.
+    let volumes = shop.owned("volume").len();
+    assert!(volumes > 0, "the failed apply created the database volumes");
+    let out = shop.stackc("plan", &["--destroy"], "stackc-test-app:1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Data volumes are kept on the Docker Engine"), "{text}");
+    assert!(text.contains("database.main/docker_volume.data[0]"), "{text}");
+    let out = shop.stackc("plan", &["--destroy", "--json"], "stackc-test-app:1");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept = json["kept_volumes"].as_array().unwrap();
+    assert_eq!(kept.len(), volumes, "{json}");
+    assert!(kept.iter().all(|a| a.as_str().unwrap().contains("/docker_volume.")), "{json}");
+    let out = shop.stackc("plan", &["--destroy", "--json", "--delete-data"], "stackc-test-app:1");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["kept_volumes"], serde_json::json!([]), "{json}");
+    let out = shop.stackc("plan", &["--destroy", "--delete-data"], "stackc-test-app:1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--delete-data: these volumes and their data are deleted"), "{text}");
     let out = shop.stackc("destroy", &["--auto-approve", "--delete-data"], "stackc-test-app:1");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(shop.owned("container").is_empty() && shop.owned("volume").is_empty());

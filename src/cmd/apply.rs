@@ -14,7 +14,7 @@
 //! state is saved with what finished. Before the apply starts (refresh, the
 //! confirmation prompt) a signal releases the lock and exits (`signals.rs`).
 
-use crate::cmd::plan::{make_plan, options_of, text_style, PlanFlags};
+use crate::cmd::plan::{kept_volumes_note, make_plan, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
 use crate::progress::{Progress, Stream, TICK};
 use crate::session::{self, runtime, Session};
@@ -107,29 +107,6 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
     match exit {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
-    }
-}
-
-/// The local target keeps a deleted volume's data unless `--delete-data`:
-/// the plan says which volumes that is.
-fn kept_volumes_note(plan: &Plan, delete_data: bool) -> String {
-    use stackc_planner::plan::Action;
-    let volumes: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.type_name == "docker_volume" && matches!(c.action, Action::Delete))
-        .map(|c| c.address.to_string())
-        .collect();
-    match (volumes.is_empty(), delete_data) {
-        (true, _) => String::new(),
-        (false, false) => format!(
-            "Data volumes are kept on the Docker Engine (only their state entry goes): {}. Run with \
-             --delete-data to delete them and their data.\n",
-            volumes.join(", ")
-        ),
-        (false, true) => {
-            format!("--delete-data: these volumes and their data are deleted: {}.\n", volumes.join(", "))
-        }
     }
 }
 
@@ -315,6 +292,13 @@ pub fn carry_out(
         })
         .sum();
     let progress = Progress::new(operations, stream);
+    if let Some(local) = &session.local {
+        // Image pulls report their layers as they go.
+        let shown = progress.clone();
+        local.set_progress(Some(std::sync::Arc::new(move |address: &str, text: &str| {
+            shown.note(address, text)
+        })));
+    }
     let result = runtime.block_on(async {
         let ticker = {
             let progress = progress.clone();
@@ -342,6 +326,9 @@ pub fn carry_out(
         progress.finish();
         result
     });
+    if let Some(local) = &session.local {
+        local.set_progress(None);
+    }
     // From here the journal is committed into the state: signals wait.
     session.signals.saving();
     let report = match result {

@@ -52,6 +52,44 @@ pub struct Args {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Local target: plan as `apply --delete-data` / `destroy --delete-data`
+    /// would (a deleted volume's data goes too); without it the plan says
+    /// which volumes are kept.
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+/// The data volumes (local target) that the plan deletes from the state
+/// but keeps on the Engine with their data, as apply does without
+/// `--delete-data` (a replaced volume's old one is kept too).
+pub fn kept_volumes(plan: &Plan, delete_data: bool) -> Vec<String> {
+    use stackc_planner::plan::Action;
+    if delete_data {
+        return Vec::new();
+    }
+    plan.changes
+        .iter()
+        .filter(|c| c.type_name == "docker_volume" && matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| c.address.to_string())
+        .collect()
+}
+
+/// What the plan text says of data volumes it deletes.
+pub fn kept_volumes_note(plan: &Plan, delete_data: bool) -> String {
+    let kept = kept_volumes(plan, delete_data);
+    if !kept.is_empty() {
+        return format!(
+            "Data volumes are kept on the Docker Engine (only their state entry goes): {}. Run with \
+             --delete-data to delete them and their data.\n",
+            kept.join(", ")
+        );
+    }
+    let deleted = kept_volumes(plan, false);
+    if deleted.is_empty() {
+        String::new()
+    } else {
+        format!("--delete-data: these volumes and their data are deleted: {}.\n", deleted.join(", "))
+    }
 }
 
 /// Colour for plan text: stdout a terminal and `NO_COLOR` unset.
@@ -132,11 +170,14 @@ fn plan_and_show(
     let outcome = make_plan(session, options_of(&args.flags, args.destroy), runtime, err)?;
     let plan = outcome.plan;
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut *out, &plan_json(&plan, session.sources()))
+        let mut json = plan_json(&plan, session.sources());
+        json["kept_volumes"] = serde_json::json!(kept_volumes(&plan, args.delete_data));
+        serde_json::to_writer_pretty(&mut *out, &json)
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
     } else {
         out.write_all(plan_text(&plan, session.sources(), text_style()).as_bytes())
+            .and_then(|()| out.write_all(kept_volumes_note(&plan, args.delete_data).as_bytes()))
     };
     if let Err(error) = written {
         let _ = writeln!(err, "error: cannot write the plan: {error}");

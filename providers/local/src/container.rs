@@ -255,6 +255,8 @@ pub struct Containers<'a> {
     pub engine: &'a Engine,
     pub paths: &'a HostPaths,
     pub stack: &'a str,
+    /// Where pull progress goes.
+    pub report: crate::image::Reporter,
 }
 
 impl Containers<'_> {
@@ -291,7 +293,7 @@ impl Containers<'_> {
     ) -> Result<String, ProviderError> {
         let docker = self.docker().await?;
         let image = config["image"].as_str().unwrap_or_default();
-        crate::image::ensure_present(self.engine, image).await?;
+        crate::image::ensure_present(self.engine, image, &self.report).await?;
         let secret_dir = self.write_secrets(name, config)?;
         let mut labels = ownership(ctx, self.stack);
         if let Some(dir) = &secret_dir {
@@ -655,14 +657,16 @@ fn with_computed(config: &Json, id: &str, ip: &str) -> Json {
 
 /// True when going from `prior` to `config` needs a new container.
 pub fn needs_recreate(prior: &Json, config: &Json) -> bool {
-    let norm = |v: Option<&Json>| v.cloned().filter(|v| !v.is_null()).unwrap_or(Json::Null);
     let keys: std::collections::BTreeSet<&String> =
         prior.as_object().into_iter().chain(config.as_object()).flat_map(|o| o.keys()).collect();
     keys.into_iter()
         .filter(|k| {
             !IN_PLACE.contains(&k.as_str()) && !["id", "ip_address", "published_ports"].contains(&k.as_str())
         })
-        .any(|k| norm(prior.get(k.as_str())) != norm(config.get(k.as_str())))
+        .any(|k| {
+            let of = |v: &Json| canonical(k, v.get(k.as_str()).unwrap_or(&Json::Null));
+            of(prior) != of(config)
+        })
 }
 
 /// What a refresh reads: the stack's containers by id (one list request).
@@ -699,6 +703,283 @@ pub fn refreshed(prior: &Json, id: &str, image: &str, ip: &str) -> Json {
     attributes
 }
 
+/// Reads an existing container back into the attributes stackc would have
+/// recorded for it (`stackc import`): what the Engine merged in from the
+/// image (env, command, labels, health check) is taken out again, the
+/// secret files mounted under `/run/secrets` become `secret_env` (read from
+/// the host files the container's label points to), and bind-mount sources
+/// are made relative to the stack directory again. `None`: no such
+/// container.
+pub async fn import(engine: &Engine, paths: &HostPaths, id: &str) -> Result<Option<Json>, ProviderError> {
+    let docker = engine.client().await?;
+    engine.count("ContainerInspect");
+    let c = match docker
+        .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(engine_error("cannot inspect the container", e)),
+    };
+    let config = c.config.unwrap_or_default();
+    let host = c.host_config.unwrap_or_default();
+    let container_id = c.id.unwrap_or_default();
+    // What the image gives a container that does not set it.
+    let image_config = match config.image.as_deref() {
+        Some(image) => {
+            engine.count("ImageInspect");
+            match docker.inspect_image(image).await {
+                Ok(found) => found.config.unwrap_or_default(),
+                Err(e) if is_not_found(&e) => Default::default(),
+                Err(e) => return Err(engine_error(&format!("cannot inspect the image `{image}`"), e)),
+            }
+        }
+        None => Default::default(),
+    };
+    let labels = config.labels.clone().unwrap_or_default();
+    let secret_dir = labels.get(LABEL_SECRETS).map(std::path::PathBuf::from);
+
+    // Secrets: `/run/secrets/KEY` bind mounts of files in the container's
+    // secrets directory; their values are read from those files.
+    let mut secret_env = serde_json::Map::new();
+    let mut mounts = Vec::new();
+    for mount in host.mounts.clone().unwrap_or_default() {
+        let source = mount.source.clone().unwrap_or_default();
+        let target = mount.target.clone().unwrap_or_default();
+        if let (Some(dir), Some(key)) = (&secret_dir, target.strip_prefix("/run/secrets/")) {
+            if std::path::Path::new(&source) == dir.join(key) {
+                let value = std::fs::read_to_string(&source).map_err(|e| {
+                    ProviderError::new(format!(
+                        "cannot read the secret `{key}` of the container from `{source}`: {e}"
+                    ))
+                })?;
+                secret_env.insert(key.to_string(), json!(value));
+                continue;
+            }
+        }
+        let kind = match mount.typ {
+            Some(MountTypeEnum::BIND) => "bind",
+            Some(MountTypeEnum::VOLUME) => "volume",
+            other => {
+                return Err(ProviderError::new(format!(
+                    "the container has a mount of type `{}` at `{target}`, which `docker_container` does not manage",
+                    other.map(|t| t.to_string()).unwrap_or_default()
+                )))
+            }
+        };
+        let source = if kind == "bind" { paths.unresolve(std::path::Path::new(&source)) } else { source };
+        mounts.push(json!({
+            "target": target,
+            "source": source,
+            "type": kind,
+            "read_only": mount.read_only.unwrap_or(false),
+        }));
+    }
+
+    let image_env = image_config.env.clone().unwrap_or_default();
+    let mut env = serde_json::Map::new();
+    for pair in config.env.clone().unwrap_or_default() {
+        if image_env.contains(&pair) {
+            continue;
+        }
+        let (key, value) = pair.split_once('=').unwrap_or((pair.as_str(), ""));
+        let secret_file = key
+            .strip_suffix("_FILE")
+            .is_some_and(|k| secret_env.contains_key(k) && value == format!("/run/secrets/{k}"));
+        if !secret_file {
+            env.insert(key.to_string(), json!(value));
+        }
+    }
+    let command = config.cmd.clone().filter(|cmd| Some(cmd) != image_config.cmd.as_ref());
+    let healthcheck = config
+        .healthcheck
+        .clone()
+        .filter(|h| Some(h) != image_config.healthcheck.as_ref())
+        .filter(|h| h.test.as_ref().is_some_and(|t| !t.is_empty()))
+        .map(|h| {
+            json!({
+                "test": h.test,
+                "interval": h.interval.filter(|i| *i > 0).map(duration_text),
+                "retries": h.retries.filter(|r| *r > 0),
+            })
+        });
+    let image_labels = image_config.labels.clone().unwrap_or_default();
+    let user_labels: serde_json::Map<String, Json> = labels
+        .iter()
+        .filter(|(k, _)| ![LABEL_STACK, LABEL_TARGET, LABEL_ADDRESS, LABEL_SECRETS].contains(&k.as_str()))
+        .filter(|(k, v)| image_labels.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+
+    let mut ports: Vec<(u64, Json)> = Vec::new();
+    for (key, bindings) in host.port_bindings.clone().unwrap_or_default() {
+        let (internal, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(internal) = internal.parse::<u64>() else { continue };
+        let external = bindings
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|b| b.host_port.filter(|p| !p.is_empty()))
+            .and_then(|p| p.parse::<u64>().ok());
+        ports.push((internal, json!({"internal": internal, "external": external, "protocol": protocol})));
+    }
+    ports.sort_by_key(|(internal, _)| *internal);
+    let ports: Vec<Json> = ports.into_iter().map(|(_, p)| p).collect();
+
+    let network =
+        host.network_mode.clone().filter(|n| !["default", "bridge", "host", "none"].contains(&n.as_str()));
+    let endpoint = c
+        .network_settings
+        .and_then(|n| n.networks)
+        .and_then(|n| match &network {
+            Some(name) => n.get(name).cloned(),
+            None => n.into_values().next(),
+        })
+        .unwrap_or_default();
+    // The Engine adds the container's short id as an alias of its own.
+    let aliases: Vec<String> = endpoint
+        .aliases
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !container_id.starts_with(a.as_str()) || a.len() < 12)
+        .collect();
+    let restart = host.restart_policy.and_then(|r| r.name).map(|n| n.to_string()).filter(|n| !n.is_empty());
+    let name = c.name.map(|n| n.trim_start_matches('/').to_string());
+    let attributes = json!({
+        "id": container_id,
+        "name": name,
+        "image": config.image,
+        "command": command,
+        "env": env,
+        "secret_env": secret_env,
+        "network": network,
+        "network_aliases": (!aliases.is_empty()).then_some(aliases),
+        "ports": (!ports.is_empty()).then_some(ports),
+        "mounts": mounts,
+        "healthcheck": healthcheck,
+        "memory": host.memory.filter(|m| *m > 0).map(|m| quantity_text(m as f64, true)),
+        "cpus": host.nano_cpus.filter(|n| *n > 0).map(|n| quantity_text(n as f64 / 1e9, false)),
+        "restart": restart,
+        "labels": user_labels,
+    });
+    let ip = endpoint.ip_address.unwrap_or_default();
+    Ok(Some(with_computed(&attributes, &container_id, &ip)))
+}
+
+/// Nanoseconds as the shortest duration text (`"1m30s"`, `"500ms"`).
+pub fn duration_text(ns: i64) -> String {
+    if ns % 1_000_000_000 != 0 {
+        return format!("{}ms", ns / 1_000_000);
+    }
+    let mut s = ns / 1_000_000_000;
+    let mut text = String::new();
+    for (unit, size) in [("h", 3600), ("m", 60)] {
+        if s >= size {
+            text.push_str(&format!("{}{unit}", s / size));
+            s %= size;
+        }
+    }
+    if s > 0 || text.is_empty() {
+        text.push_str(&format!("{s}s"));
+    }
+    text
+}
+
+/// A quantity as text: bytes with the largest binary suffix that divides
+/// them (`"64Mi"`), CPUs in millicores when not whole (`"500m"`).
+pub fn quantity_text(n: f64, bytes: bool) -> String {
+    if bytes {
+        for (suffix, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+            let n = n as u64;
+            if n >= size && n % size == 0 {
+                return format!("{}{suffix}", n / size);
+            }
+        }
+        return format!("{}", n as u64);
+    }
+    if n.fract() == 0.0 {
+        format!("{}", n as u64)
+    } else {
+        format!("{}m", (n * 1000.0).round() as u64)
+    }
+}
+
+/// An attribute as the Engine sees it, for comparing a configuration with
+/// what was recorded or imported: null, `{}` and `[]` are alike, as are
+/// spellings of one quantity or duration, an unset and a false `read_only`,
+/// an unset and a `tcp` protocol, an unset and a `"no"` restart policy.
+pub fn canonical(name: &str, value: &Json) -> Json {
+    drop_nulls(canonical_value(name, value))
+}
+
+/// Object fields that are null are as good as absent.
+fn drop_nulls(value: Json) -> Json {
+    match value {
+        Json::Object(m) => Json::Object(
+            m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, drop_nulls(v))).collect(),
+        ),
+        Json::Array(a) => Json::Array(a.into_iter().map(drop_nulls).collect()),
+        other => other,
+    }
+}
+
+fn canonical_value(name: &str, value: &Json) -> Json {
+    let empty = match value {
+        Json::Null => true,
+        Json::Object(m) => m.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Json::Null;
+    }
+    match name {
+        "memory" => {
+            value.as_str().and_then(quantity).map(|b| json!(b as i64)).unwrap_or_else(|| value.clone())
+        }
+        "cpus" => value
+            .as_str()
+            .and_then(quantity)
+            .map(|n| json!((n * 1e9) as i64))
+            .unwrap_or_else(|| value.clone()),
+        "restart" if value.as_str() == Some("no") => Json::Null,
+        "healthcheck" => {
+            let mut health = value.clone();
+            if let Some(ns) = value["interval"].as_str().and_then(duration_ns) {
+                health["interval"] = json!(ns);
+            }
+            health
+        }
+        "mounts" => Json::Array(
+            value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m["read_only"] = json!(m["read_only"].as_bool().unwrap_or(false));
+                    m
+                })
+                .collect(),
+        ),
+        "ports" => Json::Array(
+            value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let mut p = p.clone();
+                    if p["protocol"].is_null() {
+                        p["protocol"] = json!("tcp");
+                    }
+                    p
+                })
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
 /// Random bytes for temporary names and directories; the clock's
 /// nanoseconds if the system has no randomness to give.
 fn getrandom_fill(buf: &mut [u8]) {
@@ -725,6 +1006,32 @@ mod tests {
         assert_eq!(quantity("250m"), Some(0.25));
         assert_eq!(quantity("2"), Some(2.0));
         assert_eq!(quantity("12Q"), None);
+    }
+
+    #[test]
+    fn what_the_engine_reports_reads_as_the_configured_spelling() {
+        assert_eq!(duration_text(90_000_000_000), "1m30s");
+        assert_eq!(duration_text(5_000_000_000), "5s");
+        assert_eq!(duration_text(500_000_000), "500ms");
+        assert_eq!(quantity_text(67_108_864.0, true), "64Mi");
+        assert_eq!(quantity_text(0.5, false), "500m");
+        assert_eq!(quantity_text(2.0, false), "2");
+        assert_eq!(canonical("memory", &json!("64Mi")), canonical("memory", &json!("67108864")));
+        assert_eq!(canonical("cpus", &json!("0.5")), canonical("cpus", &json!("500m")));
+        assert_eq!(canonical("env", &json!({})), canonical("env", &Json::Null));
+        assert_eq!(canonical("restart", &json!("no")), Json::Null);
+        assert_eq!(
+            canonical("healthcheck", &json!({"test": ["CMD", "true"], "interval": "60s", "retries": 3})),
+            canonical("healthcheck", &json!({"test": ["CMD", "true"], "interval": "1m", "retries": 3}))
+        );
+        assert_eq!(
+            canonical(
+                "mounts",
+                &json!([{"target": "/d", "source": "v", "type": "volume", "read_only": false}])
+            ),
+            canonical("mounts", &json!([{"target": "/d", "source": "v", "type": "volume"}]))
+        );
+        assert_ne!(canonical("memory", &json!("64Mi")), canonical("memory", &json!("65Mi")));
     }
 
     #[test]

@@ -67,6 +67,20 @@ impl HostPaths {
         self.stack_dir.join(path)
     }
 
+    /// The configured spelling of a host path `resolve` made (relative to
+    /// the stack directory, or under `.stackc/local/secrets/`).
+    pub fn unresolve(&self, host: &Path) -> String {
+        if let Ok(rest) = host.strip_prefix(&self.secrets_dir) {
+            if !rest.starts_with("files") && !rest.starts_with("containers") {
+                return format!("{SECRETS_PREFIX}{}", rest.to_string_lossy());
+            }
+        }
+        match host.strip_prefix(&self.stack_dir) {
+            Ok(rest) if !rest.as_os_str().is_empty() => rest.to_string_lossy().into_owned(),
+            _ => host.to_string_lossy().into_owned(),
+        }
+    }
+
     fn is_secret(&self, path: &Path) -> bool {
         path.starts_with(&self.secrets_dir)
     }

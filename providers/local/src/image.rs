@@ -15,8 +15,65 @@ use std::path::Path;
 /// The error code of an image that is neither present nor pullable.
 pub const IMAGE_MISSING: &str = "ImageMissing";
 
-/// Pulls `image` when the Engine does not have it.
-pub async fn ensure_present(engine: &Engine, image: &str) -> Result<(), ProviderError> {
+/// Where a provider reports what a long operation is doing (pull
+/// progress): called with the resource's address and one line of text.
+pub type ProgressSink = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Reports progress of one resource's operation to the sink, if any.
+#[derive(Clone, Default)]
+pub struct Reporter {
+    pub sink: Option<ProgressSink>,
+    pub address: String,
+}
+
+impl Reporter {
+    pub fn say(&self, text: &str) {
+        if let Some(sink) = &self.sink {
+            sink(&self.address, text);
+        }
+    }
+}
+
+/// Turns the Engine's pull stream into few lines: one when a layer's status
+/// changes (`Pulling fs layer`, `Downloading`, `Pull complete`...), and
+/// while it downloads or extracts, one per quarter of its size.
+#[derive(Default)]
+pub struct PullProgress {
+    /// Per layer: its last status and the last quarter reported.
+    layers: std::collections::HashMap<String, (String, i64)>,
+}
+
+impl PullProgress {
+    /// The line to show for one message of the stream, if any.
+    pub fn line(&mut self, reference: &str, info: &bollard::models::CreateImageInfo) -> Option<String> {
+        let status = info.status.as_deref()?.trim();
+        let Some(layer) = info.id.as_deref().filter(|id| !id.is_empty() && *id != reference) else {
+            // About the whole image: "Pulling from library/nginx", "Digest: ...", "Status: ...".
+            return Some(format!("pulling {reference}: {status}"));
+        };
+        let (current, total) = info
+            .progress_detail
+            .as_ref()
+            .map(|d| (d.current.unwrap_or(0), d.total.unwrap_or(0)))
+            .unwrap_or((0, 0));
+        let quarter = if total > 0 { (current * 4 / total).min(4) } else { 0 };
+        let entry = self.layers.entry(layer.to_string()).or_insert_with(|| (String::new(), -1));
+        if entry.0 == status && (total == 0 || quarter <= entry.1) {
+            return None;
+        }
+        *entry = (status.to_string(), quarter);
+        let size = if total > 0 {
+            format!(" {:.1}/{:.1} MB", current as f64 / 1e6, total as f64 / 1e6)
+        } else {
+            String::new()
+        };
+        Some(format!("pulling {reference}: layer {layer}: {status}{size}"))
+    }
+}
+
+/// Pulls `image` when the Engine does not have it, telling `report` how
+/// the pull goes.
+pub async fn ensure_present(engine: &Engine, image: &str, report: &Reporter) -> Result<(), ProviderError> {
     let docker = engine.client().await?;
     engine.count("ImageInspect");
     match docker.inspect_image(image).await {
@@ -30,6 +87,8 @@ pub async fn ensure_present(engine: &Engine, image: &str) -> Result<(), Provider
         format!("{image}:latest")
     };
     engine.count("ImageCreate");
+    report.say(&format!("pulling {reference} (not on the Docker Engine)..."));
+    let mut lines = PullProgress::default();
     let mut pull = docker.create_image(
         Some(CreateImageOptionsBuilder::new().from_image(&reference).build()),
         None,
@@ -38,8 +97,11 @@ pub async fn ensure_present(engine: &Engine, image: &str) -> Result<(), Provider
     while let Some(progress) = pull.next().await {
         match progress {
             Ok(info) => {
-                if let Some(error) = info.error_detail.and_then(|d| d.message) {
+                if let Some(error) = info.error_detail.as_ref().and_then(|d| d.message.clone()) {
                     return Err(missing(image, &error));
+                }
+                if let Some(line) = lines.line(&reference, &info) {
+                    report.say(&line);
                 }
             }
             Err(e) => return Err(missing(image, &e.to_string())),
@@ -105,6 +167,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result
 pub struct Images<'a> {
     pub engine: &'a Engine,
     pub paths: &'a HostPaths,
+    pub report: Reporter,
 }
 
 impl Images<'_> {
@@ -164,7 +227,7 @@ impl Images<'_> {
                 }
             }
         } else {
-            ensure_present(self.engine, &reference).await?;
+            ensure_present(self.engine, &reference, &self.report).await?;
         }
         self.read_ref(&reference, config, hash.as_deref()).await?.ok_or_else(|| {
             ProviderError::new(format!("the image `{reference}` was built but the Engine does not report it"))
@@ -244,4 +307,52 @@ fn tar_context(dir: &Path) -> Result<Vec<u8>, ProviderError> {
     builder.follow_symlinks(false);
     builder.append_dir_all(".", dir).map_err(|e| io(dir, e))?;
     builder.into_inner().map_err(|e| io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{CreateImageInfo, ProgressDetail};
+
+    fn info(id: &str, status: &str, current: i64, total: i64) -> CreateImageInfo {
+        CreateImageInfo {
+            id: Some(id.to_string()),
+            status: Some(status.to_string()),
+            progress_detail: (total > 0)
+                .then_some(ProgressDetail { current: Some(current), total: Some(total) }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pull_reports_each_layer_status_and_quarters_of_its_download() {
+        let mut progress = PullProgress::default();
+        let stream = [
+            info("nginx:1.27", "Pulling from library/nginx", 0, 0),
+            info("1a2b", "Pulling fs layer", 0, 0),
+            info("1a2b", "Downloading", 1_000_000, 8_000_000),
+            info("1a2b", "Downloading", 1_500_000, 8_000_000),
+            info("1a2b", "Downloading", 2_000_000, 8_000_000),
+            info("1a2b", "Downloading", 2_100_000, 8_000_000),
+            info("1a2b", "Download complete", 0, 0),
+            info("1a2b", "Pull complete", 0, 0),
+            CreateImageInfo {
+                status: Some("Status: Downloaded newer image for nginx:1.27".into()),
+                ..Default::default()
+            },
+        ];
+        let lines: Vec<String> = stream.iter().filter_map(|i| progress.line("nginx:1.27", i)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "pulling nginx:1.27: Pulling from library/nginx",
+                "pulling nginx:1.27: layer 1a2b: Pulling fs layer",
+                "pulling nginx:1.27: layer 1a2b: Downloading 1.0/8.0 MB",
+                "pulling nginx:1.27: layer 1a2b: Downloading 2.0/8.0 MB",
+                "pulling nginx:1.27: layer 1a2b: Download complete",
+                "pulling nginx:1.27: layer 1a2b: Pull complete",
+                "pulling nginx:1.27: Status: Downloaded newer image for nginx:1.27",
+            ]
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod image;
 mod provider;
 
 pub use engine::EngineConfig;
+pub use image::{ProgressSink, PullProgress};
 pub use provider::{LocalConfig, LocalProvider};
 
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};

@@ -14,7 +14,7 @@
 use crate::container::{self, Containers, LABEL_STACK};
 use crate::engine::{engine_error, is_not_found, Engine, EngineConfig};
 use crate::files::{HostPaths, LocalFile};
-use crate::image::Images;
+use crate::image::{Images, ProgressSink, Reporter};
 use bollard::models::{NetworkCreateRequest, VolumeCreateOptions};
 use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use indexmap::IndexMap;
@@ -62,6 +62,8 @@ pub struct LocalProvider {
     rollouts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>,
     /// Delete volumes (their data) too; else deleting one keeps it.
     delete_data: AtomicBool,
+    /// Where operations report progress (image pulls), if anywhere.
+    progress: Mutex<Option<ProgressSink>>,
 }
 
 impl std::fmt::Debug for LocalProvider {
@@ -98,6 +100,7 @@ impl LocalProvider {
             schemas: crate::schemas(),
             rollouts: Mutex::new(HashMap::new()),
             delete_data: AtomicBool::new(false),
+            progress: Mutex::new(None),
         }
     }
 
@@ -105,6 +108,17 @@ impl LocalProvider {
     /// data (by default the volume is kept on the Engine).
     pub fn set_delete_data(&self, delete: bool) {
         self.delete_data.store(delete, Ordering::SeqCst);
+    }
+
+    /// From now on, operations report their progress (image pulls, layer
+    /// by layer) to `sink`, with the resource's address; `None`: nowhere.
+    pub fn set_progress(&self, sink: Option<ProgressSink>) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    fn reporter(&self, ctx: &OperationContext) -> Reporter {
+        let sink = self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Reporter { sink, address: ctx.address.to_string() }
     }
 
     /// Engine API requests made so far, by operation.
@@ -126,11 +140,21 @@ impl LocalProvider {
     }
 
     fn containers<'a>(&'a self, ctx: &'a OperationContext) -> Containers<'a> {
-        Containers { engine: &self.engine, paths: &self.paths, stack: self.stack(ctx) }
+        Containers {
+            engine: &self.engine,
+            paths: &self.paths,
+            stack: self.stack(ctx),
+            report: self.reporter(ctx),
+        }
     }
 
     fn images(&self) -> Images<'_> {
-        Images { engine: &self.engine, paths: &self.paths }
+        Images { engine: &self.engine, paths: &self.paths, report: Reporter::default() }
+    }
+
+    /// For a create or update: its pull progress is reported.
+    fn images_for(&self, ctx: &OperationContext) -> Images<'_> {
+        Images { report: self.reporter(ctx), ..self.images() }
     }
 
     fn rollout_lock(&self, ctx: &OperationContext) -> Arc<tokio::sync::Mutex<Option<String>>> {
@@ -318,6 +342,21 @@ impl Provider for LocalProvider {
                 (_, Some(v)) => v,
                 (_, None) => Value::Null,
             };
+            // A container's attribute the Engine cannot tell from the
+            // recorded one (another spelling of the same quantity, `{}`
+            // for null): the recorded one is kept, so nothing changes.
+            let value = match prior.and_then(|p| p.attributes.get_path(&[name])) {
+                Some(had)
+                    if ctx.type_name == "docker_container"
+                        && attribute.mode != AttributeMode::Computed
+                        && !value.has_unknown()
+                        && container::canonical(name, &to_json(&value))
+                            == container::canonical(name, &to_json(had)) =>
+                {
+                    had.clone()
+                }
+                _ => value,
+            };
             let value = match value {
                 Value::Unknown | Value::Null => value,
                 value if attribute.sensitive => value.into_sensitive(),
@@ -390,7 +429,7 @@ impl Provider for LocalProvider {
             "docker_volume" => self.create_volume(ctx, &config).await?,
             "docker_container" => self.containers(ctx).create(ctx, &config).await?,
             "docker_image" => {
-                self.images().create(&config, container::ownership(ctx, self.stack(ctx))).await?
+                self.images_for(ctx).create(&config, container::ownership(ctx, self.stack(ctx))).await?
             }
             "local_file" => {
                 let attributes = LocalFile { paths: &self.paths }.write(&config)?;
@@ -432,7 +471,7 @@ impl Provider for LocalProvider {
             }
             "docker_image" => {
                 let attributes =
-                    self.images().create(&config, container::ownership(ctx, self.stack(ctx))).await?;
+                    self.images_for(ctx).create(&config, container::ownership(ctx, self.stack(ctx))).await?;
                 // Earlier builds that no container runs any more (the
                 // prior one still runs until the rollout that follows).
                 let keep =
@@ -540,38 +579,10 @@ impl Provider for LocalProvider {
                     Err(e) => return Err(engine_error("cannot inspect the volume", e)),
                 }
             }
-            "docker_container" => {
-                self.engine.count("ContainerInspect");
-                match docker
-                    .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
-                    .await
-                {
-                    Ok(c) => {
-                        let config = c.config.unwrap_or_default();
-                        let network = c.network_settings.and_then(|n| n.networks).and_then(|n| {
-                            n.into_iter().next().map(|(name, e)| (name, e.ip_address.unwrap_or_default()))
-                        });
-                        let restart = c
-                            .host_config
-                            .and_then(|h| h.restart_policy)
-                            .and_then(|r| r.name)
-                            .map(|n| n.to_string())
-                            .filter(|n| !n.is_empty());
-                        json!({
-                            "id": c.id,
-                            "name": c.name.map(|n| n.trim_start_matches('/').to_string()),
-                            "image": config.image,
-                            "network": network.as_ref().map(|n| n.0.clone()),
-                            "restart": restart,
-                            "labels": strip(config.labels),
-                            "ip_address": network.map(|n| n.1).unwrap_or_default(),
-                            "published_ports": [],
-                        })
-                    }
-                    Err(e) if is_not_found(&e) => return Ok(None),
-                    Err(e) => return Err(engine_error("cannot inspect the container", e)),
-                }
-            }
+            "docker_container" => match container::import(&self.engine, &self.paths, id).await? {
+                Some(attributes) => attributes,
+                None => return Ok(None),
+            },
             "local_file" => {
                 let host = self.paths.resolve(id, false);
                 let prior = json!({"path": id, "content": ""});

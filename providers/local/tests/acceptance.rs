@@ -65,6 +65,28 @@ impl Fixture {
         }
     }
 
+    /// Each of `ids` imports the object `state` records (as after `state
+    /// rm`), and the next plan of `config` is empty.
+    async fn assert_imports(
+        &self,
+        ctx: &OperationContext,
+        ids: &[&str],
+        state: &ObjectState,
+        config: &Value,
+    ) {
+        for id in ids {
+            let imported = self.provider.import(ctx, id).await.unwrap().unwrap();
+            assert_eq!(imported.id, state.id, "import of `{id}`");
+            self.assert_no_change(ctx, &imported, config);
+            let planned = self.provider.plan(ctx, Some(&imported), config).unwrap();
+            let (planned, recorded) = (planned.unmarked().to_json(), state.attributes.unmarked().to_json());
+            assert_eq!(
+                planned, recorded,
+                "import of `{id}`: the plan after it differs from the recorded state"
+            );
+        }
+    }
+
     fn keeps(&self, ctx: &OperationContext, state: &ObjectState, config: &Value) -> bool {
         let planned = self.provider.plan(ctx, Some(state), config).unwrap();
         !matches!(planned.get_path(&["id"]), Some(Value::Unknown))
@@ -217,6 +239,9 @@ async fn container_lifecycle() {
     let updated = f.provider.update(&ctx, &read, &in_place).await.unwrap();
     assert_eq!(updated.id, created.id);
     assert_eq!(docker(&["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", &name]), "always");
+    // `state rm` then import, by name and by id: every attribute is read
+    // back (ports, mounts, secrets from their files...), the plan is empty.
+    f.assert_imports(&ctx, &[&name, &updated.id], &updated, &in_place).await;
 
     // Re-created: a new env (without published ports, the new one starts
     // before the old one goes).
@@ -239,10 +264,9 @@ async fn container_lifecycle() {
     assert_eq!(docker(&["inspect", "-f", "{{.Id}}", &name]), recreated.id);
     assert_eq!(f.labelled("container").len(), 1);
 
-    // Import by name.
-    let imported = f.provider.import(&ctx, &name).await.unwrap().unwrap();
-    assert_eq!(imported.id, recreated.id);
-    assert_eq!(imported.attributes.get_path(&["network"]).and_then(Value::as_str), Some(network.as_str()));
+    // Import by name and by id of the re-created one (no published port).
+    f.assert_imports(&ctx, &[&name, &recreated.id], &recreated, &recreate).await;
+    assert!(f.provider.import(&ctx, &format!("{name}-absent")).await.unwrap().is_none());
 
     // Removed behind stackc's back: gone on refresh; created again.
     docker(&["rm", "-f", &name]);
