@@ -148,7 +148,7 @@ fn strings(value: &Json) -> Option<Vec<String>> {
     value.as_array().map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
 }
 
-fn string_map(value: &Json) -> Vec<(String, String)> {
+pub(crate) fn string_map(value: &Json) -> Vec<(String, String)> {
     value
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())

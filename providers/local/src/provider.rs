@@ -164,11 +164,18 @@ impl LocalProvider {
         locks.entry(block).or_default().clone()
     }
 
+    /// The configured labels of a network or volume, with the ownership labels.
+    fn labels(&self, ctx: &OperationContext, config: &Json) -> HashMap<String, String> {
+        let mut labels: HashMap<String, String> =
+            container::string_map(&config["labels"]).into_iter().collect();
+        labels.extend(container::ownership(ctx, self.stack(ctx)));
+        labels
+    }
+
     async fn create_network(&self, ctx: &OperationContext, config: &Json) -> ProviderResult<Json> {
         let docker = self.engine.client().await?;
         let name = config["name"].as_str().unwrap_or_default();
-        let mut labels: HashMap<String, String> = string_map(&config["labels"]);
-        labels.extend(container::ownership(ctx, self.stack(ctx)));
+        let labels = self.labels(ctx, config);
         self.engine.count("NetworkCreate");
         let created = docker
             .create_network(NetworkCreateRequest {
@@ -187,8 +194,7 @@ impl LocalProvider {
     async fn create_volume(&self, ctx: &OperationContext, config: &Json) -> ProviderResult<Json> {
         let docker = self.engine.client().await?;
         let name = config["name"].as_str().unwrap_or_default();
-        let mut labels: HashMap<String, String> = string_map(&config["labels"]);
-        labels.extend(container::ownership(ctx, self.stack(ctx)));
+        let labels = self.labels(ctx, config);
         // An existing volume of that name (kept by a scale-down or a
         // destroy) is returned as it is: its data comes back.
         self.engine.count("VolumeCreate");
@@ -282,13 +288,6 @@ impl LocalProvider {
             other => all_fail(unsupported(other)),
         }
     }
-}
-
-fn string_map(value: &Json) -> HashMap<String, String> {
-    value
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default()
 }
 
 #[async_trait::async_trait]
