@@ -238,3 +238,44 @@ async def test_document_symbols_and_files_outside_a_stack(client: LanguageClient
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri(other)), position=types.Position(line=0, character=1))
     )
     assert hover is None
+
+
+async def test_garbage_and_odd_positions_do_not_stop_the_server(client: LanguageClient, shop):
+    broken = Doc(client, shop / "main.stack.hcl")
+    broken.edit(broken.text, "service \"x\" {\n" + "[" * 5000 + "\u00e9\U0001f980 = ${{%{\n" + "}" * 300)
+    found = await diagnostics_for(client, broken)
+    assert found and all(d.code for d in found), found
+    far = types.Position(line=10**6, character=10**6)
+    assert await client.text_document_hover_async(types.HoverParams(text_document=broken.ident(), position=far)) is None
+    for position in [far, types.Position(line=0, character=3), types.Position(line=1, character=4999)]:
+        result = await client.text_document_completion_async(
+            types.CompletionParams(text_document=broken.ident(), position=position)
+        )
+        assert result is not None
+    await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=broken.ident()))
+    # Still serving: the other file of the stack answers.
+    targets = Doc(client, shop / "targets.stack.hcl")
+    await diagnostics_for(client, targets)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=targets.ident(), position=targets.position('target "aws"', 9))
+    )
+    assert "region" in hover.contents.value
+
+
+async def test_completion_of_targets_block_kinds_and_resource_attributes(client: LanguageClient, shop):
+    extra = shop / "extra.stack.hcl"
+    extra.write_text('on "aws" {\n  resource "aws_s3_bucket" "b" {\n    \n  }\n}\n\non "\n')
+    doc = Doc(client, extra)
+    await diagnostics_for(client, doc)
+
+    async def labels(needle, delta):
+        result = await client.text_document_completion_async(
+            types.CompletionParams(text_document=doc.ident(), position=doc.position(needle, delta))
+        )
+        return [i.label for i in (result.items if hasattr(result, "items") else result)]
+
+    assert {"aws", "kubernetes", "local"} <= set(await labels('\non "\n', 5))
+    attributes = await labels('"b" {\n    \n', 10)
+    assert "bucket" in attributes and "arn" not in attributes, attributes  # computed ones are not settable
+    top = await labels('}\n\non "', 3)
+    assert {"variable", "locals", "service", "database"} <= set(top), top
