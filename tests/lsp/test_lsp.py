@@ -222,6 +222,23 @@ async def test_rename_a_variable_across_files(client: LanguageClient, shop):
     assert len(changes[main.uri]) == 3  # the declaration, the validation, the service
     assert all(e.new_text == "api_count" for edits in changes.values() for e in edits)
 
+    # An instance, from a reference to it: its label and every `service.api`.
+    edit = await client.text_document_rename_async(
+        types.RenameParams(text_document=main.ident(), position=main.position("to   = service.api", 15), new_name="web")
+    )
+    edits = edit.changes[main.uri]
+    assert sorted(e.range.start.line for e in edits) == sorted(
+        [main.position('service "api"').line, main.position("to   = service.api").line]
+    ), edits
+    replaced = [main.text.splitlines()[e.range.start.line][e.range.start.character : e.range.end.character] for e in edits]
+    assert replaced == ["api", "api"], replaced
+
+    # A param cannot be renamed: a clear error.
+    with pytest.raises(Exception, match="cannot be renamed"):
+        await client.text_document_rename_async(
+            types.RenameParams(text_document=main.ident(), position=main.position("replicas    = var", 1), new_name="x")
+        )
+
 
 async def test_document_symbols_and_files_outside_a_stack(client: LanguageClient, shop, tmp_path):
     main = Doc(client, shop / "main.stack.hcl")
