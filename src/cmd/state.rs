@@ -188,7 +188,7 @@ pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
         return Ok(LocalBackend::new(stack_dir, Some(target)));
     }
     let present = LocalBackend::targets_present(&stack_dir).map_err(|e| e.to_string())?;
-    let declared = declared_targets(&stack_dir);
+    let declared = stackc_driver::declared_targets(&stack_dir);
     let target = match present.as_slice() {
         [only] => only.clone(),
         [] => match declared.as_slice() {
@@ -217,33 +217,6 @@ pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
         },
     };
     Ok(LocalBackend::new(stack_dir, target.as_deref()))
-}
-
-/// The names of the `target "NAME" {}` blocks of the stack's files, sorted;
-/// files that do not parse are skipped (this must work on broken stacks).
-fn declared_targets(stack_dir: &Path) -> Vec<String> {
-    let mut targets = Vec::new();
-    let Ok(entries) = std::fs::read_dir(stack_dir) else { return targets };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let is_stack_file =
-            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".stack.hcl"));
-        let read = || stackc_planner::files::read_regular(&path, crate::stack::MAX_SOURCE_BYTES).ok();
-        let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
-            continue;
-        };
-        let Ok(body) = hcl_edit::parser::parse_body(&text) else { continue };
-        for block in body.iter().filter_map(|s| s.as_block()) {
-            if block.ident.as_str() == "target" {
-                if let Some(label) = block.labels.first() {
-                    targets.push(label.as_str().to_string());
-                }
-            }
-        }
-    }
-    targets.sort();
-    targets.dedup();
-    targets
 }
 
 /// How the user should name this state in messages: `target aws of stack dir`.
