@@ -149,7 +149,8 @@ fn format_one(args: &Args, input: &Input, outcome: &mut Outcome, out: &mut dyn W
     if args.diff {
         if changed {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
-            let _ = write!(out, "{}", diff.unified_diff().header(&format!("a/{shown}"), &format!("b/{shown}")));
+            let _ =
+                write!(out, "{}", diff.unified_diff().header(&format!("a/{shown}"), &format!("b/{shown}")));
         }
         return;
     }
@@ -184,15 +185,23 @@ fn report(sources: &Sources, diagnostics: &[Diagnostic], outcome: &mut Outcome, 
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
-    let bytes = stackc_planner::files::read_regular(path, MAX_SOURCE_BYTES).map_err(|error| error.to_string())?;
+    let bytes =
+        stackc_planner::files::read_regular(path, MAX_SOURCE_BYTES).map_err(|error| error.to_string())?;
     String::from_utf8(bytes).map_err(|_| "it is not valid UTF-8 text".to_string())
 }
 
 fn read_stdin() -> Result<String, String> {
     let mut bytes = Vec::new();
-    std::io::stdin().lock().take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(|error| error.to_string())?;
+    std::io::stdin()
+        .lock()
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(format!("it is larger than {} MiB, the most stackc reads from one file", MAX_SOURCE_BYTES >> 20));
+        return Err(format!(
+            "it is larger than {} MiB, the most stackc reads from one file",
+            MAX_SOURCE_BYTES >> 20
+        ));
     }
     String::from_utf8(bytes).map_err(|_| "it is not valid UTF-8 text".to_string())
 }
