@@ -210,7 +210,7 @@ fn space_between(before: &Before<'_>, previous: Token<'_>, token: &Token<'_>) ->
         return !token.is("}");
     }
     if token.is("(") {
-        return !(previous.kind == Kind::Ident && !before.keyword);
+        return previous.kind != Kind::Ident || before.keyword;
     }
     if token.is("[") {
         let indexable = (previous.kind == Kind::Ident && !before.keyword)

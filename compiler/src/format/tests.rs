@@ -216,7 +216,7 @@ fn randomly_mutated_files_format_stably_and_keep_their_meaning() {
             let mut at: Vec<&Boundary> =
                 (0..EDITS_PER_MUTANT).map(|_| &places[random.below(places.len())]).collect();
             // From the end, so earlier offsets stay valid.
-            at.sort_unstable_by(|a, b| b.offset.cmp(&a.offset));
+            at.sort_unstable_by_key(|place| std::cmp::Reverse(place.offset));
             for place in at {
                 let offset = place.offset;
                 let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"');
