@@ -165,3 +165,11 @@ fn paths_that_cannot_be_formatted_are_clear_errors_and_usage_errors_exit_64() {
     }
     stackc(dir.path(), &["fmt", "--bogus"], None).code(64);
 }
+
+#[test]
+fn the_starter_stack_init_writes_is_formatted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    stackc(dir.path(), &["init", "app"], None).ok();
+    let run = stackc(dir.path(), &["fmt", "--check", "--diff", "app"], None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
