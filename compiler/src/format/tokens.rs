@@ -106,7 +106,8 @@ fn line_comment_len(rest: &str) -> usize {
 }
 
 /// A quoted string template from its opening quote: through the closing
-/// quote, interpolations (which may hold strings and braces) included.
+/// quote, interpolations (which may hold strings and braces) included, and
+/// line breaks too (hcl-edit accepts them in a quoted string).
 fn string_len(rest: &str) -> usize {
     #[derive(Clone, Copy)]
     enum Mode {
@@ -126,7 +127,6 @@ fn string_len(rest: &str) -> usize {
                     return i + 1;
                 }
             }
-            (Mode::Literal, b'\n') => return i,
             (Mode::Literal, b'$' | b'%') if rest[i..].starts_with("$${") || rest[i..].starts_with("%%{") => {
                 i += 2
             }
