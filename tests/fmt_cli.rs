@@ -173,3 +173,24 @@ fn the_starter_stack_init_writes_is_formatted() {
     let run = stackc(dir.path(), &["fmt", "--check", "--diff", "app"], None);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// `stackc fmt --check stdlib examples/*`: the files shipped are formatted.
+#[test]
+fn the_stdlib_and_every_example_are_formatted() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut args = vec!["fmt".to_string(), "--check".to_string(), "stdlib".to_string()];
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples").flatten() {
+        let has_stack_files = std::fs::read_dir(entry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|file| file.file_name().to_string_lossy().ends_with(".stack.hcl"));
+        if has_stack_files {
+            args.push(format!("examples/{}", entry.file_name().to_string_lossy()));
+        }
+    }
+    assert!(args.len() > 4, "{args:?}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = stackc(&root, &args, None);
+    assert_eq!(run.code, 0, "not formatted (run `stackc fmt` on them):\n{}{}", run.stdout, run.stderr);
+}
