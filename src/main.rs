@@ -45,6 +45,8 @@ enum Command {
     Destroy(cmd::apply::DestroyArgs),
     /// Adopt an existing object into the state as a configured resource.
     Import(cmd::import::Args),
+    /// Rewrite stack files in the canonical layout (`--check`: exit 3 if any would change).
+    Fmt(cmd::fmt::Args),
     /// Explain a diagnostic code (`stackc explain E0203`).
     Explain(cmd::explain::Args),
     /// Inspect and edit the state: list, show, rm, mv, unlock.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => cmd::apply::run(args),
         Command::Destroy(args) => cmd::apply::run_destroy(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Fmt(args) => cmd::fmt::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),

@@ -3,7 +3,7 @@
 //! variable values) is the driver's (`stackc_driver::load`); its names are
 //! re-exported here for the commands.
 
-pub use stackc_driver::load::{display_path, LoadError, STACK_FILE_SUFFIX};
+pub use stackc_driver::load::{display_path, LoadError, MAX_SOURCE_BYTES, STACK_FILE_SUFFIX};
 use std::path::PathBuf;
 
 /// Variable values given on the command line, shared by every command that

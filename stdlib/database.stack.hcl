@@ -155,7 +155,7 @@ component "database" {
               containers = [{
                 name  = param.engine
                 image = param.image != null ? param.image : "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
-                args = param.engine == "redis" && param.password != null ? ["redis-server", "--appendonly", "yes", "--requirepass", "$(REDIS_PASSWORD)"] : null
+                args  = param.engine == "redis" && param.password != null ? ["redis-server", "--appendonly", "yes", "--requirepass", "$(REDIS_PASSWORD)"] : null
                 ports = [{ name = param.engine, containerPort = { postgres = 5432, mysql = 3306, redis = 6379 }[param.engine] }]
                 env = concat(
                   param.password == null ? [] : [{
@@ -278,10 +278,10 @@ component "database" {
     }
 
     resource "docker_container" "node" {
-      count           = param.instances
-      name            = "${self.stack}-${self.dns_name}-${count.index}"
-      image           = param.image != null ? param.image : "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
-      command         = param.engine == "redis" && param.password != null ? ["sh", "-c", "exec redis-server --appendonly yes --requirepass \"$(cat \"$REDIS_PASSWORD_FILE\")\""] : null
+      count   = param.instances
+      name    = "${self.stack}-${self.dns_name}-${count.index}"
+      image   = param.image != null ? param.image : "${param.engine}:${param.version != null ? param.version : { postgres = "16", mysql = "8.4", redis = "7" }[param.engine]}"
+      command = param.engine == "redis" && param.password != null ? ["sh", "-c", "exec redis-server --appendonly yes --requirepass \"$(cat \"$REDIS_PASSWORD_FILE\")\""] : null
       env = merge(
         param.engine == "postgres" ? { POSTGRES_DB = param.database_name != null ? param.database_name : self.dns_name, PGDATA = "/var/lib/postgresql/data/pgdata" } : {},
         param.engine == "mysql" ? { MYSQL_DATABASE = param.database_name != null ? param.database_name : self.dns_name } : {}

@@ -74,7 +74,7 @@ component "job" {
         }
         spec = {
           backoffLimit = param.retries
-          template     = {
+          template = {
             metadata = { labels = { "app.kubernetes.io/name" = self.dns_name, "app.kubernetes.io/component" = "job" } }
             spec = {
               restartPolicy = "Never"
@@ -116,25 +116,25 @@ component "job" {
           jobTemplate = {
             spec = {
               backoffLimit = param.retries
-              template     = {
-            metadata = { labels = { "app.kubernetes.io/name" = self.dns_name, "app.kubernetes.io/component" = "job" } }
-            spec = {
-              restartPolicy = "Never"
-              containers = [{
-                name    = self.dns_name
-                image   = param.image
-                command = param.command
-                env = concat(
-                  [for key, value in param.env : { name = key, value = value }],
-                  [for key, secret in param.secret_env : {
-                    name      = key
-                    valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+              template = {
+                metadata = { labels = { "app.kubernetes.io/name" = self.dns_name, "app.kubernetes.io/component" = "job" } }
+                spec = {
+                  restartPolicy = "Never"
+                  containers = [{
+                    name    = self.dns_name
+                    image   = param.image
+                    command = param.command
+                    env = concat(
+                      [for key, value in param.env : { name = key, value = value }],
+                      [for key, secret in param.secret_env : {
+                        name      = key
+                        valueFrom = { secretKeyRef = { name = secret.name, key = "value" } }
+                      }]
+                    )
+                    envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
                   }]
-                )
-                envFrom = [for config in param.config_from : { configMapRef = { name = config.name } }]
-              }]
-            }
-          }
+                }
+              }
             }
           }
         }

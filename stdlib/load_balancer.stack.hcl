@@ -143,8 +143,8 @@ component "load_balancer" {
       command    = ["/usr/sbin/nginx", "-c", "/etc/nginx/stackc/nginx.conf", "-g", "daemon off;"]
       mounts     = [{ target = "/etc/nginx/stackc", source = ".stackc/local/load_balancers/${self.dns_name}", type = "bind", read_only = true }]
       depends_on = [local_file.config]
-      restart = "unless-stopped"
-      labels  = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.dns_name }
+      restart    = "unless-stopped"
+      labels     = { "managed-by" = "stackc", "stackc.component" = "load_balancer", "stackc.instance" = self.dns_name }
     }
 
     output "host" {

@@ -154,6 +154,7 @@ component "service" {
       condition = param.autoscale == null ? true : (param.autoscale.min >= 1 && param.autoscale.max >= param.autoscale.min)
       message   = "autoscale needs 1 <= min <= max."
     }
+
     validation {
       condition = param.autoscale == null ? true : (param.autoscale.cpu_target == null ? true : (param.autoscale.cpu_target > 0 && param.autoscale.cpu_target <= 100))
       message   = "autoscale.cpu_target is a percentage between 1 and 100."
@@ -392,7 +393,7 @@ component "service" {
     }
 
     resource "aws_lb_target_group" "main" {
-      count       = param.port == null ? 0 : 1
+      count = param.port == null ? 0 : 1
       # At most 32 characters, as the load balancer's name.
       name        = length("${self.stack}-${self.dns_name}") <= 32 ? "${self.stack}-${self.dns_name}" : "${trim(substr("${self.stack}-${self.dns_name}", 0, 23), "-")}-${substr(sha256("${self.stack}-${self.dns_name}"), 0, 8)}"
       port        = param.port
@@ -466,10 +467,10 @@ component "service" {
     }
 
     resource "docker_container" "replica" {
-      count           = param.autoscale == null ? param.replicas : param.autoscale.min
-      name            = "${self.stack}-${self.dns_name}-${count.index}"
-      image           = param.build == null ? param.image : docker_image.build[0].ref
-      command         = param.command
+      count   = param.autoscale == null ? param.replicas : param.autoscale.min
+      name    = "${self.stack}-${self.dns_name}-${count.index}"
+      image   = param.build == null ? param.image : docker_image.build[0].ref
+      command = param.command
       env = merge(
         { for pair in flatten([for config in param.config_from : [for key, value in config.data : { key = key, value = value }]]) : pair.key => pair.value },
         param.env

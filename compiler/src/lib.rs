@@ -25,6 +25,7 @@ pub use source::{FileId, Origin, SourceFile, Sources, Span};
 pub use value::Value;
 
 pub mod expand;
+pub mod format;
 pub mod hir;
 pub mod resolve;
 pub mod stdlib;

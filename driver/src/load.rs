@@ -322,16 +322,22 @@ fn parse_var_value(raw: &str) -> Value {
     }
 }
 
-/// Reads a `--var-file`: HCL attributes whose values are literals.
-pub fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, LoadError> {
+/// Reads one stack file's text as the loader does (a regular file of at most
+/// [`MAX_SOURCE_BYTES`], UTF-8), for a caller that formats or shows it.
+pub fn read_source(path: &Path) -> Result<String, LoadError> {
     let shown = display_path(path);
     let bytes =
         stackc_planner::files::read_regular(path, MAX_SOURCE_BYTES).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => LoadError::NotFound { path: shown.clone() },
             _ => LoadError::Io { path: shown.clone(), error },
         })?;
-    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown.clone() })?;
-    parse_var_file(&shown, &text)
+    String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: shown })
+}
+
+/// Reads a `--var-file`: HCL attributes whose values are literals.
+pub fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, LoadError> {
+    let text = read_source(path)?;
+    parse_var_file(&display_path(path), &text)
 }
 
 /// Parses the text of a variable file (`shown` names it in errors).

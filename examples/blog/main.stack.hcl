@@ -82,6 +82,7 @@ service "cms" {
     cpu    = "200m"
     memory = "512Mi"
   }
+
   health { path = "/ghost/api/admin/site/" }
 }
 

@@ -66,12 +66,14 @@ service "api" {
     cpu    = "250m"
     memory = "256Mi"
   }
+
   health { path = "/healthz" }
   autoscale {
     min        = 4
     max        = 12
     cpu_target = 70
   }
+
   rollout {
     strategy = "canary"
     steps    = [10, 50, 100]

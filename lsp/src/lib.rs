@@ -58,6 +58,7 @@ pub fn serve(connection: Connection) -> Result<(), String> {
         "referencesProvider": true,
         "renameProvider": true,
         "documentSymbolProvider": true,
+        "documentFormattingProvider": true,
         "completionProvider": { "triggerCharacters": [".", "\""] },
     });
     connection.initialize(capabilities).map_err(|e| e.to_string())?;
@@ -65,13 +66,21 @@ pub fn serve(connection: Connection) -> Result<(), String> {
     server.main_loop(&connection)
 }
 
-/// The buffer text that [`format_document`] would replace a document's with.
-///
-/// The formatter (`stackc fmt`) is a compiler function written at the same
-/// time as this server; once it lands, this calls it and the server
-/// advertises `documentFormattingProvider`. Until then it formats nothing.
-pub fn format_document(_text: &str) -> Option<String> {
-    None
+/// The text `stackc fmt` would make of a buffer, or `None` when it does not
+/// parse (the diagnostics already say why; formatting changes nothing).
+pub fn format_document(text: &str) -> Option<String> {
+    stackc_compiler::format::format_source(text).ok()
+}
+
+/// The edits of a formatting request: the whole buffer replaced, or none.
+fn formatting_edits(text: &str) -> Vec<lsp_types::TextEdit> {
+    match format_document(text) {
+        Some(formatted) if formatted != text => {
+            let range = LineIndex::new(text).range(text, 0, text.len());
+            vec![lsp_types::TextEdit { range, new_text: formatted }]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[derive(Default)]
@@ -351,6 +360,16 @@ impl Server {
         let position: Option<lsp_types::Position> =
             params.get("position").and_then(|p| serde_json::from_value(p.clone()).ok());
         let method = request.method.as_str();
+        if method == Formatting::METHOD {
+            // The buffer as the editor has it, else the file on disk; a
+            // stdlib copy or a file outside any stack formats like any other.
+            let text = match self.documents.get(&path) {
+                Some((_, text)) => Some(text.clone()),
+                None => stackc_driver::load::read_source(&path).ok(),
+            };
+            return Ok(serde_json::to_value(text.map_or_else(Vec::new, |t| formatting_edits(&t)))
+                .unwrap_or(Json::Null));
+        }
         let Some((analysis, file)) = self.analysis_of(&path) else {
             // Outside any stack: nothing to say.
             return Ok(match method {

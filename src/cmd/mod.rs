@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod completions;
 pub mod explain;
+pub mod fmt;
 pub mod graph;
 pub mod import;
 pub mod init;

@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import stat
+import subprocess
 
 import pytest
 import pytest_lsp
@@ -296,3 +297,34 @@ async def test_completion_of_targets_block_kinds_and_resource_attributes(client:
     assert "bucket" in attributes and "arn" not in attributes, attributes  # computed ones are not settable
     top = await labels('}\n\non "', 3)
     assert {"variable", "locals", "service", "database"} <= set(top), top
+
+
+async def test_formatting_replaces_the_buffer_with_what_stackc_fmt_makes(client: LanguageClient, shop):
+    main = Doc(client, shop / "main.stack.hcl")
+    await diagnostics_for(client, main)
+    options = types.FormattingOptions(tab_size=2, insert_spaces=True)
+    # Already formatted (the examples are): no edit.
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=main.ident(), options=options)
+    )
+    assert not edits, edits
+
+    # Misindented and unaligned: one edit of the whole buffer, equal to what
+    # `stackc fmt -` prints for the same text.
+    messy = main.text.replace("\n  ", "\n      ", 3)
+    main.edit(main.text, messy)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=main.ident(), options=options)
+    )
+    assert len(edits) == 1, edits
+    expected = subprocess.run([BIN, "fmt", "-"], input=messy, capture_output=True, text=True, check=True).stdout
+    assert edits[0].new_text == expected
+    assert edits[0].range.start == types.Position(line=0, character=0)
+    assert edits[0].range.end.line == messy.count("\n")
+
+    # A buffer that does not parse: no edit (its diagnostics say why).
+    main.edit(main.text, main.text + "\nservice \"broken\" {\n")
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=main.ident(), options=options)
+    )
+    assert not edits, edits
