@@ -24,6 +24,7 @@ use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::Plan;
 use stackc_planner::render::plan_text;
 use stackc_planner::saved::SavedPlan;
+use stackc_planner::state::AppliedConfiguration;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,11 +89,25 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             let _ = out.write_all(kept_volumes_note(&plan, args.delete_data).as_bytes());
             let _ = out.flush();
         }
+        let applied = recorded_configuration(&session, &plan);
         if !plan.has_changes() {
-            if !plan.refreshed.is_empty() || session.recovered > 0 {
-                // Nothing to do but record what refresh read, or merge the
-                // journal of an interrupted apply into the state.
-                carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
+            let record = applied.as_ref().is_some_and(|applied| {
+                session.state_exists
+                    && session.state.applied.as_ref().map(|a| &a.source_hash) != Some(&applied.source_hash)
+            });
+            if !plan.refreshed.is_empty() || session.recovered > 0 || record {
+                // Nothing to do but record what refresh read, merge the
+                // journal of an interrupted apply into the state, or
+                // record this configuration as the applied one.
+                carry_out_recording(
+                    &mut session,
+                    &plan,
+                    args.parallelism,
+                    Stream::Stdout,
+                    applied,
+                    &runtime,
+                    &mut err,
+                )?;
             }
             return Ok(());
         }
@@ -100,7 +115,15 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             confirm(destroy, &mut err)?;
         }
         check_credentials(&session, &plan, &runtime, &mut err)?;
-        let report = carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
+        let report = carry_out_recording(
+            &mut session,
+            &plan,
+            args.parallelism,
+            Stream::Stdout,
+            applied,
+            &runtime,
+            &mut err,
+        )?;
         finish_report(&session, &report, destroy, &mut err)
     })();
     session.release(&mut err);
@@ -192,7 +215,9 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             summary.destroy
         );
         check_credentials(&session, plan, runtime, err)?;
-        let report = carry_out(&mut session, plan, args.parallelism, Stream::Stdout, runtime, err)?;
+        let applied = recorded_configuration(&session, plan);
+        let report =
+            carry_out_recording(&mut session, plan, args.parallelism, Stream::Stdout, applied, runtime, err)?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
     session.release(err);
@@ -200,6 +225,15 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }
+}
+
+/// The configuration an apply of `plan` records for `stackc reconcile`:
+/// that of a whole apply (not a destroy, no `--only` / `--exclude`, which
+/// apply part of it).
+fn recorded_configuration(session: &Session, plan: &Plan) -> Option<AppliedConfiguration> {
+    let options = &plan.options;
+    let whole = !options.destroy && options.only.is_empty() && options.exclude.is_empty();
+    whole.then(|| crate::pipeline::applied_configuration(&session.checked))
 }
 
 /// Before the first write to AWS, one call that needs valid credentials
@@ -267,6 +301,21 @@ pub fn carry_out(
     plan: &Plan,
     parallelism: u32,
     stream: Stream,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<ApplyReport, ExitCode> {
+    carry_out_recording(session, plan, parallelism, stream, None, runtime, err)
+}
+
+/// [`carry_out`], recording `applied` in the state as the last applied
+/// configuration when every operation succeeded (`stackc reconcile`
+/// compiles it again). A destroy that leaves nothing clears the record.
+pub fn carry_out_recording(
+    session: &mut Session,
+    plan: &Plan,
+    parallelism: u32,
+    stream: Stream,
+    applied: Option<AppliedConfiguration>,
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
 ) -> Result<ApplyReport, ExitCode> {
@@ -345,6 +394,14 @@ pub fn carry_out(
             ));
         }
     };
+    if report.succeeded() {
+        if let Some(applied) = applied {
+            session.state.applied = Some(applied);
+        }
+    }
+    if plan.options.destroy && session.state.resources.is_empty() {
+        session.state.applied = None;
+    }
     journal.commit(&mut session.state).map_err(|e| {
         fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))
     })?;
