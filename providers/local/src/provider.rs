@@ -127,6 +127,12 @@ impl LocalProvider {
     }
 
     /// Where the stack's secret files live.
+    /// The stack's containers as they are now, with health and restarts
+    /// (`stackc status`; read-only).
+    pub async fn container_statuses(&self, stack: &str) -> ProviderResult<Vec<container::ContainerStatus>> {
+        container::statuses(&self.engine, stack).await
+    }
+
     pub fn secrets_dir(&self) -> &std::path::Path {
         &self.paths.secrets_dir
     }
@@ -266,9 +272,9 @@ impl LocalProvider {
             },
             "docker_container" => match container::list_owned(&self.engine, &stack).await {
                 Ok(found) => each(&|prior| {
-                    Ok(found.get(&prior.id).map(|(image, ip)| {
-                        container::refreshed(&to_json(&prior.attributes), &prior.id, image, ip)
-                    }))
+                    Ok(found
+                        .get(&prior.id)
+                        .map(|listed| container::refreshed(&to_json(&prior.attributes), &prior.id, listed)))
                 }),
                 Err(e) => all_fail(e),
             },
@@ -372,6 +378,8 @@ impl Provider for LocalProvider {
                 if !config.has_unknown() {
                     planned.insert("published_ports".into(), Value::List(published.unwrap_or_default()));
                 }
+                // Whatever it was found as: stackc keeps its containers running.
+                planned.insert("running".into(), Value::Bool(true));
             }
             "docker_image" if !config.has_unknown() => {
                 let (hash, reference) = self.images().planned_ref(&to_json(config))?;
