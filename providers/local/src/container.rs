@@ -722,7 +722,14 @@ pub async fn list_owned(engine: &Engine, stack: &str) -> Result<HashMap<String, 
                 running,
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                 status: c.status.unwrap_or_default(),
-                name: c.names.into_iter().flatten().next().unwrap_or_default().trim_start_matches('/').to_string(),
+                name: c
+                    .names
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
                 address: c.labels.and_then(|l| l.get(LABEL_ADDRESS).cloned()).unwrap_or_default(),
             };
             Some((c.id?, listed))
@@ -763,7 +770,11 @@ pub async fn statuses(engine: &Engine, stack: &str) -> Result<Vec<ContainerStatu
         out.push(ContainerStatus {
             id,
             listed,
-            health: state.health.and_then(|h| h.status).map(|h| h.to_string()).filter(|h| h != "none" && !h.is_empty()),
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .map(|h| h.to_string())
+                .filter(|h| h != "none" && !h.is_empty()),
             restart_count: inspected.restart_count.unwrap_or(0),
             started_at: state.started_at.filter(|t| !t.starts_with("0001-")),
         });
