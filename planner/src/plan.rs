@@ -182,7 +182,10 @@ impl PlanOptions {
     pub fn reports_drift_of(&self, address: &ResourceAddress) -> bool {
         self.report_drift.iter().any(|pattern| {
             address.0 == *pattern
-                || address.0.strip_prefix(pattern.as_str()).is_some_and(|rest| rest.starts_with('/'))
+                || address
+                    .0
+                    .strip_prefix(pattern.as_str())
+                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('['))
         })
     }
 }

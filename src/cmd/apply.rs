@@ -103,7 +103,7 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
                     &mut session,
                     &plan,
                     args.parallelism,
-                    Stream::Stdout,
+                    Display::Progress(Stream::Stdout),
                     applied,
                     &runtime,
                     &mut err,
@@ -119,7 +119,7 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             &mut session,
             &plan,
             args.parallelism,
-            Stream::Stdout,
+            Display::Progress(Stream::Stdout),
             applied,
             &runtime,
             &mut err,
@@ -216,8 +216,15 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         );
         check_credentials(&session, plan, runtime, err)?;
         let applied = recorded_configuration(&session, plan);
-        let report =
-            carry_out_recording(&mut session, plan, args.parallelism, Stream::Stdout, applied, runtime, err)?;
+        let report = carry_out_recording(
+            &mut session,
+            plan,
+            args.parallelism,
+            Display::Progress(Stream::Stdout),
+            applied,
+            runtime,
+            err,
+        )?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
     session.release(err);
@@ -304,7 +311,15 @@ pub fn carry_out(
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
 ) -> Result<ApplyReport, ExitCode> {
-    carry_out_recording(session, plan, parallelism, stream, None, runtime, err)
+    carry_out_recording(session, plan, parallelism, Display::Progress(stream), None, runtime, err)
+}
+
+/// How an apply shows what it does.
+pub enum Display<'a> {
+    /// The progress lines of `apply` (progress.rs) on this stream.
+    Progress(Stream),
+    /// Events go to this observer alone (`reconcile`'s event lines).
+    Observer(&'a dyn stackc_planner::apply::ApplyObserver),
 }
 
 /// [`carry_out`], recording `applied` in the state as the last applied
@@ -314,7 +329,7 @@ pub fn carry_out_recording(
     session: &mut Session,
     plan: &Plan,
     parallelism: u32,
-    stream: Stream,
+    display: Display<'_>,
     applied: Option<AppliedConfiguration>,
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
@@ -340,17 +355,24 @@ pub fn carry_out_recording(
             _ => 1,
         })
         .sum();
-    let progress = Progress::new(operations, stream);
-    if let Some(local) = &session.local {
+    let progress = match display {
+        Display::Progress(stream) => Some(Progress::new(operations, stream)),
+        Display::Observer(_) => None,
+    };
+    if let (Some(local), Some(progress)) = (&session.local, &progress) {
         // Image pulls report their layers as they go.
         let shown = progress.clone();
         local.set_progress(Some(std::sync::Arc::new(move |address: &str, text: &str| {
             shown.note(address, text)
         })));
     }
+    let observer: &dyn stackc_planner::apply::ApplyObserver = match (&display, &progress) {
+        (_, Some(progress)) => progress,
+        (Display::Observer(observer), None) => *observer,
+        (Display::Progress(_), None) => &stackc_planner::apply::Silent,
+    };
     let result = runtime.block_on(async {
-        let ticker = {
-            let progress = progress.clone();
+        let ticker = progress.clone().map(|progress| {
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(TICK);
                 interval.tick().await;
@@ -359,7 +381,7 @@ pub fn carry_out_recording(
                     progress.tick();
                 }
             })
-        };
+        });
         let result = apply::apply(ApplyInput {
             plan,
             graph: &session.graph,
@@ -367,12 +389,16 @@ pub fn carry_out_recording(
             state: &mut session.state,
             journal: &mut journal,
             parallelism: parallelism as usize,
-            observer: &progress,
+            observer,
             cancel,
         })
         .await;
-        ticker.abort();
-        progress.finish();
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        if let Some(progress) = &progress {
+            progress.finish();
+        }
         result
     });
     if let Some(local) = &session.local {

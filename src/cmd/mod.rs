@@ -10,4 +10,6 @@ pub mod import;
 pub mod init;
 pub mod output;
 pub mod plan;
+pub mod reconcile;
 pub mod state;
+pub mod status;
