@@ -336,12 +336,20 @@ impl Provider for LocalProvider {
                 config.has_unknown()
                     || container::needs_recreate(&to_json(&prior.attributes), &to_json(config))
             });
+        // A stopped container has no address on its network until it starts.
+        let stopped = ctx.type_name == "docker_container"
+            && prior.is_some_and(|p| p.attributes.get_path(&["running"]) == Some(&Value::Bool(false)));
         let mut planned: IndexMap<String, Value> = IndexMap::new();
         for (name, attribute) in &schema.attributes {
             let set = configured.get(name).filter(|v| !matches!(v, Value::Null)).cloned();
             let value = match (attribute.mode, set) {
                 (AttributeMode::Computed, _) => match prior.and_then(|p| p.attributes.get_path(&[name])) {
-                    Some(v) if !(recreated && (name == "id" || name == "ip_address")) => v.clone(),
+                    Some(v)
+                        if !(recreated && (name == "id" || name == "ip_address"))
+                            && !(stopped && name == "ip_address") =>
+                    {
+                        v.clone()
+                    }
                     _ => Value::Unknown,
                 },
                 (_, Some(v)) => v,
