@@ -195,8 +195,9 @@ fn wait_text(wait: Duration) -> String {
 }
 
 impl Event {
-    fn human(&self, pass: u64) -> String {
-        match self {
+    /// The line for people; `None` for an event only JSON shows.
+    fn human(&self, pass: u64) -> Option<String> {
+        Some(match self {
             Event::Found { address, finding } => match finding {
                 Finding::Gone => format!("found   {address}: gone (deleted outside stackc)"),
                 Finding::Stopped => format!("found   {address}: stopped"),
@@ -216,6 +217,8 @@ impl Event {
                 "pass {pass}: skipped: the state is locked by {holder} (pid {pid}) for `{operation}` since {since}"
             ),
             Event::Error { message } => format!("error   {message}"),
+            // The skipped line said it all.
+            Event::PassEnd { outcome: Outcome::Skipped, .. } => return None,
             Event::PassEnd { outcome, acted, failed, elapsed } => match outcome {
                 Outcome::Converged => format!("pass {pass}: converged, nothing to do ({})", seconds(*elapsed)),
                 Outcome::Restored => format!("pass {pass}: {acted} done in {}", seconds(*elapsed)),
@@ -230,7 +233,7 @@ impl Event {
                 wait_text(*wait)
             ),
             Event::Stopped => format!("stopped after pass {pass}: the state is saved and the lock released"),
-        }
+        })
     }
 
     fn json(&self, pass: u64) -> serde_json::Value {
@@ -285,7 +288,14 @@ struct Events {
 impl Events {
     fn emit(&self, event: &Event) {
         let pass = *self.pass.lock().unwrap_or_else(|e| e.into_inner());
-        let line = if self.json { event.json(pass).to_string() } else { event.human(pass) };
+        let line = if self.json {
+            event.json(pass).to_string()
+        } else {
+            match event.human(pass) {
+                Some(line) => line,
+                None => return,
+            }
+        };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
