@@ -85,7 +85,7 @@ pub fn check_block(block: &Block) -> Vec<Diagnostic> {
 /// Whether `block` (an instance's or the stack's) says `drift = "report"`;
 /// `None` when it sets no policy.
 fn reports(blocks: &[Block]) -> Option<bool> {
-    blocks.iter().filter(|b| b.kind.name == BLOCK).filter_map(drift_of).last().map(|d| d == "report")
+    blocks.iter().filter(|b| b.kind.name == BLOCK).filter_map(drift_of).next_back().map(|d| d == "report")
 }
 
 /// What `stackc reconcile` only reports: the addresses (instances, and

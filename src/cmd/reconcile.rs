@@ -370,9 +370,8 @@ struct Context<'a> {
 
 pub fn run(args: Args) -> ExitCode {
     let mut err = std::io::stderr();
-    if !args.from_source
-        && !(args.stack.variables.vars.is_empty() && args.stack.variables.var_files.is_empty())
-    {
+    let given_values = !(args.stack.variables.vars.is_empty() && args.stack.variables.var_files.is_empty());
+    if given_values && !args.from_source {
         let _ = writeln!(
             err,
             "error: -var and --var-file go with --from-source: without it, a pass uses the variable values the \
