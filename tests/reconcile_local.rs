@@ -302,3 +302,43 @@ fn watch_stopped_by_sigterm_mid_pass_finishes_saves_releases_and_exits_0() {
     let stdout = text(&plan.stdout);
     assert!(plan.status.code() == Some(0) || stdout.contains("replica[0]"), "{stdout}");
 }
+
+#[test]
+fn watch_retries_a_failing_pass_with_a_growing_wait_and_never_exits_on_it() {
+    if !docker_available() {
+        return;
+    }
+    let stack = Stack::new("rcdown");
+    std::fs::write(stack.dir.join("main.stack.hcl"), SMALL).unwrap();
+    stack.apply();
+    // The Engine is unreachable for the loop: every pass fails.
+    let mut child = stack
+        .command("reconcile", &["--watch", "--interval", "1s", "--json"])
+        .env("DOCKER_HOST", format!("unix://{}/no-engine.sock", stack.root.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut retries = Vec::new();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        seen.push(event.clone());
+        if event["event"] == "retry" {
+            retries.push((event["failures"].as_u64().unwrap(), event["wait_ms"].as_u64().unwrap()));
+            if retries.len() == 3 {
+                break;
+            }
+        }
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    seen.extend(lines.map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap()));
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{seen:?}");
+    assert_eq!(retries, vec![(1, 1000), (2, 2000), (3, 4000)], "{seen:?}");
+    let errors: Vec<&serde_json::Value> = seen.iter().filter(|e| e["event"] == "error").collect();
+    assert!(errors[0]["message"].as_str().unwrap().contains("no-engine.sock"), "{seen:?}");
+    assert!(seen.iter().any(|e| e["event"] == "pass" && e["outcome"] == "failed"));
+    assert_eq!(seen.last().unwrap()["event"], "stopped", "{seen:?}");
+    assert!(!stack.lock_path().exists(), "the lock was released");
+}
