@@ -2,7 +2,7 @@
 //! (`scripts/test` starts it and sets `STACKC_TEST_MOTO_ENDPOINT`), with
 //! objects lost and changed out of band by boto3 (`scripts/aws-check.py`):
 //! a terminated database instance comes back attached to its same EBS
-//! volume, a deleted listener comes back, a changed tag is reported where
+//! volume, a detached volume is attached again, a deleted listener comes back, a changed tag is reported where
 //! the drift policy says `report` and put back where it says `revert`.
 //! Prints the API calls of an idle pass.
 
@@ -139,7 +139,7 @@ fn api_calls(stderr: &str) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn a_pass_restores_a_terminated_database_instance_on_its_volume_and_a_deleted_listener() {
+fn a_pass_restores_a_terminated_database_instance_on_its_volume_a_lost_attachment_and_a_deleted_listener() {
     let Some(endpoint) = moto_endpoint() else { return };
     let shop = Shop::new(&endpoint);
     // The database only reports drift; the rest of the stack reverts it.
@@ -206,7 +206,20 @@ fn a_pass_restores_a_terminated_database_instance_on_its_volume_and_a_deleted_li
     );
     eprintln!("a terminated database instance restored by one pass in {:.2}s", heal_time.as_secs_f64());
 
-    // 2. The load balancer's listener deleted out of band.
+    // 2. A volume attachment lost: the volume is attached again.
+    let volume0 =
+        shop.resource("database.main/aws_ebs_volume.data[\"0\"]")["id"].as_str().unwrap().to_string();
+    let instance0 =
+        shop.resource("database.main/aws_instance.node[\"0\"]")["id"].as_str().unwrap().to_string();
+    shop.check(&["detach", &volume0]);
+    assert_eq!(shop.check(&["attachment", &instance0]).trim(), "[]");
+    let pass = shop.run(&["reconcile"]).ok();
+    let attachment = "database.main/aws_volume_attachment.data[\"0\"]";
+    assert!(pass.stdout.contains(&format!("found   {attachment}: gone")), "{}", pass.stdout);
+    assert!(pass.stdout.contains(&format!("done    {attachment}: created again")), "{}", pass.stdout);
+    assert_eq!(shop.check(&["attachment", &instance0]).trim(), format!("[\"{volume0}\"]"));
+
+    // 3. The load balancer's listener deleted out of band.
     let listener = shop.resource("load_balancer.public/aws_lb_listener.main");
     shop.check(&["delete-listener", listener["id"].as_str().unwrap()]);
     let pass = shop.run(&["reconcile"]).ok();
@@ -223,7 +236,7 @@ fn a_pass_restores_a_terminated_database_instance_on_its_volume_and_a_deleted_li
     let report = shop.check(&["shop", &shop.name()]);
     assert!(report.contains("\"problems\": []"), "{report}");
 
-    // 3. Drift: reported for the database, put back elsewhere.
+    // 4. Drift: reported for the database, put back elsewhere.
     let vpc = shop.state()["resources"]
         .as_array()
         .unwrap()
