@@ -506,6 +506,10 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
         release(guard);
         return fail(error.to_string());
     }
+    let journal = crate::stack::display_path(&backend.journal_path());
+    if let Some(note) = backend.journal_note(loaded.recovered, &journal) {
+        let _ = writeln!(err, "note: {note}");
+    }
     #[allow(unused_mut)]
     let mut state = loaded.state;
 
@@ -529,6 +533,22 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
             return fail("the stack does not expand (see the diagnostics above)".to_string());
         }
     };
+    if context.args.from_source {
+        // The sources' warnings (the recorded configuration's were shown
+        // when it was applied).
+        let warnings: Vec<_> = checked.warnings.iter().chain(&compiled.warnings).cloned().collect();
+        if !warnings.is_empty() {
+            let style = crate::render::HumanStyle::from_env();
+            let _ = crate::render::emit(
+                Format::Human,
+                style,
+                &checked.sources,
+                &warnings,
+                &mut std::io::sink(),
+                err,
+            );
+        }
+    }
     let report_drift = drift_reported(&checked);
     let loaded =
         LoadedState { backend, guard: Some(guard), state, recovered: loaded.recovered, state_exists: true };
