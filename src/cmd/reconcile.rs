@@ -510,6 +510,7 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
     if let Some(note) = backend.journal_note(loaded.recovered, &journal) {
         let _ = writeln!(err, "note: {note}");
     }
+    // `mut`: the autoscaling step below updates the recorded replica counts.
     #[allow(unused_mut)]
     let mut state = loaded.state;
 
