@@ -10,6 +10,15 @@ the provider reports is checked by a client that shares none of its code.
       {"type": ..., "id": ..., "address": ..., "stack": ...}
   aws-check.py --endpoint URL terminate INSTANCE_ID
       terminates an instance behind stackc's back
+  aws-check.py --endpoint URL delete-listener LISTENER_ARN
+      deletes a load balancer's listener behind stackc's back
+  aws-check.py --endpoint URL tag RESOURCE_ID KEY=VALUE
+      sets a tag on an EC2 object behind stackc's back (drift)
+  aws-check.py --endpoint URL detach VOLUME_ID
+      detaches a volume from its instance behind stackc's back
+  aws-check.py --endpoint URL attachment INSTANCE_ID
+      the ids of the volumes attached to an instance, its root volume
+      (deleted with the instance) left out, as JSON
   aws-check.py --endpoint URL shop STACK [--desired-count N]
       the shop example's architecture: three running instances each with
       its own attached volume, an ALB whose listener forwards to the target
@@ -219,12 +228,40 @@ def main():
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--desired-count", type=int, default=4)
     parser.add_argument("--prefix", action="store_true", help="owned: every stack whose name starts with STACK")
-    parser.add_argument("command", choices=["owned", "shop", "terminate"])
-    parser.add_argument("stack", help="the stack name (owned, shop) or an instance id (terminate)")
+    parser.add_argument("command", choices=["owned", "shop", "terminate", "delete-listener", "tag", "attachment", "detach"])
+    parser.add_argument("stack", help="the stack name (owned, shop) or an object's id (the others)")
+    parser.add_argument("tag", nargs="?", help="tag: KEY=VALUE")
     args = parser.parse_args()
     REGION = args.region
     if args.command == "terminate":
         client("ec2", args.endpoint).terminate_instances(InstanceIds=[args.stack])
+        return 0
+    if args.command == "delete-listener":
+        client("elbv2", args.endpoint).delete_listener(ListenerArn=args.stack)
+        return 0
+    if args.command == "tag":
+        key, value = args.tag.split("=", 1)
+        client("ec2", args.endpoint).create_tags(Resources=[args.stack], Tags=[{"Key": key, "Value": value}])
+        return 0
+    if args.command == "detach":
+        ec2 = client("ec2", args.endpoint)
+        volume = ec2.describe_volumes(VolumeIds=[args.stack])["Volumes"][0]
+        for attachment in volume["Attachments"]:
+            ec2.detach_volume(VolumeId=args.stack, InstanceId=attachment["InstanceId"], Device=attachment["Device"])
+        return 0
+    if args.command == "attachment":
+        found = client("ec2", args.endpoint).describe_volumes(
+            Filters=[{"Name": "attachment.instance-id", "Values": [args.stack]}]
+        )["Volumes"]
+        ec2 = client("ec2", args.endpoint)
+        reservations = ec2.describe_instances(InstanceIds=[args.stack])["Reservations"]
+        root = reservations[0]["Instances"][0].get("RootDeviceName", "/dev/sda1")
+        data = [
+            v["VolumeId"]
+            for v in found
+            if not any(a["InstanceId"] == args.stack and a.get("Device") == root for a in v["Attachments"])
+        ]
+        print(json.dumps(sorted(data)))
         return 0
     if args.command == "owned":
         for o in owned(args.endpoint, args.stack, args.prefix):

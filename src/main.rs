@@ -49,6 +49,11 @@ enum Command {
     Fmt(cmd::fmt::Args),
     /// Explain a diagnostic code (`stackc explain E0203`).
     Explain(cmd::explain::Args),
+    /// Keep what was applied as it was applied: restore lost objects, start
+    /// stopped containers, put back (or report) drift; once or `--watch`.
+    Reconcile(cmd::reconcile::Args),
+    /// What runs now, per instance: replicas, health, restarts, drift.
+    Status(cmd::status::Args),
     /// Inspect and edit the state: list, show, rm, mv, unlock.
     State(cmd::state::Args),
     /// Print the stack's outputs from the last apply.
@@ -86,6 +91,8 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Fmt(args) => cmd::fmt::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
+        Command::Status(args) => cmd::status::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

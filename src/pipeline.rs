@@ -78,6 +78,19 @@ pub fn check_stack_with_values(
     rendered(stackc_driver::check_stack(&request), format, err)
 }
 
+/// [`check_stack`] of the configuration the last apply recorded in the
+/// state (`stackc reconcile`, `stackc status`), its errors rendered.
+pub fn check_applied(
+    applied: &stackc_planner::state::AppliedConfiguration,
+    stack_dir: &std::path::Path,
+    format: Format,
+    err: &mut dyn Write,
+) -> Result<CheckedStack, Failed> {
+    rendered(stackc_driver::check_applied(applied, stack_dir), format, err)
+}
+
+pub use stackc_driver::applied_configuration;
+
 fn rendered(
     result: Result<CheckedStack, Failure>,
     format: Format,

@@ -37,6 +37,15 @@ pub struct Session {
     pub local: Option<std::sync::Arc<stackc_provider_local::LocalProvider>>,
 }
 
+/// A state locked (or not) and loaded, before the stack is compiled.
+pub struct LoadedState {
+    pub backend: LocalBackend,
+    pub guard: Option<LockGuard>,
+    pub state: State,
+    pub recovered: usize,
+    pub state_exists: bool,
+}
+
 /// A multi-threaded runtime for the providers' I/O; a failure is written
 /// to `err` and gives the exit code.
 pub fn runtime(err: &mut dyn Write) -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -113,6 +122,26 @@ impl Session {
         {
             let _ = writeln!(err, "note: {note}");
         }
+        let loaded = LoadedState { backend, guard, state, recovered, state_exists };
+        Session::assemble(checked, graph, loaded, signals, runtime, err)
+    }
+
+    /// A session of a state already locked and loaded (`reconcile` takes
+    /// the lock and loads the state before it compiles): connects the
+    /// providers.
+    pub fn assemble(
+        checked: CheckedStack,
+        graph: ResourceGraph,
+        loaded: LoadedState,
+        signals: Signals,
+        runtime: &tokio::runtime::Runtime,
+        err: &mut dyn Write,
+    ) -> Result<Session, ExitCode> {
+        let LoadedState { backend, guard, state, recovered, state_exists } = loaded;
+        let fail = |err: &mut dyn Write, message: String| {
+            let _ = writeln!(err, "error: {message}");
+            ExitCode::from(1)
+        };
         let attributes = checked.target_attributes.clone();
         let connected = runtime
             .block_on(crate::connect::providers(

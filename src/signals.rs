@@ -15,6 +15,12 @@
 //!   lock released, as at the end of any apply.
 //! - saving the state: the signal waits until the command ends by itself.
 //!
+//! `reconcile --watch` ([`Signals::watch`]) changes the first two: a
+//! signal asks the loop to stop after the current pass. Before the apply
+//! (or between passes) the pass goes on to its end; during its apply, the
+//! apply is asked to stop as above; either way the state is saved, the lock
+//! released, and the loop exits 0 (a service manager's stop is not an error).
+//!
 //! Without this, the default action of these signals killed the process at
 //! once and left `state.lock` behind, blocking every later command.
 
@@ -22,7 +28,8 @@ use stackc_planner::apply::{CancelLevel, Canceller};
 use stackc_planner::backend::LockGuard;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Where the command is, for the signal handler.
 enum Phase {
@@ -35,6 +42,15 @@ struct Shared {
     phase: Phase,
     /// The lock this command holds (file, id), released on abandon.
     lock: Option<(PathBuf, String)>,
+    /// Set by [`Signals::watch`]: signals ask the loop to stop instead.
+    watch: Option<Arc<StopRequest>>,
+}
+
+/// A stop asked for by a signal, which the loop waits on between passes.
+#[derive(Default)]
+struct StopRequest {
+    requested: Mutex<bool>,
+    wake: Condvar,
 }
 
 /// The command's side of the handler: tells it where the command is.
@@ -48,7 +64,7 @@ impl Signals {
     /// abandon phase). Where they cannot be handled, they keep their
     /// default action.
     pub fn install(runtime: &tokio::runtime::Runtime) -> Signals {
-        let shared = Arc::new(Mutex::new(Shared { phase: Phase::Abandon, lock: None }));
+        let shared = Arc::new(Mutex::new(Shared { phase: Phase::Abandon, lock: None, watch: None }));
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
@@ -91,6 +107,42 @@ impl Signals {
         taken
     }
 
+    /// `reconcile --watch`: from now on a signal asks the loop to stop
+    /// after its current pass instead of abandoning the command.
+    pub fn watch(&self) {
+        self.set(|shared| shared.watch = Some(Arc::new(StopRequest::default())));
+    }
+
+    fn stop_request(&self) -> Option<Arc<StopRequest>> {
+        self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).watch.clone()
+    }
+
+    /// True once a signal asked the watch loop to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop_request()
+            .is_some_and(|stop| *stop.requested.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Waits `duration`, or less if a signal asks the loop to stop; true
+    /// when one did.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let Some(stop) = self.stop_request() else {
+            std::thread::sleep(duration);
+            return false;
+        };
+        let requested = stop.requested.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (requested, _) = stop
+            .wake
+            .wait_timeout_while(requested, duration, |requested| !*requested)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *requested
+    }
+
+    /// A new pass begins: nothing is being applied.
+    pub fn next_pass(&self) {
+        self.set(|shared| shared.phase = Phase::Abandon);
+    }
+
     /// The lock was released.
     pub fn released(&self) {
         self.set(|shared| shared.lock = None);
@@ -131,6 +183,25 @@ fn say(text: &str) {
 
 fn on_signal(shared: &Mutex<Shared>, name: &str, number: i32) {
     let shared = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(stop) = &shared.watch {
+        *stop.requested.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+        stop.wake.notify_all();
+        let message = match &shared.phase {
+            Phase::Apply(canceller) => match canceller.escalate() {
+                CancelLevel::Graceful => {
+                    "stopping after this pass: nothing new starts, running operations finish, the state is saved \
+                     and the lock released. Press Ctrl-C again to stop at once."
+                }
+                _ => "stopping now; operations still running are abandoned (the next pass reads what they did).",
+            },
+            _ if shared.lock.is_some() => {
+                "stopping after this pass: the state is saved and the lock released first."
+            }
+            _ => "stopping.",
+        };
+        say(&format!("\n{name}: {message}\n"));
+        return;
+    }
     match &shared.phase {
         Phase::Abandon => {
             if let Some((path, id)) = &shared.lock {

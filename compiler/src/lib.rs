@@ -14,6 +14,7 @@ pub mod functions;
 pub mod graph;
 pub mod hash;
 pub mod infer;
+pub mod policy;
 pub mod schema;
 pub mod source;
 pub mod types;

@@ -169,6 +169,19 @@ fn check_stack_inner(request: &StackRequest) -> Result<CheckedStack, Inner> {
     let ((sources, info), variables) = loaded.map_err(Inner::Load)?;
     let stack_dir = stack_dir_of(&request.path);
     let files = Arc::new(StackFiles::new(&stack_dir));
+    check_loaded(sources, info, variables, stack_dir, files, request.target.as_deref())
+}
+
+/// The check of loaded sources (from disk, or as last applied): check,
+/// select the target, evaluate its block, hash.
+fn check_loaded(
+    sources: Sources,
+    info: StackInfo,
+    variables: Vec<(String, Value)>,
+    stack_dir: PathBuf,
+    files: Arc<StackFiles>,
+    target_arg: Option<&str>,
+) -> Result<CheckedStack, Inner> {
     let options = CheckOptions { variables, files: Some(files.clone() as Arc<dyn FileSource>) };
 
     let mut checked = stackc_compiler::check(&sources, &options);
@@ -191,16 +204,11 @@ fn check_stack_inner(request: &StackRequest) -> Result<CheckedStack, Inner> {
         stackc_compiler::diagnostic::sort(&mut all);
         Inner::Diagnostics(Box::new(Partial { sources, info, diagnostics: all, stack: Some(hir) }))
     };
-    let target = match expand::select_target(
-        &decl,
-        request.target.as_deref(),
-        expand::KNOWN_TARGETS,
-        expand::no_span(),
-    ) {
+    let target = match expand::select_target(&decl, target_arg, expand::KNOWN_TARGETS, expand::no_span()) {
         Ok(target) => target,
         // Several targets and no `--target`: `check` expands each one;
         // `compile` reports E0506 for the commands that need one.
-        Err(diagnostic) if request.target.is_none() => {
+        Err(diagnostic) if target_arg.is_none() => {
             debug_assert_eq!(diagnostic.code, stackc_compiler::Code::TargetRequired);
             None
         }
@@ -245,6 +253,71 @@ fn check_stack_inner(request: &StackRequest) -> Result<CheckedStack, Inner> {
     checked.source_hash =
         source_hash(&checked.sources, &checked.hir, checked.target.as_deref(), &checked.files);
     Ok(checked)
+}
+
+// ---------------------------------------------------------------- the last applied configuration
+
+/// What `apply` records in the state for `stackc reconcile`: the inputs
+/// of this compilation (files, `file()` reads, variables, target).
+pub fn applied_configuration(checked: &CheckedStack) -> stackc_planner::state::AppliedConfiguration {
+    let files = checked
+        .info
+        .user_files
+        .iter()
+        .map(|id| {
+            let file = checked.sources.get(*id);
+            let name = Path::new(&file.path)
+                .file_name()
+                .map_or_else(|| file.path.clone(), |n| n.to_string_lossy().into_owned());
+            (name, file.text.to_string())
+        })
+        .collect();
+    stackc_planner::state::AppliedConfiguration {
+        stackc_version: env!("CARGO_PKG_VERSION").to_string(),
+        target: checked.target.clone(),
+        files,
+        file_reads: checked.files.reads(),
+        variables: Value::Object(checked.hir.variables.clone()),
+        source_hash: checked.source_hash.clone(),
+        time: stackc_provider_builtin::rfc3339(std::time::SystemTime::now()),
+    }
+}
+
+/// [`check_stack`] of the configuration recorded by the last apply
+/// (`stackc reconcile`): its files instead of the directory's, its
+/// variable values, its target, and `file()` answered from what that
+/// apply read. `stack_dir` is where the state lives (and the stack name).
+pub fn check_applied(
+    applied: &stackc_planner::state::AppliedConfiguration,
+    stack_dir: &Path,
+) -> Result<CheckedStack, Failure> {
+    let mut sources = Sources::new();
+    let mut user_paths = Vec::new();
+    let user_files = applied
+        .files
+        .iter()
+        .map(|(name, text)| {
+            let path = stack_dir.join(name);
+            let shown = load::display_path(&path);
+            user_paths.push(path);
+            sources.add(stackc_compiler::SourceFile::new(shown, text.clone(), Origin::User))
+        })
+        .collect();
+    let stdlib_files = load::add_stdlib(&mut sources);
+    let info = StackInfo { root: stack_dir.to_path_buf(), user_files, user_paths, stdlib_files };
+    let variables = match &applied.variables {
+        Value::Object(values) => values.iter().map(|(name, value)| (name.clone(), value.unmarked())).collect(),
+        _ => Vec::new(),
+    };
+    let files = Arc::new(StackFiles::replaying(stack_dir, applied.file_reads.iter().cloned().collect()));
+    check_loaded(sources, info, variables, stack_dir.to_path_buf(), files, applied.target.as_deref()).map_err(
+        |inner| match inner {
+            Inner::Load(error) => Failure::Load(error),
+            Inner::Diagnostics(partial) => {
+                Failure::Diagnostics { sources: partial.sources, diagnostics: partial.diagnostics }
+            }
+        },
+    )
 }
 
 impl CheckedStack {
@@ -518,11 +591,19 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub struct StackFiles {
     dir: PathBuf,
     reads: Mutex<BTreeMap<String, String>>,
+    /// Answers recorded by an earlier apply (`ok:<text>` / `error:<reason>`),
+    /// given instead of reading the disk ([`check_applied`]).
+    replay: Option<BTreeMap<String, String>>,
 }
 
 impl StackFiles {
     pub fn new(dir: &Path) -> StackFiles {
-        StackFiles { dir: dir.to_path_buf(), reads: Mutex::new(BTreeMap::new()) }
+        StackFiles { dir: dir.to_path_buf(), reads: Mutex::new(BTreeMap::new()), replay: None }
+    }
+
+    /// `file()` as it answered at the apply that recorded `reads`.
+    pub fn replaying(dir: &Path, reads: BTreeMap<String, String>) -> StackFiles {
+        StackFiles { dir: dir.to_path_buf(), reads: Mutex::new(BTreeMap::new()), replay: Some(reads) }
     }
 
     /// Every path read so far with its text (or the error), by path.
@@ -593,7 +674,17 @@ impl StackFiles {
 
 impl FileSource for StackFiles {
     fn read(&self, path: &str) -> Result<String, String> {
-        let result = self.read_inside(path);
+        let result = match &self.replay {
+            Some(recorded) => match recorded.get(path) {
+                Some(answer) => match answer.split_once(':') {
+                    Some(("ok", text)) => Ok(text.to_string()),
+                    Some((_, reason)) => Err(reason.to_string()),
+                    None => Err(answer.clone()),
+                },
+                None => Err("the last apply did not read it (apply the stack again)".to_string()),
+            },
+            None => self.read_inside(path),
+        };
         let recorded = match &result {
             Ok(text) => format!("ok:{text}"),
             Err(reason) => format!("error:{reason}"),

@@ -169,6 +169,34 @@ pub struct PlanOptions {
     pub only: Vec<String>,
     /// `--exclude ADDR`: not these resources, nor what depends on them.
     pub exclude: Vec<String>,
+    /// The drift policy `report` (`stackc reconcile`): a resource these
+    /// name (an address, or an instance's for all of its resources) whose
+    /// configured attributes were changed outside stackc is kept as it is
+    /// and listed in [`Plan::held`] instead of being put back. Objects that
+    /// are gone are still created again, stopped containers started.
+    pub report_drift: Vec<String>,
+}
+
+impl PlanOptions {
+    /// Whether the drift policy of `address` is `report`.
+    pub fn reports_drift_of(&self, address: &ResourceAddress) -> bool {
+        self.report_drift.iter().any(|pattern| {
+            address.0 == *pattern
+                || address
+                    .0
+                    .strip_prefix(pattern.as_str())
+                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('['))
+        })
+    }
+}
+
+/// A change the drift policy `report` held back: the object differs from
+/// its configuration in these attributes and is kept as it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldDrift {
+    pub address: ResourceAddress,
+    /// The differing configured attributes (dotted paths).
+    pub attributes: Vec<String>,
 }
 
 impl PlanOptions {
@@ -199,6 +227,8 @@ pub struct Plan {
     /// Objects of the state that refresh found gone and that are no longer
     /// configured (or are being destroyed): apply removes them from the state.
     pub forgotten: Vec<ResourceAddress>,
+    /// Changes held back by the drift policy `report` (planned as no-ops).
+    pub held: Vec<HeldDrift>,
     pub options: PlanOptions,
 }
 
@@ -223,6 +253,7 @@ impl Plan {
             outputs: Vec::new(),
             refreshed: Vec::new(),
             forgotten: Vec::new(),
+            held: Vec::new(),
             options,
         }
     }

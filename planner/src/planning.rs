@@ -27,8 +27,8 @@
 //! problems is not applied.
 
 use crate::plan::{
-    attribute_changes, path_string, same_value, Action, Drift, OutputChange, PathStep, Plan, PlanOptions,
-    Reason, ResourceChange,
+    attribute_changes, path_string, same_value, Action, Drift, HeldDrift, OutputChange, PathStep, Plan,
+    PlanOptions, Reason, ResourceChange,
 };
 use crate::providers::ProviderSet;
 use crate::select::Selection;
@@ -213,7 +213,12 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
                 continue;
             }
             match plan_resource(state, node, prior, &planned_values, providers) {
-                Ok(change) => {
+                Ok(mut change) => {
+                    if options.reports_drift_of(&node.address) {
+                        if let Some(held) = hold_drift(&mut change, providers) {
+                            plan.held.push(held);
+                        }
+                    }
                     planned_values.insert(node.address.clone(), change.planned.clone());
                     plan.changes.push(change);
                 }
@@ -307,6 +312,38 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
     }
 
     PlanOutcome { plan, problems, unmatched_patterns }
+}
+
+/// The drift policy `report`: an update or replace of an object that
+/// exists, because configured attributes differ, becomes a no-op that
+/// keeps the object as it is (its dependents are planned with its real
+/// values). Computed attributes alone (a stopped container's `running`)
+/// still act, as do creates of objects that are gone and tainted objects.
+fn hold_drift(change: &mut ResourceChange, providers: &ProviderSet) -> Option<HeldDrift> {
+    let forced = matches!(&change.reason, Some(Reason::ForcedBy(paths)) if paths.iter().all(|p| p != "type"));
+    let acts = change.action == Action::Update || (change.action == Action::Replace && forced);
+    let prior = change.prior.as_ref().filter(|_| acts)?;
+    let schema = providers.schema(&change.type_name);
+    let computed = |name: &str| schema.and_then(|s| s.attributes.get(name)).is_some_and(|a| a.is_computed());
+    let mut attributes: Vec<String> = Vec::new();
+    let wanted = if change.action == Action::Update { &change.planned } else { &change.config };
+    for difference in attribute_changes(&prior.attributes, wanted) {
+        let Some(PathStep::Key(top)) = difference.path.first() else { continue };
+        if computed(top) || difference.after.as_ref().is_some_and(Value::has_unknown) {
+            continue;
+        }
+        let path = path_string(&difference.path);
+        if !attributes.contains(&path) {
+            attributes.push(path);
+        }
+    }
+    if attributes.is_empty() {
+        return None;
+    }
+    change.action = Action::NoOp;
+    change.reason = None;
+    change.planned = prior.attributes.clone();
+    Some(HeldDrift { address: change.address.clone(), attributes })
 }
 
 fn no_op(node: &ResourceNode, prior: ResourceState, providers: &ProviderSet) -> ResourceChange {

@@ -628,11 +628,14 @@ impl Document {
             outputs,
             refreshed: self.refreshed.into_iter().map(ResourceState::from_document).collect(),
             forgotten: self.forgotten.into_iter().map(ResourceAddress).collect(),
+            // A saved plan is made by `plan`, never with a drift policy.
+            held: Vec::new(),
             options: PlanOptions {
                 refresh: self.options.refresh,
                 destroy: self.options.destroy,
                 only: self.options.only,
                 exclude: self.options.exclude,
+                report_drift: Vec::new(),
             },
         };
         Ok(SavedPlan {
@@ -676,6 +679,7 @@ mod tests {
             }],
             refreshed: Vec::new(),
             forgotten: vec![ResourceAddress("stackc_data.gone".into())],
+            held: Vec::new(),
             options: PlanOptions { only: vec!["service.api".into()], ..PlanOptions::new() },
         };
         plan.changes.push(ResourceChange {

@@ -23,7 +23,9 @@ use stackc_compiler::Value;
 
 /// The state format version written by this build. Loading a newer one is
 /// refused (a newer stackc wrote it); older ones are upgraded on load.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added [`AppliedConfiguration`] (`applied`); a version 1 state
+/// loads with none.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The whole state of one stack and target.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +43,71 @@ pub struct State {
     /// Creates an apply sent (or was about to send) whose result it never
     /// recorded, by address: see [`CreateIntent`]. Empty but after a crash.
     pub intents: IndexMap<ResourceAddress, CreateIntent>,
+    /// The inputs of the last successful apply, which `stackc reconcile`
+    /// compiles again; `None` before the first one and after a destroy.
+    pub applied: Option<AppliedConfiguration>,
+}
+
+/// What the last successful apply compiled: the stack's files as text,
+/// the text of every file `file()` read, the variables' values (sensitive
+/// ones marked) and the target. `stackc reconcile` compiles exactly these
+/// again (the stdlib is the binary's own), so a stack half-edited on disk
+/// is never what the loop deploys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppliedConfiguration {
+    /// The stackc version that applied it (`CARGO_PKG_VERSION`).
+    pub stackc_version: String,
+    pub target: Option<String>,
+    /// The stack's files: name (relative to the stack directory) and text.
+    pub files: Vec<(String, String)>,
+    /// What `file()` read, by path: `ok:<text>` or `error:<reason>` (as the
+    /// source hash records it).
+    pub file_reads: Vec<(String, String)>,
+    /// Every variable's value (an object), sensitive parts marked.
+    pub variables: Value,
+    /// The source hash of that apply (`pipeline.rs`).
+    pub source_hash: String,
+    /// When it was applied (RFC 3339, UTC).
+    pub time: String,
+}
+
+impl AppliedConfiguration {
+    pub fn to_document(&self) -> DocumentApplied {
+        DocumentApplied {
+            stackc_version: self.stackc_version.clone(),
+            target: self.target.clone(),
+            files: self
+                .files
+                .iter()
+                .map(|(name, text)| DocumentFile { name: name.clone(), text: text.clone() })
+                .collect(),
+            file_reads: self
+                .file_reads
+                .iter()
+                .map(|(name, text)| DocumentFile { name: name.clone(), text: text.clone() })
+                .collect(),
+            variables: self.variables.to_json(),
+            sensitive_paths: sensitive_paths(&self.variables),
+            source_hash: self.source_hash.clone(),
+            time: self.time.clone(),
+        }
+    }
+
+    pub fn from_document(document: DocumentApplied) -> AppliedConfiguration {
+        let mut variables = Value::from_json(&document.variables);
+        for path in &document.sensitive_paths {
+            mark_sensitive(&mut variables, path);
+        }
+        AppliedConfiguration {
+            stackc_version: document.stackc_version,
+            target: document.target,
+            files: document.files.into_iter().map(|f| (f.name, f.text)).collect(),
+            file_reads: document.file_reads.into_iter().map(|f| (f.name, f.text)).collect(),
+            variables,
+            source_hash: document.source_hash,
+            time: document.time,
+        }
+    }
 }
 
 /// A create recorded in the apply journal *before* its request was sent.
@@ -124,6 +191,7 @@ impl State {
             resources: IndexMap::new(),
             outputs: IndexMap::new(),
             intents: IndexMap::new(),
+            applied: None,
         }
     }
 
@@ -142,6 +210,7 @@ impl State {
             resources: self.resources.iter().map(|(address, r)| r.to_document(address)).collect(),
             outputs: self.outputs.iter().map(|(name, o)| (name.clone(), o.to_document())).collect(),
             intents: self.intents.iter().map(|(address, i)| i.to_document(address)).collect(),
+            applied: self.applied.as_ref().map(AppliedConfiguration::to_document),
         }
     }
 
@@ -183,6 +252,7 @@ impl State {
             resources,
             outputs,
             intents,
+            applied: document.applied.map(AppliedConfiguration::from_document),
         };
         state.sort();
         Ok(state)
@@ -297,6 +367,33 @@ pub struct Document {
     /// Open [`CreateIntent`]s (present only after an apply was killed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<DocumentResource>,
+    /// The last applied configuration (version 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<DocumentApplied>,
+}
+
+/// The on-disk form of [`AppliedConfiguration`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentApplied {
+    pub stackc_version: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    pub files: Vec<DocumentFile>,
+    #[serde(default)]
+    pub file_reads: Vec<DocumentFile>,
+    pub variables: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<Vec<String>>,
+    pub source_hash: String,
+    pub time: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentFile {
+    pub name: String,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -417,6 +514,35 @@ mod tests {
         let back = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
         assert_eq!(back, state);
         assert!(json.contains(r#""sensitive_paths":[["result"],["env","1"]]"#), "{json}");
+    }
+
+    #[test]
+    fn the_applied_configuration_round_trips_and_old_states_load() {
+        let mut state = sample();
+        state.applied = Some(AppliedConfiguration {
+            stackc_version: "0.1.0".into(),
+            target: Some("aws".into()),
+            files: vec![("main.stack.hcl".into(), "variable \"x\" {}\n".into())],
+            file_reads: vec![("a.conf".into(), "ok:a = 1\n".into())],
+            variables: Value::Object(IndexMap::from([
+                ("x".to_string(), Value::Number(2.0)),
+                ("token".to_string(), Value::string("s3cret").into_sensitive()),
+            ])),
+            source_hash: "ab".repeat(32),
+            time: "2026-12-02T14:00:00Z".into(),
+        });
+        let json = serde_json::to_string(&state.to_document()).unwrap();
+        assert!(json.contains(r#""sensitive_paths":[["token"]]"#), "{json}");
+        let back = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, state);
+        // A version 1 state (no `applied`) loads, with none recorded.
+        let mut old = sample().to_document();
+        old.version = 1;
+        let json = serde_json::to_string(&old).unwrap();
+        assert!(!json.contains("applied"));
+        let loaded = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(loaded.applied, None);
+        assert_eq!(loaded.resources, sample().resources);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::Plan;
 use stackc_planner::render::plan_text;
 use stackc_planner::saved::SavedPlan;
+use stackc_planner::state::AppliedConfiguration;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,11 +89,25 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             let _ = out.write_all(kept_volumes_note(&plan, args.delete_data).as_bytes());
             let _ = out.flush();
         }
+        let applied = recorded_configuration(&session, &plan);
         if !plan.has_changes() {
-            if !plan.refreshed.is_empty() || session.recovered > 0 {
-                // Nothing to do but record what refresh read, or merge the
-                // journal of an interrupted apply into the state.
-                carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
+            let record = applied.as_ref().is_some_and(|applied| {
+                session.state_exists
+                    && session.state.applied.as_ref().map(|a| &a.source_hash) != Some(&applied.source_hash)
+            });
+            if !plan.refreshed.is_empty() || session.recovered > 0 || record {
+                // Nothing to do but record what refresh read, merge the
+                // journal of an interrupted apply into the state, or
+                // record this configuration as the applied one.
+                carry_out_recording(
+                    &mut session,
+                    &plan,
+                    args.parallelism,
+                    Display::Progress(Stream::Stdout),
+                    applied,
+                    &runtime,
+                    &mut err,
+                )?;
             }
             return Ok(());
         }
@@ -100,7 +115,15 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             confirm(destroy, &mut err)?;
         }
         check_credentials(&session, &plan, &runtime, &mut err)?;
-        let report = carry_out(&mut session, &plan, args.parallelism, Stream::Stdout, &runtime, &mut err)?;
+        let report = carry_out_recording(
+            &mut session,
+            &plan,
+            args.parallelism,
+            Display::Progress(Stream::Stdout),
+            applied,
+            &runtime,
+            &mut err,
+        )?;
         finish_report(&session, &report, destroy, &mut err)
     })();
     session.release(&mut err);
@@ -192,7 +215,16 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
             summary.destroy
         );
         check_credentials(&session, plan, runtime, err)?;
-        let report = carry_out(&mut session, plan, args.parallelism, Stream::Stdout, runtime, err)?;
+        let applied = recorded_configuration(&session, plan);
+        let report = carry_out_recording(
+            &mut session,
+            plan,
+            args.parallelism,
+            Display::Progress(Stream::Stdout),
+            applied,
+            runtime,
+            err,
+        )?;
         finish_report(&session, &report, plan.options.destroy, err)
     })();
     session.release(err);
@@ -200,6 +232,15 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }
+}
+
+/// The configuration an apply of `plan` records for `stackc reconcile`:
+/// that of a whole apply (not a destroy, no `--only` / `--exclude`, which
+/// apply part of it).
+fn recorded_configuration(session: &Session, plan: &Plan) -> Option<AppliedConfiguration> {
+    let options = &plan.options;
+    let whole = !options.destroy && options.only.is_empty() && options.exclude.is_empty();
+    whole.then(|| crate::pipeline::applied_configuration(&session.checked))
 }
 
 /// Before the first write to AWS, one call that needs valid credentials
@@ -270,6 +311,29 @@ pub fn carry_out(
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
 ) -> Result<ApplyReport, ExitCode> {
+    carry_out_recording(session, plan, parallelism, Display::Progress(stream), None, runtime, err)
+}
+
+/// How an apply shows what it does.
+pub enum Display<'a> {
+    /// The progress lines of `apply` (progress.rs) on this stream.
+    Progress(Stream),
+    /// Events go to this observer alone (`reconcile`'s event lines).
+    Observer(&'a dyn stackc_planner::apply::ApplyObserver),
+}
+
+/// [`carry_out`], recording `applied` in the state as the last applied
+/// configuration when every operation succeeded (`stackc reconcile`
+/// compiles it again). A destroy that leaves nothing clears the record.
+pub fn carry_out_recording(
+    session: &mut Session,
+    plan: &Plan,
+    parallelism: u32,
+    display: Display<'_>,
+    applied: Option<AppliedConfiguration>,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<ApplyReport, ExitCode> {
     let fail = |err: &mut dyn Write, message: String| {
         let _ = writeln!(err, "error: {message}");
         ExitCode::from(1)
@@ -291,17 +355,24 @@ pub fn carry_out(
             _ => 1,
         })
         .sum();
-    let progress = Progress::new(operations, stream);
-    if let Some(local) = &session.local {
+    let progress = match display {
+        Display::Progress(stream) => Some(Progress::new(operations, stream)),
+        Display::Observer(_) => None,
+    };
+    if let (Some(local), Some(progress)) = (&session.local, &progress) {
         // Image pulls report their layers as they go.
         let shown = progress.clone();
         local.set_progress(Some(std::sync::Arc::new(move |address: &str, text: &str| {
             shown.note(address, text)
         })));
     }
+    let observer: &dyn stackc_planner::apply::ApplyObserver = match (&display, &progress) {
+        (_, Some(progress)) => progress,
+        (Display::Observer(observer), None) => *observer,
+        (Display::Progress(_), None) => &stackc_planner::apply::Silent,
+    };
     let result = runtime.block_on(async {
-        let ticker = {
-            let progress = progress.clone();
+        let ticker = progress.clone().map(|progress| {
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(TICK);
                 interval.tick().await;
@@ -310,7 +381,7 @@ pub fn carry_out(
                     progress.tick();
                 }
             })
-        };
+        });
         let result = apply::apply(ApplyInput {
             plan,
             graph: &session.graph,
@@ -318,12 +389,16 @@ pub fn carry_out(
             state: &mut session.state,
             journal: &mut journal,
             parallelism: parallelism as usize,
-            observer: &progress,
+            observer,
             cancel,
         })
         .await;
-        ticker.abort();
-        progress.finish();
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        if let Some(progress) = &progress {
+            progress.finish();
+        }
         result
     });
     if let Some(local) = &session.local {
@@ -345,6 +420,14 @@ pub fn carry_out(
             ));
         }
     };
+    if report.succeeded() {
+        if let Some(applied) = applied {
+            session.state.applied = Some(applied);
+        }
+    }
+    if plan.options.destroy && session.state.resources.is_empty() {
+        session.state.applied = None;
+    }
     journal.commit(&mut session.state).map_err(|e| {
         fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))
     })?;

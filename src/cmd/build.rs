@@ -263,7 +263,13 @@ fn generate(
     let mut session = Session::attach(checked, graph, "build", true, &runtime, err).map_err(failed)?;
     let made = (|| {
         let only = needed.iter().map(|a| a.as_str().to_string()).collect();
-        let options = PlanOptions { refresh: true, destroy: false, only, exclude: Vec::new() };
+        let options = PlanOptions {
+            refresh: true,
+            destroy: false,
+            only,
+            exclude: Vec::new(),
+            report_drift: Vec::new(),
+        };
         let plan = make_plan(&session, options, &runtime, err)?.plan;
         // `generated_inputs` chose resources that need no target's API;
         // never call one from build, whatever the plan holds.

@@ -12,4 +12,6 @@ pub mod init;
 pub mod lsp;
 pub mod output;
 pub mod plan;
+pub mod reconcile;
 pub mod state;
+pub mod status;

@@ -128,7 +128,13 @@ pub fn make_plan(
 }
 
 pub fn options_of(flags: &PlanFlags, destroy: bool) -> PlanOptions {
-    PlanOptions { refresh: flags.refresh, destroy, only: flags.only.clone(), exclude: flags.exclude.clone() }
+    PlanOptions {
+        refresh: flags.refresh,
+        destroy,
+        only: flags.only.clone(),
+        exclude: flags.exclude.clone(),
+        report_drift: Vec::new(),
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {

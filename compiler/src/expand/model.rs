@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The block kinds of a stack that are not component instances.
 pub const RESERVED_KINDS: &[&str] =
-    &["variable", "locals", "output", "target", "component", "resource", "on"];
+    &["variable", "locals", "output", "target", "component", "resource", "on", crate::policy::BLOCK];
 
 #[derive(Clone, Debug)]
 pub struct TargetDecl {
@@ -207,7 +207,14 @@ fn instance(block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
         span: block.span,
         header: header(block),
         attributes: block.body.attributes.iter().map(AttributeDecl::new).collect(),
-        blocks: block.body.blocks.iter().map(|b| Arc::new(b.clone())).collect(),
+        // `reconcile { ... }` is the instance's reconcile policy, not a param.
+        blocks: block
+            .body
+            .blocks
+            .iter()
+            .filter(|b| b.kind.name != crate::policy::BLOCK)
+            .map(|b| Arc::new(b.clone()))
+            .collect(),
         target: target.map(str::to_string),
     })
 }

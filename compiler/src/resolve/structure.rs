@@ -408,6 +408,14 @@ impl<'a> Structure<'_, 'a> {
                     self.top_level_block(inner, Some(&label.name));
                 }
             }
+            crate::policy::BLOCK if in_on => {
+                self.unexpected_block(block, "an `on` block", &["resource"]);
+            }
+            crate::policy::BLOCK => {
+                for problem in crate::policy::check_block(block) {
+                    self.error(problem);
+                }
+            }
             "param" => {
                 self.error(
                     Diagnostic::new(
@@ -686,6 +694,11 @@ impl<'a> Structure<'_, 'a> {
         }
         for inner in &block.body.blocks {
             let name = inner.kind.name.as_str();
+            if name == crate::policy::BLOCK {
+                // The instance's reconcile policy, not a param.
+                problems.extend(crate::policy::check_block(inner));
+                continue;
+            }
             let Some(param) = params.get(name) else {
                 problems.push(self.unknown_param(
                     component_name,

@@ -153,7 +153,8 @@ fn newer_format_is_refused_untouched() {
     let (_dir, backend) = setup();
     let mut state = written(&backend);
     let path = backend.state_path();
-    let text = fs::read_to_string(&path).unwrap().replace("\"version\": 1", "\"version\": 99");
+    let version = format!("\"version\": {}", crate::state::FORMAT_VERSION);
+    let text = fs::read_to_string(&path).unwrap().replace(&version, "\"version\": 99");
     fs::write(&path, &text).unwrap();
     let message = backend.load().unwrap_err().to_string();
     assert!(message.contains("newer"), "{message}");

@@ -229,6 +229,65 @@ async fn drift_is_reported_and_put_back_and_a_lost_object_is_created_again() {
 }
 
 #[tokio::test]
+async fn the_drift_policy_report_keeps_a_changed_object_but_a_lost_one_comes_back() {
+    let ws = Workspace::new();
+    let (cloud, providers) = with_cloud();
+    let graph = GraphBuilder::default()
+        .node("fake_disk.a", TYPE, Some(TARGET), disk("a", 10.0))
+        .node("fake_disk.b", TYPE, Some(TARGET), disk("b", 20.0))
+        .node("fake_disk.c", TYPE, Some(TARGET), disk("c", 30.0))
+        .build();
+    ws.converge(&graph, &providers).await;
+    let state = ws.state();
+    let id = |name: &str| state.resources[&address(name)].id.clone();
+    {
+        let mut objects = cloud.objects.lock().unwrap();
+        for name in ["fake_disk.a", "fake_disk.c"] {
+            let mut changed = objects[&id(name)].clone();
+            if let Value::Object(fields) = &mut changed {
+                fields.insert("size".into(), Value::Number(99.0));
+            }
+            objects.insert(id(name), changed);
+        }
+        objects.remove(&id("fake_disk.b"));
+    }
+    // `a` and `b` report drift; `c` (not named) is put back.
+    let options =
+        PlanOptions { report_drift: vec!["fake_disk.a".into(), "fake_disk.b".into()], ..PlanOptions::new() };
+    let outcome = ws.plan(&graph, &providers, options.clone()).await;
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    let plan = &outcome.plan;
+    assert_eq!(
+        actions(plan),
+        vec![("fake_disk.b".to_string(), Action::Create), ("fake_disk.c".to_string(), Action::Update)]
+    );
+    assert_eq!(
+        plan.held,
+        vec![crate::plan::HeldDrift { address: address("fake_disk.a"), attributes: vec!["size".into()] }]
+    );
+    // The kept object's real attributes are recorded by the apply.
+    assert!(plan.refreshed.iter().any(|(a, r)| a == &address("fake_disk.a")
+        && r.attributes.get_path(&["size"]) == Some(&Value::Number(99.0))));
+    assert!(ws.apply(plan, &graph, &providers).await.succeeded());
+    let objects = cloud.objects.lock().unwrap().clone();
+    let size = |name: &str| {
+        let state = ws.state();
+        objects[&state.resources[&address(name)].id].get_path(&["size"]).cloned()
+    };
+    assert_eq!(
+        (size("fake_disk.a"), size("fake_disk.b"), size("fake_disk.c")),
+        (Some(Value::Number(99.0)), Some(Value::Number(20.0)), Some(Value::Number(30.0)))
+    );
+    // Still held on the next plan (the object still differs), nothing else to do.
+    let again = ws.plan(&graph, &providers, options).await;
+    assert!(actions(&again.plan).is_empty() && again.plan.held.len() == 1);
+    // An instance's address names all of its resources.
+    let by_instance = PlanOptions { report_drift: vec!["service.api".into()], ..PlanOptions::new() };
+    assert!(by_instance.reports_drift_of(&address("service.api/docker_container.replica[0]")));
+    assert!(!by_instance.reports_drift_of(&address("service.apix/docker_container.replica[0]")));
+}
+
+#[tokio::test]
 async fn a_failure_stops_its_dependents_and_nothing_else() {
     let ws = Workspace::new();
     let (cloud, providers) = with_cloud();

@@ -548,6 +548,16 @@ impl Containers<'_> {
                 .update_container(prior_id, body)
                 .await
                 .map_err(|e| engine_error(&format!("cannot update the container `{name}`"), e))?;
+            if prior["running"] == json!(false) {
+                // Found stopped: started again, ready before it counts as done.
+                self.engine.count("ContainerStart");
+                docker
+                    .start_container(prior_id, None::<bollard::query_parameters::StartContainerOptions>)
+                    .await
+                    .map_err(|e| engine_error(&format!("cannot start the container `{name}`"), e))?;
+                self.wait_ready(prior_id, &name, config).await?;
+                self.reload_load_balancers(config).await;
+            }
             return self.read_back(prior_id, config).await;
         }
         let publishes = config["ports"].as_array().is_some_and(|p| !p.is_empty());
@@ -652,6 +662,7 @@ fn with_computed(config: &Json, id: &str, ip: &str) -> Json {
         .map(|p| json!(p))
         .collect();
     attributes["published_ports"] = Json::Array(published);
+    attributes["running"] = json!(true);
     attributes
 }
 
@@ -661,7 +672,8 @@ pub fn needs_recreate(prior: &Json, config: &Json) -> bool {
         prior.as_object().into_iter().chain(config.as_object()).flat_map(|o| o.keys()).collect();
     keys.into_iter()
         .filter(|k| {
-            !IN_PLACE.contains(&k.as_str()) && !["id", "ip_address", "published_ports"].contains(&k.as_str())
+            !IN_PLACE.contains(&k.as_str())
+                && !["id", "ip_address", "published_ports", "running"].contains(&k.as_str())
         })
         .any(|k| {
             let of = |v: &Json| canonical(k, v.get(k.as_str()).unwrap_or(&Json::Null));
@@ -669,11 +681,24 @@ pub fn needs_recreate(prior: &Json, config: &Json) -> bool {
         })
 }
 
+/// One container as the Engine's list shows it.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub image: String,
+    pub ip: String,
+    /// Running, or restarting under its restart policy (the Engine keeps it up).
+    pub running: bool,
+    /// `running`, `exited`, `created`, ... as the Engine says.
+    pub state: String,
+    /// The Engine's status line: `Up 3 minutes (healthy)`, `Exited (0) 2 seconds ago`.
+    pub status: String,
+    pub name: String,
+    /// Its `stackc.address` label.
+    pub address: String,
+}
+
 /// What a refresh reads: the stack's containers by id (one list request).
-pub async fn list_owned(
-    engine: &Engine,
-    stack: &str,
-) -> Result<HashMap<String, (String, String)>, ProviderError> {
+pub async fn list_owned(engine: &Engine, stack: &str) -> Result<HashMap<String, Listed>, ProviderError> {
     let docker = engine.client().await?;
     let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
     engine.count("ContainerList");
@@ -689,17 +714,82 @@ pub async fn list_owned(
                 .and_then(|n| n.networks)
                 .and_then(|n| n.values().find_map(|e| e.ip_address.clone()))
                 .unwrap_or_default();
-            Some((c.id?, (c.image.unwrap_or_default(), ip)))
+            use bollard::models::ContainerSummaryStateEnum as S;
+            let running = matches!(c.state, Some(S::RUNNING) | Some(S::RESTARTING));
+            let listed = Listed {
+                image: c.image.unwrap_or_default(),
+                ip,
+                running,
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
+                name: c
+                    .names
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                address: c.labels.and_then(|l| l.get(LABEL_ADDRESS).cloned()).unwrap_or_default(),
+            };
+            Some((c.id?, listed))
         })
         .collect())
 }
 
-/// A refreshed container: the recorded attributes with what the Engine says.
-pub fn refreshed(prior: &Json, id: &str, image: &str, ip: &str) -> Json {
-    let mut attributes = with_computed(prior, id, ip);
-    if !image.is_empty() && !image.starts_with("sha256:") {
-        attributes["image"] = json!(image);
+/// What `stackc status` shows of one container of the stack.
+#[derive(Clone, Debug)]
+pub struct ContainerStatus {
+    pub id: String,
+    pub listed: Listed,
+    /// `healthy`, `unhealthy`, `starting`; `None` without a health check.
+    pub health: Option<String>,
+    /// Restarts by the Engine's restart policy since the container was created.
+    pub restart_count: i64,
+    /// When it last started (RFC 3339, as the Engine says).
+    pub started_at: Option<String>,
+}
+
+/// Every container of the stack with its health and restarts: one list,
+/// then one inspect per container.
+pub async fn statuses(engine: &Engine, stack: &str) -> Result<Vec<ContainerStatus>, ProviderError> {
+    let docker = engine.client().await?;
+    let mut out = Vec::new();
+    for (id, listed) in list_owned(engine, stack).await? {
+        engine.count("ContainerInspect");
+        let inspected = match docker
+            .inspect_container(&id, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+        {
+            Ok(inspected) => inspected,
+            // Removed between the list and the inspect.
+            Err(e) if is_not_found(&e) => continue,
+            Err(e) => return Err(engine_error("cannot inspect a container of the stack", e)),
+        };
+        let state = inspected.state.unwrap_or_default();
+        out.push(ContainerStatus {
+            id,
+            listed,
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .map(|h| h.to_string())
+                .filter(|h| h != "none" && !h.is_empty()),
+            restart_count: inspected.restart_count.unwrap_or(0),
+            started_at: state.started_at.filter(|t| !t.starts_with("0001-")),
+        });
     }
+    out.sort_by(|a, b| a.listed.address.cmp(&b.listed.address).then(a.listed.name.cmp(&b.listed.name)));
+    Ok(out)
+}
+
+/// A refreshed container: the recorded attributes with what the Engine says.
+pub fn refreshed(prior: &Json, id: &str, listed: &Listed) -> Json {
+    let mut attributes = with_computed(prior, id, &listed.ip);
+    if !listed.image.is_empty() && !listed.image.starts_with("sha256:") {
+        attributes["image"] = json!(listed.image);
+    }
+    attributes["running"] = json!(listed.running);
     attributes
 }
 
@@ -863,7 +953,10 @@ pub async fn import(engine: &Engine, paths: &HostPaths, id: &str) -> Result<Opti
         "labels": user_labels,
     });
     let ip = endpoint.ip_address.unwrap_or_default();
-    Ok(Some(with_computed(&attributes, &container_id, &ip)))
+    let mut attributes = with_computed(&attributes, &container_id, &ip);
+    let state = c.state.unwrap_or_default();
+    attributes["running"] = json!(state.running.unwrap_or(false) || state.restarting.unwrap_or(false));
+    Ok(Some(attributes))
 }
 
 /// Nanoseconds as the shortest duration text (`"1m30s"`, `"500ms"`).

@@ -13,6 +13,7 @@ mod files;
 mod image;
 mod provider;
 
+pub use container::{ContainerStatus, Listed};
 pub use engine::EngineConfig;
 pub use image::{ProgressSink, PullProgress};
 pub use provider::{LocalConfig, LocalProvider};
@@ -89,7 +90,10 @@ pub fn schemas() -> Vec<ResourceSchema> {
         // provider re-creates the container itself (a new one started and
         // healthy before the old one goes; see container.rs), so replicas
         // of a service are replaced one at a time. `restart`, `memory` and
-        // `cpus` change in place.
+        // `cpus` change in place. `running` is observed: false when the
+        // container exists but is stopped (exited, created, dead); the plan
+        // always wants it true, so a stopped container is an update that
+        // starts it (`stackc reconcile`, or any apply).
         ResourceSchema::new("docker_container", Some(TARGET))
             .attribute("id", computed(String))
             .attribute("name", required(String).force_new())
@@ -107,7 +111,8 @@ pub fn schemas() -> Vec<ResourceSchema> {
             .attribute("restart", optional(String))
             .attribute("labels", optional(map(String)))
             .attribute("ip_address", computed(String))
-            .attribute("published_ports", computed(list(Number))),
+            .attribute("published_ports", computed(list(Number)))
+            .attribute("running", computed(Bool)),
         // An image built from `context` (tagged `name:<hash of the
         // context>`, so an unchanged context does not rebuild), or pulled
         // by `name` when there is no context.

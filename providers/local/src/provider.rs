@@ -127,6 +127,12 @@ impl LocalProvider {
     }
 
     /// Where the stack's secret files live.
+    /// The stack's containers as they are now, with health and restarts
+    /// (`stackc status`; read-only).
+    pub async fn container_statuses(&self, stack: &str) -> ProviderResult<Vec<container::ContainerStatus>> {
+        container::statuses(&self.engine, stack).await
+    }
+
     pub fn secrets_dir(&self) -> &std::path::Path {
         &self.paths.secrets_dir
     }
@@ -266,9 +272,9 @@ impl LocalProvider {
             },
             "docker_container" => match container::list_owned(&self.engine, &stack).await {
                 Ok(found) => each(&|prior| {
-                    Ok(found.get(&prior.id).map(|(image, ip)| {
-                        container::refreshed(&to_json(&prior.attributes), &prior.id, image, ip)
-                    }))
+                    Ok(found
+                        .get(&prior.id)
+                        .map(|listed| container::refreshed(&to_json(&prior.attributes), &prior.id, listed)))
                 }),
                 Err(e) => all_fail(e),
             },
@@ -330,12 +336,20 @@ impl Provider for LocalProvider {
                 config.has_unknown()
                     || container::needs_recreate(&to_json(&prior.attributes), &to_json(config))
             });
+        // A stopped container has no address on its network until it starts.
+        let stopped = ctx.type_name == "docker_container"
+            && prior.is_some_and(|p| p.attributes.get_path(&["running"]) == Some(&Value::Bool(false)));
         let mut planned: IndexMap<String, Value> = IndexMap::new();
         for (name, attribute) in &schema.attributes {
             let set = configured.get(name).filter(|v| !matches!(v, Value::Null)).cloned();
             let value = match (attribute.mode, set) {
                 (AttributeMode::Computed, _) => match prior.and_then(|p| p.attributes.get_path(&[name])) {
-                    Some(v) if !(recreated && (name == "id" || name == "ip_address")) => v.clone(),
+                    Some(v)
+                        if !(recreated && (name == "id" || name == "ip_address"))
+                            && !(stopped && name == "ip_address") =>
+                    {
+                        v.clone()
+                    }
                     _ => Value::Unknown,
                 },
                 (_, Some(v)) => v,
@@ -372,6 +386,8 @@ impl Provider for LocalProvider {
                 if !config.has_unknown() {
                     planned.insert("published_ports".into(), Value::List(published.unwrap_or_default()));
                 }
+                // Whatever it was found as: stackc keeps its containers running.
+                planned.insert("running".into(), Value::Bool(true));
             }
             "docker_image" if !config.has_unknown() => {
                 let (hash, reference) = self.images().planned_ref(&to_json(config))?;
