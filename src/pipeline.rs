@@ -77,6 +77,11 @@ pub struct CheckedStack {
     decl: StackDecl,
     /// What `file()` reads from (shared by check and expansion).
     files: Arc<StackFiles>,
+    /// Autoscaling: the replica counts the state records, by instance
+    /// (`State::autoscaled_replicas`), which expansion gives component
+    /// bodies as `self.autoscaled_replicas`. Empty until a session loads the
+    /// state (`Session::attach`).
+    pub autoscaled_replicas: indexmap::IndexMap<String, u64>,
 }
 
 /// An expanded stack.
@@ -201,6 +206,7 @@ fn check_stack_given(
         source_hash: String::new(),
         decl,
         files,
+        autoscaled_replicas: indexmap::IndexMap::new(),
     };
     // The check evaluates the stack's own expressions; `file()` in a
     // component body is evaluated only by expansion: expand once first (the
@@ -320,6 +326,7 @@ impl CheckedStack {
             evaluator: Arc::new(self.evaluator()),
             command_line_span: expand::no_span(),
             target_defaults: target_defaults(target),
+            autoscaled_replicas: self.autoscaled_replicas.clone(),
         };
         expand::expand_decl(&self.decl, &schemas, options)
     }

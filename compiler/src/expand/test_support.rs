@@ -122,6 +122,7 @@ pub fn expand_with_stdlib_as(
         evaluator: std::sync::Arc::new(crate::eval::ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
+        autoscaled_replicas: Default::default(),
     };
     super::expand_decl(&stack, schemas, options)
 }
