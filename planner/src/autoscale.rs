@@ -325,6 +325,50 @@ pub fn policies(state: &State) -> Vec<(String, Result<Policy, String>)> {
         .collect()
 }
 
+/// An autoscaled instance as a plan leaves it, for plan output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AutoscaledInstance {
+    pub instance: String,
+    /// The replicas after the plan, and before it (in the state).
+    pub replicas: usize,
+    pub before: usize,
+    pub min: u64,
+    pub max: u64,
+}
+
+/// The autoscaled instances of a plan (those whose policy it keeps or
+/// makes), by instance address, with their replica counts after and before.
+pub fn autoscaled(plan: &crate::plan::Plan) -> Vec<AutoscaledInstance> {
+    use crate::plan::Action;
+    let mut found = Vec::new();
+    for change in plan.changes.iter().filter(|c| c.type_name == POLICY_TYPE && c.action != Action::Delete) {
+        let Some(Ok(policy)) = Policy::from_attributes(&change.planned) else { continue };
+        let Some((instance, _)) = change.address.as_str().rsplit_once('/') else { continue };
+        let prefix = format!("{instance}/{}[", policy.replicas);
+        let of_instance = || plan.changes.iter().filter(|c| c.address.as_str().starts_with(&prefix));
+        found.push(AutoscaledInstance {
+            instance: instance.to_string(),
+            replicas: of_instance().filter(|c| c.action != Action::Delete).count(),
+            before: of_instance().filter(|c| c.prior.is_some()).count(),
+            min: policy.min,
+            max: policy.max,
+        });
+    }
+    found
+}
+
+impl fmt::Display for AutoscaledInstance {
+    /// `4 replicas (autoscaled between 2 and 12)`, `2 -> 4 replicas (...)`
+    /// when the plan changes the count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.before != self.replicas && self.before > 0 {
+            write!(f, "{} -> ", self.before)?;
+        }
+        let noun = if self.replicas == 1 { "replica" } else { "replicas" };
+        write!(f, "{} {noun} (autoscaled between {} and {})", self.replicas, self.min, self.max)
+    }
+}
+
 /// The replicas of `instance` in the state, in index order.
 fn replicas<'s>(
     state: &'s State,
