@@ -155,8 +155,12 @@ component "service" {
     default     = null
     description = "Autoscaling between min and max replicas, as Kubernetes' HorizontalPodAutoscaler does it: desired = ceil(replicas * mean utilisation / target), the largest over the metrics. cpu_target and memory_target are percentages of each replica's CPU and memory (of its limit on local; of its request on kubernetes); cpu_target defaults to 80 unless only memory_target is set. tolerance (default 0.1): no change while the ratio of utilisation to target is within 1 +/- tolerance. scale_down_window (default \"300s\") and scale_up_window (default \"0s\"), in whole seconds up to \"3600s\": a scale-down (up) follows the highest (lowest) count recommended within that window. On aws the windows are the policies' scale-in and scale-out cooldowns and the tolerance is AWS's own. On local, `stackc reconcile` measures and scales; the count it chose is kept in the state."
     validation {
-      condition = param.autoscale == null ? true : (param.autoscale.min >= 1 && param.autoscale.max >= param.autoscale.min && param.autoscale.min % 1 == 0 && param.autoscale.max % 1 == 0)
-      message   = "autoscale needs whole numbers 1 <= min <= max."
+      condition = param.autoscale == null ? true : (param.autoscale.min >= 1 && param.autoscale.max >= param.autoscale.min)
+      message   = "autoscale needs 1 <= min <= max."
+    }
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.min % 1 == 0 && param.autoscale.max % 1 == 0)
+      message   = "autoscale.min and autoscale.max are whole numbers of replicas."
     }
     validation {
       condition = param.autoscale == null ? true : (param.autoscale.cpu_target == null ? true : (param.autoscale.cpu_target > 0 && param.autoscale.cpu_target <= 100))
@@ -535,14 +539,16 @@ component "service" {
     resource "stackc_data" "autoscale" {
       count = param.autoscale == null ? 0 : 1
       input = {
-        min               = param.autoscale.min
-        max               = param.autoscale.max
-        cpu_target        = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : (param.autoscale.memory_target != null ? null : 80)
-        memory_target     = param.autoscale.memory_target
-        tolerance         = param.autoscale.tolerance != null ? param.autoscale.tolerance : 0.1
-        scale_down_window = param.autoscale.scale_down_window != null ? tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) : 300
-        scale_up_window   = param.autoscale.scale_up_window != null ? tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) : 0
-        replicas          = "docker_container.replica"
+        autoscale = {
+          min               = param.autoscale.min
+          max               = param.autoscale.max
+          cpu_target        = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : (param.autoscale.memory_target != null ? null : 80)
+          memory_target     = param.autoscale.memory_target
+          tolerance         = param.autoscale.tolerance != null ? param.autoscale.tolerance : 0.1
+          scale_down_window = param.autoscale.scale_down_window != null ? tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) : 300
+          scale_up_window   = param.autoscale.scale_up_window != null ? tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) : 0
+          replicas          = "docker_container.replica"
+        }
       }
     }
 

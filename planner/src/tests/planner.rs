@@ -544,10 +544,7 @@ async fn a_dependent_stops_using_an_object_before_it_is_deleted() {
         .build();
     let outcome = ws.plan(&one, &providers, PlanOptions::new()).await;
     let order = crate::apply::order_of(&outcome.plan);
-    assert!(
-        order.contains(&("update fake_disk.lb".into(), "delete fake_disk.r1".into())),
-        "{order:?}"
-    );
+    assert!(order.contains(&("update fake_disk.lb".into(), "delete fake_disk.r1".into())), "{order:?}");
     assert!(ws.apply(&outcome.plan, &one, &providers).await.succeeded());
     // A replace of what it still uses is not reordered (no cycle).
     let replaced = GraphBuilder::default()
@@ -566,7 +563,12 @@ fn autoscaled(replicas: usize) -> ResourceGraph {
     let policy = Value::from_json(&serde_json::json!({
         "autoscale": {"min": 2, "max": 12, "cpu_target": 70, "replicas": "fake_disk.replica"},
     }));
-    let mut graph = GraphBuilder::default().node("service.api/stackc_data.autoscale[0]", "stackc_data", None, data(policy));
+    let mut graph = GraphBuilder::default().node(
+        "service.api/stackc_data.autoscale[0]",
+        "stackc_data",
+        None,
+        data(policy),
+    );
     for i in 0..replicas {
         graph = graph.node(
             &format!("service.api/fake_disk.replica[{i}]"),
