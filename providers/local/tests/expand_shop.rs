@@ -3,8 +3,7 @@
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib, expand_with_stdlib_scaled, shop_for};
 use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
-use stackc_compiler::types::Type;
+use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::Value;
 
 fn schemas() -> SchemaSet {
