@@ -30,7 +30,8 @@
 # * Inside a component: `param.<name>`; `self.name` is the instance's label
 #   (`"api"` in `service "api" {}`), `self.dns_name` the same made valid as a
 #   DNS label (lowercase, `_` -> `-`; use it for object and host names),
-#   `self.target` the selected target's name,
+#   `self.target` the selected target's name, `self.autoscaled_replicas` the
+#   replica count the local autoscaler recorded in the state (null when none),
 #   and `target.<attr>` the selected target block's attributes
 #   (`target.namespace`, `target.region`, `target.ami`, `target.network`,
 #   `target.context`, `target.host`; null when not set). `network.<output>`
@@ -223,7 +224,7 @@ component "service" {
   output "replicas" {
     type        = number
     value       = param.autoscale == null ? param.replicas : param.autoscale.min
-    description = "The number of replicas started (autoscale.min when autoscaling)."
+    description = "The number of replicas started (with autoscale: autoscale.min; on local, the count the autoscaler chose)."
   }
 
   output "backends" {

@@ -22,7 +22,7 @@
 //! (a replica that does not answer the stats call counts as missing).
 
 use crate::providers::ProviderSet;
-use crate::state::{AutoscaleRecord, InstanceState, Recommendation, ResourceState, State};
+use crate::state::{AutoscaleRecord, Recommendation, ResourceState, State};
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::Value;
 use stackc_providers::{ObjectState, OperationContext, ResourceUsage};
@@ -462,7 +462,7 @@ pub async fn step(state: &mut State, providers: &ProviderSet, now_ms: u64) -> Ve
                 continue;
             }
         };
-        let record = state.instances.entry(measure.instance.clone()).or_insert_with(InstanceState::default);
+        let record = state.instances.entry(measure.instance.clone()).or_default();
         let mut history = record.autoscale.as_ref().map(|a| a.recommendations.clone()).unwrap_or_default();
         let decision = decide(&policy, measure.current, &measure.usage, &mut history, now_ms);
         record.autoscale = Some(AutoscaleRecord { replicas: decision.replicas, recommendations: history });
