@@ -30,8 +30,7 @@
 # * Inside a component: `param.<name>`; `self.name` is the instance's label
 #   (`"api"` in `service "api" {}`), `self.dns_name` the same made valid as a
 #   DNS label (lowercase, `_` -> `-`; use it for object and host names),
-#   `self.target` the selected target's name, `self.autoscaled_replicas` the
-#   replica count the local autoscaler recorded in the state (null when none),
+#   `self.target` the selected target's name,
 #   and `target.<attr>` the selected target block's attributes
 #   (`target.namespace`, `target.region`, `target.ami`, `target.network`,
 #   `target.context`, `target.host`; null when not set). `network.<output>`
@@ -533,10 +532,10 @@ component "service" {
       context = param.build
     }
 
-    # Autoscaling: `stackc reconcile` reads the policy as last applied
-    # (this resource's state), measures the replicas, and records the count
-    # it chooses in the state; the count below takes it (clamped to the
-    # policy, autoscale.min before any is recorded).
+    # Autoscaling: `stackc reconcile` reads the policy as last applied (this
+    # resource's state), measures the replicas, and records the count it
+    # chooses in the state, which bodies read as `self.autoscaled_replicas`
+    # (null when none): the count below, within min..max (min at first).
     resource "stackc_data" "autoscale" {
       count = param.autoscale == null ? 0 : 1
       input = {

@@ -266,8 +266,13 @@ pub fn decide(
         format!("{driver} above target, held by the {} s scale-up window", policy.scale_up_window_ms / 1000)
     } else if proposal != current {
         format!("recommends {proposal}, kept within min {} and max {}", policy.min, policy.max)
-    } else {
+    } else if metrics
+        .iter()
+        .all(|m| m.mean.is_none_or(|mean| (mean / m.target - 1.0).abs() <= policy.tolerance))
+    {
         "within tolerance of the target".to_string()
+    } else {
+        format!("{driver} recommends the current count")
     };
     Decision { replicas, recommendation: Some(proposal), metrics, reason }
 }
@@ -287,14 +292,42 @@ impl AutoscaleEvent {
     pub fn changed(&self) -> bool {
         self.from != self.to
     }
+
+    /// The event as one JSON object (for `--json` event lines):
+    /// `{ instance, from, to, reason, metrics: [{ name, target, mean,
+    /// reported, replicas, recommends }] }`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let metrics: Vec<serde_json::Value> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "name": m.name,
+                    "target": m.target,
+                    "mean": m.mean,
+                    "reported": m.reported,
+                    "replicas": m.replicas,
+                    "recommends": m.recommends,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "instance": self.instance,
+            "from": self.from,
+            "to": self.to,
+            "reason": self.reason,
+            "metrics": metrics,
+        })
+    }
 }
 
 impl fmt::Display for AutoscaleEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.to == 1 { "replica" } else { "replicas" };
         if self.changed() {
-            write!(f, "{}: {} -> {} replicas", self.instance, self.from, self.to)?;
+            write!(f, "{}: {} -> {} {noun}", self.instance, self.from, self.to)?;
         } else {
-            write!(f, "{}: {} replicas", self.instance, self.to)?;
+            write!(f, "{}: {} {noun}", self.instance, self.to)?;
         }
         for metric in &self.metrics {
             match metric.mean {

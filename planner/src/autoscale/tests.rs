@@ -63,6 +63,10 @@ fn no_change_within_the_tolerance_band() {
     assert_eq!(once(&policy(), 4, &cpu(&[60.0; 4])).replicas, 5);
     let wide = Policy { tolerance: 0.25, ..policy() };
     assert_eq!(once(&wide, 4, &cpu(&[60.0; 4])).replicas, 4);
+    // Outside the band, but the ratio rounds up to the same count.
+    let one = Policy { min: 1, ..policy() };
+    let decision = once(&one, 1, &cpu(&[1.0]));
+    assert_eq!((decision.replicas, decision.reason.as_str()), (1, "cpu recommends the current count"));
 }
 
 #[test]
@@ -247,5 +251,15 @@ fn events_read_as_one_line() {
     assert_eq!(
         event.to_string(),
         "service.api: 2 -> 4 replicas, cpu 100% (target 50%), memory unknown (target 80%, 0 of 2 reported): cpu above target"
+    );
+    assert_eq!(
+        event.to_json(),
+        serde_json::json!({
+            "instance": "service.api", "from": 2, "to": 4, "reason": "cpu above target",
+            "metrics": [
+                {"name": "cpu", "target": 50.0, "mean": 99.6, "reported": 2, "replicas": 2, "recommends": 4},
+                {"name": "memory", "target": 80.0, "mean": null, "reported": 0, "replicas": 2, "recommends": null},
+            ],
+        })
     );
 }

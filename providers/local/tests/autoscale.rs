@@ -29,16 +29,14 @@ mod support;
 
 use support::{docker, docker_available};
 
-/// Burns CPU until `/ctl/stop` exists (a volume shared by the replicas),
-/// then idles; exits on SIGTERM.
+/// Burns CPU until `/tmp/stop` exists (the test makes it in every replica
+/// once it is at max; no replica is added after), then idles; exits on
+/// SIGTERM.
 fn stack_text() -> String {
     r#"
-volume "ctl" {}
-
 service "burn" {
   image   = "stackc-test-app:1"
-  command = ["sh", "-c", "trap 'exit 0' TERM; while [ ! -f /ctl/stop ]; do :; done; while :; do sleep 1; done"]
-  volumes = { "/ctl" = volume.ctl }
+  command = ["sh", "-c", "trap 'exit 0' TERM; while [ ! -f /tmp/stop ]; do :; done; while :; do sleep 1; done"]
   resources {
     cpu    = "0.25"
     memory = "32Mi"
@@ -162,11 +160,6 @@ impl Drop for Cluster {
         for id in docker(&["ps", "-aq", "--filter", &label]).lines() {
             docker(&["rm", "-f", id]);
         }
-        for id in docker(&["volume", "ls", "-q", "--filter", &label]).lines() {
-            docker(&["volume", "rm", "-f", id]);
-        }
-        // The stdlib's volume carries no stack label of its own: by name.
-        docker(&["volume", "rm", "-f", &format!("{}-ctl", self.stack)]);
         for id in docker(&["network", "ls", "-q", "--filter", &label]).lines() {
             docker(&["network", "rm", id]);
         }
@@ -211,8 +204,9 @@ async fn replicas_follow_the_load_up_to_max_and_back_to_min() {
     }
 
     // The load stops; held by the 5 s window, then down to 1.
-    let any = cluster.running()[0].clone();
-    docker(&["exec", &any, "touch", "/ctl/stop"]);
+    for replica in cluster.running() {
+        docker(&["exec", &replica, "touch", "/tmp/stop"]);
+    }
     let stopped_at = now_ms;
     let mut steps_down = 0;
     while replicas > 1 {
