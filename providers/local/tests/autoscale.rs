@@ -20,8 +20,11 @@ use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::{Plan, PlanOptions};
 use stackc_planner::planning::{plan, PlanInput};
 use stackc_planner::providers::ProviderSet;
-use stackc_planner::state::State;
+use stackc_planner::state::{AutoscaleRecord, State};
 use stackc_provider_local::{LocalConfig, LocalProvider};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,6 +58,7 @@ target "local" {}
 }
 
 struct Cluster {
+    text: String,
     stack: String,
     dir: tempfile::TempDir,
     providers: ProviderSet,
@@ -63,8 +67,8 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new() -> Cluster {
-        let stack = format!("as-{}", std::process::id() % 100_000);
+    fn new(prefix: &str, text: String) -> Cluster {
+        let stack = format!("{prefix}-{}", std::process::id() % 100_000);
         let dir = tempfile::tempdir().unwrap();
         std::env::set_var("STACKC_SECRETS_DIR", std::env::temp_dir().join("stackc-autoscale-secrets"));
         let local = LocalProvider::new(LocalConfig::new(&stack, dir.path()));
@@ -76,7 +80,7 @@ impl Cluster {
         for schema in stackc_provider_local::schemas().into_iter().chain(stackc_provider_builtin::schemas()) {
             schemas.add(schema);
         }
-        Cluster { stack, dir, providers, backend, schemas }
+        Cluster { text, stack, dir, providers, backend, schemas }
     }
 
     fn state(&self) -> State {
@@ -90,7 +94,7 @@ impl Cluster {
     fn graph(&self) -> ResourceGraph {
         let counts: IndexMap<String, u64> = self.state().autoscaled_replicas();
         let (graph, diagnostics) =
-            expand_with_stdlib_scaled(&self.stack, &stack_text(), &self.schemas, None, counts);
+            expand_with_stdlib_scaled(&self.stack, &self.text, &self.schemas, None, counts);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         graph.unwrap()
     }
@@ -148,6 +152,15 @@ impl Cluster {
         (events.remove(0), took)
     }
 
+    /// Records `replicas` for `instance` as a step that chose it would.
+    fn record(&self, instance: &str, replicas: u64) {
+        let guard = self.backend.lock("reconcile").unwrap();
+        let mut state = self.state();
+        let record = state.instances.entry(instance.to_string()).or_default();
+        record.autoscale = Some(AutoscaleRecord { replicas, recommendations: Vec::new() });
+        self.backend.write(&guard, &mut state).unwrap();
+    }
+
     fn running(&self) -> Vec<String> {
         let label = format!("label=stackc.stack={}", self.stack);
         docker(&["ps", "-q", "--filter", &label]).lines().map(str::to_string).collect()
@@ -180,7 +193,7 @@ async fn replicas_follow_the_load_up_to_max_and_back_to_min() {
     if !docker_available() {
         return;
     }
-    let cluster = Cluster::new();
+    let cluster = Cluster::new("as", stack_text());
     let first = cluster.converge().await;
     assert_eq!(shown(&first), (1, 1), "autoscale.min before anything is recorded");
 
@@ -230,4 +243,112 @@ async fn replicas_follow_the_load_up_to_max_and_back_to_min() {
         eprintln!("measured: a step over {replicas} replica(s) took {took:.2} s (one stats call per replica, concurrent)");
     }
     eprintln!("measured: {steps_up} step(s) from min to max, {steps_down} step(s) from max back to min");
+}
+
+/// One GET through the load balancer: the body, or `None` on any failure.
+fn get(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    if !response.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    response.split("\r\n\r\n").nth(1).map(|b| b.trim().to_string())
+}
+
+/// Scaling behind the load balancer drops no request: up (each new
+/// replica healthy before nginx's configuration names it) and down (the
+/// configuration, reloaded, no longer names a replica before it stops).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_behind_the_load_balancer_drops_no_request() {
+    if !docker_available() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = format!(
+        r#"
+service "web" {{
+  image = "stackc-test-app:1"
+  port  = 8080
+  health {{
+    path     = "/"
+    interval = "1s"
+  }}
+  autoscale {{
+    min        = 1
+    max        = 4
+    cpu_target = 50
+  }}
+}}
+
+load_balancer "front" {{
+  port = {port}
+  to   = service.web
+}}
+
+target "local" {{
+  load_balancer_image = "stackc-test-lb:1"
+}}
+"#
+    );
+    let cluster = Cluster::new("aslb", text);
+    cluster.converge().await;
+    assert!(get(port).is_some(), "the load balancer answers");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sent, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let client = {
+        let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
+        std::thread::spawn(move || {
+            let mut answered = std::collections::BTreeSet::new();
+            while !stop.load(Ordering::SeqCst) {
+                sent.fetch_add(1, Ordering::SeqCst);
+                match get(port) {
+                    Some(body) => {
+                        answered.insert(body);
+                    }
+                    None => {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            answered
+        })
+    };
+    let started = Instant::now();
+    cluster.record("service.web", 4);
+    let up = cluster.converge().await;
+    assert_eq!(shown_for(&up, "service.web"), (4, 4));
+    let scaled_up = started.elapsed().as_secs_f64();
+    // Let every replica take requests before going down again.
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while (0..40).filter_map(|_| get(port)).collect::<std::collections::BTreeSet<_>>().len() < 4 {
+        assert!(Instant::now() < deadline, "the 4 replicas never all answered");
+    }
+    let started = Instant::now();
+    cluster.record("service.web", 1);
+    let down = cluster.converge().await;
+    assert_eq!(shown_for(&down, "service.web"), (1, 1));
+    let scaled_down = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::SeqCst);
+    let answered = client.join().unwrap();
+    eprintln!(
+        "measured: 1 -> 4 behind nginx in {scaled_up:.1} s, 4 -> 1 in {scaled_down:.1} s; {} requests, {} failed, answered by {} replicas",
+        sent.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst),
+        answered.len()
+    );
+    assert_eq!(failed.load(Ordering::SeqCst), 0, "requests failed while scaling");
+    assert!(answered.len() >= 4, "{answered:?}");
+    assert_eq!(cluster.running().len(), 2, "one replica and the load balancer");
+}
+
+/// The plan's autoscaled line for `instance`: (replicas, before).
+fn shown_for(plan: &Plan, instance: &str) -> (usize, usize) {
+    let found = autoscaled(plan);
+    let one = found.iter().find(|a| a.instance == instance).unwrap_or_else(|| panic!("{found:?}"));
+    (one.replicas, one.before)
 }
