@@ -434,7 +434,8 @@ pub async fn step(state: &mut State, providers: &ProviderSet, now_ms: u64) -> Ve
         policy: Result<Policy, String>,
         current: u64,
         usage: Vec<Option<ResourceUsage>>,
-        problem: Option<String>,
+        /// Why a replica could not be measured, by slot.
+        problems: Vec<Option<String>>,
     }
     let mut measures = Vec::new();
     let mut reads = tokio::task::JoinSet::new();
@@ -467,7 +468,7 @@ pub async fn step(state: &mut State, providers: &ProviderSet, now_ms: u64) -> Ve
             current: found.len() as u64,
             // A replica whose read fails (or panics) stays unmeasured.
             usage: vec![None; found.len()],
-            problem: None,
+            problems: vec![None; found.len()],
         });
     }
     while let Some(joined) = reads.join_next().await {
@@ -475,9 +476,7 @@ pub async fn step(state: &mut State, providers: &ProviderSet, now_ms: u64) -> Ve
         let measure = &mut measures[measure];
         match result {
             Ok(usage) => measure.usage[slot] = usage,
-            Err(why) => {
-                measure.problem.get_or_insert(why);
-            }
+            Err(why) => measure.problems[slot] = Some(why),
         }
     }
     let mut events = Vec::new();
@@ -499,7 +498,7 @@ pub async fn step(state: &mut State, providers: &ProviderSet, now_ms: u64) -> Ve
         let mut history = record.autoscale.as_ref().map(|a| a.recommendations.clone()).unwrap_or_default();
         let decision = decide(&policy, measure.current, &measure.usage, &mut history, now_ms);
         record.autoscale = Some(AutoscaleRecord { replicas: decision.replicas, recommendations: history });
-        let reason = match measure.problem {
+        let reason = match measure.problems.into_iter().flatten().next() {
             Some(problem) if decision.metrics.iter().any(|m| m.reported < m.replicas) => {
                 format!("{} (a replica could not be measured: {problem})", decision.reason)
             }

@@ -605,3 +605,34 @@ async fn plan_shows_the_autoscaled_count_without_changing_it() {
     assert!(!text.contains("Autoscaled"), "{text}");
     assert!(crate::render::plan_json(&outcome.plan, &sources).get("autoscaled").is_none());
 }
+
+#[tokio::test]
+async fn a_step_records_the_count_and_says_why_when_nothing_can_be_measured() {
+    let ws = Workspace::new();
+    let (_cloud, providers) = with_cloud();
+    ws.converge(&autoscaled(3), &providers).await;
+    let mut state = ws.state();
+    // The fake cloud measures nothing (the trait's default): no change,
+    // the count recorded as it is, and the provider's sentence in the reason.
+    let events = crate::autoscale::step(&mut state, &providers, 1_764_000_000_000).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!((event.instance.as_str(), event.from, event.to), ("service.api", 3, 3));
+    assert_eq!(
+        event.to_string(),
+        "service.api: 3 replicas, cpu unknown (target 70%, 0 of 3 reported): no replica reported a metric \
+         (a replica could not be measured: the fake provider cannot measure `service.api/fake_disk.replica[0]` \
+         (fake_disk))"
+    );
+    assert_eq!(state.autoscaled_replicas(), IndexMap::from([("service.api".to_string(), 3)]));
+    // An invalid policy is reported, not acted on.
+    let address = address("service.api/stackc_data.autoscale[0]");
+    let resource = state.resources.get_mut(&address).unwrap();
+    resource.attributes =
+        Value::from_json(&serde_json::json!({"input": {"autoscale": {"min": 3, "max": 2}}}));
+    let events = crate::autoscale::step(&mut state, &providers, 1_764_000_001_000).await;
+    assert!(
+        events[0].reason.starts_with("not scaled: its autoscale policy is invalid: needs 1 <= min <= max"),
+        "{events:?}"
+    );
+}
