@@ -223,7 +223,7 @@ pub fn decide(
     }
     let missing = metrics.iter().filter(|m| m.recommends.is_none()).count();
     let proposal = metrics.iter().filter_map(|m| m.recommends).max();
-    let Some(proposal) = proposal.filter(|p| missing == 0 || *p > current) else {
+    let Some(proposal) = proposal.filter(|p| missing == 0 || *p >= current) else {
         let reason = if missing == metrics.len() {
             "no replica reported a metric".to_string()
         } else {
