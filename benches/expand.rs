@@ -137,6 +137,7 @@ fn main() {
             evaluator: Arc::new(ExpressionEvaluator::new()),
             command_line_span: no_span(),
             target_defaults: Default::default(),
+            autoscaled_replicas: Default::default(),
         };
         let (graph, diagnostics) = expand_decl(&stack, &schemas, options);
         let expand_ms = started.elapsed().as_secs_f64() * 1e3;

@@ -122,6 +122,7 @@ fn compile(text: &str) -> ResourceGraph {
         evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: no_span(),
         target_defaults: Default::default(),
+        autoscaled_replicas: Default::default(),
     };
     let (graph, diagnostics) = expand_decl(&decl, &schemas, options);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{:?}", diagnostics.first());

@@ -117,6 +117,16 @@ impl Session {
             None => (backend.new_state(&checked.stack_name).map_err(|e| fail(err, e.to_string()))?, 0),
         };
         backend.check_stack(&state, &checked.stack_name).map_err(|e| fail(err, e.to_string()))?;
+        // Autoscaling: expand again with the replica counts the state
+        // records, so the plan keeps what the autoscaler chose.
+        let mut checked = checked;
+        let recorded = state.autoscaled_replicas();
+        let graph = if recorded.is_empty() {
+            graph
+        } else {
+            checked.autoscaled_replicas = recorded;
+            checked.expand(None, Format::Human, err).map_err(|failed| failed.exit)?.graph
+        };
         if let Some(note) =
             backend.journal_note(recovered, &crate::stack::display_path(&backend.journal_path()))
         {

@@ -144,20 +144,49 @@ component "service" {
 
   param "autoscale" {
     type = object({
-      min        = number
-      max        = number
-      cpu_target = optional(number)
+      min               = number
+      max               = number
+      cpu_target        = optional(number)
+      memory_target     = optional(number)
+      tolerance         = optional(number)
+      scale_down_window = optional(duration)
+      scale_up_window   = optional(duration)
     })
     default     = null
-    description = "CPU-based autoscaling between min and max replicas; cpu_target in percent (default 80)."
+    description = "Autoscaling between min and max replicas, as Kubernetes' HorizontalPodAutoscaler does it: desired = ceil(replicas * mean utilisation / target), the largest over the metrics. cpu_target and memory_target are percentages of each replica's CPU and memory (of its limit on local; of its request on kubernetes); cpu_target defaults to 80 unless only memory_target is set. tolerance (default 0.1): no change while the ratio of utilisation to target is within 1 +/- tolerance. scale_down_window (default \"300s\") and scale_up_window (default \"0s\"), in whole seconds up to \"3600s\": a scale-down (up) follows the highest (lowest) count recommended within that window. On aws the windows are the policies' scale-in and scale-out cooldowns and the tolerance is AWS's own. On local, `stackc reconcile` measures and scales; the count it chose is kept in the state."
     validation {
       condition = param.autoscale == null ? true : (param.autoscale.min >= 1 && param.autoscale.max >= param.autoscale.min)
       message   = "autoscale needs 1 <= min <= max."
     }
 
     validation {
+      condition = param.autoscale == null ? true : (param.autoscale.min % 1 == 0 && param.autoscale.max % 1 == 0)
+      message   = "autoscale.min and autoscale.max are whole numbers of replicas."
+    }
+
+    validation {
       condition = param.autoscale == null ? true : (param.autoscale.cpu_target == null ? true : (param.autoscale.cpu_target > 0 && param.autoscale.cpu_target <= 100))
       message   = "autoscale.cpu_target is a percentage between 1 and 100."
+    }
+
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.memory_target == null ? true : (param.autoscale.memory_target > 0 && param.autoscale.memory_target <= 100))
+      message   = "autoscale.memory_target is a percentage between 1 and 100."
+    }
+
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.tolerance == null ? true : (param.autoscale.tolerance >= 0 && param.autoscale.tolerance < 1))
+      message   = "autoscale.tolerance is a fraction of the target, 0 or more and less than 1 (0.1 = 10%)."
+    }
+
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.scale_down_window == null ? true : (endswith(param.autoscale.scale_down_window, "s") && !endswith(param.autoscale.scale_down_window, "ms") && can(tonumber(trimsuffix(param.autoscale.scale_down_window, "s"))) ? (tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) % 1 == 0 && tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) <= 3600) : false))
+      message   = "autoscale.scale_down_window is a whole number of seconds from \"0s\" to \"3600s\" (e.g. \"300s\"), as the HorizontalPodAutoscaler's stabilizationWindowSeconds."
+    }
+
+    validation {
+      condition = param.autoscale == null ? true : (param.autoscale.scale_up_window == null ? true : (endswith(param.autoscale.scale_up_window, "s") && !endswith(param.autoscale.scale_up_window, "ms") && can(tonumber(trimsuffix(param.autoscale.scale_up_window, "s"))) ? (tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) % 1 == 0 && tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) <= 3600) : false))
+      message   = "autoscale.scale_up_window is a whole number of seconds from \"0s\" to \"3600s\" (e.g. \"60s\"), as the HorizontalPodAutoscaler's stabilizationWindowSeconds."
     }
   }
 
@@ -200,7 +229,7 @@ component "service" {
   output "replicas" {
     type        = number
     value       = param.autoscale == null ? param.replicas : param.autoscale.min
-    description = "The number of replicas started (autoscale.min when autoscaling)."
+    description = "The number of replicas started (with autoscale: autoscale.min; on local, the count the autoscaler chose)."
   }
 
   output "backends" {
@@ -359,13 +388,33 @@ component "service" {
           scaleTargetRef = { apiVersion = "apps/v1", kind = "Deployment", name = self.dns_name }
           minReplicas    = param.autoscale.min
           maxReplicas    = param.autoscale.max
-          metrics = [{
-            type = "Resource"
-            resource = {
-              name   = "cpu"
-              target = { type = "Utilization", averageUtilization = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80 }
+          metrics = concat(
+            param.autoscale.cpu_target == null && param.autoscale.memory_target != null ? [] : [{
+              type = "Resource"
+              resource = {
+                name   = "cpu"
+                target = { type = "Utilization", averageUtilization = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80 }
+              }
+            }],
+            param.autoscale.memory_target == null ? [] : [{
+              type = "Resource"
+              resource = {
+                name   = "memory"
+                target = { type = "Utilization", averageUtilization = param.autoscale.memory_target }
+              }
+            }]
+          )
+          # Written only when the stack sets a knob: the HPA's defaults are the same.
+          behavior = param.autoscale.tolerance == null && param.autoscale.scale_down_window == null && param.autoscale.scale_up_window == null ? null : {
+            scaleDown = {
+              stabilizationWindowSeconds = param.autoscale.scale_down_window != null ? tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) : 300
+              tolerance                  = param.autoscale.tolerance != null ? tostring(param.autoscale.tolerance) : null
             }
-          }]
+            scaleUp = {
+              stabilizationWindowSeconds = param.autoscale.scale_up_window != null ? tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) : 0
+              tolerance                  = param.autoscale.tolerance != null ? tostring(param.autoscale.tolerance) : null
+            }
+          }
         }
       }
     }
@@ -437,16 +486,39 @@ component "service" {
     }
 
     resource "aws_appautoscaling_policy" "cpu" {
-      count              = param.autoscale == null ? 0 : 1
+      count              = param.autoscale == null ? 0 : (param.autoscale.cpu_target == null && param.autoscale.memory_target != null ? 0 : 1)
       name               = "${self.dns_name}-cpu"
       policy_type        = "TargetTrackingScaling"
       service_namespace  = "ecs"
       resource_id        = aws_appautoscaling_target.main[0].resource_id
       scalable_dimension = "ecs:service:DesiredCount"
-      target_tracking_scaling_policy_configuration = {
-        target_value                    = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80
-        predefined_metric_specification = { predefined_metric_type = "ECSServiceAverageCPUUtilization" }
-      }
+      # The windows become cooldowns only when set, so AWS keeps its own defaults otherwise.
+      target_tracking_scaling_policy_configuration = merge(
+        {
+          target_value                    = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : 80
+          predefined_metric_specification = { predefined_metric_type = "ECSServiceAverageCPUUtilization" }
+        },
+        param.autoscale.scale_down_window == null ? {} : { scale_in_cooldown = tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) },
+        param.autoscale.scale_up_window == null ? {} : { scale_out_cooldown = tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) }
+      )
+    }
+
+    resource "aws_appautoscaling_policy" "memory" {
+      count              = param.autoscale == null ? 0 : (param.autoscale.memory_target == null ? 0 : 1)
+      name               = "${self.dns_name}-memory"
+      policy_type        = "TargetTrackingScaling"
+      service_namespace  = "ecs"
+      resource_id        = aws_appautoscaling_target.main[0].resource_id
+      scalable_dimension = "ecs:service:DesiredCount"
+      # The windows become cooldowns only when set, so AWS keeps its own defaults otherwise.
+      target_tracking_scaling_policy_configuration = merge(
+        {
+          target_value                    = param.autoscale.memory_target
+          predefined_metric_specification = { predefined_metric_type = "ECSServiceAverageMemoryUtilization" }
+        },
+        param.autoscale.scale_down_window == null ? {} : { scale_in_cooldown = tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) },
+        param.autoscale.scale_up_window == null ? {} : { scale_out_cooldown = tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) }
+      )
     }
 
     output "target_group_arn" {
@@ -466,8 +538,28 @@ component "service" {
       context = param.build
     }
 
+    # Autoscaling: `stackc reconcile` reads the policy as last applied (this
+    # resource's state), measures the replicas, and records the count it
+    # chooses in the state, which bodies read as `self.autoscaled_replicas`
+    # (null when none): the count below, within min..max (min at first).
+    resource "stackc_data" "autoscale" {
+      count = param.autoscale == null ? 0 : 1
+      input = {
+        autoscale = {
+          min               = param.autoscale.min
+          max               = param.autoscale.max
+          cpu_target        = param.autoscale.cpu_target != null ? param.autoscale.cpu_target : (param.autoscale.memory_target != null ? null : 80)
+          memory_target     = param.autoscale.memory_target
+          tolerance         = param.autoscale.tolerance != null ? param.autoscale.tolerance : 0.1
+          scale_down_window = param.autoscale.scale_down_window != null ? tonumber(trimsuffix(param.autoscale.scale_down_window, "s")) : 300
+          scale_up_window   = param.autoscale.scale_up_window != null ? tonumber(trimsuffix(param.autoscale.scale_up_window, "s")) : 0
+          replicas          = "docker_container.replica"
+        }
+      }
+    }
+
     resource "docker_container" "replica" {
-      count   = param.autoscale == null ? param.replicas : param.autoscale.min
+      count   = param.autoscale == null ? param.replicas : min(max(coalesce(self.autoscaled_replicas, param.autoscale.min), param.autoscale.min), param.autoscale.max)
       name    = "${self.stack}-${self.dns_name}-${count.index}"
       image   = param.build == null ? param.image : docker_image.build[0].ref
       command = param.command
@@ -496,6 +588,10 @@ component "service" {
 
     output "backends" {
       value = [for replica in docker_container.replica : "${replica.network_aliases[1]}"]
+    }
+
+    output "replicas" {
+      value = length(docker_container.replica)
     }
   }
 }

@@ -447,3 +447,50 @@ fn an_apply_with_nothing_to_do_commits_a_recovered_journal() {
     assert!(stack.state()["serial"].as_u64().unwrap() > serial, "state.json rewritten");
     assert_eq!(stack.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+/// The replica count the autoscaler recorded in the state is what `plan`
+/// keeps and shows (the session expands with it); no Engine is needed for
+/// a state without resources.
+#[test]
+fn plan_keeps_and_shows_the_autoscaled_count_recorded_in_the_state() {
+    let stack = Stack::new(
+        r#"
+service "api" {
+  image = "stackc-test-app:1"
+  autoscale {
+    min = 1
+    max = 5
+  }
+}
+target "local" {}
+"#,
+    );
+    let name = stack.path().file_name().unwrap().to_string_lossy().into_owned();
+    let dir = stack.path().join(".stackc/local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = serde_json::json!({
+        "version": 1, "lineage": "7c1d2f3e-0000-4000-8000-000000000001", "serial": 1,
+        "stack": name, "target": "local", "resources": [], "outputs": {},
+        "instances": {"service.api": {"autoscale": {"replicas": 3, "recommendations": []}}},
+    });
+    std::fs::write(dir.join("state.json"), serde_json::to_string(&state).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(dir.join("state.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let plan = stack.run(&["plan", "--target", "local"]).ok();
+    assert_eq!(plan.stdout.matches("/docker_container.replica[").count(), 3, "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Autoscaled:\n  service.api: 3 replicas (autoscaled between 1 and 5)\n"),
+        "{}",
+        plan.stdout
+    );
+    let json = stack.run(&["plan", "--target", "local", "--json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        json["autoscaled"],
+        serde_json::json!([{"instance": "service.api", "replicas": 3, "replicas_before": 0, "min": 1, "max": 5}])
+    );
+}

@@ -342,3 +342,96 @@ fn watch_retries_a_failing_pass_with_a_growing_wait_and_never_exits_on_it() {
     assert_eq!(seen.last().unwrap()["event"], "stopped", "{seen:?}");
     assert!(!stack.lock_path().exists(), "the lock was released");
 }
+
+/// A service whose replicas burn CPU until `/tmp/stop` exists.
+const BURNING: &str = r#"
+service "burn" {
+  image   = "stackc-test-app:1"
+  command = ["sh", "-c", "trap 'exit 0' TERM; while [ ! -f /tmp/stop ]; do :; done; while :; do sleep 1; done"]
+  resources {
+    cpu    = "0.25"
+    memory = "32Mi"
+  }
+  autoscale {
+    min               = 1
+    max               = 3
+    cpu_target        = 30
+    scale_down_window = "5s"
+  }
+}
+
+target "local" {}
+"#;
+
+/// The `burn` replicas running now.
+fn burning(stack: &Stack) -> Vec<String> {
+    let label = format!("label=stackc.stack={}", stack.name);
+    docker(&["ps", "-q", "--filter", &label, "--filter", "label=stackc.instance=burn"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// One reconcile pass (JSON events): the autoscale event's `to`.
+fn autoscale_pass(stack: &Stack) -> u64 {
+    let out = stack.stackc("reconcile", &["--json"]);
+    assert!(out.status.success(), "reconcile failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    let events: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let scale = events.iter().find(|e| e["event"] == "autoscale").unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(scale["instance"], "service.burn", "{scale}");
+    eprintln!("pass: {scale}");
+    scale["to"].as_u64().unwrap()
+}
+
+/// `plan` keeps the autoscaled count: no change, and it says so.
+fn plan_keeps(stack: &Stack, replicas: u64) {
+    let out = stack.stackc("plan", &["--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "plan wants changes:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let shown =
+        format!("{replicas} replica{} (autoscaled between 1 and 3)", if replicas == 1 { "" } else { "s" });
+    assert!(text(&out.stdout).contains(&shown), "plan does not show `{shown}`:\n{}", text(&out.stdout));
+}
+
+#[test]
+fn reconcile_passes_autoscale_a_burning_service_up_to_max_and_back_to_min_and_plan_keeps_the_count() {
+    if !docker_available() {
+        return;
+    }
+    let stack = Stack::new("rcburn");
+    std::fs::write(stack.dir.join("main.stack.hcl"), BURNING).unwrap();
+    stack.apply();
+    assert_eq!(burning(&stack).len(), 1, "autoscale.min before anything is measured");
+
+    let mut replicas = 1;
+    let mut passes = 0;
+    while replicas < 3 {
+        passes += 1;
+        assert!(passes <= 4, "not at max after 4 passes ({replicas} replicas)");
+        let to = autoscale_pass(&stack);
+        assert!(to >= replicas, "scaled down under load");
+        replicas = to;
+        assert_eq!(burning(&stack).len() as u64, replicas, "the pass did not carry out its count");
+        plan_keeps(&stack, replicas);
+    }
+    eprintln!("measured: {passes} reconcile pass(es) from min to max");
+
+    for replica in burning(&stack) {
+        docker(&["exec", &replica, "touch", "/tmp/stop"]);
+    }
+    let mut passes = 0;
+    while replicas > 1 {
+        passes += 1;
+        assert!(passes <= 30, "not back at min after 30 passes ({replicas} replicas)");
+        std::thread::sleep(Duration::from_secs(1));
+        replicas = autoscale_pass(&stack);
+        assert_eq!(burning(&stack).len() as u64, replicas, "the pass did not carry out its count");
+        plan_keeps(&stack, replicas);
+    }
+    eprintln!("measured: {passes} reconcile pass(es) from max back to min after the load stopped");
+    let status = stack.stackc("status", &["--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let burn =
+        document["instances"].as_array().unwrap().iter().find(|i| i["instance"] == "service.burn").cloned();
+    assert_eq!(burn.unwrap()["autoscaled"], 1, "status shows the recorded count");
+}

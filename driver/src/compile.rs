@@ -89,6 +89,11 @@ pub struct CheckedStack {
     decl: StackDecl,
     /// What `file()` reads from (shared by check and expansion).
     files: Arc<StackFiles>,
+    /// Autoscaling: the replica counts the state records, by instance
+    /// (`State::autoscaled_replicas`), which expansion gives component
+    /// bodies as `self.autoscaled_replicas`. Empty until a session loads the
+    /// state.
+    pub autoscaled_replicas: IndexMap<String, u64>,
 }
 
 /// An expanded stack.
@@ -240,6 +245,7 @@ fn check_loaded(
         source_hash: String::new(),
         decl,
         files,
+        autoscaled_replicas: IndexMap::new(),
     };
     // The check evaluates the stack's own expressions; `file()` in a
     // component body is evaluated only by expansion: expand once first (the
@@ -306,7 +312,9 @@ pub fn check_applied(
     let stdlib_files = load::add_stdlib(&mut sources);
     let info = StackInfo { root: stack_dir.to_path_buf(), user_files, user_paths, stdlib_files };
     let variables = match &applied.variables {
-        Value::Object(values) => values.iter().map(|(name, value)| (name.clone(), value.unmarked())).collect(),
+        Value::Object(values) => {
+            values.iter().map(|(name, value)| (name.clone(), value.unmarked())).collect()
+        }
         _ => Vec::new(),
     };
     let files = Arc::new(StackFiles::replaying(stack_dir, applied.file_reads.iter().cloned().collect()));
@@ -412,6 +420,7 @@ impl CheckedStack {
             evaluator: Arc::new(self.evaluator()),
             command_line_span: expand::no_span(),
             target_defaults: target_defaults(target),
+            autoscaled_replicas: self.autoscaled_replicas.clone(),
         };
         expand::expand_decl(&self.decl, &schemas, options)
     }

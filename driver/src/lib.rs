@@ -18,7 +18,7 @@ pub mod compile;
 pub mod load;
 
 pub use compile::{
-    applied_configuration, check, check_applied, check_stack, prior_from_state, schemas, stack_dir_of, stack_name_of, target_defaults,
-    CheckedStack, Compiled, Failure, Report, StackFiles, StackRequest,
+    applied_configuration, check, check_applied, check_stack, prior_from_state, schemas, stack_dir_of,
+    stack_name_of, target_defaults, CheckedStack, Compiled, Failure, Report, StackFiles, StackRequest,
 };
 pub use load::{declared_targets, display_path, LoadError, Overlays, StackInfo, STACK_FILE_SUFFIX};

@@ -69,9 +69,11 @@ service "api" {
 
   health { path = "/healthz" }
   autoscale {
-    min        = 4
-    max        = 12
-    cpu_target = 70
+    min               = 4
+    max               = 12
+    cpu_target        = 70
+    memory_target     = 80
+    scale_down_window = "120s"
   }
 
   rollout {

@@ -621,28 +621,43 @@ fn operations<'p>(plan: &'p Plan) -> (Vec<Operation<'p>>, Option<String>) {
             }
         }
     }
-    edges.sort_unstable();
-    edges.dedup();
-    for (first, then) in edges {
-        operations[first].dependents.push(then);
-        operations[then].waiting += 1;
-    }
-    // Check there is an order (Kahn's algorithm on a copy of the counts).
-    let mut waiting: Vec<usize> = operations.iter().map(|o| o.waiting).collect();
-    let mut ready: Vec<usize> = (0..operations.len()).filter(|&i| waiting[i] == 0).collect();
-    let mut seen = 0;
-    while let Some(i) = ready.pop() {
-        seen += 1;
-        for &d in &operations[i].dependents {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                ready.push(d);
+    // A dependent updated so that it no longer uses an object that is
+    // deleted is updated first (a load balancer's configuration stops
+    // naming a replica before the replica stops: no request goes to it),
+    // unless that leaves no order.
+    let mut detach: Vec<(usize, usize)> = Vec::new();
+    for (i, operation) in operations.iter().enumerate() {
+        if operation.kind != OperationKind::Delete {
+            continue;
+        }
+        for dependent in recorded_dependents.get(&operation.change.address).into_iter().flatten() {
+            if let Some(&u) = create_or_update.get(dependent) {
+                let update = &operations[u];
+                if update.kind == OperationKind::Update
+                    && !update.change.dependencies.contains(&operation.change.address)
+                {
+                    detach.push((u, i));
+                }
             }
         }
     }
-    if seen < operations.len() {
-        let stuck: Vec<String> = (0..operations.len())
-            .filter(|&i| waiting[i] > 0)
+    if !detach.is_empty() {
+        let mut with_detach = edges.clone();
+        with_detach.extend(detach);
+        if stuck(operations.len(), &with_detach).is_empty() {
+            edges = with_detach;
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    for &(first, then) in &edges {
+        operations[first].dependents.push(then);
+        operations[then].waiting += 1;
+    }
+    let stuck = stuck(operations.len(), &edges);
+    if !stuck.is_empty() {
+        let stuck: Vec<String> = stuck
+            .into_iter()
             .map(|i| format!("{} `{}`", operations[i].kind.as_str(), operations[i].change.address))
             .collect();
         let problem = format!(
@@ -652,6 +667,42 @@ fn operations<'p>(plan: &'p Plan) -> (Vec<Operation<'p>>, Option<String>) {
         return (operations, Some(problem));
     }
     (operations, None)
+}
+
+/// The order apply follows for `plan`, as `(first, then)` pairs of
+/// `"<operation> <address>"`, for tests.
+#[cfg(test)]
+pub(crate) fn order_of(plan: &Plan) -> Vec<(String, String)> {
+    let (operations, _) = operations(plan);
+    let name = |o: &Operation<'_>| format!("{} {}", o.kind.as_str(), o.change.address);
+    let mut pairs = Vec::new();
+    for operation in &operations {
+        for &then in &operation.dependents {
+            pairs.push((name(operation), name(&operations[then])));
+        }
+    }
+    pairs
+}
+
+/// The operations no order reaches with `edges` (`(first, then)`): those
+/// on or after a cycle (Kahn's algorithm); empty when there is an order.
+fn stuck(count: usize, edges: &[(usize, usize)]) -> Vec<usize> {
+    let mut waiting = vec![0usize; count];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for &(first, then) in edges {
+        dependents[first].push(then);
+        waiting[then] += 1;
+    }
+    let mut ready: Vec<usize> = (0..count).filter(|&i| waiting[i] == 0).collect();
+    while let Some(i) = ready.pop() {
+        for &d in &dependents[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.push(d);
+            }
+        }
+    }
+    (0..count).filter(|&i| waiting[i] > 0).collect()
 }
 
 /// One provider call, ready to run in a task.

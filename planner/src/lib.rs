@@ -4,6 +4,7 @@
 //! [`stackc_providers::Provider`] trait and a state backend.
 
 pub mod apply;
+pub mod autoscale;
 pub mod backend;
 pub mod files;
 pub mod plan;

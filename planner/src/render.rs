@@ -109,6 +109,15 @@ pub fn plan_text(plan: &Plan, sources: &Sources, style: Style) -> String {
         }
         out.push('\n');
     }
+    let autoscaled = crate::autoscale::autoscaled(plan);
+    if !autoscaled.is_empty() && !plan.options.destroy {
+        out.push_str(&style.paint(BOLD, "Autoscaled:"));
+        out.push('\n');
+        for instance in &autoscaled {
+            let _ = writeln!(out, "  {}: {instance}", instance.instance);
+        }
+        out.push('\n');
+    }
     let summary = plan.summary();
     if plan.has_changes() {
         let _ = writeln!(
@@ -393,7 +402,7 @@ pub fn plan_json(plan: &Plan, sources: &Sources) -> Json {
             })
         })
         .collect();
-    json!({
+    let mut document = json!({
         "format_version": 1,
         "stack": plan.stack,
         "target": plan.target,
@@ -405,7 +414,24 @@ pub fn plan_json(plan: &Plan, sources: &Sources) -> Json {
         "resource_changes": changes,
         "forgotten": plan.forgotten.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         "output_changes": outputs,
-    })
+    });
+    // Only when there are some: a plan without autoscaling keeps its shape.
+    let autoscaled = crate::autoscale::autoscaled(plan);
+    if !autoscaled.is_empty() && !plan.options.destroy {
+        document["autoscaled"] = autoscaled
+            .iter()
+            .map(|a| {
+                json!({
+                    "instance": a.instance,
+                    "replicas": a.replicas,
+                    "replicas_before": a.before,
+                    "min": a.min,
+                    "max": a.max,
+                })
+            })
+            .collect();
+    }
+    document
 }
 
 /// One changed leaf: `{ path, before, after, sensitive, after_unknown }`.

@@ -46,6 +46,12 @@ pub struct State {
     /// The inputs of the last successful apply, which `stackc reconcile`
     /// compiles again; `None` before the first one and after a destroy.
     pub applied: Option<AppliedConfiguration>,
+    /// What stackc keeps about a component instance itself rather than one
+    /// of its resources, by instance address (`service.api`): the
+    /// autoscaler's count and history. Absent from older states (they load
+    /// with none); a state that has some is refused by an older stackc
+    /// (its document rejects unknown fields), which would drop them.
+    pub instances: IndexMap<String, InstanceState>,
 }
 
 /// What the last successful apply compiled: the stack's files as text,
@@ -108,6 +114,37 @@ impl AppliedConfiguration {
             time: document.time,
         }
     }
+}
+
+/// What the state records about one component instance.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceState {
+    /// Set once the autoscaler (`stackc_planner::autoscale`) measured the
+    /// instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleRecord>,
+}
+
+/// The autoscaler's record of one instance: the count it chose (what
+/// expansion gives the body as `self.autoscaled_replicas`) and the
+/// recommendations it made, for the stabilisation windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleRecord {
+    pub replicas: u64,
+    /// Recommendations (before stabilisation and clamping), oldest first;
+    /// those older than both windows are dropped when a new one is made.
+    #[serde(default)]
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// One recommendation and when it was made (milliseconds since the Unix epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recommendation {
+    pub at_ms: u64,
+    pub replicas: u64,
 }
 
 /// A create recorded in the apply journal *before* its request was sent.
@@ -192,7 +229,17 @@ impl State {
             outputs: IndexMap::new(),
             intents: IndexMap::new(),
             applied: None,
+            instances: IndexMap::new(),
         }
+    }
+
+    /// The replica counts the autoscaler recorded, by instance address: the
+    /// expansion option `autoscaled_replicas`.
+    pub fn autoscaled_replicas(&self) -> IndexMap<String, u64> {
+        self.instances
+            .iter()
+            .filter_map(|(instance, state)| Some((instance.clone(), state.autoscale.as_ref()?.replicas)))
+            .collect()
     }
 
     /// Keeps resources sorted by address so the document diffs well.
@@ -211,6 +258,7 @@ impl State {
             outputs: self.outputs.iter().map(|(name, o)| (name.clone(), o.to_document())).collect(),
             intents: self.intents.iter().map(|(address, i)| i.to_document(address)).collect(),
             applied: self.applied.as_ref().map(AppliedConfiguration::to_document),
+            instances: self.instances.clone(),
         }
     }
 
@@ -244,6 +292,9 @@ impl State {
         let outputs =
             document.outputs.into_iter().map(|(name, o)| (name, OutputState::from_document(o))).collect();
         let intents = document.intents.into_iter().map(CreateIntent::from_document).collect();
+        if let Some(bad) = document.instances.keys().find(|instance| !is_valid_address(instance)) {
+            return Err(format!("`{}` is not an instance address", bad.escape_debug()));
+        }
         let mut state = State {
             lineage: document.lineage,
             serial: document.serial,
@@ -253,6 +304,7 @@ impl State {
             outputs,
             intents,
             applied: document.applied.map(AppliedConfiguration::from_document),
+            instances: document.instances,
         };
         state.sort();
         Ok(state)
@@ -367,6 +419,9 @@ pub struct Document {
     /// Open [`CreateIntent`]s (present only after an apply was killed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<DocumentResource>,
+    /// By instance address; absent when empty (see [`State::instances`]).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub instances: IndexMap<String, InstanceState>,
     /// The last applied configuration (version 2 on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<DocumentApplied>,
@@ -543,6 +598,35 @@ mod tests {
         let loaded = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
         assert_eq!(loaded.applied, None);
         assert_eq!(loaded.resources, sample().resources);
+    }
+
+    #[test]
+    fn instances_round_trip_and_older_states_load_without_them() {
+        let mut state = sample();
+        let old_json = serde_json::to_string(&state.to_document()).unwrap();
+        assert!(!old_json.contains("instances"), "{old_json}");
+        assert!(State::from_document(serde_json::from_str(&old_json).unwrap()).unwrap().instances.is_empty());
+        state.instances.insert(
+            "service.api".into(),
+            InstanceState {
+                autoscale: Some(AutoscaleRecord {
+                    replicas: 4,
+                    recommendations: vec![Recommendation { at_ms: 1_000, replicas: 5 }],
+                }),
+            },
+        );
+        let json = serde_json::to_string(&state.to_document()).unwrap();
+        assert!(
+            json.contains(r#""instances":{"service.api":{"autoscale":{"replicas":4,"recommendations":[{"at_ms":1000,"replicas":5}]}}}"#),
+            "{json}"
+        );
+        let back = State::from_document(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(back.autoscaled_replicas(), IndexMap::from([("service.api".to_string(), 4)]));
+        let mut document = state.to_document();
+        let record = document.instances.shift_remove("service.api").unwrap();
+        document.instances.insert("../x".into(), record);
+        assert!(State::from_document(document).unwrap_err().contains("not an instance address"));
     }
 
     #[test]

@@ -147,6 +147,8 @@ enum Event {
         failed: usize,
         elapsed: Duration,
     },
+    /// The autoscaler measured an instance (and maybe changed its count).
+    Autoscale(stackc_planner::autoscale::AutoscaleEvent),
     /// With --watch, after a failed pass: when the next one runs.
     Retry {
         failures: u32,
@@ -217,6 +219,7 @@ impl Event {
                 "pass {pass}: skipped: the state is locked by {holder} (pid {pid}) for `{operation}` since {since}"
             ),
             Event::Error { message } => format!("error   {message}"),
+            Event::Autoscale(event) => format!("scale   {event}"),
             // The skipped line said it all.
             Event::PassEnd { outcome: Outcome::Skipped, .. } => return None,
             Event::PassEnd { outcome, acted, failed, elapsed } => match outcome {
@@ -264,6 +267,11 @@ impl Event {
                 "event": "skipped", "holder": holder, "pid": pid, "operation": operation, "since": since
             }),
             Event::Error { message } => json!({"event": "error", "message": message}),
+            Event::Autoscale(event) => {
+                let mut value = event.to_json();
+                value["event"] = json!("autoscale");
+                value
+            }
             Event::PassEnd { outcome, acted, failed, elapsed } => json!({
                 "event": "pass", "outcome": outcome.as_str(), "done": acted, "failed": failed,
                 "duration_ms": elapsed.as_millis() as u64
@@ -510,23 +518,18 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
     if let Some(note) = backend.journal_note(loaded.recovered, &journal) {
         let _ = writeln!(err, "note: {note}");
     }
-    // `mut`: the autoscaling step below updates the recorded replica counts.
-    #[allow(unused_mut)]
-    let mut state = loaded.state;
+    let state = loaded.state;
 
-    // ── Autoscaling (issue 12, item 3) is wired here, once per pass: the
-    // lock is held and the state loaded, nothing is compiled yet. Its step
-    // reads the replicas' CPU and memory, updates the replica counts
-    // recorded in `state`, and the compile below expands with them.
-
-    // 3. Compile what was last applied (or the sources).
-    let checked = match compile(context, &state, err) {
+    // 3. Compile what was last applied (or the sources), with the replica
+    // counts the autoscaler recorded.
+    let mut checked = match compile(context, &state, err) {
         Ok(checked) => checked,
         Err(message) => {
             release(guard);
             return fail(message);
         }
     };
+    checked.autoscaled_replicas = state.autoscaled_replicas();
     let compiled = match checked.expand(None, Format::Human, err) {
         Ok(compiled) => compiled,
         Err(_) => {
@@ -564,9 +567,52 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
         Ok(session) => session,
         Err(_) => return fail("the providers could not be connected (see above)".to_string()),
     };
-    let outcome = act(context, &mut session, report_drift, started, err);
+    // 4. Autoscaling: measure the replicas, decide as the HPA does, record
+    // the counts (and the history the windows need) in the state, and
+    // expand again when a count changed; the plan below carries it out.
+    let measured = match autoscale(context, &mut session, err) {
+        Ok(measured) => measured,
+        Err(message) => {
+            session.release(err);
+            return fail(message);
+        }
+    };
+    let outcome = act(context, &mut session, report_drift, measured, started, err);
     session.release(err);
     outcome
+}
+
+/// The autoscaling step of a pass (`stackc_planner::autoscale::step`) on
+/// the session's state: prints one event per autoscaled instance and, when
+/// a recorded count changed, expands the stack again with the new counts.
+/// `Ok(true)` when it recorded anything (the state must then be saved even
+/// if nothing else changes, for the stabilisation windows).
+fn autoscale(context: &Context<'_>, session: &mut Session, err: &mut dyn Write) -> Result<bool, String> {
+    if stackc_planner::autoscale::policies(&session.state).is_empty() {
+        return Ok(false);
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let before = session.state.instances.clone();
+    let events = context.runtime.block_on(stackc_planner::autoscale::step(
+        &mut session.state,
+        &session.providers,
+        now_ms,
+    ));
+    for event in events {
+        context.events.emit(&Event::Autoscale(event));
+    }
+    let recorded = session.state.autoscaled_replicas();
+    if recorded != session.checked.autoscaled_replicas {
+        session.checked.autoscaled_replicas = recorded;
+        session.graph = session
+            .checked
+            .expand(None, Format::Human, err)
+            .map_err(|_| "the stack does not expand with the autoscaled counts (see above)".to_string())?
+            .graph;
+    }
+    Ok(session.state.instances != before)
 }
 
 /// The configuration of this pass: as last applied, or the sources.
@@ -610,6 +656,7 @@ fn act(
     context: &Context<'_>,
     session: &mut Session,
     report_drift: Vec<String>,
+    measured: bool,
     started: Instant,
     err: &mut dyn Write,
 ) -> Outcome {
@@ -651,6 +698,18 @@ fn act(
         session.state.applied.as_ref().map(|a| &a.source_hash) != Some(&applied.source_hash)
     });
     if !plan.has_changes() && plan.refreshed.is_empty() && session.recovered == 0 && !record {
+        if measured {
+            // Only the autoscaler's record changed (its history): saved,
+            // so the next pass's windows see this pass's recommendation.
+            let saved = match &session.guard {
+                Some(guard) => session.backend.write(guard, &mut session.state).map_err(|e| e.to_string()),
+                None => Err("the lock is no longer held".to_string()),
+            };
+            if let Err(message) = saved {
+                events.emit(&Event::Error { message });
+                return end(Outcome::Failed, 0, 0);
+            }
+        }
         return end(Outcome::Converged, 0, 0);
     }
     let observer = PassObserver {

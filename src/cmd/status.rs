@@ -119,9 +119,10 @@ pub fn instance_of(address: &ResourceAddress) -> String {
 }
 
 /// The autoscaled replica count of `instance` recorded in the state by the
-/// autoscaler (issue 12, item 3), once that record exists; `None` otherwise.
-fn autoscaled_count(_state: &State, _instance: &str) -> Option<u64> {
-    None
+/// autoscaler (`stackc reconcile`); `None` when it does not autoscale or was
+/// never measured.
+fn autoscaled_count(state: &State, instance: &str) -> Option<u64> {
+    state.instances.get(instance)?.autoscale.as_ref().map(|record| record.replicas)
 }
 
 pub fn run(args: Args) -> ExitCode {

@@ -605,7 +605,12 @@ impl<'r, 'a> Checker<'r, 'a> {
             Root::Whole(Type::Object(
                 resolve::SELF_ATTRIBUTES
                     .iter()
-                    .map(|a| (a.to_string(), ObjectField { ty: Type::String, optional: false }))
+                    .map(|a| match *a {
+                        "autoscaled_replicas" => {
+                            (a.to_string(), ObjectField { ty: Type::Number, optional: true })
+                        }
+                        _ => (a.to_string(), ObjectField { ty: Type::String, optional: false }),
+                    })
                     .collect(),
             )),
         );
@@ -962,6 +967,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                     ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
                     ("target".to_string(), Value::Unknown),
                     ("stack".to_string(), Value::Unknown),
+                    ("autoscaled_replicas".to_string(), Value::Unknown),
                 ]))),
             );
         }

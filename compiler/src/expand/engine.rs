@@ -93,6 +93,8 @@ pub(crate) struct Engine<'s> {
     /// it while expanding; put into its node when expansion ends, moved
     /// when nothing kept a reference (most resources), else copied.
     values: Vec<(petgraph::graph::NodeIndex, Arc<Value>)>,
+    /// `ExpandOptions::autoscaled_replicas`.
+    pub autoscaled_replicas: IndexMap<String, u64>,
 }
 
 /// An expression's references and the roots they name, and whether one
@@ -216,6 +218,15 @@ impl<'s> Engine<'s> {
             shared: FastMap::default(),
             orders: FastMap::default(),
             values: Vec::new(),
+            autoscaled_replicas: IndexMap::new(),
+        }
+    }
+
+    /// `self.autoscaled_replicas` of the instance at `path`.
+    fn autoscaled_replicas_of(&self, path: &InstancePath) -> Value {
+        match self.autoscaled_replicas.get(&path.to_string()) {
+            Some(count) => Value::Number(*count as f64),
+            None => Value::Null,
         }
     }
 
@@ -833,6 +844,10 @@ impl<'s> Engine<'s> {
             ("dns_name".to_string(), Value::string(dns_name(&decl.name))),
             ("target".to_string(), Value::string(&target)),
             ("stack".to_string(), Value::string(self.stack_dns_name())),
+            (
+                "autoscaled_replicas".to_string(),
+                self.autoscaled_replicas_of(&frame.path.child(&decl.kind, &decl.name, None)),
+            ),
         ]
         .into_iter()
         .collect();

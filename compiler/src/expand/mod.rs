@@ -55,6 +55,11 @@ pub struct ExpandOptions<'a> {
     /// the environment (the aws target's `region` from `AWS_REGION`, as
     /// its provider reads it); an attribute in neither reads as null.
     pub target_defaults: IndexMap<String, Value>,
+    /// The replica count the autoscaler recorded in the state, by instance
+    /// address (`service.api`): a component body reads it as
+    /// `self.autoscaled_replicas` (null for an instance not listed), so
+    /// expanding with the state's counts keeps what the autoscaler chose.
+    pub autoscaled_replicas: IndexMap<String, u64>,
 }
 
 /// The target to expand for: `--target` if given (it must be declared, or
@@ -124,6 +129,7 @@ pub fn expand_decl(
         Err(diagnostic) => return (None, vec![diagnostic]),
     };
     let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
+    engine.autoscaled_replicas = options.autoscaled_replicas;
     engine.expand_stack(&options.variables, &options.target_defaults, options.command_line_span);
     let mut diagnostics = engine.diagnostics;
     crate::diagnostic::sort(&mut diagnostics);

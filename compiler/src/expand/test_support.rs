@@ -7,6 +7,7 @@ use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 use crate::value::Value;
+use indexmap::IndexMap;
 
 /// Parses a test input with the real parser; panics on a syntax error (test
 /// inputs are valid).
@@ -105,6 +106,18 @@ pub fn expand_with_stdlib_as(
     schemas: &dyn crate::schema::SchemaSource,
     prior: Option<super::PriorLookup<'_>>,
 ) -> (Option<crate::graph::ResourceGraph>, Vec<Diagnostic>) {
+    expand_with_stdlib_scaled(stack, text, schemas, prior, IndexMap::new())
+}
+
+/// [`expand_with_stdlib_as`] with the replica counts an autoscaler
+/// recorded (`ExpandOptions::autoscaled_replicas`).
+pub fn expand_with_stdlib_scaled(
+    stack: &str,
+    text: &str,
+    schemas: &dyn crate::schema::SchemaSource,
+    prior: Option<super::PriorLookup<'_>>,
+    autoscaled_replicas: IndexMap<String, u64>,
+) -> (Option<crate::graph::ResourceGraph>, Vec<Diagnostic>) {
     let stdlib: Vec<_> = crate::stdlib::files()
         .iter()
         .enumerate()
@@ -122,6 +135,7 @@ pub fn expand_with_stdlib_as(
         evaluator: std::sync::Arc::new(crate::eval::ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
+        autoscaled_replicas,
     };
     super::expand_decl(&stack, schemas, options)
 }

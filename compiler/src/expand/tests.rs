@@ -48,6 +48,7 @@ fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagn
         evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
+        autoscaled_replicas: Default::default(),
     };
     expand_decl(&stack, &schemas(), options)
 }

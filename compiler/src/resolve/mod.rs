@@ -32,7 +32,10 @@ pub use cycles::Node;
 pub const KNOWN_TARGETS: &[&str] = crate::expand::KNOWN_TARGETS;
 
 /// Attributes `self` has inside a component body.
-pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target", "stack"];
+/// `autoscaled_replicas` is the replica count the autoscaler recorded for
+/// the instance in the state (null when none): see
+/// `ExpandOptions::autoscaled_replicas`.
+pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target", "stack", "autoscaled_replicas"];
 
 /// A component's declarations.
 #[derive(Debug)]

@@ -584,3 +584,114 @@ async fn a_create_of_a_killed_apply_is_destroyed_and_an_intent_that_made_nothing
     assert!(ws.state().intents.is_empty());
     assert_eq!(cloud.count(), 1);
 }
+
+#[tokio::test]
+async fn a_dependent_stops_using_an_object_before_it_is_deleted() {
+    // A load balancer's configuration names two replicas; one goes (a
+    // scale-down): the configuration is updated before the replica stops.
+    let ws = Workspace::new();
+    let (_cloud, providers) = with_cloud();
+    let two = GraphBuilder::default()
+        .node("fake_disk.r0", TYPE, Some(TARGET), disk("r0", 1.0))
+        .node("fake_disk.r1", TYPE, Some(TARGET), disk("r1", 1.0))
+        .referencing("fake_disk.lb", TYPE, Some(TARGET), disk("lb", 1.0), ("size", "fake_disk.r1", "size"))
+        .build();
+    ws.converge(&two, &providers).await;
+    let one = GraphBuilder::default()
+        .node("fake_disk.r0", TYPE, Some(TARGET), disk("r0", 2.0))
+        .referencing("fake_disk.lb", TYPE, Some(TARGET), disk("lb", 1.0), ("size", "fake_disk.r0", "size"))
+        .build();
+    let outcome = ws.plan(&one, &providers, PlanOptions::new()).await;
+    let order = crate::apply::order_of(&outcome.plan);
+    assert!(order.contains(&("update fake_disk.lb".into(), "delete fake_disk.r1".into())), "{order:?}");
+    assert!(ws.apply(&outcome.plan, &one, &providers).await.succeeded());
+    // A replace of what it still uses is not reordered (no cycle).
+    let replaced = GraphBuilder::default()
+        .node("fake_disk.r0", TYPE, Some(TARGET), disk("r0-new", 2.0))
+        .referencing("fake_disk.lb", TYPE, Some(TARGET), disk("lb", 1.0), ("size", "fake_disk.r0", "size"))
+        .build();
+    let outcome = ws.plan(&replaced, &providers, PlanOptions::new()).await;
+    let order = crate::apply::order_of(&outcome.plan);
+    assert!(!order.contains(&("update fake_disk.lb".into(), "delete fake_disk.r0".into())), "{order:?}");
+    assert!(ws.apply(&outcome.plan, &replaced, &providers).await.succeeded());
+}
+
+/// An instance with an autoscale policy (`stackc_data`) and `replicas`
+/// replicas (fake disks).
+fn autoscaled(replicas: usize) -> ResourceGraph {
+    let policy = Value::from_json(&serde_json::json!({
+        "autoscale": {"min": 2, "max": 12, "cpu_target": 70, "replicas": "fake_disk.replica"},
+    }));
+    let mut graph = GraphBuilder::default().node(
+        "service.api/stackc_data.autoscale[0]",
+        "stackc_data",
+        None,
+        data(policy),
+    );
+    for i in 0..replicas {
+        graph = graph.node(
+            &format!("service.api/fake_disk.replica[{i}]"),
+            TYPE,
+            Some(TARGET),
+            disk(&format!("api-{i}"), 1.0),
+        );
+    }
+    graph.build()
+}
+
+#[tokio::test]
+async fn plan_shows_the_autoscaled_count_without_changing_it() {
+    let ws = Workspace::new();
+    let (_cloud, providers) = with_cloud();
+    ws.converge(&autoscaled(4), &providers).await;
+    // The recorded count is what expansion gives: no change, and said.
+    let outcome = ws.plan(&autoscaled(4), &providers, PlanOptions::new()).await;
+    assert!(!outcome.plan.has_changes());
+    let sources = stackc_compiler::Sources::new();
+    let text = crate::render::plan_text(&outcome.plan, &sources, crate::render::Style::default());
+    insta::assert_snapshot!("autoscaled_unchanged", text);
+    let json = crate::render::plan_json(&outcome.plan, &sources);
+    insta::assert_json_snapshot!("autoscaled_unchanged_json", json["autoscaled"]);
+    // A step recorded 6: the plan adds two and says so.
+    let outcome = ws.plan(&autoscaled(6), &providers, PlanOptions::new()).await;
+    let text = crate::render::plan_text(&outcome.plan, &sources, crate::render::Style::default());
+    let autoscaled_part = text.split("Autoscaled:").nth(1).unwrap_or_default();
+    insta::assert_snapshot!("autoscaled_up", autoscaled_part);
+    // Destroying: no autoscaling section.
+    let destroy = PlanOptions { destroy: true, ..PlanOptions::new() };
+    let outcome = ws.plan(&autoscaled(4), &providers, destroy).await;
+    let text = crate::render::plan_text(&outcome.plan, &sources, crate::render::Style::default());
+    assert!(!text.contains("Autoscaled"), "{text}");
+    assert!(crate::render::plan_json(&outcome.plan, &sources).get("autoscaled").is_none());
+}
+
+#[tokio::test]
+async fn a_step_records_the_count_and_says_why_when_nothing_can_be_measured() {
+    let ws = Workspace::new();
+    let (_cloud, providers) = with_cloud();
+    ws.converge(&autoscaled(3), &providers).await;
+    let mut state = ws.state();
+    // The fake cloud measures nothing (the trait's default): no change,
+    // the count recorded as it is, and the provider's sentence in the reason.
+    let events = crate::autoscale::step(&mut state, &providers, 1_764_000_000_000).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!((event.instance.as_str(), event.from, event.to), ("service.api", 3, 3));
+    assert_eq!(
+        event.to_string(),
+        "service.api: 3 replicas, cpu unknown (target 70%, 0 of 3 reported): no replica reported a metric \
+         (a replica could not be measured: the fake provider cannot measure `service.api/fake_disk.replica[0]` \
+         (fake_disk))"
+    );
+    assert_eq!(state.autoscaled_replicas(), IndexMap::from([("service.api".to_string(), 3)]));
+    // An invalid policy is reported, not acted on.
+    let address = address("service.api/stackc_data.autoscale[0]");
+    let resource = state.resources.get_mut(&address).unwrap();
+    resource.attributes =
+        Value::from_json(&serde_json::json!({"input": {"autoscale": {"min": 3, "max": 2}}}));
+    let events = crate::autoscale::step(&mut state, &providers, 1_764_000_001_000).await;
+    assert!(
+        events[0].reason.starts_with("not scaled: its autoscale policy is invalid: needs 1 <= min <= max"),
+        "{events:?}"
+    );
+}

@@ -667,6 +667,40 @@ moto_test!(ecs_cluster_task_definition_service, |p, stack| {
     }
     .run()
     .await;
+    // Memory target tracking, with the cooldowns the stdlib sets from the
+    // autoscale windows.
+    let memory = |name: &str, value: f64, scale_in: f64| {
+        obj(&[
+            ("name", s(name)),
+            ("policy_type", s("TargetTrackingScaling")),
+            ("service_namespace", s("ecs")),
+            ("resource_id", s(&resource_id)),
+            ("scalable_dimension", s("ecs:service:DesiredCount")),
+            (
+                "target_tracking_scaling_policy_configuration",
+                obj(&[
+                    ("target_value", n(value)),
+                    (
+                        "predefined_metric_specification",
+                        obj(&[("predefined_metric_type", s("ECSServiceAverageMemoryUtilization"))]),
+                    ),
+                    ("scale_in_cooldown", n(scale_in)),
+                    ("scale_out_cooldown", n(0.0)),
+                ]),
+            ),
+        ])
+    };
+    Acceptance {
+        provider: p,
+        stack: &stack,
+        type_name: "aws_appautoscaling_policy",
+        config: memory("memory", 80.0, 120.0),
+        update: Some(memory("memory", 70.0, 300.0)),
+        replace: Some(memory("memory2", 70.0, 300.0)),
+        import_ignores: &[],
+    }
+    .run()
+    .await;
     p.delete(&ctx(&stack, "aws_appautoscaling_target", "t"), &registered).await.expect("delete target");
     p.delete(&ctx(&stack, "aws_ecs_service", "svc"), &svc).await.expect("delete service");
     p.delete(&ctx(&stack, "aws_ecs_service", "svc2"), &other_svc).await.expect("delete service");

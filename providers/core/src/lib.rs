@@ -53,6 +53,15 @@ impl ProviderError {
 
 pub type ProviderResult<T> = Result<T, ProviderError>;
 
+/// How much of what it may use a running object uses now, for autoscaling:
+/// each in percent (100 = all of it; more is possible for CPU without a
+/// limit), `None` when the provider cannot tell (memory without a limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourceUsage {
+    pub cpu_percent: Option<f64>,
+    pub memory_percent: Option<f64>,
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     /// `builtin`, `aws`, `kubernetes`, `local`.
@@ -117,4 +126,26 @@ pub trait Provider: Send + Sync {
 
     /// Reads an existing object by its provider id, to adopt it into state.
     async fn import(&self, ctx: &OperationContext, id: &str) -> ProviderResult<Option<ObjectState>>;
+
+    /// The resource usage of the running object `object` (as the state
+    /// records it), for the autoscaler (`stackc_planner::autoscale`); read
+    /// only. `Ok(None)` when the object is not running. The default, for
+    /// providers that cannot measure their objects (or whose platform
+    /// autoscales itself: an HPA, Application Auto Scaling), says so.
+    async fn usage(
+        &self,
+        ctx: &OperationContext,
+        _object: &ObjectState,
+    ) -> ProviderResult<Option<ResourceUsage>> {
+        Err(ProviderError {
+            code: Some("UsageNotSupported".into()),
+            message: format!(
+                "the {} provider cannot measure `{}` ({})",
+                self.name(),
+                ctx.address,
+                ctx.type_name
+            ),
+            retryable: false,
+        })
+    }
 }

@@ -30,7 +30,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use serde_json::{json, Value as Json};
-use stackc_providers::{OperationContext, ProviderError};
+use stackc_providers::{OperationContext, ProviderError, ResourceUsage};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -43,6 +43,70 @@ const LABEL_COMPONENT: &str = "stackc.component";
 
 /// Attributes an update changes in place.
 const IN_PLACE: &[&str] = &["restart", "memory", "cpus"];
+
+/// One container's usage now, from one Engine stats call (`stream=false`:
+/// the Engine samples twice, about a second apart, so the CPU figure is
+/// over that second). `Ok(None)` when the container is gone or not
+/// running. `config` is its recorded attributes: `cpus` and `memory` are
+/// the limits the percentages are relative to.
+pub async fn usage(engine: &Engine, id: &str, config: &Json) -> Result<Option<ResourceUsage>, ProviderError> {
+    let docker = engine.client().await?;
+    engine.count("ContainerStats");
+    let options = bollard::query_parameters::StatsOptionsBuilder::new().stream(false).one_shot(false).build();
+    let mut stream = docker.stats(id, Some(options));
+    match stream.next().await {
+        None => Ok(None),
+        Some(Err(e)) if is_not_found(&e) => Ok(None),
+        Some(Err(e)) => Err(engine_error("cannot read the container's statistics", e)),
+        Some(Ok(stats)) => Ok(usage_of(&stats, config)),
+    }
+}
+
+/// Usage as `docker stats` computes it: CPU is the container's share of
+/// the host's CPU time between the two samples times the online CPUs (100
+/// = one whole CPU), here divided by the container's `cpus` limit (one CPU
+/// when it has none); memory is the usage less the inactive page cache,
+/// over the `memory` limit (none without one: the Engine then reports the
+/// host's memory, which says nothing about the replica). `None` when the
+/// container was not running during the samples.
+pub fn usage_of(stats: &bollard::models::ContainerStatsResponse, config: &Json) -> Option<ResourceUsage> {
+    let cpu = stats.cpu_stats.as_ref()?;
+    let system = cpu.system_cpu_usage.filter(|s| *s > 0)?;
+    let total = cpu.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0);
+    let pre = stats.precpu_stats.as_ref();
+    let pre_total = pre.and_then(|p| p.cpu_usage.as_ref()).and_then(|u| u.total_usage).unwrap_or(0);
+    let pre_system = pre.and_then(|p| p.system_cpu_usage).unwrap_or(0);
+    let online = match cpu.online_cpus {
+        Some(n) if n > 0 => f64::from(n),
+        _ => cpu.cpu_usage.as_ref().and_then(|u| u.percpu_usage.as_ref()).map_or(1, Vec::len) as f64,
+    };
+    let cpu_delta = total.saturating_sub(pre_total) as f64;
+    let system_delta = system.saturating_sub(pre_system) as f64;
+    // Without a first sample (a container started between the two) there
+    // is no interval to measure over.
+    let cpu_of_one = if pre_system == 0 {
+        None
+    } else if system_delta > 0.0 && cpu_delta > 0.0 {
+        Some(cpu_delta / system_delta * online * 100.0)
+    } else {
+        Some(0.0)
+    };
+    let cpus = config["cpus"].as_str().and_then(quantity).filter(|c| *c > 0.0).unwrap_or(1.0);
+    let memory_percent = stats.memory_stats.as_ref().and_then(|memory| {
+        let limit = config["memory"].as_str().and_then(quantity).filter(|l| *l > 0.0)?;
+        let usage = memory.usage?;
+        let cache = memory.stats.as_ref().and_then(|s| {
+            // cgroup v2 names it `inactive_file`; v1 `total_inactive_file`.
+            s.get("inactive_file").or_else(|| s.get("total_inactive_file")).copied()
+        });
+        let used = match cache {
+            Some(cache) if cache < usage => usage - cache,
+            _ => usage,
+        };
+        Some(used as f64 / limit * 100.0)
+    });
+    Some(ResourceUsage { cpu_percent: cpu_of_one.map(|c| c / cpus), memory_percent })
+}
 
 /// The ownership labels of an object.
 pub fn ownership(ctx: &OperationContext, stack: &str) -> HashMap<String, String> {
@@ -1088,6 +1152,52 @@ fn getrandom_fill(buf: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stats(json: Json) -> bollard::models::ContainerStatsResponse {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn usage_is_computed_as_docker_stats_does_relative_to_the_limits() {
+        // 0.5 s of CPU time while the host (4 CPUs) counted 4 s: half a CPU.
+        let sampled = stats(json!({
+            "cpu_stats": {"cpu_usage": {"total_usage": 1_500_000_000u64}, "system_cpu_usage": 14_000_000_000u64, "online_cpus": 4},
+            "precpu_stats": {"cpu_usage": {"total_usage": 1_000_000_000u64}, "system_cpu_usage": 10_000_000_000u64, "online_cpus": 4},
+            "memory_stats": {"usage": 48 * 1024 * 1024, "limit": 1u64 << 34, "stats": {"inactive_file": 16 * 1024 * 1024}},
+        }));
+        let unlimited = usage_of(&sampled, &json!({})).unwrap();
+        assert_eq!(unlimited.cpu_percent, Some(50.0));
+        // No memory limit: the Engine's `limit` is the host's, not a target.
+        assert_eq!(unlimited.memory_percent, None);
+        let limited = usage_of(&sampled, &json!({"cpus": "0.25", "memory": "64Mi"})).unwrap();
+        assert_eq!(limited.cpu_percent, Some(200.0));
+        assert_eq!(limited.memory_percent, Some(50.0));
+        // cgroup v1 names the cache differently.
+        let v1 = stats(json!({
+            "cpu_stats": {"cpu_usage": {"total_usage": 10u64, "percpu_usage": [5, 5]}, "system_cpu_usage": 20u64},
+            "precpu_stats": {"cpu_usage": {"total_usage": 10u64}, "system_cpu_usage": 10u64},
+            "memory_stats": {"usage": 32 * 1024 * 1024, "stats": {"total_inactive_file": 0}},
+        }));
+        let idle = usage_of(&v1, &json!({"memory": "64Mi"})).unwrap();
+        assert_eq!((idle.cpu_percent, idle.memory_percent), (Some(0.0), Some(50.0)));
+    }
+
+    #[test]
+    fn a_container_that_did_not_run_has_no_usage() {
+        // What the Engine returns for a stopped container.
+        let stopped = stats(
+            json!({"cpu_stats": {"cpu_usage": {"total_usage": 0}}, "precpu_stats": {}, "memory_stats": {}}),
+        );
+        assert_eq!(usage_of(&stopped, &json!({"memory": "64Mi"})), None);
+        // Started between the samples: no CPU interval, memory known.
+        let started = stats(json!({
+            "cpu_stats": {"cpu_usage": {"total_usage": 10u64}, "system_cpu_usage": 20u64, "online_cpus": 1},
+            "precpu_stats": {},
+            "memory_stats": {"usage": 1024 * 1024},
+        }));
+        let usage = usage_of(&started, &json!({"memory": "4Mi"})).unwrap();
+        assert_eq!((usage.cpu_percent, usage.memory_percent), (None, Some(25.0)));
+    }
 
     #[test]
     fn durations_and_quantities() {

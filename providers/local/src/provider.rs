@@ -21,7 +21,9 @@ use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
 use stackc_compiler::schema::{AttributeMode, ResourceSchema};
 use stackc_compiler::Value;
-use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
+use stackc_providers::{
+    ObjectState, OperationContext, Provider, ProviderError, ProviderResult, ResourceUsage,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -554,6 +556,23 @@ impl Provider for LocalProvider {
             "local_file" => LocalFile { paths: &self.paths }.delete(&prior.id),
             other => Err(unsupported(other)),
         }
+    }
+
+    /// A container's CPU and memory, from one Engine stats call
+    /// (`container::usage`); other types are not measured.
+    async fn usage(
+        &self,
+        ctx: &OperationContext,
+        object: &ObjectState,
+    ) -> ProviderResult<Option<ResourceUsage>> {
+        if ctx.type_name != "docker_container" {
+            return Err(ProviderError {
+                code: Some("UsageNotSupported".into()),
+                message: format!("the local provider measures containers only, not `{}`", ctx.type_name),
+                retryable: false,
+            });
+        }
+        container::usage(&self.engine, &object.id, &to_json(&object.attributes)).await
     }
 
     async fn import(&self, ctx: &OperationContext, id: &str) -> ProviderResult<Option<ObjectState>> {

@@ -1,23 +1,16 @@
 //! The stdlib's local (Docker) bodies, expanded for a shop-like stack and
 //! checked against this crate's real schemas.
 
-use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
+use stackc_compiler::expand::test_support::{expand_with_stdlib, expand_with_stdlib_scaled, shop_for};
 use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
-use stackc_compiler::types::Type;
+use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::Value;
 
 fn schemas() -> SchemaSet {
     let mut set = SchemaSet::default();
-    for schema in stackc_provider_local::schemas() {
+    for schema in stackc_provider_local::schemas().into_iter().chain(stackc_provider_builtin::schemas()) {
         set.add(schema);
     }
-    set.add(
-        ResourceSchema::new("random_password", None)
-            .attribute("length", AttributeSchema::new(Type::Number, AttributeMode::Required))
-            .attribute("special", AttributeSchema::new(Type::Bool, AttributeMode::Optional))
-            .attribute("result", AttributeSchema::new(Type::String, AttributeMode::Computed).sensitive()),
-    );
     set
 }
 
@@ -29,6 +22,13 @@ fn shop_on_local() {
     let graph = graph.unwrap();
     let count = |prefix: &str| graph.nodes().filter(|n| n.address.as_str().starts_with(prefix)).count();
     assert_eq!(count("service.api/docker_container.replica["), 4);
+    // The autoscale policy, for `stackc reconcile`, with the HPA's defaults.
+    let policy = graph.get(&ResourceAddress("service.api/stackc_data.autoscale[0]".into())).unwrap();
+    let policy = policy.values.get_path(&["input", "autoscale"]).unwrap();
+    assert_eq!(policy.get_path(&["min"]), Some(&Value::Number(4.0)));
+    assert_eq!(policy.get_path(&["tolerance"]), Some(&Value::Number(0.1)));
+    assert_eq!(policy.get_path(&["scale_down_window"]), Some(&Value::Number(300.0)));
+    assert_eq!(policy.get_path(&["replicas"]), Some(&Value::string("docker_container.replica")));
     assert_eq!(count("database.main/docker_container.node["), 3);
     assert_eq!(count("database.main/docker_volume.data["), 3);
     let node = |a: &str| graph.get(&ResourceAddress(a.to_string())).unwrap();
@@ -67,4 +67,23 @@ fn shop_graph_snapshot_local() {
         Some("local"),
     );
     insta::assert_json_snapshot!(json);
+}
+
+/// The count recorded by the autoscaler is the replica count, within the
+/// policy's min and max; min when none is recorded.
+#[test]
+fn the_recorded_count_is_the_replica_count_within_min_and_max() {
+    let replicas = |recorded: Option<u64>| {
+        let counts = recorded.map(|n| ("service.api".to_string(), n)).into_iter().collect();
+        let (graph, _) = expand_with_stdlib_scaled("shop", &shop_for("local"), &schemas(), None, counts);
+        let graph = graph.unwrap();
+        graph
+            .nodes()
+            .filter(|n| n.address.as_str().starts_with("service.api/docker_container.replica["))
+            .count()
+    };
+    assert_eq!(replicas(None), 4);
+    assert_eq!(replicas(Some(7)), 7);
+    assert_eq!(replicas(Some(100)), 12);
+    assert_eq!(replicas(Some(1)), 4);
 }
