@@ -95,7 +95,8 @@ impl Session {
             ExitCode::from(1)
         };
         let signals = Signals::install(runtime);
-        let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
+        let keyring = crate::cmd::state::keyring().map_err(|message| fail(err, message))?;
+        let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref()).with_keyring(keyring);
         let guard = if lock {
             Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
         } else {

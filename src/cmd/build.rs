@@ -99,7 +99,8 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
         }
     }
     // Generated values from the last apply or build; the state is only read.
-    let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
+    let keyring = crate::cmd::state::keyring().map_err(|message| fail(err, message))?;
+    let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref()).with_keyring(keyring);
     let state = backend.load().map_err(|error| fail(err, error))?;
     let mut compiled = expand_with(&checked, state.as_ref(), err)?;
     let mut checked = checked;

@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::value::format_number;
 use stackc_compiler::Value;
-use stackc_planner::backend::LocalBackend;
+use stackc_planner::backend::{DataKeys, Keyring, LocalBackend};
 use stackc_planner::state::{ResourceState, State};
 
 #[derive(clap::Args)]
@@ -185,7 +185,7 @@ pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
         return Err(format!("`{}` is not a directory", crate::stack::display_path(&stack_dir)));
     }
     if let Some(target) = &location.target {
-        return Ok(LocalBackend::new(stack_dir, Some(target)));
+        return Ok(LocalBackend::new(stack_dir, Some(target)).with_keyring(keyring()?));
     }
     let present = LocalBackend::targets_present(&stack_dir).map_err(|e| e.to_string())?;
     let declared = declared_targets(&stack_dir);
@@ -216,7 +216,73 @@ pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
             }
         },
     };
-    Ok(LocalBackend::new(stack_dir, target.as_deref()))
+    Ok(LocalBackend::new(stack_dir, target.as_deref()).with_keyring(keyring()?))
+}
+
+/// The keys that encrypt the state at rest, as the environment configures
+/// them (`STACKC_STATE_PASSPHRASE`, `STACKC_STATE_PASSPHRASE_PREVIOUS`,
+/// `STACKC_STATE_KMS_KEY_ID`, `STACKC_STATE_ALLOW_PLAINTEXT`; see
+/// `docs/encryption.md`). Made once per process, so a passphrase is
+/// derived once. `Err` is the sentence shown after `error: `.
+pub fn keyring() -> Result<Option<std::sync::Arc<Keyring>>, String> {
+    let kms: std::sync::Arc<dyn DataKeys> = std::sync::Arc::new(KmsDataKeys);
+    static KEYRING: std::sync::OnceLock<Result<Option<std::sync::Arc<Keyring>>, String>> =
+        std::sync::OnceLock::new();
+    KEYRING
+        .get_or_init(|| {
+            Keyring::from_env(|name| std::env::var(name).ok(), Some(kms))
+                .map(|keyring| keyring.map(std::sync::Arc::new))
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+/// AWS KMS data keys for the keyring, through the AWS provider's
+/// transport, configured as the provider is without a target block
+/// (`AWS_REGION`, `AWS_ENDPOINT_URL`, the standard credential chain).
+/// Each call runs on a runtime of its own, on a thread of its own: the
+/// keyring is called from synchronous code, which may itself run inside
+/// the command's runtime. A command makes one or two calls (one data key
+/// generated per process, one decrypted per key read).
+struct KmsDataKeys;
+
+impl KmsDataKeys {
+    fn run<T: Send + 'static>(
+        work: impl FnOnce(
+                stackc_provider_aws::AwsProvider,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T, stackc_providers::ProviderError>> + Send>,
+            > + Send
+            + 'static,
+    ) -> Result<T, String> {
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for KMS: {e}"))?;
+            runtime.block_on(async move {
+                let config = stackc_provider_aws::AwsConfig::new("stackc");
+                let provider = stackc_provider_aws::AwsProvider::new(config).await.map_err(|e| e.message)?;
+                work(provider).await.map_err(|e| match e.code {
+                    Some(code) => format!("{} ({code})", e.message),
+                    None => e.message,
+                })
+            })
+        });
+        thread.join().map_err(|_| "the KMS request failed unexpectedly".to_string())?
+    }
+}
+
+impl DataKeys for KmsDataKeys {
+    fn generate(&self, key_id: &str) -> Result<(Vec<u8>, Vec<u8>, String), String> {
+        let key_id = key_id.to_string();
+        KmsDataKeys::run(move |provider| Box::pin(async move { provider.generate_data_key(&key_id).await }))
+    }
+
+    fn decrypt(&self, blob: &[u8]) -> Result<Vec<u8>, String> {
+        let blob = blob.to_vec();
+        KmsDataKeys::run(move |provider| Box::pin(async move { provider.decrypt_data_key(&blob).await }))
+    }
 }
 
 /// The names of the `target "NAME" {}` blocks of the stack's files, sorted;

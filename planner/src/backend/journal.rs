@@ -10,6 +10,7 @@
 //! later write of the state) and then removed.
 
 use super::local::{sync_dir, LocalBackend};
+use super::seal::SealError;
 use super::BackendError;
 use crate::state::{CreateIntent, DocumentOutput, DocumentResource, OutputState, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -177,6 +178,7 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&header).map_err(|e| journal_error(&path, e.to_string()))?;
         line.push(b'\n');
+        let line = backend.seal(&path, &line_purpose(0), line)?;
         // Never over an existing journal: `begin_journal` compacts a
         // leftover one first, so one here belongs to a command that still
         // runs (its lock was force-released); truncating it would lose what
@@ -218,10 +220,12 @@ impl Journal {
             return Ok(());
         }
         let mut bytes = Vec::with_capacity(256 * entries.len());
-        for entry in entries {
-            serde_json::to_writer(&mut bytes, &entry.to_line())
-                .map_err(|e| journal_error(&self.path, e.to_string()))?;
-            bytes.push(b'\n');
+        for (index, entry) in entries.iter().enumerate() {
+            let mut line =
+                serde_json::to_vec(&entry.to_line()).map_err(|e| journal_error(&self.path, e.to_string()))?;
+            line.push(b'\n');
+            // Line 0 is the header.
+            bytes.extend(self.backend.seal(&self.path, &line_purpose(self.recorded + index + 1), line)?);
         }
         self.file.write_all(&bytes).map_err(BackendError::io("append to the apply journal", &self.path))?;
         self.recorded += entries.len();
@@ -271,6 +275,12 @@ impl Journal {
     }
 }
 
+/// What a sealed journal line is bound to: its place in the journal, so
+/// lines cannot be reordered or moved into the state.
+fn line_purpose(index: usize) -> String {
+    format!("journal/{index}")
+}
+
 fn journal_error(path: &Path, problem: String) -> BackendError {
     BackendError::Journal { path: path.to_path_buf(), problem }
 }
@@ -280,13 +290,28 @@ fn journal_error(path: &Path, problem: String) -> BackendError {
 /// entries replayed; `None` when the journal does not apply (it is stale:
 /// the state file already includes it, or its header is torn).
 pub(super) fn replay(
+    backend: &LocalBackend,
     path: &Path,
     text: &[u8],
     state: Option<State>,
 ) -> Result<(Option<State>, usize), BackendError> {
     // A crash may leave zero bytes after the last write on some filesystems.
     let end = text.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
-    let lines: Vec<&[u8]> = text[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let raw: Vec<&[u8]> = text[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    // A sealed journal: each line is an envelope bound to its place. A
+    // torn last line (killed mid-write) does not open and is ignored, as
+    // a torn plain line is; any other line that does not open is an error.
+    let mut opened: Vec<Vec<u8>> = Vec::with_capacity(raw.len());
+    for (index, line) in raw.iter().enumerate() {
+        match backend.unseal(path, &line_purpose(index), line) {
+            Ok(plain) => opened.push(plain.into_owned()),
+            Err(BackendError::Sealed { problem: SealError::Malformed(_), .. }) if index + 1 == raw.len() => {
+                break
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let lines: Vec<&[u8]> = opened.iter().map(Vec::as_slice).collect();
     let Some((first, entries)) = lines.split_first() else {
         return Ok((state, 0));
     };

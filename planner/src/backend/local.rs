@@ -5,13 +5,16 @@
 
 use super::journal::{self, Journal};
 use super::lock::{self, LockGuard, LockInfo};
+use super::seal::{self, Keyring, SealError};
 use super::BackendError;
 use crate::files;
 use crate::state::{Document, State};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The directory under the stack that holds every state.
 pub const STATE_DIR: &str = ".stackc";
@@ -34,6 +37,9 @@ pub struct LocalBackend {
     stack_dir: PathBuf,
     target: Option<String>,
     dir: PathBuf,
+    /// Encryption at rest (`None`: plain text, and an encrypted state
+    /// cannot be read or written).
+    keyring: Option<Arc<Keyring>>,
 }
 
 /// A loaded state and how much of it came from an interrupted apply.
@@ -52,7 +58,71 @@ impl LocalBackend {
     pub fn new(stack_dir: impl Into<PathBuf>, target: Option<&str>) -> LocalBackend {
         let stack_dir = stack_dir.into();
         let dir = stack_dir.join(STATE_DIR).join(target_dir_name(target));
-        LocalBackend { stack_dir, target: target.map(str::to_string), dir }
+        LocalBackend { stack_dir, target: target.map(str::to_string), dir, keyring: None }
+    }
+
+    /// The same backend with encryption at rest: the state, its backup
+    /// and the journal are sealed when `keyring` has a current key, and
+    /// opened with any of its keys.
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> LocalBackend {
+        self.keyring = keyring;
+        self
+    }
+
+    pub fn keyring(&self) -> Option<&Arc<Keyring>> {
+        self.keyring.as_ref()
+    }
+
+    /// True when what this backend writes is encrypted.
+    pub fn seals(&self) -> bool {
+        self.keyring.as_ref().is_some_and(|k| k.seals())
+    }
+
+    /// The plaintext of `bytes` read from `path`: opened for `purpose`
+    /// when sealed, as is otherwise.
+    pub(super) fn unseal<'b>(
+        &self,
+        path: &Path,
+        purpose: &str,
+        bytes: &'b [u8],
+    ) -> Result<Cow<'b, [u8]>, BackendError> {
+        if !seal::is_sealed(bytes) {
+            return Ok(Cow::Borrowed(bytes));
+        }
+        let sealed = |problem| BackendError::Sealed { path: path.to_path_buf(), problem };
+        let keyring = self.keyring.as_ref().ok_or_else(|| sealed(SealError::NoKey))?;
+        keyring.open(purpose, bytes).map(Cow::Owned).map_err(sealed)
+    }
+
+    /// `bytes` as written to `path`: sealed for `purpose` (one line) when
+    /// this backend encrypts, as is otherwise.
+    pub(super) fn seal(&self, path: &Path, purpose: &str, bytes: Vec<u8>) -> Result<Vec<u8>, BackendError> {
+        match &self.keyring {
+            Some(keyring) if keyring.seals() => {
+                let mut sealed = keyring
+                    .seal(purpose, &bytes)
+                    .map_err(|problem| BackendError::Sealed { path: path.to_path_buf(), problem })?;
+                sealed.push(b'\n');
+                Ok(sealed)
+            }
+            _ => Ok(bytes),
+        }
+    }
+
+    /// Refuses to write plain text (a state, a journal line, a saved plan)
+    /// when the state file is encrypted and no key to encrypt is
+    /// configured, unless the keyring allows it on purpose.
+    pub fn check_plaintext_allowed(&self) -> Result<(), BackendError> {
+        if self.seals() || self.keyring.as_ref().is_some_and(|k| k.allows_plaintext()) {
+            return Ok(());
+        }
+        let path = self.state_path();
+        match files::read_regular(&path, MAX_STATE_BYTES) {
+            Ok(bytes) if seal::is_sealed(&bytes) => Err(BackendError::WouldWritePlaintext { path }),
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(BackendError::Io { action: "read the state file", path, source }),
+        }
     }
 
     /// Targets that have a state directory under `stack_dir` (a directory
@@ -154,12 +224,13 @@ impl LocalBackend {
                 return Err(BackendError::Io { action: "read the apply journal", path: journal_path, source })
             }
         };
-        let (state, recovered) = journal::replay(&journal_path, &journal, state)?;
+        let (state, recovered) = journal::replay(self, &journal_path, &journal, state)?;
         Ok(state.map(|state| Loaded { state, recovered }))
     }
 
     fn parse(&self, path: &Path, bytes: &[u8]) -> Result<State, BackendError> {
-        let document: Document = serde_json::from_slice(bytes).map_err(|e| self.corrupt(path, &e))?;
+        let bytes = self.unseal(path, "state", bytes)?;
+        let document: Document = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(path, &e))?;
         let state = State::from_document(document)
             .map_err(|problem| BackendError::Invalid { path: path.to_path_buf(), problem })?;
         if state.target != self.target {
@@ -364,6 +435,7 @@ impl LocalBackend {
                 problem: format!("its serial {} cannot grow any more", state.serial),
             });
         }
+        self.check_plaintext_allowed()?;
         if self.journal_path().exists() {
             self.write(guard, state)?;
         } else {
@@ -397,6 +469,7 @@ impl LocalBackend {
             problem: format!("the state cannot be serialized: {e}"),
         })?;
         bytes.push(b'\n');
+        let bytes = self.seal(&path, "state", bytes)?;
 
         self.remove_stale_temp_files();
         let temp = self.temp_path()?;
@@ -443,6 +516,13 @@ impl LocalBackend {
                 return Err(BackendError::Io { action: "read the state file", path: path.into(), source })
             }
         };
+        if seal::is_sealed(&bytes)
+            && !self.seals()
+            && !self.keyring.as_ref().is_some_and(|k| k.allows_plaintext())
+        {
+            return Err(BackendError::WouldWritePlaintext { path: path.to_path_buf() });
+        }
+        let bytes = self.unseal(path, "state", &bytes)?;
         let header: Header = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(path, &e))?;
         if header.version > crate::state::FORMAT_VERSION {
             return Err(BackendError::Invalid {

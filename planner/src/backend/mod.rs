@@ -44,6 +44,7 @@
 mod journal;
 mod local;
 mod lock;
+pub mod seal;
 
 pub use journal::{Journal, JournalEntry, JournalSync};
 pub use local::{
@@ -51,6 +52,7 @@ pub use local::{
     STATE_FILE,
 };
 pub use lock::{release as release_lock, LockGuard, LockInfo};
+pub use seal::{DataKeys, KeySpec, Keyring, SealError};
 
 use std::path::PathBuf;
 
@@ -172,6 +174,22 @@ pub enum BackendError {
 
     #[error("the system random generator failed: {0}")]
     Random(String),
+
+    /// An encrypted file that cannot be opened (no key, a wrong key, an
+    /// altered file), or a seal that failed.
+    #[error("`{}` cannot be used: {problem}", path.display())]
+    Sealed { path: PathBuf, problem: seal::SealError },
+
+    /// Plain text would be written where the state is encrypted.
+    #[error(
+        "the state `{}` is encrypted and no key to encrypt it is configured: stackc will not write it, or \
+         anything of it, in plain text. Set {} (or {}); to stop encrypting it on purpose, set {}=1.",
+        path.display(),
+        seal::ENV_PASSPHRASE,
+        seal::ENV_KMS_KEY,
+        seal::ENV_ALLOW_PLAINTEXT
+    )]
+    WouldWritePlaintext { path: PathBuf },
 }
 
 fn recovery_hint(path: &std::path::Path, backup: &Option<PathBuf>) -> String {

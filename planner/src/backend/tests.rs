@@ -605,3 +605,153 @@ fn a_state_file_that_is_not_a_regular_file_is_refused() {
         assert!(error.contains("not a regular file"), "{error}");
     }
 }
+
+// ------------------------------------------------------- encryption at rest
+
+fn keyring(current: Option<&str>, previous: &[&str]) -> Option<std::sync::Arc<Keyring>> {
+    Some(std::sync::Arc::new(
+        Keyring::new(
+            current.map(|p| KeySpec::Passphrase(p.into())),
+            previous.iter().map(|p| KeySpec::Passphrase(p.to_string())).collect(),
+        )
+        .unwrap(),
+    ))
+}
+
+/// Every file of the state directory, as bytes.
+fn every_file(backend: &LocalBackend) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(backend.dir()).unwrap() {
+        let entry = entry.unwrap();
+        found.push((entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap()));
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn an_encrypted_state_backup_and_journal_hold_no_plaintext_and_load_back() {
+    let (_dir, plain) = setup();
+    let backend = plain.clone().with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "CANARY-state"));
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    let entry = JournalEntry::Put(address("random_password.j"), resource("p2", "CANARY-journal"));
+    entry.apply_to(&mut state);
+    journal.record(&entry).unwrap();
+    journal.sync().unwrap();
+    // Killed here: the journal is on disk.
+    let files = every_file(&backend);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for name in ["state.json", "state.json.backup", "state.journal"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    for (name, bytes) in &files {
+        assert!(!contains(bytes, "CANARY") && !contains(bytes, "random_password"), "plaintext in {name}");
+        if name != "state.lock" {
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                assert!(seal::is_sealed(line), "{name} has a line that is not sealed");
+            }
+        }
+    }
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 1);
+    assert_eq!(loaded.state, state);
+    // Without the key: a clear refusal, nothing guessed.
+    let error = plain.load().unwrap_err().to_string();
+    assert!(error.contains("is encrypted and no key is configured"), "{error}");
+    let error =
+        plain.clone().with_keyring(keyring(Some("battery staple"), &[])).load().unwrap_err().to_string();
+    assert!(error.contains("does not decrypt"), "{error}");
+    journal.commit(&mut state).unwrap();
+    assert_eq!(backend.load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn an_encrypted_state_is_never_written_in_plain_text_by_mistake() {
+    let (_dir, plain) = setup();
+    let sealing = plain.clone().with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = written(&sealing);
+    let before = fs::read(sealing.state_path()).unwrap();
+    // A reader that has only the old key opens it, but cannot write plain text.
+    let reader = plain.clone().with_keyring(keyring(None, &["correct horse"]));
+    assert_eq!(reader.load().unwrap().unwrap(), state);
+    let guard = reader.lock("test").unwrap();
+    let error = reader.write(&guard, &mut state).unwrap_err();
+    assert!(matches!(error, BackendError::WouldWritePlaintext { .. }), "{error}");
+    assert!(error.to_string().contains("STACKC_STATE_ALLOW_PLAINTEXT=1"), "{error}");
+    let error = reader.begin_journal(&guard, &mut state).unwrap_err();
+    assert!(matches!(error, BackendError::WouldWritePlaintext { .. }), "{error}");
+    assert!(!reader.journal_path().exists());
+    assert_eq!(plain.check_plaintext_allowed().unwrap_err().to_string(), error.to_string());
+    assert_eq!(fs::read(sealing.state_path()).unwrap(), before, "untouched");
+    assert_eq!(state.serial, 1);
+    // On purpose: allowed, and the state is plain text from then on.
+    let decrypting = Keyring::from_env(
+        |name| match name {
+            seal::ENV_PASSPHRASE_PREVIOUS => Some("correct horse".into()),
+            seal::ENV_ALLOW_PLAINTEXT => Some("1".into()),
+            _ => None,
+        },
+        None,
+    )
+    .unwrap();
+    let decrypting = plain.clone().with_keyring(decrypting.map(std::sync::Arc::new));
+    decrypting.write(&guard, &mut state).unwrap();
+    let text = fs::read(plain.state_path()).unwrap();
+    assert!(!seal::is_sealed(&text) && contains(&text, "hunter2"));
+    assert_eq!(plain.load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn a_plain_state_is_encrypted_by_the_next_write_and_rotation_reseals_with_the_new_key() {
+    let (_dir, plain) = setup();
+    let mut state = written(&plain);
+    let old = plain.clone().with_keyring(keyring(Some("old passphrase"), &[]));
+    let guard = old.lock("test").unwrap();
+    assert_eq!(old.load().unwrap().unwrap(), state, "a plain state loads with a key configured");
+    old.write(&guard, &mut state).unwrap();
+    assert!(seal::is_sealed(&fs::read(old.state_path()).unwrap()));
+    let rotated = plain.clone().with_keyring(keyring(Some("new passphrase"), &["old passphrase"]));
+    assert_eq!(rotated.load().unwrap().unwrap(), state);
+    rotated.write(&guard, &mut state).unwrap();
+    let new_only = plain.clone().with_keyring(keyring(Some("new passphrase"), &[]));
+    assert_eq!(new_only.load().unwrap().unwrap(), state, "written with the new key");
+    assert!(old.load().is_err(), "no longer with the old one");
+    // The backup is the previous version, sealed with the old key.
+    let backup = fs::read(plain.backup_path()).unwrap();
+    let keys = Keyring::new(Some(KeySpec::Passphrase("old passphrase".into())), Vec::new()).unwrap();
+    assert!(keys.open("state", &backup).is_ok());
+}
+
+#[test]
+fn a_tampered_or_reordered_sealed_journal_line_is_refused() {
+    let (_dir, plain) = setup();
+    let backend = plain.with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = written(&backend);
+    let guard = backend.lock("test").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    for name in ["a", "b"] {
+        let entry = JournalEntry::Put(address(&format!("random_password.{name}")), resource(name, "x"));
+        journal.record(&entry).unwrap();
+    }
+    journal.sync().unwrap();
+    let text = fs::read(backend.journal_path()).unwrap();
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3);
+    let swapped = [lines[0], lines[2], lines[1]].join(&b'\n');
+    fs::write(backend.journal_path(), [swapped.as_slice(), b"\n"].concat()).unwrap();
+    let error = backend.load().unwrap_err().to_string();
+    assert!(error.contains("does not decrypt"), "{error}");
+    // A torn last line (killed mid-write) is ignored, as in a plain journal.
+    let torn = [lines[0], lines[1], &lines[2][..lines[2].len() / 2]].join(&b'\n');
+    fs::write(backend.journal_path(), torn).unwrap();
+    assert_eq!(backend.load_detailed().unwrap().unwrap().recovered, 1);
+    drop(journal);
+}

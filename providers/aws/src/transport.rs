@@ -106,6 +106,13 @@ pub const SSM: Service = Service {
     protocol: Protocol::Json { target_prefix: "AmazonSSM" },
     global: false,
 };
+/// KMS: data keys for the encryption of the state at rest.
+pub const KMS: Service = Service {
+    signing_name: "kms",
+    endpoint_prefix: "kms",
+    protocol: Protocol::Json { target_prefix: "TrentService" },
+    global: false,
+};
 pub const APP_AUTOSCALING: Service = Service {
     signing_name: "application-autoscaling",
     endpoint_prefix: "application-autoscaling",
