@@ -10,7 +10,8 @@
 //! later write of the state) and then removed.
 
 use super::local::{sync_dir, LocalBackend};
-use super::seal::SealError;
+use super::remote::RemoteBackend;
+use super::seal::{Keyring, SealError};
 use super::BackendError;
 use crate::state::{CreateIntent, DocumentOutput, DocumentResource, OutputState, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -152,10 +153,9 @@ impl Default for JournalSync {
 /// (it can move into a task); records need `&mut`.
 #[derive(Debug)]
 pub struct Journal {
-    backend: LocalBackend,
+    sink: Sink,
     lock_id: String,
     path: PathBuf,
-    file: File,
     recorded: usize,
     sync: JournalSync,
     last_sync: Instant,
@@ -197,10 +197,9 @@ impl Journal {
             .map_err(BackendError::io("write the apply journal", &path))?;
         sync_dir(backend.dir())?;
         Ok(Journal {
-            backend: backend.clone(),
+            sink: Sink::File { backend: backend.clone(), file },
             lock_id: lock_id.to_string(),
             path,
-            file,
             recorded: 0,
             sync: JournalSync::default(),
             last_sync: Instant::now(),
@@ -225,9 +224,21 @@ impl Journal {
                 serde_json::to_vec(&entry.to_line()).map_err(|e| journal_error(&self.path, e.to_string()))?;
             line.push(b'\n');
             // Line 0 is the header.
-            bytes.extend(self.backend.seal(&self.path, &line_purpose(self.recorded + index + 1), line)?);
+            let purpose = line_purpose(self.recorded + index + 1);
+            bytes.extend(super::seal::seal(self.sink.keyring(), &self.path, &purpose, line)?);
         }
-        self.file.write_all(&bytes).map_err(BackendError::io("append to the apply journal", &self.path))?;
+        match &mut self.sink {
+            Sink::File { file, .. } => {
+                file.write_all(&bytes).map_err(BackendError::io("append to the apply journal", &self.path))?
+            }
+            // One object per call: it is durable once the PUT is answered.
+            Sink::Remote { backend, serial, objects } => {
+                backend.put_journal_record(*serial, *objects, &bytes)?;
+                *objects += 1;
+                self.recorded += entries.len();
+                return Ok(());
+            }
+        }
         self.recorded += entries.len();
         self.unsynced = true;
         let due = match self.sync {
@@ -242,8 +253,8 @@ impl Journal {
 
     /// Fsyncs what was recorded.
     pub fn sync(&mut self) -> Result<(), BackendError> {
-        if self.unsynced {
-            self.file.sync_data().map_err(BackendError::io("sync the apply journal", &self.path))?;
+        if let (true, Sink::File { file, .. }) = (self.unsynced, &self.sink) {
+            file.sync_data().map_err(BackendError::io("sync the apply journal", &self.path))?;
             self.unsynced = false;
             self.last_sync = Instant::now();
         }
@@ -271,7 +282,69 @@ impl Journal {
     /// `state.json` (serial + 1, atomic, backup) and removes the journal.
     pub fn commit(mut self, state: &mut State) -> Result<(), BackendError> {
         self.sync()?;
-        self.backend.write_with_lock_id(&self.lock_id, state)
+        match &self.sink {
+            Sink::File { backend, .. } => backend.write_with_lock_id(&self.lock_id, state),
+            Sink::Remote { backend, .. } => backend.write_with_lock_id(&self.lock_id, state),
+        }
+    }
+
+    /// The journal of an apply on a remote state: object 0 is the header,
+    /// created only if absent (a journal is never written over another).
+    pub(super) fn create_remote(
+        backend: &RemoteBackend,
+        lock_id: &str,
+        state: &State,
+    ) -> Result<Journal, BackendError> {
+        let path = PathBuf::from(backend.journal_url());
+        let mut line = serde_json::to_vec(&JournalHeader {
+            journal: JOURNAL_VERSION,
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            stack: state.stack.clone(),
+            target: state.target.clone(),
+        })
+        .map_err(|e| journal_error(&path, e.to_string()))?;
+        line.push(b'\n');
+        let line = super::seal::seal(backend.keyring().map(|k| &**k), &path, &line_purpose(0), line)?;
+        backend.put_journal_record(state.serial, 0, &line)?;
+        Ok(Journal {
+            sink: Sink::Remote { backend: backend.clone(), serial: state.serial, objects: 1 },
+            lock_id: lock_id.to_string(),
+            path,
+            recorded: 0,
+            sync: JournalSync::default(),
+            last_sync: Instant::now(),
+            unsynced: false,
+        })
+    }
+}
+
+#[cfg(test)]
+impl Journal {
+    pub(super) fn create_remote_for_test(
+        backend: &RemoteBackend,
+        lock_id: &str,
+        state: &State,
+    ) -> Result<Journal, BackendError> {
+        Journal::create_remote(backend, lock_id, state)
+    }
+}
+
+/// Where the records go.
+#[derive(Debug)]
+enum Sink {
+    /// Appended to `state.journal`.
+    File { backend: LocalBackend, file: File },
+    /// One object per record call, numbered after the header (object 0).
+    Remote { backend: RemoteBackend, serial: u64, objects: usize },
+}
+
+impl Sink {
+    fn keyring(&self) -> Option<&Keyring> {
+        match self {
+            Sink::File { backend, .. } => backend.keyring().map(|k| &**k),
+            Sink::Remote { backend, .. } => backend.keyring().map(|k| &**k),
+        }
     }
 }
 
@@ -290,7 +363,7 @@ fn journal_error(path: &Path, problem: String) -> BackendError {
 /// entries replayed; `None` when the journal does not apply (it is stale:
 /// the state file already includes it, or its header is torn).
 pub(super) fn replay(
-    backend: &LocalBackend,
+    keyring: Option<&Keyring>,
     path: &Path,
     text: &[u8],
     state: Option<State>,
@@ -303,7 +376,7 @@ pub(super) fn replay(
     // a torn plain line is; any other line that does not open is an error.
     let mut opened: Vec<Vec<u8>> = Vec::with_capacity(raw.len());
     for (index, line) in raw.iter().enumerate() {
-        match backend.unseal(path, &line_purpose(index), line) {
+        match super::seal::unseal(keyring, path, &line_purpose(index), line) {
             Ok(plain) => opened.push(plain.into_owned()),
             Err(BackendError::Sealed { problem: SealError::Malformed(_), .. }) if index + 1 == raw.len() => {
                 break

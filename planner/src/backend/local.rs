@@ -5,7 +5,7 @@
 
 use super::journal::{self, Journal};
 use super::lock::{self, LockGuard, LockInfo};
-use super::seal::{self, Keyring, SealError};
+use super::seal::{self, Keyring};
 use super::BackendError;
 use crate::files;
 use crate::state::{Document, State};
@@ -86,27 +86,13 @@ impl LocalBackend {
         purpose: &str,
         bytes: &'b [u8],
     ) -> Result<Cow<'b, [u8]>, BackendError> {
-        if !seal::is_sealed(bytes) {
-            return Ok(Cow::Borrowed(bytes));
-        }
-        let sealed = |problem| BackendError::Sealed { path: path.to_path_buf(), problem };
-        let keyring = self.keyring.as_ref().ok_or_else(|| sealed(SealError::NoKey))?;
-        keyring.open(purpose, bytes).map(Cow::Owned).map_err(sealed)
+        seal::unseal(self.keyring.as_deref(), path, purpose, bytes)
     }
 
     /// `bytes` as written to `path`: sealed for `purpose` (one line) when
     /// this backend encrypts, as is otherwise.
     pub(super) fn seal(&self, path: &Path, purpose: &str, bytes: Vec<u8>) -> Result<Vec<u8>, BackendError> {
-        match &self.keyring {
-            Some(keyring) if keyring.seals() => {
-                let mut sealed = keyring
-                    .seal(purpose, &bytes)
-                    .map_err(|problem| BackendError::Sealed { path: path.to_path_buf(), problem })?;
-                sealed.push(b'\n');
-                Ok(sealed)
-            }
-            _ => Ok(bytes),
-        }
+        seal::seal(self.keyring.as_deref(), path, purpose, bytes)
     }
 
     /// Refuses to write plain text (a state, a journal line, a saved plan)
@@ -181,15 +167,7 @@ impl LocalBackend {
     /// `stackc state unlock [DIR] ID [--target T]` (the stack directory
     /// first, as in every command that works on a stack).
     pub fn unlock_command(&self, id: &str) -> String {
-        let mut command = "stackc state unlock".to_string();
-        if self.stack_dir != Path::new(".") && self.stack_dir != Path::new("") {
-            command.push_str(&format!(" {}", self.stack_dir.display()));
-        }
-        command.push_str(&format!(" {id}"));
-        if let Some(target) = &self.target {
-            command.push_str(&format!(" --target {target}"));
-        }
-        command
+        unlock_command(&self.stack_dir, self.target.as_deref(), id)
     }
 
     /// A new, empty state for this stack and target with a fresh random
@@ -224,7 +202,7 @@ impl LocalBackend {
                 return Err(BackendError::Io { action: "read the apply journal", path: journal_path, source })
             }
         };
-        let (state, recovered) = journal::replay(self, &journal_path, &journal, state)?;
+        let (state, recovered) = journal::replay(self.keyring.as_deref(), &journal_path, &journal, state)?;
         Ok(state.map(|state| Loaded { state, recovered }))
     }
 
@@ -352,24 +330,7 @@ impl LocalBackend {
         if recovered == 0 {
             return None;
         }
-        let running = match self.lock_info() {
-            Ok(Some(held)) if held.pid != std::process::id() && !held.holder_gone() => Some(held),
-            _ => None,
-        };
-        Some(match running {
-            Some(held) => format!(
-                "`{}` is running (lock held by {}, pid {}, since {}): this includes the {recovered} operations it \
-                 has finished so far (from `{journal}`)",
-                held.operation,
-                held.holder,
-                held.pid,
-                held.time,
-            ),
-            None => format!(
-                "{recovered} operations of an interrupted apply were recovered from `{journal}`; they are part of \
-                 the state from now on"
-            ),
-        })
+        super::journal_note(recovered, journal, self.lock_info().ok().flatten())
     }
 
     /// The lock currently held, if any.
@@ -417,7 +378,7 @@ impl LocalBackend {
     /// another lineage, or is newer than `state`. On error `state.serial`
     /// is unchanged.
     pub fn write(&self, guard: &LockGuard, state: &mut State) -> Result<(), BackendError> {
-        if guard.path() != self.lock_path() {
+        if guard.path() != self.lock_path() || guard.is_remote_of(guard.path()) {
             return Err(BackendError::LockLost { path: self.lock_path(), id: guard.id().to_string() });
         }
         self.write_with_lock_id(guard.id(), state)
@@ -454,13 +415,42 @@ impl LocalBackend {
     }
 
     pub(super) fn write_with_lock_id(&self, lock_id: &str, state: &mut State) -> Result<(), BackendError> {
+        self.store(lock_id, state, false)
+    }
+
+    /// Writes `state` as it is (serial kept) for `state migrate`: refuses
+    /// when a state exists here unless `replace`.
+    pub fn import_state(&self, guard: &LockGuard, state: &State, replace: bool) -> Result<(), BackendError> {
+        if guard.path() != self.lock_path() {
+            return Err(BackendError::LockLost { path: self.lock_path(), id: guard.id().to_string() });
+        }
+        if self.state_path().exists() && !replace {
+            return Err(BackendError::DestinationNotEmpty {
+                location: self.state_path().display().to_string(),
+            });
+        }
+        let mut copy = state.clone();
+        self.store(guard.id(), &mut copy, true)
+    }
+
+    /// Writes `state`: the next serial, after the checks of the file on
+    /// disk; or (`import`) as it is, over whatever is there.
+    fn store(&self, lock_id: &str, state: &mut State, import: bool) -> Result<(), BackendError> {
         self.check_lock(lock_id)?;
         let path = self.state_path();
-        self.check_on_disk(&path, state)?;
-        let serial = state.serial.checked_add(1).ok_or_else(|| BackendError::Invalid {
-            path: path.clone(),
-            problem: "the serial cannot grow any more".into(),
-        })?;
+        if import {
+            self.check_plaintext_allowed()?;
+        } else {
+            self.check_on_disk(&path, state)?;
+        }
+        let serial = if import {
+            state.serial
+        } else {
+            state.serial.checked_add(1).ok_or_else(|| BackendError::Invalid {
+                path: path.clone(),
+                problem: "the serial cannot grow any more".into(),
+            })?
+        };
         state.sort();
         let mut document = state.to_document();
         document.serial = serial;
@@ -585,7 +575,20 @@ impl LocalBackend {
     }
 }
 
-fn target_dir_name(target: Option<&str>) -> String {
+/// `stackc state unlock [DIR] ID [--target T]`.
+pub(super) fn unlock_command(stack_dir: &Path, target: Option<&str>, id: &str) -> String {
+    let mut command = "stackc state unlock".to_string();
+    if stack_dir != Path::new(".") && stack_dir != Path::new("") {
+        command.push_str(&format!(" {}", stack_dir.display()));
+    }
+    command.push_str(&format!(" {id}"));
+    if let Some(target) = target {
+        command.push_str(&format!(" --target {target}"));
+    }
+    command
+}
+
+pub(super) fn target_dir_name(target: Option<&str>) -> String {
     match target {
         None => DEFAULT_TARGET_DIR.to_string(),
         Some(target) => {
@@ -602,7 +605,7 @@ fn target_dir_name(target: Option<&str>) -> String {
     }
 }
 
-fn shown_target(target: Option<&str>) -> String {
+pub(super) fn shown_target(target: Option<&str>) -> String {
     target.map_or_else(|| "(none)".to_string(), |t| format!("`{t}`"))
 }
 

@@ -398,6 +398,42 @@ impl Keyring {
     }
 }
 
+/// The plaintext of `bytes` read from `path`: opened for `purpose` when
+/// sealed, as is otherwise.
+pub(super) fn unseal<'b>(
+    keyring: Option<&Keyring>,
+    path: &std::path::Path,
+    purpose: &str,
+    bytes: &'b [u8],
+) -> Result<std::borrow::Cow<'b, [u8]>, super::BackendError> {
+    if !is_sealed(bytes) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let sealed = |problem| super::BackendError::Sealed { path: path.to_path_buf(), problem };
+    let keyring = keyring.ok_or_else(|| sealed(SealError::NoKey))?;
+    keyring.open(purpose, bytes).map(std::borrow::Cow::Owned).map_err(sealed)
+}
+
+/// `bytes` as written to `path`: sealed for `purpose` (one line) when
+/// `keyring` has a current key, as is otherwise.
+pub(super) fn seal(
+    keyring: Option<&Keyring>,
+    path: &std::path::Path,
+    purpose: &str,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, super::BackendError> {
+    match keyring {
+        Some(keyring) if keyring.seals() => {
+            let mut sealed = keyring
+                .seal(purpose, &bytes)
+                .map_err(|problem| super::BackendError::Sealed { path: path.to_path_buf(), problem })?;
+            sealed.push(b'\n');
+            Ok(sealed)
+        }
+        _ => Ok(bytes),
+    }
+}
+
 fn parse(bytes: &[u8]) -> Result<Envelope, SealError> {
     #[derive(Deserialize)]
     struct Version {

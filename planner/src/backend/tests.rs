@@ -755,3 +755,198 @@ fn a_tampered_or_reordered_sealed_journal_line_is_refused() {
     assert_eq!(backend.load_detailed().unwrap().unwrap().recovered, 1);
     drop(journal);
 }
+
+// ------------------------------------------------------------ remote backend
+
+/// An object store in memory with S3's conditional writes, for the remote
+/// backend's logic (the S3 one is tested against moto in tests/backend_cli.rs).
+#[derive(Debug, Default)]
+struct MemoryStore {
+    objects: std::sync::Mutex<std::collections::BTreeMap<String, (Vec<u8>, String)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl ObjectStore for MemoryStore {
+    fn url(&self, key: &str) -> String {
+        format!("mem://bucket/{key}")
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        Ok(objects.get(key).map(|(bytes, etag)| StoredObject { bytes: bytes.clone(), etag: etag.clone() }))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        let mut objects = self.objects.lock().unwrap();
+        let holds = match (&condition, objects.get(key)) {
+            (Condition::None, _) | (Condition::IfAbsent, None) => true,
+            (Condition::IfMatch(etag), Some((_, current))) => etag == current,
+            _ => false,
+        };
+        if !holds {
+            return Err(StoreError::PreconditionFailed);
+        }
+        let etag = format!("\"{}\"", self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        objects.insert(key.to_string(), (bytes.to_vec(), etag.clone()));
+        Ok(etag)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.objects.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    fn keys(&self) -> Vec<String> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+fn remote(store: &std::sync::Arc<MemoryStore>) -> RemoteBackend {
+    RemoteBackend::new(store.clone(), "stacks/shop", "/nonexistent/shop", Some("aws"))
+}
+
+#[test]
+fn remote_round_trip_lock_and_layout() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store);
+    assert_eq!(backend.load().unwrap(), None);
+    let guard = backend.lock("apply").unwrap();
+    let error = remote(&store).lock("plan").unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, BackendError::Locked { .. }), "{text}");
+    assert!(text.contains(&guard.info().holder) && text.contains("for `apply`"), "{text}");
+    assert!(text.contains("mem://bucket/stacks/shop/aws/state.json.lock"), "{text}");
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "hunter2"));
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    assert_eq!(
+        store.keys(),
+        [
+            "stacks/shop/aws/state.json",
+            "stacks/shop/aws/state.json.backup",
+            "stacks/shop/aws/state.json.lock"
+        ]
+    );
+    guard.release().unwrap();
+    assert_eq!(store.keys().len(), 2, "the lock object is deleted");
+    assert_eq!(remote(&store).load().unwrap().unwrap(), state);
+    // A local guard is not this state's lock.
+    let (_dir, local) = setup();
+    let local_guard = local.lock("apply").unwrap();
+    assert!(matches!(remote(&store).write(&local_guard, &mut state), Err(BackendError::LockLost { .. })));
+}
+
+#[test]
+fn a_remote_state_changed_behind_the_writers_back_is_detected_and_nothing_is_lost() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let first = remote(&store);
+    let guard = first.lock("apply").unwrap();
+    let mut state = first.new_state("shop").unwrap();
+    first.write(&guard, &mut state).unwrap();
+    // This command reads the state...
+    let reader = remote(&store);
+    let mut read = reader.load().unwrap().unwrap();
+    // ...and someone else replaces it meanwhile (the same serial: only the ETag tells).
+    let behind = store.get("stacks/shop/aws/state.json").unwrap().unwrap();
+    store.put("stacks/shop/aws/state.json", &behind.bytes, Condition::None).unwrap();
+    read.resources.insert(address("random_password.new"), resource("p9", "x"));
+    let error = reader.write(&guard, &mut read).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, BackendError::ChangedBehind { .. }), "{text}");
+    assert!(text.contains("changed by another writer"), "{text}");
+    let kept = format!("stacks/shop/aws/state.json.rejected-{}", guard.id());
+    assert!(text.contains(&kept), "{text}");
+    assert_eq!(read.serial, 1, "unchanged on error");
+    let rejected = store.get(&kept).unwrap().unwrap();
+    assert!(contains(&rejected.bytes, "random_password.new"), "the refused state is kept");
+    assert_eq!(
+        store.get("stacks/shop/aws/state.json").unwrap().unwrap().bytes,
+        behind.bytes,
+        "not overwritten"
+    );
+}
+
+#[test]
+fn a_remote_journal_survives_a_kill_and_is_compacted() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store);
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    let entries = [
+        JournalEntry::Put(address("random_password.a"), resource("a", "x")),
+        JournalEntry::Put(address("random_password.b"), resource("b", "y")),
+    ];
+    journal.record(&entries[0]).unwrap();
+    journal.record(&entries[1]).unwrap();
+    for entry in &entries {
+        entry.apply_to(&mut state);
+    }
+    assert!(store.keys().contains(&"stacks/shop/aws/state.journal/1/2".to_string()), "{:?}", store.keys());
+    // Killed: the journal is not committed. A second journal is refused.
+    drop(journal);
+    assert!(matches!(
+        Journal::create_remote_for_test(&backend, guard.id(), &state),
+        Err(BackendError::JournalInUse { .. })
+    ));
+    let fresh = remote(&store);
+    let loaded = fresh.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 2);
+    assert_eq!(loaded.state.resources, state.resources);
+    // The next apply compacts it first, and its own journal starts at the new serial.
+    let mut recovered = loaded.state;
+    let journal = fresh.begin_journal(&guard, &mut recovered).unwrap();
+    assert_eq!(recovered.serial, 2);
+    journal.commit(&mut recovered).unwrap();
+    assert_eq!(recovered.serial, 3);
+    assert!(!store.keys().iter().any(|k| k.contains("state.journal")), "{:?}", store.keys());
+    assert_eq!(remote(&store).load_detailed().unwrap().unwrap().recovered, 0);
+}
+
+#[test]
+fn an_encrypted_remote_state_holds_no_plaintext() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store).with_keyring(keyring(Some("correct horse"), &[]));
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "CANARY-remote"));
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    journal
+        .record(&JournalEntry::Put(address("random_password.j"), resource("j", "CANARY-journal")))
+        .unwrap();
+    for key in store.keys().iter().filter(|k| !k.ends_with(".lock")) {
+        let object = store.get(key).unwrap().unwrap();
+        assert!(seal::is_sealed(&object.bytes) && !contains(&object.bytes, "CANARY"), "{key}");
+    }
+    assert_eq!(backend.load_detailed().unwrap().unwrap().recovered, 1);
+    let error = remote(&store).load().unwrap_err().to_string();
+    assert!(error.contains("is encrypted and no key is configured"), "{error}");
+    drop(journal);
+}
+
+#[test]
+fn migrate_refuses_a_non_empty_destination() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let (_dir, local) = setup();
+    let state = written(&local);
+    let destination = Backend::Remote(remote(&store));
+    let guard = destination.lock("state migrate").unwrap();
+    destination.import_state(&guard, &state, false).unwrap();
+    assert_eq!(destination.load().unwrap().unwrap(), state, "the serial is kept");
+    let error = destination.import_state(&guard, &state, false).unwrap_err();
+    assert!(matches!(error, BackendError::DestinationNotEmpty { .. }), "{error}");
+    destination.import_state(&guard, &state, true).unwrap();
+    // And back: a local destination that holds a state is refused too.
+    let local = Backend::Local(local);
+    let local_guard = local.lock("state migrate").unwrap();
+    assert!(matches!(
+        local.import_state(&local_guard, &state, false),
+        Err(BackendError::DestinationNotEmpty { .. })
+    ));
+}
