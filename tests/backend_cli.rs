@@ -310,3 +310,283 @@ fn kms_data_keys_seal_the_state() {
     let run = offline.run(&["state", "list"]).code(1);
     assert!(run.stderr.contains("AWS KMS:"), "{}", run.stderr);
 }
+
+// ------------------------------------------------------------- S3 backend
+
+/// The stack's text with a `backend "s3"` block (region and endpoint from
+/// the environment).
+fn with_backend(bucket: &str, text: &str) -> String {
+    format!("backend \"s3\" {{\n  bucket = \"{bucket}\"\n  key    = \"stacks/shop\"\n}}\n{text}")
+}
+
+/// A new bucket in moto, its name unique to the test.
+fn new_bucket(endpoint: &str, name: &str) -> String {
+    let bucket = format!("stackc-{name}-{}", std::process::id());
+    boto3(endpoint, &format!("s3.create_bucket(Bucket='{bucket}', CreateBucketConfiguration={{'LocationConstraint': 'eu-west-3'}})"));
+    bucket
+}
+
+/// Every object of `bucket`: key and bytes (as latin-1 text).
+fn objects(endpoint: &str, bucket: &str) -> Vec<(String, String)> {
+    let listing = boto3(
+        endpoint,
+        &format!(
+            "import json\nout = []\nfor o in s3.list_objects_v2(Bucket='{bucket}').get('Contents', []):\n    \
+             out.append([o['Key'], s3.get_object(Bucket='{bucket}', Key=o['Key'])['Body'].read().decode('latin-1')])\n\
+             print(json.dumps(out))"
+        ),
+    );
+    serde_json::from_str(&listing).unwrap()
+}
+
+fn s3_stack(endpoint: &str, bucket: &str) -> Stack {
+    let stack = aws_env(Stack::new("shop"), endpoint);
+    std::fs::write(stack.dir.join("main.stack.hcl"), with_backend(bucket, STACK)).unwrap();
+    stack
+}
+
+/// apply, plan and destroy with the state in S3 (encrypted): the plan is
+/// empty after the apply, nothing is kept locally but the plan key, the
+/// lock and journal objects are gone at the end, and no object holds a
+/// canary.
+#[test]
+fn apply_plan_and_destroy_with_the_state_in_s3() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let bucket = new_bucket(&endpoint, "apply");
+    let stack = s3_stack(&endpoint, &bucket).with_env("STACKC_STATE_PASSPHRASE", PASSPHRASE);
+    stack.run(&["check", "-var", &token_var()]).ok();
+    let run = stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    assert!(run.stdout.contains("2 created") || run.stdout.contains("Apply complete"), "{}", run.stdout);
+    let run = stack.run(&["plan", "-var", &token_var(), "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "the plan is empty after the apply:\n{}{}", run.stdout, run.stderr);
+    assert!(!stack.state_dir().join("state.json").exists(), "nothing local");
+    let stored = objects(&endpoint, &bucket);
+    let keys: Vec<&str> = stored.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["stacks/shop/default/state.json"], "no lock, journal or backup left");
+    for (key, text) in &stored {
+        assert!(text.starts_with("{\"stackc_sealed\":1,") && !text.contains(CANARY), "{key}: {text}");
+    }
+    assert!(stack.run(&["state", "list"]).ok().stdout.contains("random_password.db"));
+    let show = stack.run(&["state", "show", "stackc_data.uses_secrets"]).ok();
+    assert!(show.stdout.contains("(sensitive)") && !show.stdout.contains(CANARY), "{}", show.stdout);
+    // A change: the backup is the previous version.
+    std::fs::write(
+        stack.dir.join("main.stack.hcl"),
+        with_backend(&bucket, &STACK.replace("eu-west-3", "eu-west-1")),
+    )
+    .unwrap();
+    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["stacks/shop/default/state.json", "stacks/shop/default/state.json.backup"]);
+    stack.run(&["destroy", "--auto-approve", "-var", &token_var()]).ok();
+    assert_eq!(stack.run(&["state", "list"]).ok().stdout, "");
+    let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["stacks/shop/default/state.json"], "destroy removes the backup");
+}
+
+/// `stackc apply` at its confirmation prompt (stdin a terminal), holding
+/// the lock; answered or dropped by the test.
+#[cfg(unix)]
+struct Prompted {
+    child: std::process::Child,
+    master: Option<std::fs::File>,
+    reader: Option<std::thread::JoinHandle<String>>,
+}
+
+#[cfg(unix)]
+impl Prompted {
+    /// Starts `args`; returns once the prompt is shown (`Ok`) or the
+    /// process ended without one (`Err` with its output).
+    fn start(stack: &Stack, args: &[&str]) -> Result<Prompted, Run> {
+        use std::io::Read;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let (mut master, mut slave) = (0, 0);
+        let opened = unsafe {
+            libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+        };
+        assert_eq!(opened, 0, "openpty");
+        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut child = stack
+            .command(args)
+            .stdin(Stdio::from(slave))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (sender, prompt) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 4096];
+            let mut told = false;
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buffer[..n]);
+                if !told && String::from_utf8_lossy(&seen).contains("Only 'yes' is accepted") {
+                    let _ = sender.send(true);
+                    told = true;
+                }
+            }
+            let _ = sender.send(false);
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let prompted = prompt.recv().unwrap_or(false);
+        let mut this = Prompted { child, master: Some(std::fs::File::from(master)), reader: Some(reader) };
+        if prompted {
+            Ok(this)
+        } else {
+            Err(this.finish())
+        }
+    }
+
+    fn answer(mut self, text: &str) -> Run {
+        use std::io::Write;
+        self.master.as_mut().unwrap().write_all(text.as_bytes()).unwrap();
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Run {
+        use std::io::Read;
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let stdout = self.reader.take().unwrap().join().unwrap();
+        self.master.take();
+        Run { code: status.code().unwrap_or(-1), stdout, stderr }
+    }
+}
+
+/// Two applies started at once on one S3 state: one takes the lock (and
+/// waits at its prompt), the other is refused with a message naming the
+/// holder (its pid and the operation); then the winner applies.
+#[cfg(unix)]
+#[test]
+fn two_processes_race_for_the_s3_lock_and_the_loser_names_the_holder() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let bucket = new_bucket(&endpoint, "race");
+    let stack = s3_stack(&endpoint, &bucket);
+    let args = ["apply", "-var", &token_var()];
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| Prompted::start(&stack, &args));
+        let b = scope.spawn(|| Prompted::start(&stack, &args));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (winner, loser) = match (a, b) {
+        (Ok(winner), Err(loser)) | (Err(loser), Ok(winner)) => (winner, loser),
+        (Ok(_), Ok(_)) => panic!("both took the lock"),
+        (Err(a), Err(b)) => panic!("neither took the lock:\n{}\n{}", a.stderr, b.stderr),
+    };
+    assert_eq!(loser.code, 1, "{}", loser.stderr);
+    let holder = format!("(pid {}", winner.child.id());
+    assert!(
+        loser.stderr.contains("the state is locked by ") && loser.stderr.contains(&holder),
+        "{}",
+        loser.stderr
+    );
+    assert!(loser.stderr.contains("for `apply`"), "{}", loser.stderr);
+    assert!(
+        loser.stderr.contains(&format!("s3://{bucket}/stacks/shop/default/state.json.lock")),
+        "{}",
+        loser.stderr
+    );
+    let run = winner.answer("yes\n");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["stacks/shop/default/state.json"], "the lock is released");
+}
+
+/// A state replaced in S3 while an apply waits at its prompt (with the
+/// state read and the lock held): the apply's write is refused (the ETag
+/// changed), its state is kept beside it, and the replaced one is untouched.
+#[cfg(unix)]
+#[test]
+fn a_state_changed_behind_the_writers_back_is_detected() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let bucket = new_bucket(&endpoint, "behind");
+    let stack = s3_stack(&endpoint, &bucket);
+    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    std::fs::write(
+        stack.dir.join("main.stack.hcl"),
+        with_backend(&bucket, &STACK.replace("eu-west-3", "eu-west-1")),
+    )
+    .unwrap();
+    let waiting = Prompted::start(&stack, &["apply", "-var", &token_var()])
+        .unwrap_or_else(|run| panic!("{}", run.stderr));
+    // Someone rewrites the state meanwhile: the same serial, one byte more
+    // (S3's ETag of a whole-object PUT is its MD5: rewriting the same bytes
+    // changes nothing, and is rightly not a change).
+    let key = "stacks/shop/default/state.json";
+    boto3(
+        &endpoint,
+        &format!(
+            "body = s3.get_object(Bucket='{bucket}', Key='{key}')['Body'].read()\n\
+             s3.put_object(Bucket='{bucket}', Key='{key}', Body=body + b'\\n')"
+        ),
+    );
+    let replaced = objects(&endpoint, &bucket).into_iter().find(|(k, _)| k == key).unwrap().1;
+    let run = waiting.answer("yes\n");
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("was changed by another writer since this command read it"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing is lost"), "{}", run.stderr);
+    let stored = objects(&endpoint, &bucket);
+    assert_eq!(stored.iter().find(|(k, _)| k == key).unwrap().1, replaced, "not overwritten");
+    let rejected =
+        stored.iter().find(|(k, _)| k.contains("state.json.rejected-")).expect("the refused state is kept");
+    assert!(rejected.1.contains("eu-west-1"), "{}", rejected.1);
+    assert!(!stored.iter().any(|(k, _)| k.ends_with(".lock")), "the lock is released");
+}
+
+/// `state migrate`: a local state to S3 and back, refusing to overwrite a
+/// destination that holds a state without --force-replace; the plan is
+/// empty wherever the state is.
+#[test]
+fn migrate_local_to_s3_and_back() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let bucket = new_bucket(&endpoint, "migrate");
+    let stack = aws_env(Stack::new("shop"), &endpoint);
+    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    let local = std::fs::read(stack.state_dir().join("state.json")).unwrap();
+    std::fs::write(stack.dir.join("main.stack.hcl"), with_backend(&bucket, STACK)).unwrap();
+    let run = stack.run(&["state", "list"]).ok();
+    assert!(run.stderr.contains("there is no state"), "S3 is empty before the migration: {}", run.stderr);
+    let run = stack.run(&["state", "migrate", "--to", "s3"]).ok();
+    assert!(
+        run.stdout.contains(&format!("to `s3://{bucket}/stacks/shop/default/state.json`")),
+        "{}",
+        run.stdout
+    );
+    assert!(stack.run(&["state", "list"]).ok().stdout.contains("random_password.db"));
+    stack.run(&["plan", "-var", &token_var(), "--detailed-exitcode"]).ok();
+    let run = stack.run(&["state", "migrate", "--to", "s3"]).code(1);
+    assert!(
+        run.stderr.contains("already holds a state") && run.stderr.contains("--force-replace"),
+        "{}",
+        run.stderr
+    );
+    stack.run(&["state", "migrate", "--to", "s3", "--force-replace"]).ok();
+    // A change while in S3, then back.
+    std::fs::write(
+        stack.dir.join("main.stack.hcl"),
+        with_backend(&bucket, &STACK.replace("eu-west-3", "eu-west-1")),
+    )
+    .unwrap();
+    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    assert_eq!(
+        std::fs::read(stack.state_dir().join("state.json")).unwrap(),
+        local,
+        "the local copy was left"
+    );
+    let run = stack.run(&["state", "migrate", "--to", "local"]).code(1);
+    assert!(run.stderr.contains("already holds a state"), "{}", run.stderr);
+    stack.run(&["state", "migrate", "--to", "local", "--force-replace"]).ok();
+    std::fs::write(stack.dir.join("main.stack.hcl"), STACK.replace("eu-west-3", "eu-west-1")).unwrap();
+    let run = stack.run(&["plan", "-var", &token_var(), "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "the local state has the change made in S3:\n{}{}", run.stdout, run.stderr);
+    assert!(!stack.state_dir().join("state.lock").exists());
+}
