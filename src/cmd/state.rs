@@ -441,7 +441,9 @@ pub fn backend_config(stack_dir: &Path) -> Result<Option<BackendConfig>, String>
                 })
             };
             if found.is_some() {
-                return Err(format!("the stack declares more than one `backend` block (run `stackc check`)"));
+                return Err(
+                    "the stack declares more than one `backend` block (run `stackc check`)".to_string()
+                );
             }
             found = Some(BackendConfig {
                 bucket: required("bucket")?,
@@ -601,16 +603,15 @@ fn migrate(
 ) -> CommandResult {
     let stack_dir =
         if dir.is_file() { dir.parent().unwrap_or(Path::new(".")).to_path_buf() } else { dir.to_path_buf() };
-    let Some(config) = backend_config(&stack_dir)? else {
+    if backend_config(&stack_dir)?.is_none() {
         return Err(format!(
             "the stack in `{}` has no `backend \"s3\"` block: add one (bucket and key) to say where the state goes, \
              then run `stackc state migrate --to s3`",
             crate::stack::display_path(&stack_dir)
         ));
-    };
+    }
     let remote = locate(&stack_dir, location)?;
     let local = Backend::Local(LocalBackend::new(&stack_dir, remote.target()).with_keyring(keyring()?));
-    let _ = config;
     let (source, destination) = if to == "s3" { (local, remote) } else { (remote, local) };
     let source_guard = source.lock("state migrate").map_err(|e| e.to_string())?;
     let destination_guard = destination.lock("state migrate").map_err(|e| e.to_string())?;

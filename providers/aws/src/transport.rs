@@ -577,7 +577,7 @@ impl AwsClient {
         body: Vec<u8>,
         idempotency: Idempotency,
     ) -> Result<RestAnswer, ProviderError> {
-        let action = format!("{method}");
+        let action = method;
         let max_attempts =
             if self.unreachable.load(Ordering::Relaxed) { 1 } else { self.retry.max_attempts.max(1) };
         let mut attempt = 0u32;
