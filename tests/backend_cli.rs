@@ -491,6 +491,11 @@ fn two_processes_race_for_the_s3_lock_and_the_loser_names_the_holder() {
         "{}",
         loser.stderr
     );
+    // The holder still runs on this host: `state unlock` of its lock refuses.
+    let id =
+        loser.stderr.split("(lock id ").nth(1).and_then(|rest| rest.split(',').next()).expect("the lock id");
+    let run = stack.run(&["state", "unlock", id]).code(1);
+    assert!(run.stderr.contains("which is still running on this host"), "{}", run.stderr);
     let run = winner.answer("yes\n");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();

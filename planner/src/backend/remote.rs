@@ -431,7 +431,7 @@ impl RemoteBackend {
                 .put(&backup, &object.bytes, Condition::None)
                 .map_err(|e| self.remote_error("keep the previous state as", &backup, e))?;
         }
-        let etag = match self.store.put(&key, &bytes, condition) {
+        let etag = match self.put_conditional(&key, &bytes, condition) {
             Ok(etag) => etag,
             Err(StoreError::PreconditionFailed) => return Err(self.rejected(lock_id, &bytes)),
             Err(error) => return Err(self.remote_error("write the state", &key, error)),
@@ -450,6 +450,20 @@ impl RemoteBackend {
             }
         }
         Ok(())
+    }
+
+    /// A conditional PUT. A 412 may answer our own request sent again after
+    /// its answer was lost: when the object now holds exactly our bytes (a
+    /// sealed object has a random nonce; a plain one is the same state),
+    /// the write was ours and succeeded.
+    fn put_conditional(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        match self.store.put(key, bytes, condition) {
+            Err(StoreError::PreconditionFailed) => match self.store.get(key)? {
+                Some(object) if object.bytes == bytes => Ok(object.etag),
+                _ => Err(StoreError::PreconditionFailed),
+            },
+            other => other,
+        }
     }
 
     /// The state was changed behind this command's back: its state is kept
@@ -533,7 +547,15 @@ impl RemoteBackend {
         bytes: &[u8],
     ) -> Result<(), BackendError> {
         let key = self.journal_key(serial, index);
-        match self.store.put(&key, bytes, Condition::IfAbsent) {
+        // The header decides who owns the journal: never taken as ours on a
+        // 412. A record after it is ours if it holds our bytes (a PUT sent
+        // again after a lost answer): only the header's writer gets here.
+        let put = if index == 0 {
+            self.store.put(&key, bytes, Condition::IfAbsent)
+        } else {
+            self.put_conditional(&key, bytes, Condition::IfAbsent)
+        };
+        match put {
             Ok(_) => {
                 self.shared().journal = Some((serial, index + 1));
                 Ok(())

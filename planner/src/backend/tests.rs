@@ -950,3 +950,40 @@ fn migrate_refuses_a_non_empty_destination() {
         Err(BackendError::DestinationNotEmpty { .. })
     ));
 }
+
+/// A store whose conditional PUTs are served and then answered 412, as
+/// when an answer is lost and the request is sent again.
+#[derive(Debug, Default)]
+struct RetriedStore(MemoryStore);
+
+impl ObjectStore for RetriedStore {
+    fn url(&self, key: &str) -> String {
+        self.0.url(key)
+    }
+    fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        self.0.get(key)
+    }
+    fn put(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        let served = self.0.put(key, bytes, condition.clone())?;
+        match condition {
+            Condition::None => Ok(served),
+            _ => Err(StoreError::PreconditionFailed),
+        }
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key)
+    }
+}
+
+#[test]
+fn a_conditional_write_answered_412_after_it_was_served_is_ours() {
+    let store = std::sync::Arc::new(RetriedStore::default());
+    let backend = RemoteBackend::new(store.clone(), "k", "/nonexistent", None);
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    // The journal's header decides who owns it: a 412 there is never taken as ours.
+    assert!(matches!(backend.begin_journal(&guard, &mut state), Err(BackendError::JournalInUse { .. })));
+}
