@@ -444,10 +444,18 @@ impl RemoteBackend {
         };
         // The journal is part of the state now; a leftover object is never
         // read again (the state's serial moved on), so a failure here is harmless.
+        // Eight at a time: an apply of N operations leaves up to N + 1 objects.
         if let Some((serial, objects)) = journal {
-            for index in 0..objects {
-                let _ = self.store.delete(&self.journal_key(serial, index));
-            }
+            let keys: Vec<String> = (0..objects).map(|index| self.journal_key(serial, index)).collect();
+            std::thread::scope(|scope| {
+                for chunk in keys.chunks(keys.len().div_ceil(8).max(1)) {
+                    scope.spawn(move || {
+                        for key in chunk {
+                            let _ = self.store.delete(key);
+                        }
+                    });
+                }
+            });
         }
         Ok(())
     }
