@@ -373,9 +373,9 @@ fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, hcl_edit::structure::Body)> {
 /// How the user should name this state in messages: `target aws of stack dir`.
 pub fn describe(backend: &Backend) -> String {
     let dir = crate::stack::display_path(backend.stack_dir());
-    let state = match (backend.target(), backend) {
-        (Some(target), _) => format!("target `{target}` of the stack in `{dir}`"),
-        (None, _) => format!("the stack in `{dir}`"),
+    let state = match backend.target() {
+        Some(target) => format!("target `{target}` of the stack in `{dir}`"),
+        None => format!("the stack in `{dir}`"),
     };
     match backend {
         Backend::Local(_) => state,

@@ -255,13 +255,7 @@ impl RemoteBackend {
 
     fn parse(&self, url: &Path, bytes: &[u8]) -> Result<State, BackendError> {
         let bytes = seal::unseal(self.keyring.as_deref(), url, "state", bytes)?;
-        let document: Document = serde_json::from_slice(&bytes).map_err(|e| BackendError::Corrupt {
-            path: url.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            problem: e.to_string(),
-            backup: None,
-        })?;
+        let document: Document = serde_json::from_slice(&bytes).map_err(|e| corrupt(url, &e))?;
         let state = State::from_document(document)
             .map_err(|problem| BackendError::Invalid { path: url.to_path_buf(), problem })?;
         if state.target != self.target {
@@ -495,13 +489,7 @@ impl RemoteBackend {
             return Err(BackendError::WouldWritePlaintext { path: url.to_path_buf() });
         }
         let bytes = seal::unseal(self.keyring.as_deref(), url, "state", bytes)?;
-        let header: Header = serde_json::from_slice(&bytes).map_err(|e| BackendError::Corrupt {
-            path: url.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            problem: e.to_string(),
-            backup: None,
-        })?;
+        let header: Header = serde_json::from_slice(&bytes).map_err(|e| corrupt(url, &e))?;
         if header.version > crate::state::FORMAT_VERSION {
             return Err(BackendError::Invalid {
                 path: url.to_path_buf(),
@@ -612,5 +600,22 @@ impl RemoteBackend {
         })?;
         self.shared().seen = Seen::Etag(etag);
         Ok(())
+    }
+}
+
+/// A stored state that is not a valid document (serde's " at line L
+/// column C" given apart, as the local backend does).
+fn corrupt(url: &Path, error: &serde_json::Error) -> BackendError {
+    let text = error.to_string();
+    let problem = match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    BackendError::Corrupt {
+        path: url.to_path_buf(),
+        line: error.line(),
+        column: error.column(),
+        problem,
+        backup: None,
     }
 }

@@ -987,3 +987,19 @@ fn a_conditional_write_answered_412_after_it_was_served_is_ours() {
     // The journal's header decides who owns it: a 412 there is never taken as ours.
     assert!(matches!(backend.begin_journal(&guard, &mut state), Err(BackendError::JournalInUse { .. })));
 }
+
+#[test]
+fn a_corrupt_remote_state_or_lock_is_reported_and_left_alone() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    store.put("stacks/shop/aws/state.json", b"{\"version\": 1, \"lineage\": ", Condition::None).unwrap();
+    let error = remote(&store).load().unwrap_err().to_string();
+    assert!(
+        error.starts_with("the state file `mem://bucket/stacks/shop/aws/state.json` cannot be read: line 1"),
+        "{error}"
+    );
+    assert!(!error.contains(" at line "), "{error}");
+    store.put("stacks/shop/aws/state.json.lock", b"not json", Condition::None).unwrap();
+    let error = remote(&store).lock("apply").unwrap_err();
+    assert!(matches!(error, BackendError::UnreadableLock { .. }), "{error}");
+    assert_eq!(store.get("stacks/shop/aws/state.json.lock").unwrap().unwrap().bytes, b"not json");
+}
