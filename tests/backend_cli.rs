@@ -595,3 +595,66 @@ fn migrate_local_to_s3_and_back() {
     assert_eq!(run.code, 0, "the local state has the change made in S3:\n{}{}", run.stdout, run.stderr);
     assert!(!stack.state_dir().join("state.lock").exists());
 }
+
+/// kill -9 during an apply with the state in S3: what finished is in the
+/// journal's objects, the next command recovers it, the dead holder's lock
+/// is released with `state unlock`, and the next apply converges.
+#[cfg(unix)]
+#[test]
+fn a_killed_apply_in_s3_is_recovered_from_the_journal_objects() {
+    let Some(endpoint) = moto_endpoint() else { return };
+    let bucket = new_bucket(&endpoint, "killed");
+    let stack = aws_env(Stack::new("shop"), &endpoint);
+    let text = |wait: &str| {
+        with_backend(
+            &bucket,
+            &format!(
+                "resource \"stackc_data\" \"n\" {{\n  count = 5\n  input = {{ i = count.index }}\n}}\n\
+                 resource \"time_sleep\" \"wait\" {{\n  create_duration = \"{wait}\"\n}}\n"
+            ),
+        )
+    };
+    std::fs::write(stack.dir.join("main.stack.hcl"), text("120s")).unwrap();
+    let mut child = stack
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the five quick creates are recorded (the sleep runs on).
+    let journal = |endpoint: &str| {
+        objects(endpoint, &bucket)
+            .into_iter()
+            .filter(|(k, _)| k.contains("/state.journal/"))
+            .map(|(_, text)| text.matches("\"put\":{\"address\":\"stackc_data.n[").count())
+            .sum::<usize>()
+    };
+    let started = std::time::Instant::now();
+    while journal(&endpoint) < 5 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the creates were never recorded");
+        assert!(child.try_wait().unwrap().is_none(), "apply ended early");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let run = stack.run(&["state", "list"]).ok();
+    assert_eq!(run.stdout.matches("stackc_data.n[").count(), 5, "{}", run.stdout);
+    assert!(run.stderr.contains("of an interrupted apply were recovered from `s3://"), "{}", run.stderr);
+    std::fs::write(stack.dir.join("main.stack.hcl"), text("0s")).unwrap();
+    let run = stack.run(&["apply", "--auto-approve"]).code(1);
+    assert!(run.stderr.contains(&format!("pid {}, no longer running", child.id())), "{}", run.stderr);
+    let id =
+        run.stderr.split("(lock id ").nth(1).and_then(|rest| rest.split(',').next()).expect("the lock id");
+    stack.run(&["state", "unlock", id]).ok();
+    let run = stack.run(&["apply", "--auto-approve"]).ok();
+    assert!(
+        !run.stdout.contains("stackc_data.n[0]: creating"),
+        "what finished is not created again:\n{}",
+        run.stdout
+    );
+    let run = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
+    assert!(keys.iter().all(|k| !k.contains("state.journal") && !k.ends_with(".lock")), "{keys:?}");
+}
