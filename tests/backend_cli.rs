@@ -369,13 +369,16 @@ fn apply_plan_and_destroy_with_the_state_in_s3() {
     assert!(stack.run(&["state", "list"]).ok().stdout.contains("random_password.db"));
     let show = stack.run(&["state", "show", "stackc_data.uses_secrets"]).ok();
     assert!(show.stdout.contains("(sensitive)") && !show.stdout.contains(CANARY), "{}", show.stdout);
-    // A change: the backup is the previous version.
+    // A change, through a saved plan (sealed too): the backup is the previous version.
     std::fs::write(
         stack.dir.join("main.stack.hcl"),
         with_backend(&bucket, &STACK.replace("eu-west-3", "eu-west-1")),
     )
     .unwrap();
-    stack.run(&["apply", "--auto-approve", "-var", &token_var()]).ok();
+    stack.run(&["plan", "-var", &token_var(), "--out", "p.plan"]).ok();
+    let plan = std::fs::read(stack.dir.join("p.plan")).unwrap();
+    assert!(plan.starts_with(b"{\"stackc_sealed\":1,") && !contains(&plan, CANARY));
+    stack.run(&["apply", "p.plan"]).ok();
     let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["stacks/shop/default/state.json", "stacks/shop/default/state.json.backup"]);
     stack.run(&["destroy", "--auto-approve", "-var", &token_var()]).ok();
