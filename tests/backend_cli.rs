@@ -78,7 +78,6 @@ impl Stack {
                 command.env_remove(&name);
             }
         }
-        command.env("STACKC_STATE_NO_ENV_LEAK", "1");
         for (name, value) in &self.env {
             command.env(name, value);
         }
