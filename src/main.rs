@@ -55,6 +55,8 @@ enum Command {
     Completions(cmd::completions::Args),
     /// Print the man page (`stackc man > stackc.1`).
     Man(cmd::completions::ManArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(cmd::lsp::Args),
 }
 
 /// The exit code of a usage error (an unknown flag, a missing argument,
@@ -85,5 +87,6 @@ fn main() -> ExitCode {
         Command::Output(args) => cmd::output::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::completions::run_man(args, Cli::command()),
+        Command::Lsp(args) => cmd::lsp::run(args),
     }
 }

@@ -1,36 +1,23 @@
-//! The shared compile pipeline: load -> check -> (select target) -> expand,
-//! used by every command that compiles a stack (`check`, `build`, `graph`,
-//! `plan`, `apply`, `destroy`).
-//!
-//! Why one module: every command must see the same stack the same way (the
-//! same variables, the same target selection, the same `file()` rules, the
-//! same source hash), and report problems the same way. A command calls
-//! [`check_stack`], then [`CheckedStack::expand`]; both render their errors
-//! themselves (to the writer they are given, in the format asked for) and
-//! return [`Failed`] with the exit code, so a command only decides what to do
-//! with a stack that compiled.
-//!
-//! `file("path")` reads through [`StackFiles`]: paths are relative to the
-//! stack directory and must stay inside it (absolute paths, `..` that leaves
-//! it and symlinks that point out of it are refused). A stack is then
-//! self-contained: what `check` read is what `apply` reads, wherever it runs
-//! from, and the source hash covers it.
+//! The command line's side of the compile pipeline: `PATH`, `--target` and
+//! the variables as arguments, and problems rendered. What checking and
+//! compiling a stack mean is the driver's (`stackc_driver`): every command
+//! that compiles a stack (`check`, `build`, `graph`, `plan`, `apply`,
+//! `destroy`) calls [`check_stack`], then [`Expand::expand`]; both render
+//! their errors themselves (to the writer they are given, in the format
+//! asked for) and return [`Failed`] with the exit code, so a command only
+//! decides what to do with a stack that compiled.
 
 use crate::render::{self, Format, HumanStyle};
-use crate::stack::{self, StackInfo, VariableArgs};
+use crate::stack::VariableArgs;
 use indexmap::IndexMap;
-use sha2::{Digest, Sha256};
-use stackc_compiler::eval::{ExpressionEvaluator, FileSource};
-use stackc_compiler::expand::model::StackDecl;
-use stackc_compiler::expand::{self, ExpandOptions, PriorLookup, Roots};
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
-use stackc_compiler::schema::SchemaSet;
-use stackc_compiler::{Diagnostic, Origin, Sources, Value};
-use std::collections::BTreeMap;
+use stackc_compiler::expand::PriorLookup;
+use stackc_compiler::{Diagnostic, Sources, Value};
+use stackc_driver::{Failure, LoadError, StackRequest};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+
+pub use stackc_driver::{prior_from_state, stack_dir_of, stack_name_of, CheckedStack, Compiled};
 
 /// Flattened into every command that compiles a stack.
 #[derive(clap::Args, Clone, Debug)]
@@ -46,45 +33,17 @@ pub struct StackArgs {
     pub variables: VariableArgs,
 }
 
-/// A stack that loaded and checked without errors, with its target selected.
-// Some fields are read only by plan/apply (saved plans, provider configuration).
-#[allow(dead_code)]
-pub struct CheckedStack {
-    pub sources: Sources,
-    pub info: StackInfo,
-    /// The stack directory's name (ownership tags, state).
-    pub stack_name: String,
-    /// Where `.stackc/` state lives: the stack directory (a single file's parent).
-    pub stack_dir: PathBuf,
-    pub hir: stackc_compiler::hir::Stack,
-    /// The selected target: `--target`, or the stack's only declared one.
-    /// `None` when the stack declares none, or several and `--target` was not
-    /// given (then [`CheckedStack::expand`] reports E0506).
-    pub target: Option<String>,
-    /// The selected `target` block's attributes, evaluated (an object; `Null`
-    /// when no target is selected or the target has no block).
-    pub target_attributes: Value,
-    /// Warnings of the check, not rendered yet: the command shows them with
-    /// its output (with [`CheckedStack::emit`]).
-    pub warnings: Vec<Diagnostic>,
-    /// Hex SHA-256 over the stackc version, the user's files (relative path
-    /// and bytes, sorted), the stdlib files, the resolved variable values,
-    /// the selected target and the files `file()` reads (in the check, and
-    /// in an expansion `check_stack` runs first when the stack calls
-    /// `file(` at all). A saved plan is refused when it changes.
-    pub source_hash: String,
-    /// The declarations expansion reads, built once from `hir`.
-    decl: StackDecl,
-    /// What `file()` reads from (shared by check and expansion).
-    files: Arc<StackFiles>,
-}
-
-/// An expanded stack.
-pub struct Compiled {
-    pub graph: ResourceGraph,
-    /// Warnings of the expansion only (the check's are in
-    /// [`CheckedStack::warnings`]).
-    pub warnings: Vec<Diagnostic>,
+impl StackArgs {
+    /// The driver's request for these arguments.
+    pub fn request(&self) -> StackRequest {
+        StackRequest {
+            path: self.path.clone(),
+            target: self.target.clone(),
+            vars: self.variables.vars.clone(),
+            var_files: self.variables.var_files.clone(),
+            ..StackRequest::default()
+        }
+    }
 }
 
 /// Errors already rendered to the writer (human miette or JSON per
@@ -104,7 +63,7 @@ impl Failed {
 /// error (I/O, a diagnostic, an undeclared `--target`), renders every
 /// diagnostic found (warnings included) to `err` in `format` and fails.
 pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Result<CheckedStack, Failed> {
-    check_stack_given(args, None, format, err)
+    rendered(stackc_driver::check_stack(&args.request()), format, err)
 }
 
 /// [`check_stack`] with every variable's value given (a saved plan's):
@@ -115,241 +74,73 @@ pub fn check_stack_with_values(
     format: Format,
     err: &mut dyn Write,
 ) -> Result<CheckedStack, Failed> {
-    check_stack_given(args, Some(values), format, err)
+    let request = StackRequest { values: Some(values.clone()), ..args.request() };
+    rendered(stackc_driver::check_stack(&request), format, err)
 }
 
-fn check_stack_given(
-    args: &StackArgs,
-    given: Option<&IndexMap<String, Value>>,
+fn rendered(
+    result: Result<CheckedStack, Failure>,
     format: Format,
     err: &mut dyn Write,
 ) -> Result<CheckedStack, Failed> {
-    let loaded = stack::load(&args.path).and_then(|loaded| Ok((loaded, args.variables.to_options()?)));
-    let ((sources, info), mut options) = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            let _ = emit_load_error(format, &error, err);
-            return Err(Failed::new());
-        }
-    };
-    if let Some(values) = given {
-        // Marks are the declarations' business: `check` puts them back.
-        options.variables = values.iter().map(|(name, value)| (name.clone(), value.unmarked())).collect();
-    }
-    let stack_dir = stack_dir_of(&args.path);
-    let files = Arc::new(StackFiles::new(&stack_dir));
-    options.files = Some(files.clone() as Arc<dyn FileSource>);
-
-    let mut checked = stackc_compiler::check(&sources, &options);
-    stackc_compiler::diagnostic::sort(&mut checked.diagnostics);
-    let hir = match checked.stack.take() {
-        Some(hir) if !checked.has_errors() => hir,
-        _ => {
-            let _ = emit_to(format, &sources, &checked.diagnostics, err);
-            return Err(Failed::new());
-        }
-    };
-    let warnings = checked.diagnostics;
-
-    let stack_name = stack_name_of(&stack_dir);
-    let decl = {
-        let (stdlib, user) = hir.stdlib_and_user_files();
-        StackDecl { name: stack_name.clone(), ..StackDecl::read(stdlib, user) }
-    };
-    let target = match expand::select_target(
-        &decl,
-        args.target.as_deref(),
-        expand::KNOWN_TARGETS,
-        expand::no_span(),
-    ) {
-        Ok(target) => target,
-        // Several targets and no `--target`: `check` expands each one;
-        // `expand` reports E0506 for the commands that need one.
-        Err(diagnostic) if args.target.is_none() => {
-            debug_assert_eq!(diagnostic.code, stackc_compiler::Code::TargetRequired);
-            None
-        }
-        Err(diagnostic) => {
-            let mut all = warnings;
-            all.push(diagnostic);
-            stackc_compiler::diagnostic::sort(&mut all);
-            let _ = emit_to(format, &sources, &all, err);
-            return Err(Failed::new());
-        }
-    };
-
-    let evaluator = ExpressionEvaluator::with_files(files.clone());
-    let (target_attributes, problems) =
-        evaluate_target_attributes(&decl, target.as_deref(), &hir.variables, &evaluator);
-    if !problems.is_empty() {
-        let mut all = warnings;
-        all.extend(problems);
-        stackc_compiler::diagnostic::sort(&mut all);
-        let _ = emit_to(format, &sources, &all, err);
-        return Err(Failed::new());
-    }
-
-    let mut checked = CheckedStack {
-        sources,
-        info,
-        stack_name,
-        stack_dir,
-        hir,
-        target,
-        target_attributes,
-        warnings,
-        source_hash: String::new(),
-        decl,
-        files,
-    };
-    // The check evaluates the stack's own expressions; `file()` in a
-    // component body is evaluated only by expansion: expand once first (the
-    // result is dropped) so the hash covers those reads too.
-    let uses_file = checked.info.user_files.iter().any(|id| checked.sources.get(*id).text.contains("file("));
-    if uses_file {
-        for target in checked.targets_to_check() {
-            let _ = checked.expand_for(target.as_deref(), None);
-        }
-    }
-    checked.source_hash =
-        source_hash(&checked.sources, &checked.hir, checked.target.as_deref(), &checked.files);
-    Ok(checked)
+    result.map_err(|failure| {
+        let _ = match failure {
+            Failure::Load(error) => emit_load_error(format, &error, err),
+            Failure::Diagnostics { sources, diagnostics } => {
+                emit_to(format, &sources, &diagnostics, err).map(|_| ())
+            }
+        };
+        Failed::new()
+    })
 }
 
-impl CheckedStack {
+/// What `stackc check` reports, rendered in `format` to `out`: how many
+/// errors and warnings there were, or `Failed` when the stack did not load.
+pub fn check(args: &StackArgs, format: Format, out: &mut dyn Write) -> Result<render::Counts, Failed> {
+    match stackc_driver::check(&args.request()) {
+        Ok(report) => Ok(emit_to(format, &report.sources, &report.diagnostics, out)
+            .unwrap_or_else(|_| render::Counts::of(&report.diagnostics))),
+        Err(error) => {
+            let _ = emit_load_error(format, &error, out);
+            Err(Failed::new())
+        }
+    }
+}
+
+/// Expanding a checked stack with its problems rendered.
+pub trait Expand {
     /// Expands for the selected target; `prior` gives attributes from state
     /// by address (a generated password's `result`). On errors, renders them
     /// (with the check's warnings, so JSON stays one document) and fails.
-    pub fn expand(
+    fn expand(
+        &self,
+        prior: Option<PriorLookup<'_>>,
+        format: Format,
+        err: &mut dyn Write,
+    ) -> Result<Compiled, Failed>;
+
+    /// Renders `diagnostics` (with their closing line) in `format` to `out`;
+    /// returns how many errors and warnings there were.
+    fn emit(&self, format: Format, diagnostics: &[Diagnostic], out: &mut dyn Write) -> render::Counts;
+}
+
+impl Expand for CheckedStack {
+    fn expand(
         &self,
         prior: Option<PriorLookup<'_>>,
         format: Format,
         err: &mut dyn Write,
     ) -> Result<Compiled, Failed> {
-        let (graph, mut diagnostics) = self.expand_for(self.target.as_deref(), prior);
-        match graph {
-            Some(graph) if !diagnostics.iter().any(Diagnostic::is_error) => {
-                Ok(Compiled { graph, warnings: diagnostics })
-            }
-            _ => {
-                diagnostics.extend(self.warnings.iter().cloned());
-                stackc_compiler::diagnostic::sort(&mut diagnostics);
-                let _ = emit_to(format, &self.sources, &diagnostics, err);
-                Err(Failed::new())
-            }
-        }
+        self.compile(prior).map_err(|diagnostics| {
+            let _ = emit_to(format, &self.sources, &diagnostics, err);
+            Failed::new()
+        })
     }
 
-    /// The targets `check` expands for: the selected one, else every
-    /// declared one, else once without a target.
-    pub fn targets_to_check(&self) -> Vec<Option<String>> {
-        if let Some(target) = &self.target {
-            return vec![Some(target.clone())];
-        }
-        if self.hir.targets.is_empty() {
-            return vec![None];
-        }
-        self.hir.targets.iter().cloned().map(Some).collect()
-    }
-
-    /// What `stackc check` adds to the type check: the diagnostics of
-    /// expanding for every target of [`CheckedStack::targets_to_check`].
-    /// A diagnostic found for several targets is reported once; one found
-    /// for some targets only (of several) says which, unless its message
-    /// already names them.
-    pub fn expansion_diagnostics(&self) -> Vec<Diagnostic> {
-        let targets = self.targets_to_check();
-        // Keyed like the engine's own deduplication: code, place, message.
-        let mut found: Vec<(Diagnostic, Vec<String>)> = Vec::new();
-        for target in &targets {
-            let (_, diagnostics) = self.expand_for(target.as_deref(), None);
-            for diagnostic in diagnostics {
-                let same = found.iter_mut().find(|(d, _)| {
-                    d.code == diagnostic.code
-                        && d.primary.span == diagnostic.primary.span
-                        && d.message == diagnostic.message
-                });
-                let name = target.clone().unwrap_or_default();
-                match same {
-                    Some((_, on)) => on.push(name),
-                    None => found.push((diagnostic, vec![name])),
-                }
-            }
-        }
-        let mut out: Vec<Diagnostic> = found
-            .into_iter()
-            .map(|(mut diagnostic, on)| {
-                let named = |t: &String| diagnostic.message.contains(&format!("`{t}`"));
-                if targets.len() > 1 && on.len() < targets.len() && !on.iter().all(named) {
-                    let listed: Vec<String> = on.iter().map(|t| format!("`{t}`")).collect();
-                    let which = match listed.as_slice() {
-                        [one] => format!("target {one}"),
-                        [init @ .., last] => format!("targets {} and {last}", init.join(", ")),
-                        [] => String::new(),
-                    };
-                    diagnostic.message = format!("{} Found when expanding for {which}.", diagnostic.message);
-                }
-                diagnostic
-            })
-            .collect();
-        stackc_compiler::diagnostic::sort(&mut out);
-        out
-    }
-
-    /// Renders `diagnostics` (with their closing line) in `format` to `out`;
-    /// returns how many errors and warnings there were.
-    pub fn emit(&self, format: Format, diagnostics: &[Diagnostic], out: &mut dyn Write) -> render::Counts {
+    fn emit(&self, format: Format, diagnostics: &[Diagnostic], out: &mut dyn Write) -> render::Counts {
         emit_to(format, &self.sources, diagnostics, out).unwrap_or_else(|_| render::Counts::of(diagnostics))
     }
-
-    /// The evaluator for this stack (its `file()` reads the stack directory).
-    pub fn evaluator(&self) -> ExpressionEvaluator {
-        ExpressionEvaluator::with_files(self.files.clone())
-    }
-
-    fn expand_for(
-        &self,
-        target: Option<&str>,
-        prior: Option<PriorLookup<'_>>,
-    ) -> (Option<ResourceGraph>, Vec<Diagnostic>) {
-        let schemas = schemas();
-        let options = ExpandOptions {
-            target,
-            variables: self.hir.variables.clone(),
-            prior,
-            evaluator: Arc::new(self.evaluator()),
-            command_line_span: expand::no_span(),
-            target_defaults: target_defaults(target),
-        };
-        expand::expand_decl(&self.decl, &schemas, options)
-    }
 }
-
-/// Every provider's resource schemas (builtin, aws, kubernetes, local).
-pub fn schemas() -> SchemaSet {
-    let mut set = SchemaSet::default();
-    for schema in stackc_provider_builtin::schemas()
-        .into_iter()
-        .chain(stackc_provider_aws::schemas())
-        .chain(stackc_provider_kubernetes::schemas())
-        .chain(stackc_provider_local::schemas())
-    {
-        set.add(schema);
-    }
-    for setting in stackc_provider_aws::required_target_settings() {
-        set.require_target_setting(stackc_provider_aws::TARGET, setting);
-    }
-    set
-}
-
-/// A PriorLookup over a loaded state's resources (attributes by address).
-pub fn prior_from_state(
-    state: &stackc_planner::state::State,
-) -> impl Fn(&ResourceAddress) -> Option<Value> + '_ {
-    move |address| state.resources.get(address).map(|resource| resource.attributes.clone())
-}
-
-// ---------------------------------------------------------------- rendering
 
 /// Renders diagnostics in `format` to one writer (the caller picks stdout or stderr).
 fn emit_to(
@@ -366,7 +157,7 @@ fn emit_to(
     }
 }
 
-fn emit_load_error(format: Format, error: &stack::LoadError, out: &mut dyn Write) -> std::io::Result<()> {
+fn emit_load_error(format: Format, error: &LoadError, out: &mut dyn Write) -> std::io::Result<()> {
     let mut sink = std::io::sink();
     match format {
         Format::Human => render::emit_load_error(format, error, &mut sink, out),
@@ -374,442 +165,36 @@ fn emit_load_error(format: Format, error: &stack::LoadError, out: &mut dyn Write
     }
 }
 
-// ---------------------------------------------------------------- the stack's place
-
-/// The stack directory: the path itself, or a single file's parent.
-pub fn stack_dir_of(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        return path.to_path_buf();
-    }
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// The stack directory's own name (`shop` for `examples/shop` or for `.`
-/// inside it); `stack` when it has none (the root directory).
-pub fn stack_name_of(dir: &Path) -> String {
-    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    absolute.file_name().map_or_else(|| "stack".to_string(), |name| name.to_string_lossy().into_owned())
-}
-
-// ---------------------------------------------------------------- target attributes
-
-struct VariableRoots<'a>(&'a Value);
-
-impl Roots for VariableRoots<'_> {
-    fn root(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
-        (name == "var").then_some(std::borrow::Cow::Borrowed(self.0))
-    }
-}
-
-/// What a target's block may leave to the environment: the aws target's
-/// `region` comes from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same
-/// variables its provider reads, so the stdlib's zone names match the
-/// region requests go to.
-fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value> {
-    let mut defaults = indexmap::IndexMap::new();
-    if target == Some(stackc_provider_aws::TARGET) {
-        let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
-        if let Some(region) = region {
-            defaults.insert("region".to_string(), Value::string(region.trim()));
-        }
-    }
-    defaults
-}
-
-/// The selected target block's attributes, evaluated with the variables
-/// (the only root a target block sees).
-fn evaluate_target_attributes(
-    decl: &StackDecl,
-    target: Option<&str>,
-    variables: &indexmap::IndexMap<String, Value>,
-    evaluator: &ExpressionEvaluator,
-) -> (Value, Vec<Diagnostic>) {
-    use stackc_compiler::expand::Evaluator as _;
-    let Some(block) = target.and_then(|t| decl.targets.iter().find(|b| b.name == t)) else {
-        return (Value::Null, Vec::new());
-    };
-    let variables = Value::Object(variables.clone());
-    let roots = VariableRoots(&variables);
-    let mut fields = indexmap::IndexMap::new();
-    let mut problems = Vec::new();
-    for attribute in &block.attributes {
-        match evaluator.evaluate(&attribute.value, &roots) {
-            Ok(value) => {
-                fields.insert(attribute.name.name.clone(), value);
-            }
-            Err(diagnostic) => problems.push(diagnostic),
-        }
-    }
-    (Value::Object(fields), problems)
-}
-
-// ---------------------------------------------------------------- source hash
-
-/// Adds one length-prefixed field, so no two inputs hash alike by shifting
-/// bytes from one field to the next.
-fn field(hasher: &mut Sha256, tag: &str, bytes: &[u8]) {
-    hasher.update((tag.len() as u64).to_le_bytes());
-    hasher.update(tag.as_bytes());
-    hasher.update((bytes.len() as u64).to_le_bytes());
-    hasher.update(bytes);
-}
-
-fn source_hash(
-    sources: &Sources,
-    hir: &stackc_compiler::hir::Stack,
-    target: Option<&str>,
-    files: &StackFiles,
-) -> String {
-    let mut hasher = Sha256::new();
-    field(&mut hasher, "stackc", env!("CARGO_PKG_VERSION").as_bytes());
-    // User files by their path relative to the stack directory (their file
-    // name: a stack directory is read non-recursively), so the hash does not
-    // depend on where stackc runs from.
-    let mut user: Vec<(String, &str)> = Vec::new();
-    let mut stdlib: Vec<(String, &str)> = Vec::new();
-    for (_, file) in sources.iter() {
-        match file.origin {
-            Origin::User => {
-                let name = Path::new(&file.path)
-                    .file_name()
-                    .map_or_else(|| file.path.clone(), |n| n.to_string_lossy().into_owned());
-                user.push((name, &file.text));
-            }
-            Origin::Stdlib => stdlib.push((file.path.clone(), &file.text)),
-        }
-    }
-    user.sort();
-    stdlib.sort();
-    for (path, text) in &user {
-        field(&mut hasher, "user-file", path.as_bytes());
-        field(&mut hasher, "bytes", text.as_bytes());
-    }
-    for (path, text) in &stdlib {
-        field(&mut hasher, "stdlib-file", path.as_bytes());
-        field(&mut hasher, "bytes", text.as_bytes());
-    }
-    let mut variables: Vec<(&String, &Value)> = hir.variables.iter().collect();
-    variables.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, value) in variables {
-        field(&mut hasher, "variable", name.as_bytes());
-        field(&mut hasher, "value", value.to_json().to_string().as_bytes());
-    }
-    field(&mut hasher, "target", target.unwrap_or("").as_bytes());
-    // What the environment gave the target block (a plan made for one
-    // AWS_REGION is stale in another).
-    for (name, value) in target_defaults(target) {
-        field(&mut hasher, "target-default", name.as_bytes());
-        field(&mut hasher, "value", value.to_json().to_string().as_bytes());
-    }
-    for (path, read) in files.reads() {
-        field(&mut hasher, "read-file", path.as_bytes());
-        field(&mut hasher, "bytes", read.as_bytes());
-    }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-// ---------------------------------------------------------------- file()
-
-/// Largest file `file()` reads.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// `file()`'s view of the disk: files inside the stack directory only.
-/// Records what it read (or why not), for the source hash.
-#[derive(Debug)]
-pub struct StackFiles {
-    dir: PathBuf,
-    reads: Mutex<BTreeMap<String, String>>,
-}
-
-impl StackFiles {
-    pub fn new(dir: &Path) -> StackFiles {
-        StackFiles { dir: dir.to_path_buf(), reads: Mutex::new(BTreeMap::new()) }
-    }
-
-    /// Every path read so far with its text (or the error), by path.
-    pub fn reads(&self) -> Vec<(String, String)> {
-        let reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        reads.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-
-    /// The text of `path`, or why not: a clause without the path (the
-    /// evaluator says "`"x"` cannot be read: <reason>").
-    fn read_inside(&self, path: &str) -> Result<String, String> {
-        let shown_dir = stack::display_path(&self.dir);
-        let relative = Path::new(path);
-        if path.is_empty() {
-            return Err("the path is empty".to_string());
-        }
-        if relative.is_absolute() {
-            return Err(format!(
-                "it is an absolute path; file() takes a path relative to the stack directory `{shown_dir}`"
-            ));
-        }
-        let outside = || {
-            format!(
-                "it is outside the stack directory `{shown_dir}`; file() reads only files inside it, so that \
-                 a stack is self-contained"
-            )
-        };
-        // Lexically first: `..` may not climb out, even through directories that do not exist.
-        let mut depth: i64 = 0;
-        for component in relative.components() {
-            match component {
-                std::path::Component::ParentDir => depth -= 1,
-                std::path::Component::Normal(_) => depth += 1,
-                _ => {}
-            }
-            if depth < 0 {
-                return Err(outside());
-            }
-        }
-        let full = self.dir.join(relative);
-        let real = std::fs::canonicalize(&full).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("there is no such file in the stack directory `{shown_dir}`")
-            }
-            _ => error.to_string(),
-        })?;
-        let root = std::fs::canonicalize(&self.dir).map_err(|error| error.to_string())?;
-        // Then for real: a symlink may not lead out either.
-        if !real.starts_with(&root) {
-            return Err(outside());
-        }
-        let metadata = std::fs::metadata(&real).map_err(|error| error.to_string())?;
-        if metadata.is_dir() {
-            return Err("it is a directory".to_string());
-        }
-        if metadata.len() > MAX_FILE_BYTES {
-            return Err(format!(
-                "it is {} bytes, more than the {MAX_FILE_BYTES} file() reads",
-                metadata.len()
-            ));
-        }
-        // A FIFO or a device: refused, never waited on or read forever.
-        let bytes =
-            stackc_planner::files::read_regular(&real, MAX_FILE_BYTES).map_err(|error| error.to_string())?;
-        String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
-    }
-}
-
-impl FileSource for StackFiles {
-    fn read(&self, path: &str) -> Result<String, String> {
-        let result = self.read_inside(path);
-        let recorded = match &result {
-            Ok(text) => format!("ok:{text}"),
-            Err(reason) => format!("error:{reason}"),
-        };
-        self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(path.to_string(), recorded);
-        result
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("stackc-pipeline-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    const STACK: &str = "resource \"stackc_data\" \"seed\" {\n  input = 1\n}\n\ntarget \"aws\" {\n  region = \"eu-west-1\"\n}\n";
 
-    #[test]
-    fn file_reads_stay_inside_the_stack_directory() {
-        let root = temp_dir("files");
-        let stack = root.join("stack");
-        std::fs::create_dir_all(stack.join("conf")).unwrap();
-        std::fs::write(stack.join("conf/nginx.conf"), "server {}\n").unwrap();
-        std::fs::write(root.join("secret.txt"), "no").unwrap();
-        std::fs::write(stack.join("binary"), [0xff, 0xfe]).unwrap();
-        let files = StackFiles::new(&stack);
-        assert_eq!(files.read("conf/nginx.conf").unwrap(), "server {}\n");
-        assert_eq!(files.read("conf/../conf/nginx.conf").unwrap(), "server {}\n");
-        for path in ["../secret.txt", "conf/../../secret.txt", "../stack/conf/nginx.conf"] {
-            let error = files.read(path).unwrap_err();
-            assert!(error.contains("outside the stack directory"), "{path}: {error}");
-        }
-        let absolute = root.join("secret.txt").to_string_lossy().into_owned();
-        assert!(files.read(&absolute).unwrap_err().contains("absolute path"));
-        assert!(files.read("missing.txt").unwrap_err().contains("no such file"));
-        assert!(files.read("conf").unwrap_err().contains("is a directory"));
-        assert!(files.read("binary").unwrap_err().contains("not UTF-8"));
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(root.join("secret.txt"), stack.join("link")).unwrap();
-            assert!(files.read("link").unwrap_err().contains("outside the stack directory"));
-        }
-        // Every read is recorded for the source hash, failed ones too.
-        let reads: Vec<String> = files.reads().into_iter().map(|(path, _)| path).collect();
-        assert!(reads.contains(&"conf/nginx.conf".to_string()) && reads.contains(&"missing.txt".to_string()));
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn stack_dir_and_name() {
-        assert_eq!(stack_dir_of(Path::new("main.stack.hcl")), PathBuf::from("."));
-        assert_eq!(stack_dir_of(Path::new("a/b/main.stack.hcl")), PathBuf::from("a/b"));
-        let root = temp_dir("name");
-        let stack = root.join("shop");
-        std::fs::create_dir_all(&stack).unwrap();
-        assert_eq!(stack_dir_of(&stack), stack);
-        assert_eq!(stack_name_of(&stack), "shop");
-        assert_eq!(stack_name_of(&stack.join(".")), "shop");
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    fn args(path: &Path, target: Option<&str>, vars: &[&str]) -> StackArgs {
+    fn args(path: &std::path::Path, target: Option<&str>) -> StackArgs {
         StackArgs {
             path: path.to_path_buf(),
             target: target.map(str::to_string),
-            variables: VariableArgs {
-                vars: vars.iter().map(|v| v.to_string()).collect(),
-                var_files: Vec::new(),
-            },
+            variables: VariableArgs::default(),
         }
-    }
-
-    const STACK: &str = r#"
-variable "size" {
-  type    = number
-  default = 2
-}
-
-resource "stackc_data" "seed" {
-  input = { size = var.size }
-}
-
-target "aws" {
-  region = "eu-west-${var.size}"
-}
-
-target "kubernetes" {
-  namespace = "demo"
-}
-"#;
-
-    fn checked(path: &Path, target: Option<&str>, vars: &[&str]) -> CheckedStack {
-        let mut err = Vec::new();
-        match check_stack(&args(path, target, vars), Format::Human, &mut err) {
-            Ok(checked) => checked,
-            Err(_) => panic!("{}", String::from_utf8_lossy(&err)),
-        }
-    }
-
-    #[test]
-    fn a_checked_stack_knows_its_place_target_and_hash() {
-        let root = temp_dir("checked");
-        let dir = root.join("shop");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("main.stack.hcl"), STACK).unwrap();
-
-        let aws = checked(&dir, Some("aws"), &[]);
-        assert_eq!((aws.stack_name.as_str(), aws.stack_dir.as_path()), ("shop", dir.as_path()));
-        assert_eq!(aws.target.as_deref(), Some("aws"));
-        assert_eq!(aws.target_attributes.get_path(&["region"]), Some(&Value::string("eu-west-2")));
-        assert_eq!(aws.source_hash.len(), 64);
-        assert!(aws.warnings.is_empty());
-        // Several targets and none chosen: none selected, expansion says so.
-        let none = checked(&dir, None, &[]);
-        assert_eq!((none.target.as_deref(), &none.target_attributes), (None, &Value::Null));
-        assert_eq!(none.targets_to_check(), vec![Some("aws".to_string()), Some("kubernetes".to_string())]);
-        let mut err = Vec::new();
-        assert!(none.expand(None, Format::Human, &mut err).is_err());
-        assert!(String::from_utf8_lossy(&err).contains("E0506"));
-        // The graph of the selected target.
-        let compiled = aws.expand(None, Format::Human, &mut Vec::new()).ok().unwrap();
-        assert!(compiled.graph.get(&ResourceAddress("stackc_data.seed".into())).is_some());
-
-        // The hash follows the variables, the target and the files, not the path's spelling.
-        let same = checked(&dir.join("."), Some("aws"), &[]);
-        assert_eq!(same.source_hash, aws.source_hash);
-        let single = checked(&dir.join("main.stack.hcl"), Some("aws"), &[]);
-        assert_eq!(
-            (single.source_hash.as_str(), single.stack_dir.as_path()),
-            (aws.source_hash.as_str(), dir.as_path())
-        );
-        assert_ne!(checked(&dir, Some("aws"), &["size=3"]).source_hash, aws.source_hash);
-        assert_ne!(checked(&dir, Some("kubernetes"), &[]).source_hash, aws.source_hash);
-        std::fs::write(dir.join("main.stack.hcl"), format!("{STACK}\n# a comment\n")).unwrap();
-        assert_ne!(checked(&dir, Some("aws"), &[]).source_hash, aws.source_hash);
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn the_hash_covers_the_files_read_by_file() {
-        let root = temp_dir("hash-files");
-        let stack = "config \"web\" {\n  data = { \"app.conf\" = file(\"app.conf\") }\n}\n\ntarget \"kubernetes\" {}\n";
-        std::fs::write(root.join("main.stack.hcl"), stack).unwrap();
-        std::fs::write(root.join("app.conf"), "a = 1\n").unwrap();
-        let first = checked(&root, None, &[]);
-        assert_eq!(first.files.reads().len(), 1, "check read the file");
-        // A read during expansion (a component body's) counts too.
-        let body = "component \"thing\" {\n  on \"kubernetes\" {\n    resource \"kubernetes_manifest\" \"cm\" {\n      manifest = { apiVersion = \"v1\", kind = \"ConfigMap\", metadata = { name = self.dns_name }, data = { a = file(\"body.txt\") } }\n    }\n  }\n}\nthing \"t\" {}\n";
-        std::fs::write(root.join("body.stack.hcl"), body).unwrap();
-        std::fs::write(root.join("body.txt"), "b").unwrap();
-        let with_body = checked(&root, None, &[]);
-        assert_eq!(with_body.files.reads().len(), 2, "{:?}", with_body.files.reads());
-        std::fs::write(root.join("body.txt"), "c").unwrap();
-        assert_ne!(checked(&root, None, &[]).source_hash, with_body.source_hash);
-        std::fs::remove_file(root.join("body.stack.hcl")).unwrap();
-        assert_eq!(checked(&root, None, &[]).source_hash, first.source_hash);
-        std::fs::write(root.join("app.conf"), "a = 2\n").unwrap();
-        assert_ne!(checked(&root, None, &[]).source_hash, first.source_hash);
-        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
     fn failures_are_rendered_once_in_the_format_asked() {
-        let root = temp_dir("failures");
+        let root = std::env::temp_dir().join(format!("stackc-pipeline-failures-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
         std::fs::write(root.join("main.stack.hcl"), STACK).unwrap();
         // An undeclared --target: one JSON document with the E0502.
         let mut out = Vec::new();
-        assert!(check_stack(&args(&root, Some("gcp"), &[]), Format::Json, &mut out).is_err());
+        assert!(check_stack(&args(&root, Some("gcp")), Format::Json, &mut out).is_err());
         let document: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(document["diagnostics"][0]["code"], "E0502");
         assert_eq!(document["counts"]["errors"], 1);
         // A load error, in human form.
         let mut err = Vec::new();
-        assert!(check_stack(&args(&root.join("missing"), None, &[]), Format::Human, &mut err).is_err());
+        assert!(check_stack(&args(&root.join("missing"), None), Format::Human, &mut err).is_err());
         assert!(String::from_utf8_lossy(&err).starts_with("error: Path not found"));
         std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn check_reports_a_problem_of_several_targets_once() {
-        let root = temp_dir("targets");
-        let text = "resource \"stackc_data\" \"x\" {\n  inptu = 1\n}\n\non \"aws\" {\n  resource \"aws_ecs_cluster\" \"c\" {\n    name = \"c\"\n    size = 1\n  }\n}\n\ntarget \"aws\" {\n  region = \"eu-west-3\"\n}\ntarget \"local\" {}\n";
-        std::fs::write(root.join("main.stack.hcl"), text).unwrap();
-        let stack = checked(&root, None, &[]);
-        let messages: Vec<String> = stack.expansion_diagnostics().into_iter().map(|d| d.message).collect();
-        assert_eq!(
-            messages,
-            vec![
-                "Resource type `stackc_data` has no attribute `inptu`.".to_string(),
-                "Resource type `aws_ecs_cluster` has no attribute `size`. Found when expanding for target `aws`."
-                    .to_string(),
-            ]
-        );
-        // With --target, only that target is expanded, and nothing is added.
-        let local = checked(&root, Some("local"), &[]);
-        let messages: Vec<String> = local.expansion_diagnostics().into_iter().map(|d| d.message).collect();
-        assert_eq!(messages, vec!["Resource type `stackc_data` has no attribute `inptu`.".to_string()]);
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn schemas_cover_every_provider() {
-        let schemas = schemas();
-        for name in
-            ["random_password", "stackc_data", "aws_instance", "kubernetes_manifest", "docker_container"]
-        {
-            assert!(schemas.schemas.contains_key(name), "{name}");
-        }
     }
 }

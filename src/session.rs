@@ -3,7 +3,7 @@
 //! journal), connect the providers, and turn planning and apply problems
 //! into diagnostics that point at the user's source.
 
-use crate::pipeline::{self, CheckedStack, StackArgs};
+use crate::pipeline::{self, CheckedStack, Expand as _, StackArgs};
 use crate::render::{self, Format, HumanStyle};
 use crate::signals::Signals;
 use indexmap::IndexMap;

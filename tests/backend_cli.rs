@@ -660,3 +660,21 @@ fn a_killed_apply_in_s3_is_recovered_from_the_journal_objects() {
     let keys: Vec<String> = objects(&endpoint, &bucket).into_iter().map(|(k, _)| k).collect();
     assert!(keys.iter().all(|k| !k.contains("state.journal") && !k.ends_with(".lock")), "{keys:?}");
 }
+
+/// A stack that defines a `backend` component has instances of it, not a
+/// backend block: its state stays local, and `state` commands work.
+#[test]
+fn a_component_named_backend_is_not_a_backend_block() {
+    let stack = Stack::new("shop");
+    std::fs::write(
+        stack.dir.join("main.stack.hcl"),
+        "component \"backend\" {\n  param \"size\" {\n    type = number\n  }\n}\n\nbackend \"api\" {\n  size = 2\n}\n",
+    )
+    .unwrap();
+    // `check` reads it as an instance (which needs a target, having none here).
+    let run = stack.run(&["check"]);
+    assert!(run.stderr.contains("`backend \"api\"` expands differently per target"), "{}", run.stderr);
+    let run = stack.run(&["state", "list"]).ok();
+    assert!(run.stderr.contains("there is no state for the stack in"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3"), "{}", run.stderr);
+}

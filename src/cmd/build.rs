@@ -30,7 +30,7 @@
 
 use crate::cmd::apply::{carry_out, report_problems};
 use crate::cmd::plan::make_plan;
-use crate::pipeline::{self, CheckedStack, Failed, StackArgs};
+use crate::pipeline::{self, CheckedStack, Expand as _, Failed, StackArgs};
 use crate::progress::Stream;
 use crate::render::Format;
 use crate::session::Session;

@@ -33,17 +33,13 @@ pub fn run(args: Args) -> ExitCode {
         Format::Human => &mut err,
         Format::Json | Format::Github => &mut out,
     };
-    let checked = match pipeline::check_stack(&args.stack, args.format, writer) {
-        Ok(checked) => checked,
+    let counts = match pipeline::check(&args.stack, args.format, writer) {
+        Ok(counts) => counts,
         Err(failed) => {
             let _ = writer.flush();
             return failed.exit;
         }
     };
-    let mut diagnostics = checked.warnings.clone();
-    diagnostics.extend(checked.expansion_diagnostics());
-    stackc_compiler::diagnostic::sort(&mut diagnostics);
-    let counts = checked.emit(args.format, &diagnostics, writer);
     let _ = writer.flush();
     if counts.errors == 0 {
         ExitCode::SUCCESS

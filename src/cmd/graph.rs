@@ -7,7 +7,7 @@
 //! Only the sources are read (no state): the graph's shape does not depend
 //! on values generated at apply. Exit 0, or 1 on any error.
 
-use crate::pipeline::{self, StackArgs};
+use crate::pipeline::{self, Expand as _, StackArgs};
 use crate::render::Format;
 use std::io::Write;
 use std::process::ExitCode;

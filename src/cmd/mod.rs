@@ -8,6 +8,7 @@ pub mod explain;
 pub mod graph;
 pub mod import;
 pub mod init;
+pub mod lsp;
 pub mod output;
 pub mod plan;
 pub mod state;

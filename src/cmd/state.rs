@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indexmap::IndexMap;
+use stackc_compiler::ast::{ExprKind, TemplatePart};
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::value::format_number;
 use stackc_compiler::Value;
@@ -210,7 +211,7 @@ pub fn locate(dir: &Path, location: &Location) -> Result<Backend, String> {
     }
     if backend_config(&stack_dir)?.is_some() {
         // Remote: the target is the one given, else the stack's only one.
-        let target = match (&location.target, declared_targets(&stack_dir).as_slice()) {
+        let target = match (&location.target, stackc_driver::declared_targets(&stack_dir).as_slice()) {
             (Some(target), _) => Some(target.clone()),
             (None, []) => None,
             (None, [only]) => Some(only.clone()),
@@ -235,7 +236,7 @@ fn locate_local(stack_dir: &Path, location: &Location) -> Result<LocalBackend, S
         return Ok(LocalBackend::new(stack_dir, Some(target)).with_keyring(keyring()?));
     }
     let present = LocalBackend::targets_present(&stack_dir).map_err(|e| e.to_string())?;
-    let declared = declared_targets(&stack_dir);
+    let declared = stackc_driver::declared_targets(&stack_dir);
     let target = match present.as_slice() {
         [only] => only.clone(),
         [] => match declared.as_slice() {
@@ -332,39 +333,23 @@ impl DataKeys for KmsDataKeys {
     }
 }
 
-/// The names of the `target "NAME" {}` blocks of the stack's files, sorted;
-/// files that do not parse are skipped (this must work on broken stacks).
-fn declared_targets(stack_dir: &Path) -> Vec<String> {
-    let mut targets = Vec::new();
-    for (_, body) in stack_bodies(stack_dir) {
-        for block in body.iter().filter_map(|s| s.as_block()) {
-            if block.ident.as_str() == "target" {
-                if let Some(label) = block.labels.first() {
-                    targets.push(label.as_str().to_string());
-                }
-            }
-        }
-    }
-    targets.sort();
-    targets.dedup();
-    targets
-}
-
-/// The parsed stack files of `stack_dir` (those that parse), sorted by name.
-fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, hcl_edit::structure::Body)> {
+/// The parsed stack files of `stack_dir` (what parses of each: the parser
+/// never fails), sorted by name.
+fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, stackc_compiler::ast::File)> {
     let mut bodies = Vec::new();
     let Ok(entries) = std::fs::read_dir(stack_dir) else { return bodies };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_stack_file =
-            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".stack.hcl"));
-        let read = || stackc_planner::files::read_regular(&path, crate::stack::MAX_SOURCE_BYTES).ok();
+        let is_stack_file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(crate::stack::STACK_FILE_SUFFIX));
+        let read = || stackc_planner::files::read_regular(&path, stackc_driver::load::MAX_SOURCE_BYTES).ok();
         let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
-        if let Ok(body) = hcl_edit::parser::parse_body(&text) {
-            bodies.push((path, body));
-        }
+        let (file, _) = stackc_compiler::syntax::parse(stackc_compiler::FileId(0), &text);
+        bodies.push((path, file));
     }
     bodies.sort_by(|a, b| a.0.cmp(&b.0));
     bodies
@@ -410,30 +395,46 @@ pub struct BackendConfig {
 }
 
 /// The stack's `backend "s3"` block, read without compiling the stack (as
-/// [`declared_targets`]), `None` without one. A block that `check` would
+/// [`stackc_driver::declared_targets`]), `None` without one. A block that `check` would
 /// refuse is an error here too, in a sentence.
 pub fn backend_config(stack_dir: &Path) -> Result<Option<BackendConfig>, String> {
     let mut found = None;
-    for (path, body) in stack_bodies(stack_dir) {
-        for block in body.iter().filter_map(|s| s.as_block()) {
-            if block.ident.as_str() != "backend" {
-                continue;
-            }
+    let files = stack_bodies(stack_dir);
+    // A stack that defines a `backend` component has instances, not a backend block (as `check` reads it).
+    let component = |file: &stackc_compiler::ast::File| {
+        file.body.blocks_of("component").any(|b| b.labels.first().is_some_and(|l| l.name == "backend"))
+    };
+    if files.iter().any(|(_, file)| component(file)) {
+        return Ok(None);
+    }
+    for (path, file) in files {
+        for block in file.body.blocks_of("backend") {
             let shown = crate::stack::display_path(&path);
-            let kind = block.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+            let kind = block.labels.first().map(|l| l.name.clone()).unwrap_or_default();
             if kind != "s3" {
-                return Err(format!("`{shown}` declares a `backend \"{kind}\"`: stackc has only an `s3` backend (run `stackc check`)"));
+                return Err(format!(
+                    "`{shown}` declares a `backend \"{kind}\"`: stackc has only an `s3` backend (run `stackc check`)"
+                ));
             }
             let text = |name: &str| -> Result<Option<String>, String> {
-                match block.body.get_attribute(name) {
-                    None => Ok(None),
-                    Some(attribute) => match attribute.value.as_str() {
-                        Some(text) => Ok(Some(text.to_string())),
-                        None => Err(format!(
-                            "`{name}` of the `backend \"s3\"` block in `{shown}` must be a literal string (run `stackc check`)"
-                        )),
-                    },
+                let Some(attribute) = block.body.attribute(name) else { return Ok(None) };
+                match &attribute.value.kind {
+                    ExprKind::Template(parts) => parts
+                        .iter()
+                        .map(|part| match part {
+                            TemplatePart::Literal(text) => Some(text.as_str()),
+                            _ => None,
+                        })
+                        .collect::<Option<String>>()
+                        .map(Some),
+                    _ => None,
                 }
+                .ok_or_else(|| {
+                    format!(
+                        "`{name}` of the `backend \"s3\"` block in `{shown}` must be a literal string (run `stackc \
+                         check`)"
+                    )
+                })
             };
             let required = |name: &str| -> Result<String, String> {
                 text(name)?.filter(|t| !t.is_empty()).ok_or_else(|| {
