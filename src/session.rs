@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use stackc_compiler::graph::ResourceGraph;
 use stackc_compiler::{Code, Diagnostic, Origin, Sources, Span, Value};
 use stackc_planner::apply::ApplyFailure;
-use stackc_planner::backend::{LocalBackend, LockGuard};
+use stackc_planner::backend::{Backend, LockGuard};
 use stackc_planner::planning::{PlanProblem, ProblemKind};
 use stackc_planner::providers::ProviderSet;
 use stackc_planner::state::State;
@@ -21,7 +21,7 @@ use std::process::ExitCode;
 pub struct Session {
     pub checked: CheckedStack,
     pub graph: ResourceGraph,
-    pub backend: LocalBackend,
+    pub backend: Backend,
     /// Held while the command runs (`None` with `--lock=false`).
     pub guard: Option<LockGuard>,
     pub state: State,
@@ -39,7 +39,7 @@ pub struct Session {
 
 /// A state locked (or not) and loaded, before the stack is compiled.
 pub struct LoadedState {
-    pub backend: LocalBackend,
+    pub backend: Backend,
     pub guard: Option<LockGuard>,
     pub state: State,
     pub recovered: usize,
@@ -104,7 +104,8 @@ impl Session {
             ExitCode::from(1)
         };
         let signals = Signals::install(runtime);
-        let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
+        let backend = crate::cmd::state::open_backend(&checked.stack_dir, checked.target.as_deref())
+            .map_err(|message| fail(err, message))?;
         let guard = if lock {
             Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
         } else {
@@ -127,9 +128,7 @@ impl Session {
             checked.autoscaled_replicas = recorded;
             checked.expand(None, Format::Human, err).map_err(|failed| failed.exit)?.graph
         };
-        if let Some(note) =
-            backend.journal_note(recovered, &crate::stack::display_path(&backend.journal_path()))
-        {
+        if let Some(note) = backend.journal_note(recovered, &crate::cmd::state::journal_shown(&backend)) {
             let _ = writeln!(err, "note: {note}");
         }
         let loaded = LoadedState { backend, guard, state, recovered, state_exists };

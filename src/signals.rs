@@ -25,9 +25,8 @@
 //! once and left `state.lock` behind, blocking every later command.
 
 use stackc_planner::apply::{CancelLevel, Canceller};
-use stackc_planner::backend::LockGuard;
+use stackc_planner::backend::{LockGuard, LockReleaser};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -41,7 +40,7 @@ enum Phase {
 struct Shared {
     phase: Phase,
     /// The lock this command holds (file, id), released on abandon.
-    lock: Option<(PathBuf, String)>,
+    lock: Option<LockReleaser>,
     /// Set by [`Signals::watch`]: signals ask the loop to stop instead.
     watch: Option<Arc<StopRequest>>,
 }
@@ -102,7 +101,7 @@ impl Signals {
         let mut shared = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let taken = take();
         if let Ok(guard) = &taken {
-            shared.lock = Some((guard.path().to_path_buf(), guard.id().to_string()));
+            shared.lock = Some(guard.releaser());
         }
         taken
     }
@@ -204,8 +203,8 @@ fn on_signal(shared: &Mutex<Shared>, name: &str, number: i32) {
     }
     match &shared.phase {
         Phase::Abandon => {
-            if let Some((path, id)) = &shared.lock {
-                if let Err(error) = stackc_planner::backend::release_lock(path, id) {
+            if let Some(releaser) = &shared.lock {
+                if let Err(error) = releaser.release() {
                     say(&format!("\nwarning: {error}\n"));
                 }
             }

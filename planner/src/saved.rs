@@ -23,10 +23,15 @@
 //! a secret anyway; a random key kept owner-only beside the state is that
 //! secret, and whoever can read it can already rewrite the state.
 //!
+//! Encrypted at rest, as the state is, when a state key is configured
+//! (`backend::seal`): the whole file is one envelope, opened before its
+//! header is read.
+//!
 //! The file holds sensitive values (as the state does): it is written
 //! with owner-only permissions, atomically, and never over anything but a
 //! regular file (`files::write_replacing`).
 
+use crate::backend::seal::{self, Keyring, SealError};
 use crate::plan::{Action, Drift, OutputChange, Plan, PlanOptions, Reason, ResourceChange};
 use crate::state::{DocumentResource, ResourceState};
 use indexmap::IndexMap;
@@ -37,6 +42,9 @@ use std::path::Path;
 
 /// The format version written by this build (2: authenticated).
 pub const SAVED_PLAN_VERSION: u32 = 2;
+
+/// What a sealed plan is bound to (the envelope's additional data).
+const PLAN_PURPOSE: &str = "plan";
 
 /// Largest plan file read.
 const MAX_PLAN_BYTES: u64 = 1 << 30;
@@ -227,22 +235,34 @@ impl SavedPlan {
     }
 
     /// Writes the file atomically with owner-only permissions, refusing to
-    /// replace anything but a regular file.
-    pub fn write(&self, path: &Path, key: &[u8]) -> Result<(), String> {
-        let bytes = self.to_json(key)?;
+    /// replace anything but a regular file; encrypted (the whole file, one
+    /// envelope for purpose `plan`) when `keyring` has a current key.
+    pub fn write(&self, path: &Path, key: &[u8], keyring: Option<&Keyring>) -> Result<(), String> {
+        let mut bytes = self.to_json(key)?;
+        if let Some(keyring) = keyring.filter(|k| k.seals()) {
+            bytes =
+                keyring.seal(PLAN_PURPOSE, &bytes).map_err(|e| format!("cannot encrypt the plan: {e}"))?;
+            bytes.push(b'\n');
+        }
         crate::files::write_replacing(path, &bytes, crate::files::OWNER_ONLY)
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
     }
 
     /// Reads the plan file at `path`: `key_for` gives the key of the
     /// state directory its header names.
+    /// An encrypted plan is opened with `keyring` first.
     pub fn read(
         path: &Path,
+        keyring: Option<&Keyring>,
         key_for: impl FnOnce(&PlanHeader) -> Result<Vec<u8>, String>,
     ) -> Result<SavedPlan, String> {
-        let bytes = crate::files::read_regular(path, MAX_PLAN_BYTES)
+        let mut bytes = crate::files::read_regular(path, MAX_PLAN_BYTES)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         let unusable = |e: String| format!("`{}` cannot be used: {e}", path.display());
+        if seal::is_sealed(&bytes) {
+            let keyring = keyring.ok_or_else(|| unusable(SealError::NoKey.to_string()))?;
+            bytes = keyring.open(PLAN_PURPOSE, &bytes).map_err(|e| unusable(e.to_string()))?;
+        }
         let header = SavedPlan::header(&bytes).map_err(unusable)?;
         let key = key_for(&header).map_err(unusable)?;
         SavedPlan::from_json(&bytes, &key).map_err(unusable)

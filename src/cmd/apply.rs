@@ -162,7 +162,14 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         let dir = crate::pipeline::stack_dir_of(Path::new(&header.stack_path));
         LocalBackend::new(dir, header.target.as_deref()).plan_key(false).map_err(|e| e.to_string())
     };
-    let saved = match SavedPlan::read(&args.stack.path, key_for) {
+    let keyring = match crate::cmd::state::keyring() {
+        Ok(keyring) => keyring,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    let saved = match SavedPlan::read(&args.stack.path, keyring.as_deref(), key_for) {
         Ok(saved) => saved,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");

@@ -37,7 +37,6 @@ use crate::session::Session;
 use stackc_compiler::expand::PriorLookup;
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_planner::apply::OperationKind;
-use stackc_planner::backend::LocalBackend;
 use stackc_planner::plan::{Action, PlanOptions};
 use stackc_planner::state::State;
 use stackc_provider_kubernetes::build::Pending;
@@ -99,7 +98,8 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
         }
     }
     // Generated values from the last apply or build; the state is only read.
-    let backend = LocalBackend::new(&checked.stack_dir, checked.target.as_deref());
+    let backend = crate::cmd::state::open_backend(&checked.stack_dir, checked.target.as_deref())
+        .map_err(|message| fail(err, message))?;
     let state = backend.load().map_err(|error| fail(err, error))?;
     let mut compiled = expand_with(&checked, state.as_ref(), err)?;
     let mut checked = checked;
@@ -300,7 +300,7 @@ fn generate(
             "generated {} and recorded {} in {} (serial {}); later builds reuse {}",
             plural(made, "value"),
             if made == 1 { "it" } else { "them" },
-            crate::stack::display_path(&session.backend.state_path()),
+            crate::cmd::state::state_shown(&session.backend),
             session.state.serial,
             if made == 1 { "it" } else { "them" },
         );

@@ -205,7 +205,9 @@ fn plan_and_show(
             variables: session.checked.hir.variables.clone(),
             stackc_version: env!("CARGO_PKG_VERSION").to_string(),
         };
-        if let Err(message) = saved.write(path, &key) {
+        // A plan holds what the state holds: never in plain text beside an encrypted state.
+        session.backend.check_plaintext_allowed().map_err(|e| fail(err, e.to_string()))?;
+        if let Err(message) = saved.write(path, &key, session.backend.keyring().map(|k| &**k)) {
             let _ = writeln!(err, "error: {message}");
             return Err(ExitCode::from(1));
         }

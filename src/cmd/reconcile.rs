@@ -219,7 +219,10 @@ impl Event {
                 "pass {pass}: skipped: the state is locked by {holder} (pid {pid}) for `{operation}` since {since}"
             ),
             Event::Error { message } => format!("error   {message}"),
-            Event::Autoscale(event) => format!("scale   {event}"),
+            // A count that changed is an event; a steady measurement is
+            // one only in JSON (for whoever charts it).
+            Event::Autoscale(event) if event.changed() => format!("scale   {event}"),
+            Event::Autoscale(_) => return None,
             // The skipped line said it all.
             Event::PassEnd { outcome: Outcome::Skipped, .. } => return None,
             Event::PassEnd { outcome, acted, failed, elapsed } => match outcome {
@@ -475,7 +478,10 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
     };
 
     // 1. The lock: held by someone else, the pass is skipped.
-    let backend = LocalBackend::new(&context.stack_dir, context.target.as_deref());
+    let backend = match crate::cmd::state::open_backend(&context.stack_dir, context.target.as_deref()) {
+        Ok(backend) => backend,
+        Err(message) => return fail(message),
+    };
     let guard = match context.signals.taking_lock(|| backend.lock("reconcile")) {
         Ok(guard) => guard,
         Err(BackendError::Locked { held, .. }) => {
@@ -514,8 +520,7 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
         release(guard);
         return fail(error.to_string());
     }
-    let journal = crate::stack::display_path(&backend.journal_path());
-    if let Some(note) = backend.journal_note(loaded.recovered, &journal) {
+    if let Some(note) = backend.journal_note(loaded.recovered, &crate::cmd::state::journal_shown(&backend)) {
         let _ = writeln!(err, "note: {note}");
     }
     let state = loaded.state;

@@ -13,10 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indexmap::IndexMap;
+use stackc_compiler::ast::{ExprKind, TemplatePart};
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::value::format_number;
 use stackc_compiler::Value;
-use stackc_planner::backend::LocalBackend;
+use stackc_planner::backend::{
+    Backend, Condition, DataKeys, Keyring, LocalBackend, ObjectStore, RemoteBackend, StoreError, StoredObject,
+};
 use stackc_planner::state::{ResourceState, State};
 
 #[derive(clap::Args)]
@@ -84,6 +87,25 @@ pub enum Command {
         /// [PATH] FROM TO (shown in the usage line).
         #[arg(num_args = 2..=3, required = true, hide = true)]
         operands: Vec<String>,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Copy the state between the local directory and the `backend "s3"` block's bucket.
+    ///
+    /// `--to s3` copies the local state (`.stackc/<target>/`) into the
+    /// bucket the stack's `backend "s3"` block names; `--to local` copies
+    /// it back. The source is left as it is. A destination that already
+    /// holds a state is refused unless --force-replace.
+    Migrate {
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Where the state goes: `s3` (from the local directory) or `local` (from S3).
+        #[arg(long, value_parser = ["s3", "local"])]
+        to: String,
+        /// Replace a state the destination already holds.
+        #[arg(long)]
+        force_replace: bool,
         #[command(flatten)]
         location: Location,
     },
@@ -159,6 +181,9 @@ pub fn run(args: Args) -> ExitCode {
                 if operands.len() == 3 { PathBuf::from(operands.remove(0)) } else { PathBuf::from(".") };
             move_resources(&path, &location, &operands[0], &operands[1], &mut out, &mut err)
         }
+        Command::Migrate { path, to, force_replace, location } => {
+            migrate(&path, &location, &to, force_replace, &mut out, &mut err)
+        }
         Command::Unlock { path, id, force, location } => {
             in_order(&path, &id, "unlock").and_then(|()| unlock(&path, &location, &id, force, &mut out))
         }
@@ -178,14 +203,37 @@ pub type CommandResult = Result<(), String>;
 
 /// The backend of the stack at `dir` (a directory, or a file in it) for the
 /// target chosen as the module docs say.
-pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
+pub fn locate(dir: &Path, location: &Location) -> Result<Backend, String> {
     let stack_dir =
         if dir.is_file() { dir.parent().unwrap_or(Path::new(".")).to_path_buf() } else { dir.to_path_buf() };
     if !stack_dir.is_dir() {
         return Err(format!("`{}` is not a directory", crate::stack::display_path(&stack_dir)));
     }
+    if backend_config(&stack_dir)?.is_some() {
+        // Remote: the target is the one given, else the stack's only one.
+        let target = match (&location.target, stackc_driver::declared_targets(&stack_dir).as_slice()) {
+            (Some(target), _) => Some(target.clone()),
+            (None, []) => None,
+            (None, [only]) => Some(only.clone()),
+            (None, several) => {
+                return Err(format!(
+                    "the stack in `{}` declares several targets ({}); choose one with --target",
+                    crate::stack::display_path(&stack_dir),
+                    several.join(", ")
+                ))
+            }
+        };
+        return open_backend(&stack_dir, target.as_deref());
+    }
+    Ok(Backend::Local(locate_local(&stack_dir, location)?))
+}
+
+/// The local backend of the stack directory `stack_dir`, for the target
+/// chosen as the module docs say.
+fn locate_local(stack_dir: &Path, location: &Location) -> Result<LocalBackend, String> {
+    let stack_dir = stack_dir.to_path_buf();
     if let Some(target) = &location.target {
-        return Ok(LocalBackend::new(stack_dir, Some(target)));
+        return Ok(LocalBackend::new(stack_dir, Some(target)).with_keyring(keyring()?));
     }
     let present = LocalBackend::targets_present(&stack_dir).map_err(|e| e.to_string())?;
     let declared = stackc_driver::declared_targets(&stack_dir);
@@ -216,41 +264,400 @@ pub fn locate(dir: &Path, location: &Location) -> Result<LocalBackend, String> {
             }
         },
     };
-    Ok(LocalBackend::new(stack_dir, target.as_deref()))
+    Ok(LocalBackend::new(stack_dir, target.as_deref()).with_keyring(keyring()?))
+}
+
+/// The keys that encrypt the state at rest, as the environment configures
+/// them (`STACKC_STATE_PASSPHRASE`, `STACKC_STATE_PASSPHRASE_PREVIOUS`,
+/// `STACKC_STATE_KMS_KEY_ID`, `STACKC_STATE_ALLOW_PLAINTEXT`; see
+/// `docs/encryption.md`). Made once per process, so a passphrase is
+/// derived once. `Err` is the sentence shown after `error: `.
+pub fn keyring() -> Result<Option<std::sync::Arc<Keyring>>, String> {
+    let kms: std::sync::Arc<dyn DataKeys> = std::sync::Arc::new(KmsDataKeys);
+    static KEYRING: std::sync::OnceLock<Result<Option<std::sync::Arc<Keyring>>, String>> =
+        std::sync::OnceLock::new();
+    KEYRING
+        .get_or_init(|| {
+            Keyring::from_env(|name| std::env::var(name).ok(), Some(kms))
+                .map(|keyring| keyring.map(std::sync::Arc::new))
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+/// AWS KMS data keys for the keyring, through the AWS provider's
+/// transport, configured as the provider is without a target block
+/// (`AWS_REGION`, `AWS_ENDPOINT_URL`, the standard credential chain).
+/// Each call runs on a runtime of its own, on a thread of its own: the
+/// keyring is called from synchronous code, which may itself run inside
+/// the command's runtime. A command makes one or two calls (one data key
+/// generated per process, one decrypted per key read).
+struct KmsDataKeys;
+
+impl KmsDataKeys {
+    fn run<T: Send + 'static>(
+        work: impl FnOnce(
+                stackc_provider_aws::AwsProvider,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T, stackc_providers::ProviderError>> + Send>,
+            > + Send
+            + 'static,
+    ) -> Result<T, String> {
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for KMS: {e}"))?;
+            runtime.block_on(async move {
+                let config = stackc_provider_aws::AwsConfig::new("stackc");
+                let provider = stackc_provider_aws::AwsProvider::new(config).await.map_err(|e| e.message)?;
+                work(provider).await.map_err(|e| match e.code {
+                    Some(code) => format!("{} ({code})", e.message),
+                    None => e.message,
+                })
+            })
+        });
+        thread.join().map_err(|_| "the KMS request failed unexpectedly".to_string())?
+    }
+}
+
+impl DataKeys for KmsDataKeys {
+    fn generate(&self, key_id: &str) -> Result<(Vec<u8>, Vec<u8>, String), String> {
+        let key_id = key_id.to_string();
+        KmsDataKeys::run(move |provider| Box::pin(async move { provider.generate_data_key(&key_id).await }))
+    }
+
+    fn decrypt(&self, blob: &[u8]) -> Result<Vec<u8>, String> {
+        let blob = blob.to_vec();
+        KmsDataKeys::run(move |provider| Box::pin(async move { provider.decrypt_data_key(&blob).await }))
+    }
+}
+
+/// The parsed stack files of `stack_dir` (what parses of each: the parser
+/// never fails), sorted by name.
+fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, stackc_compiler::ast::File)> {
+    let mut bodies = Vec::new();
+    let Ok(entries) = std::fs::read_dir(stack_dir) else { return bodies };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_stack_file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(crate::stack::STACK_FILE_SUFFIX));
+        let read = || stackc_planner::files::read_regular(&path, stackc_driver::load::MAX_SOURCE_BYTES).ok();
+        let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
+            continue;
+        };
+        let (file, _) = stackc_compiler::syntax::parse(stackc_compiler::FileId(0), &text);
+        bodies.push((path, file));
+    }
+    bodies.sort_by(|a, b| a.0.cmp(&b.0));
+    bodies
 }
 
 /// How the user should name this state in messages: `target aws of stack dir`.
-pub fn describe(backend: &LocalBackend) -> String {
+pub fn describe(backend: &Backend) -> String {
     let dir = crate::stack::display_path(backend.stack_dir());
-    match backend.target() {
+    let state = match backend.target() {
         Some(target) => format!("target `{target}` of the stack in `{dir}`"),
         None => format!("the stack in `{dir}`"),
+    };
+    match backend {
+        Backend::Local(_) => state,
+        Backend::Remote(remote) => format!("{state} (in `{}`)", remote.state_url()),
     }
+}
+
+/// Where the state is, as the user should see it.
+pub fn state_shown(backend: &Backend) -> String {
+    match backend {
+        Backend::Local(local) => crate::stack::display_path(&local.state_path()),
+        Backend::Remote(remote) => remote.state_url(),
+    }
+}
+
+/// Where the apply journal is, as the user should see it.
+pub fn journal_shown(backend: &Backend) -> String {
+    match backend {
+        Backend::Local(local) => crate::stack::display_path(&local.journal_path()),
+        Backend::Remote(remote) => remote.journal_url(),
+    }
+}
+
+/// The `backend "s3"` block of a stack: literal strings (`stackc check`
+/// holds them to that).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendConfig {
+    pub bucket: String,
+    pub key: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// The stack's `backend "s3"` block, read without compiling the stack (as
+/// [`stackc_driver::declared_targets`]), `None` without one. A block that `check` would
+/// refuse is an error here too, in a sentence.
+pub fn backend_config(stack_dir: &Path) -> Result<Option<BackendConfig>, String> {
+    let mut found = None;
+    let files = stack_bodies(stack_dir);
+    // A stack that defines a `backend` component has instances, not a backend block (as `check` reads it).
+    let component = |file: &stackc_compiler::ast::File| {
+        file.body.blocks_of("component").any(|b| b.labels.first().is_some_and(|l| l.name == "backend"))
+    };
+    if files.iter().any(|(_, file)| component(file)) {
+        return Ok(None);
+    }
+    for (path, file) in files {
+        for block in file.body.blocks_of("backend") {
+            let shown = crate::stack::display_path(&path);
+            let kind = block.labels.first().map(|l| l.name.clone()).unwrap_or_default();
+            if kind != "s3" {
+                return Err(format!(
+                    "`{shown}` declares a `backend \"{kind}\"`: stackc has only an `s3` backend (run `stackc check`)"
+                ));
+            }
+            let text = |name: &str| -> Result<Option<String>, String> {
+                let Some(attribute) = block.body.attribute(name) else { return Ok(None) };
+                match &attribute.value.kind {
+                    ExprKind::Template(parts) => parts
+                        .iter()
+                        .map(|part| match part {
+                            TemplatePart::Literal(text) => Some(text.as_str()),
+                            _ => None,
+                        })
+                        .collect::<Option<String>>()
+                        .map(Some),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    format!(
+                        "`{name}` of the `backend \"s3\"` block in `{shown}` must be a literal string (run `stackc \
+                         check`)"
+                    )
+                })
+            };
+            let required = |name: &str| -> Result<String, String> {
+                text(name)?.filter(|t| !t.is_empty()).ok_or_else(|| {
+                    format!("the `backend \"s3\"` block in `{shown}` has no `{name}` (run `stackc check`)")
+                })
+            };
+            if found.is_some() {
+                return Err(
+                    "the stack declares more than one `backend` block (run `stackc check`)".to_string()
+                );
+            }
+            found = Some(BackendConfig {
+                bucket: required("bucket")?,
+                key: required("key")?,
+                region: text("region")?,
+                endpoint: text("endpoint")?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The backend of `stack_dir` and `target`: the `backend "s3"` block's
+/// bucket when the stack has one, else the local directory; encrypted as
+/// the environment says ([`keyring`]).
+pub fn open_backend(stack_dir: &Path, target: Option<&str>) -> Result<Backend, String> {
+    let keyring = keyring()?;
+    Ok(match backend_config(stack_dir)? {
+        Some(config) => Backend::Remote(remote_backend(&config, stack_dir, target).with_keyring(keyring)),
+        None => Backend::Local(LocalBackend::new(stack_dir, target).with_keyring(keyring)),
+    })
+}
+
+fn remote_backend(config: &BackendConfig, stack_dir: &Path, target: Option<&str>) -> RemoteBackend {
+    let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(S3Store::new(config.clone()));
+    RemoteBackend::new(store, &config.key, stack_dir, target)
+}
+
+/// S3 objects through the AWS provider's transport (SigV4, retries,
+/// timeouts), configured as the provider is: the block's `region` and
+/// `endpoint`, else `AWS_REGION` and `AWS_ENDPOINT_URL`, and the standard
+/// credential chain. The backend is synchronous and may be called from
+/// inside the command's runtime, so requests run on a runtime of the
+/// store's own (one worker thread, made at the first request) and the
+/// caller waits for the answer.
+struct S3Store {
+    config: BackendConfig,
+    runtime: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>>,
+    provider: tokio::sync::OnceCell<std::sync::Arc<stackc_provider_aws::AwsProvider>>,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store").field("bucket", &self.config.bucket).finish_non_exhaustive()
+    }
+}
+
+impl Drop for S3Store {
+    fn drop(&mut self) {
+        // A runtime must not be dropped where blocking is not allowed.
+        if let Some(Ok(runtime)) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl S3Store {
+    fn new(config: BackendConfig) -> S3Store {
+        S3Store { config, runtime: std::sync::OnceLock::new(), provider: tokio::sync::OnceCell::new() }
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(
+                std::sync::Arc<stackc_provider_aws::AwsProvider>,
+                String,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T, stackc_provider_aws::S3Error>> + Send>,
+            > + Send
+            + 'static,
+    ) -> Result<T, StoreError> {
+        let runtime = self
+            .runtime
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a runtime for S3: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| StoreError::Other(e.clone()))?;
+        let provider = match self.provider.get() {
+            Some(provider) => provider.clone(),
+            None => {
+                let mut attributes = indexmap::IndexMap::new();
+                if let Some(region) = &self.config.region {
+                    attributes.insert("region".to_string(), Value::string(region));
+                }
+                if let Some(endpoint) = &self.config.endpoint {
+                    attributes.insert("endpoint".to_string(), Value::string(endpoint));
+                }
+                let config = stackc_provider_aws::AwsConfig::new("stackc")
+                    .with_target_attributes(&Value::Object(attributes));
+                let (sender, receiver) = std::sync::mpsc::channel();
+                runtime.spawn(async move {
+                    let _ = sender.send(stackc_provider_aws::AwsProvider::new(config).await);
+                });
+                let provider =
+                    receiver.recv().map_err(|_| StoreError::Other("the S3 client stopped".into()))?.map_err(
+                        |e| StoreError::Other(format!("the S3 backend cannot be configured: {}", e.message)),
+                    )?;
+                let provider = std::sync::Arc::new(provider);
+                let _ = self.provider.set(provider.clone());
+                provider
+            }
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let bucket = self.config.bucket.clone();
+        runtime.spawn(async move {
+            let _ = sender.send(work(provider, bucket).await);
+        });
+        match receiver.recv().map_err(|_| StoreError::Other("the S3 request stopped".into()))? {
+            Ok(value) => Ok(value),
+            Err(stackc_provider_aws::S3Error::PreconditionFailed) => Err(StoreError::PreconditionFailed),
+            Err(stackc_provider_aws::S3Error::Other(message)) => Err(StoreError::Other(message)),
+        }
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.config.bucket)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        let key = key.to_string();
+        let object = self.run(move |s3, bucket| Box::pin(async move { s3.s3_get(&bucket, &key).await }))?;
+        Ok(object.map(|(bytes, etag)| StoredObject { bytes, etag }))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        let (key, bytes) = (key.to_string(), bytes.to_vec());
+        let condition = match condition {
+            Condition::None => stackc_provider_aws::S3Condition::None,
+            Condition::IfAbsent => stackc_provider_aws::S3Condition::IfAbsent,
+            Condition::IfMatch(etag) => stackc_provider_aws::S3Condition::IfMatch(etag),
+        };
+        self.run(move |s3, bucket| Box::pin(async move { s3.s3_put(&bucket, &key, &bytes, condition).await }))
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_string();
+        self.run(move |s3, bucket| Box::pin(async move { s3.s3_delete(&bucket, &key).await }))
+    }
+}
+
+/// `state migrate`: copies the state between the local directory and the
+/// configured S3 bucket, both locked meanwhile.
+fn migrate(
+    dir: &Path,
+    location: &Location,
+    to: &str,
+    replace: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CommandResult {
+    let stack_dir =
+        if dir.is_file() { dir.parent().unwrap_or(Path::new(".")).to_path_buf() } else { dir.to_path_buf() };
+    if backend_config(&stack_dir)?.is_none() {
+        return Err(format!(
+            "the stack in `{}` has no `backend \"s3\"` block: add one (bucket and key) to say where the state goes, \
+             then run `stackc state migrate --to s3`",
+            crate::stack::display_path(&stack_dir)
+        ));
+    }
+    let remote = locate(&stack_dir, location)?;
+    let local = Backend::Local(LocalBackend::new(&stack_dir, remote.target()).with_keyring(keyring()?));
+    let (source, destination) = if to == "s3" { (local, remote) } else { (remote, local) };
+    let source_guard = source.lock("state migrate").map_err(|e| e.to_string())?;
+    let destination_guard = destination.lock("state migrate").map_err(|e| e.to_string())?;
+    let state = load(&source, err)?.ok_or_else(|| no_state(&source))?;
+    destination.import_state(&destination_guard, &state, replace).map_err(|e| e.to_string())?;
+    destination_guard.release().map_err(|e| e.to_string())?;
+    source_guard.release().map_err(|e| e.to_string())?;
+    writeln!(
+        out,
+        "Copied the state of {} ({} resource(s), serial {}) from `{}` to `{}`. The source was left as it is: {}.",
+        describe(&source),
+        state.resources.len(),
+        state.serial,
+        state_shown(&source),
+        state_shown(&destination),
+        if to == "s3" {
+            "commands now use the bucket (the `backend \"s3\"` block); delete the local copy once you have checked"
+        } else {
+            "remove the `backend \"s3\"` block for commands to use the local copy"
+        }
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Loads the state, noting recovered journal entries on `err`. `Ok(None)`
 /// when there is no state.
-pub fn load(backend: &LocalBackend, err: &mut dyn Write) -> Result<Option<State>, String> {
+pub fn load(backend: &Backend, err: &mut dyn Write) -> Result<Option<State>, String> {
     let loaded = backend.load_detailed().map_err(|e| e.to_string())?;
     Ok(loaded.map(|loaded| {
-        if let Some(note) =
-            backend.journal_note(loaded.recovered, &crate::stack::display_path(&backend.journal_path()))
-        {
+        if let Some(note) = backend.journal_note(loaded.recovered, &journal_shown(backend)) {
             let _ = writeln!(err, "note: {note}");
         }
         loaded.state
     }))
 }
 
-fn no_state(backend: &LocalBackend) -> String {
+fn no_state(backend: &Backend) -> String {
     format!(
         "there is no state for {} (`{}` does not exist): nothing has been applied yet",
         describe(backend),
-        crate::stack::display_path(&backend.state_path())
+        state_shown(backend)
     )
 }
 
-fn load_required(backend: &LocalBackend, err: &mut dyn Write) -> Result<State, String> {
+fn load_required(backend: &Backend, err: &mut dyn Write) -> Result<State, String> {
     load(backend, err)?.ok_or_else(|| no_state(backend))
 }
 

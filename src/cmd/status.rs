@@ -151,7 +151,10 @@ pub fn run(args: Args) -> ExitCode {
             Err(error) => return fail(&mut err, error.to_string()),
         },
     };
-    let backend = LocalBackend::new(&stack_dir, target.as_deref());
+    let backend = match crate::cmd::state::open_backend(&stack_dir, target.as_deref()) {
+        Ok(backend) => backend,
+        Err(message) => return fail(&mut err, message),
+    };
     let state = match backend.load() {
         Ok(Some(state)) => state,
         Ok(None) => {

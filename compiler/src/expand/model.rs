@@ -328,6 +328,11 @@ impl StackDecl {
             stack.body.resources.append(&mut top.resources);
             stack.body.instances.append(&mut top.instances);
         }
+        // `backend "s3" {}` says where the state is kept (the binary reads
+        // it): not an instance, unless the stack defines a `backend` component.
+        if !stack.components.contains_key("backend") {
+            stack.body.instances.retain(|instance| instance.kind != "backend" || instance.target.is_some());
+        }
         stack
     }
 }

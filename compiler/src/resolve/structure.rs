@@ -18,6 +18,9 @@ const VALIDATION_ATTRIBUTES: &[&str] = &["condition", "message"];
 const OUTPUT_ATTRIBUTES: &[&str] = &["value", "description", "sensitive", "type"];
 const PARAM_ATTRIBUTES: &[&str] = &["type", "default", "description", "sensitive"];
 const COMPONENT_ATTRIBUTES: &[&str] = &["description"];
+/// `backend "s3" { ... }`: where the state is kept (read by the binary).
+pub const BACKEND_S3_ATTRIBUTES: &[&str] = &["bucket", "key", "region", "endpoint"];
+const BACKEND_S3_REQUIRED: &[&str] = &["bucket", "key"];
 
 pub(super) struct Structure<'r, 'a> {
     pub resolved: &'r mut Resolved<'a>,
@@ -27,11 +30,19 @@ pub(super) struct Structure<'r, 'a> {
     required: FastMap<&'a str, Rc<Vec<(&'a str, &'a Block)>>>,
     /// (component, param) -> the type of a param written as a block.
     block_types: FastMap<(&'a str, &'a str), Type>,
+    /// The first `backend` block seen (there may be one).
+    backend: Option<&'a Block>,
 }
 
 impl<'r, 'a> Structure<'r, 'a> {
     pub fn new(resolved: &'r mut Resolved<'a>, diagnostics: &'r mut Vec<Diagnostic>) -> Self {
-        Structure { resolved, diagnostics, required: FastMap::default(), block_types: FastMap::default() }
+        Structure {
+            resolved,
+            diagnostics,
+            required: FastMap::default(),
+            block_types: FastMap::default(),
+            backend: None,
+        }
     }
 }
 
@@ -366,6 +377,10 @@ impl<'a> Structure<'_, 'a> {
                     }
                 }
             }
+            // A stack may define a component named `backend`: its instances stay instances.
+            "backend" if !in_on && !self.resolved.symbols.components.contains_key("backend") => {
+                self.backend_block(block)
+            }
             "component" => {
                 // Collected (and checked) with the other components.
                 self.labels(block, 1, "the component kind it defines", &[0]);
@@ -460,6 +475,76 @@ impl<'a> Structure<'_, 'a> {
                     )
                     .with_label("unknown block type")
                     .with_help(help),
+                );
+            }
+        }
+    }
+
+    /// `backend "s3" { bucket = "...", key = "...", region = "...", endpoint = "..." }`:
+    /// at most one, of a known type, with literal strings (the binary reads
+    /// them without evaluating the stack, as `stackc state` must work on a
+    /// stack that does not check).
+    fn backend_block(&mut self, block: &'a Block) {
+        if !self.labels(block, 1, "the backend's type", &[]) {
+            return;
+        }
+        let label = &block.labels[0];
+        if let Some(first) = self.backend {
+            self.duplicate("backend", &label.name, label.span, name_span(first));
+            return;
+        }
+        self.backend = Some(block);
+        if label.name != "s3" {
+            self.error(
+                Diagnostic::new(Code::UnknownBlock, label.span, format!("stackc has no `{}` backend.", label.name))
+                    .with_label("unknown backend")
+                    .with_help(
+                        "the state is kept in the stack's `.stackc` directory without a `backend` block, or in S3 \
+                         with `backend \"s3\" { bucket = \"...\", key = \"...\" }`",
+                    ),
+            );
+            return;
+        }
+        self.unexpected_attributes(block, BACKEND_S3_ATTRIBUTES, "A `backend \"s3\"` block");
+        for inner in &block.body.blocks {
+            self.unexpected_block(inner, "a `backend` block", &[]);
+        }
+        for name in BACKEND_S3_REQUIRED {
+            if block.body.attribute(name).is_none() {
+                self.error(
+                    Diagnostic::new(
+                        Code::MissingRequired,
+                        name_span(block),
+                        format!("The `backend \"s3\"` block has no `{name}`."),
+                    )
+                    .with_label(format!("`{name}` missing"))
+                    .with_help(match *name {
+                        "bucket" => "name the S3 bucket that keeps the state: `bucket = \"my-states\"`",
+                        _ => "name the state's key in the bucket (each target's state goes under it): `key = \"shop\"`",
+                    }),
+                );
+            }
+        }
+        for attribute in &block.body.attributes {
+            let literal = match &attribute.value.kind {
+                crate::ast::ExprKind::Template(parts) => {
+                    parts.iter().all(|part| matches!(part, crate::ast::TemplatePart::Literal(_)))
+                }
+                _ => false,
+            };
+            if !literal && BACKEND_S3_ATTRIBUTES.contains(&attribute.name.name.as_str()) {
+                self.error(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        attribute.value.span,
+                        format!("`{}` of a `backend` block must be a literal string.", attribute.name.name),
+                    )
+                    .with_label("not a literal string")
+                    .with_help(
+                        "the backend is read before anything is evaluated (and by `stackc state`, which does not \
+                         compile the stack): write the value itself, or leave `region` and `endpoint` out to take \
+                         them from AWS_REGION and AWS_ENDPOINT_URL",
+                    ),
                 );
             }
         }

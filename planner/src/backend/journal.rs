@@ -10,6 +10,8 @@
 //! later write of the state) and then removed.
 
 use super::local::{sync_dir, LocalBackend};
+use super::remote::RemoteBackend;
+use super::seal::{Keyring, SealError};
 use super::BackendError;
 use crate::state::{CreateIntent, DocumentOutput, DocumentResource, OutputState, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -151,10 +153,9 @@ impl Default for JournalSync {
 /// (it can move into a task); records need `&mut`.
 #[derive(Debug)]
 pub struct Journal {
-    backend: LocalBackend,
+    sink: Sink,
     lock_id: String,
     path: PathBuf,
-    file: File,
     recorded: usize,
     sync: JournalSync,
     last_sync: Instant,
@@ -177,6 +178,7 @@ impl Journal {
         };
         let mut line = serde_json::to_vec(&header).map_err(|e| journal_error(&path, e.to_string()))?;
         line.push(b'\n');
+        let line = backend.seal(&path, &line_purpose(0), line)?;
         // Never over an existing journal: `begin_journal` compacts a
         // leftover one first, so one here belongs to a command that still
         // runs (its lock was force-released); truncating it would lose what
@@ -195,10 +197,9 @@ impl Journal {
             .map_err(BackendError::io("write the apply journal", &path))?;
         sync_dir(backend.dir())?;
         Ok(Journal {
-            backend: backend.clone(),
+            sink: Sink::File { backend: backend.clone(), file },
             lock_id: lock_id.to_string(),
             path,
-            file,
             recorded: 0,
             sync: JournalSync::default(),
             last_sync: Instant::now(),
@@ -218,12 +219,26 @@ impl Journal {
             return Ok(());
         }
         let mut bytes = Vec::with_capacity(256 * entries.len());
-        for entry in entries {
-            serde_json::to_writer(&mut bytes, &entry.to_line())
-                .map_err(|e| journal_error(&self.path, e.to_string()))?;
-            bytes.push(b'\n');
+        for (index, entry) in entries.iter().enumerate() {
+            let mut line =
+                serde_json::to_vec(&entry.to_line()).map_err(|e| journal_error(&self.path, e.to_string()))?;
+            line.push(b'\n');
+            // Line 0 is the header.
+            let purpose = line_purpose(self.recorded + index + 1);
+            bytes.extend(super::seal::seal(self.sink.keyring(), &self.path, &purpose, line)?);
         }
-        self.file.write_all(&bytes).map_err(BackendError::io("append to the apply journal", &self.path))?;
+        match &mut self.sink {
+            Sink::File { file, .. } => {
+                file.write_all(&bytes).map_err(BackendError::io("append to the apply journal", &self.path))?
+            }
+            // One object per call: it is durable once the PUT is answered.
+            Sink::Remote { backend, serial, objects } => {
+                backend.put_journal_record(*serial, *objects, &bytes)?;
+                *objects += 1;
+                self.recorded += entries.len();
+                return Ok(());
+            }
+        }
         self.recorded += entries.len();
         self.unsynced = true;
         let due = match self.sync {
@@ -238,8 +253,8 @@ impl Journal {
 
     /// Fsyncs what was recorded.
     pub fn sync(&mut self) -> Result<(), BackendError> {
-        if self.unsynced {
-            self.file.sync_data().map_err(BackendError::io("sync the apply journal", &self.path))?;
+        if let (true, Sink::File { file, .. }) = (self.unsynced, &self.sink) {
+            file.sync_data().map_err(BackendError::io("sync the apply journal", &self.path))?;
             self.unsynced = false;
             self.last_sync = Instant::now();
         }
@@ -267,8 +282,76 @@ impl Journal {
     /// `state.json` (serial + 1, atomic, backup) and removes the journal.
     pub fn commit(mut self, state: &mut State) -> Result<(), BackendError> {
         self.sync()?;
-        self.backend.write_with_lock_id(&self.lock_id, state)
+        match &self.sink {
+            Sink::File { backend, .. } => backend.write_with_lock_id(&self.lock_id, state),
+            Sink::Remote { backend, .. } => backend.write_with_lock_id(&self.lock_id, state),
+        }
     }
+
+    /// The journal of an apply on a remote state: object 0 is the header,
+    /// created only if absent (a journal is never written over another).
+    pub(super) fn create_remote(
+        backend: &RemoteBackend,
+        lock_id: &str,
+        state: &State,
+    ) -> Result<Journal, BackendError> {
+        let path = PathBuf::from(backend.journal_url());
+        let mut line = serde_json::to_vec(&JournalHeader {
+            journal: JOURNAL_VERSION,
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            stack: state.stack.clone(),
+            target: state.target.clone(),
+        })
+        .map_err(|e| journal_error(&path, e.to_string()))?;
+        line.push(b'\n');
+        let line = super::seal::seal(backend.keyring().map(|k| &**k), &path, &line_purpose(0), line)?;
+        backend.put_journal_record(state.serial, 0, &line)?;
+        Ok(Journal {
+            sink: Sink::Remote { backend: backend.clone(), serial: state.serial, objects: 1 },
+            lock_id: lock_id.to_string(),
+            path,
+            recorded: 0,
+            sync: JournalSync::default(),
+            last_sync: Instant::now(),
+            unsynced: false,
+        })
+    }
+}
+
+#[cfg(test)]
+impl Journal {
+    pub(super) fn create_remote_for_test(
+        backend: &RemoteBackend,
+        lock_id: &str,
+        state: &State,
+    ) -> Result<Journal, BackendError> {
+        Journal::create_remote(backend, lock_id, state)
+    }
+}
+
+/// Where the records go.
+#[derive(Debug)]
+enum Sink {
+    /// Appended to `state.journal`.
+    File { backend: LocalBackend, file: File },
+    /// One object per record call, numbered after the header (object 0).
+    Remote { backend: RemoteBackend, serial: u64, objects: usize },
+}
+
+impl Sink {
+    fn keyring(&self) -> Option<&Keyring> {
+        match self {
+            Sink::File { backend, .. } => backend.keyring().map(|k| &**k),
+            Sink::Remote { backend, .. } => backend.keyring().map(|k| &**k),
+        }
+    }
+}
+
+/// What a sealed journal line is bound to: its place in the journal, so
+/// lines cannot be reordered or moved into the state.
+fn line_purpose(index: usize) -> String {
+    format!("journal/{index}")
 }
 
 fn journal_error(path: &Path, problem: String) -> BackendError {
@@ -280,13 +363,28 @@ fn journal_error(path: &Path, problem: String) -> BackendError {
 /// entries replayed; `None` when the journal does not apply (it is stale:
 /// the state file already includes it, or its header is torn).
 pub(super) fn replay(
+    keyring: Option<&Keyring>,
     path: &Path,
     text: &[u8],
     state: Option<State>,
 ) -> Result<(Option<State>, usize), BackendError> {
     // A crash may leave zero bytes after the last write on some filesystems.
     let end = text.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
-    let lines: Vec<&[u8]> = text[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let raw: Vec<&[u8]> = text[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    // A sealed journal: each line is an envelope bound to its place. A
+    // torn last line (killed mid-write) does not open and is ignored, as
+    // a torn plain line is; any other line that does not open is an error.
+    let mut opened: Vec<Vec<u8>> = Vec::with_capacity(raw.len());
+    for (index, line) in raw.iter().enumerate() {
+        match super::seal::unseal(keyring, path, &line_purpose(index), line) {
+            Ok(plain) => opened.push(plain.into_owned()),
+            Err(BackendError::Sealed { problem: SealError::Malformed(_), .. }) if index + 1 == raw.len() => {
+                break
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let lines: Vec<&[u8]> = opened.iter().map(Vec::as_slice).collect();
     let Some((first, entries)) = lines.split_first() else {
         return Ok((state, 0));
     };

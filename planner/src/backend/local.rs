@@ -5,13 +5,16 @@
 
 use super::journal::{self, Journal};
 use super::lock::{self, LockGuard, LockInfo};
+use super::seal::{self, Keyring};
 use super::BackendError;
 use crate::files;
 use crate::state::{Document, State};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The directory under the stack that holds every state.
 pub const STATE_DIR: &str = ".stackc";
@@ -34,6 +37,9 @@ pub struct LocalBackend {
     stack_dir: PathBuf,
     target: Option<String>,
     dir: PathBuf,
+    /// Encryption at rest (`None`: plain text, and an encrypted state
+    /// cannot be read or written).
+    keyring: Option<Arc<Keyring>>,
 }
 
 /// A loaded state and how much of it came from an interrupted apply.
@@ -52,7 +58,57 @@ impl LocalBackend {
     pub fn new(stack_dir: impl Into<PathBuf>, target: Option<&str>) -> LocalBackend {
         let stack_dir = stack_dir.into();
         let dir = stack_dir.join(STATE_DIR).join(target_dir_name(target));
-        LocalBackend { stack_dir, target: target.map(str::to_string), dir }
+        LocalBackend { stack_dir, target: target.map(str::to_string), dir, keyring: None }
+    }
+
+    /// The same backend with encryption at rest: the state, its backup
+    /// and the journal are sealed when `keyring` has a current key, and
+    /// opened with any of its keys.
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> LocalBackend {
+        self.keyring = keyring;
+        self
+    }
+
+    pub fn keyring(&self) -> Option<&Arc<Keyring>> {
+        self.keyring.as_ref()
+    }
+
+    /// True when what this backend writes is encrypted.
+    pub fn seals(&self) -> bool {
+        self.keyring.as_ref().is_some_and(|k| k.seals())
+    }
+
+    /// The plaintext of `bytes` read from `path`: opened for `purpose`
+    /// when sealed, as is otherwise.
+    pub(super) fn unseal<'b>(
+        &self,
+        path: &Path,
+        purpose: &str,
+        bytes: &'b [u8],
+    ) -> Result<Cow<'b, [u8]>, BackendError> {
+        seal::unseal(self.keyring.as_deref(), path, purpose, bytes)
+    }
+
+    /// `bytes` as written to `path`: sealed for `purpose` (one line) when
+    /// this backend encrypts, as is otherwise.
+    pub(super) fn seal(&self, path: &Path, purpose: &str, bytes: Vec<u8>) -> Result<Vec<u8>, BackendError> {
+        seal::seal(self.keyring.as_deref(), path, purpose, bytes)
+    }
+
+    /// Refuses to write plain text (a state, a journal line, a saved plan)
+    /// when the state file is encrypted and no key to encrypt is
+    /// configured, unless the keyring allows it on purpose.
+    pub fn check_plaintext_allowed(&self) -> Result<(), BackendError> {
+        if self.seals() || self.keyring.as_ref().is_some_and(|k| k.allows_plaintext()) {
+            return Ok(());
+        }
+        let path = self.state_path();
+        match files::read_regular(&path, MAX_STATE_BYTES) {
+            Ok(bytes) if seal::is_sealed(&bytes) => Err(BackendError::WouldWritePlaintext { path }),
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(BackendError::Io { action: "read the state file", path, source }),
+        }
     }
 
     /// Targets that have a state directory under `stack_dir` (a directory
@@ -111,15 +167,7 @@ impl LocalBackend {
     /// `stackc state unlock [DIR] ID [--target T]` (the stack directory
     /// first, as in every command that works on a stack).
     pub fn unlock_command(&self, id: &str) -> String {
-        let mut command = "stackc state unlock".to_string();
-        if self.stack_dir != Path::new(".") && self.stack_dir != Path::new("") {
-            command.push_str(&format!(" {}", self.stack_dir.display()));
-        }
-        command.push_str(&format!(" {id}"));
-        if let Some(target) = &self.target {
-            command.push_str(&format!(" --target {target}"));
-        }
-        command
+        unlock_command(&self.stack_dir, self.target.as_deref(), id)
     }
 
     /// A new, empty state for this stack and target with a fresh random
@@ -154,12 +202,13 @@ impl LocalBackend {
                 return Err(BackendError::Io { action: "read the apply journal", path: journal_path, source })
             }
         };
-        let (state, recovered) = journal::replay(&journal_path, &journal, state)?;
+        let (state, recovered) = journal::replay(self.keyring.as_deref(), &journal_path, &journal, state)?;
         Ok(state.map(|state| Loaded { state, recovered }))
     }
 
     fn parse(&self, path: &Path, bytes: &[u8]) -> Result<State, BackendError> {
-        let document: Document = serde_json::from_slice(bytes).map_err(|e| self.corrupt(path, &e))?;
+        let bytes = self.unseal(path, "state", bytes)?;
+        let document: Document = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(path, &e))?;
         let state = State::from_document(document)
             .map_err(|problem| BackendError::Invalid { path: path.to_path_buf(), problem })?;
         if state.target != self.target {
@@ -281,24 +330,7 @@ impl LocalBackend {
         if recovered == 0 {
             return None;
         }
-        let running = match self.lock_info() {
-            Ok(Some(held)) if held.pid != std::process::id() && !held.holder_gone() => Some(held),
-            _ => None,
-        };
-        Some(match running {
-            Some(held) => format!(
-                "`{}` is running (lock held by {}, pid {}, since {}): this includes the {recovered} operations it \
-                 has finished so far (from `{journal}`)",
-                held.operation,
-                held.holder,
-                held.pid,
-                held.time,
-            ),
-            None => format!(
-                "{recovered} operations of an interrupted apply were recovered from `{journal}`; they are part of \
-                 the state from now on"
-            ),
-        })
+        super::journal_note(recovered, journal, self.lock_info().ok().flatten())
     }
 
     /// The lock currently held, if any.
@@ -346,7 +378,7 @@ impl LocalBackend {
     /// another lineage, or is newer than `state`. On error `state.serial`
     /// is unchanged.
     pub fn write(&self, guard: &LockGuard, state: &mut State) -> Result<(), BackendError> {
-        if guard.path() != self.lock_path() {
+        if guard.path() != self.lock_path() || guard.is_remote_of(guard.path()) {
             return Err(BackendError::LockLost { path: self.lock_path(), id: guard.id().to_string() });
         }
         self.write_with_lock_id(guard.id(), state)
@@ -364,6 +396,7 @@ impl LocalBackend {
                 problem: format!("its serial {} cannot grow any more", state.serial),
             });
         }
+        self.check_plaintext_allowed()?;
         if self.journal_path().exists() {
             self.write(guard, state)?;
         } else {
@@ -382,13 +415,42 @@ impl LocalBackend {
     }
 
     pub(super) fn write_with_lock_id(&self, lock_id: &str, state: &mut State) -> Result<(), BackendError> {
+        self.store(lock_id, state, false)
+    }
+
+    /// Writes `state` as it is (serial kept) for `state migrate`: refuses
+    /// when a state exists here unless `replace`.
+    pub fn import_state(&self, guard: &LockGuard, state: &State, replace: bool) -> Result<(), BackendError> {
+        if guard.path() != self.lock_path() {
+            return Err(BackendError::LockLost { path: self.lock_path(), id: guard.id().to_string() });
+        }
+        if self.state_path().exists() && !replace {
+            return Err(BackendError::DestinationNotEmpty {
+                location: self.state_path().display().to_string(),
+            });
+        }
+        let mut copy = state.clone();
+        self.store(guard.id(), &mut copy, true)
+    }
+
+    /// Writes `state`: the next serial, after the checks of the file on
+    /// disk; or (`import`) as it is, over whatever is there.
+    fn store(&self, lock_id: &str, state: &mut State, import: bool) -> Result<(), BackendError> {
         self.check_lock(lock_id)?;
         let path = self.state_path();
-        self.check_on_disk(&path, state)?;
-        let serial = state.serial.checked_add(1).ok_or_else(|| BackendError::Invalid {
-            path: path.clone(),
-            problem: "the serial cannot grow any more".into(),
-        })?;
+        if import {
+            self.check_plaintext_allowed()?;
+        } else {
+            self.check_on_disk(&path, state)?;
+        }
+        let serial = if import {
+            state.serial
+        } else {
+            state.serial.checked_add(1).ok_or_else(|| BackendError::Invalid {
+                path: path.clone(),
+                problem: "the serial cannot grow any more".into(),
+            })?
+        };
         state.sort();
         let mut document = state.to_document();
         document.serial = serial;
@@ -397,6 +459,7 @@ impl LocalBackend {
             problem: format!("the state cannot be serialized: {e}"),
         })?;
         bytes.push(b'\n');
+        let bytes = self.seal(&path, "state", bytes)?;
 
         self.remove_stale_temp_files();
         let temp = self.temp_path()?;
@@ -443,6 +506,13 @@ impl LocalBackend {
                 return Err(BackendError::Io { action: "read the state file", path: path.into(), source })
             }
         };
+        if seal::is_sealed(&bytes)
+            && !self.seals()
+            && !self.keyring.as_ref().is_some_and(|k| k.allows_plaintext())
+        {
+            return Err(BackendError::WouldWritePlaintext { path: path.to_path_buf() });
+        }
+        let bytes = self.unseal(path, "state", &bytes)?;
         let header: Header = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(path, &e))?;
         if header.version > crate::state::FORMAT_VERSION {
             return Err(BackendError::Invalid {
@@ -505,7 +575,20 @@ impl LocalBackend {
     }
 }
 
-fn target_dir_name(target: Option<&str>) -> String {
+/// `stackc state unlock [DIR] ID [--target T]`.
+pub(super) fn unlock_command(stack_dir: &Path, target: Option<&str>, id: &str) -> String {
+    let mut command = "stackc state unlock".to_string();
+    if stack_dir != Path::new(".") && stack_dir != Path::new("") {
+        command.push_str(&format!(" {}", stack_dir.display()));
+    }
+    command.push_str(&format!(" {id}"));
+    if let Some(target) = target {
+        command.push_str(&format!(" --target {target}"));
+    }
+    command
+}
+
+pub(super) fn target_dir_name(target: Option<&str>) -> String {
     match target {
         None => DEFAULT_TARGET_DIR.to_string(),
         Some(target) => {
@@ -522,7 +605,7 @@ fn target_dir_name(target: Option<&str>) -> String {
     }
 }
 
-fn shown_target(target: Option<&str>) -> String {
+pub(super) fn shown_target(target: Option<&str>) -> String {
     target.map_or_else(|| "(none)".to_string(), |t| format!("`{t}`"))
 }
 

@@ -67,7 +67,36 @@ impl LockInfo {
 pub struct LockGuard {
     info: LockInfo,
     path: PathBuf,
+    home: LockHome,
     released: bool,
+}
+
+/// Where a lock is kept, and so how it is released.
+#[derive(Clone, Debug)]
+pub(super) enum LockHome {
+    /// A lock file (its path is the guard's).
+    File,
+    /// A lock object of a remote backend.
+    Remote(super::remote::RemoteBackend),
+}
+
+/// What releases a lock without its guard (a command abandoning its work
+/// on a signal): `Send`, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LockReleaser {
+    path: PathBuf,
+    id: String,
+    home: LockHome,
+}
+
+impl LockReleaser {
+    /// Releases the lock if it still has this id.
+    pub fn release(&self) -> Result<(), BackendError> {
+        match &self.home {
+            LockHome::File => release(&self.path, &self.id),
+            LockHome::Remote(backend) => backend.release_lock(&self.id),
+        }
+    }
 }
 
 impl LockGuard {
@@ -79,22 +108,37 @@ impl LockGuard {
         &self.info.id
     }
 
-    /// The lock file.
+    /// The lock file (for a remote backend, the lock object's URL).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What releases this lock without the guard.
+    pub fn releaser(&self) -> LockReleaser {
+        LockReleaser { path: self.path.clone(), id: self.info.id.clone(), home: self.home.clone() }
     }
 
     /// Releases the lock now, reporting a failure (drop ignores it).
     pub fn release(mut self) -> Result<(), BackendError> {
         self.released = true;
-        release(&self.path, &self.info.id)
+        self.releaser().release()
+    }
+
+    /// A guard of a lock object a remote backend has just created.
+    pub(super) fn remote(info: LockInfo, backend: super::remote::RemoteBackend) -> LockGuard {
+        LockGuard { info, path: backend.lock_url(), home: LockHome::Remote(backend), released: false }
+    }
+
+    /// True when this guard is of the remote backend's lock object.
+    pub(super) fn is_remote_of(&self, url: &Path) -> bool {
+        matches!(self.home, LockHome::Remote(_)) && self.path == url
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
         if !self.released {
-            let _ = release(&self.path, &self.info.id);
+            let _ = self.releaser().release();
         }
     }
 }
@@ -155,7 +199,12 @@ fn take(temp: &Path, path: &Path, info: &LockInfo, unlock_command: &str) -> Resu
                 if let Some(dir) = path.parent() {
                     super::local::sync_dir(dir)?;
                 }
-                return Ok(LockGuard { info: info.clone(), path: path.to_path_buf(), released: false });
+                return Ok(LockGuard {
+                    info: info.clone(),
+                    path: path.to_path_buf(),
+                    home: LockHome::File,
+                    released: false,
+                });
             }
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 if let Some(held) = read(path)? {
@@ -221,14 +270,14 @@ pub(super) fn force_release(path: &Path, id: &str, force: bool) -> Result<LockIn
     Ok(held)
 }
 
-fn user_name() -> String {
+pub(super) fn user_name() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|path| {

@@ -44,13 +44,17 @@
 mod journal;
 mod local;
 mod lock;
+mod remote;
+pub mod seal;
 
 pub use journal::{Journal, JournalEntry, JournalSync};
 pub use local::{
     Loaded, LocalBackend, BACKUP_FILE, DEFAULT_TARGET_DIR, JOURNAL_FILE, LOCK_FILE, PLAN_KEY_FILE, STATE_DIR,
     STATE_FILE,
 };
-pub use lock::{release as release_lock, LockGuard, LockInfo};
+pub use lock::{release as release_lock, LockGuard, LockInfo, LockReleaser};
+pub use remote::{Condition, ObjectStore, RemoteBackend, StoreError, StoredObject};
+pub use seal::{DataKeys, KeySpec, Keyring, SealError};
 
 use std::path::PathBuf;
 
@@ -172,6 +176,188 @@ pub enum BackendError {
 
     #[error("the system random generator failed: {0}")]
     Random(String),
+
+    /// An encrypted file that cannot be opened (no key, a wrong key, an
+    /// altered file), or a seal that failed.
+    #[error("`{}` cannot be used: {problem}", path.display())]
+    Sealed { path: PathBuf, problem: seal::SealError },
+
+    /// Plain text would be written where the state is encrypted.
+    #[error(
+        "the state `{}` is encrypted and no key to encrypt it is configured: stackc will not write it, or \
+         anything of it, in plain text. Set {} (or {}); to stop encrypting it on purpose, set {}=1.",
+        path.display(),
+        seal::ENV_PASSPHRASE,
+        seal::ENV_KMS_KEY,
+        seal::ENV_ALLOW_PLAINTEXT
+    )]
+    WouldWritePlaintext { path: PathBuf },
+
+    /// A request to a remote backend failed.
+    #[error("cannot {action} `{url}`: {problem}")]
+    Remote { action: &'static str, url: String, problem: String },
+
+    /// The remote state was written by someone else since this command
+    /// read it (its ETag changed).
+    #[error(
+        "the state `{url}` was changed by another writer since this command read it (its ETag no longer \
+         matches), so it was not overwritten{}. Look at what changed (`stackc state list`), then run the command \
+         again.",
+        match kept {
+            Some(kept) => format!("; nothing is lost: the state this command would have written is kept in `{kept}`"),
+            None => String::new(),
+        }
+    )]
+    ChangedBehind { url: String, kept: Option<String> },
+
+    /// `state migrate` to a backend that already holds a state.
+    #[error(
+        "`{location}` already holds a state; it was left as it is. To replace it with this one, pass \
+         --force-replace"
+    )]
+    DestinationNotEmpty { location: String },
+}
+
+/// Where the state of a stack and target lives: the local directory, or a
+/// remote object store (S3). One type for the commands, which do not care
+/// which; an enum rather than a trait object because there are two, both
+/// known here, and the journal and the lock guard must dispatch on them
+/// too.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Local(LocalBackend),
+    Remote(RemoteBackend),
+}
+
+macro_rules! each {
+    ($self:ident, $backend:ident => $body:expr) => {
+        match $self {
+            Backend::Local($backend) => $body,
+            Backend::Remote($backend) => $body,
+        }
+    };
+}
+
+impl Backend {
+    pub fn stack_dir(&self) -> &std::path::Path {
+        each!(self, b => b.stack_dir())
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        each!(self, b => b.target())
+    }
+
+    pub fn keyring(&self) -> Option<&std::sync::Arc<Keyring>> {
+        each!(self, b => b.keyring())
+    }
+
+    pub fn new_state(&self, stack: &str) -> Result<crate::state::State, BackendError> {
+        each!(self, b => b.new_state(stack))
+    }
+
+    pub fn load(&self) -> Result<Option<crate::state::State>, BackendError> {
+        Ok(self.load_detailed()?.map(|loaded| loaded.state))
+    }
+
+    pub fn load_detailed(&self) -> Result<Option<Loaded>, BackendError> {
+        each!(self, b => b.load_detailed())
+    }
+
+    pub fn lock(&self, operation: &str) -> Result<LockGuard, BackendError> {
+        each!(self, b => b.lock(operation))
+    }
+
+    pub fn lock_info(&self) -> Result<Option<LockInfo>, BackendError> {
+        each!(self, b => b.lock_info())
+    }
+
+    pub fn force_unlock(&self, id: &str, force: bool) -> Result<LockInfo, BackendError> {
+        each!(self, b => b.force_unlock(id, force))
+    }
+
+    pub fn write(&self, guard: &LockGuard, state: &mut crate::state::State) -> Result<(), BackendError> {
+        each!(self, b => b.write(guard, state))
+    }
+
+    pub fn begin_journal(
+        &self,
+        guard: &LockGuard,
+        state: &mut crate::state::State,
+    ) -> Result<Journal, BackendError> {
+        each!(self, b => b.begin_journal(guard, state))
+    }
+
+    pub fn remove_backup(&self) -> Result<(), BackendError> {
+        each!(self, b => b.remove_backup())
+    }
+
+    pub fn check_plaintext_allowed(&self) -> Result<(), BackendError> {
+        each!(self, b => b.check_plaintext_allowed())
+    }
+
+    /// Writes `state` as it is into this (empty, unless `replace`) backend.
+    pub fn import_state(
+        &self,
+        guard: &LockGuard,
+        state: &crate::state::State,
+        replace: bool,
+    ) -> Result<(), BackendError> {
+        each!(self, b => b.import_state(guard, state, replace))
+    }
+
+    /// The key of saved plans: in the local state directory for both
+    /// (a saved plan is a local file).
+    pub fn plan_key(&self, create: bool) -> Result<Vec<u8>, BackendError> {
+        match self {
+            Backend::Local(local) => local.plan_key(create),
+            Backend::Remote(remote) => {
+                LocalBackend::new(remote.stack_dir(), remote.target()).plan_key(create)
+            }
+        }
+    }
+
+    /// Refuses a state naming another stack.
+    pub fn check_stack(&self, state: &crate::state::State, stack: &str) -> Result<(), BackendError> {
+        match self {
+            Backend::Local(local) => local.check_stack(state, stack),
+            Backend::Remote(remote) => LocalBackend::new(remote.stack_dir(), remote.target())
+                .check_stack(state, stack)
+                .map_err(|error| match error {
+                    BackendError::Invalid { problem, .. } => {
+                        BackendError::Invalid { path: PathBuf::from(remote.state_url()), problem }
+                    }
+                    other => other,
+                }),
+        }
+    }
+
+    /// What to say about `recovered` journal entries (see
+    /// [`LocalBackend::journal_note`]); `journal` is how to name the journal.
+    pub fn journal_note(&self, recovered: usize, journal: &str) -> Option<String> {
+        match self {
+            Backend::Local(local) => local.journal_note(recovered, journal),
+            Backend::Remote(remote) => journal_note(recovered, journal, remote.lock_info().ok().flatten()),
+        }
+    }
+}
+
+/// The note for `recovered` journal entries, given the lock held now.
+pub(crate) fn journal_note(recovered: usize, journal: &str, held: Option<LockInfo>) -> Option<String> {
+    if recovered == 0 {
+        return None;
+    }
+    let running = held.filter(|held| held.pid != std::process::id() && !held.holder_gone());
+    Some(match running {
+        Some(held) => format!(
+            "`{}` is running (lock held by {}, pid {}, since {}): this includes the {recovered} operations it has \
+             finished so far (from `{journal}`)",
+            held.operation, held.holder, held.pid, held.time,
+        ),
+        None => format!(
+            "{recovered} operations of an interrupted apply were recovered from `{journal}`; they are part of the \
+             state from now on"
+        ),
+    })
 }
 
 fn recovery_hint(path: &std::path::Path, backup: &Option<PathBuf>) -> String {

@@ -606,3 +606,401 @@ fn a_state_file_that_is_not_a_regular_file_is_refused() {
         assert!(error.contains("not a regular file"), "{error}");
     }
 }
+
+// ------------------------------------------------------- encryption at rest
+
+fn keyring(current: Option<&str>, previous: &[&str]) -> Option<std::sync::Arc<Keyring>> {
+    Some(std::sync::Arc::new(
+        Keyring::new(
+            current.map(|p| KeySpec::Passphrase(p.into())),
+            previous.iter().map(|p| KeySpec::Passphrase(p.to_string())).collect(),
+        )
+        .unwrap(),
+    ))
+}
+
+/// Every file of the state directory, as bytes.
+fn every_file(backend: &LocalBackend) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(backend.dir()).unwrap() {
+        let entry = entry.unwrap();
+        found.push((entry.file_name().to_string_lossy().into_owned(), fs::read(entry.path()).unwrap()));
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn an_encrypted_state_backup_and_journal_hold_no_plaintext_and_load_back() {
+    let (_dir, plain) = setup();
+    let backend = plain.clone().with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "CANARY-state"));
+    let guard = backend.lock("test").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    let entry = JournalEntry::Put(address("random_password.j"), resource("p2", "CANARY-journal"));
+    entry.apply_to(&mut state);
+    journal.record(&entry).unwrap();
+    journal.sync().unwrap();
+    // Killed here: the journal is on disk.
+    let files = every_file(&backend);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for name in ["state.json", "state.json.backup", "state.journal"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    for (name, bytes) in &files {
+        assert!(!contains(bytes, "CANARY") && !contains(bytes, "random_password"), "plaintext in {name}");
+        if name != "state.lock" {
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                assert!(seal::is_sealed(line), "{name} has a line that is not sealed");
+            }
+        }
+    }
+    let loaded = backend.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 1);
+    assert_eq!(loaded.state, state);
+    // Without the key: a clear refusal, nothing guessed.
+    let error = plain.load().unwrap_err().to_string();
+    assert!(error.contains("is encrypted and no key is configured"), "{error}");
+    let error =
+        plain.clone().with_keyring(keyring(Some("battery staple"), &[])).load().unwrap_err().to_string();
+    assert!(error.contains("does not decrypt"), "{error}");
+    journal.commit(&mut state).unwrap();
+    assert_eq!(backend.load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn an_encrypted_state_is_never_written_in_plain_text_by_mistake() {
+    let (_dir, plain) = setup();
+    let sealing = plain.clone().with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = written(&sealing);
+    let before = fs::read(sealing.state_path()).unwrap();
+    // A reader that has only the old key opens it, but cannot write plain text.
+    let reader = plain.clone().with_keyring(keyring(None, &["correct horse"]));
+    assert_eq!(reader.load().unwrap().unwrap(), state);
+    let guard = reader.lock("test").unwrap();
+    let error = reader.write(&guard, &mut state).unwrap_err();
+    assert!(matches!(error, BackendError::WouldWritePlaintext { .. }), "{error}");
+    assert!(error.to_string().contains("STACKC_STATE_ALLOW_PLAINTEXT=1"), "{error}");
+    let error = reader.begin_journal(&guard, &mut state).unwrap_err();
+    assert!(matches!(error, BackendError::WouldWritePlaintext { .. }), "{error}");
+    assert!(!reader.journal_path().exists());
+    assert_eq!(plain.check_plaintext_allowed().unwrap_err().to_string(), error.to_string());
+    assert_eq!(fs::read(sealing.state_path()).unwrap(), before, "untouched");
+    assert_eq!(state.serial, 1);
+    // On purpose: allowed, and the state is plain text from then on.
+    let decrypting = Keyring::from_env(
+        |name| match name {
+            seal::ENV_PASSPHRASE_PREVIOUS => Some("correct horse".into()),
+            seal::ENV_ALLOW_PLAINTEXT => Some("1".into()),
+            _ => None,
+        },
+        None,
+    )
+    .unwrap();
+    let decrypting = plain.clone().with_keyring(decrypting.map(std::sync::Arc::new));
+    decrypting.write(&guard, &mut state).unwrap();
+    let text = fs::read(plain.state_path()).unwrap();
+    assert!(!seal::is_sealed(&text) && contains(&text, "hunter2"));
+    assert_eq!(plain.load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn a_plain_state_is_encrypted_by_the_next_write_and_rotation_reseals_with_the_new_key() {
+    let (_dir, plain) = setup();
+    let mut state = written(&plain);
+    let old = plain.clone().with_keyring(keyring(Some("old passphrase"), &[]));
+    let guard = old.lock("test").unwrap();
+    assert_eq!(old.load().unwrap().unwrap(), state, "a plain state loads with a key configured");
+    old.write(&guard, &mut state).unwrap();
+    assert!(seal::is_sealed(&fs::read(old.state_path()).unwrap()));
+    let rotated = plain.clone().with_keyring(keyring(Some("new passphrase"), &["old passphrase"]));
+    assert_eq!(rotated.load().unwrap().unwrap(), state);
+    rotated.write(&guard, &mut state).unwrap();
+    let new_only = plain.clone().with_keyring(keyring(Some("new passphrase"), &[]));
+    assert_eq!(new_only.load().unwrap().unwrap(), state, "written with the new key");
+    assert!(old.load().is_err(), "no longer with the old one");
+    // The backup is the previous version, sealed with the old key.
+    let backup = fs::read(plain.backup_path()).unwrap();
+    let keys = Keyring::new(Some(KeySpec::Passphrase("old passphrase".into())), Vec::new()).unwrap();
+    assert!(keys.open("state", &backup).is_ok());
+}
+
+#[test]
+fn a_tampered_or_reordered_sealed_journal_line_is_refused() {
+    let (_dir, plain) = setup();
+    let backend = plain.with_keyring(keyring(Some("correct horse"), &[]));
+    let mut state = written(&backend);
+    let guard = backend.lock("test").unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    for name in ["a", "b"] {
+        let entry = JournalEntry::Put(address(&format!("random_password.{name}")), resource(name, "x"));
+        journal.record(&entry).unwrap();
+    }
+    journal.sync().unwrap();
+    let text = fs::read(backend.journal_path()).unwrap();
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3);
+    let swapped = [lines[0], lines[2], lines[1]].join(&b'\n');
+    fs::write(backend.journal_path(), [swapped.as_slice(), b"\n"].concat()).unwrap();
+    let error = backend.load().unwrap_err().to_string();
+    assert!(error.contains("does not decrypt"), "{error}");
+    // A torn last line (killed mid-write) is ignored, as in a plain journal.
+    let torn = [lines[0], lines[1], &lines[2][..lines[2].len() / 2]].join(&b'\n');
+    fs::write(backend.journal_path(), torn).unwrap();
+    assert_eq!(backend.load_detailed().unwrap().unwrap().recovered, 1);
+    drop(journal);
+}
+
+// ------------------------------------------------------------ remote backend
+
+/// An object store in memory with S3's conditional writes, for the remote
+/// backend's logic (the S3 one is tested against moto in tests/backend_cli.rs).
+#[derive(Debug, Default)]
+struct MemoryStore {
+    objects: std::sync::Mutex<std::collections::BTreeMap<String, (Vec<u8>, String)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl ObjectStore for MemoryStore {
+    fn url(&self, key: &str) -> String {
+        format!("mem://bucket/{key}")
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        Ok(objects.get(key).map(|(bytes, etag)| StoredObject { bytes: bytes.clone(), etag: etag.clone() }))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        let mut objects = self.objects.lock().unwrap();
+        let holds = match (&condition, objects.get(key)) {
+            (Condition::None, _) | (Condition::IfAbsent, None) => true,
+            (Condition::IfMatch(etag), Some((_, current))) => etag == current,
+            _ => false,
+        };
+        if !holds {
+            return Err(StoreError::PreconditionFailed);
+        }
+        let etag = format!("\"{}\"", self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        objects.insert(key.to_string(), (bytes.to_vec(), etag.clone()));
+        Ok(etag)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.objects.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    fn keys(&self) -> Vec<String> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+fn remote(store: &std::sync::Arc<MemoryStore>) -> RemoteBackend {
+    RemoteBackend::new(store.clone(), "stacks/shop", "/nonexistent/shop", Some("aws"))
+}
+
+#[test]
+fn remote_round_trip_lock_and_layout() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store);
+    assert_eq!(backend.load().unwrap(), None);
+    let guard = backend.lock("apply").unwrap();
+    let error = remote(&store).lock("plan").unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, BackendError::Locked { .. }), "{text}");
+    assert!(text.contains(&guard.info().holder) && text.contains("for `apply`"), "{text}");
+    assert!(text.contains("mem://bucket/stacks/shop/aws/state.json.lock"), "{text}");
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "hunter2"));
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    assert_eq!(
+        store.keys(),
+        [
+            "stacks/shop/aws/state.json",
+            "stacks/shop/aws/state.json.backup",
+            "stacks/shop/aws/state.json.lock"
+        ]
+    );
+    guard.release().unwrap();
+    assert_eq!(store.keys().len(), 2, "the lock object is deleted");
+    assert_eq!(remote(&store).load().unwrap().unwrap(), state);
+    // A local guard is not this state's lock.
+    let (_dir, local) = setup();
+    let local_guard = local.lock("apply").unwrap();
+    assert!(matches!(remote(&store).write(&local_guard, &mut state), Err(BackendError::LockLost { .. })));
+}
+
+#[test]
+fn a_remote_state_changed_behind_the_writers_back_is_detected_and_nothing_is_lost() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let first = remote(&store);
+    let guard = first.lock("apply").unwrap();
+    let mut state = first.new_state("shop").unwrap();
+    first.write(&guard, &mut state).unwrap();
+    // This command reads the state...
+    let reader = remote(&store);
+    let mut read = reader.load().unwrap().unwrap();
+    // ...and someone else replaces it meanwhile (the same serial: only the ETag tells).
+    let behind = store.get("stacks/shop/aws/state.json").unwrap().unwrap();
+    store.put("stacks/shop/aws/state.json", &behind.bytes, Condition::None).unwrap();
+    read.resources.insert(address("random_password.new"), resource("p9", "x"));
+    let error = reader.write(&guard, &mut read).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, BackendError::ChangedBehind { .. }), "{text}");
+    assert!(text.contains("changed by another writer"), "{text}");
+    let kept = format!("stacks/shop/aws/state.json.rejected-{}", guard.id());
+    assert!(text.contains(&kept), "{text}");
+    assert_eq!(read.serial, 1, "unchanged on error");
+    let rejected = store.get(&kept).unwrap().unwrap();
+    assert!(contains(&rejected.bytes, "random_password.new"), "the refused state is kept");
+    assert_eq!(
+        store.get("stacks/shop/aws/state.json").unwrap().unwrap().bytes,
+        behind.bytes,
+        "not overwritten"
+    );
+}
+
+#[test]
+fn a_remote_journal_survives_a_kill_and_is_compacted() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store);
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    let entries = [
+        JournalEntry::Put(address("random_password.a"), resource("a", "x")),
+        JournalEntry::Put(address("random_password.b"), resource("b", "y")),
+    ];
+    journal.record(&entries[0]).unwrap();
+    journal.record(&entries[1]).unwrap();
+    for entry in &entries {
+        entry.apply_to(&mut state);
+    }
+    assert!(store.keys().contains(&"stacks/shop/aws/state.journal/1/2".to_string()), "{:?}", store.keys());
+    // Killed: the journal is not committed. A second journal is refused.
+    drop(journal);
+    assert!(matches!(
+        Journal::create_remote_for_test(&backend, guard.id(), &state),
+        Err(BackendError::JournalInUse { .. })
+    ));
+    let fresh = remote(&store);
+    let loaded = fresh.load_detailed().unwrap().unwrap();
+    assert_eq!(loaded.recovered, 2);
+    assert_eq!(loaded.state.resources, state.resources);
+    // The next apply compacts it first, and its own journal starts at the new serial.
+    let mut recovered = loaded.state;
+    let journal = fresh.begin_journal(&guard, &mut recovered).unwrap();
+    assert_eq!(recovered.serial, 2);
+    journal.commit(&mut recovered).unwrap();
+    assert_eq!(recovered.serial, 3);
+    assert!(!store.keys().iter().any(|k| k.contains("state.journal")), "{:?}", store.keys());
+    assert_eq!(remote(&store).load_detailed().unwrap().unwrap().recovered, 0);
+}
+
+#[test]
+fn an_encrypted_remote_state_holds_no_plaintext() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let backend = remote(&store).with_keyring(keyring(Some("correct horse"), &[]));
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    state.resources.insert(address("random_password.db"), resource("p1", "CANARY-remote"));
+    backend.write(&guard, &mut state).unwrap();
+    let mut journal = backend.begin_journal(&guard, &mut state).unwrap();
+    journal
+        .record(&JournalEntry::Put(address("random_password.j"), resource("j", "CANARY-journal")))
+        .unwrap();
+    for key in store.keys().iter().filter(|k| !k.ends_with(".lock")) {
+        let object = store.get(key).unwrap().unwrap();
+        assert!(seal::is_sealed(&object.bytes) && !contains(&object.bytes, "CANARY"), "{key}");
+    }
+    assert_eq!(backend.load_detailed().unwrap().unwrap().recovered, 1);
+    let error = remote(&store).load().unwrap_err().to_string();
+    assert!(error.contains("is encrypted and no key is configured"), "{error}");
+    drop(journal);
+}
+
+#[test]
+fn migrate_refuses_a_non_empty_destination() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let (_dir, local) = setup();
+    let state = written(&local);
+    let destination = Backend::Remote(remote(&store));
+    let guard = destination.lock("state migrate").unwrap();
+    destination.import_state(&guard, &state, false).unwrap();
+    assert_eq!(destination.load().unwrap().unwrap(), state, "the serial is kept");
+    let error = destination.import_state(&guard, &state, false).unwrap_err();
+    assert!(matches!(error, BackendError::DestinationNotEmpty { .. }), "{error}");
+    destination.import_state(&guard, &state, true).unwrap();
+    // And back: a local destination that holds a state is refused too.
+    let local = Backend::Local(local);
+    let local_guard = local.lock("state migrate").unwrap();
+    assert!(matches!(
+        local.import_state(&local_guard, &state, false),
+        Err(BackendError::DestinationNotEmpty { .. })
+    ));
+}
+
+/// A store whose conditional PUTs are served and then answered 412, as
+/// when an answer is lost and the request is sent again.
+#[derive(Debug, Default)]
+struct RetriedStore(MemoryStore);
+
+impl ObjectStore for RetriedStore {
+    fn url(&self, key: &str) -> String {
+        self.0.url(key)
+    }
+    fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
+        self.0.get(key)
+    }
+    fn put(&self, key: &str, bytes: &[u8], condition: Condition) -> Result<String, StoreError> {
+        let served = self.0.put(key, bytes, condition.clone())?;
+        match condition {
+            Condition::None => Ok(served),
+            _ => Err(StoreError::PreconditionFailed),
+        }
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key)
+    }
+}
+
+#[test]
+fn a_conditional_write_answered_412_after_it_was_served_is_ours() {
+    let store = std::sync::Arc::new(RetriedStore::default());
+    let backend = RemoteBackend::new(store.clone(), "k", "/nonexistent", None);
+    let guard = backend.lock("apply").unwrap();
+    let mut state = backend.new_state("shop").unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    backend.write(&guard, &mut state).unwrap();
+    assert_eq!(state.serial, 2);
+    // The journal's header decides who owns it: a 412 there is never taken as ours.
+    assert!(matches!(backend.begin_journal(&guard, &mut state), Err(BackendError::JournalInUse { .. })));
+}
+
+#[test]
+fn a_corrupt_remote_state_or_lock_is_reported_and_left_alone() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    store.put("stacks/shop/aws/state.json", b"{\"version\": 1, \"lineage\": ", Condition::None).unwrap();
+    let error = remote(&store).load().unwrap_err().to_string();
+    assert!(
+        error.starts_with("the state file `mem://bucket/stacks/shop/aws/state.json` cannot be read: line 1"),
+        "{error}"
+    );
+    assert!(!error.contains(" at line "), "{error}");
+    store.put("stacks/shop/aws/state.json.lock", b"not json", Condition::None).unwrap();
+    let error = remote(&store).lock("apply").unwrap_err();
+    assert!(matches!(error, BackendError::UnreadableLock { .. }), "{error}");
+    assert_eq!(store.get("stacks/shop/aws/state.json.lock").unwrap().unwrap().bytes, b"not json");
+}

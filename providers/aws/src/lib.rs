@@ -14,7 +14,7 @@ mod schemas;
 mod transport;
 mod xml;
 
-pub use provider::{AwsConfig, AwsProvider, OwnedObject};
+pub use provider::{AwsConfig, AwsProvider, OwnedObject, S3Condition, S3Error};
 pub use resources::WaitPolicy;
 pub use schemas::{required_target_settings, schemas};
 pub use transport::RetryPolicy;

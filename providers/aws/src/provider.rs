@@ -170,6 +170,113 @@ impl AwsProvider {
     }
 
     /// API requests sent so far, by `service:Action`.
+    /// A new 256-bit data key under the KMS key `key_id` (an id, ARN or
+    /// alias), for the encryption of the state at rest: its plaintext, its
+    /// encrypted form (which only KMS can decrypt) and the key's ARN.
+    pub async fn generate_data_key(&self, key_id: &str) -> ProviderResult<(Vec<u8>, Vec<u8>, String)> {
+        #[derive(serde::Deserialize)]
+        struct Generated {
+            #[serde(rename = "Plaintext")]
+            plaintext: String,
+            #[serde(rename = "CiphertextBlob")]
+            blob: String,
+            #[serde(rename = "KeyId")]
+            key_id: String,
+        }
+        let request = serde_json::json!({ "KeyId": key_id, "KeySpec": "AES_256" });
+        // Not a create: an unanswered request only leaves a key nobody uses.
+        let generated: Generated = self
+            .client
+            .json(&crate::transport::KMS, "GenerateDataKey", &request, crate::transport::Idempotency::Safe)
+            .await?;
+        Ok((decode_blob(&generated.plaintext)?, decode_blob(&generated.blob)?, generated.key_id))
+    }
+
+    /// S3 GetObject: the object's bytes and ETag, `None` when there is none.
+    pub async fn s3_get(&self, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, String)>, S3Error> {
+        let url = self.client.s3_url(bucket, key);
+        let answer = self
+            .client
+            .rest(&crate::transport::S3, "GET", &url, &[], Vec::new(), crate::transport::Idempotency::Safe)
+            .await
+            .map_err(S3Error::from_provider)?;
+        match answer.status {
+            200 => Ok(Some((answer.body, answer.etag.unwrap_or_default()))),
+            404 => Ok(None),
+            _ => Err(S3Error::of(&answer)),
+        }
+    }
+
+    /// S3 PutObject, only if `condition` holds (`If-None-Match: *` or
+    /// `If-Match: <etag>`); the new ETag. A failed condition (412, or 409
+    /// when a conditional write raced another) is [`S3Error::PreconditionFailed`].
+    pub async fn s3_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: &[u8],
+        condition: S3Condition,
+    ) -> Result<String, S3Error> {
+        let url = self.client.s3_url(bucket, key);
+        let mut headers = vec![("content-type", "application/octet-stream".to_string())];
+        match &condition {
+            S3Condition::None => {}
+            S3Condition::IfAbsent => headers.push(("if-none-match", "*".to_string())),
+            S3Condition::IfMatch(etag) => headers.push(("if-match", etag.clone())),
+        }
+        // A conditional write sent again after a lost answer fails its
+        // condition if the first one was served: the caller reads back.
+        let answer = self
+            .client
+            .rest(
+                &crate::transport::S3,
+                "PUT",
+                &url,
+                &headers,
+                bytes.to_vec(),
+                crate::transport::Idempotency::Safe,
+            )
+            .await
+            .map_err(S3Error::from_provider)?;
+        match answer.status {
+            200 => Ok(answer.etag.unwrap_or_default()),
+            412 | 409 if condition != S3Condition::None => Err(S3Error::PreconditionFailed),
+            _ => Err(S3Error::of(&answer)),
+        }
+    }
+
+    /// S3 DeleteObject (nothing when there is none).
+    pub async fn s3_delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
+        let url = self.client.s3_url(bucket, key);
+        let answer = self
+            .client
+            .rest(&crate::transport::S3, "DELETE", &url, &[], Vec::new(), crate::transport::Idempotency::Safe)
+            .await
+            .map_err(S3Error::from_provider)?;
+        match answer.status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(S3Error::of(&answer)),
+        }
+    }
+
+    /// The plaintext of a data key made by [`AwsProvider::generate_data_key`].
+    pub async fn decrypt_data_key(&self, blob: &[u8]) -> ProviderResult<Vec<u8>> {
+        use base64::Engine;
+        #[derive(serde::Deserialize)]
+        struct Decrypted {
+            #[serde(rename = "Plaintext")]
+            plaintext: String,
+        }
+        let request = serde_json::json!({
+            "CiphertextBlob": base64::engine::general_purpose::STANDARD.encode(blob)
+        });
+        let decrypted: Decrypted = self
+            .client
+            .json(&crate::transport::KMS, "Decrypt", &request, crate::transport::Idempotency::Safe)
+            .await?;
+        decode_blob(&decrypted.plaintext)
+    }
+
     pub fn api_calls_by_action(&self) -> std::collections::BTreeMap<String, u64> {
         self.client.calls_by_action()
     }
@@ -562,5 +669,60 @@ impl Provider for AwsProvider {
         let item = ReadItem { id, prior: &Value::Null };
         let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
         Ok(found.map(|attributes| object_state(id, attributes)))
+    }
+}
+
+/// A KMS blob field (base64).
+fn decode_blob(text: &str) -> ProviderResult<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| ProviderError::new(format!("KMS answered a blob that is not base64: {e}")))
+}
+
+/// The condition of an S3 write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum S3Condition {
+    None,
+    /// `If-None-Match: *`.
+    IfAbsent,
+    /// `If-Match: <etag>`.
+    IfMatch(String),
+}
+
+/// Why an S3 request failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum S3Error {
+    /// The write's condition did not hold.
+    PreconditionFailed,
+    /// Anything else, as a sentence (with S3's code when it gave one).
+    Other(String),
+}
+
+impl S3Error {
+    fn from_provider(error: ProviderError) -> S3Error {
+        match error.code {
+            Some(code) => S3Error::Other(format!("{} ({code})", error.message)),
+            None => S3Error::Other(error.message),
+        }
+    }
+
+    fn of(answer: &crate::transport::RestAnswer) -> S3Error {
+        let text = String::from_utf8_lossy(&answer.body);
+        let (code, message) = crate::xml::error_code_and_message(&text);
+        let message = if message.is_empty() { format!("HTTP {}", answer.status) } else { message };
+        S3Error::Other(match code {
+            Some(code) => format!("{message} ({code})"),
+            None => message,
+        })
+    }
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            S3Error::PreconditionFailed => f.write_str("the condition of the write did not hold"),
+            S3Error::Other(message) => f.write_str(message),
+        }
     }
 }

@@ -56,6 +56,17 @@ pub enum Protocol {
     Query { version: &'static str },
     /// `X-Amz-Target: <prefix>.<Action>`, JSON bodies.
     Json { target_prefix: &'static str },
+    /// REST (S3): the method and path say what; XML errors.
+    Rest,
+}
+
+/// The answer of a REST call: any status the server gave (the caller
+/// decides what 404 or 412 mean), the ETag, the body.
+#[derive(Debug)]
+pub struct RestAnswer {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub body: Vec<u8>,
 }
 
 pub const EC2: Service = Service {
@@ -104,6 +115,16 @@ pub const SSM: Service = Service {
     signing_name: "ssm",
     endpoint_prefix: "ssm",
     protocol: Protocol::Json { target_prefix: "AmazonSSM" },
+    global: false,
+};
+/// S3 (REST): the remote state backend (`s3.rs`).
+pub const S3: Service =
+    Service { signing_name: "s3", endpoint_prefix: "s3", protocol: Protocol::Rest, global: false };
+/// KMS: data keys for the encryption of the state at rest.
+pub const KMS: Service = Service {
+    signing_name: "kms",
+    endpoint_prefix: "kms",
+    protocol: Protocol::Json { target_prefix: "TrentService" },
     global: false,
 };
 pub const APP_AUTOSCALING: Service = Service {
@@ -519,6 +540,7 @@ impl AwsClient {
         let (code, message) = match service.protocol {
             Protocol::Query { .. } => crate::xml::error_code_and_message(&text),
             Protocol::Json { .. } => json_error(&text, error_type.as_deref()),
+            Protocol::Rest => crate::xml::error_code_and_message(&text),
         };
         let code = code.unwrap_or_else(|| format!("Http{}", status.as_u16()));
         let retryable =
@@ -526,6 +548,154 @@ impl AwsClient {
         let message = if message.is_empty() { format!("HTTP {status}") } else { message };
         Err(Failure::Api(ProviderError { code: Some(code), message, retryable }))
     }
+}
+
+impl AwsClient {
+    /// The URL of `key` in `bucket`: path-style under a configured
+    /// endpoint (moto, LocalStack, MinIO), virtual-hosted on AWS. Each
+    /// segment of the key is percent-encoded.
+    pub fn s3_url(&self, bucket: &str, key: &str) -> String {
+        let key: Vec<String> = key.split('/').map(percent_encode).collect();
+        let key = key.join("/");
+        match &self.endpoint {
+            Some(endpoint) => format!("{endpoint}/{bucket}/{key}"),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+        }
+    }
+
+    /// A REST call (S3): `method` on `url` with `headers` and `body`,
+    /// signed with the payload's SHA-256 as S3 wants. Retried on a refused
+    /// connection and on answers S3 says to retry (5xx, throttling, 409
+    /// on a conditional write is the caller's); a request that may have
+    /// been served is retried only when `idempotency` is `Safe`.
+    pub async fn rest(
+        &self,
+        service: &Service,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        idempotency: Idempotency,
+    ) -> Result<RestAnswer, ProviderError> {
+        let action = method;
+        let max_attempts =
+            if self.unreachable.load(Ordering::Relaxed) { 1 } else { self.retry.max_attempts.max(1) };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut by_action) = self.calls_by_action.lock() {
+                *by_action.entry(format!("{}:{action}", service.signing_name)).or_default() += 1;
+            }
+            let (error, may_retry) = match self.rest_attempt(service, method, url, headers, &body).await {
+                Ok(answer) if answer.status >= 500 || answer.status == 429 => {
+                    let text = String::from_utf8_lossy(&answer.body);
+                    let (code, message) = crate::xml::error_code_and_message(&text);
+                    let message =
+                        if message.is_empty() { format!("HTTP {}", answer.status) } else { message };
+                    (ProviderError { code, message, retryable: true }, true)
+                }
+                Ok(answer) => {
+                    self.unreachable.store(false, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(Failure::NotSent(e)) => (e, true),
+                Err(Failure::Lost(e) | Failure::Silent(e)) if idempotency == Idempotency::Safe => (e, true),
+                Err(Failure::Lost(e) | Failure::Silent(e)) => {
+                    return Err(ProviderError {
+                        code: Some(OUTCOME_UNKNOWN.into()),
+                        message: format!(
+                            "s3:{method} {url}: no response ({e}); the request may have been served"
+                        ),
+                        retryable: true,
+                    })
+                }
+                Err(Failure::Api(e)) => {
+                    let retry = e.retryable;
+                    (e, retry)
+                }
+            };
+            if !may_retry || attempt >= max_attempts {
+                return Err(error);
+            }
+            tokio::time::sleep(self.backoff(attempt)).await;
+        }
+    }
+
+    async fn rest_attempt(
+        &self,
+        service: &Service,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<RestAnswer, Failure> {
+        use sha2::Digest;
+        let credentials = self.credentials().await.map_err(Failure::Api)?;
+        let identity = credentials.into();
+        let mut settings = aws_sigv4::http_request::SigningSettings::default();
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(self.signing_region(service))
+            .name(service.signing_name)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
+            .into();
+        let digest: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+        let mut all: Vec<(&str, String)> = headers.to_vec();
+        all.push(("x-amz-content-sha256", digest));
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            method,
+            url,
+            all.iter().map(|(k, v)| (*k, v.as_str())),
+            aws_sigv4::http_request::SignableBody::Bytes(body),
+        )
+        .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?;
+        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
+            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
+            .into_parts();
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| Failure::Api(ProviderError::new(format!("method: {e}"))))?;
+        let mut request = self.http.request(method, url).body(body.to_vec());
+        for (name, value) in &all {
+            request = request.header(*name, value.as_str());
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => return Err(Failure::NotSent(connect_error(&e))),
+            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
+            Err(e) => return Err(Failure::Lost(transport_error(&e))),
+        };
+        let status = response.status().as_u16();
+        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = match response.bytes().await {
+            Ok(body) => body.to_vec(),
+            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
+            Err(e) => return Err(Failure::Lost(transport_error(&e))),
+        };
+        Ok(RestAnswer { status, etag, body })
+    }
+}
+
+/// RFC 3986 percent-encoding of one path segment (unreserved characters kept).
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 enum Failure {

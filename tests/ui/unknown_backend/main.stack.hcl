@@ -1,0 +1,3 @@
+backend "gcs" {
+  bucket = "states"
+}
