@@ -573,7 +573,7 @@ component "service" {
       mounts = concat(
         [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }],
         [for path, secret in param.secret_mounts : { target = path, source = secret.path, type = "bind", read_only = true }],
-        [for path, volume in param.volumes : { target = path, source = volume.name, type = "volume", read_only = false }]
+        [for path, volume in param.volumes : { target = path, source = volume.id, type = "volume", read_only = false }]
       )
       healthcheck = param.health == null ? null : {
         test     = ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:${param.health.port != null ? param.health.port : param.port}${param.health.path != null ? param.health.path : "/"}"]
