@@ -138,6 +138,8 @@ fn top_level(analysis: &Analysis) -> Vec<CompletionItem> {
         ("component", "component \"${1:name}\" {\n}"),
         ("resource", "resource \"${1:type}\" \"${2:name}\" {\n}"),
         ("on", "on \"${1|local,aws,kubernetes|}\" {\n}"),
+        ("backend", "backend \"s3\" {\n  bucket = \"${1}\"\n  key    = \"${2}\"\n}"),
+        ("reconcile", "reconcile {\n  drift = \"${1|revert,report|}\"\n}"),
     ]
     .iter()
     .map(|(kind, snippet)| CompletionItem {

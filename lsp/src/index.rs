@@ -165,7 +165,8 @@ struct Builder<'i> {
 }
 
 /// Block kinds that are not component instances.
-const RESERVED: &[&str] = &["variable", "locals", "output", "target", "component", "resource", "on"];
+const RESERVED: &[&str] =
+    &["variable", "locals", "output", "target", "component", "resource", "on", "reconcile"];
 
 impl Builder<'_> {
     fn declare(&mut self, kind: Kind, name: String, name_span: Span, span: Span) {

@@ -296,7 +296,7 @@ async def test_completion_of_targets_block_kinds_and_resource_attributes(client:
     attributes = await labels('"b" {\n    \n', 10)
     assert "bucket" in attributes and "arn" not in attributes, attributes  # computed ones are not settable
     top = await labels('}\n\non "', 3)
-    assert {"variable", "locals", "service", "database"} <= set(top), top
+    assert {"variable", "locals", "service", "database", "backend", "reconcile"} <= set(top), top
 
 
 async def test_formatting_replaces_the_buffer_with_what_stackc_fmt_makes(client: LanguageClient, shop):
