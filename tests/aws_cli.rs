@@ -600,13 +600,22 @@ fn tcp_table() -> Vec<TcpEntry> {
 fn kill_and_drain(child: &mut Child, moto_port: u16) {
     let pid = child.id();
     let stopped = Command::new("kill").args(["-STOP", &pid.to_string()]).status().is_ok_and(|s| s.success());
-    let ports = if stopped { tcp_ports_of(pid) } else { Vec::new() };
+    let mut ports = if stopped { tcp_ports_of(pid) } else { Vec::new() };
     let _ = child.kill();
     let _ = child.wait();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while tcp_table().into_iter().any(|entry| {
-        entry.local_port == moto_port && ports.contains(&entry.remote_port) && matches!(entry.state, 1 | 8)
-    }) {
+    loop {
+        // A port once closed is not watched again (another process may
+        // connect from it later).
+        let open: Vec<u16> = tcp_table()
+            .into_iter()
+            .filter(|entry| entry.local_port == moto_port && matches!(entry.state, 1 | 8))
+            .map(|entry| entry.remote_port)
+            .collect();
+        ports.retain(|port| open.contains(port));
+        if ports.is_empty() {
+            return;
+        }
         assert!(Instant::now() < deadline, "moto still serves a process killed two minutes ago");
         std::thread::sleep(Duration::from_millis(20));
     }
