@@ -599,7 +599,8 @@ fn tcp_table() -> Vec<TcpEntry> {
 /// in close-wait: it closes the socket after answering the last request.
 fn kill_and_drain(child: &mut Child, moto_port: u16) {
     let pid = child.id();
-    let stopped = Command::new("kill").args(["-STOP", &pid.to_string()]).status().is_ok_and(|s| s.success());
+    // SAFETY: a signal to the child this test spawned and has not waited for.
+    let stopped = unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) } == 0;
     let mut ports = if stopped { tcp_ports_of(pid) } else { Vec::new() };
     let _ = child.kill();
     let _ = child.wait();
