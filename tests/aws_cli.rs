@@ -534,6 +534,94 @@ impl Moments {
     }
 }
 
+/// The local ports of the TCP connections `pid` holds (its socket file
+/// descriptors, looked up in `/proc/net/tcp`); empty where `/proc` says
+/// nothing.
+fn tcp_ports_of(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(target.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    tcp_table()
+        .into_iter()
+        .filter(|entry| inodes.contains(&entry.inode))
+        .map(|entry| entry.local_port)
+        .collect()
+}
+
+/// One line of `/proc/net/tcp`.
+struct TcpEntry {
+    local_port: u16,
+    remote_port: u16,
+    /// The kernel's state number: 1 established, 8 close-wait.
+    state: u8,
+    inode: String,
+}
+
+fn tcp_table() -> Vec<TcpEntry> {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let port = |address: &str| u16::from_str_radix(address.rsplit(':').next().unwrap_or(""), 16).ok();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            Some(TcpEntry {
+                local_port: port(fields.get(1)?)?,
+                remote_port: port(fields.get(2)?)?,
+                state: u8::from_str_radix(fields.get(3)?, 16).ok()?,
+                inode: fields.get(9)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// kill -9 of `child`, then waits until moto (listening on `moto_port`)
+/// has served every request the dead process had sent.
+///
+/// The process is stopped first (SIGSTOP: from then on it does nothing,
+/// as after SIGKILL) so that its connections can be listed, then killed.
+/// A request it had sent is still served after its death: moto serves
+/// each connection on a thread of its own whenever that thread gets to
+/// run (seconds later when moto is busy: its tag filters scan every tag it
+/// holds), applies a new volume's tags one at a time, and its CreateVolume
+/// ignores the ClientToken. Without this wait the next apply can look for
+/// the killed create's volume before moto has made (or tagged) it, create
+/// it again, and the late one is an orphan of the emulator's making. AWS
+/// has acted on a request once it is accepted, and a create sent again
+/// with the same ClientToken returns the first object instead of a second.
+/// Moto is done with a connection when its side is neither established nor
+/// in close-wait: it closes the socket after answering the last request.
+fn kill_and_drain(child: &mut Child, moto_port: u16) {
+    let pid = child.id();
+    // SAFETY: a signal to the child this test spawned and has not waited for.
+    let stopped = unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) } == 0;
+    let mut ports = if stopped { tcp_ports_of(pid) } else { Vec::new() };
+    let _ = child.kill();
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        // A port once closed is not watched again (another process may
+        // connect from it later).
+        let open: Vec<u16> = tcp_table()
+            .into_iter()
+            .filter(|entry| entry.local_port == moto_port && matches!(entry.state, 1 | 8))
+            .map(|entry| entry.remote_port)
+            .collect();
+        ports.retain(|port| open.contains(port));
+        if ports.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "moto still serves a process killed two minutes ago");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// One trial's outcome, checked against boto3 at the end.
 struct Trial {
     name: String,
@@ -547,8 +635,9 @@ struct Trial {
 
 /// kill -9 of `apply examples/shop --target aws` at random moments, 50
 /// times (two stacks at a time, on a moto of the test's own, each trial a
-/// fresh stack): after each kill the state loads, the next apply (after
-/// `state unlock` of the killed command's lock) converges and the plan
+/// fresh stack): after each kill (and once moto has served what the killed
+/// process had sent, [`kill_and_drain`]) the state loads, the next apply
+/// (after `state unlock` of the killed command's lock) converges and the plan
 /// after it is empty; then, straight against moto with boto3, every object
 /// carrying a trial's ownership tags is the one its state records at that
 /// address: no orphan, no duplicate, no object adopted at another address.
@@ -557,16 +646,23 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
     if moto_endpoint().is_none() {
         return;
     }
-    const TRIALS: usize = 50;
     const WORKERS: usize = 2;
+    // STACKC_KILL_TRIALS and STACKC_KILL_SEED widen or repeat a run (the
+    // seed is printed); by default 50 trials, seeded from the clock.
+    let trial_count: usize =
+        std::env::var("STACKC_KILL_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(50).max(2);
     let started = Instant::now();
     let moto = PrivateMoto::start(&[]);
+    let moto_port =
+        moto.endpoint.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("moto's port");
     let files = shop_files();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
+    let seed =
+        std::env::var("STACKC_KILL_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        }) | 1;
 
     // Uninterrupted applies: how long a whole one takes here (the first
     // warms moto up).
@@ -585,7 +681,7 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
             std::thread::spawn(move || {
                 let mut moments = Moments(seed.wrapping_add(worker as u64 * 0x9e37_79b9_7f4a_7c15) | 1);
                 let mut trials = Vec::new();
-                while next.fetch_add(1, Ordering::Relaxed) < TRIALS {
+                while next.fetch_add(1, Ordering::Relaxed) < trial_count {
                     let stack = Stack::new("kill", &files, Some(&endpoint));
                     // Anywhere from the start to the end of a whole apply.
                     let killed_after = whole.mul_f64(moments.next_fraction());
@@ -597,8 +693,7 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
                         .expect("stackc starts");
                     std::thread::sleep(killed_after);
                     let interrupted = matches!(child.try_wait(), Ok(None));
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    kill_and_drain(&mut child, moto_port);
 
                     // The state (with the killed apply's journal) loads.
                     let listed = stack.run(&["state", "list", "--target", "aws"]);
@@ -649,7 +744,7 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
         })
         .collect();
     let trials: Vec<Trial> = workers.into_iter().flat_map(|w| w.join().expect("a worker panicked")).collect();
-    assert_eq!(trials.len(), TRIALS);
+    assert_eq!(trials.len(), trial_count);
 
     // Straight against moto: every object tagged by a trial's stack.
     let output = Command::new(format!("{}/bin/python", venv()))
@@ -684,7 +779,7 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
     let objects: usize =
         owned.iter().filter(|(stack, _)| stack.as_str() != "killcal").map(|(_, o)| o.len()).sum();
     eprintln!(
-        "kill -9 during aws apply: {TRIALS} trials, {interrupted} killed mid-apply (seed {seed}, a whole apply \
+        "kill -9 during aws apply: {trial_count} trials, {interrupted} killed mid-apply (seed {seed}, a whole apply \
          {:.2}s), {objects} objects checked, {} orphans, {} adopted at another address, {open} open intents; \
          {:.1}s in all",
         whole.as_secs_f64(),
@@ -692,7 +787,10 @@ fn kill_9_during_an_aws_apply_leaves_no_orphan_and_the_next_apply_converges() {
         misplaced.len(),
         started.elapsed().as_secs_f64()
     );
-    assert!(interrupted * 2 >= TRIALS, "only {interrupted} of {TRIALS} kills came before the apply ended");
+    assert!(
+        interrupted * 2 >= trial_count,
+        "only {interrupted} of {trial_count} kills came before the apply ended"
+    );
     assert!(orphans.is_empty(), "objects no state records (orphans): {orphans:#?}");
     assert!(misplaced.is_empty(), "objects adopted at another address: {misplaced:#?}");
     assert_eq!(open, 0, "intents left open after a converged apply");
