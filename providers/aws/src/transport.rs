@@ -8,7 +8,9 @@
 //!
 //! Retries follow the SDKs' standard mode: throttling codes, 5xx and
 //! transport errors are retried with jittered exponential backoff, a bounded
-//! number of times. Every attempt has deadlines (connect, read: the longest
+//! number of times; but a request that creates an object is not sent again
+//! after a 5xx any more than after a lost answer (the server may have acted
+//! before it failed). Every attempt has deadlines (connect, read: the longest
 //! wait for the next bytes of an answer, and the whole request), so an
 //! endpoint that accepts connections and never answers fails a request
 //! within its retry budget, with [`ENDPOINT_SILENT`]. Invariant: a request that creates an object is never
@@ -164,8 +166,8 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Codes the SDKs treat as throttling or transient.
-const RETRYABLE_CODES: &[&str] = &[
+/// Codes the SDKs treat as throttling: the request was refused, not served.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -180,12 +182,12 @@ const RETRYABLE_CODES: &[&str] = &[
     "SlowDown",
     "PriorRequestNotComplete",
     "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
 ];
+
+/// Codes the SDKs retry as transient although the server may have acted
+/// before it answered them (a create answered so is an unknown outcome).
+const TRANSIENT_CODES: &[&str] =
+    &["RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure", "ServiceUnavailable"];
 
 /// A signed-request client for every service the provider uses.
 pub struct AwsClient {
@@ -428,6 +430,21 @@ impl AwsClient {
                         retryable: true,
                     })
                 }
+                Failure::Server(e) if idempotency == Idempotency::Safe => (e, true, Reach::Answered),
+                // A create answered 5xx may have made its object: the
+                // caller looks for it before sending the create again.
+                Failure::Server(e) => {
+                    return Err(ProviderError {
+                        code: Some(OUTCOME_UNKNOWN.into()),
+                        message: format!(
+                            "{}:{action}: the server failed ({}: {}); the request may have been served",
+                            service.signing_name,
+                            e.code.as_deref().unwrap_or("error"),
+                            e.message
+                        ),
+                        retryable: true,
+                    })
+                }
                 Failure::Api(e) => {
                     let retry = e.retryable;
                     (e, retry, Reach::Answered)
@@ -543,10 +560,14 @@ impl AwsClient {
             Protocol::Rest => crate::xml::error_code_and_message(&text),
         };
         let code = code.unwrap_or_else(|| format!("Http{}", status.as_u16()));
-        let retryable =
-            status.is_server_error() || status.as_u16() == 429 || RETRYABLE_CODES.contains(&code.as_str());
+        let throttled = status.as_u16() == 429 || THROTTLING_CODES.contains(&code.as_str());
+        let retryable = status.is_server_error() || throttled || TRANSIENT_CODES.contains(&code.as_str());
         let message = if message.is_empty() { format!("HTTP {status}") } else { message };
-        Err(Failure::Api(ProviderError { code: Some(code), message, retryable }))
+        let error = ProviderError { code: Some(code), message, retryable };
+        if status.is_server_error() && !throttled {
+            return Err(Failure::Server(error));
+        }
+        Err(Failure::Api(error))
     }
 }
 
@@ -600,7 +621,24 @@ impl AwsClient {
                     return Ok(answer);
                 }
                 Err(Failure::NotSent(e)) => (e, true),
-                Err(Failure::Lost(e) | Failure::Silent(e)) if idempotency == Idempotency::Safe => (e, true),
+                Err(Failure::Lost(e) | Failure::Silent(e) | Failure::Server(e))
+                    if idempotency == Idempotency::Safe =>
+                {
+                    (e, true)
+                }
+                // A conditional write answered 5xx may have been applied: its
+                // caller reads the object to tell, as after a lost answer.
+                Err(Failure::Server(e)) => {
+                    return Err(ProviderError {
+                        code: Some(OUTCOME_UNKNOWN.into()),
+                        message: format!(
+                            "s3:{method} {url}: the server failed ({}: {}); the request may have been served",
+                            e.code.as_deref().unwrap_or("error"),
+                            e.message
+                        ),
+                        retryable: true,
+                    })
+                }
                 Err(Failure::Lost(e) | Failure::Silent(e)) => {
                     return Err(ProviderError {
                         code: Some(OUTCOME_UNKNOWN.into()),
@@ -707,6 +745,9 @@ enum Failure {
     Silent(ProviderError),
     /// The server answered with an error.
     Api(ProviderError),
+    /// The server answered 5xx (not a throttle): it may have acted before
+    /// it failed, so only a request that is safe to repeat is sent again.
+    Server(ProviderError),
 }
 
 /// How far the last attempt of a request got.

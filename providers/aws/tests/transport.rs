@@ -202,6 +202,36 @@ async fn a_create_whose_response_is_lost_is_looked_for_before_it_is_sent_again()
     let _ = Value::Null;
 }
 
+#[tokio::test]
+async fn a_create_answered_with_a_server_error_is_looked_for_before_it_is_sent_again() {
+    // AWS may have made the VPC before it failed: a 500 to CreateVpc is an
+    // unknown outcome, as a lost answer is, not a blind retry (which could
+    // make a second VPC: CreateVpc takes no idempotency token).
+    let script: Script = Arc::new(|_, text| {
+        Some(if text.contains("Action=CreateVpc") {
+            response(
+                "500 Internal Server Error",
+                "text/xml",
+                "<Response><Errors><Error><Code>InternalError</Code><Message>oops</Message></Error></Errors></Response>",
+            )
+        } else {
+            response("200 OK", "text/xml", EMPTY_VPCS)
+        })
+    });
+    let (endpoint, seen) = scripted_server(script).await;
+    let mut config = fast(AwsConfig::new("err500"), &endpoint);
+    config.create_attempts = 2;
+    let p = AwsProvider::new(config).await.expect("provider");
+    let vpc = full_config(&p, "aws_vpc", &obj(&[("cidr_block", s("10.0.0.0/16"))]));
+    let error = p.create(&ctx("err500", "aws_vpc", "net/aws_vpc.main"), &vpc).await.expect_err("fails");
+    assert_eq!(error.code.as_deref(), Some("RequestOutcomeUnknown"), "{error:?}");
+    assert!(error.message.contains("InternalError"), "{}", error.message);
+    let seen = seen.lock().unwrap();
+    let actions: Vec<&str> =
+        seen.iter().map(|t| if t.contains("Action=CreateVpc") { "create" } else { "lookup" }).collect();
+    assert_eq!(actions, ["create", "lookup", "create", "lookup"]);
+}
+
 /// An endpoint that accepts connections and never answers: a read fails
 /// within its retry budget (attempts times the read timeout, not the
 /// minutes an unbounded wait took) with EndpointTimeout naming the
