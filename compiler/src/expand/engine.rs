@@ -646,7 +646,7 @@ impl<'s> Engine<'s> {
                 }
             }
             for (name, captured) in block_values {
-                let value = captured.resolve(&|_| None).unwrap_or(Value::Unknown);
+                let value = captured.planned();
                 written.insert(name, Written::Block(captured, value));
             }
             let written_attributes: Vec<WrittenAttribute<'_>> = spans

@@ -158,6 +158,33 @@ impl Captured {
         }
     }
 
+    /// The value at plan time, before any resource has a result: what each
+    /// part was when it was captured (an expression's planned value, a
+    /// resource's planned configuration with its computed attributes),
+    /// never evaluated again. The same value as [`Captured::resolve`] with
+    /// no results, which evaluates every deferred part again and, through
+    /// each resource referred to, that resource's configuration and its own
+    /// references in turn: once per reference, with the whole ancestry.
+    /// This is linear in the value's size.
+    pub fn planned(&self) -> Value {
+        self.planned_at(0)
+    }
+
+    fn planned_at(&self, depth: usize) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        match self {
+            Captured::Value(value) => value.clone(),
+            Captured::Object(fields) => {
+                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.planned_at(depth + 1))).collect())
+            }
+            Captured::List(items) => Value::List(items.iter().map(|v| v.planned_at(depth + 1)).collect()),
+            Captured::Expr(deferred) => deferred.planned.clone(),
+            Captured::Resource(resource) => resource.planned(),
+        }
+    }
+
     /// The resources this value depends on, transitively.
     pub fn dependencies(&self, into: &mut BTreeSet<ResourceAddress>) {
         self.dependencies_at(into, 0)
@@ -418,35 +445,25 @@ impl Roots for PlanView<'_> {
     fn root(&self, name: &str) -> Option<Cow<'_, Value>> {
         Some(match self.captured(name)? {
             Cow::Borrowed(Captured::Value(value)) => Cow::Borrowed(value),
-            captured => Cow::Owned(captured.resolve(&|_| None).unwrap_or(Value::Unknown)),
+            Cow::Borrowed(Captured::Expr(deferred)) => Cow::Borrowed(&deferred.planned),
+            captured => Cow::Owned(captured.planned()),
         })
     }
 
-    /// `param.x` lent from a captured object (`param`, a kind's instances)
-    /// whose members are all known now: resolving the whole object would
-    /// copy each of them for the one the path reads. (A member to evaluate
-    /// again could fail to resolve, which makes the whole root unknown; so
-    /// such an object is resolved whole.)
+    /// `param.x` lent from a captured object (`param`, a kind's instances):
+    /// planning the whole object would copy each of its members for the
+    /// one the path reads.
     fn member(&self, root: &str, name: &str) -> Option<Cow<'_, Value>> {
         let Captured::Object(fields) = self.visible.get(root)? else { return None };
         let named = self.named.get(root)?;
-        let known = |member: &Captured| matches!(member, Captured::Value(_));
-        if named.whole {
-            if !fields.values().all(known) {
-                return None;
-            }
-        } else {
-            let mut members = Self::narrowed(named, fields).peekable();
-            if members.peek().is_none() || !members.all(|(_, member)| known(member)) {
-                return None;
-            }
-            if !named.members.iter().any(|m| m == name) {
-                return None;
-            }
+        // A narrowed root has the members it is named with, and only those.
+        if !named.whole && !named.members.iter().any(|m| m == name) {
+            return None;
         }
-        match fields.get(name)? {
-            Captured::Value(value) => Some(Cow::Borrowed(value)),
-            _ => None,
-        }
+        Some(match fields.get(name)? {
+            Captured::Value(value) => Cow::Borrowed(value),
+            Captured::Expr(deferred) => Cow::Borrowed(&deferred.planned),
+            other => Cow::Owned(other.planned()),
+        })
     }
 }

@@ -10,7 +10,7 @@ use crate::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
 use crate::types::Type;
 use crate::value::Value;
 
-fn schemas() -> SchemaSet {
+pub(super) fn schemas() -> SchemaSet {
     let attribute = AttributeSchema::new;
     let mut set = SchemaSet::default();
     set.add(

@@ -340,3 +340,117 @@ fn unset_target_attributes_read_as_null() {
     assert_eq!(node.values.get_path(&["input", "namespace"]), Some(&Value::Null));
     assert_eq!(node.values.get_path(&["input", "target"]), Some(&Value::string("kubernetes")));
 }
+
+/// The real evaluator, counting its evaluations.
+#[derive(Debug, Default)]
+struct Counting {
+    inner: ExpressionEvaluator,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl super::Evaluator for Counting {
+    fn evaluate(&self, expr: &crate::ast::Expr, roots: &dyn super::Roots) -> Result<Value, Diagnostic> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.evaluate(expr, roots)
+    }
+}
+
+#[test]
+fn a_resource_configuration_is_evaluated_once_however_many_references_reach_it() {
+    // A chain: each resource's input is the previous one's computed output,
+    // so every configuration but the first is deferred. Referring to a
+    // resource takes its planned configuration; evaluating that again, with
+    // its whole ancestry, made expansion quadratic in the chain's length.
+    const N: usize = 40;
+    let mut text = String::from("resource \"stackc_data\" \"n0\" { input = \"root\" }\n");
+    for i in 1..N {
+        text.push_str(&format!(
+            "resource \"stackc_data\" \"n{i}\" {{ input = {{ parent = stackc_data.n{}.output, again = stackc_data.n{}.input }} }}\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    let file = parse(FileId(0), &text);
+    let stack = StackDecl::read([], [&file]);
+    let counting = Arc::new(Counting::default());
+    let options = ExpandOptions {
+        target: None,
+        variables: IndexMap::new(),
+        prior: None,
+        evaluator: counting.clone(),
+        command_line_span: super::no_span(),
+        target_defaults: Default::default(),
+        autoscaled_replicas: Default::default(),
+    };
+    let (graph, diagnostics) = expand_decl(&stack, &schemas(), options);
+    assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");
+    let graph = graph.unwrap();
+    assert_eq!(counting.calls.load(std::sync::atomic::Ordering::Relaxed), N);
+    // The references still see what they refer to: the known part of the
+    // parent's configuration, and its computed output as unknown.
+    let last = graph.get(&address(&format!("stackc_data.n{}", N - 1))).unwrap();
+    assert_eq!(last.values.get_path(&["input", "parent"]), Some(&Value::Unknown));
+    let first = graph.get(&address("stackc_data.n1")).unwrap();
+    assert_eq!(first.values.get_path(&["input", "again"]), Some(&Value::string("root")));
+}
+
+/// Every deferred configuration and output of `graph`, evaluated again with
+/// no results, is the value expansion planned.
+fn assert_planned_values_are_the_deferred_ones(graph: &ResourceGraph) {
+    let nothing = |_: &ResourceAddress| None;
+    let mut deferred = 0;
+    for node in graph.nodes() {
+        if let Some(config) = &node.deferred {
+            deferred += 1;
+            assert_eq!(config.evaluate(&nothing).unwrap(), node.values, "{}", node.address);
+        }
+    }
+    for (name, output) in &graph.outputs {
+        if let Some(config) = &output.deferred {
+            assert_eq!(config.evaluate(&nothing).unwrap(), output.value, "output {name}");
+        }
+    }
+    assert!(deferred > 0, "the graph has deferred configurations");
+}
+
+#[test]
+fn planned_values_are_the_deferred_configurations_evaluated_without_results() {
+    // Expansion takes a referred resource's planned configuration rather
+    // than evaluating it again: the two must agree, through params,
+    // component outputs, counts and the stdlib's bodies.
+    let (graph, diagnostics) = expand(WEB, None);
+    assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");
+    assert_planned_values_are_the_deferred_ones(&graph.unwrap());
+
+    let stdlib_schemas = super::stdlib_tests::schemas();
+    let (graph, diagnostics) = super::test_support::expand_with_stdlib(
+        &super::test_support::shop_for("kubernetes"),
+        &stdlib_schemas,
+        None,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_planned_values_are_the_deferred_ones(&graph.unwrap());
+}
+
+#[test]
+fn a_replaced_dependency_is_unknown_through_a_chain_of_references() {
+    // stackc_data.seed reads web.api.url, a component output made from
+    // aws_instance.node[0]'s computed private_ip. Planned with that
+    // instance replaced (its private_ip unknown), the seed's url is
+    // unknown; planned with it kept, the seed sees its real address.
+    let (graph, diagnostics) = expand(WEB, None);
+    assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");
+    let graph = graph.unwrap();
+    let seed = graph.get(&address("stackc_data.seed")).unwrap().deferred.clone().unwrap();
+    let planned = |ip: Value| {
+        move |a: &ResourceAddress| {
+            (a.as_str() == "web.api/aws_instance.node[0]")
+                .then(|| Value::Object([("private_ip".to_string(), ip.clone())].into_iter().collect()))
+        }
+    };
+    let replaced = seed.evaluate(&planned(Value::Unknown)).unwrap();
+    assert_eq!(replaced.get_path(&["input", "url"]), Some(&Value::Unknown));
+    assert_eq!(replaced.get_path(&["input", "name"]), Some(&Value::string("api")));
+    let kept = seed.evaluate(&planned(Value::string("10.0.0.7"))).unwrap();
+    assert_eq!(kept.get_path(&["input", "url"]), Some(&Value::string("http://10.0.0.7")));
+}
