@@ -335,7 +335,10 @@ impl DataKeys for KmsDataKeys {
 
 /// The parsed stack files of `stack_dir` (what parses of each: the parser
 /// never fails), sorted by name.
-fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, stackc_compiler::ast::File)> {
+/// The parsed stack files of `stack_dir` whose text mentions `word` (the
+/// others cannot hold what the caller looks for, and are not parsed: every
+/// command opens its backend, and a large stack's parse is not free).
+fn stack_bodies(stack_dir: &Path, word: &str) -> Vec<(PathBuf, stackc_compiler::ast::File)> {
     let mut bodies = Vec::new();
     let Ok(entries) = std::fs::read_dir(stack_dir) else { return bodies };
     for entry in entries.flatten() {
@@ -348,6 +351,9 @@ fn stack_bodies(stack_dir: &Path) -> Vec<(PathBuf, stackc_compiler::ast::File)> 
         let Some(text) = is_stack_file.then(read).flatten().and_then(|b| String::from_utf8(b).ok()) else {
             continue;
         };
+        if !text.contains(word) {
+            continue;
+        }
         let (file, _) = stackc_compiler::syntax::parse(stackc_compiler::FileId(0), &text);
         bodies.push((path, file));
     }
@@ -399,7 +405,7 @@ pub struct BackendConfig {
 /// refuse is an error here too, in a sentence.
 pub fn backend_config(stack_dir: &Path) -> Result<Option<BackendConfig>, String> {
     let mut found = None;
-    let files = stack_bodies(stack_dir);
+    let files = stack_bodies(stack_dir, "backend");
     // A stack that defines a `backend` component has instances, not a backend block (as `check` reads it).
     let component = |file: &stackc_compiler::ast::File| {
         file.body.blocks_of("component").any(|b| b.labels.first().is_some_and(|l| l.name == "backend"))
