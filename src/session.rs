@@ -193,14 +193,60 @@ impl Session {
     }
 }
 
-/// The span a problem is shown at: the user's block that produced the
-/// resource; the stdlib block it came from as a secondary label.
-fn spans(sources: &Sources, provenance: &[Span]) -> Option<(Span, Option<Span>)> {
-    let in_bounds = |s: &&Span| (s.file.0 as usize) < sources.len();
-    let user = provenance.iter().filter(in_bounds).find(|s| sources.get(s.file).origin == Origin::User);
-    let primary = user.or_else(|| provenance.iter().find(in_bounds))?;
-    let innermost = provenance.iter().rev().find(in_bounds).filter(|s| *s != primary);
-    Some((*primary, innermost.copied()))
+/// Where a problem about a resource is shown, from its provenance (the
+/// spans from the user's instance block down to the resource block,
+/// outermost first).
+struct Placed {
+    /// The failing resource's own block: the resource block when it is in
+    /// the user's files, else the innermost user block it was expanded from
+    /// (an instance of a stdlib component), else the resource block (a
+    /// resource of the implicit `network.main` has no user block at all).
+    primary: Span,
+    /// The resource block, when it is not the primary (in the stdlib).
+    declared: Option<Span>,
+    /// The other blocks the resource was expanded through (instance blocks
+    /// outside the primary), outermost first. A span that encloses another
+    /// of the provenance (a component, an `on` block) says nothing its
+    /// inner spans do not, and drawing it put a 180-line label over
+    /// `component "network"`: it is left out.
+    through: Vec<Span>,
+}
+
+fn place(sources: &Sources, provenance: &[Span]) -> Option<Placed> {
+    let spans: Vec<Span> =
+        provenance.iter().filter(|s| (s.file.0 as usize) < sources.len()).copied().collect();
+    let resource = *spans.last()?;
+    let in_user = |s: &Span| sources.get(s.file).origin == Origin::User;
+    let primary = if in_user(&resource) {
+        resource
+    } else {
+        spans.iter().rev().find(|s| in_user(s)).copied().unwrap_or(resource)
+    };
+    let encloses = |outer: &Span, inner: &Span| {
+        outer != inner && outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+    };
+    let mut through: Vec<Span> = Vec::new();
+    for span in &spans {
+        let leaf = !spans.iter().any(|other| encloses(span, other));
+        if leaf && *span != primary && *span != resource && !through.contains(span) {
+            through.push(*span);
+        }
+    }
+    Some(Placed { primary, declared: (resource != primary).then_some(resource), through })
+}
+
+impl Placed {
+    /// The secondary labels: where the resource is declared, then the
+    /// instances it was expanded through.
+    fn label(&self, mut diagnostic: Diagnostic) -> Diagnostic {
+        if let Some(declared) = self.declared {
+            diagnostic = diagnostic.with_secondary(declared, "the resource is declared here");
+        }
+        for span in &self.through {
+            diagnostic = diagnostic.with_secondary(*span, "expanded from this instance");
+        }
+        diagnostic
+    }
 }
 
 fn with_code(message: &str, code: &Option<String>) -> String {
@@ -233,15 +279,11 @@ pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> Shown {
         }
         _ => with_code(&problem.message, &problem.code),
     };
-    let diagnostic = spans(sources, &problem.provenance).map(|(primary, inner)| {
-        let mut diagnostic = Diagnostic::new(code, primary, message.clone()).with_label(match problem.kind {
+    let diagnostic = place(sources, &problem.provenance).map(|placed| {
+        placed.label(Diagnostic::new(code, placed.primary, message.clone()).with_label(match problem.kind {
             ProblemKind::Refresh => "this resource could not be read",
             ProblemKind::Plan => "the provider refused this",
-        });
-        if let Some(inner) = inner {
-            diagnostic = diagnostic.with_secondary(inner, "the resource is declared here");
-        }
-        diagnostic
+        }))
     });
     Shown { address: problem.address.as_ref().map(|a| a.0.clone()), code, message, diagnostic }
 }
@@ -277,18 +319,14 @@ pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
     );
     let attribute =
         ATTRIBUTE_OF_CODE.iter().find(|(c, _)| failure.code.as_deref() == Some(*c)).map(|(_, a)| *a);
-    let diagnostic = spans(sources, &failure.provenance).map(|(primary, inner)| {
-        let at = attribute.and_then(|name| attribute_span(sources, primary, name));
-        let primary = at.unwrap_or(primary);
+    let diagnostic = place(sources, &failure.provenance).map(|placed| {
+        let at = attribute.and_then(|name| attribute_span(sources, placed.primary, name));
+        let primary = at.unwrap_or(placed.primary);
         let label = match (at, attribute) {
             (Some(_), Some(name)) => format!("{} failed because of this `{name}`", failure.kind.as_str()),
             _ => format!("{} failed", failure.kind.as_str()),
         };
-        let mut diagnostic = Diagnostic::new(code, primary, message.clone()).with_label(label);
-        if let Some(inner) = inner {
-            diagnostic = diagnostic.with_secondary(inner, "the resource is declared here");
-        }
-        diagnostic
+        placed.label(Diagnostic::new(code, primary, message.clone()).with_label(label))
     });
     Shown { address: Some(failure.address.0.clone()), code, message, diagnostic }
 }
@@ -338,5 +376,85 @@ pub fn emit_problems(sources: &Sources, problems: &[Shown], err: &mut dyn Write)
                 list.join(", ")
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackc_compiler::graph::ResourceAddress;
+    use stackc_compiler::{FileId, SourceFile};
+
+    const STYLE: HumanStyle = HumanStyle { color: false, width: 80 };
+
+    const NETWORK: &str = "component \"network\" {\n  param \"cidr\" {\n    default = \"10.0.0.0/16\"\n  }\n\n  on \"aws\" {\n    resource \"aws_vpc\" \"main\" {\n      cidr_block = param.cidr\n    }\n\n    resource \"aws_subnet\" \"a\" {\n      vpc_id = aws_vpc.main.id\n    }\n  }\n}\n";
+
+    const WEB: &str = "component \"web\" {\n  on \"local\" {\n    resource \"docker_container\" \"app\" {\n      name  = \"web\"\n      image = \"nginx:missing\"\n    }\n  }\n}\n\nweb \"front\" {}\n";
+
+    /// The span of the block whose text starts with `header` (through its
+    /// closing brace at the same indentation).
+    fn block(sources: &Sources, file: FileId, header: &str) -> Span {
+        let text = &sources.get(file).text;
+        let start = text.find(header).unwrap();
+        let indent = start - text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let close = format!("\n{}}}", " ".repeat(indent));
+        let end = start + text[start..].find(&close).unwrap() + close.len();
+        Span::new(file, start..end)
+    }
+
+    fn refusal(provenance: Vec<Span>) -> PlanProblem {
+        PlanProblem {
+            kind: ProblemKind::Plan,
+            address: Some(ResourceAddress("network.main/aws_vpc.main".to_string())),
+            code: Some("InvalidParameterValue".to_string()),
+            message: "the CIDR block is too small".to_string(),
+            provenance,
+        }
+    }
+
+    /// The implicit `network.main` has no user block: its provenance is the
+    /// component (as the instance), the component, the `on` block and the
+    /// resource block, all in the stdlib. The label is the resource block,
+    /// not the whole component.
+    #[test]
+    fn a_provider_refusal_labels_the_resource_block_not_its_component() {
+        let mut sources = Sources::new();
+        let file = sources.add(SourceFile::new("stdlib/network.stack.hcl", NETWORK, Origin::Stdlib));
+        let component = block(&sources, file, "component \"network\"");
+        let on = block(&sources, file, "on \"aws\"");
+        let resource = block(&sources, file, "resource \"aws_vpc\"");
+        let shown = plan_problem(&sources, &refusal(vec![component, component, on, resource]));
+        let diagnostic = shown.diagnostic.unwrap();
+        assert_eq!(diagnostic.primary.span, resource);
+        assert!(diagnostic.secondary.is_empty(), "{:?}", diagnostic.secondary);
+        insta::assert_snapshot!(render::human(&sources, &diagnostic, STYLE));
+    }
+
+    /// A resource of a component in the user's file: its own block is the
+    /// primary label (the attribute the provider's code names, when the
+    /// block sets it), the instance it was expanded from a secondary one;
+    /// the component and `on` blocks around it are not drawn.
+    #[test]
+    fn an_apply_failure_labels_the_user_resource_block_and_its_instance() {
+        let mut sources = Sources::new();
+        let file = sources.add(SourceFile::new("main.stack.hcl", WEB, Origin::User));
+        let instance_at = WEB.find("web \"front\"").unwrap();
+        let instance = Span::new(file, instance_at..WEB.len() - 1);
+        let component = block(&sources, file, "component \"web\"");
+        let on = block(&sources, file, "on \"local\"");
+        let resource = block(&sources, file, "resource \"docker_container\"");
+        let failure = ApplyFailure {
+            address: ResourceAddress("web.front/docker_container.app".to_string()),
+            kind: stackc_planner::apply::OperationKind::Create,
+            code: Some("ImageMissing".to_string()),
+            message: "the image `nginx:missing` is not on the Docker Engine".to_string(),
+            provenance: vec![instance, component, on, resource],
+        };
+        let diagnostic = apply_failure(&sources, &failure).diagnostic.unwrap();
+        let text = &WEB[diagnostic.primary.span.start as usize..diagnostic.primary.span.end as usize];
+        assert_eq!(text, "image = \"nginx:missing\"");
+        let secondary: Vec<Span> = diagnostic.secondary.iter().map(|l| l.span).collect();
+        assert_eq!(secondary, vec![instance]);
+        insta::assert_snapshot!(render::human(&sources, &diagnostic, STYLE));
     }
 }

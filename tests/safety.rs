@@ -466,7 +466,7 @@ fn a_diagnostic_past_column_65535_is_shown() {
 
 /// 16000 errors in one file are all rendered (it took 48 s in a debug
 /// build when each rendering copied and scanned the whole file; that the
-/// snippet handed to miette stays small is `render::tests::
+/// snippet handed to miette stays small is `stackc_render::human::tests::
 /// a_snippet_is_the_lines_around_its_labels_whatever_the_file_size`, and the
 /// time is measured, not asserted).
 #[test]
