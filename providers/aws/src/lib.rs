@@ -26,3 +26,23 @@ pub mod tags {
 
 /// The target name, as written in `target "aws" {}` and `on "aws" {}`.
 pub const TARGET: &str = "aws";
+
+/// The aws target: `region` required (from the block or AWS_REGION), `ami`
+/// required when a resource reads `target.ami`.
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: required_target_settings,
+    environment_defaults,
+};
+
+/// What the environment gives the `target "aws"` block: `region` from
+/// `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same variables the provider
+/// reads, so the stdlib's zone names match the region requests go to.
+pub fn environment_defaults() -> indexmap::IndexMap<String, stackc_compiler::Value> {
+    let mut defaults = indexmap::IndexMap::new();
+    if let Some(region) = stackc_providers::target::first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+        defaults.insert("region".to_string(), stackc_compiler::Value::string(region));
+    }
+    defaults
+}

@@ -19,6 +19,15 @@ use stackc_compiler::types::Type;
 /// The target name, as written in `target "kubernetes" {}` and `on "kubernetes" {}`.
 pub const TARGET: &str = "kubernetes";
 
+/// The kubernetes target: no required settings, nothing from the
+/// environment.
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: stackc_providers::target::no_settings,
+    environment_defaults: stackc_providers::target::no_defaults,
+};
+
 /// The resource type holding one Kubernetes object.
 pub const MANIFEST_TYPE: &str = "kubernetes_manifest";
 

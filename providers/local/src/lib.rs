@@ -24,6 +24,15 @@ use stackc_compiler::types::{ObjectField, Type};
 /// The target name, as written in `target "local" {}` and `on "local" {}`.
 pub const TARGET: &str = "local";
 
+/// The local target: no required settings (the Engine's address falls
+/// back on DOCKER_HOST and the default socket when connecting).
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: stackc_providers::target::no_settings,
+    environment_defaults: stackc_providers::target::no_defaults,
+};
+
 fn required(t: Type) -> AttributeSchema {
     AttributeSchema::new(t, AttributeMode::Required)
 }
