@@ -1,22 +1,25 @@
 //! The providers a command talks to, for the stack's selected target:
-//! always the built-in provider; for `aws`, the AWS provider configured
-//! from the `target "aws"` block (region, endpoint, profile) and the
-//! standard credential chain; for `local`, the Docker Engine provider
-//! (`target "local" { host = ... }`, else `DOCKER_HOST`, else the default
-//! socket). The `kubernetes` target has no API client in this build: its
-//! resources can be built (`stackc build`) but planning them says so
-//! plainly.
+//! always the built-in provider, and the target's own, connected by its
+//! descriptor in the registry (`stackc_driver::targets()`): for `aws`, the
+//! AWS provider configured from the `target "aws"` block (region, endpoint,
+//! profile) and the standard credential chain; for `local`, the Docker
+//! Engine provider (`target "local" { host = ... }`, else `DOCKER_HOST`,
+//! else the default socket). The `kubernetes` target has no API client in
+//! this build: its resources can be built (`stackc build`) but planning
+//! them says so plainly.
 
 use stackc_compiler::Value;
 use stackc_planner::providers::ProviderSet;
-use stackc_provider_aws::{AwsConfig, AwsProvider};
+use stackc_provider_aws::AwsProvider;
 use stackc_provider_builtin::BuiltinProvider;
-use stackc_provider_local::{LocalConfig, LocalProvider};
+use stackc_provider_local::LocalProvider;
+use stackc_providers::target::{ConnectRequest, Connected as TargetConnected, Stats};
+use std::any::Any;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The providers a command talks to, and the AWS provider among them (for
-/// its API call counts).
+/// The providers a command talks to, and the AWS and Docker Engine
+/// providers among them (for their own features and API call counts).
 pub struct Connected {
     pub set: ProviderSet,
     pub aws: Option<Arc<AwsProvider>>,
@@ -39,61 +42,53 @@ pub async fn providers(
     let mut set = ProviderSet::new().with_builtin(Arc::new(BuiltinProvider::new()));
     let mut aws = None;
     let mut local = None;
-    match target {
-        None => {}
-        Some(stackc_provider_aws::TARGET) => {
-            let config = AwsConfig::new(stack).with_target_attributes(attributes);
-            let provider = AwsProvider::new(config).await.map_err(|e| {
-                let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
-                format!("the AWS provider cannot be configured{code}: {}", e.message)
-            })?;
-            let provider = Arc::new(provider);
-            aws = Some(provider.clone());
-            set = set.with_target(stackc_provider_aws::TARGET, provider);
+    if let Some(name) = target {
+        let Some(descriptor) = stackc_driver::target(name) else {
+            return Err(format!("stackc has no provider for target `{name}`"));
+        };
+        match (descriptor.connect)(ConnectRequest { stack, stack_dir, attributes }).await? {
+            TargetConnected::Unavailable(why) => {
+                set = set.with_unavailable(name, (descriptor.schemas)(), why);
+            }
+            TargetConnected::Provider(connection) => {
+                aws = connection.concrete.clone().downcast::<AwsProvider>().ok();
+                local = connection.concrete.clone().downcast::<LocalProvider>().ok();
+                set = set.with_target(name, connection.provider);
+            }
         }
-        Some(stackc_provider_kubernetes::TARGET) => {
-            set = set.with_unavailable(
-                stackc_provider_kubernetes::TARGET,
-                stackc_provider_kubernetes::schemas(),
-                "this build of stackc has no Kubernetes API client yet, so it cannot plan or apply the \
-                 kubernetes target; write the manifests with `stackc build --target kubernetes -o DIR` and \
-                 apply them with `kubectl apply -f DIR`",
-            );
-        }
-        Some(stackc_provider_local::TARGET) => {
-            let config = LocalConfig::new(stack, stack_dir).with_target_attributes(attributes);
-            let provider = Arc::new(LocalProvider::new(config));
-            local = Some(provider.clone());
-            set = set.with_target(stackc_provider_local::TARGET, provider);
-        }
-        Some(other) => return Err(format!("stackc has no provider for target `{other}`")),
     }
     Ok(Connected { set, aws, local })
 }
 
-/// With `STACKC_AWS_STATS` set (to anything but `0` or empty), the AWS API
-/// requests a command made, by `service:Action` (every attempt counts),
-/// one `aws-stats:` line each on stderr, then the total.
+/// The aws target's stats (its descriptor's: `STACKC_AWS_STATS`, the AWS
+/// API requests a command made by `service:Action`, every attempt counted,
+/// as `aws-stats:` lines on stderr, then the total).
 pub fn report_aws_stats(aws: Option<&AwsProvider>, err: &mut dyn std::io::Write) {
-    report_calls("STACKC_AWS_STATS", "aws-stats", aws.map(|aws| aws.api_calls_by_action()), err);
+    report_stats(stackc_provider_aws::DESCRIPTOR.stats, aws.map(|aws| aws as &(dyn Any + Send + Sync)), err);
 }
 
-/// With `STACKC_LOCAL_STATS` set, the same for the Docker Engine API
-/// requests, by operation (`local-stats:` lines).
+/// The local target's stats (`STACKC_LOCAL_STATS`: the Docker Engine API
+/// requests by operation, `local-stats:` lines).
 pub fn report_local_stats(local: Option<&LocalProvider>, err: &mut dyn std::io::Write) {
-    report_calls("STACKC_LOCAL_STATS", "local-stats", local.map(|local| local.api_calls()), err);
+    report_stats(
+        stackc_provider_local::DESCRIPTOR.stats,
+        local.map(|local| local as &(dyn Any + Send + Sync)),
+        err,
+    );
 }
 
-fn report_calls(
-    variable: &str,
-    prefix: &str,
-    calls: Option<std::collections::BTreeMap<String, u64>>,
+/// A target's stats report of its connected `provider`, when its variable
+/// asks for it.
+fn report_stats(
+    stats: Option<Stats>,
+    provider: Option<&(dyn Any + Send + Sync)>,
     err: &mut dyn std::io::Write,
 ) {
-    let wanted = std::env::var(variable).is_ok_and(|v| !v.is_empty() && v != "0");
-    let Some(calls) = calls.filter(|_| wanted) else { return };
+    let Some(stats) = stats else { return };
+    let wanted = std::env::var(stats.variable).is_ok_and(|v| !v.is_empty() && v != "0");
+    let Some(calls) = provider.filter(|_| wanted).and_then(stats.calls) else { return };
     for (operation, count) in &calls {
-        let _ = writeln!(err, "{prefix}: {operation} {count}");
+        let _ = writeln!(err, "{}: {operation} {count}", stats.prefix);
     }
-    let _ = writeln!(err, "{prefix}: total {}", calls.values().sum::<u64>());
+    let _ = writeln!(err, "{}: total {}", stats.prefix, calls.values().sum::<u64>());
 }

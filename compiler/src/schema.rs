@@ -95,17 +95,31 @@ pub trait SchemaSource {
     }
 }
 
-/// A setting a target's provider needs, and how to give it.
+/// A setting a target's provider needs, and how to give it. Left out (in
+/// the block and the environment), it is one E0508 at the target block
+/// (or the command line when the stack has no block).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetSetting {
     pub name: String,
     /// How to set it, as help text: "set `region` in the block, or AWS_REGION".
     pub help: String,
+    /// Required only when a resource of the expansion reads it (an
+    /// attribute written as `target.<name>`, or an expression using it):
+    /// the aws `ami`, which only the stacks that make machines from the
+    /// target's image need. Otherwise required by every expansion for the
+    /// target (the aws `region`).
+    pub when_read: bool,
 }
 
 impl TargetSetting {
+    /// A setting every expansion for the target needs.
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
-        TargetSetting { name: name.into(), help: help.into() }
+        TargetSetting { name: name.into(), help: help.into(), when_read: false }
+    }
+
+    /// A setting needed only when a resource's attribute reads it.
+    pub fn when_read(name: impl Into<String>, help: impl Into<String>) -> Self {
+        TargetSetting { name: name.into(), help: help.into(), when_read: true }
     }
 }
 

@@ -209,7 +209,7 @@ fn check_loaded(
         stackc_compiler::diagnostic::sort(&mut all);
         Inner::Diagnostics(Box::new(Partial { sources, info, diagnostics: all, stack: Some(hir) }))
     };
-    let target = match expand::select_target(&decl, target_arg, expand::KNOWN_TARGETS, expand::no_span()) {
+    let target = match expand::select_target(&decl, target_arg, &crate::target_names(), expand::no_span()) {
         Ok(target) => target,
         // Several targets and no `--target`: `check` expands each one;
         // `compile` reports E0506 for the commands that need one.
@@ -426,19 +426,20 @@ impl CheckedStack {
     }
 }
 
-/// Every provider's resource schemas (builtin, aws, kubernetes, local).
+/// Every provider's resource schemas: the built-in ones and each registered
+/// target's, with the settings each target requires.
 pub fn schemas() -> SchemaSet {
     let mut set = SchemaSet::default();
-    for schema in stackc_provider_builtin::schemas()
-        .into_iter()
-        .chain(stackc_provider_aws::schemas())
-        .chain(stackc_provider_kubernetes::schemas())
-        .chain(stackc_provider_local::schemas())
-    {
+    for schema in stackc_provider_builtin::schemas() {
         set.add(schema);
     }
-    for setting in stackc_provider_aws::required_target_settings() {
-        set.require_target_setting(stackc_provider_aws::TARGET, setting);
+    for target in crate::targets() {
+        for schema in (target.schemas)() {
+            set.add(schema);
+        }
+        for setting in (target.required_settings)() {
+            set.require_target_setting(target.name, setting);
+        }
     }
     set
 }
@@ -480,21 +481,11 @@ impl Roots for VariableRoots<'_> {
     }
 }
 
-/// What a target's block may leave to the environment: the aws target's
-/// `region` comes from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same
-/// variables its provider reads, so the stdlib's zone names match the
-/// region requests go to.
+/// What a target's block may leave to the environment (the aws target's
+/// `region` from `AWS_REGION`): the registered target's
+/// `environment_defaults`, none without a target or for an unknown one.
 pub fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value> {
-    let mut defaults = indexmap::IndexMap::new();
-    if target == Some(stackc_provider_aws::TARGET) {
-        let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
-        if let Some(region) = region {
-            defaults.insert("region".to_string(), Value::string(region.trim()));
-        }
-    }
-    defaults
+    target.and_then(crate::target).map(|target| (target.environment_defaults)()).unwrap_or_default()
 }
 
 /// The selected target block's attributes, evaluated with the variables

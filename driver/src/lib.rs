@@ -7,7 +7,7 @@
 //! - [`compile`]: [`check`] (what `stackc check` reports), [`check_stack`]
 //!   then [`CheckedStack::compile`] (what `build`, `plan` and `apply`
 //!   compile), with every provider's [`schemas`], target defaults from the
-//!   environment, the `file()` sandbox ([`StackFiles`]) and the source hash.
+//!   environment (both from the [`targets`] registry), the `file()` sandbox ([`StackFiles`]) and the source hash.
 //!
 //! Boundary: nothing here renders or exits. Problems come back as data (a
 //! [`LoadError`], or diagnostics with the sources they point into); the
@@ -16,9 +16,11 @@
 
 pub mod compile;
 pub mod load;
+pub mod targets;
 
 pub use compile::{
     applied_configuration, check, check_applied, check_stack, prior_from_state, schemas, stack_dir_of,
     stack_name_of, target_defaults, CheckedStack, Compiled, Failure, Report, StackFiles, StackRequest,
 };
 pub use load::{declared_targets, display_path, LoadError, Overlays, StackInfo, STACK_FILE_SUFFIX};
+pub use targets::{target, target_names, targets, Target};

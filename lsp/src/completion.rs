@@ -20,7 +20,7 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize) -> Vec<Completio
     if let Some(head) = prefix_line.strip_suffix('"') {
         if head.trim() == "on" {
             let mut names: Vec<String> = analysis.index.names(Kind::Target).map(str::to_string).collect();
-            names.extend(stackc_compiler::expand::KNOWN_TARGETS.iter().map(|t| t.to_string()));
+            names.extend(stackc_driver::target_names().into_iter().map(str::to_string));
             names.sort();
             names.dedup();
             return names.into_iter().map(|n| item(n, CompletionItemKind::ENUM_MEMBER, "target")).collect();

@@ -95,6 +95,10 @@ pub(crate) struct Engine<'s> {
     values: Vec<(petgraph::graph::NodeIndex, Arc<Value>)>,
     /// `ExpandOptions::autoscaled_replicas`.
     pub autoscaled_replicas: IndexMap<String, u64>,
+    /// The target's settings needed only when read ([`TargetSetting::when_read`])
+    /// that are not set, each with its E0508, reported when a resource's
+    /// attribute reads it.
+    unset_when_read: Vec<(String, Diagnostic)>,
 }
 
 /// An expression's references and the roots they name, and whether one
@@ -219,6 +223,7 @@ impl<'s> Engine<'s> {
             orders: FastMap::default(),
             values: Vec::new(),
             autoscaled_replicas: IndexMap::new(),
+            unset_when_read: Vec::new(),
         }
     }
 
@@ -247,6 +252,32 @@ impl<'s> Engine<'s> {
             }
             self.diagnostics.push(diagnostic);
         }
+    }
+
+    /// Whether `expr` reads a target setting that is needed when read and
+    /// not set (`target.ami`); if so, its E0508 at the target block is
+    /// reported, once, without the instance's label (the block is what to
+    /// change).
+    fn reads_unset_setting(&mut self, expr: &Expr) -> bool {
+        if self.unset_when_read.is_empty() {
+            return false;
+        }
+        let read: Vec<usize> = references(expr)
+            .iter()
+            .filter(|r| r.root == "target")
+            .filter_map(|r| {
+                let first = r.steps.first()?.name();
+                self.unset_when_read.iter().position(|(name, _)| name == first)
+            })
+            .collect();
+        for &i in &read {
+            let diagnostic = self.unset_when_read[i].1.clone();
+            let key = (diagnostic.code, diagnostic.primary.span, diagnostic.message.clone());
+            if self.reported.insert(key) {
+                self.diagnostics.push(diagnostic);
+            }
+        }
+        !read.is_empty()
     }
 
     /// The references of `expr`, scanned once.
@@ -633,7 +664,12 @@ impl<'s> Engine<'s> {
             let mut written: IndexMap<String, Written> = IndexMap::new();
             let mut spans: Vec<(String, Span, Span)> = Vec::new();
             for attribute in &decl.attributes {
-                let captured = self.eval(&attribute.value, &scope);
+                let captured = match self.reads_unset_setting(&attribute.value) {
+                    // The error is at the target block; the attribute is
+                    // unknown, so the schema check adds none of its own.
+                    true => Captured::Value(Value::Unknown),
+                    false => self.eval(&attribute.value, &scope),
+                };
                 spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
                 written.insert(attribute.name.name.clone(), Written::Attribute(captured));
             }
@@ -991,21 +1027,25 @@ impl<'s> Engine<'s> {
                 let missing =
                     fields.get(&setting.name).is_none_or(|f| matches!(f, Captured::Value(Value::Null)));
                 if missing {
-                    self.report(
-                        Diagnostic::new(
-                            Code::TargetSettingRequired,
-                            at,
-                            format!("The `{target}` target needs `{}`, and it is not set.", setting.name),
-                        )
-                        .with_label(match decl {
-                            Some(_) => format!("no `{}` here", setting.name),
-                            None => format!(
-                                "`--target {target}`, and the stack has no `target \"{target}\"` block"
-                            ),
-                        })
-                        .with_help(setting.help.clone()),
-                    );
-                    fields.insert(setting.name.clone(), Captured::Value(Value::Unknown));
+                    let diagnostic = Diagnostic::new(
+                        Code::TargetSettingRequired,
+                        at,
+                        format!("The `{target}` target needs `{}`, and it is not set.", setting.name),
+                    )
+                    .with_label(match decl {
+                        Some(_) => format!("no `{}` here", setting.name),
+                        None => {
+                            format!("`--target {target}`, and the stack has no `target \"{target}\"` block")
+                        }
+                    })
+                    .with_help(setting.help.clone());
+                    if setting.when_read {
+                        // Stays null; reported (once) when a resource reads it.
+                        self.unset_when_read.push((setting.name.clone(), diagnostic));
+                    } else {
+                        self.report(diagnostic);
+                        fields.insert(setting.name.clone(), Captured::Value(Value::Unknown));
+                    }
                 }
             }
             self.target_attributes = Captured::object(fields);

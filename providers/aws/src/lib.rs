@@ -26,3 +26,41 @@ pub mod tags {
 
 /// The target name, as written in `target "aws" {}` and `on "aws" {}`.
 pub const TARGET: &str = "aws";
+
+/// The aws target: `region` required (from the block or AWS_REGION), `ami`
+/// required when a resource reads `target.ami`; its stats are the API
+/// requests by `service:Action`, every attempt counted (STACKC_AWS_STATS).
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: required_target_settings,
+    environment_defaults,
+    connect: |request| {
+        Box::pin(async move {
+            let config = AwsConfig::new(request.stack).with_target_attributes(request.attributes);
+            let provider = AwsProvider::new(config).await.map_err(|e| {
+                let code = e.code.map(|c| format!(" ({c})")).unwrap_or_default();
+                format!("the AWS provider cannot be configured{code}: {}", e.message)
+            })?;
+            Ok(stackc_providers::target::Connected::Provider(stackc_providers::target::Connection::new(
+                std::sync::Arc::new(provider),
+            )))
+        })
+    },
+    stats: Some(stackc_providers::target::Stats {
+        variable: "STACKC_AWS_STATS",
+        prefix: "aws-stats",
+        calls: |provider| provider.downcast_ref::<AwsProvider>().map(AwsProvider::api_calls_by_action),
+    }),
+};
+
+/// What the environment gives the `target "aws"` block: `region` from
+/// `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same variables the provider
+/// reads, so the stdlib's zone names match the region requests go to.
+pub fn environment_defaults() -> indexmap::IndexMap<String, stackc_compiler::Value> {
+    let mut defaults = indexmap::IndexMap::new();
+    if let Some(region) = stackc_providers::target::first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+        defaults.insert("region".to_string(), stackc_compiler::Value::string(region));
+    }
+    defaults
+}

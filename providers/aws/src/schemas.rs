@@ -5,12 +5,20 @@ use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, Ta
 use stackc_compiler::types::Type;
 
 /// What the `target "aws"` block (or the environment) must give: the
-/// region, which zone names are built from and requests go to.
+/// region, which zone names are built from and requests go to; and, when a
+/// resource reads `target.ami` (the stdlib's `database` and `stateful`
+/// machines), the machine image.
 pub fn required_target_settings() -> Vec<TargetSetting> {
-    vec![TargetSetting::new(
-        "region",
-        "set `region = \"eu-west-3\"` (say) in the `target \"aws\"` block, or export AWS_REGION",
-    )]
+    vec![
+        TargetSetting::new(
+            "region",
+            "set `region = \"eu-west-3\"` (say) in the `target \"aws\"` block, or export AWS_REGION",
+        ),
+        TargetSetting::when_read(
+            "ami",
+            "set `ami = \"ami-0123456789abcdef0\"` (say: the image the machines boot) in the `target \"aws\"` block",
+        ),
+    ]
 }
 
 fn list(t: Type) -> Type {

@@ -5,6 +5,10 @@
 //! create, update, delete and import. Invariant: the planner never calls a
 //! provider except to carry out a plan the user could have reviewed.
 
+pub mod target;
+
+pub use target::Target;
+
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::schema::ResourceSchema;
 use stackc_compiler::Value;

@@ -19,6 +19,22 @@ use stackc_compiler::types::Type;
 /// The target name, as written in `target "kubernetes" {}` and `on "kubernetes" {}`.
 pub const TARGET: &str = "kubernetes";
 
+/// The kubernetes target: no required settings, nothing from the
+/// environment.
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: stackc_providers::target::no_settings,
+    environment_defaults: stackc_providers::target::no_defaults,
+    connect: |_| stackc_providers::target::unavailable(UNAVAILABLE),
+    stats: None,
+};
+
+/// Why the kubernetes target cannot be planned in this build.
+pub const UNAVAILABLE: &str = "this build of stackc has no Kubernetes API client yet, so it cannot plan or apply the \
+     kubernetes target; write the manifests with `stackc build --target kubernetes -o DIR` and apply them with \
+     `kubectl apply -f DIR`";
+
 /// The resource type holding one Kubernetes object.
 pub const MANIFEST_TYPE: &str = "kubernetes_manifest";
 

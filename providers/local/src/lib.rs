@@ -24,6 +24,29 @@ use stackc_compiler::types::{ObjectField, Type};
 /// The target name, as written in `target "local" {}` and `on "local" {}`.
 pub const TARGET: &str = "local";
 
+/// The local target: no required settings (the Engine's address falls
+/// back on DOCKER_HOST and the default socket when connecting); its stats
+/// are the Docker Engine API requests by operation (STACKC_LOCAL_STATS).
+pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
+    name: TARGET,
+    schemas,
+    required_settings: stackc_providers::target::no_settings,
+    environment_defaults: stackc_providers::target::no_defaults,
+    connect: |request| {
+        let config =
+            LocalConfig::new(request.stack, request.stack_dir).with_target_attributes(request.attributes);
+        let provider = std::sync::Arc::new(LocalProvider::new(config));
+        Box::pin(std::future::ready(Ok(stackc_providers::target::Connected::Provider(
+            stackc_providers::target::Connection::new(provider),
+        ))))
+    },
+    stats: Some(stackc_providers::target::Stats {
+        variable: "STACKC_LOCAL_STATS",
+        prefix: "local-stats",
+        calls: |provider| provider.downcast_ref::<LocalProvider>().map(LocalProvider::api_calls),
+    }),
+};
+
 fn required(t: Type) -> AttributeSchema {
     AttributeSchema::new(t, AttributeMode::Required)
 }
