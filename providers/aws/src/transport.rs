@@ -508,41 +508,8 @@ impl AwsClient {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<String, Failure> {
-        let credentials = self.credentials().await.map_err(Failure::Api)?;
-        let identity = credentials.into();
         let settings = aws_sigv4::http_request::SigningSettings::default();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(self.signing_region(service))
-            .name(service.signing_name)
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
-            .into();
-        let signable = aws_sigv4::http_request::SignableRequest::new(
-            "POST",
-            url,
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            aws_sigv4::http_request::SignableBody::Bytes(body),
-        )
-        .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?;
-        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
-            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
-            .into_parts();
-        let mut request = self.http.post(url).body(body.to_vec());
-        for (name, value) in headers {
-            request = request.header(*name, value.as_str());
-        }
-        for (name, value) in instructions.headers() {
-            request = request.header(name, value);
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) if e.is_connect() => return Err(Failure::NotSent(connect_error(&e))),
-            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
-            Err(e) => return Err(Failure::Lost(transport_error(&e))),
-        };
+        let response = self.signed_send(service, "POST", url, headers, body, settings).await?;
         let status = response.status();
         let error_type =
             response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -660,6 +627,55 @@ impl AwsClient {
         }
     }
 
+    /// Signs a request (SigV4 with `settings`, the current credentials) and
+    /// sends it: one attempt, its failure classified by how far it got.
+    async fn signed_send(
+        &self,
+        service: &Service,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+        settings: aws_sigv4::http_request::SigningSettings,
+    ) -> Result<reqwest::Response, Failure> {
+        let signing = |e: &dyn std::fmt::Display| Failure::Api(ProviderError::new(format!("signing: {e}")));
+        let credentials = self.credentials().await.map_err(Failure::Api)?;
+        let identity = credentials.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(self.signing_region(service))
+            .name(service.signing_name)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| signing(&e))?
+            .into();
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            method,
+            url,
+            headers.iter().map(|(k, v)| (*k, v.as_str())),
+            aws_sigv4::http_request::SignableBody::Bytes(body),
+        )
+        .map_err(|e| signing(&e))?;
+        let (instructions, _signature) =
+            aws_sigv4::http_request::sign(signable, &params).map_err(|e| signing(&e))?.into_parts();
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| Failure::Api(ProviderError::new(format!("method: {e}"))))?;
+        let mut request = self.http.request(method, url).body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        match request.send().await {
+            Ok(response) => Ok(response),
+            Err(e) if e.is_connect() => Err(Failure::NotSent(connect_error(&e))),
+            Err(e) if e.is_timeout() => Err(Failure::Silent(transport_error(&e))),
+            Err(e) => Err(Failure::Lost(transport_error(&e))),
+        }
+    }
+
     async fn rest_attempt(
         &self,
         service: &Service,
@@ -669,49 +685,14 @@ impl AwsClient {
         body: &[u8],
     ) -> Result<RestAnswer, Failure> {
         use sha2::Digest;
-        let credentials = self.credentials().await.map_err(Failure::Api)?;
-        let identity = credentials.into();
         let mut settings = aws_sigv4::http_request::SigningSettings::default();
         settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
         settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(self.signing_region(service))
-            .name(service.signing_name)
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
-            .into();
         let digest: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
         let mut all: Vec<(&str, String)> = headers.to_vec();
         all.push(("x-amz-content-sha256", digest));
-        let signable = aws_sigv4::http_request::SignableRequest::new(
-            method,
-            url,
-            all.iter().map(|(k, v)| (*k, v.as_str())),
-            aws_sigv4::http_request::SignableBody::Bytes(body),
-        )
-        .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?;
-        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
-            .map_err(|e| Failure::Api(ProviderError::new(format!("signing: {e}"))))?
-            .into_parts();
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|e| Failure::Api(ProviderError::new(format!("method: {e}"))))?;
-        let mut request = self.http.request(method, url).body(body.to_vec());
-        for (name, value) in &all {
-            request = request.header(*name, value.as_str());
-        }
-        for (name, value) in instructions.headers() {
-            request = request.header(name, value);
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) if e.is_connect() => return Err(Failure::NotSent(connect_error(&e))),
-            Err(e) if e.is_timeout() => return Err(Failure::Silent(transport_error(&e))),
-            Err(e) => return Err(Failure::Lost(transport_error(&e))),
-        };
+        let response = self.signed_send(service, method, url, &all, body, settings).await?;
         let status = response.status().as_u16();
         let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = match response.bytes().await {
