@@ -66,7 +66,8 @@ fn done(kind: OperationKind) -> &'static str {
     }
 }
 
-fn seconds(elapsed: Duration) -> String {
+/// A duration as the progress and event lines show it: `4.2s`, `37s`.
+pub fn seconds(elapsed: Duration) -> String {
     let s = elapsed.as_secs_f64();
     if s < 10.0 {
         format!("{s:.1}s")

@@ -178,14 +178,7 @@ impl Outcome {
     }
 }
 
-fn seconds(elapsed: Duration) -> String {
-    let s = elapsed.as_secs_f64();
-    if s < 10.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{}s", s.round() as u64)
-    }
-}
+use crate::progress::seconds;
 
 fn wait_text(wait: Duration) -> String {
     let s = wait.as_secs();
