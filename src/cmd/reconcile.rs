@@ -26,6 +26,7 @@
 
 use crate::cmd::apply::{carry_out_recording, Display};
 use crate::pipeline::{self, Expand as _, StackArgs};
+use crate::progress::seconds;
 use crate::render::Format;
 use crate::session::{runtime, LoadedState, Session};
 use crate::signals::Signals;
@@ -177,8 +178,6 @@ impl Outcome {
         }
     }
 }
-
-use crate::progress::seconds;
 
 fn wait_text(wait: Duration) -> String {
     let s = wait.as_secs();
