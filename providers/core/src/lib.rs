@@ -66,6 +66,29 @@ pub struct ResourceUsage {
     pub memory_percent: Option<f64>,
 }
 
+/// What a rollout's gate needs to know of one running object
+/// (`Provider::health`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectHealth {
+    pub status: HealthStatus,
+    /// Why, for people: the last health-check output of a container, the
+    /// events of a service, the reason a target is unhealthy.
+    pub detail: Option<String>,
+}
+
+/// The health of a running object, as its platform reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthStatus {
+    /// Running, and its health check (if it has one) passes.
+    Healthy,
+    /// Running, its health check has not decided yet.
+    Starting,
+    /// Running, and its health check fails (or it restarts).
+    Unhealthy,
+    /// Not running (stopped, exited, or gone).
+    Missing,
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
     /// `builtin`, `aws`, `kubernetes`, `local`.
@@ -145,6 +168,22 @@ pub trait Provider: Send + Sync {
             code: Some("UsageNotSupported".into()),
             message: format!(
                 "the {} provider cannot measure `{}` ({})",
+                self.name(),
+                ctx.address,
+                ctx.type_name
+            ),
+            retryable: false,
+        })
+    }
+
+    /// The health of the running object `object` (as the state records it),
+    /// for a rollout's gate; read only. The default, for providers whose
+    /// objects have no health of their own, says so.
+    async fn health(&self, ctx: &OperationContext, _object: &ObjectState) -> ProviderResult<ObjectHealth> {
+        Err(ProviderError {
+            code: Some("HealthNotSupported".into()),
+            message: format!(
+                "the {} provider cannot tell the health of `{}` ({})",
                 self.name(),
                 ctx.address,
                 ctx.type_name
