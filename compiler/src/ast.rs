@@ -180,4 +180,18 @@ impl Expr {
             _ => None,
         }
     }
+
+    /// The name of an object key written as an identifier or a literal
+    /// string (`{ name = ... }`, `{ "name" = ... }`).
+    pub fn key_name(&self) -> Option<String> {
+        match &self.kind {
+            ExprKind::Variable(name) => Some(name.name.clone()),
+            ExprKind::Template(parts) => match parts.as_slice() {
+                [TemplatePart::Literal(text)] => Some(text.clone()),
+                [] => Some(String::new()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

@@ -208,7 +208,7 @@ impl<'r> Inference<'r, '_> {
                 let mut out = IndexMap::with_capacity(fields.len());
                 let mut closed = true;
                 for (key, value) in fields {
-                    let key_name = crate::check::types::key_name(key);
+                    let key_name = key.key_name();
                     if key_name.is_none() {
                         self.expr(key);
                         closed = false;
@@ -522,7 +522,7 @@ impl<'r> Inference<'r, '_> {
                 element.as_ref().clone()
             }
             Type::Map(element) => element.as_ref().clone(),
-            Type::Object(fields) => match crate::check::types::key_name(index) {
+            Type::Object(fields) => match index.key_name() {
                 Some(key) => match fields.get(&key) {
                     Some(field) => field.ty.clone(),
                     None => {

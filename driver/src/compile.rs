@@ -19,9 +19,9 @@
 use crate::load::{self, LoadError, Overlays, StackInfo};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
-use stackc_compiler::eval::{ExpressionEvaluator, FileSource};
+use stackc_compiler::eval::{Evaluator, ExpressionEvaluator, FileSource, Roots};
 use stackc_compiler::expand::model::StackDecl;
-use stackc_compiler::expand::{self, ExpandOptions, PriorLookup, Roots};
+use stackc_compiler::expand::{self, ExpandOptions, PriorLookup};
 use stackc_compiler::graph::ResourceGraph;
 use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::{CheckOptions, Diagnostic, Origin, Sources, Value};
@@ -496,7 +496,6 @@ fn evaluate_target_attributes(
     variables: &indexmap::IndexMap<String, Value>,
     evaluator: &ExpressionEvaluator,
 ) -> (Value, Vec<Diagnostic>) {
-    use stackc_compiler::expand::Evaluator as _;
     let Some(block) = target.and_then(|t| decl.targets.iter().find(|b| b.name == t)) else {
         return (Value::Null, Vec::new());
     };

@@ -32,7 +32,7 @@ mod tests {
     fn the_compiler_knows_the_registered_targets() {
         // The compiler (which does not depend on providers) has its own
         // list for the name checks of `resolve`; it must be this one.
-        assert_eq!(target_names(), stackc_compiler::expand::KNOWN_TARGETS);
+        assert_eq!(target_names(), stackc_compiler::resolve::KNOWN_TARGETS);
     }
 
     #[test]

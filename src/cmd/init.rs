@@ -89,7 +89,7 @@ fn init(dir: &Path) -> Result<PathBuf, String> {
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the directory `{shown}`: {e}"))?;
-    let name = match stackc_compiler::expand::dns_name(&crate::pipeline::stack_name_of(dir)) {
+    let name = match stackc_compiler::resolve::dns_name(&crate::pipeline::stack_name_of(dir)) {
         name if name.is_empty() => "stack".to_string(),
         name => name,
     };

@@ -70,7 +70,7 @@ mod tests;
 use crate::ast::{Block, Expr, ExprKind, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::expand::Evaluator;
+use crate::eval::Evaluator;
 use crate::hash::{FastMap, FastSet};
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
@@ -257,7 +257,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         let mut found = Vec::new();
         for (name, block) in &symbols.variables {
             if let Some(attribute) = block.body.attribute("type") {
-                let ty = types::read_type(&attribute.value, &components, &mut found);
+                let ty = resolve::types::read_type(&attribute.value, &components, &mut found);
                 let ty = if resolve::block_is_sensitive(block) && !ty.is_sensitive() {
                     Type::Sensitive(Box::new(ty))
                 } else {
@@ -272,7 +272,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         for component in symbols.components.values() {
             for (param, block) in &component.params {
                 let ty = match block.body.attribute("type") {
-                    Some(attribute) => types::read_type(&attribute.value, &components, &mut found),
+                    Some(attribute) => resolve::types::read_type(&attribute.value, &components, &mut found),
                     None => Type::Any,
                 };
                 if let Some(default) = block.body.attribute("default") {
@@ -283,7 +283,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             let mut outputs = IndexMap::new();
             for (output_name, output) in &component.outputs {
                 let ty = match output.body.attribute("type") {
-                    Some(attribute) => types::read_type(&attribute.value, &components, &mut found),
+                    Some(attribute) => resolve::types::read_type(&attribute.value, &components, &mut found),
                     None => Type::Any,
                 };
                 outputs.insert(output_name.to_string(), ObjectField { ty, optional: false });
@@ -292,7 +292,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         }
         for (name, block) in &symbols.outputs {
             if let Some(attribute) = block.body.attribute("type") {
-                let ty = types::read_type(&attribute.value, &components, &mut found);
+                let ty = resolve::types::read_type(&attribute.value, &components, &mut found);
                 self.output_types.insert(name, ty);
             }
         }
@@ -964,7 +964,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                 "self".to_string(),
                 Root::Whole(Value::Object(IndexMap::from([
                     ("name".to_string(), Value::string(instance.name)),
-                    ("dns_name".to_string(), Value::string(crate::expand::dns_name(instance.name))),
+                    ("dns_name".to_string(), Value::string(crate::resolve::dns_name(instance.name))),
                     ("target".to_string(), Value::Unknown),
                     ("stack".to_string(), Value::Unknown),
                     ("autoscaled_replicas".to_string(), Value::Unknown),
@@ -1047,7 +1047,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             Type::Object(declared) => {
                 if let ExprKind::Object(fields) = &expr.kind {
                     for (key, value) in fields {
-                        if let Some(field) = types::key_name(key).and_then(|k| declared.get(&k)) {
+                        if let Some(field) = key.key_name().and_then(|k| declared.get(&k)) {
                             self.reference_kinds_at(value, &field.ty, param, component, depth + 1);
                         }
                     }
@@ -1098,16 +1098,14 @@ impl<'r, 'a> Checker<'r, 'a> {
                         Some(Found::Kind(kind.to_string()))
                     }
                     (kind, n) if n > 2 && self.resolved.symbols.components.contains_key(kind) => {
-                        // An output of an instance: a plain value, unless typed as a reference.
-                        let output = self
-                            .resolved
-                            .symbols
-                            .components
-                            .get(kind)
-                            .and_then(|c| c.outputs.get(path[2].name.as_str()))
-                            .and_then(|o| o.body.attribute("type"));
-                        match output.map(|t| crate::expand::model::read_type(&t.value, 0)) {
-                            Some(Type::Ref(kind)) if n == 3 => Some(Found::Kind(kind)),
+                        // An output of an instance: a plain value, unless typed as a
+                        // reference (its type as `types` read it).
+                        let output = match self.kind_outputs.get(kind) {
+                            Some(Type::Object(outputs)) => outputs.get(path[2].name.as_str()).map(|o| &o.ty),
+                            _ => None,
+                        };
+                        match output {
+                            Some(Type::Ref(kind)) if n == 3 => Some(Found::Kind(kind.clone())),
                             Some(Type::Any) | None => Some(Found::Unknown),
                             _ => None,
                         }
@@ -1152,7 +1150,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             roots.insert(
                 "target".to_string(),
                 Root::Whole(Value::Object(
-                    crate::expand::TARGET_ATTRIBUTES
+                    crate::resolve::TARGET_ATTRIBUTES
                         .iter()
                         .map(|a| (a.to_string(), Value::Unknown))
                         .collect(),
@@ -1375,7 +1373,7 @@ impl Source<'_> {
                     let next = match &current.kind {
                         ExprKind::Object(fields) => fields
                             .iter()
-                            .find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str()))
+                            .find(|(k, _)| k.key_name().as_deref() == Some(step.as_str()))
                             .map(|(_, v)| v),
                         ExprKind::List(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
                         _ => None,
@@ -1387,7 +1385,7 @@ impl Source<'_> {
                 }
                 if let ExprKind::Object(fields) = &current.kind {
                     if let Some((key, _)) =
-                        fields.iter().find(|(k, _)| types::key_name(k).as_deref() == Some(last.as_str()))
+                        fields.iter().find(|(k, _)| k.key_name().as_deref() == Some(last.as_str()))
                     {
                         return key.span;
                     }
@@ -1438,10 +1436,9 @@ pub fn locate(expr: &Expr, path: &[String]) -> Span {
     let mut current = strip_parens(expr);
     for step in path {
         let next = match &current.kind {
-            ExprKind::Object(fields) => fields
-                .iter()
-                .find(|(k, _)| types::key_name(k).as_deref() == Some(step.as_str()))
-                .map(|(_, v)| v),
+            ExprKind::Object(fields) => {
+                fields.iter().find(|(k, _)| k.key_name().as_deref() == Some(step.as_str())).map(|(_, v)| v)
+            }
             ExprKind::List(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         };

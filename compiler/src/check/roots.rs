@@ -13,7 +13,7 @@
 
 use super::SENSITIVE_RESOURCE_ATTRIBUTES;
 use crate::ast::Expr;
-use crate::expand::Roots;
+use crate::eval::Roots;
 use crate::hash::{FastMap, FastSet};
 use crate::resolve::{walk, InstanceSymbol};
 use crate::types::{ObjectField, Type};

@@ -5,8 +5,8 @@ use super::check_stack;
 use crate::ast::File;
 use crate::diagnostic::Diagnostic;
 use crate::eval::ExpressionEvaluator;
-use crate::expand::test_support::parse;
 use crate::source::FileId;
+use crate::syntax::parse_valid as parse;
 use crate::value::Value;
 use crate::CheckOptions;
 

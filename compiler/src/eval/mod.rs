@@ -42,13 +42,37 @@ pub(crate) mod tests;
 use crate::ast::{Expr, ExprKind, ForExpr};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::expand::{Evaluator, Roots};
 use crate::functions::{self, FunctionError};
 use crate::source::Span;
 use crate::value::{format_number, Value};
 use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::sync::Arc;
+
+/// Evaluates expressions (implemented over the expression evaluator; a
+/// trait so that expansion depends on what it needs, not on its internals).
+pub trait Evaluator: Send + Sync + std::fmt::Debug {
+    /// Evaluates `expr`, looking names at its root (`param`, `self`,
+    /// `aws_vpc`, `each`, ...) up in `roots`.
+    fn evaluate(&self, expr: &Expr, roots: &dyn Roots) -> Result<Value, Diagnostic>;
+}
+
+/// The values of root names.
+pub trait Roots {
+    /// The value of root `name` (`None`: not defined here). Lent when the
+    /// roots hold it whole: the evaluator follows a path (`var.a.b`) into a
+    /// lent root by reference and clones only what the path reaches, so a
+    /// large root (every instance of a kind) costs nothing to name.
+    fn root(&self, name: &str) -> Option<Cow<'_, Value>>;
+
+    /// `root.name`, for roots that can give a member without their whole
+    /// value (the checker's instance kinds: every instance of a kind, each
+    /// the kind's outputs). `None`: ask [`Roots::root`]. When `Some`, `root`
+    /// gives an object (with no sensitive mark) and this is its member `name`.
+    fn member(&self, _root: &str, _name: &str) -> Option<Cow<'_, Value>> {
+        None
+    }
+}
 
 /// Where `file("path")` reads from: implemented by the binary over the
 /// stack's directory (paths are relative to it), by a map in tests. The

@@ -2,8 +2,8 @@
 //! real parser), what it evaluates to or the code and span of its error.
 
 use super::ExpressionEvaluator;
+use super::{Evaluator, Roots};
 use crate::diagnostic::Diagnostic;
-use crate::expand::{Evaluator, Roots};
 use crate::source::FileId;
 use crate::value::Value;
 use indexmap::IndexMap;

@@ -6,14 +6,14 @@ use super::address::{InstanceKey, InstancePath};
 use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDecl, StackDecl};
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
-use super::scope::{
-    capture, Captured, DeferredExpr, DeferredObject, Evaluator, Named, PlanView, ResourceRef,
-};
+use super::scope::{capture, Captured, DeferredExpr, DeferredObject, Named, PlanView, ResourceRef};
 use crate::ast::{Block, Expr};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::eval::Evaluator;
 use crate::graph::{OutputNode, ResourceAddress, ResourceGraph, ResourceNode};
 use crate::hash::FastMap;
+use crate::resolve::{dns_name, TARGET_ATTRIBUTES};
 use crate::schema::SchemaSource;
 use crate::source::Span;
 use crate::types::Type;
@@ -31,23 +31,6 @@ pub const MAX_REPETITIONS: usize = 100_000;
 /// How many resources one expansion may produce in all (repetitions of
 /// nested components multiply; this keeps any input bounded in time and memory).
 pub const MAX_RESOURCES: usize = 1_000_000;
-
-/// Attributes of `target` blocks that component bodies may read; each is
-/// null when the selected target's block does not set it. `endpoint` and
-/// `profile` configure the aws provider (an API endpoint such as moto or
-/// LocalStack, a shared-config profile); `host` and `load_balancer_image`
-/// the local one (the Docker Engine address, the nginx image).
-pub const TARGET_ATTRIBUTES: &[&str] = &[
-    "namespace",
-    "region",
-    "context",
-    "network",
-    "host",
-    "ami",
-    "endpoint",
-    "profile",
-    "load_balancer_image",
-];
 
 /// The component every stack gets one instance of, `network.main`.
 pub const NETWORK_KIND: &str = "network";
@@ -1224,16 +1207,4 @@ impl Engine<'_> {
             name
         }
     }
-}
-
-/// A name made valid as a DNS label (RFC 1123), as Kubernetes object names
-/// and container host names must be: lowercase, characters outside
-/// `[a-z0-9-]` become `-`, at most 63 characters.
-pub fn dns_name(name: &str) -> String {
-    let mapped: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .take(63)
-        .collect();
-    mapped.trim_matches('-').to_string()
 }

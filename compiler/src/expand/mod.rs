@@ -23,14 +23,13 @@ pub mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{
-    dns_name, PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, MAX_RESOURCES, TARGET_ATTRIBUTES,
-};
-pub use scope::{Evaluator, Roots};
+pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, MAX_RESOURCES};
 
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::eval::Evaluator;
 use crate::graph::ResourceGraph;
+use crate::resolve::KNOWN_TARGETS;
 use crate::schema::SchemaSource;
 use crate::source::{FileId, Span};
 use crate::value::Value;
@@ -113,9 +112,6 @@ pub fn select_target(
         },
     }
 }
-
-/// The targets providers exist for.
-pub const KNOWN_TARGETS: &[&str] = &["kubernetes", "aws", "local"];
 
 /// Expands `stack` for a target into a resource graph. Returns the graph
 /// (`None` when the target cannot be selected) and every problem found.

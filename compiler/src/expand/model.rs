@@ -7,15 +7,13 @@
 //! Structural problems (unknown block kinds, wrong labels) were reported by
 //! `check`; here such blocks are skipped, never panicked on.
 
-use crate::ast::{Attribute, Block, Body, Expr, ExprKind, File};
+use crate::ast::{Attribute, Block, Body, Expr, File};
+use crate::resolve::types::read_type;
+use crate::resolve::RESERVED_KINDS;
 use crate::source::Span;
-use crate::types::{ObjectField, Type};
+use crate::types::Type;
 use indexmap::IndexMap;
 use std::sync::Arc;
-
-/// The block kinds of a stack that are not component instances.
-pub const RESERVED_KINDS: &[&str] =
-    &["variable", "locals", "output", "target", "component", "resource", "on", crate::policy::BLOCK];
 
 #[derive(Clone, Debug)]
 pub struct TargetDecl {
@@ -237,7 +235,7 @@ fn read_body(body: &Body, target: Option<&str>, into: &mut BodyDecl, component_l
     }
 }
 
-fn component(block: &Block) -> Option<ComponentDecl> {
+fn component(block: &Block, kinds: &[&str]) -> Option<ComponentDecl> {
     let mut decl = ComponentDecl {
         name: label(block, 0)?.to_string(),
         span: block.span,
@@ -258,7 +256,10 @@ fn component(block: &Block) -> Option<ComponentDecl> {
                             span: inner.span,
                             default: default.map(|a| Arc::new(a.value.clone())),
                             has_default: default.is_some(),
-                            ty: inner.body.attribute("type").map_or(Type::Any, |a| read_type(&a.value, 0)),
+                            ty: inner
+                                .body
+                                .attribute("type")
+                                .map_or(Type::Any, |a| read_type(&a.value, kinds, &mut Vec::new())),
                         },
                     );
                 }
@@ -284,10 +285,19 @@ impl StackDecl {
         stdlib: impl IntoIterator<Item = &'a File>,
         user: impl IntoIterator<Item = &'a File>,
     ) -> StackDecl {
+        let stdlib: Vec<&File> = stdlib.into_iter().collect();
+        let user: Vec<&File> = user.into_iter().collect();
+        // The component kinds, which a param's type may name (`type = service`).
+        let kinds: Vec<&str> = stdlib
+            .iter()
+            .chain(&user)
+            .flat_map(|file| file.body.blocks_of("component"))
+            .filter_map(|block| label(block, 0))
+            .collect();
         let mut stack = StackDecl::default();
         for file in stdlib {
             for block in file.body.blocks_of("component") {
-                if let Some(decl) = component(block) {
+                if let Some(decl) = component(block, &kinds) {
                     stack.components.insert(decl.name.clone(), decl);
                 }
             }
@@ -296,7 +306,7 @@ impl StackDecl {
             for block in &file.body.blocks {
                 match block.kind.name.as_str() {
                     "component" => {
-                        if let Some(decl) = component(block) {
+                        if let Some(decl) = component(block, &kinds) {
                             stack.components.insert(decl.name.clone(), decl);
                         }
                     }
@@ -334,57 +344,5 @@ impl StackDecl {
             stack.body.instances.retain(|instance| instance.kind != "backend" || instance.target.is_some());
         }
         stack
-    }
-}
-
-/// Reads a type expression (`object({ path = optional(string) })`). The
-/// checker validated it; anything unexpected reads as `any`.
-pub fn read_type(expr: &Expr, depth: usize) -> Type {
-    if depth > 64 {
-        return Type::Any;
-    }
-    match &expr.kind {
-        ExprKind::Variable(name) => match name.name.as_str() {
-            "string" => Type::String,
-            "number" => Type::Number,
-            "bool" => Type::Bool,
-            "any" => Type::Any,
-            "quantity" => Type::Quantity,
-            "duration" => Type::Duration,
-            "port" => Type::Port,
-            kind => Type::Ref(kind.to_string()),
-        },
-        ExprKind::Call(name, args, _) if args.len() == 1 => {
-            let inner = || read_type(&args[0], depth + 1);
-            match name.name.as_str() {
-                "list" | "set" => Type::List(Box::new(inner())),
-                "map" => Type::Map(Box::new(inner())),
-                "optional" => inner(),
-                "sensitive" => Type::Sensitive(Box::new(inner())),
-                "object" => match &args[0].kind {
-                    ExprKind::Object(fields) => Type::Object(
-                        fields
-                            .iter()
-                            .filter_map(|(key, value)| {
-                                let name = match &key.kind {
-                                    ExprKind::Template(parts) => match parts.as_slice() {
-                                        [crate::ast::TemplatePart::Literal(name)] => name.clone(),
-                                        _ => return None,
-                                    },
-                                    ExprKind::Variable(name) => name.name.clone(),
-                                    _ => return None,
-                                };
-                                let optional =
-                                    matches!(&value.kind, ExprKind::Call(f, _, _) if f.name == "optional");
-                                Some((name, ObjectField { ty: read_type(value, depth + 1), optional }))
-                            })
-                            .collect(),
-                    ),
-                    _ => Type::Any,
-                },
-                _ => Type::Any,
-            }
-        }
-        _ => Type::Any,
     }
 }

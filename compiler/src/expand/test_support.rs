@@ -3,19 +3,12 @@
 //! the stdlib, both on the real parser ([`crate::syntax::parse`]) and
 //! evaluator ([`crate::eval::ExpressionEvaluator`]).
 
-use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 use crate::value::Value;
 use indexmap::IndexMap;
 
-/// Parses a test input with the real parser; panics on a syntax error (test
-/// inputs are valid).
-pub fn parse(file: FileId, text: &str) -> ast::File {
-    let (parsed, diagnostics) = crate::syntax::parse(file, text);
-    assert!(diagnostics.is_empty(), "test input parses: {diagnostics:?}");
-    parsed
-}
+pub use crate::syntax::parse_valid as parse;
 
 /// A shop-like stack using every stdlib construct that all three targets
 /// support (the `target` block is added by [`shop_for`]).

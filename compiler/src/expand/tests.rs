@@ -348,8 +348,8 @@ struct Counting {
     calls: std::sync::atomic::AtomicUsize,
 }
 
-impl super::Evaluator for Counting {
-    fn evaluate(&self, expr: &crate::ast::Expr, roots: &dyn super::Roots) -> Result<Value, Diagnostic> {
+impl crate::eval::Evaluator for Counting {
+    fn evaluate(&self, expr: &crate::ast::Expr, roots: &dyn crate::eval::Roots) -> Result<Value, Diagnostic> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.evaluate(expr, roots)
     }

@@ -14,6 +14,7 @@
 
 mod cycles;
 mod structure;
+pub mod types;
 pub mod walk;
 
 #[cfg(test)]
@@ -29,13 +30,46 @@ use walk::{PathStep, RefPath, Visitor};
 pub use cycles::Node;
 
 /// The targets providers exist for (`target "<name>"`, `on "<name>"`).
-pub const KNOWN_TARGETS: &[&str] = crate::expand::KNOWN_TARGETS;
+pub const KNOWN_TARGETS: &[&str] = &["kubernetes", "aws", "local"];
+
+/// Attributes of `target` blocks that component bodies may read; each is
+/// null when the selected target's block does not set it. `endpoint` and
+/// `profile` configure the aws provider (an API endpoint such as moto or
+/// LocalStack, a shared-config profile); `host` and `load_balancer_image`
+/// the local one (the Docker Engine address, the nginx image).
+pub const TARGET_ATTRIBUTES: &[&str] = &[
+    "namespace",
+    "region",
+    "context",
+    "network",
+    "host",
+    "ami",
+    "endpoint",
+    "profile",
+    "load_balancer_image",
+];
+
+/// The block kinds of a stack that are not component instances.
+pub const RESERVED_KINDS: &[&str] =
+    &["variable", "locals", "output", "target", "component", "resource", "on", crate::policy::BLOCK];
 
 /// Attributes `self` has inside a component body.
 /// `autoscaled_replicas` is the replica count the autoscaler recorded for
 /// the instance in the state (null when none): see
 /// `ExpandOptions::autoscaled_replicas`.
 pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target", "stack", "autoscaled_replicas"];
+
+/// A name made valid as a DNS label (RFC 1123), as Kubernetes object names
+/// and container host names must be: lowercase, characters outside
+/// `[a-z0-9-]` become `-`, at most 63 characters.
+pub fn dns_name(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .take(63)
+        .collect();
+    mapped.trim_matches('-').to_string()
+}
 
 /// A component's declarations.
 #[derive(Debug)]
@@ -506,9 +540,7 @@ impl<'s, 'a> References<'s, 'a> {
             "count" if repetition.count => self.repetition_attribute(path, "count", &["index"]),
             "each" if repetition.each => self.repetition_attribute(path, "each", &["key", "value"]),
             "self" if in_component => self.fixed_attributes(path, "self", SELF_ATTRIBUTES),
-            "target" if in_component => {
-                self.fixed_attributes(path, "target", crate::expand::TARGET_ATTRIBUTES)
-            }
+            "target" if in_component => self.fixed_attributes(path, "target", TARGET_ATTRIBUTES),
             "network" if in_component => {
                 if let Some(network) = self.symbols.components.get("network") {
                     if let Some(output) = path.name_at(0) {

@@ -3,11 +3,11 @@
 //! attributes of component instances against their component's params.
 //! Fills [`Symbols`] on the way.
 
-use super::{name_span, ComponentSymbols, InstanceSymbol, Resolved, KNOWN_TARGETS};
+use super::types::read_type;
+use super::{name_span, ComponentSymbols, InstanceSymbol, Resolved, KNOWN_TARGETS, RESERVED_KINDS};
 use crate::ast::{Block, Body, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::expand::model::{read_type, RESERVED_KINDS};
 use crate::hash::FastMap;
 use crate::source::{Origin, Span};
 use crate::types::Type;
@@ -363,7 +363,7 @@ impl<'a> Structure<'_, 'a> {
                 if !KNOWN_TARGETS.contains(&label.name.as_str()) {
                     self.unknown_target(&label.name, label.span);
                 }
-                self.unexpected_attributes(block, crate::expand::TARGET_ATTRIBUTES, "A `target` block");
+                self.unexpected_attributes(block, super::TARGET_ATTRIBUTES, "A `target` block");
                 for inner in &block.body.blocks {
                     self.unexpected_block(inner, "a `target` block", &[]);
                 }
@@ -809,8 +809,14 @@ impl<'a> Structure<'_, 'a> {
                 continue;
             }
             set.insert(name, inner.kind.span);
+            let components = &self.resolved.symbols.components;
             let ty = self.block_types.entry((component_name, name)).or_insert_with(|| {
-                param.body.attribute("type").map_or(Type::Any, |t| read_type(&t.value, 0))
+                // What is wrong with the type itself, check reports.
+                let kinds: Vec<&str> = components.keys().copied().collect();
+                param
+                    .body
+                    .attribute("type")
+                    .map_or(Type::Any, |t| read_type(&t.value, &kinds, &mut Vec::new()))
             });
             if !matches!(ty.base(), Type::Object(_) | Type::Any) {
                 problems.push(

@@ -1,10 +1,10 @@
-//! Resolution on small stacks parsed with the expansion tests' parser.
+//! Resolution on small stacks.
 
 use super::resolve;
 use crate::ast::File;
 use crate::diagnostic::Diagnostic;
-use crate::expand::test_support::parse;
 use crate::source::FileId;
+use crate::syntax::parse_valid as parse;
 
 /// Resolves `text` (one user file) with the real stdlib; returns the codes found.
 fn diagnostics(text: &str) -> Vec<Diagnostic> {
@@ -162,4 +162,20 @@ fn a_variable_validation_may_name_its_own_variable_but_not_loop_through_locals()
     assert_eq!(codes(ok), Vec::<&str>::new());
     let looped = "variable \"n\" {\n  default = 2\n  validation {\n    condition = local.m > 1\n    message = \"m\"\n  }\n}\nlocals {\n  m = var.n\n}\n";
     assert_eq!(codes(looped), ["E0204"]);
+}
+
+/// Every function the stdlib bodies call is in the function registry, with
+/// arguments it takes (types' `list(...)` etc. aside): resolve reports E0207
+/// and E0309 from the registry.
+#[test]
+fn the_stdlib_calls_only_registered_functions() {
+    for (path, text) in crate::stdlib::files() {
+        let file = parse(FileId(0), text);
+        let mut diagnostics = Vec::new();
+        let resolved = resolve(&[&file], &[], &mut diagnostics);
+        drop(resolved);
+        let unknown: Vec<_> =
+            diagnostics.iter().filter(|d| d.code.as_str() == "E0207" || d.code.as_str() == "E0309").collect();
+        assert!(unknown.is_empty(), "{path}: {unknown:?}");
+    }
 }

@@ -48,6 +48,16 @@ pub const MAX_DEPTH: usize = 64;
 /// The most nodes on any root-to-leaf path of one expression in the AST.
 pub const MAX_EXPR_DEPTH: usize = 160;
 
+/// Parses a test input (every stage's tests, the provider crates' through
+/// the `test-support` feature); panics on a syntax error, since test inputs
+/// are valid.
+#[cfg(any(test, feature = "test-support"))]
+pub fn parse_valid(file: FileId, text: &str) -> ast::File {
+    let (parsed, diagnostics) = parse(file, text);
+    assert!(diagnostics.is_empty(), "test input parses: {diagnostics:?}");
+    parsed
+}
+
 /// Parses one file. Never fails: on a syntax error the file's body is empty
 /// and the diagnostics say why.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
