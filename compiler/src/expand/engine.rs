@@ -3,11 +3,13 @@
 //! `service.api`, `local.x`) that later items can reference.
 
 use super::address::{InstanceKey, InstancePath};
-use super::model::{BodyDecl, ComponentDecl, InstanceDecl, OutputDecl, ResourceDecl, StackDecl};
+use super::model::{
+    BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ResourceDecl, StackDecl,
+};
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{capture, Captured, DeferredExpr, DeferredObject, Named, PlanView, ResourceRef};
-use crate::ast::{Block, Expr};
+use crate::ast::Expr;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::eval::Evaluator;
@@ -59,19 +61,13 @@ pub(crate) struct Engine<'s> {
     /// Outputs of the stack's implicit `network.main`, seen by component
     /// bodies as the `network` root.
     network: Captured,
-    /// References of each expression of the stack, scanned once: a
-    /// component body's expressions are evaluated once per instance. Keyed
-    /// by the address of the shared expression; the entry holds the
-    /// expression too, so the address cannot be reused by another one.
-    references: FastMap<usize, (Arc<Expr>, Scanned)>,
-    /// The expressions of blocks (`health { path = ... }`) and target
-    /// attributes, shared as the `Arc` a `Deferred` keeps: made once per
-    /// expression of the stack, not once per instance. Keyed by the
-    /// expression's address in the stack, which outlives the expansion.
-    shared: FastMap<usize, Arc<Expr>>,
-    /// The order of each body's items (by the body's address; the same for
-    /// every instance of a component).
-    orders: FastMap<usize, Vec<usize>>,
+    /// References of each expression of the stack, scanned once (a
+    /// component body's expressions are evaluated once per instance), by
+    /// [`ExprDecl::id`].
+    references: Vec<Option<Scanned>>,
+    /// The order of each body's items (the same for every instance of a
+    /// component), by [`BodyDecl::id`].
+    orders: Vec<Option<Vec<usize>>>,
     /// Each resource node's configuration, shared with the references to
     /// it while expanding; put into its node when expansion ends, moved
     /// when nothing kept a reference (most resources), else copied.
@@ -118,7 +114,7 @@ type Visible = FastMap<String, Captured>;
 /// One item of a body, in processing order.
 #[derive(Clone, Copy)]
 enum Item<'b> {
-    Local(&'b (String, Span, Arc<Expr>)),
+    Local(&'b (String, Span, ExprDecl)),
     Resource(&'b ResourceDecl),
     Instance(&'b InstanceDecl),
 }
@@ -168,14 +164,14 @@ impl Item<'_> {
     }
 }
 
-fn block_references(block: &Block, out: &mut Vec<Reference>, depth: usize) {
+fn block_references(block: &BlockDecl, out: &mut Vec<Reference>, depth: usize) {
     if depth > MAX_COMPONENT_DEPTH {
         return;
     }
-    for attribute in &block.body.attributes {
+    for attribute in &block.attributes {
         out.extend(references(&attribute.value));
     }
-    for inner in &block.body.blocks {
+    for inner in &block.blocks {
         block_references(inner, out, depth + 1);
     }
 }
@@ -201,9 +197,8 @@ impl<'s> Engine<'s> {
             instance: None,
             evaluation_errors: 0,
             network: Captured::Value(Value::Null),
-            references: FastMap::default(),
-            shared: FastMap::default(),
-            orders: FastMap::default(),
+            references: vec![None; stack.expressions],
+            orders: vec![None; stack.bodies],
             values: Vec::new(),
             autoscaled_replicas: IndexMap::new(),
             unset_when_read: Vec::new(),
@@ -264,22 +259,16 @@ impl<'s> Engine<'s> {
     }
 
     /// The references of `expr`, scanned once.
-    fn scanned(&mut self, expr: &Arc<Expr>) -> Scanned {
-        self.references
-            .entry(Arc::as_ptr(expr) as usize)
-            .or_insert_with(|| (expr.clone(), Scanned::new(expr)))
-            .1
-            .clone()
-    }
-
-    /// `expr` of the stack as the `Arc` a `Deferred` keeps, made once.
-    fn shared(&mut self, expr: &Expr) -> Arc<Expr> {
-        self.shared.entry(expr as *const Expr as usize).or_insert_with(|| Arc::new(expr.clone())).clone()
+    fn scanned(&mut self, expr: &ExprDecl) -> Scanned {
+        if self.references.len() <= expr.id {
+            self.references.resize(expr.id + 1, None);
+        }
+        self.references[expr.id].get_or_insert_with(|| Scanned::new(expr)).clone()
     }
 
     /// Evaluates one expression against the visible roots. The value is the
     /// captured one's (see [`planned`]): returned once, not also cloned.
-    fn eval(&mut self, expr: &Arc<Expr>, visible: &Visible) -> Captured {
+    fn eval(&mut self, expr: &ExprDecl, visible: &Visible) -> Captured {
         let scanned = self.scanned(expr);
         // Rewritten for the repetition at hand only when a step needs it
         // (copying every expression's references per evaluation was a
@@ -308,7 +297,7 @@ impl<'s> Engine<'s> {
             Captured::Value(value)
         } else {
             Captured::Expr(Arc::new(DeferredExpr {
-                expr: expr.clone(),
+                expr: expr.expr.clone(),
                 scope: capture(visible, &refs),
                 planned: value,
                 evaluator: self.evaluator.clone(),
@@ -318,15 +307,14 @@ impl<'s> Engine<'s> {
     }
 
     /// A block written for an object-typed param or attribute, as an object.
-    fn eval_block(&mut self, block: &Block, visible: &Visible, depth: usize) -> Captured {
+    fn eval_block(&mut self, block: &BlockDecl, visible: &Visible, depth: usize) -> Captured {
         let mut fields = FastMap::default();
-        for attribute in &block.body.attributes {
-            let expr = self.shared(&attribute.value);
-            let captured = self.eval(&expr, visible);
+        for attribute in &block.attributes {
+            let captured = self.eval(&attribute.value, visible);
             fields.insert(attribute.name.name.clone(), captured);
         }
         if depth < MAX_COMPONENT_DEPTH {
-            for (name, captured) in self.eval_blocks(&block.body.blocks, visible, depth + 1, |_| false) {
+            for (name, captured) in self.eval_blocks(&block.blocks, visible, depth + 1, |_| false) {
                 fields.insert(name, captured);
             }
         }
@@ -337,7 +325,7 @@ impl<'s> Engine<'s> {
     /// a list-typed attribute, per `is_list`) a list of objects.
     fn eval_blocks<'b>(
         &mut self,
-        blocks: impl IntoIterator<Item = &'b Block>,
+        blocks: impl IntoIterator<Item = &'b BlockDecl>,
         visible: &Visible,
         depth: usize,
         is_list: impl Fn(&str) -> bool,
@@ -345,7 +333,7 @@ impl<'s> Engine<'s> {
         let mut grouped: FastMap<String, Vec<Captured>> = FastMap::default();
         for block in blocks {
             let captured = self.eval_block(block, visible, depth);
-            grouped.entry(block.kind.name.clone()).or_default().push(captured);
+            grouped.entry(block.name.clone()).or_default().push(captured);
         }
         grouped
             .into_iter()
@@ -362,16 +350,19 @@ impl<'s> Engine<'s> {
 
     /// The items of a body in dependency order; cycles are reported (E0204)
     /// and broken so that every item is still processed once. Found once per
-    /// body (`body` is its address): a component's body is expanded once per
+    /// body (`body` is its [`BodyDecl::id`]): a component's body is expanded once per
     /// instance, with the same items (this target's), so the same order;
     /// its cycles, reported the first time, would not be reported again.
     fn order<'b>(&mut self, body: usize, items: Vec<Item<'b>>) -> Vec<Item<'b>> {
-        if let Some(order) = self.orders.get(&body) {
+        if let Some(Some(order)) = self.orders.get(body) {
             return order.iter().map(|&i| items[i]).collect();
         }
         let order = self.find_order(&items);
         let ordered = order.iter().map(|&i| items[i]).collect();
-        self.orders.insert(body, order);
+        if self.orders.len() <= body {
+            self.orders.resize(body + 1, None);
+        }
+        self.orders[body] = Some(order);
         ordered
     }
 
@@ -461,7 +452,7 @@ impl<'s> Engine<'s> {
     fn expand_body<'b>(
         &mut self,
         body: &'b BodyDecl,
-        locals: &'b [(String, Span, Arc<Expr>)],
+        locals: &'b [(String, Span, ExprDecl)],
         mut visible: Visible,
         frame: &Frame,
     ) -> Visible {
@@ -480,7 +471,7 @@ impl<'s> Engine<'s> {
                 Arc::make_mut(fields).insert(name.to_string(), Captured::Value(Value::Unknown));
             }
         }
-        for item in self.order(body as *const BodyDecl as usize, items) {
+        for item in self.order(body.id, items) {
             let (root, name, captured) = match item {
                 Item::Local((name, _, expr)) => {
                     let captured = self.eval(expr, &visible);
@@ -656,12 +647,12 @@ impl<'s> Engine<'s> {
                 spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
                 written.insert(attribute.name.name.clone(), Written::Attribute(captured));
             }
-            let block_values = self.eval_blocks(decl.blocks.iter().map(|b| b.as_ref()), &scope, 0, |name| {
+            let block_values = self.eval_blocks(&decl.blocks, &scope, 0, |name| {
                 schema.attributes.get(name).is_some_and(|a| matches!(a.ty.base(), Type::List(_)))
             });
             for block in &decl.blocks {
-                if !spans.iter().any(|(n, _, _)| *n == block.kind.name) {
-                    spans.push((block.kind.name.clone(), block.kind.span, block.span));
+                if !spans.iter().any(|(n, _, _)| *n == block.name) {
+                    spans.push((block.name.clone(), block.name_span, block.span));
                 }
             }
             for (name, captured) in block_values {
@@ -926,9 +917,7 @@ impl<'s> Engine<'s> {
             let captured = self.eval(&attribute.value, visible);
             written.insert(attribute.name.name.clone(), captured);
         }
-        for (name, captured) in
-            self.eval_blocks(decl.blocks.iter().map(|b| b.as_ref()), visible, 0, |_| false)
-        {
+        for (name, captured) in self.eval_blocks(&decl.blocks, visible, 0, |_| false) {
             written.entry(name).or_insert(captured);
         }
         let mut params = FastMap::default();
@@ -997,8 +986,7 @@ impl<'s> Engine<'s> {
                 .collect();
             let decl = self.stack.targets.iter().find(|t| t.name == target);
             for attribute in decl.iter().flat_map(|decl| &decl.attributes) {
-                let expr = self.shared(&attribute.value);
-                let captured = self.eval(&expr, &visible);
+                let captured = self.eval(&attribute.value, &visible);
                 fields.insert(attribute.name.name.clone(), captured);
             }
             // A setting the target's provider cannot do without, left out:

@@ -6,8 +6,15 @@
 //!
 //! Structural problems (unknown block kinds, wrong labels) were reported by
 //! `check`; here such blocks are skipped, never panicked on.
+//!
+//! Reading lowers once: every expression expansion evaluates is numbered
+//! ([`ExprDecl::id`]) and shared (not copied) with every repetition's
+//! `Deferred`, nested blocks are read into [`BlockDecl`]s, and every body
+//! is numbered ([`BodyDecl::id`]), so what expansion learns about an
+//! expression or a body once (its references, its items' order) is kept in
+//! a table by number: nothing is keyed by an address.
 
-use crate::ast::{Attribute, Block, Body, Expr, File};
+use crate::ast::{Attribute, Block, Body, Expr, File, Ident};
 use crate::resolve::types::read_type;
 use crate::resolve::RESERVED_KINDS;
 use crate::source::Span;
@@ -15,21 +22,38 @@ use crate::types::Type;
 use indexmap::IndexMap;
 use std::sync::Arc;
 
+/// An expression of the stack as expansion keeps it: numbered in reading
+/// order (from 0 to [`StackDecl::expressions`]) and shared with every
+/// `Deferred` made from it.
+#[derive(Clone, Debug)]
+pub struct ExprDecl {
+    pub id: usize,
+    pub expr: Arc<Expr>,
+}
+
+impl std::ops::Deref for ExprDecl {
+    type Target = Expr;
+
+    fn deref(&self) -> &Expr {
+        &self.expr
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TargetDecl {
     pub name: String,
     pub span: Span,
     /// `target "aws"`: the keyword and label.
     pub header: Span,
-    /// The block's attributes (`region`, `namespace`), as expressions.
-    pub attributes: Vec<Attribute>,
+    /// The block's attributes (`region`, `namespace`).
+    pub attributes: Vec<AttributeDecl>,
 }
 
 #[derive(Clone, Debug)]
 pub struct ParamDecl {
     pub name: String,
     pub span: Span,
-    pub default: Option<Arc<Expr>>,
+    pub default: Option<ExprDecl>,
     /// Declared with a `default` (possibly null): the instance may omit it.
     pub has_default: bool,
     /// The declared type, as far as expansion needs it (object fields, to
@@ -41,27 +65,28 @@ pub struct ParamDecl {
 pub struct OutputDecl {
     pub name: String,
     pub span: Span,
-    pub value: Option<Arc<Expr>>,
+    pub value: Option<ExprDecl>,
     pub sensitive: bool,
 }
 
-/// `name = value` in a resource or instance block, the value shared (not
-/// copied) with every repetition's `Deferred`.
+/// `name = value` in a resource, instance, target or nested block.
 #[derive(Clone, Debug)]
 pub struct AttributeDecl {
-    pub name: crate::ast::Ident,
-    pub value: Arc<Expr>,
+    pub name: Ident,
+    pub value: ExprDecl,
     pub span: Span,
 }
 
-impl AttributeDecl {
-    fn new(attribute: &Attribute) -> AttributeDecl {
-        AttributeDecl {
-            name: attribute.name.clone(),
-            value: Arc::new(attribute.value.clone()),
-            span: attribute.span,
-        }
-    }
+/// A block nested in a resource or instance (`health { path = "/" }`),
+/// written for an object- or list-typed attribute or param.
+#[derive(Clone, Debug)]
+pub struct BlockDecl {
+    /// Its kind: the attribute or param it gives.
+    pub name: String,
+    pub name_span: Span,
+    pub span: Span,
+    pub attributes: Vec<AttributeDecl>,
+    pub blocks: Vec<BlockDecl>,
 }
 
 /// `resource "<type>" "<name>" { ... }`.
@@ -71,14 +96,14 @@ pub struct ResourceDecl {
     pub type_span: Span,
     pub name: String,
     pub span: Span,
-    pub count: Option<Arc<Expr>>,
-    pub for_each: Option<Arc<Expr>>,
+    pub count: Option<ExprDecl>,
+    pub for_each: Option<ExprDecl>,
     /// Explicit `depends_on = [...]`.
-    pub depends_on: Option<Arc<Expr>>,
+    pub depends_on: Option<ExprDecl>,
     /// Configuration attributes (meta-arguments removed).
     pub attributes: Vec<AttributeDecl>,
     /// Nested blocks, written for object- or list-typed attributes.
-    pub blocks: Vec<Arc<Block>>,
+    pub blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
 }
@@ -95,7 +120,7 @@ pub struct InstanceDecl {
     pub header: Span,
     pub attributes: Vec<AttributeDecl>,
     /// Blocks written for object-typed params (`health { ... }`).
-    pub blocks: Vec<Arc<Block>>,
+    pub blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
 }
@@ -103,6 +128,8 @@ pub struct InstanceDecl {
 /// The items of a stack's top level or of a component's `on` block.
 #[derive(Clone, Debug, Default)]
 pub struct BodyDecl {
+    /// Numbered in reading order, from 0 to [`StackDecl::bodies`].
+    pub id: usize,
     pub resources: Vec<ResourceDecl>,
     pub instances: Vec<InstanceDecl>,
     pub outputs: Vec<OutputDecl>,
@@ -128,12 +155,20 @@ pub struct StackDecl {
     /// between stacks.
     pub name: String,
     pub targets: Vec<TargetDecl>,
-    pub locals: Vec<(String, Span, Arc<Expr>)>,
+    pub locals: Vec<(String, Span, ExprDecl)>,
     pub components: IndexMap<String, ComponentDecl>,
     /// Top-level items; those inside `on "<target>"` carry their target.
     pub body: BodyDecl,
     pub outputs: Vec<OutputDecl>,
+    /// How many expressions were numbered ([`ExprDecl::id`]).
+    pub expressions: usize,
+    /// How many bodies were numbered ([`BodyDecl::id`]).
+    pub bodies: usize,
 }
+
+/// Deepest nested block read (expansion evaluates fewer levels still:
+/// `MAX_COMPONENT_DEPTH`).
+const MAX_BLOCK_DEPTH: usize = 64;
 
 fn label(block: &Block, index: usize) -> Option<&str> {
     block.labels.get(index).map(|l| l.name.as_str())
@@ -150,132 +185,178 @@ fn header(block: &Block) -> Span {
     })
 }
 
-fn attribute_expr(body: &Body, name: &str) -> Option<Arc<Expr>> {
-    body.attribute(name).map(|a| Arc::new(a.value.clone()))
-}
-
 fn is_true(body: &Body, name: &str) -> bool {
     matches!(body.attribute(name).map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)))
 }
 
-fn output(block: &Block) -> Option<OutputDecl> {
-    Some(OutputDecl {
-        name: label(block, 0)?.to_string(),
-        span: block.span,
-        value: attribute_expr(&block.body, "value"),
-        sensitive: is_true(&block.body, "sensitive"),
-    })
-}
-
 const RESOURCE_META: &[&str] = &["count", "for_each", "depends_on", "lifecycle"];
 
-fn resource(block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
-    let type_label = block.labels.first()?;
-    Some(ResourceDecl {
-        type_name: type_label.name.clone(),
-        type_span: type_label.span,
-        name: label(block, 1)?.to_string(),
-        span: block.span,
-        count: attribute_expr(&block.body, "count"),
-        for_each: attribute_expr(&block.body, "for_each"),
-        depends_on: attribute_expr(&block.body, "depends_on"),
-        attributes: block
-            .body
-            .attributes
-            .iter()
-            .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
-            .map(AttributeDecl::new)
-            .collect(),
-        blocks: block
-            .body
-            .blocks
-            .iter()
-            .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
-            .map(|b| Arc::new(b.clone()))
-            .collect(),
-        target: target.map(str::to_string),
-    })
+/// Reads a stack, numbering expressions and bodies as it goes.
+#[derive(Default)]
+struct Reader<'k> {
+    /// The component kinds, which a param's type may name (`type = service`).
+    kinds: Vec<&'k str>,
+    expressions: usize,
+    bodies: usize,
 }
 
-fn instance(block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
-    Some(InstanceDecl {
-        kind: block.kind.name.clone(),
-        kind_span: block.kind.span,
-        name: label(block, 0)?.to_string(),
-        span: block.span,
-        header: header(block),
-        attributes: block.body.attributes.iter().map(AttributeDecl::new).collect(),
-        // `reconcile { ... }` is the instance's reconcile policy, not a param.
-        blocks: block
-            .body
-            .blocks
-            .iter()
-            .filter(|b| b.kind.name != crate::policy::BLOCK)
-            .map(|b| Arc::new(b.clone()))
-            .collect(),
-        target: target.map(str::to_string),
-    })
-}
+impl Reader<'_> {
+    fn expr(&mut self, expr: &Expr) -> ExprDecl {
+        self.expressions += 1;
+        ExprDecl { id: self.expressions - 1, expr: Arc::new(expr.clone()) }
+    }
 
-/// Reads the items of a body: resources, instances, outputs, and (when
-/// `allow_on`) nested `on "<target>"` blocks, whose items carry the target.
-fn read_body(body: &Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
-    for block in &body.blocks {
-        match block.kind.name.as_str() {
-            "resource" => into.resources.extend(resource(block, target)),
-            "output" if component_level => into.outputs.extend(output(block)),
-            "on" if target.is_none() && !component_level => {
-                if let Some(name) = label(block, 0) {
-                    read_body(&block.body, Some(name), into, component_level);
-                }
-            }
-            kind if RESERVED_KINDS.contains(&kind) || kind == "param" => {}
-            _ => into.instances.extend(instance(block, target)),
+    fn attribute_expr(&mut self, body: &Body, name: &str) -> Option<ExprDecl> {
+        body.attribute(name).map(|a| self.expr(&a.value))
+    }
+
+    fn attribute(&mut self, attribute: &Attribute) -> AttributeDecl {
+        AttributeDecl {
+            name: attribute.name.clone(),
+            value: self.expr(&attribute.value),
+            span: attribute.span,
         }
     }
-}
 
-fn component(block: &Block, kinds: &[&str]) -> Option<ComponentDecl> {
-    let mut decl = ComponentDecl {
-        name: label(block, 0)?.to_string(),
-        span: block.span,
-        header: header(block),
-        params: IndexMap::new(),
-        outputs: Vec::new(),
-        on: IndexMap::new(),
-    };
-    for inner in &block.body.blocks {
-        match inner.kind.name.as_str() {
-            "param" => {
-                if let Some(name) = label(inner, 0) {
-                    let default = inner.body.attribute("default");
-                    decl.params.insert(
-                        name.to_string(),
-                        ParamDecl {
-                            name: name.to_string(),
-                            span: inner.span,
-                            default: default.map(|a| Arc::new(a.value.clone())),
-                            has_default: default.is_some(),
-                            ty: inner
-                                .body
-                                .attribute("type")
-                                .map_or(Type::Any, |a| read_type(&a.value, kinds, &mut Vec::new())),
-                        },
-                    );
-                }
-            }
-            "output" => decl.outputs.extend(output(inner)),
-            "on" => {
-                if let Some(target) = label(inner, 0) {
-                    let mut body = BodyDecl::default();
-                    read_body(&inner.body, Some(target), &mut body, true);
-                    decl.on.insert(target.to_string(), (inner.span, body));
-                }
-            }
-            _ => {}
+    fn body_id(&mut self) -> usize {
+        self.bodies += 1;
+        self.bodies - 1
+    }
+
+    fn block(&mut self, block: &Block, depth: usize) -> BlockDecl {
+        BlockDecl {
+            name: block.kind.name.clone(),
+            name_span: block.kind.span,
+            span: block.span,
+            attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
+            blocks: match depth < MAX_BLOCK_DEPTH {
+                true => block.body.blocks.iter().map(|b| self.block(b, depth + 1)).collect(),
+                false => Vec::new(),
+            },
         }
     }
-    Some(decl)
+
+    fn output(&mut self, block: &Block) -> Option<OutputDecl> {
+        Some(OutputDecl {
+            name: label(block, 0)?.to_string(),
+            span: block.span,
+            value: self.attribute_expr(&block.body, "value"),
+            sensitive: is_true(&block.body, "sensitive"),
+        })
+    }
+
+    fn resource(&mut self, block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
+        let type_label = block.labels.first()?;
+        let name = label(block, 1)?.to_string();
+        Some(ResourceDecl {
+            type_name: type_label.name.clone(),
+            type_span: type_label.span,
+            name,
+            span: block.span,
+            count: self.attribute_expr(&block.body, "count"),
+            for_each: self.attribute_expr(&block.body, "for_each"),
+            depends_on: self.attribute_expr(&block.body, "depends_on"),
+            attributes: block
+                .body
+                .attributes
+                .iter()
+                .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
+                .map(|a| self.attribute(a))
+                .collect(),
+            blocks: block
+                .body
+                .blocks
+                .iter()
+                .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
+                .map(|b| self.block(b, 0))
+                .collect(),
+            target: target.map(str::to_string),
+        })
+    }
+
+    fn instance(&mut self, block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
+        let name = label(block, 0)?.to_string();
+        Some(InstanceDecl {
+            kind: block.kind.name.clone(),
+            kind_span: block.kind.span,
+            name,
+            span: block.span,
+            header: header(block),
+            attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
+            // `reconcile { ... }` is the instance's reconcile policy, not a param.
+            blocks: block
+                .body
+                .blocks
+                .iter()
+                .filter(|b| b.kind.name != crate::policy::BLOCK)
+                .map(|b| self.block(b, 0))
+                .collect(),
+            target: target.map(str::to_string),
+        })
+    }
+
+    /// Reads the items of a body: resources, instances, outputs, and (at
+    /// the stack's top level) nested `on "<target>"` blocks, whose items
+    /// carry the target.
+    fn read_body(&mut self, body: &Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
+        for block in &body.blocks {
+            match block.kind.name.as_str() {
+                "resource" => into.resources.extend(self.resource(block, target)),
+                "output" if component_level => into.outputs.extend(self.output(block)),
+                "on" if target.is_none() && !component_level => {
+                    if let Some(name) = label(block, 0) {
+                        self.read_body(&block.body, Some(name), into, component_level);
+                    }
+                }
+                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => {}
+                _ => into.instances.extend(self.instance(block, target)),
+            }
+        }
+    }
+
+    fn component(&mut self, block: &Block) -> Option<ComponentDecl> {
+        let mut decl = ComponentDecl {
+            name: label(block, 0)?.to_string(),
+            span: block.span,
+            header: header(block),
+            params: IndexMap::new(),
+            outputs: Vec::new(),
+            on: IndexMap::new(),
+        };
+        for inner in &block.body.blocks {
+            match inner.kind.name.as_str() {
+                "param" => {
+                    if let Some(name) = label(inner, 0) {
+                        let default = inner.body.attribute("default");
+                        let ty = inner
+                            .body
+                            .attribute("type")
+                            .map_or(Type::Any, |a| read_type(&a.value, &self.kinds, &mut Vec::new()));
+                        decl.params.insert(
+                            name.to_string(),
+                            ParamDecl {
+                                name: name.to_string(),
+                                span: inner.span,
+                                default: default.map(|a| self.expr(&a.value)),
+                                has_default: default.is_some(),
+                                ty,
+                            },
+                        );
+                    }
+                }
+                "output" => decl.outputs.extend(self.output(inner)),
+                "on" => {
+                    if let Some(target) = label(inner, 0) {
+                        let mut body = BodyDecl { id: self.body_id(), ..BodyDecl::default() };
+                        self.read_body(&inner.body, Some(target), &mut body, true);
+                        decl.on.insert(target.to_string(), (inner.span, body));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(decl)
+    }
 }
 
 impl StackDecl {
@@ -287,26 +368,29 @@ impl StackDecl {
     ) -> StackDecl {
         let stdlib: Vec<&File> = stdlib.into_iter().collect();
         let user: Vec<&File> = user.into_iter().collect();
-        // The component kinds, which a param's type may name (`type = service`).
-        let kinds: Vec<&str> = stdlib
-            .iter()
-            .chain(&user)
-            .flat_map(|file| file.body.blocks_of("component"))
-            .filter_map(|block| label(block, 0))
-            .collect();
+        let mut reader = Reader {
+            kinds: stdlib
+                .iter()
+                .chain(&user)
+                .flat_map(|file| file.body.blocks_of("component"))
+                .filter_map(|block| label(block, 0))
+                .collect(),
+            ..Reader::default()
+        };
         let mut stack = StackDecl::default();
         for file in stdlib {
             for block in file.body.blocks_of("component") {
-                if let Some(decl) = component(block, &kinds) {
+                if let Some(decl) = reader.component(block) {
                     stack.components.insert(decl.name.clone(), decl);
                 }
             }
         }
+        stack.body.id = reader.body_id();
         for file in user {
             for block in &file.body.blocks {
                 match block.kind.name.as_str() {
                     "component" => {
-                        if let Some(decl) = component(block, &kinds) {
+                        if let Some(decl) = reader.component(block) {
                             stack.components.insert(decl.name.clone(), decl);
                         }
                     }
@@ -316,33 +400,34 @@ impl StackDecl {
                                 name: name.to_string(),
                                 span: block.span,
                                 header: header(block),
-                                attributes: block.body.attributes.clone(),
+                                attributes: block
+                                    .body
+                                    .attributes
+                                    .iter()
+                                    .map(|a| reader.attribute(a))
+                                    .collect(),
                             });
                         }
                     }
                     "locals" => {
                         for attribute in &block.body.attributes {
-                            stack.locals.push((
-                                attribute.name.name.clone(),
-                                attribute.span,
-                                Arc::new(attribute.value.clone()),
-                            ));
+                            let value = reader.expr(&attribute.value);
+                            stack.locals.push((attribute.name.name.clone(), attribute.span, value));
                         }
                     }
-                    "output" => stack.outputs.extend(output(block)),
+                    "output" => stack.outputs.extend(reader.output(block)),
                     _ => {}
                 }
             }
-            let mut top = BodyDecl::default();
-            read_body(&file.body, None, &mut top, false);
-            stack.body.resources.append(&mut top.resources);
-            stack.body.instances.append(&mut top.instances);
+            reader.read_body(&file.body, None, &mut stack.body, false);
         }
         // `backend "s3" {}` says where the state is kept (the binary reads
         // it): not an instance, unless the stack defines a `backend` component.
         if !stack.components.contains_key("backend") {
             stack.body.instances.retain(|instance| instance.kind != "backend" || instance.target.is_some());
         }
+        stack.expressions = reader.expressions;
+        stack.bodies = reader.bodies;
         stack
     }
 }

@@ -454,3 +454,65 @@ fn a_replaced_dependency_is_unknown_through_a_chain_of_references() {
     let kept = seed.evaluate(&planned(Value::string("10.0.0.7"))).unwrap();
     assert_eq!(kept.get_path(&["input", "url"]), Some(&Value::string("http://10.0.0.7")));
 }
+
+/// Reading numbers every expression and every body once, from 0 up to the
+/// stack's counts: expansion's per-expression and per-body tables (scanned
+/// references, item orders) are indexed by these numbers, so two that
+/// shared one would mix up their facts.
+#[test]
+fn reading_numbers_each_expression_and_body_once() {
+    use super::model::{AttributeDecl, BlockDecl, BodyDecl, ExprDecl, OutputDecl};
+    fn attributes<'a>(attributes: &'a [AttributeDecl], out: &mut Vec<&'a ExprDecl>) {
+        out.extend(attributes.iter().map(|a| &a.value));
+    }
+    fn blocks<'a>(written: &'a [BlockDecl], out: &mut Vec<&'a ExprDecl>) {
+        for block in written {
+            attributes(&block.attributes, out);
+            blocks(&block.blocks, out);
+        }
+    }
+    fn outputs<'a>(outputs: &'a [OutputDecl], out: &mut Vec<&'a ExprDecl>) {
+        out.extend(outputs.iter().filter_map(|o| o.value.as_ref()));
+    }
+    fn body<'a>(body: &'a BodyDecl, out: &mut Vec<&'a ExprDecl>) {
+        for r in &body.resources {
+            out.extend([&r.count, &r.for_each, &r.depends_on].into_iter().flatten());
+            attributes(&r.attributes, out);
+            blocks(&r.blocks, out);
+        }
+        for i in &body.instances {
+            attributes(&i.attributes, out);
+            blocks(&i.blocks, out);
+        }
+        outputs(&body.outputs, out);
+    }
+    let stdlib: Vec<crate::ast::File> = crate::stdlib::files()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
+        .collect();
+    let user = parse(FileId(0), &super::test_support::shop_for("aws"));
+    let stack = StackDecl::read(&stdlib, [&user]);
+    let mut exprs = Vec::new();
+    let mut bodies = vec![stack.body.id];
+    body(&stack.body, &mut exprs);
+    outputs(&stack.outputs, &mut exprs);
+    exprs.extend(stack.locals.iter().map(|(_, _, e)| e));
+    for target in &stack.targets {
+        attributes(&target.attributes, &mut exprs);
+    }
+    for component in stack.components.values() {
+        exprs.extend(component.params.values().filter_map(|p| p.default.as_ref()));
+        outputs(&component.outputs, &mut exprs);
+        for (_, on) in component.on.values() {
+            bodies.push(on.id);
+            body(on, &mut exprs);
+        }
+    }
+    let mut ids: Vec<usize> = exprs.iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    assert!(ids.len() > 100, "the shop with the stdlib has many expressions");
+    assert_eq!(ids, (0..stack.expressions).collect::<Vec<_>>(), "each expression numbered once");
+    bodies.sort_unstable();
+    assert_eq!(bodies, (0..stack.bodies).collect::<Vec<_>>(), "each body numbered once");
+}
