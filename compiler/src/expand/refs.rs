@@ -3,7 +3,8 @@
 //! to order the items of a body, to record a resource's direct dependencies,
 //! and to capture only the parts of a scope an expression can reach.
 
-use crate::ast::{Expr, ExprKind, SplatStep, TemplatePart};
+use crate::ast::{Expr, ExprKind, TemplatePart};
+use crate::resolve::walk::{walk, RefPath, Visitor};
 use crate::source::Span;
 
 /// One step after the root of a reference.
@@ -48,132 +49,23 @@ pub struct Reference {
     pub span: Span,
 }
 
-/// Depth beyond which expressions are not walked (the parser bounds nesting
-/// well below this; the guard keeps this walk safe on its own).
-const MAX_DEPTH: usize = 256;
-
-/// Every reference in `expr`, in source order. Names bound by `for`
+/// Every reference in `expr`, in source order (the one walk,
+/// [`crate::resolve::walk`]), with its static steps. Names bound by `for`
 /// expressions inside it are not references.
 pub fn references(expr: &Expr) -> Vec<Reference> {
-    let mut out = Vec::new();
-    let mut bound = Vec::new();
-    walk(expr, &mut bound, &mut out, 0);
-    out
+    struct Collect(Vec<Reference>);
+    impl<'a> Visitor<'a> for Collect {
+        fn reference(&mut self, path: RefPath<'a>) {
+            self.0.extend(traversal(path.expr));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    walk(expr, &mut collect);
+    collect.0
 }
 
-fn walk(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    if let Some(reference) = traversal(expr) {
-        if !bound.contains(&reference.root) {
-            out.push(reference);
-        }
-        // Dynamic indexes inside the traversal may reference more.
-        walk_indexes(expr, bound, out, depth + 1);
-        return;
-    }
-    match &expr.kind {
-        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Variable(_) => {}
-        ExprKind::Template(parts) => walk_template(parts, bound, out, depth + 1),
-        ExprKind::List(items) => items.iter().for_each(|e| walk(e, bound, out, depth + 1)),
-        ExprKind::Object(fields) => {
-            for (key, value) in fields {
-                walk(key, bound, out, depth + 1);
-                walk(value, bound, out, depth + 1);
-            }
-        }
-        ExprKind::GetAttr(inner, _) => walk(inner, bound, out, depth + 1),
-        ExprKind::Index(inner, index) => {
-            walk(inner, bound, out, depth + 1);
-            walk(index, bound, out, depth + 1);
-        }
-        ExprKind::Splat(inner, steps) => {
-            walk(inner, bound, out, depth + 1);
-            for step in steps {
-                if let SplatStep::Index(index) = step {
-                    walk(index, bound, out, depth + 1);
-                }
-            }
-        }
-        ExprKind::Call(_, args, _) => args.iter().for_each(|e| walk(e, bound, out, depth + 1)),
-        ExprKind::Unary(_, inner) | ExprKind::Paren(inner) => walk(inner, bound, out, depth + 1),
-        ExprKind::Binary(_, left, right) => {
-            walk(left, bound, out, depth + 1);
-            walk(right, bound, out, depth + 1);
-        }
-        ExprKind::Conditional(condition, then, otherwise) => {
-            walk(condition, bound, out, depth + 1);
-            walk(then, bound, out, depth + 1);
-            walk(otherwise, bound, out, depth + 1);
-        }
-        ExprKind::For(for_expr) => {
-            walk(&for_expr.collection, bound, out, depth + 1);
-            let before = bound.len();
-            if let Some(key) = &for_expr.key_var {
-                bound.push(key.name.clone());
-            }
-            bound.push(for_expr.value_var.name.clone());
-            if let Some(key) = &for_expr.key {
-                walk(key, bound, out, depth + 1);
-            }
-            walk(&for_expr.value, bound, out, depth + 1);
-            if let Some(condition) = &for_expr.condition {
-                walk(condition, bound, out, depth + 1);
-            }
-            bound.truncate(before);
-        }
-    }
-}
-
-fn walk_template(parts: &[TemplatePart], bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    for part in parts {
-        match part {
-            TemplatePart::Literal(_) => {}
-            TemplatePart::Interpolation(expr) => walk(expr, bound, out, depth + 1),
-            TemplatePart::If(condition, then, otherwise) => {
-                walk(condition, bound, out, depth + 1);
-                walk_template(then, bound, out, depth + 1);
-                walk_template(otherwise, bound, out, depth + 1);
-            }
-            TemplatePart::For(key, value, collection, body) => {
-                walk(collection, bound, out, depth + 1);
-                let before = bound.len();
-                if let Some(key) = key {
-                    bound.push(key.name.clone());
-                }
-                bound.push(value.name.clone());
-                walk_template(body, bound, out, depth + 1);
-                bound.truncate(before);
-            }
-        }
-    }
-}
-
-/// The indexes of a traversal that are not literals (`a[var.i].b`).
-fn walk_indexes(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>, depth: usize) {
-    let mut current = expr;
-    let mut steps = 0;
-    loop {
-        steps += 1;
-        if steps > MAX_DEPTH {
-            return;
-        }
-        match &current.kind {
-            ExprKind::GetAttr(inner, _) => current = inner,
-            ExprKind::Index(inner, index) => {
-                if literal_key(index).is_none() {
-                    walk(index, bound, out, depth + 1);
-                }
-                current = inner;
-            }
-            _ => return,
-        }
-    }
-}
+/// Longest traversal read (the walk gives none longer).
+const MAX_STEPS: usize = crate::resolve::walk::MAX_DEPTH;
 
 fn literal_key(expr: &Expr) -> Option<String> {
     match &expr.kind {
@@ -194,7 +86,7 @@ fn traversal(expr: &Expr) -> Option<Reference> {
     let mut depth = 0;
     loop {
         depth += 1;
-        if depth > MAX_DEPTH {
+        if depth > MAX_STEPS + 1 {
             return None;
         }
         match &current.kind {

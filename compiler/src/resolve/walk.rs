@@ -1,7 +1,9 @@
 //! The names an expression uses, read from its syntax with a span for every
 //! step, so a diagnostic can point at the exact part of `service.api.uri`
 //! that is wrong. Names bound by `for` expressions (and template `for`
-//! directives) are not references.
+//! directives) are not references. The one walk over references: resolve
+//! and check visit with it, and expansion reads each reference's static
+//! steps from the traversal it gives ([`RefPath::expr`]).
 
 use crate::ast::{Expr, ExprKind, Ident, SplatStep, TemplatePart};
 
@@ -31,6 +33,9 @@ pub struct RefPath<'a> {
     pub len: usize,
     /// The whole traversal.
     pub span: crate::source::Span,
+    /// The traversal's expression (`root.a[0].b`), for a reader that
+    /// needs every step.
+    pub expr: &'a Expr,
 }
 
 impl<'a> RefPath<'a> {
@@ -111,7 +116,9 @@ fn traversal(expr: &Expr) -> Option<RefPath<'_>> {
     let mut current = expr;
     for len in 0..MAX_DEPTH {
         let step = match &current.kind {
-            ExprKind::Variable(root) => return Some(RefPath { root, first, second, len, span: expr.span }),
+            ExprKind::Variable(root) => {
+                return Some(RefPath { root, first, second, len, span: expr.span, expr });
+            }
             ExprKind::GetAttr(inner, name) => {
                 current = inner;
                 PathStep::Attr(name)
@@ -152,10 +159,11 @@ fn walk_expr<'a>(expr: &'a Expr, bound: &mut Vec<&'a str>, visitor: &mut dyn Vis
         return;
     }
     if let Some(path) = traversal(expr) {
-        walk_chain_indexes(expr, bound, visitor, depth);
+        // The traversal, then the references in its indexes: source order.
         if !bound.contains(&path.root.name.as_str()) {
             visitor.reference(path);
         }
+        walk_chain_indexes(expr, bound, visitor, depth);
         return;
     }
     match &expr.kind {
