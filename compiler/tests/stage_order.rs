@@ -52,12 +52,36 @@ fn layer_of(module: &str) -> Option<usize> {
 }
 
 /// The text without comments (doc links may name any module) and without
-/// the contents of string literals (a test's input may mention anything).
+/// the contents of string literals, raw ones included (a test's input may
+/// mention anything).
 fn code_of(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     let mut in_string = false;
+    let mut previous = ' ';
     while let Some(c) = chars.next() {
+        if !in_string && c == 'r' && !(previous.is_alphanumeric() || previous == '_') {
+            // `r"..."`, `r#"..."#`: skipped to the quote and as many `#`.
+            let hashes = chars.clone().take_while(|&h| h == '#').count();
+            if chars.clone().nth(hashes) == Some('"') {
+                chars.nth(hashes);
+                let closing: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                let mut seen = String::new();
+                for c in chars.by_ref() {
+                    seen.push(c);
+                    if c == '\n' {
+                        out.push('\n');
+                    }
+                    if seen.ends_with(&closing) {
+                        break;
+                    }
+                }
+                out.push_str("r\"\"");
+                previous = '"';
+                continue;
+            }
+        }
+        previous = c;
         if in_string {
             match c {
                 '\\' => {
@@ -197,8 +221,8 @@ fn no_module_imports_a_later_stage() {
 #[test]
 fn the_scanner_finds_every_form_of_path() {
     let code = code_of(
-        "use crate::a::b;\nuse crate::{c, d::{e, f}, g};\nlet x = crate::h::i();\n// crate::j\nlet s = \"crate::k\";\nother_crate::l;\nlet q = '\"'; crate::m;",
+        "use crate::a::b;\nuse crate::{c, d::{e, f}, g};\nlet x = crate::h::i();\n// crate::j\nlet s = \"crate::k\";\nother_crate::l;\nlet q = '\"'; crate::m;\nlet r = r#\"a \"crate::n\" \"# ; crate::o;",
     );
     let found: Vec<String> = named_modules(&code).into_iter().collect();
-    assert_eq!(found, ["a", "c", "d", "g", "h", "m"]);
+    assert_eq!(found, ["a", "c", "d", "g", "h", "m", "o"]);
 }
