@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod manifest;
+pub mod rollout;
 pub mod yaml;
 
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
