@@ -362,10 +362,12 @@ component "service" {
                   failureThreshold = 3
                 }
               }]
+              # One volume per object, however many paths mount it: the API
+              # server refuses two volumes of one name.
               volumes = concat(
-                [for path, config in param.config_mounts : { name = "config-${config.name}", configMap = { name = config.name } }],
-                [for path, secret in param.secret_mounts : { name = "secret-${secret.name}", secret = { secretName = secret.name } }],
-                [for path, volume in param.volumes : { name = "volume-${volume.name}", persistentVolumeClaim = { claimName = volume.name } }]
+                [for name in distinct([for path, config in param.config_mounts : config.name]) : { name = "config-${name}", configMap = { name = name } }],
+                [for name in distinct([for path, secret in param.secret_mounts : secret.name]) : { name = "secret-${name}", secret = { secretName = name } }],
+                [for name in distinct([for path, volume in param.volumes : volume.name]) : { name = "volume-${name}", persistentVolumeClaim = { claimName = name } }]
               )
             }
           }

@@ -627,3 +627,38 @@ fn explain_rollout_prints_the_kubernetes_rollout_page() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.starts_with("# E0203: "), "{}", run.stdout);
 }
+
+/// Objects the official schemas accept but that will not work once
+/// applied are written, each with a warning naming the setting to fix.
+#[test]
+fn manifests_that_would_not_work_are_warnings() {
+    let dir = stack(
+        r#"
+service "worker" {
+  image = "registry.example.com/worker:1.0"
+  health { path = "/healthz" }
+}
+
+service "api" {
+  image = "registry.example.com/api:1.0"
+  port  = 8080
+  autoscale {
+    min = 2
+    max = 6
+  }
+  rollout {
+    max_surge       = "0"
+    max_unavailable = "0%"
+  }
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("unworkable_warnings", run.transcript());
+    assert_eq!(listing(&dir.path().join("out")).len(), 5);
+}

@@ -23,7 +23,9 @@
 //! set. A build that needs nothing generated only reads the state, unlocked.
 //!
 //! A Service whose selector matches no workload of the build, or an
-//! autoscaler whose target is not in it, is a warning on stderr. Each
+//! autoscaler whose target is not in it, is a warning on stderr; so is an
+//! object the schemas accept but that will not work once applied
+//! (`stackc_provider_kubernetes::checks`). Each
 //! workload with a rollout gets a line on stderr saying what its manifests
 //! do when a new version ships (`stackc_provider_kubernetes::rollout`):
 //! stackc carries out no rollout step on Kubernetes.
@@ -154,6 +156,10 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             // the API server would accept silently.
             if let Ok(all) = stackc_provider_kubernetes::manifest::collect(&compiled.graph) {
                 for problem in stackc_provider_kubernetes::manifest::dangling_references(&all) {
+                    let _ = writeln!(err, "warning: {problem}");
+                }
+                // Valid by the schemas, refused or useless once applied.
+                for problem in stackc_provider_kubernetes::checks::unworkable(&all) {
                     let _ = writeln!(err, "warning: {problem}");
                 }
                 // What the files do when a new version ships: stackc carries

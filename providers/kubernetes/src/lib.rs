@@ -10,6 +10,7 @@
 //! client (server-side apply) comes with the provider issue.
 
 pub mod build;
+pub mod checks;
 pub mod manifest;
 pub mod rollout;
 pub mod yaml;

@@ -14,6 +14,7 @@ use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
 use stackc_compiler::types::Type;
 use stackc_compiler::Value;
+use stackc_provider_kubernetes::checks::unworkable;
 use stackc_provider_kubernetes::manifest::{collect, dangling_references, to_yaml_stream, Manifest};
 use stackc_provider_kubernetes::rollout::describe;
 
@@ -74,6 +75,7 @@ fn selectors_and_autoscaler_targets_match_workloads_of_the_build() {
         ]
     );
     assert_eq!(dangling_references(&manifests), Vec::<String>::new());
+    assert_eq!(unworkable(&manifests), Vec::<String>::new());
 }
 
 #[test]
@@ -199,6 +201,7 @@ fn each_rollout_strategy_is_a_snapshot_of_valid_manifests() {
     for (name, body) in STRATEGIES {
         let manifests = one_service(body);
         assert_eq!(dangling_references(&manifests), Vec::<String>::new(), "{name}");
+        assert_eq!(unworkable(&manifests), Vec::<String>::new(), "{name}");
         let stream = to_yaml_stream(&manifests).expect("all values known");
         insta::assert_snapshot!(format!("rollout_{name}"), stream);
         validate(&manifests, &stream);
@@ -301,4 +304,67 @@ fn each_rollout_is_described_plainly() {
 
 fn lines(manifests: &[Manifest]) -> String {
     describe(manifests).iter().map(|r| format!("  {r}\n")).collect()
+}
+
+/// A config (or secret, or volume) mounted at two paths is one volume of
+/// the pod, mounted twice: the API server refuses two volumes of one name,
+/// which the schemas do not check.
+#[test]
+fn an_object_mounted_at_two_paths_is_one_volume() {
+    let text = r#"
+config "app" {
+  data = { A = "1" }
+}
+
+secret "key" {
+  value = "k"
+}
+
+service "api" {
+  image         = "registry.example.com/api:2.0"
+  config_mounts = { "/etc/a" = config.app, "/etc/b" = config.app }
+  secret_mounts = { "/run/a" = secret.key, "/run/b" = secret.key }
+}
+
+target "kubernetes" { namespace = "demo" }
+"#;
+    let (graph, diagnostics) = expand_with_stdlib(text, &schemas(), None);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let manifests = collect(&graph.unwrap()).expect("identities");
+    let deployment = deployments(&manifests)[0];
+    let names = |path: &[&str]| -> Vec<String> {
+        deployment
+            .object
+            .get_path(path)
+            .and_then(Value::as_list)
+            .expect("a list")
+            .iter()
+            .map(|v| v.get_path(&["name"]).and_then(Value::as_str).expect("a name").to_string())
+            .collect()
+    };
+    assert_eq!(names(&["spec", "template", "spec", "volumes"]), ["config-app", "secret-key"]);
+    let mounts = ["spec", "template", "spec", "containers"];
+    let container = &deployment.object.get_path(&mounts).and_then(Value::as_list).expect("containers")[0];
+    let mounted: Vec<(&str, &str)> = container
+        .get_path(&["volumeMounts"])
+        .and_then(Value::as_list)
+        .expect("mounts")
+        .iter()
+        .map(|m| {
+            (
+                m.get_path(&["name"]).and_then(Value::as_str).unwrap_or_default(),
+                m.get_path(&["mountPath"]).and_then(Value::as_str).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mounted,
+        [
+            ("config-app", "/etc/a"),
+            ("config-app", "/etc/b"),
+            ("secret-key", "/run/a"),
+            ("secret-key", "/run/b")
+        ]
+    );
+    validate(&manifests, &to_yaml_stream(&manifests).expect("known"));
 }
