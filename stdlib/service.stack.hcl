@@ -388,7 +388,9 @@ component "service" {
           replicas = (param.autoscale == null ? param.replicas : param.autoscale.min) == 0 ? 0 : max(1, ceil((param.autoscale == null ? param.replicas : param.autoscale.min) * try(param.rollout.steps[0], 10) / 100))
           selector = { matchLabels = merge(kubernetes_manifest.deployment.manifest.spec.selector.matchLabels, { track = "canary" }) }
           template = merge(kubernetes_manifest.deployment.manifest.spec.template, {
-            metadata = { labels = merge(kubernetes_manifest.deployment.manifest.spec.template.metadata.labels, { track = "canary" }) }
+            metadata = merge(kubernetes_manifest.deployment.manifest.spec.template.metadata, {
+              labels = merge(kubernetes_manifest.deployment.manifest.spec.template.metadata.labels, { track = "canary" })
+            })
           })
         })
       })
