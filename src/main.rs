@@ -47,7 +47,7 @@ enum Command {
     Import(cmd::import::Args),
     /// Rewrite stack files in the canonical layout (`--check`: exit 3 if any would change).
     Fmt(cmd::fmt::Args),
-    /// Explain a diagnostic code (`stackc explain E0203`).
+    /// Explain a diagnostic code or a topic (`stackc explain E0203`, `stackc explain rollout`).
     Explain(cmd::explain::Args),
     /// Keep what was applied as it was applied: restore lost objects, start
     /// stopped containers, put back (or report) drift; once or `--watch`.

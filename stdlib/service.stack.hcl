@@ -245,6 +245,21 @@ component "service" {
 
   # Deployment + Service (when a port is set) + HorizontalPodAutoscaler (when
   # autoscale is set: the Deployment then has no replica count of its own).
+  #
+  # Rollouts (docs/rollouts-kubernetes.md): stackc writes manifests here and
+  # carries out no step, so each strategy is what the objects themselves do.
+  # rolling and blue_green: the Deployment's RollingUpdate (blue_green: the
+  # whole new set surges in before old pods stop). canary: a second
+  # Deployment, `<name>-canary`, beside the stable one and behind the same
+  # Service, the replicas split in the first step's proportion (at least one
+  # canary pod; the total is `replicas`, or autoscale.min). The two select
+  # their pods by a `track` label (stable/canary) so their selectors never
+  # overlap; the Service and load balancers select on the shared labels, so
+  # they reach both. Both run the stack's image: the user applies the canary's
+  # file first to try a new version on it. With autoscale the HPA scales the
+  # stable Deployment only (its bounds less the canary's pods): a fixed canary
+  # keeps a regression from scaling up its own share of the traffic. The
+  # `stackc/rollout` annotations let `stackc build` say what the files do.
   on "kubernetes" {
     resource "kubernetes_manifest" "deployment" {
       manifest = {
@@ -257,28 +272,39 @@ component "service" {
             "app.kubernetes.io/name"       = self.dns_name
             "app.kubernetes.io/component"  = "service"
             "app.kubernetes.io/managed-by" = "stackc"
+            track                          = param.rollout == null ? null : (param.rollout.strategy == "canary" ? "stable" : null)
+          }
+          annotations = param.rollout == null ? null : {
+            "stackc/rollout"       = param.rollout.strategy != null ? param.rollout.strategy : "rolling"
+            "stackc/rollout-steps" = param.rollout.strategy != "canary" ? null : join(",", [for step in (param.rollout.steps != null ? param.rollout.steps : [10, 50, 100]) : tostring(step)])
           }
         }
         spec = {
-          replicas = param.autoscale == null ? param.replicas : null
+          # canary: the stable share of the replicas (at least one).
+          replicas = param.autoscale != null ? null : (
+            param.rollout == null ? param.replicas : (
+              param.rollout.strategy != "canary" || param.replicas == 0 ? param.replicas : max(1, param.replicas - max(1, ceil(param.replicas * try(param.rollout.steps[0], 10) / 100)))
+            )
+          )
           selector = {
             matchLabels = {
               "app.kubernetes.io/name"      = self.dns_name
               "app.kubernetes.io/component" = "service"
+              track                         = param.rollout == null ? null : (param.rollout.strategy == "canary" ? "stable" : null)
             }
           }
-          # Kubernetes has rolling updates only: canary starts with the first
-          # step's share of surge and nothing unavailable; blue_green brings
-          # the whole new set up before the old one goes.
+          # Explicit whenever the stack sets a rollout. A count ("1") is an
+          # integer to Kubernetes, a percentage ("25%") a string. rolling:
+          # Kubernetes' own defaults; blue_green: the whole new set before any
+          # old pod stops; canary: the stable Deployment's own update (when
+          # its file is applied after the canary's) keeps every pod serving.
           strategy = param.rollout == null ? null : {
             type = "RollingUpdate"
             rollingUpdate = {
-              maxSurge = param.rollout.max_surge != null ? param.rollout.max_surge : (
-                param.rollout.strategy == "blue_green" ? "100%" : (
-                  param.rollout.strategy == "canary" && param.rollout.steps != null ? "${param.rollout.steps[0]}%" : "25%"
-                )
+              maxSurge = param.rollout.max_surge != null ? (endswith(param.rollout.max_surge, "%") ? param.rollout.max_surge : tonumber(param.rollout.max_surge)) : (
+                param.rollout.strategy == "blue_green" ? "100%" : "25%"
               )
-              maxUnavailable = param.rollout.max_unavailable != null ? param.rollout.max_unavailable : (
+              maxUnavailable = param.rollout.max_unavailable != null ? (endswith(param.rollout.max_unavailable, "%") ? param.rollout.max_unavailable : tonumber(param.rollout.max_unavailable)) : (
                 param.rollout.strategy == "blue_green" || param.rollout.strategy == "canary" ? "0%" : "25%"
               )
             }
@@ -288,6 +314,7 @@ component "service" {
               labels = {
                 "app.kubernetes.io/name"      = self.dns_name
                 "app.kubernetes.io/component" = "service"
+                track                         = param.rollout == null ? null : (param.rollout.strategy == "canary" ? "stable" : null)
               }
             }
             spec = {
@@ -335,15 +362,38 @@ component "service" {
                   failureThreshold = 3
                 }
               }]
+              # One volume per object, however many paths mount it: the API
+              # server refuses two volumes of one name.
               volumes = concat(
-                [for path, config in param.config_mounts : { name = "config-${config.name}", configMap = { name = config.name } }],
-                [for path, secret in param.secret_mounts : { name = "secret-${secret.name}", secret = { secretName = secret.name } }],
-                [for path, volume in param.volumes : { name = "volume-${volume.name}", persistentVolumeClaim = { claimName = volume.name } }]
+                [for name in distinct([for path, config in param.config_mounts : config.name]) : { name = "config-${name}", configMap = { name = name } }],
+                [for name in distinct([for path, secret in param.secret_mounts : secret.name]) : { name = "secret-${name}", secret = { secretName = name } }],
+                [for name in distinct([for path, volume in param.volumes : volume.name]) : { name = "volume-${name}", persistentVolumeClaim = { claimName = name } }]
               )
             }
           }
         }
       }
+    }
+
+    # canary: the stable Deployment with another name, `track = "canary"` and
+    # the canary's share of the replicas (of autoscale.min with autoscale).
+    resource "kubernetes_manifest" "canary" {
+      count = param.rollout == null ? 0 : (param.rollout.strategy == "canary" ? 1 : 0)
+      manifest = merge(kubernetes_manifest.deployment.manifest, {
+        metadata = merge(kubernetes_manifest.deployment.manifest.metadata, {
+          name   = "${self.dns_name}-canary"
+          labels = merge(kubernetes_manifest.deployment.manifest.metadata.labels, { track = "canary" })
+        })
+        spec = merge(kubernetes_manifest.deployment.manifest.spec, {
+          replicas = (param.autoscale == null ? param.replicas : param.autoscale.min) == 0 ? 0 : max(1, ceil((param.autoscale == null ? param.replicas : param.autoscale.min) * try(param.rollout.steps[0], 10) / 100))
+          selector = { matchLabels = merge(kubernetes_manifest.deployment.manifest.spec.selector.matchLabels, { track = "canary" }) }
+          template = merge(kubernetes_manifest.deployment.manifest.spec.template, {
+            metadata = merge(kubernetes_manifest.deployment.manifest.spec.template.metadata, {
+              labels = merge(kubernetes_manifest.deployment.manifest.spec.template.metadata.labels, { track = "canary" })
+            })
+          })
+        })
+      })
     }
 
     resource "kubernetes_manifest" "service" {
@@ -386,8 +436,9 @@ component "service" {
         }
         spec = {
           scaleTargetRef = { apiVersion = "apps/v1", kind = "Deployment", name = self.dns_name }
-          minReplicas    = param.autoscale.min
-          maxReplicas    = param.autoscale.max
+          # canary: the stable Deployment's bounds, less the canary's pods.
+          minReplicas = param.rollout == null ? param.autoscale.min : (param.rollout.strategy != "canary" ? param.autoscale.min : max(1, param.autoscale.min - max(1, ceil(param.autoscale.min * try(param.rollout.steps[0], 10) / 100))))
+          maxReplicas = param.rollout == null ? param.autoscale.max : (param.rollout.strategy != "canary" ? param.autoscale.max : max(1, param.autoscale.min - max(1, ceil(param.autoscale.min * try(param.rollout.steps[0], 10) / 100)), param.autoscale.max - max(1, ceil(param.autoscale.min * try(param.rollout.steps[0], 10) / 100))))
           metrics = concat(
             param.autoscale.cpu_target == null && param.autoscale.memory_target != null ? [] : [{
               type = "Resource"

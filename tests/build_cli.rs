@@ -525,3 +525,140 @@ fn long_aws_load_balancer_names_are_cut_without_colliding() {
     names.dedup();
     assert_eq!(names.len(), 4, "a collision: {names:?}");
 }
+
+/// One service per strategy: the manifests of each, and a line per service
+/// on stderr saying what they do when a new version ships (stackc carries
+/// out no rollout step on Kubernetes), with the note on selectors once.
+#[test]
+fn build_says_what_each_rollout_does() {
+    let dir = stack(
+        r#"
+service "api" {
+  image    = "registry.example.com/api:2.0"
+  replicas = 10
+  port     = 8080
+  health { path = "/healthz" }
+  rollout {
+    strategy = "canary"
+    steps    = [10, 50, 100]
+  }
+}
+
+service "web" {
+  image    = "registry.example.com/web:2.0"
+  replicas = 4
+  port     = 80
+  rollout {
+    strategy        = "rolling"
+    max_surge       = "1"
+    max_unavailable = "25%"
+  }
+}
+
+service "admin" {
+  image    = "registry.example.com/admin:2.0"
+  replicas = 2
+  port     = 80
+  health { path = "/healthz" }
+  rollout { strategy = "blue_green" }
+}
+
+service "worker" {
+  image    = "registry.example.com/worker:2.0"
+  replicas = 2
+}
+
+load_balancer "public" {
+  port = 80
+  to   = service.api
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("rollout_lines", run.transcript());
+    let out = dir.path().join("out");
+    assert_eq!(
+        listing(&out).iter().filter(|n| n.starts_with("06-")).collect::<Vec<_>>(),
+        [
+            "06-deployment-admin.yaml",
+            "06-deployment-api-canary.yaml",
+            "06-deployment-api.yaml",
+            "06-deployment-web.yaml",
+            "06-deployment-worker.yaml"
+        ]
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).expect("written");
+    assert!(read("06-deployment-api.yaml").contains("  replicas: 9\n"));
+    assert!(read("06-deployment-api-canary.yaml").contains("  replicas: 1\n"));
+    // A count is an integer to Kubernetes, a percentage a string.
+    assert!(read("06-deployment-web.yaml").contains("      maxSurge: 1\n      maxUnavailable: \"25%\"\n"));
+    // The lines are on stderr: stdout is the manifests alone.
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("---\n") && !run.stdout.contains("service.api:"), "{}", run.stdout);
+    assert_eq!(run.stderr.lines().filter(|l| l.starts_with("service.")).count(), 3, "{}", run.stderr);
+}
+
+/// `stackc explain rollout` prints the page the build's note points at,
+/// `docs/rollouts-kubernetes.md` itself; a topic misspelt gets a suggestion.
+#[test]
+fn explain_rollout_prints_the_kubernetes_rollout_page() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rollouts-kubernetes.md"))
+            .expect("the page");
+    for asked in ["rollout", "rollout-kubernetes", "Rollout"] {
+        let run = stackc(dir.path(), &["explain", asked]);
+        assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, page.as_str(), ""), "{asked}");
+    }
+    let run = stackc(dir.path(), &["explain", "--topics"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("rollout-kubernetes  "), "{}", run.stdout);
+    let run = stackc(dir.path(), &["explain", "rolout"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("explain_unknown_topic", run.transcript());
+    // Codes work as before.
+    let run = stackc(dir.path(), &["explain", "E0203"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("# E0203: "), "{}", run.stdout);
+}
+
+/// Objects the official schemas accept but that will not work once
+/// applied are written, each with a warning naming the setting to fix.
+#[test]
+fn manifests_that_would_not_work_are_warnings() {
+    let dir = stack(
+        r#"
+service "worker" {
+  image = "registry.example.com/worker:1.0"
+  health { path = "/healthz" }
+}
+
+service "api" {
+  image = "registry.example.com/api:1.0"
+  port  = 8080
+  autoscale {
+    min = 2
+    max = 6
+  }
+  rollout {
+    max_surge       = "0"
+    max_unavailable = "0%"
+  }
+}
+
+target "kubernetes" {
+  namespace = "demo"
+}
+"#,
+    );
+    let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("unworkable_warnings", run.transcript());
+    assert_eq!(listing(&dir.path().join("out")).len(), 5);
+}

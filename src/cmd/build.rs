@@ -23,7 +23,12 @@
 //! set. A build that needs nothing generated only reads the state, unlocked.
 //!
 //! A Service whose selector matches no workload of the build, or an
-//! autoscaler whose target is not in it, is a warning on stderr.
+//! autoscaler whose target is not in it, is a warning on stderr; so is an
+//! object the schemas accept but that will not work once applied
+//! (`stackc_provider_kubernetes::checks`). Each
+//! workload with a rollout gets a line on stderr saying what its manifests
+//! do when a new version ships (`stackc_provider_kubernetes::rollout`):
+//! stackc carries out no rollout step on Kubernetes.
 //!
 //! Exit codes: 0 everything written, 1 any error (diagnostics, state,
 //! manifests pending, I/O).
@@ -152,6 +157,19 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
             if let Ok(all) = stackc_provider_kubernetes::manifest::collect(&compiled.graph) {
                 for problem in stackc_provider_kubernetes::manifest::dangling_references(&all) {
                     let _ = writeln!(err, "warning: {problem}");
+                }
+                // Valid by the schemas, refused or useless once applied.
+                for problem in stackc_provider_kubernetes::checks::unworkable(&all) {
+                    let _ = writeln!(err, "warning: {problem}");
+                }
+                // What the files do when a new version ships: stackc carries
+                // out no rollout step on Kubernetes, so say what they do.
+                let rollouts = stackc_provider_kubernetes::rollout::describe(&all);
+                for rollout in &rollouts {
+                    let _ = writeln!(err, "{rollout}");
+                }
+                if rollouts.iter().any(|r| r.canary.is_some()) {
+                    let _ = writeln!(err, "note: {}", stackc_provider_kubernetes::rollout::SELECTOR_NOTE);
                 }
             }
             let written = match &args.out {

@@ -58,6 +58,7 @@ fn shop_expands_to_the_documented_kubernetes_objects() {
             "database.main/kubernetes_manifest.statefulset",
             "volume.uploads/kubernetes_manifest.claim",
             "service.api/kubernetes_manifest.deployment",
+            "service.api/kubernetes_manifest.canary[0]",
             "service.api/kubernetes_manifest.service[0]",
             "service.api/kubernetes_manifest.autoscaler[0]",
             "job.migrate/kubernetes_manifest.job[0]",
@@ -81,9 +82,15 @@ fn shop_expands_to_the_documented_kubernetes_objects() {
             .collect()
         )
     );
+    // A canary: the stable Deployment's own update keeps every pod serving;
+    // the first step (10%) is the canary Deployment beside it.
     assert_eq!(
         deployment.get_path(&["spec", "strategy", "rollingUpdate", "maxSurge"]),
-        Some(&Value::string("10%"))
+        Some(&Value::string("25%"))
+    );
+    assert_eq!(
+        manifest(&graph, "service.api/kubernetes_manifest.canary[0]").get_path(&["spec", "replicas"]),
+        Some(&Value::Number(1.0))
     );
     assert_eq!(container.get_path(&["readinessProbe", "httpGet", "port"]), Some(&Value::Number(8080.0)));
     let statefulset = manifest(&graph, "database.main/kubernetes_manifest.statefulset");

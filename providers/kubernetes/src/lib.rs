@@ -10,7 +10,9 @@
 //! client (server-side apply) comes with the provider issue.
 
 pub mod build;
+pub mod checks;
 pub mod manifest;
+pub mod rollout;
 pub mod yaml;
 
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
