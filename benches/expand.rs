@@ -138,6 +138,7 @@ fn main() {
             command_line_span: no_span(),
             target_defaults: Default::default(),
             autoscaled_replicas: Default::default(),
+            rollouts: Default::default(),
         };
         let (graph, diagnostics) = expand_decl(&stack, &schemas, options);
         let expand_ms = started.elapsed().as_secs_f64() * 1e3;

@@ -123,6 +123,7 @@ fn compile(text: &str) -> ResourceGraph {
         command_line_span: no_span(),
         target_defaults: Default::default(),
         autoscaled_replicas: Default::default(),
+        rollouts: Default::default(),
     };
     let (graph, diagnostics) = expand_decl(&decl, &schemas, options);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{:?}", diagnostics.first());

@@ -196,12 +196,32 @@ component "service" {
       steps           = optional(list(number))
       max_surge       = optional(string)
       max_unavailable = optional(string)
+      gate            = optional(duration)
+      timeout         = optional(duration)
+      pause           = optional(string)
+      keep            = optional(duration)
+      max_error_rate  = optional(number)
     })
     default     = null
-    description = "How new versions roll out: strategy \"rolling\" (default), \"canary\" (steps = traffic percentages) or \"blue_green\"."
+    description = "How a new version (image, command, env, configs or secrets it reads) rolls out, as steps `stackc apply` carries out on local and aws (docs/rollouts.md): strategy \"rolling\" (default: batches of max_surge / max_unavailable), \"canary\" (the new version beside the stable one, receiving each of `steps` percent of the requests; default [10, 50, 100]) or \"blue_green\" (the whole new set started, then traffic switched at once; the old set kept for `keep`, or until the next apply, for `stackc rollout undo`). Each step waits for the new replicas to be healthy for `gate` (default \"30s\") within `timeout` (default \"300s\"), and at most `max_error_rate` percent of failed requests where the target can measure it, then pauses `pause` (a duration, default \"0s\", or \"promote\": until `stackc rollout promote`). A failed gate rolls back. On kubernetes the manifests carry it (docs/rollouts-kubernetes.md)."
     validation {
       condition = param.rollout == null ? true : (param.rollout.strategy == null ? true : contains(["rolling", "canary", "blue_green"], param.rollout.strategy))
       message   = "rollout.strategy is one of \"rolling\", \"canary\", \"blue_green\"."
+    }
+
+    validation {
+      condition = param.rollout == null ? true : (param.rollout.steps == null ? true : (length(param.rollout.steps) >= 1 && alltrue([for step in param.rollout.steps : step >= 1 && step <= 100]) && param.rollout.steps[length(param.rollout.steps) - 1] == 100))
+      message   = "rollout.steps are traffic percentages from 1 to 100, the last one 100 (e.g. [10, 50, 100])."
+    }
+
+    validation {
+      condition = param.rollout == null ? true : (param.rollout.steps == null ? true : alltrue([for i, step in param.rollout.steps : i == 0 ? true : step > param.rollout.steps[i - 1]]))
+      message   = "rollout.steps increase: each step sends more of the requests to the new version than the one before."
+    }
+
+    validation {
+      condition = param.rollout == null ? true : (param.rollout.max_error_rate == null ? true : (param.rollout.max_error_rate >= 0 && param.rollout.max_error_rate <= 100))
+      message   = "rollout.max_error_rate is a percentage of the requests, from 0 to 100."
     }
   }
 
@@ -241,6 +261,24 @@ component "service" {
     type        = string
     value       = param.port == null ? null : "http://${self.dns_name}:${param.port}"
     description = "http://host:port inside the stack's network (null without a port)."
+  }
+
+  output "rollout_weight" {
+    type        = number
+    value       = self.rollout == null ? null : self.rollout.weight
+    description = "During a rollout step, the percent of requests the new version receives (null when no rollout is under way): for load balancers."
+  }
+
+  output "canary_backends" {
+    type        = list(string)
+    value       = null
+    description = "local: during a rollout step, the host name of each replica of the new version (null elsewhere, or when no rollout is under way)."
+  }
+
+  output "canary_target_group_arn" {
+    type        = string
+    value       = null
+    description = "aws: during a rollout step, the target group of the new version's service (null elsewhere, or when no rollout is under way)."
   }
 
   # Deployment + Service (when a port is set) + HorizontalPodAutoscaler (when

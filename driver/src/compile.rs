@@ -94,6 +94,10 @@ pub struct CheckedStack {
     /// bodies as `self.autoscaled_replicas`. Empty until a session loads the
     /// state.
     pub autoscaled_replicas: IndexMap<String, u64>,
+    /// Rollouts: the step each rollout under way stands at, by instance,
+    /// which expansion gives component bodies as `self.rollout`. Empty
+    /// until a session loads the state (or the rollout engine sets a step).
+    pub rollouts: IndexMap<String, expand::RolloutStep>,
 }
 
 /// An expanded stack.
@@ -246,6 +250,7 @@ fn check_loaded(
         decl,
         files,
         autoscaled_replicas: IndexMap::new(),
+        rollouts: IndexMap::new(),
     };
     // The check evaluates the stack's own expressions; `file()` in a
     // component body is evaluated only by expansion: expand once first (the
@@ -421,6 +426,7 @@ impl CheckedStack {
             command_line_span: expand::no_span(),
             target_defaults: target_defaults(target),
             autoscaled_replicas: self.autoscaled_replicas.clone(),
+            rollouts: self.rollouts.clone(),
         };
         expand::expand_decl(&self.decl, &schemas, options)
     }

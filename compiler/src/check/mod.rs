@@ -609,6 +609,20 @@ impl<'r, 'a> Checker<'r, 'a> {
                         "autoscaled_replicas" => {
                             (a.to_string(), ObjectField { ty: Type::Number, optional: true })
                         }
+                        "rollout" => (
+                            a.to_string(),
+                            ObjectField {
+                                ty: Type::Object(
+                                    ["weight", "canary"]
+                                        .into_iter()
+                                        .map(|f| {
+                                            (f.to_string(), ObjectField { ty: Type::Number, optional: false })
+                                        })
+                                        .collect(),
+                                ),
+                                optional: true,
+                            },
+                        ),
                         _ => (a.to_string(), ObjectField { ty: Type::String, optional: false }),
                     })
                     .collect(),
@@ -968,6 +982,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                     ("target".to_string(), Value::Unknown),
                     ("stack".to_string(), Value::Unknown),
                     ("autoscaled_replicas".to_string(), Value::Unknown),
+                    ("rollout".to_string(), Value::Unknown),
                 ]))),
             );
         }

@@ -74,6 +74,8 @@ pub(crate) struct Engine<'s> {
     values: Vec<(petgraph::graph::NodeIndex, Arc<Value>)>,
     /// `ExpandOptions::autoscaled_replicas`.
     pub autoscaled_replicas: IndexMap<String, u64>,
+    /// `ExpandOptions::rollouts`.
+    pub rollouts: IndexMap<String, super::RolloutStep>,
     /// The target's settings needed only when read ([`TargetSetting::when_read`])
     /// that are not set, each with its E0508, reported when a resource's
     /// attribute reads it.
@@ -201,6 +203,7 @@ impl<'s> Engine<'s> {
             orders: vec![None; stack.bodies],
             values: Vec::new(),
             autoscaled_replicas: IndexMap::new(),
+            rollouts: IndexMap::new(),
             unset_when_read: Vec::new(),
         }
     }
@@ -209,6 +212,17 @@ impl<'s> Engine<'s> {
     fn autoscaled_replicas_of(&self, path: &InstancePath) -> Value {
         match self.autoscaled_replicas.get(&path.to_string()) {
             Some(count) => Value::Number(*count as f64),
+            None => Value::Null,
+        }
+    }
+
+    /// `self.rollout` of the instance at `path`.
+    fn rollout_of(&self, path: &InstancePath) -> Value {
+        match self.rollouts.get(&path.to_string()) {
+            Some(step) => Value::Object(IndexMap::from([
+                ("weight".to_string(), Value::Number(f64::from(step.weight))),
+                ("canary".to_string(), Value::Number(step.canary as f64)),
+            ])),
             None => Value::Null,
         }
     }
@@ -858,6 +872,7 @@ impl<'s> Engine<'s> {
                 "autoscaled_replicas".to_string(),
                 self.autoscaled_replicas_of(&frame.path.child(&decl.kind, &decl.name, None)),
             ),
+            ("rollout".to_string(), self.rollout_of(&frame.path.child(&decl.kind, &decl.name, None))),
         ]
         .into_iter()
         .collect();

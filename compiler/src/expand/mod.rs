@@ -59,6 +59,23 @@ pub struct ExpandOptions<'a> {
     /// `self.autoscaled_replicas` (null for an instance not listed), so
     /// expanding with the state's counts keeps what the autoscaler chose.
     pub autoscaled_replicas: IndexMap<String, u64>,
+    /// Rollouts under way, by instance address (`service.api`): a component
+    /// body reads the step as `self.rollout` (`{ weight, canary }`; null for
+    /// an instance not listed). The rollout engine sets it for each step it
+    /// applies, and from the state's records for every other command, so a
+    /// plan keeps the step a rollout stands at.
+    pub rollouts: IndexMap<String, RolloutStep>,
+}
+
+/// One step of a rollout as a component body sees it (`self.rollout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RolloutStep {
+    /// The share of requests the new version receives, 0 to 100
+    /// (`self.rollout.weight`).
+    pub weight: u32,
+    /// How many replicas of the new version run beside the stable ones
+    /// (`self.rollout.canary`).
+    pub canary: u64,
 }
 
 /// The target to expand for: `--target` if given (it must be declared, or
@@ -126,6 +143,7 @@ pub fn expand_decl(
     };
     let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
     engine.autoscaled_replicas = options.autoscaled_replicas;
+    engine.rollouts = options.rollouts;
     engine.expand_stack(&options.variables, &options.target_defaults, options.command_line_span);
     let mut diagnostics = engine.diagnostics;
     crate::diagnostic::sort(&mut diagnostics);

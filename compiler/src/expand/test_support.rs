@@ -129,6 +129,7 @@ pub fn expand_with_stdlib_scaled(
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
         autoscaled_replicas,
+        rollouts: IndexMap::new(),
     };
     super::expand_decl(&stack, schemas, options)
 }

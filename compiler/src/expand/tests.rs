@@ -49,6 +49,7 @@ fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagn
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
         autoscaled_replicas: Default::default(),
+        rollouts: Default::default(),
     };
     expand_decl(&stack, &schemas(), options)
 }
@@ -381,6 +382,7 @@ fn a_resource_configuration_is_evaluated_once_however_many_references_reach_it()
         command_line_span: super::no_span(),
         target_defaults: Default::default(),
         autoscaled_replicas: Default::default(),
+        rollouts: Default::default(),
     };
     let (graph, diagnostics) = expand_decl(&stack, &schemas(), options);
     assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");

@@ -56,8 +56,11 @@ pub const RESERVED_KINDS: &[&str] =
 /// Attributes `self` has inside a component body.
 /// `autoscaled_replicas` is the replica count the autoscaler recorded for
 /// the instance in the state (null when none): see
-/// `ExpandOptions::autoscaled_replicas`.
-pub const SELF_ATTRIBUTES: &[&str] = &["name", "dns_name", "target", "stack", "autoscaled_replicas"];
+/// `ExpandOptions::autoscaled_replicas`. `rollout` is the step of a rollout
+/// under way for the instance (`{ weight, canary }`, null when none): see
+/// `ExpandOptions::rollouts`.
+pub const SELF_ATTRIBUTES: &[&str] =
+    &["name", "dns_name", "target", "stack", "autoscaled_replicas", "rollout"];
 
 /// A name made valid as a DNS label (RFC 1123), as Kubernetes object names
 /// and container host names must be: lowercase, characters outside
