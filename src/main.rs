@@ -15,6 +15,7 @@ mod connect;
 mod pipeline;
 mod progress;
 mod render;
+mod rollout;
 mod session;
 mod signals;
 mod stack;

@@ -118,14 +118,18 @@ impl Session {
             None => (backend.new_state(&checked.stack_name).map_err(|e| fail(err, e.to_string()))?, 0),
         };
         backend.check_stack(&state, &checked.stack_name).map_err(|e| fail(err, e.to_string()))?;
-        // Autoscaling: expand again with the replica counts the state
-        // records, so the plan keeps what the autoscaler chose.
+        // Autoscaling and rollouts: expand again with the replica counts
+        // and the rollout steps the state records, so the plan keeps what
+        // the autoscaler chose and the step a rollout stands at (a paused
+        // canary is not planned away).
         let mut checked = checked;
         let recorded = state.autoscaled_replicas();
-        let graph = if recorded.is_empty() {
+        let steps = state.rollout_steps();
+        let graph = if recorded.is_empty() && steps.is_empty() {
             graph
         } else {
             checked.autoscaled_replicas = recorded;
+            checked.rollouts = steps;
             checked.expand(None, Format::Human, err).map_err(|failed| failed.exit)?.graph
         };
         if let Some(note) = backend.journal_note(recovered, &crate::cmd::state::journal_shown(&backend)) {

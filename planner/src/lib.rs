@@ -11,6 +11,7 @@ pub mod plan;
 pub mod planning;
 pub mod providers;
 pub mod render;
+pub mod rollout;
 pub mod saved;
 pub mod select;
 pub mod state;

@@ -319,6 +319,99 @@ struct Document {
     refreshed: Vec<DocumentResource>,
     #[serde(default)]
     forgotten: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rollouts: Vec<DocumentRollout>,
+}
+
+/// A planned rollout ([`crate::rollout::PlannedRollout`]).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentRollout {
+    instance: String,
+    strategy: String,
+    reason: String,
+    plain: bool,
+    steps: Vec<DocumentStep>,
+    from_step: usize,
+    replicas: u64,
+    version: String,
+    #[serde(default)]
+    provenance: Option<(u32, u32, u32)>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentStep {
+    number: usize,
+    weight: u32,
+    canary: u64,
+    #[serde(default)]
+    batch: Vec<u64>,
+    gate_ms: u64,
+    timeout_ms: u64,
+    /// Milliseconds, or null: until promoted.
+    pause_ms: Option<u64>,
+}
+
+impl DocumentRollout {
+    fn from(rollout: &crate::rollout::PlannedRollout) -> DocumentRollout {
+        use crate::rollout::Pause;
+        DocumentRollout {
+            instance: rollout.instance.clone(),
+            strategy: rollout.strategy.as_str().to_string(),
+            reason: rollout.reason.clone(),
+            plain: rollout.plain,
+            steps: rollout
+                .steps
+                .iter()
+                .map(|s| DocumentStep {
+                    number: s.number,
+                    weight: s.weight,
+                    canary: s.canary,
+                    batch: s.batch.clone(),
+                    gate_ms: s.gate_ms,
+                    timeout_ms: s.timeout_ms,
+                    pause_ms: match s.pause {
+                        Pause::For(ms) => Some(ms),
+                        Pause::UntilPromoted => None,
+                    },
+                })
+                .collect(),
+            from_step: rollout.from_step,
+            replicas: rollout.replicas,
+            version: rollout.version.clone(),
+            provenance: rollout.provenance.map(|s| (s.file.0, s.start, s.end)),
+        }
+    }
+
+    fn into_rollout(self) -> Result<crate::rollout::PlannedRollout, String> {
+        use crate::rollout::{Pause, Step, Strategy};
+        let strategy = Strategy::parse(&self.strategy)
+            .ok_or_else(|| format!("rollout of `{}`: unknown strategy `{}`", self.instance, self.strategy))?;
+        Ok(crate::rollout::PlannedRollout {
+            instance: self.instance,
+            strategy,
+            reason: self.reason,
+            plain: self.plain,
+            steps: self
+                .steps
+                .into_iter()
+                .map(|s| Step {
+                    number: s.number,
+                    weight: s.weight,
+                    canary: s.canary,
+                    batch: s.batch,
+                    gate_ms: s.gate_ms,
+                    timeout_ms: s.timeout_ms,
+                    pause: s.pause_ms.map_or(Pause::UntilPromoted, Pause::For),
+                })
+                .collect(),
+            from_step: self.from_step,
+            replicas: self.replicas,
+            version: self.version,
+            provenance: self.provenance.map(|(file, start, end)| Span { file: FileId(file), start, end }),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -330,6 +423,8 @@ struct DocumentOptions {
     only: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    hold: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -546,6 +641,7 @@ impl Document {
                 destroy: plan.options.destroy,
                 only: plan.options.only.clone(),
                 exclude: plan.options.exclude.clone(),
+                hold: plan.options.hold.clone(),
             },
             changes: plan
                 .changes
@@ -587,6 +683,7 @@ impl Document {
                 .collect(),
             refreshed: plan.refreshed.iter().map(|(a, r)| r.to_document(a)).collect(),
             forgotten: plan.forgotten.iter().map(|a| a.0.clone()).collect(),
+            rollouts: plan.rollouts.iter().map(DocumentRollout::from).collect(),
         }
     }
 
@@ -650,12 +747,18 @@ impl Document {
             forgotten: self.forgotten.into_iter().map(ResourceAddress).collect(),
             // A saved plan is made by `plan`, never with a drift policy.
             held: Vec::new(),
+            rollouts: self
+                .rollouts
+                .into_iter()
+                .map(DocumentRollout::into_rollout)
+                .collect::<Result<_, _>>()?,
             options: PlanOptions {
                 refresh: self.options.refresh,
                 destroy: self.options.destroy,
                 only: self.options.only,
                 exclude: self.options.exclude,
                 report_drift: Vec::new(),
+                hold: self.options.hold,
             },
         };
         Ok(SavedPlan {
@@ -700,6 +803,7 @@ mod tests {
             refreshed: Vec::new(),
             forgotten: vec![ResourceAddress("stackc_data.gone".into())],
             held: Vec::new(),
+            rollouts: Vec::new(),
             options: PlanOptions { only: vec!["service.api".into()], ..PlanOptions::new() },
         };
         plan.changes.push(ResourceChange {
