@@ -420,7 +420,7 @@ fn with_no_daemon_plan_works_and_apply_names_the_address() {
     };
     let plan = run(&mut shop, "plan");
     assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
-    assert!(String::from_utf8_lossy(&plan.stdout).contains("19 to add"));
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("20 to add"));
     let apply = run(&mut shop, "apply");
     assert!(!apply.status.success());
     let text = String::from_utf8_lossy(&apply.stderr);
