@@ -146,9 +146,16 @@ impl Stack {
         names
     }
 
-    /// The nginx configuration as the load balancer container has it.
+    /// The nginx configuration the load balancer container has (its
+    /// directory is bind-mounted; the test image has no shell to `cat` it).
     fn lb_config(&self) -> String {
-        docker(&["exec", &format!("{}-public-lb", self.name), "cat", "/etc/nginx/stackc/nginx.conf"])
+        let mounted = docker(&[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{if eq .Destination \"/etc/nginx/stackc\"}}{{.Source}}{{end}}{{end}}",
+            &format!("{}-public-lb", self.name),
+        ]);
+        std::fs::read_to_string(PathBuf::from(mounted).join("nginx.conf")).unwrap_or_default()
     }
 
     fn state(&self) -> serde_json::Value {
@@ -243,4 +250,31 @@ fn each_step_weights_the_upstream_to_its_share() {
     assert!(all.iter().all(|(h, _)| h.contains("-canary-")) && all.len() == 3, "{all:?}");
     let none = upstream(&expanded_config(&stack, Some((0, 3))));
     assert!(none.iter().all(|(h, _)| !h.contains("-canary-")) && none.len() == 3, "{none:?}");
+}
+
+/// nginx reloads its configuration gracefully: with a client sending
+/// requests continuously, reloads (SIGHUP, as the provider sends on each
+/// change) and a scale-up that rewrites the upstream lose no request.
+#[test]
+fn load_balancer_reloads_lose_no_request() {
+    if !docker_available() {
+        return;
+    }
+    let started = Instant::now();
+    let stack = Stack::new("rreload", &stack_text(2, "    strategy = \"canary\""));
+    stack.apply("stackc-test-app:1");
+    let traffic = Traffic::start(stack.port, 2, Duration::from_millis(5));
+    let before = traffic.answered_after(&Counts::default(), 50, Duration::from_secs(30));
+    for _ in 0..10 {
+        docker(&["kill", "-s", "HUP", &format!("{}-public-lb", stack.name)]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::fs::write(stack.dir.join("main.stack.hcl"), stack_text(3, "    strategy = \"canary\"")).unwrap();
+    stack.apply("stackc-test-app:1");
+    let end = traffic.answered_after(&before, 100, Duration::from_secs(30));
+    let counts = traffic.stop();
+    eprintln!("reloads: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(counts.failed, 0, "{counts}");
+    assert_eq!(upstream(&stack.lb_config()).len(), 3);
+    assert!(end.answered() >= 100 && counts.of("v1") == counts.answered(), "{counts}");
 }
