@@ -278,3 +278,231 @@ fn load_balancer_reloads_lose_no_request() {
     assert_eq!(upstream(&stack.lb_config()).len(), 3);
     assert!(end.answered() >= 100 && counts.of("v1") == counts.answered(), "{counts}");
 }
+
+/// The rollout record of `web` in the state (null when none).
+fn record(stack: &Stack) -> serde_json::Value {
+    stack.state()["instances"]["service.web"]["rollout"].clone()
+}
+
+/// Asserts the weights the load balancer has give the canary the share
+/// the state's record says (none without a record in progress).
+#[track_caller]
+fn assert_weights_match_the_record(stack: &Stack) {
+    let record = record(stack);
+    let servers = upstream(&stack.lb_config());
+    let in_progress =
+        matches!(record["status"].as_str(), Some("applying" | "paused" | "kept" | "rolling_back"));
+    let expected = if in_progress { record["weight"].as_f64().unwrap() } else { 0.0 };
+    assert_eq!(canary_share(&servers), expected, "record {record}, upstream {servers:?}");
+    if in_progress && expected > 0.0 {
+        let canaries = servers.iter().filter(|(h, _)| h.contains("-canary-")).count() as u64;
+        assert_eq!(Some(canaries), record["canary"].as_u64(), "record {record}, upstream {servers:?}");
+    }
+}
+
+const CANARY: &str = r#"    strategy = "canary"
+    steps    = [10, 50, 100]
+    gate     = "2s"
+    timeout  = "60s"
+    pause    = "promote""#;
+
+/// canary 10 -> 50 -> 100, paused until promoted after each step: the new
+/// version's share of >= 400 requests at each step is within 5 points of
+/// the step's; no request fails across the whole rollout (promotion and
+/// finish included); then only v2 answers, and no canary is left.
+#[test]
+fn canary_steps_give_the_new_version_its_share_and_lose_no_request() {
+    if !docker_available() {
+        return;
+    }
+    let started = Instant::now();
+    let stack = Stack::new("rcanary", &stack_text(2, CANARY));
+    stack.apply("stackc-test-app:1");
+    let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
+    let mut measured = Vec::new();
+    let paused = stack.apply("stackc-test-app:2");
+    for (i, step) in [10.0, 50.0].into_iter().enumerate() {
+        let record = record(&stack);
+        assert_eq!(record["status"], "paused", "{record}\n{}", text(&paused.stdout));
+        assert_eq!(record["weight"].as_f64(), Some(step), "{record}");
+        assert_weights_match_the_record(&stack);
+        // Requests sent once the step is applied (a moment for nginx's
+        // old worker to finish the ones it had).
+        std::thread::sleep(Duration::from_millis(300));
+        let window = traffic.answered_after(&traffic.counts(), 400, Duration::from_secs(60));
+        eprintln!("canary step {} ({step}%): {window}: v2 share {:.1}%", i + 1, window.share("v2"));
+        assert!((window.share("v2") - step).abs() <= 5.0, "step {step}%: {window}");
+        measured.push((step, window));
+        let promoted = stack.run(&["rollout", "promote"], "stackc-test-app:2", None);
+        assert!(
+            promoted.status.success(),
+            "promote:\n{}\n{}",
+            text(&promoted.stdout),
+            text(&promoted.stderr)
+        );
+    }
+    // The last step (100), the promotion and the finish are done: the
+    // record is cleared, only v2 answers, the canary containers are gone.
+    assert!(record(&stack).is_null(), "{}", record(&stack));
+    let after = traffic.answered_after(&traffic.counts(), 400, Duration::from_secs(60));
+    let counts = traffic.stop();
+    eprintln!("canary after finish: {after}");
+    eprintln!("canary rollout: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(after.of("v2"), after.answered(), "{after}");
+    assert_eq!(counts.failed, 0, "requests failed during the rollout: {counts}");
+    assert_eq!(
+        stack.containers(),
+        vec![
+            format!("{}-public-lb", stack.name),
+            format!("{}-web-0", stack.name),
+            format!("{}-web-1", stack.name)
+        ]
+    );
+    assert_weights_match_the_record(&stack);
+    let plan = stack.run(&["plan", "--detailed-exitcode"], "stackc-test-app:2", None);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+}
+
+/// blue_green: the whole new set is started and gated, then traffic
+/// switches at once without losing a request; only v2 answers then, and
+/// `rollout undo` while the old set is kept returns to v1, again without
+/// a failed request.
+#[test]
+fn blue_green_switches_and_undoes_without_losing_a_request() {
+    if !docker_available() {
+        return;
+    }
+    let started = Instant::now();
+    let rollout = "    strategy = \"blue_green\"\n    gate     = \"2s\"\n    timeout  = \"60s\"\n    keep     = \"600s\"";
+    let stack = Stack::new("rbluegreen", &stack_text(2, rollout));
+    stack.apply("stackc-test-app:1");
+    let stable = stack.stable_ids(2);
+    let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
+    let switched = stack.apply("stackc-test-app:2");
+    let record = record(&stack);
+    assert_eq!(record["status"], "kept", "{record}\n{}", text(&switched.stdout));
+    assert_weights_match_the_record(&stack);
+    std::thread::sleep(Duration::from_millis(300));
+    let after_switch = traffic.answered_after(&traffic.counts(), 200, Duration::from_secs(60));
+    eprintln!("blue-green after the switch: {after_switch}");
+    assert_eq!(after_switch.of("v2"), after_switch.answered(), "{after_switch}");
+    // The old set is kept, untouched, for an undo.
+    assert_eq!(stack.stable_ids(2), stable);
+    let undone = stack.run(&["rollout", "undo"], "stackc-test-app:2", None);
+    assert!(undone.status.success(), "undo:\n{}\n{}", text(&undone.stdout), text(&undone.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    let after_undo = traffic.answered_after(&traffic.counts(), 200, Duration::from_secs(60));
+    let counts = traffic.stop();
+    eprintln!("blue-green after the undo: {after_undo}");
+    eprintln!("blue-green: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(after_undo.of("v1"), after_undo.answered(), "{after_undo}");
+    assert_eq!(counts.failed, 0, "requests failed during the switch or the undo: {counts}");
+    assert_eq!(stack.stable_ids(2), stable, "the stable containers were re-created");
+    assert!(stack.containers().iter().all(|c| !c.contains("-canary-")), "{:?}", stack.containers());
+    assert_weights_match_the_record(&stack);
+}
+
+/// A new version whose health check starts failing once it runs (its
+/// /healthz goes away after 3 s): the gate fails, traffic returns to the
+/// stable version, apply exits non-zero showing the health check's output
+/// and the `rollout` block; afterwards no request is answered by it, and
+/// the stable containers never stopped.
+#[test]
+fn a_new_version_failing_its_health_check_is_rolled_back() {
+    if !docker_available() {
+        return;
+    }
+    let started = Instant::now();
+    let rollout =
+        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"10s\"\n    timeout  = \"60s\"";
+    let stack = Stack::new("rfailing", &stack_text(2, rollout));
+    stack.apply("stackc-test-app:1");
+    let stable = stack.stable_ids(2);
+    let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
+    let failing = r#"["sh", "-c", "mkdir -p /www && echo app v${APP_VERSION} from $(hostname) > /www/index.html && echo ok > /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
+    let out = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", Some(failing));
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "the apply succeeded:\n{}\n{stderr}", text(&out.stdout));
+    assert!(stderr.contains("404"), "the health check's output: {stderr}");
+    assert!(stderr.contains("rollout {"), "the rollout block: {stderr}");
+    let record = record(&stack);
+    assert_eq!(record["status"], "rolled_back", "{record}");
+    assert_weights_match_the_record(&stack);
+    let rolled_back = traffic.counts();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = traffic.answered_after(&traffic.counts(), 400, Duration::from_secs(60));
+    let counts = traffic.stop();
+    eprintln!("failing version: before the rollback {rolled_back}");
+    eprintln!("failing version: after the rollback {after}");
+    eprintln!("failing version: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(after.of("v2"), 0, "{after}");
+    assert_eq!(counts.failed, 0, "{counts}");
+    assert_eq!(stack.stable_ids(2), stable, "the stable containers were stopped or re-created");
+    let restarts = docker(&[
+        "inspect",
+        "-f",
+        "{{.RestartCount}} {{.State.StartedAt}}",
+        &format!("{}-web-0", stack.name),
+    ]);
+    assert!(restarts.starts_with("0 "), "{restarts}");
+    assert!(stack.containers().iter().all(|c| !c.contains("-canary-")), "{:?}", stack.containers());
+}
+
+/// `stackc apply` killed (-9) while it gates a canary step: the load
+/// balancer's weights match the state's record; the next apply resumes the
+/// rollout (or rolls it back), after which they match again; no request
+/// failed.
+#[test]
+fn an_apply_killed_mid_step_resumes_with_weights_matching_the_state() {
+    if !docker_available() {
+        return;
+    }
+    let started = Instant::now();
+    let rollout = "    strategy = \"canary\"\n    steps    = [10, 50, 100]\n    gate     = \"8s\"\n    timeout  = \"60s\"\n    pause    = \"promote\"";
+    let stack = Stack::new("rkill", &stack_text(2, rollout));
+    stack.apply("stackc-test-app:1");
+    let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
+    let mut child = stack
+        .command(&["apply", "--auto-approve"], "stackc-test-app:2", None)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the step's canary serves (the gate is then under way).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let canary = format!("{}-web-canary-0", stack.name);
+        let healthy = docker(&["inspect", "-f", "{{.State.Health.Status}}", &canary]) == "healthy";
+        if healthy && canary_share(&upstream(&stack.lb_config())) > 0.0 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the apply ended before it was killed");
+        assert!(Instant::now() < deadline, "no canary step under way");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = record(&stack);
+    eprintln!("killed mid-step: record {killed}");
+    assert_eq!(killed["status"], "applying", "{killed}");
+    assert_weights_match_the_record(&stack);
+    // Applied again: it resumes (pausing after the step) or rolls back.
+    let resumed = stack.apply("stackc-test-app:2");
+    let record = record(&stack);
+    eprintln!("applied again: record {record}");
+    assert!(
+        record["status"] == "paused" || record["status"] == "rolled_back",
+        "{record}\n{}",
+        text(&resumed.stdout)
+    );
+    assert_weights_match_the_record(&stack);
+    std::thread::sleep(Duration::from_millis(300));
+    let window = traffic.answered_after(&traffic.counts(), 400, Duration::from_secs(60));
+    let counts = traffic.stop();
+    eprintln!("after the resumed apply: {window}");
+    eprintln!("killed apply: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    let expected = if record["status"] == "paused" { record["weight"].as_f64().unwrap() } else { 0.0 };
+    assert!((window.share("v2") - expected).abs() <= 5.0, "{window}");
+    assert_eq!(counts.failed, 0, "{counts}");
+}
