@@ -387,7 +387,7 @@ fn roll(
         let _ = out.flush();
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
             let reason = format!("step {}/{total}'s apply failed", k + 1);
-            return rollback(session, rollout, policy, all, &reason, None, parallelism, runtime, err)
+            return rollback(session, rollout, policy, all, &reason, None, parallelism, runtime, err, true)
                 .map(|_| Rolled::Finished);
         }
         if interrupted(session, &instance, k, total, err) {
@@ -431,6 +431,7 @@ fn roll(
                         parallelism,
                         runtime,
                         err,
+                        true,
                     )
                     .map(|_| Rolled::Finished);
                 }
@@ -513,6 +514,7 @@ fn roll(
                 parallelism,
                 runtime,
                 err,
+                true,
             )
             .map(|_| Rolled::Finished);
         }
@@ -531,8 +533,19 @@ fn roll(
             }
             Err(GateFailure::Failed { message, detail }) => {
                 let reason = format!("the promote's gate failed: {message}");
-                return rollback(session, rollout, policy, all, &reason, detail, parallelism, runtime, err)
-                    .map(|_| Rolled::Finished);
+                return rollback(
+                    session,
+                    rollout,
+                    policy,
+                    all,
+                    &reason,
+                    detail,
+                    parallelism,
+                    runtime,
+                    err,
+                    true,
+                )
+                .map(|_| Rolled::Finished);
             }
         }
     }
@@ -716,6 +729,7 @@ pub fn rollback(
     parallelism: u32,
     runtime: &tokio::runtime::Runtime,
     err: &mut dyn Write,
+    failure: bool,
 ) -> Result<(), ExitCode> {
     let instance = rollout.instance.clone();
     let policies: IndexMap<String, Policy> = [(instance.clone(), policy.clone())].into_iter().collect();
@@ -742,6 +756,18 @@ pub fn rollback(
     entry.status = if ok { RolloutStatus::RolledBack } else { RolloutStatus::RollingBack };
     entry.updated = now();
     record(session, &instance, entry, err)?;
+    if !failure {
+        if !ok {
+            let _ =
+                writeln!(err, "error: {instance}: the rollback's apply failed (see above); run it again.");
+            return Err(ExitCode::from(1));
+        }
+        let _ = writeln!(
+            std::io::stdout(),
+            "{instance}: rolled back ({reason}): traffic is on the stable version, the new replicas are removed."
+        );
+        return Ok(());
+    }
     let message = format!(
         "`{instance}`: the rollout of the new version was rolled back: {reason}. Traffic is back on the stable version \
          and the new replicas are removed{}",
@@ -752,6 +778,57 @@ pub fn rollback(
         let _ = writeln!(err, "health output of the failing replica:\n{}\n", indent(detail.trim()));
     }
     Err(ExitCode::from(1))
+}
+
+/// `stackc rollout abort|undo`: rolls back the rollout `instance` records,
+/// with the stack on disk (its stable resources held, whatever version it
+/// now configures).
+pub fn abort(
+    session: &mut Session,
+    instance: &str,
+    reason: &str,
+    parallelism: u32,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<(), ExitCode> {
+    let Some(record) = session.state.instances.get(instance).and_then(|i| i.rollout.clone()) else {
+        return Ok(());
+    };
+    let Some(policy) =
+        planned::recorded_policies(&session.state).into_iter().find(|(i, _)| i == instance).map(|(_, p)| p)
+    else {
+        let _ = writeln!(
+            err,
+            "error: {instance}: the state has no rollout descriptor for it; nothing to roll back."
+        );
+        return Err(ExitCode::from(1));
+    };
+    let provenance = session
+        .graph
+        .nodes()
+        .find(|n| {
+            n.address.as_str().starts_with(&format!(
+                "{instance}/{}.{}",
+                planned::POLICY_TYPE,
+                planned::POLICY_NAME
+            ))
+        })
+        .and_then(|n| n.provenance.first().copied())
+        .map(|span| planned::rollout_block_span(session.sources(), span).unwrap_or(span));
+    let rollout = PlannedRollout {
+        instance: instance.to_string(),
+        strategy: Strategy::parse(&record.strategy).unwrap_or(policy.strategy),
+        reason: reason.to_string(),
+        plain: false,
+        steps: policy.steps().unwrap_or_default(),
+        from_step: record.step,
+        replicas: policy.replicas,
+        version: record.version.clone(),
+        provenance,
+        status: Some(record.status.as_str().to_string()),
+    };
+    let all = [rollout.clone()];
+    rollback(session, &rollout, &policy, &all, reason, None, parallelism, runtime, err, false)
 }
 
 fn indent(text: &str) -> String {

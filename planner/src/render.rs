@@ -183,7 +183,15 @@ fn rollout_text(out: &mut String, rollout: &PlannedRollout, sources: &Sources, s
                 pause => format!(", then pause {pause}"),
             }
         };
-        let now = if i == rollout.from_step { "  <- this plan" } else { "" };
+        let now = match (i == rollout.from_step, rollout.status.as_deref()) {
+            (false, _) => String::new(),
+            (true, Some("paused")) => "  <- paused here: `stackc rollout promote` goes on".to_string(),
+            (true, Some("kept")) => {
+                "  <- traffic switched, old set kept: `stackc rollout undo` switches back".to_string()
+            }
+            (true, Some(status)) => format!("  <- this plan (resumes: {status})"),
+            (true, None) => "  <- this plan".to_string(),
+        };
         let _ = writeln!(
             out,
             "      step {}/{total}: {}; gate: healthy for {} within {}{pause}{now}",
@@ -505,6 +513,7 @@ pub fn plan_json(plan: &Plan, sources: &Sources) -> Json {
                     "replicas": r.replicas,
                     "version": r.version,
                     "from_step": r.from_step,
+                    "status": r.status,
                     "steps": r.steps.iter().map(|s| json!({
                         "number": s.number,
                         "weight": (r.strategy != Strategy::Rolling).then_some(s.weight),

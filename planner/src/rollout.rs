@@ -456,6 +456,9 @@ pub struct PlannedRollout {
     pub version: String,
     /// The user's `rollout` block (or the instance block).
     pub provenance: Option<Span>,
+    /// The recorded status of a rollout this plan goes on with (`paused`,
+    /// `kept`, `applying`), `None` for a new one.
+    pub status: Option<String>,
 }
 
 /// Rollout policies of a plan's instances, from their descriptors as
@@ -589,6 +592,7 @@ pub fn detect(plan: &Plan, state: &State) -> (Vec<PlannedRollout>, Vec<RolloutPr
             replicas: policy.replicas,
             version: version.clone(),
             provenance: provenance.first().copied(),
+            status: None,
         };
         if !in_state {
             if stable.iter().any(|c| c.action == Action::Create) {
@@ -643,6 +647,7 @@ pub fn detect(plan: &Plan, state: &State) -> (Vec<PlannedRollout>, Vec<RolloutPr
         if let Some(record) = state.instances.get(&instance).and_then(|i| i.rollout.as_ref()) {
             if record.version == version && record.status.in_progress() {
                 rollout.from_step = record.step.min(rollout.steps.len());
+                rollout.status = Some(record.status.as_str().to_string());
             }
         }
         rollouts.push(rollout);

@@ -337,6 +337,8 @@ struct DocumentRollout {
     version: String,
     #[serde(default)]
     provenance: Option<(u32, u32, u32)>,
+    #[serde(default)]
+    status: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -381,6 +383,7 @@ impl DocumentRollout {
             replicas: rollout.replicas,
             version: rollout.version.clone(),
             provenance: rollout.provenance.map(|s| (s.file.0, s.start, s.end)),
+            status: rollout.status.clone(),
         }
     }
 
@@ -410,6 +413,7 @@ impl DocumentRollout {
             replicas: self.replicas,
             version: self.version,
             provenance: self.provenance.map(|(file, start, end)| Span { file: FileId(file), start, end }),
+            status: self.status,
         })
     }
 }
