@@ -439,8 +439,7 @@ fn roll(
         }
         let last = k + 1 == total;
         if rollout.strategy == Strategy::BlueGreen && last {
-            let promoted =
-                resuming && resumed == Some(RolloutStatus::Kept) || intent == Intent::Promote && resuming;
+            let promoted = resuming && (resumed == Some(RolloutStatus::Kept) || intent == Intent::Promote);
             if !promoted {
                 let mut entry = planned::record_for(rollout, k, RolloutStatus::Kept, &started, &now());
                 entry.kept_until_ms = policy.keep_ms.map(|ms| now_ms() + ms);

@@ -17,4 +17,4 @@ pub mod select;
 pub mod state;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

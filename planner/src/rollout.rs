@@ -628,11 +628,6 @@ pub fn detect(plan: &Plan, state: &State) -> (Vec<PlannedRollout>, Vec<RolloutPr
             let after = if change.action == Action::Update { &change.planned } else { &change.config };
             for difference in attribute_changes(&prior.attributes, after) {
                 let Some(PathStep::Key(top)) = difference.path.first() else { continue };
-                if difference.after.as_ref().is_some_and(Value::has_unknown)
-                    && !change.config.get_path(&[top]).is_some()
-                {
-                    continue;
-                }
                 if !changed.contains(top) && change.config.get_path(&[top]).is_some() {
                     changed.push(top.clone());
                 }

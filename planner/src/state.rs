@@ -731,6 +731,7 @@ mod tests {
                     replicas: 4,
                     recommendations: vec![Recommendation { at_ms: 1_000, replicas: 5 }],
                 }),
+                rollout: None,
             },
         );
         let json = serde_json::to_string(&state.to_document()).unwrap();
