@@ -444,28 +444,19 @@ fn roll(
                 let mut entry = planned::record_for(rollout, k, RolloutStatus::Kept, &started, &now());
                 entry.kept_until_ms = policy.keep_ms.map(|ms| now_ms() + ms);
                 record(session, &instance, entry, err)?;
-                match policy.keep_ms {
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            "{instance}: traffic switched to the new set; the old set is kept until the next apply (or \
-                             `stackc rollout promote`); `stackc rollout undo` switches back."
-                        );
-                        return Ok(Rolled::Stopped);
-                    }
-                    Some(ms) => {
-                        let _ = writeln!(
-                            out,
-                            "{instance}: traffic switched to the new set; the old set is kept for {} (`stackc rollout undo` \
-                             from another terminal switches back).",
-                            format_duration(ms)
-                        );
-                        if session.signals.sleep(Duration::from_millis(ms)) {
-                            let _ = writeln!(err, "{instance}: stopped while the old set is kept; the state records it (status kept).");
-                            return Err(ExitCode::from(130));
-                        }
-                    }
-                }
+                let kept = match policy.keep_ms {
+                    None => "until the next apply (or `stackc rollout promote`)".to_string(),
+                    Some(ms) => format!(
+                        "for {} (the next apply or `stackc rollout promote` then finishes the rollout)",
+                        format_duration(ms)
+                    ),
+                };
+                let _ = writeln!(
+                    out,
+                    "{instance}: traffic switched to the new set; the old set is kept {kept}; `stackc rollout undo` \
+                     switches back."
+                );
+                return Ok(Rolled::Stopped);
             }
         } else if !last {
             match step.pause {

@@ -240,8 +240,17 @@ fn a_canary_paused_until_promoted_goes_on_with_rollout_promote() {
         ]
     );
 
-    // Step 1 (50%), then paused.
-    let paused = ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:2"));
+    // Step 1 (50%) from a saved plan, then paused.
+    let saved = stack.root.path().join("v2.plan");
+    let planned = ok(&stack.image(&["plan", "--out", saved.to_str().unwrap()], "stackc-test-app:2"));
+    assert!(planned.contains("1 to roll out"), "{planned}");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["apply", saved.to_str().unwrap()])
+        .env("STACKC_SECRETS_DIR", stack.root.path().join("secrets"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let paused = ok(&out);
     assert!(
         paused.contains("service.api: step 1/2: 50% to the new version (1 replica) ... healthy for 1s"),
         "{paused}"

@@ -272,6 +272,32 @@ fn act(args: ActArgs, what: Act) -> ExitCode {
             .filter(|(_, r)| wanted.contains(&r.status))
             .map(|(instance, _)| instance.clone())
             .collect();
+        if what == Act::Undo {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let expired: Vec<&String> = instances
+                .iter()
+                .filter(|i| {
+                    session
+                        .state
+                        .instances
+                        .get(*i)
+                        .and_then(|s| s.rollout.as_ref())
+                        .and_then(|r| r.kept_until_ms)
+                        .is_some_and(|until| until < now_ms)
+                })
+                .collect();
+            if !expired.is_empty() {
+                let _ = writeln!(
+                    err,
+                    "error: the old set of {} is no longer kept for an undo (its `keep` expired); apply the old \
+                     version again instead, as a new rollout.",
+                    expired.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+                );
+                return Err(ExitCode::from(1));
+            }
+        }
         if instances.is_empty() {
             let what = match what {
                 Act::Promote => "no rollout is paused or kept: nothing to promote",
