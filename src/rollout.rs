@@ -276,7 +276,7 @@ fn record(
 }
 
 /// Applies one plan with the normal apply; `Ok(false)` when an operation
-/// failed (reported).
+/// failed (reported); `Err(130)` when a signal stopped it (the record stays).
 fn apply_step(
     session: &mut Session,
     plan: &Plan,
@@ -297,6 +297,17 @@ fn apply_step(
         runtime,
         err,
     )?;
+    if !report.succeeded() && (report.cancelled || session.signals.stop_requested()) {
+        // Ctrl-C: the running operations finished and are saved; the record
+        // stays at this step.
+        report_problems(session, &report, err);
+        let _ = writeln!(
+            err,
+            "stopped during a rollout step; the state records where it stands (`stackc rollout status`). Run \
+             `stackc apply` to go on, or `stackc rollout abort` to roll back."
+        );
+        return Err(ExitCode::from(130));
+    }
     if !report.succeeded() {
         report_problems(session, &report, err);
     } else {
