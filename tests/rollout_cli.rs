@@ -361,3 +361,84 @@ fn a_bad_duration_is_an_error_naming_the_field() {
     assert!(stderr.contains("rollout.pause: `soon` is not a duration"), "{stderr}");
     insta::assert_snapshot!("bad_duration", stderr);
 }
+
+/// `stackc apply` killed (-9) while it gates a step: the record says the
+/// step is being applied; the lock it leaves is released with `stackc state
+/// unlock` (the error says so, and what the record says); the next apply
+/// re-applies the step, gates it and goes on (here: pauses after it).
+#[test]
+fn an_apply_killed_during_a_gate_is_resumed_by_the_next_apply() {
+    if !docker_available() {
+        return;
+    }
+    let slow = CANARY.replace("gate     = \"1s\"", "gate     = \"8s\"");
+    let stack = Stack::new("rolloutkill", &stack_text(&slow, "", ""));
+    ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:1"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["apply", "--auto-approve"])
+        .arg(&stack.dir)
+        .args([
+            "--target",
+            "local",
+            "-var",
+            "image=stackc-test-app:2",
+            "-var",
+            &format!("port={}", stack.port),
+        ])
+        .env("STACKC_SECRETS_DIR", stack.root.path().join("secrets"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the canary runs (the gate is then under way).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stack.containers().iter().any(|c| c.starts_with("rolloutkill-api-canary-0 ")) {
+        assert!(child.try_wait().unwrap().is_none(), "the apply ended before it was killed");
+        assert!(std::time::Instant::now() < deadline, "no canary step under way");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let record = stack.record();
+    assert_eq!((record["status"].as_str(), record["step"].as_u64()), (Some("applying"), Some(0)), "{record}");
+
+    let locked = stack.image(&["apply", "--auto-approve"], "stackc-test-app:2");
+    assert!(!locked.status.success());
+    let stderr = text(&locked.stderr);
+    assert!(stderr.contains("stackc state unlock"), "{stderr}");
+    assert!(
+        stderr.contains("the state records the rollout of `service.api` at step 1/2 (applying)"),
+        "{stderr}"
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.dir.join(".stackc/local/state.lock")).unwrap())
+            .unwrap();
+    let unlock = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["state", "unlock"])
+        .arg(&stack.dir)
+        .arg(lock["id"].as_str().unwrap())
+        .args(["--target", "local"])
+        .output()
+        .unwrap();
+    ok(&unlock);
+
+    let resumed = ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:2"));
+    assert!(resumed.contains("the rollout stands at step 1/2 (applying)"), "{resumed}");
+    assert!(resumed.contains("step 1/2: 50% to the new version (1 replica) ... healthy for 8s"), "{resumed}");
+    let record = stack.record();
+    assert_eq!(
+        (record["status"].as_str(), record["weight"].as_u64()),
+        (Some("paused"), Some(50)),
+        "{record}"
+    );
+    assert_eq!(
+        stack.containers(),
+        [
+            "rolloutkill-api-0 stackc-test-app:1",
+            "rolloutkill-api-1 stackc-test-app:1",
+            "rolloutkill-api-canary-0 stackc-test-app:2",
+            "rolloutkill-public-lb stackc-test-lb:1"
+        ]
+    );
+}
