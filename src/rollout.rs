@@ -59,6 +59,7 @@ pub fn plan(
         for problem in &problems {
             let span = problem.provenance.first().copied();
             emit(
+                Code::RolloutPolicyInvalid,
                 session.sources(),
                 span,
                 &problem.error.field,
@@ -774,7 +775,7 @@ pub fn rollback(
          and the new replicas are removed{}",
         if ok { "" } else { " (not all: the rollback's apply failed, see above; `stackc rollout abort` tries again)" }
     );
-    emit(session.sources(), rollout.provenance, &None, &instance, &message, err);
+    emit(Code::RolledBack, session.sources(), rollout.provenance, &None, &instance, &message, err);
     if let Some(detail) = detail {
         let _ = writeln!(err, "health output of the failing replica:\n{}\n", indent(detail.trim()));
     }
@@ -839,6 +840,7 @@ fn indent(text: &str) -> String {
 /// A rollout problem as a diagnostic at the `rollout` block (the field's
 /// line when one is at fault), else one line.
 fn emit(
+    code: Code,
     sources: &Sources,
     span: Option<Span>,
     field: &Option<String>,
@@ -859,11 +861,11 @@ fn emit(
                 Some(field) => format!("`{field}` of this rollout"),
                 None => "this rollout".to_string(),
             };
-            let diagnostic = Diagnostic::new(Code::OperationFailed, at, message).with_label(label);
+            let diagnostic = Diagnostic::new(code, at, message).with_label(label);
             let _ = writeln!(err, "{}", crate::render::human(sources, &diagnostic, HumanStyle::from_env()));
         }
         _ => {
-            let _ = writeln!(err, "error: {message}");
+            let _ = writeln!(err, "error[{code}]: {message}");
         }
     }
 }
