@@ -217,6 +217,7 @@ pub fn carry_out(
             rollout,
             &policy,
             &active,
+            &policies,
             pending.take(),
             parallelism,
             &applied,
@@ -341,6 +342,7 @@ fn roll(
     rollout: &PlannedRollout,
     policy: &Policy,
     all: &[PlannedRollout],
+    all_policies: &IndexMap<String, Policy>,
     mut pending: Option<Plan>,
     parallelism: u32,
     applied: &Option<AppliedConfiguration>,
@@ -349,7 +351,8 @@ fn roll(
     err: &mut dyn Write,
 ) -> Result<Rolled, ExitCode> {
     let instance = rollout.instance.clone();
-    let policies: IndexMap<String, Policy> = [(instance.clone(), policy.clone())].into_iter().collect();
+    // Every rollout's policy: those waiting keep their stable objects held.
+    let policies = all_policies;
     let mut out = std::io::stdout();
     let existing = session
         .state
@@ -399,8 +402,20 @@ fn roll(
         let _ = out.flush();
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
             let reason = format!("step {}/{total}'s apply failed", k + 1);
-            return rollback(session, rollout, policy, all, &reason, None, parallelism, runtime, err, true)
-                .map(|_| Rolled::Finished);
+            return rollback(
+                session,
+                rollout,
+                policy,
+                all,
+                policies,
+                &reason,
+                None,
+                parallelism,
+                runtime,
+                err,
+                true,
+            )
+            .map(|_| Rolled::Finished);
         }
         if interrupted(session, &instance, k, total, err) {
             return Err(ExitCode::from(130));
@@ -438,6 +453,7 @@ fn roll(
                         rollout,
                         policy,
                         all,
+                        policies,
                         &reason,
                         detail,
                         parallelism,
@@ -511,6 +527,7 @@ fn roll(
                 rollout,
                 policy,
                 all,
+                policies,
                 "the promote's apply failed",
                 None,
                 parallelism,
@@ -540,6 +557,7 @@ fn roll(
                     rollout,
                     policy,
                     all,
+                    policies,
                     &reason,
                     detail,
                     parallelism,
@@ -726,6 +744,7 @@ pub fn rollback(
     rollout: &PlannedRollout,
     policy: &Policy,
     all: &[PlannedRollout],
+    all_policies: &IndexMap<String, Policy>,
     reason: &str,
     detail: Option<String>,
     parallelism: u32,
@@ -734,7 +753,8 @@ pub fn rollback(
     failure: bool,
 ) -> Result<(), ExitCode> {
     let instance = rollout.instance.clone();
-    let policies: IndexMap<String, Policy> = [(instance.clone(), policy.clone())].into_iter().collect();
+    let mut policies = all_policies.clone();
+    policies.insert(instance.clone(), policy.clone());
     let started = session
         .state
         .instances
@@ -830,7 +850,8 @@ pub fn abort(
         status: Some(record.status.as_str().to_string()),
     };
     let all = [rollout.clone()];
-    rollback(session, &rollout, &policy, &all, reason, None, parallelism, runtime, err, false)
+    let policies: IndexMap<String, Policy> = [(instance.to_string(), policy.clone())].into_iter().collect();
+    rollback(session, &rollout, &policy, &all, &policies, reason, None, parallelism, runtime, err, false)
 }
 
 fn indent(text: &str) -> String {
