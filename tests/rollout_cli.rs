@@ -442,3 +442,48 @@ fn an_apply_killed_during_a_gate_is_resumed_by_the_next_apply() {
         ]
     );
 }
+
+/// A new version whose health check fails once it runs: the gate fails,
+/// the step is rolled back (canary removed, stable replicas untouched),
+/// the record says rolled_back, and apply exits 1 with E0604 at the
+/// `rollout` block and the failing replica's health output.
+#[test]
+fn a_failing_gate_rolls_back_with_the_health_output_at_the_rollout_block() {
+    if !docker_available() {
+        return;
+    }
+    let rollout =
+        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"8s\"\n    timeout  = \"20s\"";
+    let health = "  health {\n    path     = \"/healthz\"\n    interval = \"1s\"\n  }";
+    let stack = Stack::new("rolloutfail", &stack_text(rollout, health, ""));
+    ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:1"));
+    let ids = |s: &Stack| {
+        (0..2)
+            .map(|i| docker(&["inspect", "-f", "{{.Id}}", &format!("{}-api-{i}", s.name)]))
+            .collect::<Vec<_>>()
+    };
+    let before = ids(&stack);
+    // Its /healthz goes away 3 s after it starts.
+    let failing = format!(
+        "{health}\n  command = [\"sh\", \"-c\", \"mkdir -p /www && echo app v$${{APP_VERSION}} > /www/index.html && echo ok > \
+         /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www\"]"
+    );
+    stack.write(&stack_text(rollout, &failing, ""));
+    let out = stack.image(&["apply", "--auto-approve"], "stackc-test-app:2");
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("E0604"), "{stderr}");
+    assert!(
+        stderr.contains("the rollout of the new version was rolled back: step 1/2's gate failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rollout {"), "{stderr}");
+    assert!(stderr.contains("health output of the failing replica"), "{stderr}");
+    let record = stack.record();
+    assert_eq!(record["status"], "rolled_back", "{record}");
+    assert!(record["reason"].as_str().unwrap().contains("gate failed"), "{record}");
+    assert_eq!(ids(&stack), before, "the stable replicas were touched");
+    assert!(stack.containers().iter().all(|c| !c.contains("-canary-")), "{:?}", stack.containers());
+    let plan = ok(&stack.image(&["plan"], "stackc-test-app:2"));
+    assert!(plan.contains("1 to roll out"), "apply tries it again: {plan}");
+}
