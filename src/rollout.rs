@@ -391,7 +391,7 @@ fn roll(
         record(session, &instance, entry.clone(), err)?;
         let plan = match pending.take() {
             Some(plan) => plan,
-            None => plan_phase(session, all, rollout, &policies, Phase::Step(k), runtime, err)?,
+            None => plan_phase(session, all, rollout, policies, Phase::Step(k), runtime, err)?,
         };
         let _ = writeln!(
             out,
@@ -518,7 +518,7 @@ fn roll(
         record(session, &instance, entry, err)?;
         let plan = match pending.take() {
             Some(plan) => plan,
-            None => plan_phase(session, all, rollout, &policies, Phase::Step(total), runtime, err)?,
+            None => plan_phase(session, all, rollout, policies, Phase::Step(total), runtime, err)?,
         };
         let _ = writeln!(out, "{instance}: promote: the stable replicas take the new version");
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
@@ -570,7 +570,7 @@ fn roll(
         }
     }
     // Finish: traffic back to the stable resources, the canary removed.
-    let plan = plan_phase(session, all, rollout, &policies, Phase::Finish, runtime, err)?;
+    let plan = plan_phase(session, all, rollout, policies, Phase::Finish, runtime, err)?;
     if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
         let _ = writeln!(err, "error: {instance}: finishing the rollout failed; `stackc apply` tries again.");
         return Err(ExitCode::from(1));
