@@ -487,3 +487,51 @@ fn a_failing_gate_rolls_back_with_the_health_output_at_the_rollout_block() {
     let plan = ok(&stack.image(&["plan"], "stackc-test-app:2"));
     assert!(plan.contains("1 to roll out"), "apply tries it again: {plan}");
 }
+
+/// Ctrl-C (SIGINT) while a step is gated: apply stops, keeps the record
+/// at that step, releases the lock and says how to go on; the next apply
+/// resumes the step.
+#[test]
+fn ctrl_c_during_a_gate_stops_with_the_record_kept_and_the_next_apply_resumes() {
+    if !docker_available() {
+        return;
+    }
+    let slow = CANARY.replace("gate     = \"1s\"", "gate     = \"8s\"");
+    let stack = Stack::new("rolloutint", &stack_text(&slow, "", ""));
+    ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:1"));
+    let child = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["apply", "--auto-approve"])
+        .arg(&stack.dir)
+        .args([
+            "--target",
+            "local",
+            "-var",
+            "image=stackc-test-app:2",
+            "-var",
+            &format!("port={}", stack.port),
+        ])
+        .env("STACKC_SECRETS_DIR", stack.root.path().join("secrets"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stack.containers().iter().any(|c| c.starts_with("rolloutint-api-canary-0 ")) {
+        assert!(std::time::Instant::now() < deadline, "no canary step under way");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{}\n{stderr}", text(&out.stdout));
+    assert!(stderr.contains("service.api: stopped at step 1/2; the state records it"), "{stderr}");
+    let record = stack.record();
+    assert_eq!((record["status"].as_str(), record["step"].as_u64()), (Some("applying"), Some(0)), "{record}");
+    assert!(!stack.dir.join(".stackc/local/state.lock").exists(), "the lock was not released");
+    let resumed = ok(&stack.image(&["apply", "--auto-approve"], "stackc-test-app:2"));
+    assert!(resumed.contains("the rollout stands at step 1/2 (applying)"), "{resumed}");
+    assert_eq!(stack.record()["status"], "paused");
+}
