@@ -12,7 +12,9 @@ use aws_credential_types::Credentials;
 use indexmap::IndexMap;
 use stackc_compiler::schema::{AttributeMode, ResourceSchema};
 use stackc_compiler::Value;
-use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
+use stackc_providers::{
+    ObjectHealth, ObjectState, OperationContext, Provider, ProviderError, ProviderResult,
+};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -669,6 +671,29 @@ impl Provider for AwsProvider {
         let item = ReadItem { id, prior: &Value::Null };
         let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
         Ok(found.map(|attributes| object_state(id, attributes)))
+    }
+
+    /// ECS services only (`resources::health`): their tasks' counts and
+    /// deployments, and their targets' health in the load balancer.
+    async fn health(&self, ctx: &OperationContext, object: &ObjectState) -> ProviderResult<ObjectHealth> {
+        match ctx.type_name.as_str() {
+            "aws_ecs_service" => {
+                crate::resources::health::ecs_service_health(
+                    &self.client,
+                    &object.id,
+                    &object.attributes.unmarked(),
+                )
+                .await
+            }
+            _ => Err(ProviderError {
+                code: Some("HealthNotSupported".into()),
+                message: format!(
+                    "the aws provider tells the health of ECS services only, not of `{}` ({})",
+                    ctx.address, ctx.type_name
+                ),
+                retryable: false,
+            }),
+        }
     }
 }
 

@@ -432,7 +432,7 @@ struct DescribeServicesResponse {
 
 /// The cluster of a service: configured, else from its ARN
 /// (`arn:aws:ecs:region:account:service/cluster/name`).
-fn cluster_of(id: &str, prior: &Value) -> String {
+pub(crate) fn cluster_of(id: &str, prior: &Value) -> String {
     if let Some(cluster) = Attrs(prior).str("cluster") {
         return cluster;
     }
