@@ -15,6 +15,7 @@ mod connect;
 mod pipeline;
 mod progress;
 mod render;
+mod rollout;
 mod session;
 mod signals;
 mod stack;
@@ -54,6 +55,8 @@ enum Command {
     Reconcile(cmd::reconcile::Args),
     /// What runs now, per instance: replicas, health, restarts, drift.
     Status(cmd::status::Args),
+    /// Rollouts of a new version: status, promote, abort, undo.
+    Rollout(cmd::rollout::Args),
     /// Inspect and edit the state: list, show, rm, mv, unlock.
     State(cmd::state::Args),
     /// Print the stack's outputs from the last apply.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Status(args) => cmd::status::run(args),
+        Command::Rollout(args) => cmd::rollout::run(args),
         Command::State(args) => cmd::state::run(args),
         Command::Output(args) => cmd::output::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

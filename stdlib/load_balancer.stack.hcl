@@ -113,20 +113,31 @@ component "load_balancer" {
     }
   }
 
-  # An nginx container publishing the port on the host and spreading
-  # requests over the service's replicas (round robin).
   # nginx in a container publishing `port` on the host, proxying to the
   # service's replicas by name (`backends`); a request a replica cannot
   # take (it is being replaced) goes to the next. The image is the target's
   # `load_balancer_image` (default nginx:1.27-alpine); the provider makes
-  # nginx reload its configuration when replicas change.
+  # nginx reload its configuration when replicas change (a graceful reload:
+  # requests under way finish on the old workers). During a rollout step
+  # (`param.to.rollout_weight` set) the new version's replicas
+  # (`param.to.canary_backends`) join the upstream with weights that give
+  # them the step's share of the requests.
   on "local" {
     resource "local_file" "config" {
       path            = ".stackc/local/load_balancers/${self.dns_name}/nginx.conf"
       file_permission = "0644"
       content = join("\n", concat(
         ["worker_processes 1;", "pid /tmp/nginx.pid;", "events {}", param.protocol == "http" ? "http {" : "stream {", "  access_log off;", "  upstream backend {"],
-        [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"],
+        # During a rollout step each VERSION gets its share whatever the
+        # replica counts: with weight w, S stable and C canary replicas,
+        # each stable server weighs (100 - w) * C and each canary one w * S
+        # (a side whose share is 0 is left out).
+        param.to.rollout_weight == null || param.to.canary_backends == null ? [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"] : (
+          length(param.to.canary_backends) == 0 ? [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"] : concat(
+            param.to.rollout_weight >= 100 ? [] : [for backend in param.to.backends : "    server ${backend}:${param.to.port} weight=${(100 - param.to.rollout_weight) * length(param.to.canary_backends)} max_fails=0;"],
+            param.to.rollout_weight <= 0 ? [] : [for backend in param.to.canary_backends : "    server ${backend}:${param.to.port} weight=${param.to.rollout_weight * length(param.to.backends)} max_fails=0;"]
+          )
+        ),
         param.protocol == "http" ? [
           "  }",
           "  server {",

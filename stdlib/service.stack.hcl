@@ -767,8 +767,69 @@ component "service" {
       labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.dns_name }
     }
 
+    # Rollouts (docs/rollouts.md): `stackc apply` reads this descriptor, and
+    # for each step of a new version it expands the body with `self.rollout`
+    # set and plans with the stable replicas held (they keep the old version).
+    resource "stackc_data" "rollout" {
+      count = param.rollout == null ? 0 : 1
+      input = {
+        rollout = {
+          strategy        = param.rollout.strategy != null ? param.rollout.strategy : "rolling"
+          steps           = (param.rollout.strategy != null ? param.rollout.strategy : "rolling") == "canary" ? (param.rollout.steps != null ? param.rollout.steps : [10, 50, 100]) : []
+          gate            = param.rollout.gate != null ? param.rollout.gate : "30s"
+          timeout         = param.rollout.timeout != null ? param.rollout.timeout : "300s"
+          pause           = param.rollout.pause != null ? param.rollout.pause : "0s"
+          keep            = param.rollout.keep
+          max_error_rate  = param.rollout.max_error_rate
+          max_surge       = param.rollout.max_surge
+          max_unavailable = param.rollout.max_unavailable
+          port            = param.port
+          replicas        = length(docker_container.replica)
+          stable          = ["docker_container.replica"]
+          canary          = ["docker_container.canary"]
+          health          = ["docker_container.canary"]
+          load_balancer   = null
+        }
+      }
+    }
+
+    # The new version's replicas during a rollout step: the stable replica's
+    # configuration under `-canary` names, reachable only by their own
+    # aliases (not the service's), so only the load balancer sends to them.
+    resource "docker_container" "canary" {
+      count   = self.rollout == null ? 0 : self.rollout.canary
+      name    = "${self.stack}-${self.dns_name}-canary-${count.index}"
+      image   = param.build == null ? param.image : docker_image.build[0].ref
+      command = param.command
+      env = merge(
+        { for pair in flatten([for config in param.config_from : [for key, value in config.data : { key = key, value = value }]]) : pair.key => pair.value },
+        param.env
+      )
+      secret_env      = { for key, secret in param.secret_env : key => secret.value }
+      network         = network.name
+      network_aliases = ["${self.dns_name}-canary", "${self.dns_name}-canary-${count.index}"]
+      mounts = concat(
+        [for path, config in param.config_mounts : { target = path, source = config.path, type = "bind", read_only = true }],
+        [for path, secret in param.secret_mounts : { target = path, source = secret.path, type = "bind", read_only = true }],
+        [for path, volume in param.volumes : { target = path, source = volume.id, type = "volume", read_only = false }]
+      )
+      healthcheck = param.health == null ? null : {
+        test     = ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:${param.health.port != null ? param.health.port : param.port}${param.health.path != null ? param.health.path : "/"}"]
+        interval = param.health.interval != null ? param.health.interval : "5s"
+        retries  = 3
+      }
+      memory  = param.resources == null ? null : param.resources.memory
+      cpus    = param.resources == null ? null : param.resources.cpu
+      restart = "unless-stopped"
+      labels  = { "managed-by" = "stackc", "stackc.component" = "service", "stackc.instance" = self.dns_name, "stackc.track" = "canary" }
+    }
+
     output "backends" {
       value = [for replica in docker_container.replica : "${replica.network_aliases[1]}"]
+    }
+
+    output "canary_backends" {
+      value = self.rollout == null ? null : [for replica in docker_container.canary : "${replica.network_aliases[1]}"]
     }
 
     output "replicas" {

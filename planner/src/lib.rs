@@ -11,9 +11,10 @@ pub mod plan;
 pub mod planning;
 pub mod providers;
 pub mod render;
+pub mod rollout;
 pub mod saved;
 pub mod select;
 pub mod state;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -175,18 +175,28 @@ pub struct PlanOptions {
     /// and listed in [`Plan::held`] instead of being put back. Objects that
     /// are gone are still created again, stopped containers started.
     pub report_drift: Vec<String>,
+    /// Rollouts: resources these name (an address, or a resource block of
+    /// an instance for all of its indices, as `report_drift` matches them)
+    /// keep what the state has: a planned update or replace of one becomes
+    /// no change (its dependents are planned with its real values). The
+    /// stable version during a rollout's steps.
+    pub hold: Vec<String>,
+}
+
+fn matches_pattern(address: &ResourceAddress, pattern: &str) -> bool {
+    address.0 == *pattern
+        || address.0.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('['))
 }
 
 impl PlanOptions {
     /// Whether the drift policy of `address` is `report`.
     pub fn reports_drift_of(&self, address: &ResourceAddress) -> bool {
-        self.report_drift.iter().any(|pattern| {
-            address.0 == *pattern
-                || address
-                    .0
-                    .strip_prefix(pattern.as_str())
-                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('['))
-        })
+        self.report_drift.iter().any(|pattern| matches_pattern(address, pattern))
+    }
+
+    /// Whether `address` is held ([`PlanOptions::hold`]).
+    pub fn holds(&self, address: &ResourceAddress) -> bool {
+        self.hold.iter().any(|pattern| matches_pattern(address, pattern))
     }
 }
 
@@ -229,6 +239,11 @@ pub struct Plan {
     pub forgotten: Vec<ResourceAddress>,
     /// Changes held back by the drift policy `report` (planned as no-ops).
     pub held: Vec<HeldDrift>,
+    /// The rollouts this plan starts or goes on with (its changes are the
+    /// first step's), and the instances a rollout cannot carry (plain, with
+    /// the reason). Filled by the CLI after planning
+    /// (`crate::rollout::detect`).
+    pub rollouts: Vec<crate::rollout::PlannedRollout>,
     pub options: PlanOptions,
 }
 
@@ -254,6 +269,7 @@ impl Plan {
             refreshed: Vec::new(),
             forgotten: Vec::new(),
             held: Vec::new(),
+            rollouts: Vec::new(),
             options,
         }
     }

@@ -214,6 +214,9 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
             }
             match plan_resource(state, node, prior, &planned_values, providers) {
                 Ok(mut change) => {
+                    if options.holds(&node.address) {
+                        hold(&mut change);
+                    }
                     if options.reports_drift_of(&node.address) {
                         if let Some(held) = hold_drift(&mut change, providers) {
                             plan.held.push(held);
@@ -344,6 +347,21 @@ fn hold_drift(change: &mut ResourceChange, providers: &ProviderSet) -> Option<He
     change.reason = None;
     change.planned = prior.attributes.clone();
     Some(HeldDrift { address: change.address.clone(), attributes })
+}
+
+/// A held resource (a rollout's stable version): an update or replace of
+/// an object that exists becomes no change; it stays as the state has it.
+/// A replace because the address now names another type still acts.
+fn hold(change: &mut ResourceChange) {
+    let retyped =
+        matches!(&change.reason, Some(Reason::ForcedBy(paths)) if paths.iter().any(|p| p == "type"));
+    if !matches!(change.action, Action::Update | Action::Replace) || retyped {
+        return;
+    }
+    let Some(prior) = &change.prior else { return };
+    change.action = Action::NoOp;
+    change.reason = None;
+    change.planned = prior.attributes.clone();
 }
 
 fn no_op(node: &ResourceNode, prior: ResourceState, providers: &ProviderSet) -> ResourceChange {

@@ -9,6 +9,7 @@ use crate::plan::{
     attribute_changes, path_string, Action, AttributeChange, Drift, OutputChange, PathStep, Plan, Reason,
     ResourceChange,
 };
+use crate::rollout::{format_duration, Pause, PlannedRollout, Strategy};
 use serde_json::{json, Value as Json};
 use stackc_compiler::expand::render::{paths_where, redacted_json};
 use stackc_compiler::{Origin, Sources, Span, Value};
@@ -89,6 +90,13 @@ pub fn plan_text(plan: &Plan, sources: &Sources, style: Style) -> String {
             );
         }
     }
+    if !plan.rollouts.is_empty() && !plan.options.destroy {
+        out.push_str(&style.paint(BOLD, "Rollouts:"));
+        out.push_str("\n\n");
+        for rollout in &plan.rollouts {
+            rollout_text(&mut out, rollout, sources, style);
+        }
+    }
     let outputs: Vec<&OutputChange> = plan.outputs.iter().filter(|o| o.is_change()).collect();
     if !outputs.is_empty() {
         out.push_str(&style.paint(BOLD, "Changes to outputs:"));
@@ -119,14 +127,16 @@ pub fn plan_text(plan: &Plan, sources: &Sources, style: Style) -> String {
         out.push('\n');
     }
     let summary = plan.summary();
-    if plan.has_changes() {
+    let rolling = plan.rollouts.iter().filter(|r| !r.plain).count();
+    if plan.has_changes() || rolling > 0 {
+        let roll = if rolling > 0 { format!(", {rolling} to roll out") } else { String::new() };
         let _ = writeln!(
             out,
             "{}",
             style.paint(
                 BOLD,
                 &format!(
-                    "Plan: {} to add, {} to change, {} to destroy.",
+                    "Plan: {} to add, {} to change, {} to destroy{roll}.",
                     summary.add, summary.change, summary.destroy
                 )
             )
@@ -140,6 +150,71 @@ pub fn plan_text(plan: &Plan, sources: &Sources, style: Style) -> String {
         });
     }
     out
+}
+
+/// One rollout: its steps (the one this plan applies marked), gates and
+/// pauses, and the `rollout` block; or why an instance is planned plainly.
+fn rollout_text(out: &mut String, rollout: &PlannedRollout, sources: &Sources, style: Style) {
+    let at =
+        rollout.provenance.and_then(|s| location(sources, s)).map(|l| format!("  ({l})")).unwrap_or_default();
+    if rollout.plain {
+        let _ = writeln!(
+            out,
+            "  {}  not a rollout: {}; its changes above are applied as planned{at}\n",
+            rollout.instance, rollout.reason
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} {}  {} rollout: {}{at}",
+        style.paint(YELLOW, "~"),
+        rollout.instance,
+        rollout.strategy.as_str(),
+        rollout.reason
+    );
+    let total = rollout.steps.len();
+    for (i, step) in rollout.steps.iter().enumerate() {
+        let pause = if i + 1 == total {
+            String::new()
+        } else {
+            match step.pause {
+                Pause::For(0) => String::new(),
+                pause => format!(", then pause {pause}"),
+            }
+        };
+        let now = match (i == rollout.from_step, rollout.status.as_deref()) {
+            (false, _) => String::new(),
+            (true, Some("paused")) => "  <- paused here: `stackc rollout promote` goes on".to_string(),
+            (true, Some("kept")) => {
+                "  <- traffic switched, old set kept: `stackc rollout undo` switches back".to_string()
+            }
+            (true, Some(status)) => format!("  <- this plan (resumes: {status})"),
+            (true, None) => "  <- this plan".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "      step {}/{total}: {}; gate: healthy for {} within {}{pause}{now}",
+            i + 1,
+            step.describe(rollout.strategy, rollout.replicas),
+            format_duration(step.gate_ms),
+            format_duration(step.timeout_ms),
+        );
+    }
+    let last = match rollout.strategy {
+        Strategy::Rolling => "then: the rollout is recorded as finished",
+        Strategy::Canary => "then: the stable replicas take the new version (gated), and the canary is removed",
+        Strategy::BlueGreen => {
+            "then: the old set is kept (for `keep`, or until the next apply; `stackc rollout undo` switches back), \
+             then replaced"
+        }
+    };
+    let now = if rollout.from_step >= total { "  <- this plan" } else { "" };
+    let _ = writeln!(out, "      {last}{now}");
+    let _ = writeln!(
+        out,
+        "      a failed gate rolls back: traffic to the stable version, the new replicas removed\n"
+    );
 }
 
 fn drift_text(out: &mut String, drift: &Drift, style: Style) {
@@ -415,6 +490,48 @@ pub fn plan_json(plan: &Plan, sources: &Sources) -> Json {
         "forgotten": plan.forgotten.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         "output_changes": outputs,
     });
+    // Only when there are some: a plan without rollouts keeps its shape.
+    if !plan.rollouts.is_empty() && !plan.options.destroy {
+        document["summary"]["roll_out"] = json!(plan.rollouts.iter().filter(|r| !r.plain).count());
+        document["rollouts"] = plan
+            .rollouts
+            .iter()
+            .map(|r| {
+                let source = match r.provenance {
+                    Some(span) if (span.file.0 as usize) < sources.len() => {
+                        let file = sources.get(span.file);
+                        let (line, column) = file.line_col(span.start as usize);
+                        json!({ "file": file.path, "line": line, "column": column })
+                    }
+                    _ => Json::Null,
+                };
+                json!({
+                    "instance": r.instance,
+                    "strategy": r.strategy.as_str(),
+                    "rollout": !r.plain,
+                    "reason": r.reason,
+                    "replicas": r.replicas,
+                    "version": r.version,
+                    "from_step": r.from_step,
+                    "status": r.status,
+                    "steps": r.steps.iter().map(|s| json!({
+                        "number": s.number,
+                        "weight": (r.strategy != Strategy::Rolling).then_some(s.weight),
+                        "new_replicas": if r.strategy == Strategy::Rolling { s.batch.len() as u64 } else { s.canary },
+                        "batch": (r.strategy == Strategy::Rolling).then(|| s.batch.clone()),
+                        "description": s.describe(r.strategy, r.replicas),
+                        "gate_ms": s.gate_ms,
+                        "timeout_ms": s.timeout_ms,
+                        "pause": match s.pause {
+                            Pause::For(ms) => json!({ "ms": ms }),
+                            Pause::UntilPromoted => json!("promote"),
+                        },
+                    })).collect::<Vec<_>>(),
+                    "source": source,
+                })
+            })
+            .collect();
+    }
     // Only when there are some: a plan without autoscaling keeps its shape.
     let autoscaled = crate::autoscale::autoscaled(plan);
     if !autoscaled.is_empty() && !plan.options.destroy {

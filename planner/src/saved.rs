@@ -319,6 +319,103 @@ struct Document {
     refreshed: Vec<DocumentResource>,
     #[serde(default)]
     forgotten: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    rollouts: Vec<DocumentRollout>,
+}
+
+/// A planned rollout ([`crate::rollout::PlannedRollout`]).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentRollout {
+    instance: String,
+    strategy: String,
+    reason: String,
+    plain: bool,
+    steps: Vec<DocumentStep>,
+    from_step: usize,
+    replicas: u64,
+    version: String,
+    #[serde(default)]
+    provenance: Option<(u32, u32, u32)>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentStep {
+    number: usize,
+    weight: u32,
+    canary: u64,
+    #[serde(default)]
+    batch: Vec<u64>,
+    gate_ms: u64,
+    timeout_ms: u64,
+    /// Milliseconds, or null: until promoted.
+    pause_ms: Option<u64>,
+}
+
+impl DocumentRollout {
+    fn from(rollout: &crate::rollout::PlannedRollout) -> DocumentRollout {
+        use crate::rollout::Pause;
+        DocumentRollout {
+            instance: rollout.instance.clone(),
+            strategy: rollout.strategy.as_str().to_string(),
+            reason: rollout.reason.clone(),
+            plain: rollout.plain,
+            steps: rollout
+                .steps
+                .iter()
+                .map(|s| DocumentStep {
+                    number: s.number,
+                    weight: s.weight,
+                    canary: s.canary,
+                    batch: s.batch.clone(),
+                    gate_ms: s.gate_ms,
+                    timeout_ms: s.timeout_ms,
+                    pause_ms: match s.pause {
+                        Pause::For(ms) => Some(ms),
+                        Pause::UntilPromoted => None,
+                    },
+                })
+                .collect(),
+            from_step: rollout.from_step,
+            replicas: rollout.replicas,
+            version: rollout.version.clone(),
+            provenance: rollout.provenance.map(|s| (s.file.0, s.start, s.end)),
+            status: rollout.status.clone(),
+        }
+    }
+
+    fn into_rollout(self) -> Result<crate::rollout::PlannedRollout, String> {
+        use crate::rollout::{Pause, Step, Strategy};
+        let strategy = Strategy::parse(&self.strategy)
+            .ok_or_else(|| format!("rollout of `{}`: unknown strategy `{}`", self.instance, self.strategy))?;
+        Ok(crate::rollout::PlannedRollout {
+            instance: self.instance,
+            strategy,
+            reason: self.reason,
+            plain: self.plain,
+            steps: self
+                .steps
+                .into_iter()
+                .map(|s| Step {
+                    number: s.number,
+                    weight: s.weight,
+                    canary: s.canary,
+                    batch: s.batch,
+                    gate_ms: s.gate_ms,
+                    timeout_ms: s.timeout_ms,
+                    pause: s.pause_ms.map_or(Pause::UntilPromoted, Pause::For),
+                })
+                .collect(),
+            from_step: self.from_step,
+            replicas: self.replicas,
+            version: self.version,
+            provenance: self.provenance.map(|(file, start, end)| Span { file: FileId(file), start, end }),
+            status: self.status,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -330,6 +427,8 @@ struct DocumentOptions {
     only: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    hold: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -546,6 +645,7 @@ impl Document {
                 destroy: plan.options.destroy,
                 only: plan.options.only.clone(),
                 exclude: plan.options.exclude.clone(),
+                hold: plan.options.hold.clone(),
             },
             changes: plan
                 .changes
@@ -587,6 +687,7 @@ impl Document {
                 .collect(),
             refreshed: plan.refreshed.iter().map(|(a, r)| r.to_document(a)).collect(),
             forgotten: plan.forgotten.iter().map(|a| a.0.clone()).collect(),
+            rollouts: plan.rollouts.iter().map(DocumentRollout::from).collect(),
         }
     }
 
@@ -650,12 +751,18 @@ impl Document {
             forgotten: self.forgotten.into_iter().map(ResourceAddress).collect(),
             // A saved plan is made by `plan`, never with a drift policy.
             held: Vec::new(),
+            rollouts: self
+                .rollouts
+                .into_iter()
+                .map(DocumentRollout::into_rollout)
+                .collect::<Result<_, _>>()?,
             options: PlanOptions {
                 refresh: self.options.refresh,
                 destroy: self.options.destroy,
                 only: self.options.only,
                 exclude: self.options.exclude,
                 report_drift: Vec::new(),
+                hold: self.options.hold,
             },
         };
         Ok(SavedPlan {
@@ -700,6 +807,7 @@ mod tests {
             refreshed: Vec::new(),
             forgotten: vec![ResourceAddress("stackc_data.gone".into())],
             held: Vec::new(),
+            rollouts: Vec::new(),
             options: PlanOptions { only: vec!["service.api".into()], ..PlanOptions::new() },
         };
         plan.changes.push(ResourceChange {
@@ -743,6 +851,38 @@ mod tests {
         let saved = sample();
         let bytes = saved.to_json(KEY).unwrap();
         let back = SavedPlan::from_json(&bytes, KEY).unwrap();
+        assert_eq!(back, saved);
+    }
+
+    /// A rollout's steps, its hold and its provenance survive the file:
+    /// `apply FILE` applies the first step and goes on with the others.
+    #[test]
+    fn rollouts_and_holds_round_trip() {
+        use crate::rollout::{Pause, PlannedRollout, Step, Strategy};
+        let mut saved = sample();
+        saved.plan.options.hold = vec!["service.api/docker_container.replica".into()];
+        let step = |number: usize, weight: u32, canary: u64, pause: Pause| Step {
+            number,
+            weight,
+            canary,
+            batch: Vec::new(),
+            gate_ms: 1000,
+            timeout_ms: 60_000,
+            pause,
+        };
+        saved.plan.rollouts = vec![PlannedRollout {
+            instance: "service.api".into(),
+            strategy: Strategy::Canary,
+            reason: "`image` changed".into(),
+            plain: false,
+            steps: vec![step(1, 50, 1, Pause::UntilPromoted), step(2, 100, 2, Pause::For(500))],
+            from_step: 1,
+            replicas: 2,
+            version: "abc".into(),
+            provenance: Some(Span { file: FileId(0), start: 10, end: 40 }),
+            status: Some("paused".into()),
+        }];
+        let back = SavedPlan::from_json(&saved.to_json(KEY).unwrap(), KEY).unwrap();
         assert_eq!(back, saved);
     }
 

@@ -124,6 +124,86 @@ pub struct InstanceState {
     /// instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<AutoscaleRecord>,
+    /// Set while a rollout of a new version is under way, paused, kept
+    /// (blue-green) or rolled back (`stackc_planner::rollout`); cleared when
+    /// it finishes. Absent from older states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutRecord>,
+}
+
+impl InstanceState {
+    /// True when nothing is recorded (the entry can go).
+    pub fn is_empty(&self) -> bool {
+        self.autoscale.is_none() && self.rollout.is_none()
+    }
+}
+
+/// Where a rollout stands: what `stackc apply` writes before each step's
+/// apply, so an interrupted apply leaves a record that matches the objects
+/// (or is one step ahead of them) and the next apply resumes or rolls back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutRecord {
+    /// `rolling`, `canary` or `blue_green`.
+    pub strategy: String,
+    /// A hash of the new version's configuration (the stable resources'
+    /// planned configuration): a record for another version is recognised.
+    pub version: String,
+    /// The step being applied (0-based); `steps` when the stable resources
+    /// take the new version (promote).
+    pub step: usize,
+    /// How many steps the strategy has.
+    pub steps: usize,
+    /// The share of requests the new version receives at this step.
+    pub weight: u32,
+    /// How many replicas of the new version run beside the stable ones.
+    pub canary: u64,
+    pub status: RolloutStatus,
+    /// When the rollout started and when the record was last written (RFC 3339, UTC).
+    pub started: String,
+    pub updated: String,
+    /// Why it is paused, kept or rolled back (a failed gate's health output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// blue_green: until when (milliseconds since the Unix epoch) the old set
+    /// is kept; `None` with status `kept`: until the next apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_until_ms: Option<u64>,
+}
+
+/// The status of a [`RolloutRecord`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutStatus {
+    /// A step is being applied or gated.
+    Applying,
+    /// Stopped after a step until `stackc rollout promote`.
+    Paused,
+    /// blue_green: traffic switched, the old set kept for `rollout undo`.
+    Kept,
+    /// Traffic is being returned to the stable version.
+    RollingBack,
+    /// Rolled back: the stable version serves; this version is not retried
+    /// but by `stackc apply`.
+    RolledBack,
+}
+
+impl RolloutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutStatus::Applying => "applying",
+            RolloutStatus::Paused => "paused",
+            RolloutStatus::Kept => "kept",
+            RolloutStatus::RollingBack => "rolling_back",
+            RolloutStatus::RolledBack => "rolled_back",
+        }
+    }
+
+    /// True while the new version runs beside the stable one (the recorded
+    /// step is what every command expands with).
+    pub fn in_progress(self) -> bool {
+        matches!(self, RolloutStatus::Applying | RolloutStatus::Paused | RolloutStatus::Kept)
+    }
 }
 
 /// The autoscaler's record of one instance: the count it chose (what
@@ -240,6 +320,44 @@ impl State {
             .iter()
             .filter_map(|(instance, state)| Some((instance.clone(), state.autoscale.as_ref()?.replicas)))
             .collect()
+    }
+
+    /// The steps the rollouts recorded stand at, by instance address: the
+    /// expansion option `rollouts` (instances whose rollout is in progress;
+    /// a rolled-back one runs its stable version alone).
+    pub fn rollout_steps(&self) -> IndexMap<String, stackc_compiler::expand::RolloutStep> {
+        self.instances
+            .iter()
+            .filter_map(|(instance, state)| {
+                // rolling runs no canary: its batches are held stable resources.
+                let record =
+                    state.rollout.as_ref().filter(|r| r.status.in_progress() && r.strategy != "rolling")?;
+                Some((
+                    instance.clone(),
+                    stackc_compiler::expand::RolloutStep { weight: record.weight, canary: record.canary },
+                ))
+            })
+            .collect()
+    }
+
+    /// The rollout records, by instance address.
+    pub fn rollouts(&self) -> impl Iterator<Item = (&String, &RolloutRecord)> {
+        self.instances.iter().filter_map(|(instance, state)| Some((instance, state.rollout.as_ref()?)))
+    }
+
+    /// Records (or with `None` clears) the rollout of `instance`.
+    pub fn set_rollout(&mut self, instance: &str, record: Option<RolloutRecord>) {
+        match record {
+            Some(record) => self.instances.entry(instance.to_string()).or_default().rollout = Some(record),
+            None => {
+                if let Some(entry) = self.instances.get_mut(instance) {
+                    entry.rollout = None;
+                    if entry.is_empty() {
+                        self.instances.shift_remove(instance);
+                    }
+                }
+            }
+        }
     }
 
     /// Keeps resources sorted by address so the document diffs well.
@@ -613,6 +731,7 @@ mod tests {
                     replicas: 4,
                     recommendations: vec![Recommendation { at_ms: 1_000, replicas: 5 }],
                 }),
+                rollout: None,
             },
         );
         let json = serde_json::to_string(&state.to_document()).unwrap();

@@ -14,7 +14,7 @@
 //! state is saved with what finished. Before the apply starts (refresh, the
 //! confirmation prompt) a signal releases the lock and exits (`signals.rs`).
 
-use crate::cmd::plan::{kept_volumes_note, make_plan, options_of, text_style, PlanFlags};
+use crate::cmd::plan::{kept_volumes_note, options_of, text_style, PlanFlags};
 use crate::pipeline::StackArgs;
 use crate::progress::{Progress, Stream, TICK};
 use crate::session::{self, runtime, Session};
@@ -81,7 +81,8 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
         local.set_delete_data(args.delete_data);
     }
     let exit = (|| {
-        let outcome = make_plan(&session, options_of(&args.flags, destroy), &runtime, &mut err)?;
+        let outcome =
+            crate::rollout::plan(&mut session, options_of(&args.flags, destroy), &runtime, &mut err)?;
         let plan = outcome.plan;
         {
             let mut out = stdout.lock();
@@ -90,6 +91,26 @@ fn execute(args: Args, destroy: bool) -> ExitCode {
             let _ = out.flush();
         }
         let applied = recorded_configuration(&session, &plan);
+        if !destroy && rolls_out(&session, &plan) {
+            // Rollouts: the plan is the first step's; the loop goes on.
+            if plan.has_changes() {
+                if !args.auto_approve {
+                    confirm(destroy, &mut err)?;
+                }
+                check_credentials(&session, &plan, &runtime, &mut err)?;
+            }
+            crate::rollout::carry_out(
+                &mut session,
+                &plan,
+                args.parallelism,
+                applied,
+                crate::rollout::Intent::Apply,
+                &runtime,
+                &mut err,
+            )?;
+            print_outputs(&session);
+            return Ok(());
+        }
         if !plan.has_changes() {
             let record = applied.as_ref().is_some_and(|applied| {
                 session.state_exists
@@ -223,6 +244,20 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
         );
         check_credentials(&session, plan, runtime, err)?;
         let applied = recorded_configuration(&session, plan);
+        if !plan.options.destroy && rolls_out(&session, plan) {
+            // Step 1 of a rollout is the saved plan; the loop goes on.
+            crate::rollout::carry_out(
+                &mut session,
+                plan,
+                args.parallelism,
+                applied,
+                crate::rollout::Intent::Apply,
+                runtime,
+                err,
+            )?;
+            print_outputs(&session);
+            return Ok(());
+        }
         let report = carry_out_recording(
             &mut session,
             plan,
@@ -241,10 +276,35 @@ fn apply_saved(args: &Args, runtime: &tokio::runtime::Runtime, err: &mut dyn Wri
     }
 }
 
+/// Whether an apply of `plan` goes through the rollout loop: the plan
+/// starts or goes on with a rollout, or the state records one (which a
+/// successful apply finishes or clears).
+fn rolls_out(session: &Session, plan: &Plan) -> bool {
+    plan.rollouts.iter().any(|r| !r.plain) || session.state.rollouts().next().is_some()
+}
+
+/// After a rollout: the stack's outputs.
+fn print_outputs(session: &Session) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "\nApply complete.");
+    if !session.state.outputs.is_empty() {
+        let _ = writeln!(out, "\nOutputs:\n");
+        let width = session.state.outputs.keys().map(String::len).max().unwrap_or(0);
+        for (name, output) in &session.state.outputs {
+            let value = if output.sensitive || output.value.has_sensitive() {
+                "(sensitive)".to_string()
+            } else {
+                display(&output.value)
+            };
+            let _ = writeln!(out, "{name:width$} = {value}");
+        }
+    }
+}
+
 /// The configuration an apply of `plan` records for `stackc reconcile`:
 /// that of a whole apply (not a destroy, no `--only` / `--exclude`, which
 /// apply part of it).
-fn recorded_configuration(session: &Session, plan: &Plan) -> Option<AppliedConfiguration> {
+pub fn recorded_configuration(session: &Session, plan: &Plan) -> Option<AppliedConfiguration> {
     let options = &plan.options;
     let whole = !options.destroy && options.only.is_empty() && options.exclude.is_empty();
     whole.then(|| crate::pipeline::applied_configuration(&session.checked))
@@ -434,6 +494,21 @@ pub fn carry_out_recording(
     }
     if plan.options.destroy && session.state.resources.is_empty() {
         session.state.applied = None;
+    }
+    if plan.options.destroy {
+        // A destroyed instance's rollout record goes with it.
+        let gone: Vec<String> = session
+            .state
+            .rollouts()
+            .map(|(instance, _)| instance.clone())
+            .filter(|instance| {
+                let prefix = format!("{instance}/");
+                !session.state.resources.keys().any(|a| a.as_str().starts_with(&prefix))
+            })
+            .collect();
+        for instance in gone {
+            session.state.set_rollout(&instance, None);
+        }
     }
     journal.commit(&mut session.state).map_err(|e| {
         fail(err, format!("{e}. The operations are recorded in the journal; the next command loads them."))

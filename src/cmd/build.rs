@@ -287,6 +287,7 @@ fn generate(
             only,
             exclude: Vec::new(),
             report_drift: Vec::new(),
+            hold: Vec::new(),
         };
         let plan = make_plan(&session, options, &runtime, err)?.plan;
         // `generated_inputs` chose resources that need no target's API;

@@ -13,5 +13,6 @@ pub mod lsp;
 pub mod output;
 pub mod plan;
 pub mod reconcile;
+pub mod rollout;
 pub mod state;
 pub mod status;

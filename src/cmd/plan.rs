@@ -134,6 +134,7 @@ pub fn options_of(flags: &PlanFlags, destroy: bool) -> PlanOptions {
         only: flags.only.clone(),
         exclude: flags.exclude.clone(),
         report_drift: Vec::new(),
+        hold: Vec::new(),
     }
 }
 
@@ -156,7 +157,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(session) => session,
         Err(exit) => return exit,
     };
-    let result = plan_and_show(&args, &session, &runtime, &mut out, &mut err);
+    let result = plan_and_show(&args, &mut session, &runtime, &mut out, &mut err);
     session.release(&mut err);
     let _ = out.flush();
     match result {
@@ -168,12 +169,12 @@ pub fn run(args: Args) -> ExitCode {
 
 fn plan_and_show(
     args: &Args,
-    session: &Session,
+    session: &mut Session,
     runtime: &tokio::runtime::Runtime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Plan, ExitCode> {
-    let outcome = make_plan(session, options_of(&args.flags, args.destroy), runtime, err)?;
+    let outcome = crate::rollout::plan(session, options_of(&args.flags, args.destroy), runtime, err)?;
     let plan = outcome.plan;
     let written = if args.json {
         let mut json = plan_json(&plan, session.sources());

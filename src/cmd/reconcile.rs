@@ -527,6 +527,9 @@ fn one_pass(context: &Context<'_>, err: &mut dyn Write) -> Outcome {
         }
     };
     checked.autoscaled_replicas = state.autoscaled_replicas();
+    // Rollouts: the step each recorded rollout stands at (reconcile never
+    // starts or advances one; `stackc apply` does).
+    checked.rollouts = state.rollout_steps();
     let compiled = match checked.expand(None, Format::Human, err) {
         Ok(compiled) => compiled,
         Err(_) => {
@@ -662,7 +665,20 @@ fn act(
         events.emit(&Event::PassEnd { outcome, acted, failed, elapsed: started.elapsed() });
         outcome
     };
-    let options = PlanOptions { report_drift, ..PlanOptions::new() };
+    // The stable version of an instance with a rollout record stays as it
+    // is: a paused or kept rollout keeps its step, a rolled-back version is
+    // not retried (`stackc apply` retries it).
+    let hold = stackc_planner::rollout::recorded_holds(&session.state);
+    for (instance, record) in session.state.rollouts() {
+        if record.status == stackc_planner::state::RolloutStatus::RolledBack {
+            let _ = writeln!(
+                err,
+                "note: {instance}: its new version was rolled back ({}); reconcile keeps the stable version,                  `stackc apply` retries the rollout",
+                record.reason.as_deref().unwrap_or("no reason recorded")
+            );
+        }
+    }
+    let options = PlanOptions { report_drift, hold, ..PlanOptions::new() };
     let outcome = context.runtime.block_on(planning::plan(PlanInput {
         graph: &session.graph,
         state: &session.state,

@@ -2,7 +2,7 @@
 //! in-memory "cloud" provider (a fake, for the planner's own logic only:
 //! drift, failures, inconsistent results).
 
-mod fake;
+pub mod fake;
 mod planner;
 
 use crate::apply::{apply, ApplyInput, ApplyReport, CancelLevel, Canceller, Silent};

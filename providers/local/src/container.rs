@@ -20,8 +20,9 @@
 use crate::engine::{engine_error, is_not_found, Engine};
 use crate::files::{create_dirs, hex, write_file, HostPaths};
 use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
-    Mount, MountTypeEnum, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, ContainerUpdateBody, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, Mount, MountTypeEnum, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -30,7 +31,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use serde_json::{json, Value as Json};
-use stackc_providers::{OperationContext, ProviderError, ResourceUsage};
+use stackc_providers::{HealthStatus, ObjectHealth, OperationContext, ProviderError, ResourceUsage};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -445,9 +446,13 @@ impl Containers<'_> {
             let why = if !running {
                 Some(format!("it stopped (exit code {})", state.exit_code.unwrap_or(0)))
             } else {
+                let output = state.health.as_ref().and_then(last_check_output);
                 match state.health.and_then(|h| h.status) {
                     Some(HealthStatusEnum::HEALTHY) => return Ok(()),
-                    Some(HealthStatusEnum::UNHEALTHY) => Some("its health check failed".to_string()),
+                    Some(HealthStatusEnum::UNHEALTHY) => Some(match output {
+                        Some(output) => format!("its health check failed (its last output: {output})"),
+                        None => "its health check failed".to_string(),
+                    }),
                     _ if health.is_none() => return Ok(()),
                     _ if start.elapsed() > limit => {
                         Some(format!("its health check did not pass within {}s", limit.as_secs()))
@@ -469,20 +474,7 @@ impl Containers<'_> {
     }
 
     async fn last_logs(&self, id: &str) -> String {
-        let Ok(docker) = self.docker().await else { return String::new() };
-        self.engine.count("ContainerLogs");
-        let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("20").build();
-        let mut stream = docker.logs(id, Some(options));
-        let mut text = String::new();
-        while let Some(Ok(line)) = stream.next().await {
-            text.push_str(&line.to_string());
-        }
-        let text = text.trim_end();
-        if text.is_empty() {
-            "  (no output)".to_string()
-        } else {
-            text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
-        }
+        last_logs(self.engine, id).await
     }
 
     /// Stops (SIGTERM, then SIGKILL after 5 s) and removes a container, and
@@ -682,6 +674,173 @@ impl Containers<'_> {
         }
         reload_load_balancers(self.engine, self.stack).await;
     }
+}
+
+/// The last lines a container wrote (stdout and stderr), indented, for
+/// an error or a health detail; `(no output)` when there are none.
+async fn last_logs(engine: &Engine, id: &str) -> String {
+    let Ok(docker) = engine.client().await else { return String::new() };
+    engine.count("ContainerLogs");
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("20").build();
+    let mut stream = docker.logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(line)) = stream.next().await {
+        text.push_str(&line.to_string());
+    }
+    let text = text.trim_end();
+    if text.is_empty() {
+        "  (no output)".to_string()
+    } else {
+        text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// How long a container without a health check must have run before it
+/// counts as healthy (one that exits at once is not).
+pub const STEADY: Duration = Duration::from_secs(1);
+
+/// The health of a container for a rollout's gate (`Provider::health`):
+/// one inspect, and its last log lines when it does not run. Gone:
+/// `Missing`; stopped, restarting, or restarted less than [`STEADY`] ago:
+/// `Unhealthy` with its exit code and log lines; with a health check, the
+/// check's status with its last output; without one, `Healthy` once it has
+/// run for [`STEADY`].
+pub async fn health(engine: &Engine, id: &str) -> Result<ObjectHealth, ProviderError> {
+    let docker = engine.client().await?;
+    engine.count("ContainerInspect");
+    let inspected = match docker
+        .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .await
+    {
+        Ok(inspected) => inspected,
+        Err(e) if is_not_found(&e) => {
+            return Ok(ObjectHealth {
+                status: HealthStatus::Missing,
+                detail: Some(format!("the container {id} no longer exists")),
+            })
+        }
+        Err(e) => return Err(engine_error("cannot inspect the container", e)),
+    };
+    let mut health = health_of(&inspected, std::time::SystemTime::now());
+    let state = inspected.state.unwrap_or_default();
+    if !state.running.unwrap_or(false) || state.restarting.unwrap_or(false) {
+        let logs = last_logs(engine, id).await;
+        let detail = health.detail.take().unwrap_or_default();
+        health.detail = Some(format!("{detail}; its last log lines:\n{logs}"));
+    }
+    Ok(health)
+}
+
+/// [`health`] from an inspect of the container, `now` being the time of
+/// the inspect (for how long it has run).
+pub fn health_of(inspected: &ContainerInspectResponse, now: std::time::SystemTime) -> ObjectHealth {
+    let name = inspected.name.as_deref().unwrap_or_default().trim_start_matches('/');
+    let state = inspected.state.clone().unwrap_or_default();
+    let exit_code = state.exit_code.unwrap_or(0);
+    let restarts = inspected.restart_count.unwrap_or(0);
+    let unhealthy = |detail: String| ObjectHealth { status: HealthStatus::Unhealthy, detail: Some(detail) };
+    if state.restarting.unwrap_or(false) {
+        return unhealthy(format!(
+            "`{name}` is restarting: it exited with code {exit_code} and has been restarted {restarts} time(s)"
+        ));
+    }
+    if !state.running.unwrap_or(false) {
+        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let oom = if state.oom_killed.unwrap_or(false) { ", killed for want of memory" } else { "" };
+        return unhealthy(format!("`{name}` is not running ({status}, exit code {exit_code}{oom})"));
+    }
+    let running_for = state
+        .started_at
+        .as_deref()
+        .and_then(unix_seconds)
+        .map(|started| {
+            let now = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            Duration::from_secs_f64((now - started).max(0.0))
+        })
+        .unwrap_or_default();
+    let check = state
+        .health
+        .as_ref()
+        .filter(|h| !matches!(h.status, None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY)));
+    match check {
+        Some(check) => {
+            let output = last_check_output(check);
+            let status = match check.status {
+                Some(HealthStatusEnum::HEALTHY) => HealthStatus::Healthy,
+                Some(HealthStatusEnum::UNHEALTHY) => HealthStatus::Unhealthy,
+                _ => HealthStatus::Starting,
+            };
+            let streak = check.failing_streak.unwrap_or(0);
+            let detail = match (status, output) {
+                (HealthStatus::Starting, None) => "its health check has not run yet".to_string(),
+                (_, None) => {
+                    format!("its health check is {}", check.status.map(|s| s.to_string()).unwrap_or_default())
+                }
+                (HealthStatus::Healthy, Some(output)) => format!("its health check passes: {output}"),
+                (_, Some(output)) if streak > 0 => {
+                    format!("its health check failed {streak} time(s) in a row, last: {output}")
+                }
+                (_, Some(output)) => format!("its health check said: {output}"),
+            };
+            ObjectHealth { status, detail: Some(detail) }
+        }
+        None if restarts > 0 && running_for < STEADY => unhealthy(format!(
+            "`{name}` was restarted {restarts} time(s) (last exit code {exit_code}) and has run for {:.1}s",
+            running_for.as_secs_f64()
+        )),
+        None if running_for < STEADY => ObjectHealth {
+            status: HealthStatus::Starting,
+            detail: Some(format!(
+                "running for {:.1}s; no health check: healthy once it has run for {}s",
+                running_for.as_secs_f64(),
+                STEADY.as_secs()
+            )),
+        },
+        None => ObjectHealth {
+            status: HealthStatus::Healthy,
+            detail: Some(format!(
+                "running for {}s; no health check, so running counts as healthy",
+                running_for.as_secs()
+            )),
+        },
+    }
+}
+
+/// The last health check's output, on one line ("" reads as none).
+fn last_check_output(health: &bollard::models::Health) -> Option<String> {
+    let last = health.log.as_ref()?.last()?;
+    let output = last.output.as_deref().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+    let code = last.exit_code.unwrap_or(0);
+    match (output.is_empty(), code) {
+        (true, 0) => None,
+        (true, code) => Some(format!("(no output, exit code {code})")),
+        (false, 0) => Some(output),
+        (false, code) => Some(format!("{output} (exit code {code})")),
+    }
+}
+
+/// An Engine time (RFC 3339 in UTC, `2026-12-03T06:00:00.123456789Z`) as
+/// seconds since the epoch; `None` for another shape or the zero time.
+pub fn unix_seconds(text: &str) -> Option<f64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut clock = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    let fraction: f64 = format!("0.{fraction}").parse().ok()?;
+    if year < 1970 || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hour * 3600 + minute * 60 + second) as f64 + fraction)
 }
 
 /// SIGHUP to the stack's running load balancer containers, at least a
@@ -1152,6 +1311,101 @@ fn getrandom_fill(buf: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inspected(json: Json) -> ContainerInspectResponse {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn at(text: &str) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_secs_f64(unix_seconds(text).unwrap())
+    }
+
+    #[test]
+    fn engine_times_read_as_seconds_since_the_epoch() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400.0));
+        assert_eq!(unix_seconds("2026-11-24T05:55:55.5Z"), Some(1_795_499_755.5));
+        assert_eq!(unix_seconds("0001-01-01T00:00:00Z"), None, "the Engine's zero time");
+        assert_eq!(unix_seconds("2026-11-24 05:55:55"), None);
+    }
+
+    #[test]
+    fn health_follows_the_check_and_says_what_it_said() {
+        let now = at("2026-12-03T06:00:10Z");
+        let with = |status: &str, streak: i64, output: &str, code: i64| {
+            health_of(
+                &inspected(json!({
+                    "Name": "/s-api-canary-0",
+                    "RestartCount": 0,
+                    "State": {"Status": "running", "Running": true, "StartedAt": "2026-12-03T06:00:00Z",
+                              "Health": {"Status": status, "FailingStreak": streak,
+                                         "Log": [{"ExitCode": code, "Output": output}]}}
+                })),
+                now,
+            )
+        };
+        let healthy = with("healthy", 0, "", 0);
+        assert_eq!(healthy.status, HealthStatus::Healthy);
+        assert_eq!(healthy.detail.as_deref(), Some("its health check is healthy"));
+        let failing = with("unhealthy", 3, "wget: server returned error:\nHTTP/1.0 404 Not Found\n", 1);
+        assert_eq!(failing.status, HealthStatus::Unhealthy);
+        assert_eq!(
+            failing.detail.as_deref(),
+            Some(
+                "its health check failed 3 time(s) in a row, last: wget: server returned error: HTTP/1.0 404 Not \
+                 Found (exit code 1)"
+            )
+        );
+        // A first failure while starting is not yet unhealthy.
+        let starting = with("starting", 1, "connection refused", 1);
+        assert_eq!(starting.status, HealthStatus::Starting);
+        assert!(starting.detail.unwrap().contains("connection refused"));
+    }
+
+    #[test]
+    fn without_a_check_running_for_a_moment_is_healthy_and_restarts_are_not() {
+        let state = |started: &str, restarts: i64, extra: Json| {
+            let mut state =
+                json!({"Status": "running", "Running": true, "StartedAt": started, "ExitCode": 0});
+            for (k, v) in extra.as_object().unwrap() {
+                state[k] = v.clone();
+            }
+            inspected(json!({"Name": "/s-api-0", "RestartCount": restarts, "State": state}))
+        };
+        let now = at("2026-12-03T06:00:10Z");
+        let steady = health_of(&state("2026-12-03T06:00:02Z", 0, json!({})), now);
+        assert_eq!(steady.status, HealthStatus::Healthy);
+        assert!(steady.detail.unwrap().contains("running for 8s; no health check"));
+        let just = health_of(&state("2026-12-03T06:00:09.6Z", 0, json!({})), now);
+        assert_eq!(just.status, HealthStatus::Starting, "{:?}", just.detail);
+        // Restarted by the Engine a moment ago: it crashed.
+        let crashed = health_of(&state("2026-12-03T06:00:09.6Z", 4, json!({"ExitCode": 2})), now);
+        assert_eq!(crashed.status, HealthStatus::Unhealthy);
+        assert!(crashed.detail.unwrap().contains("restarted 4 time(s) (last exit code 2)"));
+        let restarting = health_of(
+            &state(
+                "2026-12-03T06:00:09Z",
+                5,
+                json!({"Status": "restarting", "Restarting": true, "ExitCode": 1}),
+            ),
+            now,
+        );
+        assert_eq!(restarting.status, HealthStatus::Unhealthy);
+        assert!(restarting.detail.unwrap().contains("is restarting: it exited with code 1"));
+        let exited = health_of(
+            &state(
+                "2026-12-03T06:00:09Z",
+                0,
+                json!({"Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true}),
+            ),
+            now,
+        );
+        assert_eq!(exited.status, HealthStatus::Unhealthy);
+        assert_eq!(
+            exited.detail.as_deref(),
+            Some("`s-api-0` is not running (exited, exit code 137, killed for want of memory)")
+        );
+    }
 
     fn stats(json: Json) -> bollard::models::ContainerStatsResponse {
         serde_json::from_value(json).unwrap()

@@ -22,7 +22,7 @@ use serde_json::{json, Value as Json};
 use stackc_compiler::schema::{AttributeMode, ResourceSchema};
 use stackc_compiler::Value;
 use stackc_providers::{
-    ObjectState, OperationContext, Provider, ProviderError, ProviderResult, ResourceUsage,
+    ObjectHealth, ObjectState, OperationContext, Provider, ProviderError, ProviderResult, ResourceUsage,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -573,6 +573,22 @@ impl Provider for LocalProvider {
             });
         }
         container::usage(&self.engine, &object.id, &to_json(&object.attributes)).await
+    }
+
+    /// A container's health for a rollout's gate (`container::health`:
+    /// running, its health check, its restarts); other types have none.
+    async fn health(&self, ctx: &OperationContext, object: &ObjectState) -> ProviderResult<ObjectHealth> {
+        if ctx.type_name != "docker_container" {
+            return Err(ProviderError {
+                code: Some("HealthNotSupported".into()),
+                message: format!(
+                    "the local provider tells the health of containers only, not of `{}` ({})",
+                    ctx.address, ctx.type_name
+                ),
+                retryable: false,
+            });
+        }
+        container::health(&self.engine, &object.id).await
     }
 
     async fn import(&self, ctx: &OperationContext, id: &str) -> ProviderResult<Option<ObjectState>> {
