@@ -673,22 +673,23 @@ impl Provider for AwsProvider {
         Ok(found.map(|attributes| object_state(id, attributes)))
     }
 
-    /// ECS services only (`resources::health`): their tasks' counts and
-    /// deployments, and their targets' health in the load balancer.
+    /// ECS services (`resources::health`): their tasks' counts and
+    /// deployments, and their targets' health in the load balancer. ECS
+    /// task definitions, which a rollout's stable and canary versions also
+    /// name: registered (ACTIVE) is healthy, anything else missing.
     async fn health(&self, ctx: &OperationContext, object: &ObjectState) -> ProviderResult<ObjectHealth> {
+        let attributes = object.attributes.unmarked();
         match ctx.type_name.as_str() {
             "aws_ecs_service" => {
-                crate::resources::health::ecs_service_health(
-                    &self.client,
-                    &object.id,
-                    &object.attributes.unmarked(),
-                )
-                .await
+                crate::resources::health::ecs_service_health(&self.client, &object.id, &attributes).await
+            }
+            "aws_ecs_task_definition" => {
+                crate::resources::health::task_definition_health(&self.client, &object.id).await
             }
             _ => Err(ProviderError {
                 code: Some("HealthNotSupported".into()),
                 message: format!(
-                    "the aws provider tells the health of ECS services only, not of `{}` ({})",
+                    "the aws provider tells the health of ECS services and task definitions only, not of `{}` ({})",
                     ctx.address, ctx.type_name
                 ),
                 retryable: false,

@@ -197,8 +197,9 @@ fn check(endpoint: &str, args: &[&str]) -> String {
 /// a service whose tasks do not run yet (moto without
 /// MOTO_ECS_SERVICE_RUNNING starts none) is Starting; scaled (moto then runs
 /// the desired count) it is Healthy; a stopped target registered in its
-/// group makes it Unhealthy with the target's reason; deleted, Missing.
-/// Objects of other types have no health here.
+/// group makes it Unhealthy with the target's reason; deleted, Missing. Its
+/// task definition is healthy while registered, missing once deregistered;
+/// objects of other types have no health here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ecs_service_behind_a_target_group_is_starting_healthy_unhealthy_then_missing() {
     let Some(endpoint) = moto_endpoint() else { return };
@@ -286,12 +287,17 @@ async fn an_ecs_service_behind_a_target_group_is_starting_healthy_unhealthy_then
     assert!(detail.contains(instance["instance"].as_str().unwrap()), "{detail}");
     assert!(detail.contains("Target.InvalidState: Target is in the stopped state"), "{detail}");
 
-    // Other types: no health of their own.
+    // A task definition: registered is healthy. Other types: no health.
+    let definition = p.health(&ctx(&stack, "aws_ecs_task_definition", "td"), &td).await.expect("health");
+    assert_eq!(definition.status, HealthStatus::Healthy, "{definition:?}");
     let error = p.health(&ctx(&stack, "aws_lb_target_group", "tg"), &group).await.expect_err("no health");
     assert_eq!(error.code.as_deref(), Some("HealthNotSupported"));
 
     p.delete(&at, &scaled).await.expect("delete service");
     let health = p.health(&at, &scaled).await.expect("health");
     assert_eq!(health.status, HealthStatus::Missing, "{health:?}");
+    p.delete(&ctx(&stack, "aws_ecs_task_definition", "td"), &td).await.expect("deregister");
+    let definition = p.health(&ctx(&stack, "aws_ecs_task_definition", "td"), &td).await.expect("health");
+    assert_eq!(definition.status, HealthStatus::Missing, "{definition:?}");
     check(&endpoint, &["terminate", instance["instance"].as_str().unwrap()]);
 }

@@ -178,6 +178,35 @@ pub async fn ecs_service_health(
     Ok(service_health(id, service.as_ref(), &groups))
 }
 
+/// A task definition has no tasks of its own: registered (ACTIVE) is
+/// Healthy, deregistered or unknown is Missing.
+pub async fn task_definition_health(client: &AwsClient, id: &str) -> ProviderResult<ObjectHealth> {
+    #[derive(Debug, Default, Deserialize)]
+    struct Definition {
+        #[serde(default)]
+        status: String,
+    }
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Described {
+        #[serde(default)]
+        task_definition: Definition,
+    }
+    let request = json!({"taskDefinition": id});
+    let status =
+        match client.json::<Described>(&ECS, "DescribeTaskDefinition", &request, Idempotency::Safe).await {
+            Ok(described) => described.task_definition.status,
+            Err(e) if is_not_found(&e) || e.code.as_deref() == Some("ClientException") => String::new(),
+            Err(e) => return Err(e),
+        };
+    let (status, detail) = match status.as_str() {
+        "ACTIVE" => (HealthStatus::Healthy, format!("{id} is registered")),
+        "" => (HealthStatus::Missing, format!("ECS does not know {id}")),
+        other => (HealthStatus::Missing, format!("{id} is {other}")),
+    };
+    Ok(ObjectHealth { status, detail: Some(detail) })
+}
+
 /// DescribeTargetHealth of every registered target; `None` when the group
 /// is gone.
 async fn target_states(client: &AwsClient, arn: &str) -> ProviderResult<Option<Vec<TargetState>>> {
