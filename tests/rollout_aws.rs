@@ -4,11 +4,20 @@
 //! step set (`self.rollout`, as the rollout engine sets it): the canary
 //! task definition, target group and service, the listener's weighted
 //! forward, the descriptor the engine reads.
+//!
+//! Against moto (a server of each test's own, whose ECS services run their
+//! tasks): the real `stackc` carries canary rollouts out, and an
+//! independent boto3 client (`scripts/aws-check.py`) reads the listener's
+//! weights after each step, the services and what is left.
 
 use stackc_compiler::expand::RolloutStep;
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_compiler::Value;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- expansion
 
@@ -174,4 +183,421 @@ fn the_canary_group_name_of_a_long_stack_fits_and_differs() {
         (name("service.api/aws_lb_target_group.main[0]"), name("service.api/aws_lb_target_group.canary[0]"));
     assert!(main.len() <= 32 && canary.len() <= 32, "{main} / {canary}");
     assert_ne!(main, canary);
+}
+
+// ---------------------------------------------------------------- against moto
+
+/// A moto server of the test's own: ECS services run their tasks at once
+/// (`MOTO_ECS_SERVICE_RUNNING`, more than any desired count here), which
+/// the shared moto must not do (other tests expect moto's default).
+/// Stopped when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        // The same switch as the other moto-backed tests: without the
+        // suite's moto (scripts/test), skip by hand, fail on CI.
+        match std::env::var("STACKC_TEST_MOTO_ENDPOINT") {
+            Ok(endpoint) if !endpoint.is_empty() => {}
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("STACKC_TEST_MOTO_ENDPOINT is not set: CI must run the aws tests against moto (scripts/test)")
+            }
+            _ => {
+                eprintln!("notice: STACKC_TEST_MOTO_ENDPOINT is not set; skipping this moto-backed test (run scripts/test)");
+                return None;
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+        let child = Command::new(format!("{}/bin/moto_server", venv()))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_ECS_SERVICE_RUNNING", "20")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+                let mut answer = [0u8; 12];
+                if stream.write_all(request.as_bytes()).is_ok() && stream.read_exact(&mut answer).is_ok() {
+                    return Some(moto);
+                }
+            }
+            assert!(Instant::now() < deadline, "moto did not start in 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn venv() -> String {
+    std::env::var("STACKC_TEST_VENV")
+        .expect("STACKC_TEST_VENV (scripts/test sets it) for moto and the boto3 checker")
+}
+
+/// One service `api` (2 tasks, port 8080) of `image` behind a load
+/// balancer, rolled out as `rollout` says.
+fn stack_text(image: &str, rollout: &str) -> String {
+    format!(
+        r#"service "api" {{
+  image    = "{image}"
+  replicas = 2
+  port     = 8080
+  health {{ path = "/healthz" }}
+  rollout {{
+{rollout}
+  }}
+}}
+
+load_balancer "public" {{
+  port = 80
+  to   = service.api
+}}
+
+target "aws" {{
+  region = "eu-west-3"
+}}
+"#
+    )
+}
+
+const V1: &str = "registry.example.com/shop/api:1";
+const V2: &str = "registry.example.com/shop/api:2";
+
+/// A stack directory (its name is the stack's) applied against one moto.
+struct AwsStack {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl AwsStack {
+    fn new(prefix: &str, text: &str, moto: &Moto) -> AwsStack {
+        let dir = tempfile::Builder::new().prefix(prefix).rand_bytes(6).tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join(".home")).expect("home");
+        let stack = AwsStack { dir, endpoint: moto.endpoint.clone() };
+        stack.write(text);
+        stack
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.dir.path().join("main.stack.hcl"), text).expect("write");
+    }
+
+    /// The binary with test credentials and the endpoint, none of the
+    /// machine's AWS settings, no instance metadata.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stackc"));
+        command.current_dir(self.dir.path()).args(args).args(["--target", "aws"]).stdin(Stdio::null());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(name);
+            }
+        }
+        let home = self.dir.path().join(".home");
+        command
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "200")
+            .env("HOME", &home)
+            .env("AWS_CONFIG_FILE", home.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("stackc runs")
+    }
+
+    fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.dir.path().join(".stackc/aws/state.json")).expect("state");
+        serde_json::from_str(&text).expect("state is JSON")
+    }
+
+    /// The id of the resource at `address` in the state.
+    fn id(&self, address: &str) -> Option<String> {
+        self.state()["resources"]
+            .as_array()?
+            .iter()
+            .find(|r| r["address"] == address)
+            .and_then(|r| r["id"].as_str().map(str::to_string))
+    }
+
+    fn record(&self) -> serde_json::Value {
+        self.state()["instances"]["service.api"]["rollout"].clone()
+    }
+
+    /// `scripts/aws-check.py` with the venv's boto3: its JSON answer.
+    fn check(&self, args: &[&str]) -> serde_json::Value {
+        let output = Command::new(format!("{}/bin/python", venv()))
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/aws-check.py"))
+            .args(["--endpoint", &self.endpoint, "--region", "eu-west-3"])
+            .args(args)
+            .output()
+            .expect("python runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "aws-check.py {args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("aws-check.py {args:?}: {e}: {stdout}"))
+    }
+
+    /// The listener's forward weights read with boto3: (stable, canary),
+    /// `None` for a group the action does not name; a plain forward to the
+    /// stable group is (Some(100), None).
+    fn weights(&self) -> (Option<u64>, Option<u64>) {
+        let listener = self.id("load_balancer.public/aws_lb_listener.main").expect("the listener");
+        let stable = self.id("service.api/aws_lb_target_group.main[0]").expect("the stable group");
+        let answer = self.check(&["listener", &listener]);
+        let weights = answer["weights"].as_object().expect("weights").clone();
+        if answer["target_group_arn"].as_str() == Some(&stable) && weights.len() == 1 {
+            return (Some(100), None);
+        }
+        let canary = weights.keys().find(|arn| **arn != stable).cloned();
+        (weights.get(&stable).and_then(|w| w.as_u64()), canary.and_then(|arn| weights[&arn].as_u64()))
+    }
+
+    /// Every live object tagged with this stack (boto3), by address.
+    fn owned(&self) -> Vec<String> {
+        let name = self.dir.path().file_name().expect("name").to_string_lossy().into_owned();
+        let output = Command::new(format!("{}/bin/python", venv()))
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/aws-check.py"))
+            .args(["--endpoint", &self.endpoint, "--region", "eu-west-3", "owned", &name])
+            .output()
+            .expect("python runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let mut addresses: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|o| o["address"].as_str().map(str::to_string))
+            .collect();
+        addresses.sort();
+        addresses
+    }
+
+    /// The images of the stable service's task definition (boto3).
+    fn stable_images(&self) -> Vec<String> {
+        let service = self.id("service.api/aws_ecs_service.main").expect("the stable service");
+        let answer = self.check(&["service", &service]);
+        answer["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The run's stdout; fails the test with both streams unless it succeeded.
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "stackc failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+const PROMOTE: &str = r#"    strategy = "canary"
+    steps    = [10, 50, 100]
+    gate     = "1s"
+    timeout  = "30s"
+    pause    = "promote""#;
+
+/// canary 10 -> 50 -> 100, paused until promoted after each step: the
+/// listener's weights read with boto3 follow the steps (90/10, then 50/50);
+/// after the last the stable service runs the new image, the listener
+/// forwards plainly to the stable group again, the canary service, task
+/// definition and group are gone, and the next plan is empty.
+#[test]
+fn canary_steps_move_the_listener_weights_until_promoted_to_the_end() {
+    let Some(moto) = Moto::start() else { return };
+    let started = Instant::now();
+    let stack = AwsStack::new("canary", &stack_text(V1, PROMOTE), &moto);
+    let first = ok(&stack.run(&["apply", "--auto-approve"]));
+    assert!(first.contains("not a rollout: a first deployment"), "{first}");
+    assert_eq!(stack.weights(), (Some(100), None));
+
+    stack.write(&stack_text(V2, PROMOTE));
+    let planned = ok(&stack.run(&["plan"]));
+    assert!(planned.contains("1 to roll out"), "{planned}");
+    let step1 = ok(&stack.run(&["apply", "--auto-approve"]));
+    assert!(
+        step1.contains("service.api: step 1/3: 10% to the new version (1 replica) ... healthy for 1s"),
+        "{step1}"
+    );
+    assert!(step1.contains("paused after step 1/3"), "{step1}");
+    assert_eq!(stack.weights(), (Some(90), Some(10)), "after step 1");
+    let record = stack.record();
+    assert_eq!(
+        (record["status"].as_str(), record["weight"].as_u64()),
+        (Some("paused"), Some(10)),
+        "{record}"
+    );
+    assert_eq!(stack.stable_images(), [V1], "the stable service keeps the old version during the steps");
+    let canary = stack.id("service.api/aws_ecs_service.canary[0]").expect("the canary service");
+    let described = stack.check(&["service", &canary]);
+    assert_eq!((described["status"].as_str(), described["desired"].as_u64()), (Some("ACTIVE"), Some(1)));
+    assert_eq!(described["images"], serde_json::json!([V2]));
+
+    let step2 = ok(&stack.run(&["rollout", "promote"]));
+    assert!(step2.contains("step 2/3: 50% to the new version (1 replica) ... healthy for 1s"), "{step2}");
+    assert!(step2.contains("paused after step 2/3"), "{step2}");
+    assert_eq!(stack.weights(), (Some(50), Some(50)), "after step 2");
+    assert_eq!(stack.record()["weight"].as_u64(), Some(50));
+
+    let finished = ok(&stack.run(&["rollout", "promote"]));
+    assert!(
+        finished.contains("step 3/3: 100% to the new version (2 replicas) ... healthy for 1s"),
+        "{finished}"
+    );
+    assert!(finished.contains("rollout finished"), "{finished}");
+    assert_eq!(stack.weights(), (Some(100), None), "after the rollout: a plain forward to the stable group");
+    assert_eq!(stack.record(), serde_json::Value::Null);
+    assert_eq!(stack.stable_images(), [V2]);
+    assert_eq!(stack.check(&["service", &canary])["status"], "INACTIVE", "the canary service is removed");
+    let owned = stack.owned();
+    assert!(!owned.iter().any(|a| a.contains("canary")), "canary objects left: {owned:?}");
+    assert!(stack.id("service.api/aws_lb_target_group.canary[0]").is_none());
+
+    let plan = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "the plan after the rollout is not empty:\n{}",
+        text(&plan.stdout)
+    );
+    eprintln!("rollout_aws canary 10/50/100 with promote: {:.1}s", started.elapsed().as_secs_f64());
+}
+
+const FAILING: &str = r#"    strategy = "canary"
+    steps    = [10, 50, 100]
+    gate     = "1s"
+    timeout  = "5s"
+    pause    = "promote""#;
+
+/// A canary target that turns unhealthy (stopped behind stackc's back)
+/// fails the next step's gate: the apply exits non-zero showing the
+/// target's health at the user's `rollout` block, the listener forwards
+/// plainly to the stable group again, the canary service is removed, the
+/// stable one never changed, and the state records `rolled_back`.
+#[test]
+fn a_failing_gate_restores_the_listener_and_removes_the_canary() {
+    let Some(moto) = Moto::start() else { return };
+    let started = Instant::now();
+    let stack = AwsStack::new("gate", &stack_text(V1, FAILING), &moto);
+    ok(&stack.run(&["apply", "--auto-approve"]));
+    let stable_service = stack.id("service.api/aws_ecs_service.main").expect("stable service");
+    stack.write(&stack_text(V2, FAILING));
+    ok(&stack.run(&["apply", "--auto-approve"]));
+    assert_eq!(stack.weights(), (Some(90), Some(10)));
+    let canary_group = stack.id("service.api/aws_lb_target_group.canary[0]").expect("the canary group");
+    let canary = stack.id("service.api/aws_ecs_service.canary[0]").expect("the canary service");
+    let stopped = stack.check(&["stop-target", &canary_group]);
+
+    let failed = stack.run(&["rollout", "promote"]);
+    let stderr = text(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{}\n{stderr}", text(&failed.stdout));
+    assert!(stderr.contains("rolled back"), "{stderr}");
+    assert!(stderr.contains("rollout {"), "the diagnostic shows the user's rollout block: {stderr}");
+    assert!(stderr.contains("Target.InvalidState"), "the target's health is shown: {stderr}");
+    assert!(stderr.contains(stopped["instance"].as_str().expect("instance")), "{stderr}");
+
+    assert_eq!(stack.weights(), (Some(100), None), "traffic back on the stable group");
+    assert_eq!(stack.check(&["service", &canary])["status"], "INACTIVE", "the canary service is removed");
+    assert!(stack.id("service.api/aws_ecs_service.canary[0]").is_none());
+    assert!(stack.id("service.api/aws_lb_target_group.canary[0]").is_none());
+    assert_eq!(stack.id("service.api/aws_ecs_service.main").as_deref(), Some(stable_service.as_str()));
+    assert_eq!(stack.stable_images(), [V1], "the stable version was never touched");
+    let record = stack.record();
+    assert_eq!(record["status"], "rolled_back", "{record}");
+    assert!(record["reason"].as_str().unwrap_or_default().contains("Target.InvalidState"), "{record}");
+    stack.check(&["terminate", stopped["instance"].as_str().expect("instance")]);
+    eprintln!("rollout_aws failing gate: {:.1}s", started.elapsed().as_secs_f64());
+}
+
+const UNPAUSED: &str = r#"    strategy = "canary"
+    steps    = [10, 50, 100]
+    gate     = "3s"
+    timeout  = "30s""#;
+
+/// kill -9 of an apply in the middle of a canary rollout: the state's
+/// record and the listener's weights agree (the record may be one step
+/// ahead: it is written before each step's apply); the next apply resumes
+/// and finishes, the listener forwards plainly to the stable group, the
+/// record is cleared and the plan is empty.
+#[test]
+fn kill_9_during_a_step_leaves_weights_the_state_accounts_for_and_apply_finishes() {
+    let Some(moto) = Moto::start() else { return };
+    let started = Instant::now();
+    let stack = AwsStack::new("kill", &stack_text(V1, UNPAUSED), &moto);
+    ok(&stack.run(&["apply", "--auto-approve"]));
+    stack.write(&stack_text(V2, UNPAUSED));
+    let mut child = stack
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("apply");
+    // Kill once the record says the second step (50%) is being applied.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let record = std::fs::read_to_string(stack.dir.path().join(".stackc/aws/state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|s| s["instances"]["service.api"]["rollout"].clone())
+            .unwrap_or_default();
+        if record["step"].as_u64() == Some(1) {
+            break;
+        }
+        assert!(child.try_wait().expect("wait").is_none(), "the apply ended before its second step");
+        assert!(Instant::now() < deadline, "the rollout never reached its second step");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    let record = stack.record();
+    let recorded = record["weight"].as_u64().expect("a recorded weight");
+    let (stable, canary) = stack.weights();
+    // Written before the step's apply: the listener is at the recorded
+    // step, or still at the one before (10%).
+    assert!(
+        (canary == Some(recorded) && stable == Some(100 - recorded))
+            || (recorded == 50 && canary == Some(10) && stable == Some(90)),
+        "record {record} but the listener weighs stable {stable:?} / canary {canary:?}"
+    );
+    eprintln!("rollout_aws kill -9: record at {recorded}%, listener at {stable:?}/{canary:?}");
+
+    let resumed = ok(&stack.run(&["apply", "--auto-approve"]));
+    assert!(resumed.contains("rollout finished"), "{resumed}");
+    assert_eq!(stack.weights(), (Some(100), None));
+    assert_eq!(stack.record(), serde_json::Value::Null);
+    assert_eq!(stack.stable_images(), [V2]);
+    assert!(stack.id("service.api/aws_ecs_service.canary[0]").is_none());
+    let plan = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "the plan after the resumed rollout is not empty:\n{}",
+        text(&plan.stdout)
+    );
+    eprintln!("rollout_aws kill -9 and resume: {:.1}s", started.elapsed().as_secs_f64());
 }
