@@ -342,6 +342,22 @@ impl AwsStack {
         self.state()["instances"]["service.api"]["rollout"].clone()
     }
 
+    /// `scripts/aws-check.py` with the venv's boto3: its output.
+    fn check_text(&self, args: &[&str]) -> String {
+        let output = Command::new(format!("{}/bin/python", venv()))
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/aws-check.py"))
+            .args(["--endpoint", &self.endpoint, "--region", "eu-west-3"])
+            .args(args)
+            .output()
+            .expect("python runs");
+        assert!(
+            output.status.success(),
+            "aws-check.py {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// `scripts/aws-check.py` with the venv's boto3: its JSON answer.
     fn check(&self, args: &[&str]) -> serde_json::Value {
         let output = Command::new(format!("{}/bin/python", venv()))
@@ -519,6 +535,7 @@ fn a_failing_gate_restores_the_listener_and_removes_the_canary() {
     assert!(stderr.contains("rollout {"), "the diagnostic shows the user's rollout block: {stderr}");
     assert!(stderr.contains("Target.InvalidState"), "the target's health is shown: {stderr}");
     assert!(stderr.contains(stopped["instance"].as_str().expect("instance")), "{stderr}");
+    eprintln!("rollout_aws failing gate, stackc's diagnostic:\n{stderr}");
 
     assert_eq!(stack.weights(), (Some(100), None), "traffic back on the stable group");
     assert_eq!(stack.check(&["service", &canary])["status"], "INACTIVE", "the canary service is removed");
@@ -529,7 +546,7 @@ fn a_failing_gate_restores_the_listener_and_removes_the_canary() {
     let record = stack.record();
     assert_eq!(record["status"], "rolled_back", "{record}");
     assert!(record["reason"].as_str().unwrap_or_default().contains("Target.InvalidState"), "{record}");
-    stack.check(&["terminate", stopped["instance"].as_str().expect("instance")]);
+    stack.check_text(&["terminate", stopped["instance"].as_str().expect("instance")]);
     eprintln!("rollout_aws failing gate: {:.1}s", started.elapsed().as_secs_f64());
 }
 
@@ -586,6 +603,18 @@ fn kill_9_during_a_step_leaves_weights_the_state_accounts_for_and_apply_finishes
     );
     eprintln!("rollout_aws kill -9: record at {recorded}%, listener at {stable:?}/{canary:?}");
 
+    // The killed apply's lock stays until released (its holder is gone).
+    let lock =
+        std::fs::read_to_string(stack.dir.path().join(".stackc/aws/state.lock")).expect("the lock stays");
+    let held: serde_json::Value = serde_json::from_str(&lock).expect("lock JSON");
+    let refused = stack.run(&["apply", "--auto-approve"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("the state records the rollout of `service.api`"),
+        "{}",
+        text(&refused.stderr)
+    );
+    ok(&stack.run(&["state", "unlock", held["id"].as_str().expect("lock id")]));
     let resumed = ok(&stack.run(&["apply", "--auto-approve"]));
     assert!(resumed.contains("rollout finished"), "{resumed}");
     assert_eq!(stack.weights(), (Some(100), None));
