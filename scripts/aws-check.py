@@ -26,6 +26,20 @@ the provider reports is checked by a client that shares none of its code.
       with a current value and the parameters; prints a JSON summary, exits
       1 listing what is wrong.
 
+  aws-check.py --endpoint URL listener LISTENER_ARN
+      the listener's default forward action as JSON: {"target_group_arn":
+      the plain form's group or null, "weights": {group arn: weight}} (a
+      plain forward: its one group, weight null)
+  aws-check.py --endpoint URL stop-target TARGET_GROUP_ARN
+      makes a target of the group unhealthy behind stackc's back: starts an
+      instance in the group's VPC, registers it, stops it (the group then
+      reports it "unused", Target.InvalidState, as AWS does a stopped
+      target); prints {"instance": id}
+  aws-check.py --endpoint URL service SERVICE_ARN
+      an ECS service as JSON: {"status", "desired", "running",
+      "task_definition", "images": [the task definition's container images]}
+      ({"status": "MISSING"} when ECS does not know it)
+
 --region (default eu-west-3) names the region the objects are in.
 """
 
@@ -221,6 +235,60 @@ def shop(endpoint, stack, desired_count=4):
     return 1 if problems else 0
 
 
+def listener(endpoint, arn):
+    elb = client("elbv2", endpoint)
+    found = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]
+    forwards = [a for a in found["DefaultActions"] if a["Type"] == "forward"]
+    if len(forwards) != 1:
+        print(json.dumps({"error": f"expected one forward action, found {found['DefaultActions']}"}))
+        return 1
+    action = forwards[0]
+    groups = action.get("ForwardConfig", {}).get("TargetGroups", [])
+    if groups:
+        weights = {g["TargetGroupArn"]: g.get("Weight") for g in groups}
+    else:
+        weights = {action["TargetGroupArn"]: None}
+    print(json.dumps({"target_group_arn": action.get("TargetGroupArn"), "weights": weights}))
+    return 0
+
+
+def stop_target(endpoint, group_arn):
+    elb = client("elbv2", endpoint)
+    ec2 = client("ec2", endpoint)
+    group = elb.describe_target_groups(TargetGroupArns=[group_arn])["TargetGroups"][0]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [group["VpcId"]]}])["Subnets"]
+    started = ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnets[0]["SubnetId"]
+    )["Instances"][0]["InstanceId"]
+    elb.register_targets(TargetGroupArn=group_arn, Targets=[{"Id": started, "Port": group.get("Port", 80)}])
+    ec2.stop_instances(InstanceIds=[started])
+    print(json.dumps({"instance": started}))
+    return 0
+
+
+def service(endpoint, arn):
+    ecs = client("ecs", endpoint)
+    cluster = arn.split(":service/")[1].split("/")[0] if "/" in arn.split(":service/")[-1] else "default"
+    found = unless_gone(lambda: ecs.describe_services(cluster=cluster, services=[arn])["services"], [])
+    if not found:
+        print(json.dumps({"status": "MISSING"}))
+        return 0
+    s = found[0]
+    definition = unless_gone(lambda: ecs.describe_task_definition(taskDefinition=s["taskDefinition"])["taskDefinition"], {})
+    print(
+        json.dumps(
+            {
+                "status": s["status"],
+                "desired": s["desiredCount"],
+                "running": s["runningCount"],
+                "task_definition": s["taskDefinition"],
+                "images": [c["image"] for c in definition.get("containerDefinitions", [])],
+            }
+        )
+    )
+    return 0
+
+
 def main():
     global REGION
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,7 +296,7 @@ def main():
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--desired-count", type=int, default=4)
     parser.add_argument("--prefix", action="store_true", help="owned: every stack whose name starts with STACK")
-    parser.add_argument("command", choices=["owned", "shop", "terminate", "delete-listener", "tag", "attachment", "detach"])
+    parser.add_argument("command", choices=["owned", "shop", "terminate", "delete-listener", "tag", "attachment", "detach", "listener", "stop-target", "service"])
     parser.add_argument("stack", help="the stack name (owned, shop) or an object's id (the others)")
     parser.add_argument("tag", nargs="?", help="tag: KEY=VALUE")
     args = parser.parse_args()
@@ -263,6 +331,12 @@ def main():
         ]
         print(json.dumps(sorted(data)))
         return 0
+    if args.command == "listener":
+        return listener(args.endpoint, args.stack)
+    if args.command == "stop-target":
+        return stop_target(args.endpoint, args.stack)
+    if args.command == "service":
+        return service(args.endpoint, args.stack)
     if args.command == "owned":
         for o in owned(args.endpoint, args.stack, args.prefix):
             print(json.dumps(o))

@@ -91,7 +91,17 @@ component "load_balancer" {
       load_balancer_arn = aws_lb.main.arn
       port              = param.port
       protocol          = param.protocol == "http" ? "HTTP" : "TCP"
-      default_action    = [{ type = "forward", target_group_arn = param.to.target_group_arn }]
+      # During a rollout step of the service: its stable and canary target
+      # groups weighted by the step's share (changed in place each step).
+      default_action = param.to.rollout_weight == null ? [{ type = "forward", target_group_arn = param.to.target_group_arn }] : [{
+        type = "forward"
+        forward = {
+          target_groups = [
+            { arn = param.to.target_group_arn, weight = 100 - param.to.rollout_weight },
+            { arn = param.to.canary_target_group_arn, weight = param.to.rollout_weight },
+          ]
+        }
+      }]
     }
 
     output "host" {

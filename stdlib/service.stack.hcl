@@ -564,6 +564,94 @@ component "service" {
       deployment_maximum_percent         = param.rollout == null ? 200 : (param.rollout.strategy == "blue_green" ? 200 : 150)
     }
 
+    # Rollouts (docs/rollouts.md): `stackc apply` reads this descriptor, and
+    # for each step of a new version it expands the body with `self.rollout`
+    # set and plans with the stable service and task definition held (they
+    # keep the old version), the canary ones below running the new one
+    # behind their own target group, which the load balancer's listener
+    # weighs against the stable group.
+    resource "stackc_data" "rollout" {
+      count = param.rollout == null ? 0 : 1
+      input = {
+        rollout = {
+          strategy        = param.rollout.strategy != null ? param.rollout.strategy : "rolling"
+          steps           = (param.rollout.strategy != null ? param.rollout.strategy : "rolling") == "canary" ? (param.rollout.steps != null ? param.rollout.steps : [10, 50, 100]) : []
+          gate            = param.rollout.gate != null ? param.rollout.gate : "30s"
+          timeout         = param.rollout.timeout != null ? param.rollout.timeout : "300s"
+          pause           = param.rollout.pause != null ? param.rollout.pause : "0s"
+          keep            = param.rollout.keep
+          max_error_rate  = param.rollout.max_error_rate
+          max_surge       = param.rollout.max_surge
+          max_unavailable = param.rollout.max_unavailable
+          port            = param.port
+          replicas        = param.autoscale == null ? param.replicas : param.autoscale.min
+          stable          = ["aws_ecs_service.main", "aws_ecs_task_definition.main"]
+          canary          = ["aws_ecs_service.canary", "aws_ecs_task_definition.canary", "aws_lb_target_group.canary"]
+          health          = ["aws_ecs_service.canary"]
+          load_balancer   = null
+        }
+      }
+    }
+
+    # The new version during a rollout step: the stable task definition's
+    # containers under another family, run by a `-canary` service with the
+    # step's task count, registered in a target group of its own (so only
+    # the listener's weight sends it requests).
+    resource "aws_ecs_task_definition" "canary" {
+      count                    = self.rollout == null ? 0 : (self.rollout.canary > 0 ? 1 : 0)
+      family                   = "${self.stack}-${self.dns_name}-canary"
+      network_mode             = "awsvpc"
+      requires_compatibilities = ["FARGATE"]
+      cpu                      = "256"
+      memory                   = "512"
+      execution_role_arn       = network.execution_role_arn
+      container_definitions = jsonencode([{
+        name         = self.dns_name
+        image        = param.image
+        essential    = true
+        command      = param.command
+        portMappings = param.port == null ? [] : [{ containerPort = param.port, protocol = "tcp" }]
+        environment  = [for key, value in param.env : { name = key, value = value }]
+        secrets      = [for key, secret in param.secret_env : { name = key, valueFrom = secret.arn }]
+      }])
+    }
+
+    resource "aws_lb_target_group" "canary" {
+      count = self.rollout == null || param.port == null ? 0 : (self.rollout.canary > 0 ? 1 : 0)
+      # The main group's naming rule on `<stack>-<name>-c`: at most 32
+      # characters, never the main group's name.
+      name        = length("${self.stack}-${self.dns_name}-c") <= 32 ? "${self.stack}-${self.dns_name}-c" : "${trim(substr("${self.stack}-${self.dns_name}-c", 0, 23), "-")}-${substr(sha256("${self.stack}-${self.dns_name}-c"), 0, 8)}"
+      port        = param.port
+      protocol    = "HTTP"
+      vpc_id      = network.vpc_id
+      target_type = "ip"
+      health_check = {
+        path     = param.health == null ? "/" : (param.health.path != null ? param.health.path : "/")
+        interval = param.health == null ? 30 : (param.health.interval != null ? tonumber(replace(param.health.interval, "s", "")) : 30)
+      }
+    }
+
+    resource "aws_ecs_service" "canary" {
+      count           = self.rollout == null ? 0 : (self.rollout.canary > 0 ? 1 : 0)
+      name            = "${self.dns_name}-canary"
+      cluster         = network.cluster_arn
+      task_definition = aws_ecs_task_definition.canary[0].arn
+      desired_count   = self.rollout.canary
+      launch_type     = "FARGATE"
+      network_configuration = {
+        subnets          = network.subnet_ids
+        security_groups  = [network.security_group_id]
+        assign_public_ip = true
+      }
+      load_balancer = param.port == null ? [] : [{
+        target_group_arn = aws_lb_target_group.canary[0].arn
+        container_name   = self.dns_name
+        container_port   = param.port
+      }]
+      deployment_minimum_healthy_percent = 100
+      deployment_maximum_percent         = 200
+    }
+
     resource "aws_appautoscaling_target" "main" {
       count              = param.autoscale == null ? 0 : 1
       service_namespace  = "ecs"
@@ -612,6 +700,10 @@ component "service" {
 
     output "target_group_arn" {
       value = param.port == null ? null : aws_lb_target_group.main[0].arn
+    }
+
+    output "canary_target_group_arn" {
+      value = length(aws_lb_target_group.canary) == 0 ? null : aws_lb_target_group.canary[0].arn
     }
   }
 

@@ -877,7 +877,7 @@ fn an_apply_without_credentials_stops_before_its_first_write() {
     let endpoint = Trap::start();
     let stack = Stack::new("nocreds-", &shop_files_with_endpoint(&endpoint.url()), None);
     let run = stack.run(&["apply", "--target", "aws", "--auto-approve"]).code(1);
-    assert!(run.stdout.contains("Plan: 34 to add"), "{}", run.stdout);
+    assert!(run.stdout.contains("Plan: 35 to add"), "{}", run.stdout);
     assert!(!run.stdout.contains("creating..."), "a create was started:\n{}", run.stdout);
     assert_eq!(run.stderr.matches("no AWS credentials").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("could not be checked before the first change"), "{}", run.stderr);

@@ -12,7 +12,9 @@ use aws_credential_types::Credentials;
 use indexmap::IndexMap;
 use stackc_compiler::schema::{AttributeMode, ResourceSchema};
 use stackc_compiler::Value;
-use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
+use stackc_providers::{
+    ObjectHealth, ObjectState, OperationContext, Provider, ProviderError, ProviderResult,
+};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -669,6 +671,30 @@ impl Provider for AwsProvider {
         let item = ReadItem { id, prior: &Value::Null };
         let found = kind.read(&self.client, std::slice::from_ref(&item)).await.pop().unwrap_or(Ok(None))?;
         Ok(found.map(|attributes| object_state(id, attributes)))
+    }
+
+    /// ECS services (`resources::health`): their tasks' counts and
+    /// deployments, and their targets' health in the load balancer. ECS
+    /// task definitions, which a rollout's stable and canary versions also
+    /// name: registered (ACTIVE) is healthy, anything else missing.
+    async fn health(&self, ctx: &OperationContext, object: &ObjectState) -> ProviderResult<ObjectHealth> {
+        let attributes = object.attributes.unmarked();
+        match ctx.type_name.as_str() {
+            "aws_ecs_service" => {
+                crate::resources::health::ecs_service_health(&self.client, &object.id, &attributes).await
+            }
+            "aws_ecs_task_definition" => {
+                crate::resources::health::task_definition_health(&self.client, &object.id).await
+            }
+            _ => Err(ProviderError {
+                code: Some("HealthNotSupported".into()),
+                message: format!(
+                    "the aws provider tells the health of ECS services and task definitions only, not of `{}` ({})",
+                    ctx.address, ctx.type_name
+                ),
+                retryable: false,
+            }),
+        }
     }
 }
 

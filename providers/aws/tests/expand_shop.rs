@@ -3,8 +3,7 @@
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
 use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
-use stackc_compiler::types::Type;
+use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::Value;
 
 fn schemas() -> SchemaSet {
@@ -12,13 +11,10 @@ fn schemas() -> SchemaSet {
     for schema in stackc_provider_aws::schemas() {
         set.add(schema);
     }
-    // The built-in provider's type (its crate is another engineer's).
-    set.add(
-        ResourceSchema::new("random_password", None)
-            .attribute("length", AttributeSchema::new(Type::Number, AttributeMode::Required))
-            .attribute("special", AttributeSchema::new(Type::Bool, AttributeMode::Optional))
-            .attribute("result", AttributeSchema::new(Type::String, AttributeMode::Computed).sensitive()),
-    );
+    // The built-in provider's types (random_password, stackc_data, ...).
+    for schema in stackc_provider_builtin::schemas() {
+        set.add(schema);
+    }
     set
 }
 
@@ -58,6 +54,7 @@ fn shop_on_aws() {
             "aws_ecs_task_definition.main",
             "aws_lb_target_group.main[0]",
             "aws_ecs_service.main",
+            "stackc_data.rollout[0]",
             "aws_appautoscaling_target.main[0]",
             "aws_appautoscaling_policy.cpu[0]",
         ]

@@ -432,7 +432,7 @@ struct DescribeServicesResponse {
 
 /// The cluster of a service: configured, else from its ARN
 /// (`arn:aws:ecs:region:account:service/cluster/name`).
-fn cluster_of(id: &str, prior: &Value) -> String {
+pub(crate) fn cluster_of(id: &str, prior: &Value) -> String {
     if let Some(cluster) = Attrs(prior).str("cluster") {
         return cluster;
     }
@@ -585,6 +585,14 @@ async fn describe_services(
     Ok(out)
 }
 
+/// CreateService's refusal of a target group no load balancer uses yet
+/// (`InvalidParameterException`: "... does not have an associated load
+/// balancer").
+fn awaits_listener(error: &ProviderError) -> bool {
+    error.code.as_deref() == Some("InvalidParameterException")
+        && error.message.contains("does not have an associated load balancer")
+}
+
 #[async_trait::async_trait]
 impl ResourceKind for Service {
     fn type_name(&self) -> &'static str {
@@ -602,8 +610,23 @@ impl ResourceKind for Service {
             request["cluster"] = json!(cluster);
         }
         service_settings(config, &mut request, true);
+        // AWS refuses a target group no listener uses yet; a rollout's
+        // canary group gets its listener weight in the same apply, from
+        // another component (the load balancer), so wait for it.
+        let request = &request;
         let created: ServiceResponse =
-            cx.client.json(&ECS, "CreateService", &request, Idempotency::Creates).await?;
+            wait_for(cx.waits, "the target group to be used by a listener", || async move {
+                match cx
+                    .client
+                    .json::<ServiceResponse>(&ECS, "CreateService", request, Idempotency::Creates)
+                    .await
+                {
+                    Ok(created) => Ok(Some(created)),
+                    Err(e) if awaits_listener(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
         Ok(created.service.service_arn)
     }
 
@@ -676,6 +699,22 @@ impl ResourceKind for Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_group_without_a_listener_is_waited_for() {
+        let refusal = |code: &str, message: &str| ProviderError {
+            code: Some(code.into()),
+            message: message.into(),
+            retryable: false,
+        };
+        assert!(awaits_listener(&refusal(
+            "InvalidParameterException",
+            "The target group with targetGroupArn arn:aws:elasticloadbalancing:eu-west-3:1:targetgroup/shop-api-c/0a \
+             does not have an associated load balancer."
+        )));
+        assert!(!awaits_listener(&refusal("InvalidParameterException", "subnets can not be empty.")));
+        assert!(!awaits_listener(&refusal("ClientException", "does not have an associated load balancer")));
+    }
 
     #[test]
     fn cluster_from_service_arn() {

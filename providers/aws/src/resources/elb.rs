@@ -549,6 +549,25 @@ struct ActionXml {
     kind: String,
     #[serde(rename = "TargetGroupArn", default)]
     target_group_arn: String,
+    #[serde(rename = "ForwardConfig")]
+    forward: Option<ForwardConfigXml>,
+}
+
+/// A forward action's groups with their weights. AWS answers it for every
+/// forward action (a plain one as its one group, weight 1); moto only for
+/// the actions sent with it.
+#[derive(Debug, Default, Deserialize)]
+struct ForwardConfigXml {
+    #[serde(rename = "TargetGroups", default)]
+    groups: Members<WeightedGroupXml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WeightedGroupXml {
+    #[serde(rename = "TargetGroupArn", default)]
+    arn: String,
+    #[serde(rename = "Weight")]
+    weight: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -571,7 +590,10 @@ struct ListenerList {
     listeners: Members<ListenerXml>,
 }
 
-/// `prefix.member.N.Type` / `.TargetGroupArn` / `.Order` for forward actions.
+/// `prefix.member.N.Type` / `.TargetGroupArn` / `.Order` for forward
+/// actions; a weighted forward (`forward = { target_groups = [{ arn,
+/// weight }, ...] }`) as `.ForwardConfig.TargetGroups.member.M.TargetGroupArn`
+/// / `.Weight`.
 fn action_params(params: &mut Params, prefix: &str, actions: &[Value]) {
     for (i, action) in actions.iter().enumerate() {
         let action = Attrs(action);
@@ -583,8 +605,82 @@ fn action_params(params: &mut Params, prefix: &str, actions: &[Value]) {
         if let Some(group) = action.str("target_group_arn") {
             params.push(format!("{prefix}.member.{n}.TargetGroupArn"), group);
         }
+        if let Some(forward) = action.get("forward").filter(|f| !matches!(f, Value::Null)) {
+            for (j, group) in Attrs(forward).list("target_groups").iter().enumerate() {
+                let group = Attrs(group);
+                let at = format!("{prefix}.member.{n}.ForwardConfig.TargetGroups.member.{}", j + 1);
+                if let Some(arn) = group.str("arn") {
+                    params.push(format!("{at}.TargetGroupArn"), arn);
+                }
+                if let Some(weight) = group.f64("weight") {
+                    params.push(format!("{at}.Weight"), weight as i64);
+                }
+            }
+        }
         params.push(format!("{prefix}.member.{n}.Order"), n);
     }
+}
+
+/// One action as read, in the shape of the configured one (`prior`): the
+/// plain `target_group_arn`, or `forward.target_groups` with weights (in the
+/// configured order). AWS answers a forward to one group in both forms and
+/// moto in the form it was sent, so either form read serves either form
+/// configured: a single group's arn for a plain one, a plain one as its
+/// group with the configured weight (AWS's 1 when none was).
+fn action_value(action: &ActionXml, prior: Option<&Value>) -> Value {
+    let mut groups: Vec<(String, Option<f64>)> = match &action.forward {
+        Some(forward) if !forward.groups.members.is_empty() => {
+            forward.groups.members.iter().map(|g| (g.arn.clone(), g.weight)).collect()
+        }
+        _ if !action.target_group_arn.is_empty() => vec![(action.target_group_arn.clone(), None)],
+        _ => Vec::new(),
+    };
+    let prior_groups: Vec<(String, Option<f64>)> = prior
+        .and_then(|p| prior_of(p, "forward"))
+        .map(|f| Attrs(f).list("target_groups"))
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|g| Some((Attrs(g).str("arn")?, Attrs(g).f64("weight"))))
+        .collect();
+    // The configured order, where the groups are the configured ones.
+    groups.sort_by_key(|(arn, _)| prior_groups.iter().position(|(p, _)| p == arn).unwrap_or(usize::MAX));
+    let plain = match (action.target_group_arn.as_str(), groups.as_slice()) {
+        ("", [(arn, _)]) => Some(arn.clone()),
+        ("", _) => None,
+        (arn, _) => Some(arn.to_string()),
+    };
+    let weighted = groups
+        .iter()
+        .map(|(arn, weight)| {
+            let weight = weight
+                .or_else(|| prior_groups.iter().find(|(p, _)| p == arn).and_then(|(_, w)| *w))
+                .unwrap_or(1.0);
+            object([("arn", Value::string(arn)), ("weight", Value::Number(weight))])
+        })
+        .collect();
+    let full = object([
+        ("type", Value::string(&action.kind)),
+        ("target_group_arn", opt_string(plain.as_deref())),
+        (
+            "forward",
+            if groups.is_empty() { Value::Null } else { object([("target_groups", Value::List(weighted))]) },
+        ),
+    ]);
+    match prior.map(Value::unmarked) {
+        Some(prior @ Value::Object(_)) => project(full, Some(&prior)),
+        // Nothing configured (an import): the plain form where it says all.
+        _ if plain.is_some() && groups.len() == 1 => {
+            project(full, Some(&object([("type", Value::Null), ("target_group_arn", Value::Null)])))
+        }
+        _ => full,
+    }
+}
+
+/// The actions as read, each in the shape of the configured one.
+fn actions_value(actions: &[ActionXml], prior: Option<&Value>) -> Value {
+    let prior = prior.map(Value::unmarked);
+    let prior_list = prior.as_ref().and_then(Value::as_list).unwrap_or(&[]);
+    Value::List(actions.iter().enumerate().map(|(i, a)| action_value(a, prior_list.get(i))).collect())
 }
 
 fn listener_params(mut params: Params, config: &Value) -> Params {
@@ -671,18 +767,7 @@ impl ResourceKind for Listener {
             .iter()
             .map(|item| {
                 let Some(l) = listeners.get(item.id) else { return Ok(None) };
-                let actions: Vec<Value> = l
-                    .actions
-                    .members
-                    .iter()
-                    .map(|a| {
-                        object([
-                            ("type", Value::string(&a.kind)),
-                            ("target_group_arn", opt_string(Some(&a.target_group_arn))),
-                        ])
-                    })
-                    .collect();
-                let actions = project(Value::List(actions), prior_of(item.prior, "default_action"));
+                let actions = actions_value(&l.actions.members, prior_of(item.prior, "default_action"));
                 Ok(Some(object([
                     ("id", Value::string(&l.arn)),
                     ("arn", Value::string(&l.arn)),
@@ -898,17 +983,7 @@ impl ResourceKind for ListenerRule {
                 let Some(rule) = rules.get(item.id) else { return Ok(None) };
                 let listener = rule.arn.replacen(":listener-rule/", ":listener/", 1);
                 let listener = listener.rsplit_once('/').map_or(listener.clone(), |(l, _)| l.to_string());
-                let actions: Vec<Value> = rule
-                    .actions
-                    .members
-                    .iter()
-                    .map(|a| {
-                        object([
-                            ("type", Value::string(&a.kind)),
-                            ("target_group_arn", opt_string(Some(&a.target_group_arn))),
-                        ])
-                    })
-                    .collect();
+                let actions = actions_value(&rule.actions.members, prior_of(item.prior, "action"));
                 Ok(Some(object([
                     ("id", Value::string(&rule.arn)),
                     ("arn", Value::string(&rule.arn)),
@@ -918,7 +993,7 @@ impl ResourceKind for ListenerRule {
                         prior_of(item.prior, "listener_arn").cloned().unwrap_or(Value::string(listener)),
                     ),
                     ("priority", rule.priority.parse::<f64>().map_or(Value::Null, Value::Number)),
-                    ("action", project(Value::List(actions), prior_of(item.prior, "action"))),
+                    ("action", actions),
                     ("condition", conditions_value(rule, item.prior)),
                 ])))
             })
@@ -944,5 +1019,116 @@ impl ResourceKind for ListenerRule {
     async fn delete(&self, cx: &Cx<'_>, id: &str, _prior: &Value) -> ProviderResult<()> {
         let params = Params::new().set("RuleArn", id);
         cx.client.query(&ELBV2, "DeleteRule", &params, Idempotency::Safe).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weighted(groups: &[(&str, f64)]) -> Value {
+        object([
+            ("type", Value::string("forward")),
+            (
+                "forward",
+                object([(
+                    "target_groups",
+                    Value::List(
+                        groups
+                            .iter()
+                            .map(|(arn, w)| {
+                                object([("arn", Value::string(*arn)), ("weight", Value::Number(*w))])
+                            })
+                            .collect(),
+                    ),
+                )]),
+            ),
+        ])
+    }
+
+    fn plain(arn: &str) -> Value {
+        object([("type", Value::string("forward")), ("target_group_arn", Value::string(arn))])
+    }
+
+    fn read(xml: &str, prior: Option<&Value>) -> Value {
+        let listener: ListenerXml = quick_xml::de::from_str(xml).expect("listener XML");
+        actions_value(&listener.actions.members, prior.map(|p| Value::List(vec![p.clone()])).as_ref())
+    }
+
+    const WEIGHTED: &str = "<ListenerXml><DefaultActions><member><Type>forward</Type><ForwardConfig>\
+        <TargetGroups><member><TargetGroupArn>tg/canary</TargetGroupArn><Weight>10</Weight></member>\
+        <member><TargetGroupArn>tg/main</TargetGroupArn><Weight>90</Weight></member></TargetGroups>\
+        <TargetGroupStickinessConfig><Enabled>false</Enabled></TargetGroupStickinessConfig>\
+        </ForwardConfig></member></DefaultActions></ListenerXml>";
+
+    /// AWS's answer for a plain forward: both forms, the group at weight 1.
+    const PLAIN_BOTH_FORMS: &str = "<ListenerXml><DefaultActions><member><Type>forward</Type>\
+        <TargetGroupArn>tg/main</TargetGroupArn><ForwardConfig><TargetGroups><member>\
+        <TargetGroupArn>tg/main</TargetGroupArn><Weight>1</Weight></member></TargetGroups>\
+        </ForwardConfig></member></DefaultActions></ListenerXml>";
+
+    /// moto's answer for a plain forward.
+    const PLAIN: &str = "<ListenerXml><DefaultActions><member><Type>forward</Type>\
+        <TargetGroupArn>tg/main</TargetGroupArn></member></DefaultActions></ListenerXml>";
+
+    #[test]
+    fn a_weighted_forward_reads_back_as_configured_in_the_configured_order() {
+        let configured = weighted(&[("tg/main", 90.0), ("tg/canary", 10.0)]);
+        assert_eq!(read(WEIGHTED, Some(&configured)), Value::List(vec![configured]));
+    }
+
+    #[test]
+    fn a_plain_forward_reads_back_plain_from_either_answer() {
+        let configured = plain("tg/main");
+        for xml in [PLAIN, PLAIN_BOTH_FORMS] {
+            assert_eq!(read(xml, Some(&configured)), Value::List(vec![configured.clone()]), "{xml}");
+        }
+        // An import (nothing configured): the plain form.
+        assert_eq!(read(PLAIN_BOTH_FORMS, None), Value::List(vec![configured]));
+    }
+
+    #[test]
+    fn a_single_weighted_group_answered_plain_keeps_its_configured_weight() {
+        let configured = weighted(&[("tg/main", 100.0)]);
+        assert_eq!(read(PLAIN, Some(&configured)), Value::List(vec![configured]));
+    }
+
+    #[test]
+    fn a_changed_weight_or_group_reads_as_the_change() {
+        // Weights moved behind stackc's back: the plan sees it.
+        let configured = weighted(&[("tg/main", 50.0), ("tg/canary", 50.0)]);
+        assert_eq!(
+            read(WEIGHTED, Some(&configured)),
+            Value::List(vec![weighted(&[("tg/main", 90.0), ("tg/canary", 10.0)])])
+        );
+        // Configured plain, weighted in AWS: the groups show, not one arn.
+        let read_plain = read(WEIGHTED, Some(&plain("tg/main")));
+        assert_eq!(
+            read_plain,
+            Value::List(vec![object([
+                ("type", Value::string("forward")),
+                ("target_group_arn", Value::Null)
+            ])])
+        );
+    }
+
+    #[test]
+    fn weighted_groups_become_forward_config_parameters() {
+        let mut params = Params::new();
+        action_params(&mut params, "DefaultActions", &[weighted(&[("tg/main", 90.0), ("tg/canary", 10.0)])]);
+        let sent: Vec<(String, String)> =
+            params.0.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let prefix = "DefaultActions.member.1.ForwardConfig.TargetGroups.member";
+        assert_eq!(
+            sent,
+            vec![
+                ("DefaultActions.member.1.Type".to_string(), "forward".to_string()),
+                (format!("{prefix}.1.TargetGroupArn"), "tg/main".to_string()),
+                (format!("{prefix}.1.Weight"), "90".to_string()),
+                (format!("{prefix}.2.TargetGroupArn"), "tg/canary".to_string()),
+                (format!("{prefix}.2.Weight"), "10".to_string()),
+                ("DefaultActions.member.1.Order".to_string(), "1".to_string()),
+            ]
+        );
     }
 }

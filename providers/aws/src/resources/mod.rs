@@ -14,6 +14,7 @@ pub mod autoscaling;
 pub mod ec2;
 pub mod ecs;
 pub mod elb;
+pub mod health;
 pub mod iam;
 pub mod secrets;
 pub mod ssm;
