@@ -109,11 +109,9 @@ impl Stack {
             .env("STACKC_SECRETS_DIR", &self.secrets)
             .env("NO_COLOR", "1")
             .env("COLUMNS", "1000");
-        if args[0] != "rollout" {
-            cmd.args(["-var", &format!("image={image}")]).args(["-var", &format!("port={}", self.port)]);
-            if let Some(command) = command {
-                cmd.args(["-var", &format!("command={command}")]);
-            }
+        cmd.args(["-var", &format!("image={image}")]).args(["-var", &format!("port={}", self.port)]);
+        if let Some(command) = command {
+            cmd.args(["-var", &format!("command={command}")]);
         }
         cmd
     }
@@ -419,7 +417,7 @@ fn a_new_version_failing_its_health_check_is_rolled_back() {
     stack.apply("stackc-test-app:1");
     let stable = stack.stable_ids(2);
     let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
-    let failing = r#"["sh", "-c", "mkdir -p /www && echo app v${APP_VERSION} from $(hostname) > /www/index.html && echo ok > /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
+    let failing = r#"["sh", "-c", "mkdir -p /www; echo app v2 from $(hostname) > /www/index.html; echo ok > /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
     let out = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", Some(failing));
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "the apply succeeded:\n{}\n{stderr}", text(&out.stdout));
