@@ -427,7 +427,7 @@ fn a_new_version_failing_its_health_check_is_rolled_back() {
     }
     let started = Instant::now();
     let rollout =
-        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"10s\"\n    timeout  = \"60s\"";
+        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"10s\"\n    timeout  = \"15s\"";
     let stack = Stack::new("rfailing", &stack_text(2, rollout));
     stack.apply("stackc-test-app:1");
     let stable = stack.stable_ids(2);
@@ -435,7 +435,8 @@ fn a_new_version_failing_its_health_check_is_rolled_back() {
     let failing = r#"["sh", "-c", "mkdir -p /www; echo app v2 from $(hostname) > /www/index.html; echo ok > /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
     let out = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", Some(failing));
     let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "the apply succeeded:\n{}\n{stderr}", text(&out.stdout));
+    eprintln!("failing version: the apply said:\n{}{stderr}", text(&out.stdout));
+    assert!(!out.status.success(), "the apply succeeded");
     assert!(stderr.contains("404"), "the health check's output: {stderr}");
     assert!(stderr.contains("rollout {"), "the rollout block: {stderr}");
     let record = recorded(&stack);
