@@ -501,6 +501,20 @@ fn an_apply_killed_mid_step_resumes_with_weights_matching_the_state() {
     eprintln!("killed mid-step: record {killed}");
     assert_eq!(killed["status"], "applying", "{killed}");
     assert_weights_match_the_record(&stack);
+    // The killed apply's lock stays (as after any killed command): the
+    // next apply names it, and it is released as it says.
+    let locked = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", None);
+    let error = text(&locked.stderr);
+    assert!(!locked.status.success() && error.contains("no longer running"), "{error}");
+    let id = error.split("lock id ").nth(1).and_then(|rest| rest.split(',').next()).unwrap();
+    let unlocked = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["state", "unlock"])
+        .arg(&stack.dir)
+        .args([id, "--target", "local"])
+        .output()
+        .unwrap();
+    assert!(unlocked.status.success(), "{}", text(&unlocked.stderr));
+    assert_weights_match_the_record(&stack);
     // Applied again: it resumes (pausing after the step) or rolls back.
     let resumed = stack.apply("stackc-test-app:2");
     let record = recorded(&stack);
