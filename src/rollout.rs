@@ -59,6 +59,7 @@ pub fn plan(
         for problem in &problems {
             let span = problem.provenance.first().copied();
             emit(
+                Code::RolloutPolicyInvalid,
                 session.sources(),
                 span,
                 &problem.error.field,
@@ -216,6 +217,7 @@ pub fn carry_out(
             rollout,
             &policy,
             &active,
+            &policies,
             pending.take(),
             parallelism,
             &applied,
@@ -276,7 +278,7 @@ fn record(
 }
 
 /// Applies one plan with the normal apply; `Ok(false)` when an operation
-/// failed (reported).
+/// failed (reported); `Err(130)` when a signal stopped it (the record stays).
 fn apply_step(
     session: &mut Session,
     plan: &Plan,
@@ -297,6 +299,17 @@ fn apply_step(
         runtime,
         err,
     )?;
+    if !report.succeeded() && (report.cancelled || session.signals.stop_requested()) {
+        // Ctrl-C: the running operations finished and are saved; the record
+        // stays at this step.
+        report_problems(session, &report, err);
+        let _ = writeln!(
+            err,
+            "stopped during a rollout step; the state records where it stands (`stackc rollout status`). Run \
+             `stackc apply` to go on, or `stackc rollout abort` to roll back."
+        );
+        return Err(ExitCode::from(130));
+    }
     if !report.succeeded() {
         report_problems(session, &report, err);
     } else {
@@ -329,6 +342,7 @@ fn roll(
     rollout: &PlannedRollout,
     policy: &Policy,
     all: &[PlannedRollout],
+    all_policies: &IndexMap<String, Policy>,
     mut pending: Option<Plan>,
     parallelism: u32,
     applied: &Option<AppliedConfiguration>,
@@ -337,7 +351,8 @@ fn roll(
     err: &mut dyn Write,
 ) -> Result<Rolled, ExitCode> {
     let instance = rollout.instance.clone();
-    let policies: IndexMap<String, Policy> = [(instance.clone(), policy.clone())].into_iter().collect();
+    // Every rollout's policy: those waiting keep their stable objects held.
+    let policies = all_policies;
     let mut out = std::io::stdout();
     let existing = session
         .state
@@ -376,7 +391,7 @@ fn roll(
         record(session, &instance, entry.clone(), err)?;
         let plan = match pending.take() {
             Some(plan) => plan,
-            None => plan_phase(session, all, rollout, &policies, Phase::Step(k), runtime, err)?,
+            None => plan_phase(session, all, rollout, policies, Phase::Step(k), runtime, err)?,
         };
         let _ = writeln!(
             out,
@@ -387,8 +402,20 @@ fn roll(
         let _ = out.flush();
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
             let reason = format!("step {}/{total}'s apply failed", k + 1);
-            return rollback(session, rollout, policy, all, &reason, None, parallelism, runtime, err, true)
-                .map(|_| Rolled::Finished);
+            return rollback(
+                session,
+                rollout,
+                policy,
+                all,
+                policies,
+                &reason,
+                None,
+                parallelism,
+                runtime,
+                err,
+                true,
+            )
+            .map(|_| Rolled::Finished);
         }
         if interrupted(session, &instance, k, total, err) {
             return Err(ExitCode::from(130));
@@ -426,6 +453,7 @@ fn roll(
                         rollout,
                         policy,
                         all,
+                        policies,
                         &reason,
                         detail,
                         parallelism,
@@ -444,28 +472,19 @@ fn roll(
                 let mut entry = planned::record_for(rollout, k, RolloutStatus::Kept, &started, &now());
                 entry.kept_until_ms = policy.keep_ms.map(|ms| now_ms() + ms);
                 record(session, &instance, entry, err)?;
-                match policy.keep_ms {
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            "{instance}: traffic switched to the new set; the old set is kept until the next apply (or \
-                             `stackc rollout promote`); `stackc rollout undo` switches back."
-                        );
-                        return Ok(Rolled::Stopped);
-                    }
-                    Some(ms) => {
-                        let _ = writeln!(
-                            out,
-                            "{instance}: traffic switched to the new set; the old set is kept for {} (`stackc rollout undo` \
-                             from another terminal switches back).",
-                            format_duration(ms)
-                        );
-                        if session.signals.sleep(Duration::from_millis(ms)) {
-                            let _ = writeln!(err, "{instance}: stopped while the old set is kept; the state records it (status kept).");
-                            return Err(ExitCode::from(130));
-                        }
-                    }
-                }
+                let kept = match policy.keep_ms {
+                    None => "until the next apply (or `stackc rollout promote`)".to_string(),
+                    Some(ms) => format!(
+                        "for {} (the next apply or `stackc rollout promote` then finishes the rollout)",
+                        format_duration(ms)
+                    ),
+                };
+                let _ = writeln!(
+                    out,
+                    "{instance}: traffic switched to the new set; the old set is kept {kept}; `stackc rollout undo` \
+                     switches back."
+                );
+                return Ok(Rolled::Stopped);
             }
         } else if !last {
             match step.pause {
@@ -499,7 +518,7 @@ fn roll(
         record(session, &instance, entry, err)?;
         let plan = match pending.take() {
             Some(plan) => plan,
-            None => plan_phase(session, all, rollout, &policies, Phase::Step(total), runtime, err)?,
+            None => plan_phase(session, all, rollout, policies, Phase::Step(total), runtime, err)?,
         };
         let _ = writeln!(out, "{instance}: promote: the stable replicas take the new version");
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
@@ -508,6 +527,7 @@ fn roll(
                 rollout,
                 policy,
                 all,
+                policies,
                 "the promote's apply failed",
                 None,
                 parallelism,
@@ -537,6 +557,7 @@ fn roll(
                     rollout,
                     policy,
                     all,
+                    policies,
                     &reason,
                     detail,
                     parallelism,
@@ -549,7 +570,7 @@ fn roll(
         }
     }
     // Finish: traffic back to the stable resources, the canary removed.
-    let plan = plan_phase(session, all, rollout, &policies, Phase::Finish, runtime, err)?;
+    let plan = plan_phase(session, all, rollout, policies, Phase::Finish, runtime, err)?;
     if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
         let _ = writeln!(err, "error: {instance}: finishing the rollout failed; `stackc apply` tries again.");
         return Err(ExitCode::from(1));
@@ -723,6 +744,7 @@ pub fn rollback(
     rollout: &PlannedRollout,
     policy: &Policy,
     all: &[PlannedRollout],
+    all_policies: &IndexMap<String, Policy>,
     reason: &str,
     detail: Option<String>,
     parallelism: u32,
@@ -731,7 +753,8 @@ pub fn rollback(
     failure: bool,
 ) -> Result<(), ExitCode> {
     let instance = rollout.instance.clone();
-    let policies: IndexMap<String, Policy> = [(instance.clone(), policy.clone())].into_iter().collect();
+    let mut policies = all_policies.clone();
+    policies.insert(instance.clone(), policy.clone());
     let started = session
         .state
         .instances
@@ -772,7 +795,7 @@ pub fn rollback(
          and the new replicas are removed{}",
         if ok { "" } else { " (not all: the rollback's apply failed, see above; `stackc rollout abort` tries again)" }
     );
-    emit(session.sources(), rollout.provenance, &None, &instance, &message, err);
+    emit(Code::RolledBack, session.sources(), rollout.provenance, &None, &instance, &message, err);
     if let Some(detail) = detail {
         let _ = writeln!(err, "health output of the failing replica:\n{}\n", indent(detail.trim()));
     }
@@ -827,7 +850,8 @@ pub fn abort(
         status: Some(record.status.as_str().to_string()),
     };
     let all = [rollout.clone()];
-    rollback(session, &rollout, &policy, &all, reason, None, parallelism, runtime, err, false)
+    let policies: IndexMap<String, Policy> = [(instance.to_string(), policy.clone())].into_iter().collect();
+    rollback(session, &rollout, &policy, &all, &policies, reason, None, parallelism, runtime, err, false)
 }
 
 fn indent(text: &str) -> String {
@@ -837,6 +861,7 @@ fn indent(text: &str) -> String {
 /// A rollout problem as a diagnostic at the `rollout` block (the field's
 /// line when one is at fault), else one line.
 fn emit(
+    code: Code,
     sources: &Sources,
     span: Option<Span>,
     field: &Option<String>,
@@ -857,11 +882,11 @@ fn emit(
                 Some(field) => format!("`{field}` of this rollout"),
                 None => "this rollout".to_string(),
             };
-            let diagnostic = Diagnostic::new(Code::OperationFailed, at, message).with_label(label);
+            let diagnostic = Diagnostic::new(code, at, message).with_label(label);
             let _ = writeln!(err, "{}", crate::render::human(sources, &diagnostic, HumanStyle::from_env()));
         }
         _ => {
-            let _ = writeln!(err, "error: {message}");
+            let _ = writeln!(err, "error[{code}]: {message}");
         }
     }
 }

@@ -107,7 +107,11 @@ impl Session {
         let backend = crate::cmd::state::open_backend(&checked.stack_dir, checked.target.as_deref())
             .map_err(|message| fail(err, message))?;
         let guard = if lock {
-            Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?)
+            Some(signals.taking_lock(|| backend.lock(operation)).map_err(|e| {
+                let exit = fail(err, e.to_string());
+                rollout_note(&backend, err);
+                exit
+            })?)
         } else {
             None
         };
@@ -193,6 +197,27 @@ impl Session {
                 let _ = writeln!(err, "warning: {error}");
             }
             self.signals.released();
+        }
+    }
+}
+
+/// When the state cannot be locked and records a rollout under way (an
+/// apply killed mid-rollout leaves its lock): says how it goes on once the
+/// lock is released.
+fn rollout_note(backend: &Backend, err: &mut dyn Write) {
+    let Ok(Some(state)) = backend.load() else { return };
+    for (instance, record) in state.rollouts() {
+        if record.status == stackc_planner::state::RolloutStatus::Applying
+            || record.status == stackc_planner::state::RolloutStatus::RollingBack
+        {
+            let _ = writeln!(
+                err,
+                "note: the state records the rollout of `{instance}` at step {}/{} ({}); once the lock is \
+                 released, `stackc apply` resumes it (re-applying that step) and `stackc rollout abort` rolls it back.",
+                (record.step + 1).min(record.steps.max(1)),
+                record.steps,
+                record.status.as_str()
+            );
         }
     }
 }

@@ -105,6 +105,8 @@ codes! {
     ProviderRejected = "E0601", Error, "Provider rejected the configuration";
     RefreshFailed = "E0602", Error, "Reading an object failed";
     OperationFailed = "E0603", Error, "Operation failed";
+    RolledBack = "E0604", Error, "Rollout rolled back";
+    RolloutPolicyInvalid = "E0605", Error, "Rollout policy cannot be used";
     // Warnings: W0xxx
     UnusedVariable = "W0001", Warning, "Unused variable";
     UnusedLocal = "W0002", Warning, "Unused local value";

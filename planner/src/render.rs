@@ -213,7 +213,12 @@ fn rollout_text(out: &mut String, rollout: &PlannedRollout, sources: &Sources, s
     let _ = writeln!(out, "      {last}{now}");
     let _ = writeln!(
         out,
-        "      a failed gate rolls back: traffic to the stable version, the new replicas removed\n"
+        "      {}\n",
+        if rollout.strategy == Strategy::Rolling {
+            "a failed gate stops the rollout: the replicas not yet replaced keep the old version"
+        } else {
+            "a failed gate rolls back: traffic to the stable version, the new replicas removed"
+        }
     );
 }
 

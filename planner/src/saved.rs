@@ -854,6 +854,38 @@ mod tests {
         assert_eq!(back, saved);
     }
 
+    /// A rollout's steps, its hold and its provenance survive the file:
+    /// `apply FILE` applies the first step and goes on with the others.
+    #[test]
+    fn rollouts_and_holds_round_trip() {
+        use crate::rollout::{Pause, PlannedRollout, Step, Strategy};
+        let mut saved = sample();
+        saved.plan.options.hold = vec!["service.api/docker_container.replica".into()];
+        let step = |number: usize, weight: u32, canary: u64, pause: Pause| Step {
+            number,
+            weight,
+            canary,
+            batch: Vec::new(),
+            gate_ms: 1000,
+            timeout_ms: 60_000,
+            pause,
+        };
+        saved.plan.rollouts = vec![PlannedRollout {
+            instance: "service.api".into(),
+            strategy: Strategy::Canary,
+            reason: "`image` changed".into(),
+            plain: false,
+            steps: vec![step(1, 50, 1, Pause::UntilPromoted), step(2, 100, 2, Pause::For(500))],
+            from_step: 1,
+            replicas: 2,
+            version: "abc".into(),
+            provenance: Some(Span { file: FileId(0), start: 10, end: 40 }),
+            status: Some("paused".into()),
+        }];
+        let back = SavedPlan::from_json(&saved.to_json(KEY).unwrap(), KEY).unwrap();
+        assert_eq!(back, saved);
+    }
+
     /// Every edit of the file is refused, whatever it changes, and so is
     /// the right file under another stack's key.
     #[test]

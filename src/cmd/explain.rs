@@ -34,11 +34,18 @@ pub struct Topic {
 }
 
 /// Every topic, by name.
-pub const TOPICS: &[Topic] = &[Topic {
-    name: "rollout-kubernetes",
-    summary: "What the kubernetes manifests do for each rollout strategy (rolling, blue_green, canary)",
-    page: include_str!("../../docs/rollouts-kubernetes.md"),
-}];
+pub const TOPICS: &[Topic] = &[
+    Topic {
+        name: "rollout-kubernetes",
+        summary: "What the kubernetes manifests do for each rollout strategy (rolling, blue_green, canary)",
+        page: include_str!("../../docs/rollouts-kubernetes.md"),
+    },
+    Topic {
+        name: "progressive-delivery",
+        summary: "Rollouts on local and aws: a new version in planned, gated steps (stackc rollout status|promote|abort|undo)",
+        page: include_str!("../../docs/rollouts.md"),
+    },
+];
 
 /// What `asked` names among the topics: one topic, several (a prefix that
 /// more than one has), or none.
@@ -148,6 +155,7 @@ mod tests {
         assert_eq!(names("Rollout"), ["rollout-kubernetes"]);
         assert_eq!(names("roll"), ["rollout-kubernetes"]);
         assert!(names("").is_empty() && names("kubernetes").is_empty());
+        assert_eq!(names("progressive"), ["progressive-delivery"]);
     }
 
     #[test]

@@ -150,6 +150,90 @@ enum Act {
     Undo,
 }
 
+/// A session compiled from the configuration the last apply recorded in
+/// the state (its files and variable values, as `stackc reconcile` does),
+/// so `rollout promote|abort|undo` need no `-var`: the rollout goes on with
+/// the version it started with.
+fn open_applied(
+    args: &StackArgs,
+    operation: &str,
+    runtime: &tokio::runtime::Runtime,
+    err: &mut dyn Write,
+) -> Result<Session, ExitCode> {
+    use crate::pipeline::{self, Expand as _};
+    let fail = |err: &mut dyn Write, message: String| {
+        let _ = writeln!(err, "error: {message}");
+        ExitCode::from(1)
+    };
+    let stack_dir = pipeline::stack_dir_of(&args.path);
+    if !stack_dir.is_dir() {
+        return Err(fail(err, format!("`{}` is not a stack directory", args.path.display())));
+    }
+    let target = match &args.target {
+        Some(target) => Some(target.clone()),
+        None => match stackc_planner::backend::LocalBackend::targets_present(&stack_dir) {
+            Ok(targets) if targets.len() == 1 => targets[0].clone(),
+            Ok(targets) if targets.is_empty() => None,
+            Ok(_) => {
+                return Err(fail(
+                    err,
+                    "this stack has states for several targets; choose one with --target".into(),
+                ))
+            }
+            Err(error) => return Err(fail(err, error.to_string())),
+        },
+    };
+    let signals = crate::signals::Signals::install(runtime);
+    let backend = crate::cmd::state::open_backend(&stack_dir, target.as_deref()).map_err(|m| fail(err, m))?;
+    let guard = signals.taking_lock(|| backend.lock(operation)).map_err(|e| fail(err, e.to_string()))?;
+    let give_up = |guard: stackc_planner::backend::LockGuard, err: &mut dyn Write, message: String| {
+        let _ = guard.release();
+        fail(err, message)
+    };
+    let loaded = match backend.load_detailed() {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            return Err(give_up(
+                guard,
+                err,
+                "there is no state for this stack: nothing was applied yet".into(),
+            ))
+        }
+        Err(error) => return Err(give_up(guard, err, error.to_string())),
+    };
+    let Some(applied) = loaded.state.applied.clone() else {
+        return Err(give_up(
+            guard,
+            err,
+            "the state records no applied configuration: run `stackc apply`, or give the stack's -var values to \
+             use the stack on disk"
+                .into(),
+        ));
+    };
+    let mut checked = match pipeline::check_applied(&applied, &stack_dir, crate::render::Format::Human, err) {
+        Ok(checked) => checked,
+        Err(_) => {
+            return Err(give_up(guard, err, "the recorded configuration does not compile (see above)".into()))
+        }
+    };
+    checked.autoscaled_replicas = loaded.state.autoscaled_replicas();
+    checked.rollouts = loaded.state.rollout_steps();
+    let graph = match checked.expand(None, crate::render::Format::Human, err) {
+        Ok(compiled) => compiled.graph,
+        Err(_) => {
+            return Err(give_up(guard, err, "the recorded configuration does not expand (see above)".into()))
+        }
+    };
+    let state_loaded = crate::session::LoadedState {
+        backend,
+        guard: Some(guard),
+        state: loaded.state,
+        recovered: loaded.recovered,
+        state_exists: true,
+    };
+    Session::assemble(checked, graph, state_loaded, signals, runtime, err)
+}
+
 fn act(args: ActArgs, what: Act) -> ExitCode {
     let mut err = std::io::stderr();
     let runtime = match runtime(&mut err) {
@@ -161,7 +245,13 @@ fn act(args: ActArgs, what: Act) -> ExitCode {
         Act::Abort => "rollout abort",
         Act::Undo => "rollout undo",
     };
-    let mut session = match Session::open(&args.stack, None, operation, true, &runtime, &mut err) {
+    let from_source = !(args.stack.variables.vars.is_empty() && args.stack.variables.var_files.is_empty());
+    let opened = if from_source {
+        Session::open(&args.stack, None, operation, true, &runtime, &mut err)
+    } else {
+        open_applied(&args.stack, operation, &runtime, &mut err)
+    };
+    let mut session = match opened {
         Ok(session) => session,
         Err(exit) => return exit,
     };
@@ -182,6 +272,32 @@ fn act(args: ActArgs, what: Act) -> ExitCode {
             .filter(|(_, r)| wanted.contains(&r.status))
             .map(|(instance, _)| instance.clone())
             .collect();
+        if what == Act::Undo {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let expired: Vec<&String> = instances
+                .iter()
+                .filter(|i| {
+                    session
+                        .state
+                        .instances
+                        .get(*i)
+                        .and_then(|s| s.rollout.as_ref())
+                        .and_then(|r| r.kept_until_ms)
+                        .is_some_and(|until| until < now_ms)
+                })
+                .collect();
+            if !expired.is_empty() {
+                let _ = writeln!(
+                    err,
+                    "error: the old set of {} is no longer kept for an undo (its `keep` expired); apply the old \
+                     version again instead, as a new rollout.",
+                    expired.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+                );
+                return Err(ExitCode::from(1));
+            }
+        }
         if instances.is_empty() {
             let what = match what {
                 Act::Promote => "no rollout is paused or kept: nothing to promote",
