@@ -248,6 +248,11 @@ fn each_step_weights_the_upstream_to_its_share() {
     assert!(all.iter().all(|(h, _)| h.contains("-canary-")) && all.len() == 3, "{all:?}");
     let none = upstream(&expanded_config(&stack, Some((0, 3))));
     assert!(none.iter().all(|(h, _)| !h.contains("-canary-")) && none.len() == 3, "{none:?}");
+    // No stable replica (a step recorded before the replicas went to 0):
+    // the canary servers weigh 1, never 0 (which nginx refuses).
+    std::fs::write(stack.dir.join("main.stack.hcl"), stack_text(0, "    strategy = \"canary\"")).unwrap();
+    let config = expanded_config(&stack, Some((10, 1)));
+    assert_eq!(upstream(&config), vec![("web-canary-0".to_string(), 1)], "{config}");
 }
 
 /// nginx reloads its configuration gracefully: with a client sending
