@@ -131,11 +131,12 @@ component "load_balancer" {
         # During a rollout step each VERSION gets its share whatever the
         # replica counts: with weight w, S stable and C canary replicas,
         # each stable server weighs (100 - w) * C and each canary one w * S
-        # (a side whose share is 0 is left out).
+        # (a side whose share is 0 is left out; with no stable replica the
+        # canary servers weigh 1: nginx refuses a weight of 0).
         param.to.rollout_weight == null || param.to.canary_backends == null ? [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"] : (
           length(param.to.canary_backends) == 0 ? [for backend in param.to.backends : "    server ${backend}:${param.to.port} max_fails=0;"] : concat(
             param.to.rollout_weight >= 100 ? [] : [for backend in param.to.backends : "    server ${backend}:${param.to.port} weight=${(100 - param.to.rollout_weight) * length(param.to.canary_backends)} max_fails=0;"],
-            param.to.rollout_weight <= 0 ? [] : [for backend in param.to.canary_backends : "    server ${backend}:${param.to.port} weight=${param.to.rollout_weight * length(param.to.backends)} max_fails=0;"]
+            param.to.rollout_weight <= 0 ? [] : [for backend in param.to.canary_backends : "    server ${backend}:${param.to.port} weight=${max(1, param.to.rollout_weight * length(param.to.backends))} max_fails=0;"]
           )
         ),
         param.protocol == "http" ? [

@@ -109,11 +109,9 @@ impl Stack {
             .env("STACKC_SECRETS_DIR", &self.secrets)
             .env("NO_COLOR", "1")
             .env("COLUMNS", "1000");
-        if args[0] != "rollout" {
-            cmd.args(["-var", &format!("image={image}")]).args(["-var", &format!("port={}", self.port)]);
-            if let Some(command) = command {
-                cmd.args(["-var", &format!("command={command}")]);
-            }
+        cmd.args(["-var", &format!("image={image}")]).args(["-var", &format!("port={}", self.port)]);
+        if let Some(command) = command {
+            cmd.args(["-var", &format!("command={command}")]);
         }
         cmd
     }
@@ -250,6 +248,11 @@ fn each_step_weights_the_upstream_to_its_share() {
     assert!(all.iter().all(|(h, _)| h.contains("-canary-")) && all.len() == 3, "{all:?}");
     let none = upstream(&expanded_config(&stack, Some((0, 3))));
     assert!(none.iter().all(|(h, _)| !h.contains("-canary-")) && none.len() == 3, "{none:?}");
+    // No stable replica (a step recorded before the replicas went to 0):
+    // the canary servers weigh 1, never 0 (which nginx refuses).
+    std::fs::write(stack.dir.join("main.stack.hcl"), stack_text(0, "    strategy = \"canary\"")).unwrap();
+    let config = expanded_config(&stack, Some((10, 1)));
+    assert_eq!(upstream(&config), vec![("web-canary-0".to_string(), 1)], "{config}");
 }
 
 /// nginx reloads its configuration gracefully: with a client sending
@@ -280,7 +283,7 @@ fn load_balancer_reloads_lose_no_request() {
 }
 
 /// The rollout record of `web` in the state (null when none).
-fn record(stack: &Stack) -> serde_json::Value {
+fn recorded(stack: &Stack) -> serde_json::Value {
     stack.state()["instances"]["service.web"]["rollout"].clone()
 }
 
@@ -288,7 +291,7 @@ fn record(stack: &Stack) -> serde_json::Value {
 /// the state's record says (none without a record in progress).
 #[track_caller]
 fn assert_weights_match_the_record(stack: &Stack) {
-    let record = record(stack);
+    let record = recorded(stack);
     let servers = upstream(&stack.lb_config());
     let in_progress =
         matches!(record["status"].as_str(), Some("applying" | "paused" | "kept" | "rolling_back"));
@@ -322,7 +325,7 @@ fn canary_steps_give_the_new_version_its_share_and_lose_no_request() {
     let mut measured = Vec::new();
     let paused = stack.apply("stackc-test-app:2");
     for (i, step) in [10.0, 50.0].into_iter().enumerate() {
-        let record = record(&stack);
+        let record = recorded(&stack);
         assert_eq!(record["status"], "paused", "{record}\n{}", text(&paused.stdout));
         assert_eq!(record["weight"].as_f64(), Some(step), "{record}");
         assert_weights_match_the_record(&stack);
@@ -343,7 +346,7 @@ fn canary_steps_give_the_new_version_its_share_and_lose_no_request() {
     }
     // The last step (100), the promotion and the finish are done: the
     // record is cleared, only v2 answers, the canary containers are gone.
-    assert!(record(&stack).is_null(), "{}", record(&stack));
+    assert!(recorded(&stack).is_null(), "{}", recorded(&stack));
     let after = traffic.answered_after(&traffic.counts(), 400, Duration::from_secs(60));
     let counts = traffic.stop();
     eprintln!("canary after finish: {after}");
@@ -365,21 +368,23 @@ fn canary_steps_give_the_new_version_its_share_and_lose_no_request() {
 
 /// blue_green: the whole new set is started and gated, then traffic
 /// switches at once without losing a request; only v2 answers then, and
-/// `rollout undo` while the old set is kept returns to v1, again without
-/// a failed request.
+/// `rollout undo` while the old set is kept returns to v1 (the same
+/// containers); applied again and promoted, only v2 answers and the new
+/// set is gone; no request fails throughout.
 #[test]
 fn blue_green_switches_and_undoes_without_losing_a_request() {
     if !docker_available() {
         return;
     }
     let started = Instant::now();
-    let rollout = "    strategy = \"blue_green\"\n    gate     = \"2s\"\n    timeout  = \"60s\"\n    keep     = \"600s\"";
+    // No `keep`: the old set is kept until the next apply (or an undo).
+    let rollout = "    strategy = \"blue_green\"\n    gate     = \"2s\"\n    timeout  = \"60s\"";
     let stack = Stack::new("rbluegreen", &stack_text(2, rollout));
     stack.apply("stackc-test-app:1");
     let stable = stack.stable_ids(2);
     let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
     let switched = stack.apply("stackc-test-app:2");
-    let record = record(&stack);
+    let record = recorded(&stack);
     assert_eq!(record["status"], "kept", "{record}\n{}", text(&switched.stdout));
     assert_weights_match_the_record(&stack);
     std::thread::sleep(Duration::from_millis(300));
@@ -392,12 +397,25 @@ fn blue_green_switches_and_undoes_without_losing_a_request() {
     assert!(undone.status.success(), "undo:\n{}\n{}", text(&undone.stdout), text(&undone.stderr));
     std::thread::sleep(Duration::from_millis(300));
     let after_undo = traffic.answered_after(&traffic.counts(), 200, Duration::from_secs(60));
-    let counts = traffic.stop();
     eprintln!("blue-green after the undo: {after_undo}");
-    eprintln!("blue-green: {counts} in {:.1}s", started.elapsed().as_secs_f64());
     assert_eq!(after_undo.of("v1"), after_undo.answered(), "{after_undo}");
-    assert_eq!(counts.failed, 0, "requests failed during the switch or the undo: {counts}");
     assert_eq!(stack.stable_ids(2), stable, "the stable containers were re-created");
+    assert!(stack.containers().iter().all(|c| !c.contains("-canary-")), "{:?}", stack.containers());
+    assert_weights_match_the_record(&stack);
+    // Again, then promoted: the stable set takes the new version while the
+    // new set serves, and the new set goes; only v2 answers.
+    stack.apply("stackc-test-app:2");
+    assert_eq!(recorded(&stack)["status"], "kept");
+    let promoted = stack.run(&["rollout", "promote"], "stackc-test-app:2", None);
+    assert!(promoted.status.success(), "promote:\n{}\n{}", text(&promoted.stdout), text(&promoted.stderr));
+    assert!(recorded(&stack).is_null(), "{}", recorded(&stack));
+    std::thread::sleep(Duration::from_millis(300));
+    let after_promote = traffic.answered_after(&traffic.counts(), 200, Duration::from_secs(60));
+    let counts = traffic.stop();
+    eprintln!("blue-green after the promote: {after_promote}");
+    eprintln!("blue-green: {counts} in {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(after_promote.of("v2"), after_promote.answered(), "{after_promote}");
+    assert_eq!(counts.failed, 0, "requests failed during the switches, the undo or the promote: {counts}");
     assert!(stack.containers().iter().all(|c| !c.contains("-canary-")), "{:?}", stack.containers());
     assert_weights_match_the_record(&stack);
 }
@@ -414,18 +432,19 @@ fn a_new_version_failing_its_health_check_is_rolled_back() {
     }
     let started = Instant::now();
     let rollout =
-        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"10s\"\n    timeout  = \"60s\"";
+        "    strategy = \"canary\"\n    steps    = [50, 100]\n    gate     = \"10s\"\n    timeout  = \"15s\"";
     let stack = Stack::new("rfailing", &stack_text(2, rollout));
     stack.apply("stackc-test-app:1");
     let stable = stack.stable_ids(2);
     let traffic = Traffic::start(stack.port, 2, Duration::from_millis(2));
-    let failing = r#"["sh", "-c", "mkdir -p /www && echo app v${APP_VERSION} from $(hostname) > /www/index.html && echo ok > /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
+    let failing = r#"["sh", "-c", "mkdir -p /www; echo app v2 from $(hostname) > /www/index.html; echo ok > /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www"]"#;
     let out = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", Some(failing));
     let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "the apply succeeded:\n{}\n{stderr}", text(&out.stdout));
+    eprintln!("failing version: the apply said:\n{}{stderr}", text(&out.stdout));
+    assert!(!out.status.success(), "the apply succeeded");
     assert!(stderr.contains("404"), "the health check's output: {stderr}");
     assert!(stderr.contains("rollout {"), "the rollout block: {stderr}");
-    let record = record(&stack);
+    let record = recorded(&stack);
     assert_eq!(record["status"], "rolled_back", "{record}");
     assert_weights_match_the_record(&stack);
     let rolled_back = traffic.counts();
@@ -483,13 +502,27 @@ fn an_apply_killed_mid_step_resumes_with_weights_matching_the_state() {
     std::thread::sleep(Duration::from_secs(1));
     child.kill().unwrap();
     child.wait().unwrap();
-    let killed = record(&stack);
+    let killed = recorded(&stack);
     eprintln!("killed mid-step: record {killed}");
     assert_eq!(killed["status"], "applying", "{killed}");
     assert_weights_match_the_record(&stack);
+    // The killed apply's lock stays (as after any killed command): the
+    // next apply names it, and it is released as it says.
+    let locked = stack.run(&["apply", "--auto-approve"], "stackc-test-app:2", None);
+    let error = text(&locked.stderr);
+    assert!(!locked.status.success() && error.contains("no longer running"), "{error}");
+    let id = error.split("lock id ").nth(1).and_then(|rest| rest.split(',').next()).unwrap();
+    let unlocked = Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["state", "unlock"])
+        .arg(&stack.dir)
+        .args([id, "--target", "local"])
+        .output()
+        .unwrap();
+    assert!(unlocked.status.success(), "{}", text(&unlocked.stderr));
+    assert_weights_match_the_record(&stack);
     // Applied again: it resumes (pausing after the step) or rolls back.
     let resumed = stack.apply("stackc-test-app:2");
-    let record = record(&stack);
+    let record = recorded(&stack);
     eprintln!("applied again: record {record}");
     assert!(
         record["status"] == "paused" || record["status"] == "rolled_back",

@@ -164,6 +164,29 @@ async fn container_health_as_a_gate_reads_it() {
     let gone = f.provider.health(&plain_ctx, &plain).await.unwrap();
     assert_eq!(gone.status, HealthStatus::Missing, "{gone:?}");
 
+    // A container whose check never passes is not created: the error
+    // has the check's last output.
+    let broken_ctx = f.ctx("docker_container", "service.web/docker_container.canary[1]");
+    let error = f
+        .provider
+        .create(
+            &broken_ctx,
+            &f.config(
+                "docker_container",
+                serde_json::json!({
+                    "name": format!("{}-web-canary-1", f.stack),
+                    "image": "stackc-test-app:2",
+                    "network": network,
+                    "healthcheck": {"test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:8080/missing"], "interval": "1s", "retries": 2},
+                    "restart": "no",
+                }),
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("its health check failed (its last output: wget:"), "{}", error.message);
+    assert!(error.message.contains("404"), "{}", error.message);
+
     // Other types have no health of their own.
     let error = f.provider.health(&net_ctx, &net).await.unwrap_err();
     assert_eq!(error.code.as_deref(), Some("HealthNotSupported"));
