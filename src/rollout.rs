@@ -873,7 +873,7 @@ fn emit(
         if message.contains(instance) { message.to_string() } else { format!("`{instance}`: {message}") };
     let block = span.map(|span| planned::rollout_block_span(sources, span).unwrap_or(span));
     let at = match (block, field) {
-        (Some(block), Some(field)) => planned::field_span(sources, block, field).or(Some(block)),
+        (Some(block), Some(field)) => sources.attribute_span(block, field).or(Some(block)),
         (block, _) => block,
     };
     match at {

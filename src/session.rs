@@ -321,24 +321,6 @@ pub fn plan_problem(sources: &Sources, problem: &PlanProblem) -> Shown {
 /// the diagnostic points at that attribute when the block sets it.
 const ATTRIBUTE_OF_CODE: &[(&str, &str)] = &[("ImageMissing", "image"), ("PortInUse", "port")];
 
-/// The span of `name = ...` (up to the end of its line) directly inside
-/// the block at `block`, if it is written there.
-fn attribute_span(sources: &Sources, block: Span, name: &str) -> Option<Span> {
-    let text = sources.get(block.file).text.get(block.start as usize..block.end as usize)?;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let rest = trimmed.strip_prefix(name).map(str::trim_start);
-        if offset > 0 && rest.is_some_and(|r| r.starts_with('=') && !r.starts_with("==")) {
-            let start = block.start as usize + offset + (line.len() - trimmed.len());
-            let end = block.start as usize + offset + line.trim_end().len();
-            return Some(Span::new(block.file, start..end));
-        }
-        offset += line.len();
-    }
-    None
-}
-
 /// A failed apply operation as a diagnostic, when it can point at a source.
 pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
     let code = Code::OperationFailed;
@@ -349,7 +331,7 @@ pub fn apply_failure(sources: &Sources, failure: &ApplyFailure) -> Shown {
     let attribute =
         ATTRIBUTE_OF_CODE.iter().find(|(c, _)| failure.code.as_deref() == Some(*c)).map(|(_, a)| *a);
     let diagnostic = place(sources, &failure.provenance).map(|placed| {
-        let at = attribute.and_then(|name| attribute_span(sources, placed.primary, name));
+        let at = attribute.and_then(|name| sources.attribute_span(placed.primary, name));
         let primary = at.unwrap_or(placed.primary);
         let label = match (at, attribute) {
             (Some(_), Some(name)) => format!("{} failed because of this `{name}`", failure.kind.as_str()),

@@ -116,4 +116,23 @@ impl Sources {
     pub fn snippet(&self, span: Span) -> &str {
         self.get(span.file).text.get(span.range()).unwrap_or("")
     }
+
+    /// The span of `name = ...` (up to the end of its line) written inside
+    /// the block at `block` (not on its first line), for diagnostics that
+    /// point at one attribute of a block the user wrote.
+    pub fn attribute_span(&self, block: Span, name: &str) -> Option<Span> {
+        let text = self.get(block.file).text.get(block.start as usize..block.end as usize)?;
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(name).map(str::trim_start);
+            if offset > 0 && rest.is_some_and(|r| r.starts_with('=') && !r.starts_with("==")) {
+                let start = block.start as usize + offset + (line.len() - trimmed.len());
+                let end = block.start as usize + offset + line.trim_end().len();
+                return Some(Span::new(block.file, start..end));
+            }
+            offset += line.len();
+        }
+        None
+    }
 }

@@ -740,22 +740,5 @@ pub fn rollout_block_span(sources: &Sources, instance: Span) -> Option<Span> {
     None
 }
 
-/// The span of `field = ...` inside the `rollout` block at `block`.
-pub fn field_span(sources: &Sources, block: Span, field: &str) -> Option<Span> {
-    let text = sources.get(block.file).text.get(block.start as usize..block.end as usize)?;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let rest = trimmed.strip_prefix(field).map(str::trim_start);
-        if offset > 0 && rest.is_some_and(|r| r.starts_with('=') && !r.starts_with("==")) {
-            let start = block.start as usize + offset + (line.len() - trimmed.len());
-            let end = block.start as usize + offset + line.trim_end().len();
-            return Some(Span::new(block.file, start..end));
-        }
-        offset += line.len();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests;

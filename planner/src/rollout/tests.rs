@@ -370,7 +370,7 @@ fn the_rollout_block_and_its_fields_are_found_in_the_instance() {
         &text[block.start as usize..block.end as usize],
         "rollout {\n    strategy = \"canary\"\n    gate     = \"3x\"\n  }"
     );
-    let gate = field_span(&sources, block, "gate").unwrap();
+    let gate = sources.attribute_span(block, "gate").unwrap();
     assert_eq!(&text[gate.start as usize..gate.end as usize], "gate     = \"3x\"");
     let without = "service \"api\" {\n  image = \"x\"\n}\n";
     let mut sources = Sources::new();
