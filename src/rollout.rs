@@ -353,6 +353,11 @@ fn roll(
     let instance = rollout.instance.clone();
     // Every rollout's policy: those waiting keep their stable objects held.
     let policies = all_policies;
+    // A failed step, promote or gate rolls back (reported as a failure).
+    let fail = |session: &mut Session, err: &mut dyn Write, reason: &str, detail: Option<String>| {
+        rollback(session, rollout, policy, all, policies, reason, detail, parallelism, runtime, err, true)
+            .map(|_| Rolled::Finished)
+    };
     let mut out = std::io::stdout();
     let existing = session
         .state
@@ -402,20 +407,7 @@ fn roll(
         let _ = out.flush();
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
             let reason = format!("step {}/{total}'s apply failed", k + 1);
-            return rollback(
-                session,
-                rollout,
-                policy,
-                all,
-                policies,
-                &reason,
-                None,
-                parallelism,
-                runtime,
-                err,
-                true,
-            )
-            .map(|_| Rolled::Finished);
+            return fail(session, err, &reason, None);
         }
         if interrupted(session, &instance, k, total, err) {
             return Err(ExitCode::from(130));
@@ -448,20 +440,7 @@ fn roll(
                 }
                 Err(GateFailure::Failed { message, detail }) => {
                     let reason = format!("step {}/{total}'s gate failed: {message}", k + 1);
-                    return rollback(
-                        session,
-                        rollout,
-                        policy,
-                        all,
-                        policies,
-                        &reason,
-                        detail,
-                        parallelism,
-                        runtime,
-                        err,
-                        true,
-                    )
-                    .map(|_| Rolled::Finished);
+                    return fail(session, err, &reason, detail);
                 }
             }
         }
@@ -522,20 +501,7 @@ fn roll(
         };
         let _ = writeln!(out, "{instance}: promote: the stable replicas take the new version");
         if !apply_step(session, &plan, parallelism, applied.clone(), runtime, err)? {
-            return rollback(
-                session,
-                rollout,
-                policy,
-                all,
-                policies,
-                "the promote's apply failed",
-                None,
-                parallelism,
-                runtime,
-                err,
-                true,
-            )
-            .map(|_| Rolled::Finished);
+            return fail(session, err, "the promote's apply failed", None);
         }
         let gate_ms = rollout.steps.last().map_or(policy.gate_ms, |s| s.gate_ms);
         match gate(session, &instance, &policy.stable, None, gate_ms, policy.timeout_ms, runtime) {
@@ -552,20 +518,7 @@ fn roll(
             }
             Err(GateFailure::Failed { message, detail }) => {
                 let reason = format!("the promote's gate failed: {message}");
-                return rollback(
-                    session,
-                    rollout,
-                    policy,
-                    all,
-                    policies,
-                    &reason,
-                    detail,
-                    parallelism,
-                    runtime,
-                    err,
-                    true,
-                )
-                .map(|_| Rolled::Finished);
+                return fail(session, err, &reason, detail);
             }
         }
     }
