@@ -7,18 +7,14 @@
 
 pub mod ast;
 pub mod check;
-pub mod codes;
-pub mod diagnostic;
 pub mod eval;
 pub mod functions;
-pub mod graph;
-pub mod hash;
 pub mod infer;
 pub mod policy;
-pub mod schema;
-pub mod source;
-pub mod types;
-pub mod value;
+
+// The shared vocabulary lives in the model crate; its modules keep their
+// paths here (`crate::value::Value`, `stackc_compiler::graph::...`).
+pub use stackc_model::{codes, diagnostic, graph, hash, schema, source, types, value};
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};

@@ -9,11 +9,9 @@
 //! its expressions reference, and its provenance (instance block ->
 //! component -> resource block).
 
-pub mod address;
 mod engine;
 pub mod model;
 pub mod refs;
-pub mod render;
 pub mod schema_check;
 pub mod scope;
 #[cfg(test)]
@@ -24,6 +22,9 @@ pub mod test_support;
 mod tests;
 
 pub use engine::{PriorLookup, MAX_COMPONENT_DEPTH, MAX_REPETITIONS, MAX_RESOURCES};
+// Addresses, the graph's renderings and a rollout's step are vocabulary
+// (the model crate); they keep their paths here.
+pub use stackc_model::{address, render, RolloutStep};
 
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
@@ -65,17 +66,6 @@ pub struct ExpandOptions<'a> {
     /// applies, and from the state's records for every other command, so a
     /// plan keeps the step a rollout stands at.
     pub rollouts: IndexMap<String, RolloutStep>,
-}
-
-/// One step of a rollout as a component body sees it (`self.rollout`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RolloutStep {
-    /// The share of requests the new version receives, 0 to 100
-    /// (`self.rollout.weight`).
-    pub weight: u32,
-    /// How many replicas of the new version run beside the stable ones
-    /// (`self.rollout.canary`).
-    pub canary: u64,
 }
 
 /// The target to expand for: `--target` if given (it must be declared, or
