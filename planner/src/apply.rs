@@ -33,8 +33,8 @@ use crate::plan::{incompatibility, path_string, value_at, Action, Plan, Resource
 use crate::planning::operation_context;
 use crate::providers::ProviderSet;
 use crate::state::{CreateIntent, OutputState, ResourceState, State};
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
-use stackc_compiler::{Span, Value};
+use stackc_model::graph::{ResourceAddress, ResourceGraph};
+use stackc_model::{Span, Value};
 use stackc_providers::{ObjectState, Provider, ProviderError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

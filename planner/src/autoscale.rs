@@ -23,8 +23,8 @@
 
 use crate::providers::ProviderSet;
 use crate::state::{AutoscaleRecord, Recommendation, ResourceState, State};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, OperationContext, ResourceUsage};
 use std::fmt;
 

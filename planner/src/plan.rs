@@ -11,8 +11,8 @@
 //! and the attributes the provider promised (`planned`).
 
 use crate::state::{ResourceState, State};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::{Span, Value};
+use stackc_model::graph::ResourceAddress;
+use stackc_model::{Span, Value};
 
 /// What happens to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

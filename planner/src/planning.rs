@@ -33,8 +33,8 @@ use crate::plan::{
 use crate::providers::ProviderSet;
 use crate::select::Selection;
 use crate::state::{ResourceState, State};
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph, ResourceNode};
-use stackc_compiler::{Span, Value};
+use stackc_model::graph::{ResourceAddress, ResourceGraph, ResourceNode};
+use stackc_model::{Span, Value};
 use stackc_providers::{ObjectState, OperationContext, Provider};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! The providers a plan or an apply may call, found by the target a
 //! resource type belongs to (`None`: the built-in provider).
 
-use stackc_compiler::schema::ResourceSchema;
-use stackc_compiler::Value;
+use stackc_model::schema::ResourceSchema;
+use stackc_model::Value;
 use stackc_providers::Provider;
 use std::collections::HashMap;
 use std::sync::Arc;

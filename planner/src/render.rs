@@ -11,8 +11,8 @@ use crate::plan::{
 };
 use crate::rollout::{format_duration, Pause, PlannedRollout, Strategy};
 use serde_json::{json, Value as Json};
-use stackc_compiler::expand::render::{paths_where, redacted_json};
-use stackc_compiler::{Origin, Sources, Span, Value};
+use stackc_model::render::{paths_where, redacted_json};
+use stackc_model::{Origin, Sources, Span, Value};
 use std::fmt::Write;
 
 /// How to draw the text.

@@ -18,8 +18,8 @@
 use crate::plan::{attribute_changes, Action, PathStep, Plan, Reason};
 use crate::state::{RolloutRecord, State};
 use sha2::{Digest, Sha256};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::{Sources, Span, Value};
+use stackc_model::graph::ResourceAddress;
+use stackc_model::{Sources, Span, Value};
 
 /// The type and name of the resource that carries a policy.
 pub const POLICY_TYPE: &str = "stackc_data";

@@ -36,8 +36,8 @@ use crate::plan::{Action, Drift, OutputChange, Plan, PlanOptions, Reason, Resour
 use crate::state::{DocumentResource, ResourceState};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::{FileId, Span, Value};
+use stackc_model::graph::ResourceAddress;
+use stackc_model::{FileId, Span, Value};
 use std::path::Path;
 
 /// The format version written by this build (2: authenticated).

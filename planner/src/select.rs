@@ -15,7 +15,7 @@
 //! - Destroy: the resources selected and everything that depends on them
 //!   (a dependency cannot go while a dependent stays).
 
-use stackc_compiler::graph::ResourceAddress;
+use stackc_model::graph::ResourceAddress;
 use std::collections::{HashMap, HashSet};
 
 /// True if `pattern` names `address`: equal, or a prefix ending at a

@@ -18,8 +18,8 @@
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 
 /// The state format version written by this build. Loading a newer one is
 /// refused (a newer stackc wrote it); older ones are upgraded on load.
@@ -325,7 +325,7 @@ impl State {
     /// The steps the rollouts recorded stand at, by instance address: the
     /// expansion option `rollouts` (instances whose rollout is in progress;
     /// a rolled-back one runs its stable version alone).
-    pub fn rollout_steps(&self) -> IndexMap<String, stackc_compiler::expand::RolloutStep> {
+    pub fn rollout_steps(&self) -> IndexMap<String, stackc_model::RolloutStep> {
         self.instances
             .iter()
             .filter_map(|(instance, state)| {
@@ -334,7 +334,7 @@ impl State {
                     state.rollout.as_ref().filter(|r| r.status.in_progress() && r.strategy != "rolling")?;
                 Some((
                     instance.clone(),
-                    stackc_compiler::expand::RolloutStep { weight: record.weight, canary: record.canary },
+                    stackc_model::RolloutStep { weight: record.weight, canary: record.canary },
                 ))
             })
             .collect()
@@ -477,7 +477,7 @@ impl OutputState {
 
 /// Whether `text` has the shape of a resource address: `/`-separated
 /// segments `<name>.<name>`, each optionally followed by `[<index>]` or
-/// `["<JSON string key>"]` (see `stackc_compiler::expand::address`).
+/// `["<JSON string key>"]` (see `stackc_model::address`).
 pub fn is_valid_address(text: &str) -> bool {
     fn name(rest: &str) -> Option<&str> {
         let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());

@@ -2,8 +2,8 @@
 //! (`::error file=...,line=...::message`), which GitHub Actions shows as an
 //! annotation on the pull request's diff.
 
-use stackc_compiler::{Diagnostic, Severity, Sources};
 use stackc_driver::load::LoadError;
+use stackc_model::{Diagnostic, Severity, Sources};
 
 /// The commands of every diagnostic, one a line.
 pub fn commands(sources: &Sources, diagnostics: &[Diagnostic]) -> String {

@@ -5,8 +5,8 @@
 //! module adapts it (a wrapper implementing `miette::Diagnostic`).
 
 use crate::{Counts, HumanStyle};
-use stackc_compiler::{Diagnostic, Severity, Sources, Span};
 use stackc_driver::load::LoadError;
+use stackc_model::{Diagnostic, Severity, Sources, Span};
 use std::fmt::{self, Write as _};
 
 /// Every diagnostic, each followed by a blank line, then the closing line
@@ -167,7 +167,7 @@ struct Snippet {
 
 impl Snippet {
     /// `None` when a span is on a line wider than [`MAX_SHOWN_LINE`].
-    fn around(file: &stackc_compiler::SourceFile, spans: &[Span]) -> Option<Snippet> {
+    fn around(file: &stackc_model::SourceFile, spans: &[Span]) -> Option<Snippet> {
         let text = file.text.as_str();
         let clamp = |offset: u32| {
             let mut offset = (offset as usize).min(text.len());
@@ -294,7 +294,7 @@ impl miette::Diagnostic for MietteReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackc_compiler::{Code, Origin, SourceFile};
+    use stackc_model::{Code, Origin, SourceFile};
 
     const STYLE: HumanStyle = HumanStyle { color: false, width: 80 };
 
@@ -325,7 +325,7 @@ mod tests {
         let file = SourceFile::new("big.stack.hcl", &text, Origin::User);
         let at = text.find("local 25000\n").unwrap();
         let snippet =
-            Snippet::around(&file, &[Span::new(stackc_compiler::FileId(0), at..at + 5)]).expect("drawable");
+            Snippet::around(&file, &[Span::new(stackc_model::FileId(0), at..at + 5)]).expect("drawable");
         // Two lines of context before, the labelled line and two after.
         assert_eq!(snippet.text, "local 24998\nlocal 24999\nlocal 25000\nlocal 25001\nlocal 25002\n");
         assert_eq!(snippet.line, 24_998);

@@ -4,8 +4,8 @@
 
 use crate::Counts;
 use serde::Serialize;
-use stackc_compiler::{Diagnostic, Sources, Span};
 use stackc_driver::load::LoadError;
+use stackc_model::{Diagnostic, Sources, Span};
 
 /// Version of the JSON document; bumped on any incompatible change.
 pub const JSON_VERSION: u32 = 1;

@@ -15,7 +15,7 @@ pub mod human;
 pub mod json;
 
 use serde::Serialize;
-use stackc_compiler::Diagnostic;
+use stackc_model::Diagnostic;
 use std::io::IsTerminal;
 
 /// Colour and width for human output: decided once from the environment.
@@ -72,7 +72,7 @@ impl Counts {
 /// labels in two files and a label on a line too long to draw.
 #[cfg(test)]
 pub(crate) mod fixture {
-    use stackc_compiler::{Code, Diagnostic, Origin, SourceFile, Sources, Span, Value};
+    use stackc_model::{Code, Diagnostic, Origin, SourceFile, Sources, Span, Value};
 
     pub fn diagnostics() -> (Sources, Vec<Diagnostic>) {
         let mut sources = Sources::new();

@@ -15,7 +15,7 @@ use super::seal::{Keyring, SealError};
 use super::BackendError;
 use crate::state::{CreateIntent, DocumentOutput, DocumentResource, OutputState, ResourceState, State};
 use serde::{Deserialize, Serialize};
-use stackc_compiler::graph::ResourceAddress;
+use stackc_model::graph::ResourceAddress;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 use super::*;
 use crate::state::{OutputState, ResourceState, State};
 use indexmap::IndexMap;
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 use std::fs;
 
 fn resource(id: &str, secret: &str) -> ResourceState {

@@ -3,8 +3,8 @@ use crate::plan::PlanOptions;
 use crate::state::{InstanceState, RolloutStatus};
 use crate::tests::fake::{FakeCloud, TARGET, TYPE};
 use crate::tests::{address, object, GraphBuilder, Workspace};
-use stackc_compiler::graph::ResourceGraph;
-use stackc_compiler::{Origin, SourceFile};
+use stackc_model::graph::ResourceGraph;
+use stackc_model::{Origin, SourceFile};
 use stackc_provider_builtin::BuiltinProvider;
 use std::sync::Arc;
 
@@ -250,7 +250,7 @@ async fn zero_replicas_is_plain_and_a_bad_policy_is_a_problem_naming_its_field()
 }
 
 /// `graph` with `node` in place of the node of its address.
-fn rebuilt(graph: &ResourceGraph, node: stackc_compiler::graph::ResourceNode) -> ResourceGraph {
+fn rebuilt(graph: &ResourceGraph, node: stackc_model::graph::ResourceNode) -> ResourceGraph {
     let mut out = ResourceGraph::default();
     for n in graph.nodes() {
         out.add(if n.address == node.address { node.clone() } else { n.clone() }).unwrap();
@@ -315,7 +315,7 @@ async fn a_record_of_the_same_version_resumes_at_its_step_and_another_version_st
     assert_eq!((resumed[0].from_step, resumed[0].status.as_deref()), (1, Some("paused")));
     // The record's step is what every command expands with.
     let steps = state.rollout_steps();
-    assert_eq!(steps["service.api"], stackc_compiler::expand::RolloutStep { weight: 50, canary: 2 });
+    assert_eq!(steps["service.api"], stackc_model::RolloutStep { weight: 50, canary: 2 });
     // Rolled back: not expanded, but its stable resources are held by reconcile.
     record.status = RolloutStatus::RolledBack;
     state.set_rollout("service.api", Some(record.clone()));

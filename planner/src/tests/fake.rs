@@ -3,9 +3,9 @@
 //! deleted "out of band", and operations made to fail or to return
 //! something other than planned.
 
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

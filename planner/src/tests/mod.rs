@@ -12,8 +12,8 @@ use crate::planning::{plan, PlanInput, PlanOutcome};
 use crate::providers::ProviderSet;
 use crate::state::State;
 use indexmap::IndexMap;
-use stackc_compiler::graph::{Deferred, ResourceAddress, ResourceGraph, ResourceNode, ResultLookup};
-use stackc_compiler::Value;
+use stackc_model::graph::{Deferred, ResourceAddress, ResourceGraph, ResourceNode, ResultLookup};
+use stackc_model::Value;
 use std::sync::Arc;
 
 pub fn address(s: &str) -> ResourceAddress {

@@ -647,7 +647,7 @@ async fn plan_shows_the_autoscaled_count_without_changing_it() {
     // The recorded count is what expansion gives: no change, and said.
     let outcome = ws.plan(&autoscaled(4), &providers, PlanOptions::new()).await;
     assert!(!outcome.plan.has_changes());
-    let sources = stackc_compiler::Sources::new();
+    let sources = stackc_model::Sources::new();
     let text = crate::render::plan_text(&outcome.plan, &sources, crate::render::Style::default());
     insta::assert_snapshot!("autoscaled_unchanged", text);
     let json = crate::render::plan_json(&outcome.plan, &sources);

@@ -6,7 +6,7 @@
 //! right after an apply is empty.
 
 use indexmap::IndexMap;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{OperationContext, ProviderError, ProviderResult};
 
 /// Tag keys stackc puts on every object it creates.

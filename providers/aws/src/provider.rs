@@ -10,8 +10,8 @@ use crate::resources::{kinds, Cx, ReadItem, ResourceKind, WaitPolicy};
 use crate::transport::{AwsClient, RetryPolicy, OUTCOME_UNKNOWN};
 use aws_credential_types::Credentials;
 use indexmap::IndexMap;
-use stackc_compiler::schema::{AttributeMode, ResourceSchema};
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, ResourceSchema};
+use stackc_model::Value;
 use stackc_providers::{
     ObjectHealth, ObjectState, OperationContext, Provider, ProviderError, ProviderResult,
 };
@@ -523,7 +523,7 @@ impl Provider for AwsProvider {
             // Lists AWS keeps as sets: the same members in another order.
             let set = match (set, &prior_value) {
                 (Some(Value::List(wanted)), Some(Value::List(had)))
-                    if attribute.ty != stackc_compiler::types::Type::Any
+                    if attribute.ty != stackc_model::types::Type::Any
                         && wanted.len() == had.len()
                         && !wanted.iter().any(Value::has_unknown)
                         && wanted.iter().all(|w| had.iter().any(|h| h.unmarked() == w.unmarked()))

@@ -1,8 +1,8 @@
 //! Resource schemas of the aws target: each attribute with whether it is
 //! required, computed by AWS, sensitive, or forces replacement.
 
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, TargetSetting};
-use stackc_compiler::types::Type;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema, TargetSetting};
+use stackc_model::types::Type;
 
 /// What the `target "aws"` block (or the environment) must give: the
 /// region, which zone names are built from and requests go to; and, when a

@@ -4,7 +4,7 @@
 
 mod support;
 
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_provider_aws::AwsProvider;
 use stackc_providers::{ObjectState, Provider};
 use support::*;

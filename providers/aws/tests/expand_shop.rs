@@ -2,9 +2,9 @@
 //! against this crate's real schemas.
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::SchemaSet;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::schema::SchemaSet;
+use stackc_model::Value;
 
 fn schemas() -> SchemaSet {
     let mut set = SchemaSet::default();
@@ -120,10 +120,6 @@ fn vm_on_aws_attaches_its_volume() {
 #[test]
 fn shop_graph_snapshot_aws() {
     let (graph, _) = expand_with_stdlib(&shop_for("aws"), &schemas(), None);
-    let json = stackc_compiler::expand::render::graph_json(
-        &graph.unwrap(),
-        &stackc_compiler::Sources::new(),
-        Some("aws"),
-    );
+    let json = stackc_model::render::graph_json(&graph.unwrap(), &stackc_model::Sources::new(), Some("aws"));
     insta::assert_json_snapshot!(json);
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_provider_aws::AwsProvider;
 use stackc_providers::{ObjectState, OperationContext, Provider};
 use std::collections::HashMap;

@@ -7,7 +7,7 @@
 
 mod support;
 
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_provider_aws::AwsProvider;
 use stackc_providers::{HealthStatus, ObjectState, Provider};
 use std::process::Command;

@@ -9,9 +9,9 @@
 mod support;
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib_as, shop_for};
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph, ResourceNode};
-use stackc_compiler::schema::SchemaSet;
-use stackc_compiler::Value;
+use stackc_model::graph::{ResourceAddress, ResourceGraph, ResourceNode};
+use stackc_model::schema::SchemaSet;
+use stackc_model::Value;
 use stackc_provider_aws::AwsProvider;
 use stackc_provider_builtin::BuiltinProvider;
 use stackc_providers::{ObjectState, OperationContext, Provider};

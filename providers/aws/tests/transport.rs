@@ -5,7 +5,7 @@
 
 mod support;
 
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_provider_aws::{AwsConfig, AwsProvider, RetryPolicy};
 use stackc_providers::{ObjectState, Provider};
 use std::sync::{Arc, Mutex};

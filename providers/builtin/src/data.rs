@@ -3,9 +3,9 @@
 //! `input` is an update in place; a change of `triggers_replace` replaces it.
 
 use crate::support::{attributes, prior_attribute, random_uuid, same_object, Config, OsRandom};
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
 
 pub const TYPE: &str = "stackc_data";

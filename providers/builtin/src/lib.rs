@@ -31,8 +31,8 @@ mod support;
 
 pub use support::{parse_duration, rfc3339, MAX_DURATION};
 
-use stackc_compiler::schema::ResourceSchema;
-use stackc_compiler::Value;
+use stackc_model::schema::ResourceSchema;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, OperationContext, Provider, ProviderError, ProviderResult};
 use support::Config;
 
@@ -172,7 +172,7 @@ impl Provider for BuiltinProvider {
 mod tests {
     use super::*;
     use indexmap::IndexMap;
-    use stackc_compiler::graph::ResourceAddress;
+    use stackc_model::graph::ResourceAddress;
 
     fn ctx(type_name: &str) -> OperationContext {
         OperationContext {

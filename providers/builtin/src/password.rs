@@ -6,9 +6,9 @@
 //! from every enabled class, then a Fisher-Yates shuffle.
 
 use crate::support::{attributes, prior_attribute, same_object, Config, Field, OsRandom, RandomSource};
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
 
 pub const TYPE: &str = "random_password";

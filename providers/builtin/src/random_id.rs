@@ -5,9 +5,9 @@
 use crate::support::{attributes, prior_attribute, same_object, Config, Field, OsRandom, RandomSource};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
 
 pub const TYPE: &str = "random_id";

@@ -6,9 +6,9 @@
 //! them at once.
 
 use crate::support::{attributes, prior_attribute, rfc3339, same_object, Config, Field};
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
 use std::time::{Duration, SystemTime};
 

@@ -3,8 +3,8 @@
 //! source, duration strings and RFC 3339 timestamps.
 
 use indexmap::IndexMap;
-use stackc_compiler::schema::ResourceSchema;
-use stackc_compiler::Value;
+use stackc_model::schema::ResourceSchema;
+use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,7 +52,7 @@ impl<'a> Config<'a> {
             let settable = schema
                 .attributes
                 .get(name)
-                .is_some_and(|a| !matches!(a.mode, stackc_compiler::schema::AttributeMode::Computed));
+                .is_some_and(|a| !matches!(a.mode, stackc_model::schema::AttributeMode::Computed));
             if !settable {
                 let known: Vec<&str> = schema.settable().collect();
                 return Err(ProviderError::new(format!(

@@ -9,9 +9,9 @@ pub mod target;
 
 pub use target::Target;
 
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::ResourceSchema;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::schema::ResourceSchema;
+use stackc_model::Value;
 
 /// What a provider knows about one existing object.
 #[derive(Clone, Debug, PartialEq)]

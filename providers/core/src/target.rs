@@ -5,8 +5,8 @@
 
 use crate::Provider;
 use indexmap::IndexMap;
-use stackc_compiler::schema::{ResourceSchema, TargetSetting};
-use stackc_compiler::Value;
+use stackc_model::schema::{ResourceSchema, TargetSetting};
+use stackc_model::Value;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::future::Future;

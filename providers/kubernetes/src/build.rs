@@ -4,8 +4,8 @@
 //! state yet). Nothing is ever filled with a placeholder.
 
 use crate::manifest::{collect, Manifest, ManifestError};
-use stackc_compiler::expand::render::paths_where;
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
+use stackc_model::graph::{ResourceAddress, ResourceGraph};
+use stackc_model::render::paths_where;
 
 /// A manifest that cannot be written before apply, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,8 +67,8 @@ pub fn build(graph: &ResourceGraph) -> Result<Build, ManifestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackc_compiler::graph::ResourceNode;
-    use stackc_compiler::Value;
+    use stackc_model::graph::ResourceNode;
+    use stackc_model::Value;
 
     fn secret(value: Value) -> Value {
         let object = |pairs: Vec<(&str, Value)>| {

@@ -14,7 +14,7 @@
 //!   never scales).
 
 use crate::manifest::Manifest;
-use stackc_compiler::Value;
+use stackc_model::Value;
 
 /// One message per object that will not work, in manifest order.
 pub fn unworkable(manifests: &[Manifest]) -> Vec<String> {
@@ -117,7 +117,7 @@ fn autoscaler(hpa: &Manifest, manifests: &[Manifest], problems: &mut Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackc_compiler::graph::ResourceAddress;
+    use stackc_model::graph::ResourceAddress;
 
     fn manifest(kind: &str, name: &str, object: serde_json::Value) -> Manifest {
         Manifest {

@@ -15,8 +15,8 @@ pub mod manifest;
 pub mod rollout;
 pub mod yaml;
 
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::Type;
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::Type;
 
 /// The target name, as written in `target "kubernetes" {}` and `on "kubernetes" {}`.
 pub const TARGET: &str = "kubernetes";

@@ -5,8 +5,8 @@
 use crate::yaml::{to_yaml, YamlError};
 use crate::MANIFEST_TYPE;
 use indexmap::IndexMap;
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
-use stackc_compiler::Value;
+use stackc_model::graph::{ResourceAddress, ResourceGraph};
+use stackc_model::Value;
 use std::collections::{HashMap, HashSet};
 
 /// One object, ready to write.
@@ -255,7 +255,7 @@ pub fn to_yaml_stream(manifests: &[Manifest]) -> Result<String, ManifestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackc_compiler::graph::ResourceNode;
+    use stackc_model::graph::ResourceNode;
 
     fn node(address: &str, manifest: Value) -> ResourceNode {
         let mut values = indexmap::IndexMap::new();

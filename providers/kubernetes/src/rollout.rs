@@ -17,7 +17,7 @@
 
 use crate::manifest::Manifest;
 use indexmap::IndexMap;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use std::fmt;
 
 /// The annotation naming a Deployment's rollout strategy.

@@ -10,7 +10,7 @@
 //! style accepts. The output is valid YAML 1.2 and reads back as the same
 //! JSON value.
 
-use stackc_compiler::value::{format_number, Value};
+use stackc_model::value::{format_number, Value};
 
 /// Why a value cannot be written as a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@
 //!   with `CI` set, a missing venv fails the test.
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib, shop_for};
-use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
-use stackc_compiler::types::Type;
-use stackc_compiler::Value;
+use stackc_model::graph::{ResourceAddress, ResourceGraph};
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
+use stackc_model::types::Type;
+use stackc_model::Value;
 use stackc_provider_kubernetes::checks::unworkable;
 use stackc_provider_kubernetes::manifest::{collect, dangling_references, to_yaml_stream, Manifest};
 use stackc_provider_kubernetes::rollout::describe;
@@ -140,11 +140,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 #[test]
 fn shop_graph_snapshot_kubernetes() {
     let (graph, _) = expand_with_stdlib(&shop_for("kubernetes"), &schemas(), None);
-    let json = stackc_compiler::expand::render::graph_json(
-        &graph.unwrap(),
-        &stackc_compiler::Sources::new(),
-        Some("kubernetes"),
-    );
+    let json =
+        stackc_model::render::graph_json(&graph.unwrap(), &stackc_model::Sources::new(), Some("kubernetes"));
     insta::assert_json_snapshot!(json);
 }
 

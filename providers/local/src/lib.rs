@@ -18,8 +18,8 @@ pub use engine::EngineConfig;
 pub use image::{ProgressSink, PullProgress};
 pub use provider::{LocalConfig, LocalProvider};
 
-use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema};
-use stackc_compiler::types::{ObjectField, Type};
+use stackc_model::schema::{AttributeMode, AttributeSchema, ResourceSchema};
+use stackc_model::types::{ObjectField, Type};
 
 /// The target name, as written in `target "local" {}` and `on "local" {}`.
 pub const TARGET: &str = "local";

@@ -19,8 +19,8 @@ use bollard::models::{NetworkCreateRequest, VolumeCreateOptions};
 use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
-use stackc_compiler::schema::{AttributeMode, ResourceSchema};
-use stackc_compiler::Value;
+use stackc_model::schema::{AttributeMode, ResourceSchema};
+use stackc_model::Value;
 use stackc_providers::{
     ObjectHealth, ObjectState, OperationContext, Provider, ProviderError, ProviderResult, ResourceUsage,
 };

@@ -9,8 +9,8 @@
 //! tests print a notice and pass when run by hand, and fail when `CI` is
 //! set. Each test has its own stack name, so they run in parallel.
 
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 use stackc_provider_local::{LocalConfig, LocalProvider};
 use stackc_providers::{ObjectState, OperationContext, Provider};
 

@@ -12,8 +12,8 @@
 
 use indexmap::IndexMap;
 use stackc_compiler::expand::test_support::expand_with_stdlib_scaled;
-use stackc_compiler::graph::ResourceGraph;
-use stackc_compiler::schema::SchemaSet;
+use stackc_model::graph::ResourceGraph;
+use stackc_model::schema::SchemaSet;
 use stackc_planner::apply::{apply, ApplyInput, Canceller, Silent};
 use stackc_planner::autoscale::{autoscaled, step, AutoscaleEvent};
 use stackc_planner::backend::LocalBackend;

@@ -2,9 +2,9 @@
 //! checked against this crate's real schemas.
 
 use stackc_compiler::expand::test_support::{expand_with_stdlib, expand_with_stdlib_scaled, shop_for};
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::schema::SchemaSet;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::schema::SchemaSet;
+use stackc_model::Value;
 
 fn schemas() -> SchemaSet {
     let mut set = SchemaSet::default();
@@ -61,11 +61,8 @@ fn shop_on_local() {
 #[test]
 fn shop_graph_snapshot_local() {
     let (graph, _) = expand_with_stdlib(&shop_for("local"), &schemas(), None);
-    let json = stackc_compiler::expand::render::graph_json(
-        &graph.unwrap(),
-        &stackc_compiler::Sources::new(),
-        Some("local"),
-    );
+    let json =
+        stackc_model::render::graph_json(&graph.unwrap(), &stackc_model::Sources::new(), Some("local"));
     insta::assert_json_snapshot!(json);
 }
 

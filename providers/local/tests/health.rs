@@ -6,8 +6,8 @@
 //! Needs `STACKC_TEST_DOCKER` (scripts/test); without it the test prints a
 //! notice and passes when run by hand, and fails when `CI` is set.
 
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 use stackc_provider_local::{LocalConfig, LocalProvider};
 use stackc_providers::{HealthStatus, ObjectHealth, ObjectState, OperationContext, Provider};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@ use crate::attrs::{from_pascal_json, is_not_found, object, prior_of, project, to
 use crate::transport::{AwsClient, Idempotency, APP_AUTOSCALING};
 use serde::Deserialize;
 use serde_json::json;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{ProviderError, ProviderResult};
 use std::collections::HashMap;
 

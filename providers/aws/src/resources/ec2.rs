@@ -13,7 +13,7 @@ use crate::transport::{AwsClient, Idempotency, Params, EC2};
 use crate::xml::{Ec2Tag, Items};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{ProviderError, ProviderResult};
 use std::collections::HashMap;
 

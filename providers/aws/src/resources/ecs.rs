@@ -9,7 +9,7 @@ use crate::attrs::{
 use crate::transport::{AwsClient, Idempotency, ECS};
 use serde::Deserialize;
 use serde_json::json;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{ProviderError, ProviderResult};
 use std::collections::HashMap;
 

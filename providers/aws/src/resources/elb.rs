@@ -10,7 +10,7 @@ use crate::transport::{AwsClient, Idempotency, Params, ELBV2};
 use crate::xml::{Members, QueryTag};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{ProviderError, ProviderResult};
 use std::collections::HashMap;
 

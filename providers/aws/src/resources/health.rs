@@ -26,7 +26,7 @@ use crate::transport::{AwsClient, Idempotency, ECS, ELBV2};
 use crate::xml::Members;
 use serde::Deserialize;
 use serde_json::json;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{HealthStatus, ObjectHealth, ProviderResult};
 
 /// How many of the service's latest events the detail quotes.

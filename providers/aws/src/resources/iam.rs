@@ -8,7 +8,7 @@ use crate::attrs::{
 use crate::transport::{AwsClient, Idempotency, Params, IAM};
 use crate::xml::{Members, QueryTag};
 use serde::Deserialize;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::ProviderResult;
 
 pub fn kinds() -> Vec<Box<dyn ResourceKind>> {

@@ -6,7 +6,7 @@
 //! so a refresh makes one Describe call per type where the API allows.
 
 use crate::transport::AwsClient;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::{OperationContext, ProviderResult};
 use std::time::Duration;
 

@@ -6,7 +6,7 @@ use crate::attrs::{creation_tags, is_not_found, object, prior_of, tag_changes, t
 use crate::transport::{AwsClient, Idempotency, SSM};
 use serde::Deserialize;
 use serde_json::json;
-use stackc_compiler::Value;
+use stackc_model::Value;
 use stackc_providers::ProviderResult;
 use std::collections::HashMap;
 

@@ -8,8 +8,8 @@
 
 #![allow(dead_code)]
 
-use stackc_compiler::graph::ResourceAddress;
-use stackc_compiler::Value;
+use stackc_model::graph::ResourceAddress;
+use stackc_model::Value;
 use stackc_provider_aws::{AwsConfig, AwsProvider, RetryPolicy, WaitPolicy};
 use stackc_providers::{ObjectState, OperationContext, Provider};
 use std::time::Duration;
