@@ -13,16 +13,22 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// The modules of the model crate (`stackc-model`) that the crate root
+/// re-exports under their old paths (`crate::value`, `crate::graph`): the
+/// vocabulary every stage shares (files and spans, diagnostics and their
+/// codes, values, types, schemas, the resource graph). They are no files of
+/// `compiler/src`, and come before every layer: the model crate cannot
+/// import the compiler at all (it would be a dependency cycle).
+const MODEL: &[&str] = &["source", "codes", "diagnostic", "hash", "value", "types", "schema", "graph"];
+
 /// The layers, first to last, each with the top-level modules (files or
 /// directories of `compiler/src`) in it.
 const LAYERS: &[(&str, &[&str])] = &[
-    // The vocabulary every stage shares: files and spans, diagnostics and
-    // their codes, values, types, schemas, the resource graph, the syntax
-    // tree's node types, the stdlib's embedded text.
-    (
-        "vocabulary",
-        &["source", "codes", "diagnostic", "hash", "value", "types", "schema", "graph", "ast", "stdlib"],
-    ),
+    // The model crate's modules, re-exported (see `MODEL`).
+    ("model", MODEL),
+    // The compiler's own vocabulary: the syntax tree's node types, the
+    // stdlib's embedded text.
+    ("vocabulary", &["ast", "stdlib"]),
     // Text to syntax trees.
     ("syntax", &["syntax"]),
     // `stackc fmt`: a side branch that reads syntax only.
@@ -216,6 +222,27 @@ fn no_module_imports_a_later_stage() {
     assert!(violations.is_empty(), "imports running up the stage order:\n  {}", violations.join("\n  "));
     let stale: Vec<_> = EXCEPTIONS.iter().filter(|(p, _)| !excused.contains(*p)).collect();
     assert!(stale.is_empty(), "exceptions that no longer occur: {stale:?}");
+}
+
+/// The model layer is the model crate's, not the compiler's: none of its
+/// modules is a file or directory of `compiler/src` (a copy left behind
+/// would be a second vocabulary), and the crate root re-exports each one.
+#[test]
+fn the_model_layer_is_the_model_crate_re_exported() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for module in MODEL {
+        assert!(
+            !src.join(format!("{module}.rs")).exists() && !src.join(module).exists(),
+            "compiler/src/{module} is a module of the model crate (model/src/{module}.rs), not of the compiler"
+        );
+    }
+    let root = code_of(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+    let start = root.find("pub use stackc_model::{").expect("lib.rs re-exports the model's modules");
+    let group = &root[start + "pub use stackc_model::{".len()..];
+    let group = &group[..group.find('}').unwrap()];
+    let exported: BTreeSet<&str> = group.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+    let model: BTreeSet<&str> = MODEL.iter().copied().collect();
+    assert_eq!(exported, model, "lib.rs re-exports exactly the model layer's modules");
 }
 
 #[test]
