@@ -13,6 +13,7 @@
 //! here panics on any tree.
 
 mod cycles;
+mod lower;
 mod structure;
 pub mod types;
 pub mod walk;
@@ -153,6 +154,9 @@ pub struct Resolved<'a> {
     /// Blocks with structure errors (by span), whose values later stages
     /// should not second-guess (e.g. a variable with a misspelt `default`).
     pub malformed: FastSet<Span>,
+    /// The stack lowered into the HIR, with every declared type read (check
+    /// annotates it, expansion consumes it).
+    pub stack: crate::hir::Stack,
 }
 
 /// Resolves a stack: `stdlib` and `user` are the parsed files of each origin.
@@ -164,6 +168,8 @@ pub fn resolve<'a>(
     let mut resolved = Resolved::default();
     let mut structure = structure::Structure::new(&mut resolved, diagnostics);
     structure.collect(stdlib, user);
+    let param_types = std::mem::take(&mut structure.param_types);
+    resolved.stack = lower::lower(user, &resolved.symbols, &param_types, diagnostics);
     let mut references = References {
         symbols: &resolved.symbols,
         diagnostics,
