@@ -3,11 +3,14 @@
 //!
 //! Resolve works on the syntax trees of every file (the stdlib's and the
 //! user's) and produces [`Symbols`] (the declarations by namespace, borrowed
-//! from the trees) plus the stack-level dependencies between declarations,
-//! from which reference cycles are found. It reports structure problems
-//! (E01xx), unknown or duplicate names (E02xx) and unused variables and
-//! locals (W000x). Types and values are the check stage's business
-//! ([`crate::check`]); it reuses the symbols built here.
+//! from the trees), the stack lowered into the HIR ([`crate::hir::Stack`],
+//! owned, with every declared type read: see `lower.rs`) plus the
+//! stack-level dependencies between declarations, from which reference
+//! cycles are found. It reports structure problems (E01xx), unknown or
+//! duplicate names (E02xx), invalid type expressions (E0307) and unused
+//! variables and locals (W000x). Types of expressions and values are the
+//! check stage's business ([`crate::check`]); it reuses the symbols and the
+//! HIR built here.
 //!
 //! Invariant: every walk is bounded (see [`walk::MAX_DEPTH`]) and nothing
 //! here panics on any tree.

@@ -1,8 +1,8 @@
 //! The one reader of type expressions (`list(string)`, `object({ path =
-//! optional(string) })`, `service`): resolve reads a block param's type
-//! with it, check every declared type, expansion the params' types. On a
-//! stack that checked without errors every caller gets the same `Type`
-//! for the same expression.
+//! optional(string) })`, `service`). Lowering (`lower.rs`) calls it once
+//! per declared type (variables, params, outputs) and keeps the result in
+//! the HIR, where the structure pass, check and expansion read it; its
+//! diagnostics are reported then, once.
 
 use crate::ast::{Expr, ExprKind, TemplatePart};
 use crate::codes::Code;
