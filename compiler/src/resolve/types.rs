@@ -40,7 +40,7 @@ const MAX_TYPE_DEPTH: usize = 32;
 /// Reads a type expression; reports what is wrong with it (E0307, or E0205
 /// for a name that can only be a misspelt component kind). Returns `Any`
 /// for the parts it cannot read, so checking goes on.
-pub fn read_type(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Type {
+pub(super) fn read_type(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Type {
     read(expr, components, diagnostics, 0, false)
 }
 
