@@ -84,6 +84,10 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// Checks the stack whose files are `stdlib` and `user`. Returns the HIR
+/// resolve lowered, annotated with the values of the stack's variables
+/// (every declared variable with a value, in declaration order, sensitive
+/// ones marked); the caller adds the files.
 pub fn check_stack(
     stdlib: &[&File],
     user: &[&File],
