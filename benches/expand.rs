@@ -11,9 +11,8 @@
 //! 3,334 instances make the ~10,000 resources issue 3 asks about.
 
 use stackc_compiler::eval::ExpressionEvaluator;
-use stackc_compiler::expand::model::StackDecl;
 use stackc_compiler::expand::test_support::parse;
-use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
+use stackc_compiler::expand::{expand, no_span, ExpandOptions};
 use stackc_compiler::schema::{AttributeMode, AttributeSchema, ResourceSchema, SchemaSet};
 use stackc_compiler::source::FileId;
 use stackc_compiler::types::Type;
@@ -93,11 +92,6 @@ fn schemas() -> SchemaSet {
 }
 
 fn main() {
-    let stdlib: Vec<_> = stackc_compiler::stdlib::files()
-        .iter()
-        .enumerate()
-        .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
-        .collect();
     let schemas = schemas();
     println!(
         "{:>9} {:>9} {:>10} {:>10} {:>11} {:>12} {:>12} {:>14}",
@@ -116,23 +110,23 @@ fn main() {
         let started = Instant::now();
         let user = parse(FileId(0), &text);
         let parse_ms = started.elapsed().as_secs_f64() * 1e3;
+        drop(user);
         let mut sources = Sources::new();
         sources.add(SourceFile::new("bench.stack.hcl", text.clone(), Origin::User));
         for (path, text) in stackc_compiler::stdlib::files() {
             sources.add(SourceFile::new(*path, *text, Origin::Stdlib));
         }
         let started = Instant::now();
-        let checked = stackc_compiler::check(&sources, &CheckOptions::default());
+        let mut checked = stackc_compiler::check(&sources, &CheckOptions::default());
         let check_ms = started.elapsed().as_secs_f64() * 1e3;
         assert!(!checked.diagnostics.iter().any(|d| d.is_error()), "{:?}", checked.diagnostics.first());
+        let stack = checked.stack.take().expect("checked stack");
         drop(checked);
-        let stack = StackDecl::read(&stdlib, [&user]);
         let baseline = LIVE.load(Ordering::Relaxed);
         PEAK.store(baseline, Ordering::Relaxed);
         let started = Instant::now();
         let options = ExpandOptions {
             target: None,
-            variables: Default::default(),
             prior: None,
             evaluator: Arc::new(ExpressionEvaluator::new()),
             command_line_span: no_span(),
@@ -140,7 +134,7 @@ fn main() {
             autoscaled_replicas: Default::default(),
             rollouts: Default::default(),
         };
-        let (graph, diagnostics) = expand_decl(&stack, &schemas, options);
+        let (graph, diagnostics) = expand(&stack, &schemas, options);
         let expand_ms = started.elapsed().as_secs_f64() * 1e3;
         let peak = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
         assert!(diagnostics.is_empty(), "{:?}", diagnostics.first());

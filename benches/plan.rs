@@ -23,8 +23,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use stackc_compiler::eval::ExpressionEvaluator;
-use stackc_compiler::expand::model::StackDecl;
-use stackc_compiler::expand::{expand_decl, no_span, ExpandOptions};
+use stackc_compiler::expand::{expand, no_span, ExpandOptions};
 use stackc_compiler::graph::ResourceGraph;
 use stackc_compiler::schema::SchemaSet;
 use stackc_compiler::{CheckOptions, Origin, SourceFile, Sources};
@@ -109,15 +108,12 @@ fn compile(text: &str) -> ResourceGraph {
     let mut checked = stackc_compiler::check(&sources, &CheckOptions::default());
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics.first());
     let hir = checked.stack.take().expect("checked stack");
-    let (stdlib, user) = hir.stdlib_and_user_files();
-    let decl = StackDecl::read(stdlib.iter().copied(), user.iter().copied());
     let mut schemas = SchemaSet::default();
     for schema in stackc_provider_builtin::schemas() {
         schemas.add(schema);
     }
     let options = ExpandOptions {
         target: None,
-        variables: hir.variables.clone(),
         prior: None,
         evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: no_span(),
@@ -125,7 +121,7 @@ fn compile(text: &str) -> ResourceGraph {
         autoscaled_replicas: Default::default(),
         rollouts: Default::default(),
     };
-    let (graph, diagnostics) = expand_decl(&decl, &schemas, options);
+    let (graph, diagnostics) = expand(&hir, &schemas, options);
     assert!(diagnostics.iter().all(|d| !d.is_error()), "{:?}", diagnostics.first());
     graph.expect("graph")
 }

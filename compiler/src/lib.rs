@@ -104,25 +104,30 @@ fn parse_all(sources: &Sources) -> Vec<(ast::File, Vec<Diagnostic>)> {
 /// only when [`Checked::has_errors`] is false) and every problem found.
 pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
     let mut diagnostics = Vec::new();
-    let mut stack = hir::Stack::default();
+    let mut files = Vec::new();
+    let (mut user_files, mut stdlib_files) = (Vec::new(), Vec::new());
     for ((id, file), (parsed, found)) in sources.iter().zip(parse_all(sources)) {
         diagnostics.extend(found);
-        stack.files.push(parsed);
+        files.push(parsed);
         match file.origin {
-            Origin::User => stack.user_files.push(id),
-            Origin::Stdlib => stack.stdlib_files.push(id),
+            Origin::User => user_files.push(id),
+            Origin::Stdlib => stdlib_files.push(id),
         }
     }
     let evaluator = match &options.files {
         Some(files) => eval::ExpressionEvaluator::with_files(files.clone()),
         None => eval::ExpressionEvaluator::new(),
     };
-    let result = {
-        let (stdlib, user) = stack.stdlib_and_user_files();
+    let mut stack = {
+        let pick = |ids: &[FileId]| {
+            ids.iter().filter_map(|id| files.iter().find(|f| f.id == *id)).collect::<Vec<_>>()
+        };
+        let (stdlib, user) = (pick(&stdlib_files), pick(&user_files));
         check::check_stack(&stdlib, &user, options, &evaluator, &mut diagnostics)
     };
-    stack.variables = result.variables;
-    stack.targets = result.targets;
+    stack.files = files;
+    stack.user_files = user_files;
+    stack.stdlib_files = stdlib_files;
     diagnostic::sort(&mut diagnostics);
     Checked { stack: Some(stack), diagnostics }
 }

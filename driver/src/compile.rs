@@ -20,7 +20,6 @@ use crate::load::{self, LoadError, Overlays, StackInfo};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 use stackc_compiler::eval::{Evaluator, ExpressionEvaluator, FileSource, Roots};
-use stackc_compiler::expand::model::StackDecl;
 use stackc_compiler::expand::{self, ExpandOptions, PriorLookup};
 use stackc_compiler::graph::ResourceGraph;
 use stackc_compiler::schema::SchemaSet;
@@ -85,8 +84,6 @@ pub struct CheckedStack {
     /// in an expansion `check_stack` runs first when the stack calls
     /// `file(` at all). A saved plan is refused when it changes.
     pub source_hash: String,
-    /// The declarations expansion reads, built once from `hir`.
-    decl: StackDecl,
     /// What `file()` reads from (shared by check and expansion).
     files: Arc<StackFiles>,
     /// Autoscaling: the replica counts the state records, by instance
@@ -195,7 +192,7 @@ fn check_loaded(
 
     let mut checked = stackc_compiler::check(&sources, &options);
     stackc_compiler::diagnostic::sort(&mut checked.diagnostics);
-    let hir = match checked.stack.take() {
+    let mut hir = match checked.stack.take() {
         Some(hir) if !checked.has_errors() => hir,
         stack => {
             let diagnostics = checked.diagnostics;
@@ -205,15 +202,12 @@ fn check_loaded(
     let warnings = checked.diagnostics;
 
     let stack_name = stack_name_of(&stack_dir);
-    let decl = {
-        let (stdlib, user) = hir.stdlib_and_user_files();
-        StackDecl { name: stack_name.clone(), ..StackDecl::read(stdlib, user) }
-    };
+    hir.name = stack_name.clone();
     let fail = |sources, info, mut all: Vec<Diagnostic>, hir| {
         stackc_compiler::diagnostic::sort(&mut all);
         Inner::Diagnostics(Box::new(Partial { sources, info, diagnostics: all, stack: Some(hir) }))
     };
-    let target = match expand::select_target(&decl, target_arg, &crate::target_names(), expand::no_span()) {
+    let target = match expand::select_target(&hir, target_arg, &crate::target_names(), expand::no_span()) {
         Ok(target) => target,
         // Several targets and no `--target`: `check` expands each one;
         // `compile` reports E0506 for the commands that need one.
@@ -230,7 +224,7 @@ fn check_loaded(
 
     let evaluator = ExpressionEvaluator::with_files(files.clone());
     let (target_attributes, problems) =
-        evaluate_target_attributes(&decl, target.as_deref(), &hir.variables, &evaluator);
+        evaluate_target_attributes(&hir, target.as_deref(), &hir.variables, &evaluator);
     if !problems.is_empty() {
         let mut all = warnings;
         all.extend(problems);
@@ -247,7 +241,6 @@ fn check_loaded(
         target_attributes,
         warnings,
         source_hash: String::new(),
-        decl,
         files,
         autoscaled_replicas: IndexMap::new(),
         rollouts: IndexMap::new(),
@@ -360,7 +353,7 @@ impl CheckedStack {
         if self.hir.targets.is_empty() {
             return vec![None];
         }
-        self.hir.targets.iter().cloned().map(Some).collect()
+        self.hir.target_names().map(|t| Some(t.to_string())).collect()
     }
 
     /// What `stackc check` adds to the type check: the diagnostics of
@@ -420,7 +413,6 @@ impl CheckedStack {
         let schemas = schemas();
         let options = ExpandOptions {
             target,
-            variables: self.hir.variables.clone(),
             prior,
             evaluator: Arc::new(self.evaluator()),
             command_line_span: expand::no_span(),
@@ -428,7 +420,7 @@ impl CheckedStack {
             autoscaled_replicas: self.autoscaled_replicas.clone(),
             rollouts: self.rollouts.clone(),
         };
-        expand::expand_decl(&self.decl, &schemas, options)
+        expand::expand(&self.hir, &schemas, options)
     }
 }
 
@@ -497,12 +489,12 @@ pub fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value
 /// The selected target block's attributes, evaluated with the variables
 /// (the only root a target block sees).
 fn evaluate_target_attributes(
-    decl: &StackDecl,
+    hir: &stackc_compiler::hir::Stack,
     target: Option<&str>,
     variables: &indexmap::IndexMap<String, Value>,
     evaluator: &ExpressionEvaluator,
 ) -> (Value, Vec<Diagnostic>) {
-    let Some(block) = target.and_then(|t| decl.targets.iter().find(|b| b.name == t)) else {
+    let Some(block) = target.and_then(|t| hir.targets.iter().find(|b| b.name == t)) else {
         return (Value::Null, Vec::new());
     };
     let variables = Value::Object(variables.clone());

@@ -72,6 +72,7 @@ use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::eval::Evaluator;
 use crate::hash::{FastMap, FastSet};
+use crate::hir;
 use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
 use crate::source::{FileId, Span};
 use crate::types::{ObjectField, Type};
@@ -81,25 +82,20 @@ use indexmap::IndexMap;
 use roots::{check_roots, Kind, Root, RootTypes, RootValues, ScopedTypes};
 use std::collections::BTreeSet;
 use std::rc::Rc;
+use std::sync::Arc;
 
-/// What checking computed for later stages.
-#[derive(Debug, Default)]
-pub struct CheckResult {
-    /// Every declared variable with a value, in declaration order (sensitive ones marked).
-    pub variables: IndexMap<String, Value>,
-    /// Declared targets, in order.
-    pub targets: Vec<String>,
-}
-
-/// Checks the stack whose files are `stdlib` and `user`.
+/// Checks the stack whose files are `stdlib` and `user`. Returns the HIR
+/// resolve lowered, annotated with the values of the stack's variables
+/// (every declared variable with a value, in declaration order, sensitive
+/// ones marked); the caller adds the files.
 pub fn check_stack(
     stdlib: &[&File],
     user: &[&File],
     options: &CheckOptions,
     evaluator: &dyn Evaluator,
     diagnostics: &mut Vec<Diagnostic>,
-) -> CheckResult {
-    let resolved = resolve::resolve(stdlib, user, diagnostics);
+) -> hir::Stack {
+    let mut resolved = resolve::resolve(stdlib, user, diagnostics);
     let error_spans: BTreeSet<(FileId, u32, u32)> = diagnostics
         .iter()
         .filter(|d| d.is_error())
@@ -130,10 +126,9 @@ pub fn check_stack(
     checker.components();
     checker.outputs();
     checker.resources();
-    CheckResult {
-        variables: variables.into_iter().filter_map(|(name, value)| Some((name, value?))).collect(),
-        targets: resolved.symbols.targets.keys().map(|t| t.to_string()).collect(),
-    }
+    let mut stack = std::mem::take(&mut resolved.stack);
+    stack.variables = variables.into_iter().filter_map(|(name, value)| Some((name, value?))).collect();
+    stack
 }
 
 struct Checker<'r, 'a> {
@@ -146,8 +141,8 @@ struct Checker<'r, 'a> {
     roots: RootValues<'r, 'a>,
     variable_types: FastMap<&'a str, Type>,
     /// (component, param) -> declared type.
-    /// (An `Rc`: the checker reads a param's type once per instance that sets it.)
-    param_types: FastMap<(&'a str, &'a str), Rc<Type>>,
+    /// (Shared with the HIR: the checker reads a param's type once per instance that sets it.)
+    param_types: FastMap<(&'a str, &'a str), Arc<Type>>,
     /// (component, param) -> the default's value, when it has one.
     param_defaults: FastMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
@@ -177,10 +172,6 @@ impl<'r, 'a> Checker<'r, 'a> {
         self.error_spans
             .range((span.file, span.start, 0)..=(span.file, span.end, u32::MAX))
             .any(|(_, _, end)| *end <= span.end)
-    }
-
-    fn component_names(&self) -> Vec<&'a str> {
-        self.resolved.symbols.components.keys().copied().collect()
     }
 
     /// Infers `expr`'s type against `types` (see [`crate::infer`]) and
@@ -251,53 +242,37 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     // ----- types -----
 
+    /// Takes the declared types lowering read (see `resolve/lower.rs`; what
+    /// is wrong with them it reported) and checks the params' defaults.
     fn types(&mut self) {
-        let components = self.component_names();
         let symbols = &self.resolved.symbols;
-        let mut found = Vec::new();
-        for (name, block) in &symbols.variables {
-            if let Some(attribute) = block.body.attribute("type") {
-                let ty = resolve::types::read_type(&attribute.value, &components, &mut found);
-                let ty = if resolve::block_is_sensitive(block) && !ty.is_sensitive() {
-                    Type::Sensitive(Box::new(ty))
-                } else {
-                    ty
-                };
-                self.variable_types.insert(name, ty);
-            } else if resolve::block_is_sensitive(block) {
-                self.variable_types.insert(name, Type::Sensitive(Box::new(Type::Any)));
+        let stack = &self.resolved.stack;
+        for name in symbols.variables.keys() {
+            if let Some(ty) = stack.variable_types.get(*name) {
+                self.variable_types.insert(name, ty.clone());
             }
         }
         let mut defaults = Vec::new();
         for component in symbols.components.values() {
+            let Some(decl) = stack.components.get(component.name) else { continue };
             for (param, block) in &component.params {
-                let ty = match block.body.attribute("type") {
-                    Some(attribute) => resolve::types::read_type(&attribute.value, &components, &mut found),
-                    None => Type::Any,
-                };
+                let ty = decl.params.get(*param).map_or_else(|| Arc::new(Type::Any), |p| p.ty.clone());
                 if let Some(default) = block.body.attribute("default") {
-                    defaults.push((component.name, *param, default, ty.clone()));
+                    defaults.push((component.name, *param, default, Type::clone(&ty)));
                 }
-                self.param_types.insert((component.name, param), Rc::new(ty));
+                self.param_types.insert((component.name, param), ty);
             }
-            let mut outputs = IndexMap::new();
-            for (output_name, output) in &component.outputs {
-                let ty = match output.body.attribute("type") {
-                    Some(attribute) => resolve::types::read_type(&attribute.value, &components, &mut found),
-                    None => Type::Any,
-                };
-                outputs.insert(output_name.to_string(), ObjectField { ty, optional: false });
-            }
+            let outputs = decl
+                .output_types
+                .iter()
+                .map(|(name, ty)| (name.clone(), ObjectField { ty: ty.clone(), optional: false }))
+                .collect();
             self.kind_outputs.insert(component.name.to_string(), Type::Object(outputs));
         }
-        for (name, block) in &symbols.outputs {
-            if let Some(attribute) = block.body.attribute("type") {
-                let ty = resolve::types::read_type(&attribute.value, &components, &mut found);
-                self.output_types.insert(name, ty);
+        for name in symbols.outputs.keys() {
+            if let Some(ty) = stack.output_types.get(*name) {
+                self.output_types.insert(name, ty.clone());
             }
-        }
-        for diagnostic in found {
-            self.report(diagnostic);
         }
         let empty = RootValues::default();
         for (component, param, default, ty) in defaults {

@@ -10,7 +10,7 @@ use crate::syntax::parse_valid as parse;
 use crate::value::Value;
 use crate::CheckOptions;
 
-fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, super::CheckResult) {
+fn run(text: &str, variables: &[(&str, Value)]) -> (Vec<Diagnostic>, crate::hir::Stack) {
     let stdlib: Vec<File> =
         crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
     let user = parse(FileId(0), text);

@@ -1,7 +1,8 @@
 //! Conformance of values to types, with HCL's conversions (a number where a
 //! string is expected becomes its text, `"3"` where a number is expected
 //! becomes 3) and the domain types' rules. Type expressions are read by
-//! [`crate::resolve::types`].
+//! [`crate::resolve::types`], once, when resolve lowers the stack (see
+//! [`crate::hir`]).
 
 use crate::codes::Code;
 use crate::diagnostic::did_you_mean;

@@ -3,9 +3,6 @@
 //! `service.api`, `local.x`) that later items can reference.
 
 use super::address::{InstanceKey, InstancePath};
-use super::model::{
-    BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ResourceDecl, StackDecl,
-};
 use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{capture, Captured, DeferredExpr, DeferredObject, Named, PlanView, ResourceRef};
@@ -15,6 +12,9 @@ use crate::diagnostic::Diagnostic;
 use crate::eval::Evaluator;
 use crate::graph::{OutputNode, ResourceAddress, ResourceGraph, ResourceNode};
 use crate::hash::FastMap;
+use crate::hir::{
+    BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ResourceDecl, Stack,
+};
 use crate::resolve::{dns_name, TARGET_ATTRIBUTES};
 use crate::schema::SchemaSource;
 use crate::source::Span;
@@ -43,7 +43,7 @@ pub const NETWORK_NAME: &str = "main";
 pub type PriorLookup<'a> = &'a dyn Fn(&ResourceAddress) -> Option<Value>;
 
 pub(crate) struct Engine<'s> {
-    pub stack: &'s StackDecl,
+    pub stack: &'s Stack,
     pub schemas: &'s dyn SchemaSource,
     pub evaluator: Arc<dyn Evaluator>,
     pub target: Option<String>,
@@ -180,7 +180,7 @@ fn block_references(block: &BlockDecl, out: &mut Vec<Reference>, depth: usize) {
 
 impl<'s> Engine<'s> {
     pub fn new(
-        stack: &'s StackDecl,
+        stack: &'s Stack,
         schemas: &'s dyn SchemaSource,
         evaluator: Arc<dyn Evaluator>,
         target: Option<String>,

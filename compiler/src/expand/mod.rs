@@ -10,7 +10,6 @@
 //! component -> resource block).
 
 mod engine;
-pub mod model;
 pub mod refs;
 pub mod schema_check;
 pub mod scope;
@@ -30,20 +29,19 @@ use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::eval::Evaluator;
 use crate::graph::ResourceGraph;
+use crate::hir;
 use crate::resolve::KNOWN_TARGETS;
 use crate::schema::SchemaSource;
 use crate::source::{FileId, Span};
 use crate::value::Value;
 use indexmap::IndexMap;
-use model::StackDecl;
 use std::sync::Arc;
 
-/// Everything expansion needs besides the stack and the schemas.
+/// Everything expansion needs besides the stack (whose variables' values
+/// `check` set) and the schemas.
 pub struct ExpandOptions<'a> {
     /// `--target`; `None` to pick the stack's only target.
     pub target: Option<&'a str>,
-    /// The values of the stack's variables (defaults and `-var`s applied by `check`).
-    pub variables: IndexMap<String, Value>,
     /// Results already in state, by address: a generated password's `result`
     /// is used from here instead of being unknown.
     pub prior: Option<PriorLookup<'a>>,
@@ -72,7 +70,7 @@ pub struct ExpandOptions<'a> {
 /// be a known target when the stack declares none), else the stack's only
 /// target, else none (only target-independent resources).
 pub fn select_target(
-    stack: &StackDecl,
+    stack: &hir::Stack,
     requested: Option<&str>,
     known_targets: &[&str],
     span: Span,
@@ -120,10 +118,11 @@ pub fn select_target(
     }
 }
 
-/// Expands `stack` for a target into a resource graph. Returns the graph
-/// (`None` when the target cannot be selected) and every problem found.
-pub fn expand_decl(
-    stack: &StackDecl,
+/// Expands `stack` (lowered by resolve, annotated by check) for a target
+/// into a resource graph. Returns the graph (`None` when the target cannot
+/// be selected) and every problem found.
+pub fn expand(
+    stack: &hir::Stack,
     schemas: &dyn SchemaSource,
     options: ExpandOptions<'_>,
 ) -> (Option<ResourceGraph>, Vec<Diagnostic>) {
@@ -134,7 +133,7 @@ pub fn expand_decl(
     let mut engine = engine::Engine::new(stack, schemas, options.evaluator, target, options.prior);
     engine.autoscaled_replicas = options.autoscaled_replicas;
     engine.rollouts = options.rollouts;
-    engine.expand_stack(&options.variables, &options.target_defaults, options.command_line_span);
+    engine.expand_stack(&stack.variables, &options.target_defaults, options.command_line_span);
     let mut diagnostics = engine.diagnostics;
     crate::diagnostic::sort(&mut diagnostics);
     (Some(engine.graph), diagnostics)

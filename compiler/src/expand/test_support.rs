@@ -117,13 +117,11 @@ pub fn expand_with_stdlib_scaled(
         .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
         .collect();
     let user = parse(FileId(0), text);
-    let stack = super::model::StackDecl {
-        name: stack.to_string(),
-        ..super::model::StackDecl::read(&stdlib, [&user])
-    };
+    let mut hir = lower(&stdlib, &user);
+    hir.name = stack.to_string();
+    hir.variables = [("api_replicas".to_string(), Value::Number(4.0))].into_iter().collect();
     let options = super::ExpandOptions {
         target: None,
-        variables: [("api_replicas".to_string(), Value::Number(4.0))].into_iter().collect(),
         prior,
         evaluator: std::sync::Arc::new(crate::eval::ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
@@ -131,5 +129,12 @@ pub fn expand_with_stdlib_scaled(
         autoscaled_replicas,
         rollouts: IndexMap::new(),
     };
-    super::expand_decl(&stack, schemas, options)
+    super::expand(&hir, schemas, options)
+}
+
+/// The HIR of a stack of these files, as resolve lowers it (what resolve
+/// reports is dropped: a test may expand what check would reject).
+pub fn lower(stdlib: &[crate::ast::File], user: &crate::ast::File) -> crate::hir::Stack {
+    let stdlib: Vec<&crate::ast::File> = stdlib.iter().collect();
+    crate::resolve::resolve(&stdlib, &[user], &mut Vec::new()).stack
 }

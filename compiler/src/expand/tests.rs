@@ -1,9 +1,9 @@
 //! Expansion tests over small stacks (the stdlib's own expansion is tested
 //! end to end in `tests/expand*.rs` of the binary).
 
-use super::model::StackDecl;
+use super::test_support::lower;
 use super::test_support::parse;
-use super::{expand_decl, ExpandOptions};
+use super::ExpandOptions;
 use crate::eval::ExpressionEvaluator;
 
 use crate::graph::{ResourceAddress, ResourceGraph};
@@ -12,7 +12,6 @@ use crate::source::FileId;
 use crate::types::Type;
 use crate::value::Value;
 use crate::Diagnostic;
-use indexmap::IndexMap;
 use std::sync::Arc;
 
 fn schemas() -> SchemaSet {
@@ -40,10 +39,9 @@ fn schemas() -> SchemaSet {
 
 fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagnostic>) {
     let file = parse(FileId(0), text);
-    let stack = StackDecl::read([], [&file]);
+    let stack = lower(&[], &file);
     let options = ExpandOptions {
         target,
-        variables: IndexMap::new(),
         prior: None,
         evaluator: Arc::new(ExpressionEvaluator::new()),
         command_line_span: super::no_span(),
@@ -51,7 +49,7 @@ fn expand(text: &str, target: Option<&str>) -> (Option<ResourceGraph>, Vec<Diagn
         autoscaled_replicas: Default::default(),
         rollouts: Default::default(),
     };
-    expand_decl(&stack, &schemas(), options)
+    super::expand(&stack, &schemas(), options)
 }
 
 fn address(text: &str) -> ResourceAddress {
@@ -372,11 +370,10 @@ fn a_resource_configuration_is_evaluated_once_however_many_references_reach_it()
         ));
     }
     let file = parse(FileId(0), &text);
-    let stack = StackDecl::read([], [&file]);
+    let stack = lower(&[], &file);
     let counting = Arc::new(Counting::default());
     let options = ExpandOptions {
         target: None,
-        variables: IndexMap::new(),
         prior: None,
         evaluator: counting.clone(),
         command_line_span: super::no_span(),
@@ -384,7 +381,7 @@ fn a_resource_configuration_is_evaluated_once_however_many_references_reach_it()
         autoscaled_replicas: Default::default(),
         rollouts: Default::default(),
     };
-    let (graph, diagnostics) = expand_decl(&stack, &schemas(), options);
+    let (graph, diagnostics) = super::expand(&stack, &schemas(), options);
     assert_eq!(codes(&diagnostics), Vec::<&str>::new(), "{diagnostics:#?}");
     let graph = graph.unwrap();
     assert_eq!(counting.calls.load(std::sync::atomic::Ordering::Relaxed), N);
@@ -457,13 +454,13 @@ fn a_replaced_dependency_is_unknown_through_a_chain_of_references() {
     assert_eq!(kept.get_path(&["input", "url"]), Some(&Value::string("http://10.0.0.7")));
 }
 
-/// Reading numbers every expression and every body once, from 0 up to the
+/// Lowering numbers every expression and every body once, from 0 up to the
 /// stack's counts: expansion's per-expression and per-body tables (scanned
 /// references, item orders) are indexed by these numbers, so two that
 /// shared one would mix up their facts.
 #[test]
-fn reading_numbers_each_expression_and_body_once() {
-    use super::model::{AttributeDecl, BlockDecl, BodyDecl, ExprDecl, OutputDecl};
+fn lowering_numbers_each_expression_and_body_once() {
+    use crate::hir::{AttributeDecl, BlockDecl, BodyDecl, ExprDecl, OutputDecl};
     fn attributes<'a>(attributes: &'a [AttributeDecl], out: &mut Vec<&'a ExprDecl>) {
         out.extend(attributes.iter().map(|a| &a.value));
     }
@@ -494,7 +491,7 @@ fn reading_numbers_each_expression_and_body_once() {
         .map(|(i, (_, text))| parse(FileId(i as u32 + 1), text))
         .collect();
     let user = parse(FileId(0), &super::test_support::shop_for("aws"));
-    let stack = StackDecl::read(&stdlib, [&user]);
+    let stack = lower(&stdlib, &user);
     let mut exprs = Vec::new();
     let mut bodies = vec![stack.body.id];
     body(&stack.body, &mut exprs);

@@ -3,16 +3,20 @@
 //!
 //! Resolve works on the syntax trees of every file (the stdlib's and the
 //! user's) and produces [`Symbols`] (the declarations by namespace, borrowed
-//! from the trees) plus the stack-level dependencies between declarations,
-//! from which reference cycles are found. It reports structure problems
-//! (E01xx), unknown or duplicate names (E02xx) and unused variables and
-//! locals (W000x). Types and values are the check stage's business
-//! ([`crate::check`]); it reuses the symbols built here.
+//! from the trees), the stack lowered into the HIR ([`crate::hir::Stack`],
+//! owned, with every declared type read: see `lower.rs`) plus the
+//! stack-level dependencies between declarations, from which reference
+//! cycles are found. It reports structure problems (E01xx), unknown or
+//! duplicate names (E02xx), invalid type expressions (E0307) and unused
+//! variables and locals (W000x). Types of expressions and values are the
+//! check stage's business ([`crate::check`]); it reuses the symbols and the
+//! HIR built here.
 //!
 //! Invariant: every walk is bounded (see [`walk::MAX_DEPTH`]) and nothing
 //! here panics on any tree.
 
 mod cycles;
+mod lower;
 mod structure;
 pub mod types;
 pub mod walk;
@@ -153,6 +157,9 @@ pub struct Resolved<'a> {
     /// Blocks with structure errors (by span), whose values later stages
     /// should not second-guess (e.g. a variable with a misspelt `default`).
     pub malformed: FastSet<Span>,
+    /// The stack lowered into the HIR, with every declared type read (check
+    /// annotates it, expansion consumes it).
+    pub stack: crate::hir::Stack,
 }
 
 /// Resolves a stack: `stdlib` and `user` are the parsed files of each origin.
@@ -164,6 +171,8 @@ pub fn resolve<'a>(
     let mut resolved = Resolved::default();
     let mut structure = structure::Structure::new(&mut resolved, diagnostics);
     structure.collect(stdlib, user);
+    let param_types = std::mem::take(&mut structure.param_types);
+    resolved.stack = lower::lower(user, &resolved.symbols, &param_types, diagnostics);
     let mut references = References {
         symbols: &resolved.symbols,
         diagnostics,

@@ -3,7 +3,7 @@
 //! attributes of component instances against their component's params.
 //! Fills [`Symbols`] on the way.
 
-use super::types::read_type;
+use super::lower::ParamTypes;
 use super::{name_span, ComponentSymbols, InstanceSymbol, Resolved, KNOWN_TARGETS, RESERVED_KINDS};
 use crate::ast::{Block, Body, File};
 use crate::codes::Code;
@@ -12,6 +12,7 @@ use crate::hash::FastMap;
 use crate::source::{Origin, Span};
 use crate::types::Type;
 use std::rc::Rc;
+use std::sync::Arc;
 
 const VARIABLE_ATTRIBUTES: &[&str] = &["type", "default", "description", "sensitive", "nullable"];
 const VALIDATION_ATTRIBUTES: &[&str] = &["condition", "message"];
@@ -28,8 +29,9 @@ pub(super) struct Structure<'r, 'a> {
     /// Per component, its params without a default (every instance is
     /// checked against them).
     required: FastMap<&'a str, Rc<Vec<(&'a str, &'a Block)>>>,
-    /// (component, param) -> the type of a param written as a block.
-    block_types: FastMap<(&'a str, &'a str), Type>,
+    /// (component, param) -> the param's declared type, read once the
+    /// components are known (lowering gives them to the HIR).
+    pub param_types: ParamTypes<'a>,
     /// The first `backend` block seen (there may be one).
     backend: Option<&'a Block>,
 }
@@ -40,7 +42,7 @@ impl<'r, 'a> Structure<'r, 'a> {
             resolved,
             diagnostics,
             required: FastMap::default(),
-            block_types: FastMap::default(),
+            param_types: ParamTypes::default(),
             backend: None,
         }
     }
@@ -95,6 +97,7 @@ impl<'a> Structure<'_, 'a> {
                 }
             }
         }
+        self.param_types = super::lower::param_types(&self.resolved.symbols.components, self.diagnostics);
         for file in user {
             self.top_level(&file.body);
         }
@@ -809,15 +812,8 @@ impl<'a> Structure<'_, 'a> {
                 continue;
             }
             set.insert(name, inner.kind.span);
-            let components = &self.resolved.symbols.components;
-            let ty = self.block_types.entry((component_name, name)).or_insert_with(|| {
-                // What is wrong with the type itself, check reports.
-                let kinds: Vec<&str> = components.keys().copied().collect();
-                param
-                    .body
-                    .attribute("type")
-                    .map_or(Type::Any, |t| read_type(&t.value, &kinds, &mut Vec::new()))
-            });
+            let ty =
+                self.param_types.get(&(component_name, name)).cloned().unwrap_or_else(|| Arc::new(Type::Any));
             if !matches!(ty.base(), Type::Object(_) | Type::Any) {
                 problems.push(
                     Diagnostic::new(

@@ -179,3 +179,87 @@ fn the_stdlib_calls_only_registered_functions() {
         assert!(unknown.is_empty(), "{path}: {unknown:?}");
     }
 }
+
+/// Resolves `text` (one user file) with the real stdlib; returns the HIR
+/// it lowered and what it reported.
+fn lowered(text: &str) -> (crate::hir::Stack, Vec<Diagnostic>) {
+    let stdlib: Vec<File> =
+        crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
+    let user = parse(FileId(0), text);
+    let mut diagnostics = Vec::new();
+    let stdlib_refs: Vec<&File> = stdlib.iter().collect();
+    let stack = resolve(&stdlib_refs, &[&user], &mut diagnostics).stack;
+    (stack, diagnostics)
+}
+
+/// Lowering chooses declarations as the symbols do (a user's component
+/// replaces the stdlib's of the same name; a param or target declared twice
+/// keeps its first declaration) and reads every declared type into the HIR.
+#[test]
+fn lowering_follows_the_symbols_and_reads_each_declared_type() {
+    use crate::types::Type;
+    let text = r#"
+target "aws" {}
+target "aws" {}
+variable "tag" {
+  type      = string
+  sensitive = true
+}
+component "service" {
+  param "size" {
+    type = number
+  }
+  param "size" {
+    type = string
+  }
+  output "url" {
+    type  = string
+    value = "x"
+  }
+}
+output "answer" {
+  type  = number
+  value = var.tag
+}
+service "api" {
+  size = 1
+}
+"#;
+    let (stack, diagnostics) = lowered(text);
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert!(codes.contains(&"E0202"), "the duplicates are reported: {codes:?}");
+    assert_eq!(stack.target_names().collect::<Vec<_>>(), ["aws"]);
+    let service = &stack.components["service"];
+    assert_eq!(service.span.file, FileId(0), "the user's component replaces the stdlib's");
+    assert_eq!(service.params.len(), 1);
+    assert_eq!(*service.params["size"].ty, Type::Number, "the first declaration");
+    assert_eq!(service.output_types["url"], Type::String);
+    assert_eq!(stack.variable_types["tag"], Type::Sensitive(Box::new(Type::String)));
+    assert_eq!(stack.output_types["answer"], Type::Number);
+    assert_eq!(stack.body.instances.len(), 1);
+    assert!(stack.components.contains_key("database"), "the stdlib's other components are kept");
+}
+
+/// A type is read once: a param written as a block whose type is invalid
+/// is reported once (by the reader), not again by the shape check that
+/// asks whether the param is an object.
+#[test]
+fn an_invalid_param_type_is_reported_once() {
+    let text = r#"
+component "app" {
+  param "health" {
+    type = objct({ path = string })
+  }
+  on "aws" {}
+}
+app "a" {
+  health {
+    path = "/"
+  }
+}
+"#;
+    let (stack, diagnostics) = lowered(text);
+    let invalid = diagnostics.iter().filter(|d| d.code.as_str() == "E0307").count();
+    assert_eq!(invalid, 1, "{diagnostics:#?}");
+    assert_eq!(*stack.components["app"].params["health"].ty, crate::types::Type::Any);
+}

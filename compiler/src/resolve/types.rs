@@ -1,8 +1,8 @@
 //! The one reader of type expressions (`list(string)`, `object({ path =
-//! optional(string) })`, `service`): resolve reads a block param's type
-//! with it, check every declared type, expansion the params' types. On a
-//! stack that checked without errors every caller gets the same `Type`
-//! for the same expression.
+//! optional(string) })`, `service`). Lowering (`lower.rs`) calls it once
+//! per declared type (variables, params, outputs) and keeps the result in
+//! the HIR, where the structure pass, check and expansion read it; its
+//! diagnostics are reported then, once.
 
 use crate::ast::{Expr, ExprKind, TemplatePart};
 use crate::codes::Code;
@@ -40,7 +40,7 @@ const MAX_TYPE_DEPTH: usize = 32;
 /// Reads a type expression; reports what is wrong with it (E0307, or E0205
 /// for a name that can only be a misspelt component kind). Returns `Any`
 /// for the parts it cannot read, so checking goes on.
-pub fn read_type(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Type {
+pub(super) fn read_type(expr: &Expr, components: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Type {
     read(expr, components, diagnostics, 0, false)
 }
 

@@ -1,0 +1,332 @@
+//! Lowering: the syntax trees of a resolved stack become the [`hir::Stack`]
+//! that check annotates and expansion consumes, and every declared type
+//! (variables, params, outputs) is read, once.
+//!
+//! Declarations follow [`Symbols`]: a user's component replaces the
+//! stdlib's of the same name, and a component, param, target or `on` block
+//! declared twice keeps its first occurrence. Structural problems (unknown
+//! block kinds, wrong labels) were reported by the structure pass; here such
+//! blocks are skipped, never panicked on.
+
+use super::types::read_type;
+use super::{block_is_sensitive, ComponentSymbols, Symbols, RESERVED_KINDS};
+use crate::ast::{Attribute, Block, Body, Expr, File};
+use crate::diagnostic::Diagnostic;
+use crate::hash::FastMap;
+use crate::hir::{
+    AttributeDecl, BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ParamDecl,
+    ResourceDecl, Stack, TargetDecl,
+};
+use crate::source::Span;
+use crate::types::Type;
+use indexmap::IndexMap;
+use std::sync::Arc;
+
+/// (component, param) -> the param's declared type (`Any` when none).
+pub(super) type ParamTypes<'a> = FastMap<(&'a str, &'a str), Arc<Type>>;
+
+/// Reads the declared type of every param of every component (its first
+/// declaration), reporting what is wrong with each. Run once the components
+/// are known (a type may name a component kind), before the instances'
+/// shapes are checked (a param written as a block must be an object).
+pub(super) fn param_types<'a>(
+    components: &FastMap<&'a str, ComponentSymbols<'a>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ParamTypes<'a> {
+    let kinds: Vec<&str> = components.keys().copied().collect();
+    let mut types = ParamTypes::default();
+    for component in components.values() {
+        for (param, block) in &component.params {
+            let ty = declared_type(block, &kinds, diagnostics).unwrap_or(Type::Any);
+            types.insert((component.name, param), Arc::new(ty));
+        }
+    }
+    types
+}
+
+/// A block's `type = ...`, read; `None` when it has none.
+fn declared_type(block: &Block, kinds: &[&str], diagnostics: &mut Vec<Diagnostic>) -> Option<Type> {
+    block.body.attribute("type").map(|a| read_type(&a.value, kinds, diagnostics))
+}
+
+/// Lowers a resolved stack: `user` are the user's files `symbols` were
+/// built from (the stdlib's components are reached through `symbols`),
+/// `param_types` what [`param_types`] read.
+pub(super) fn lower(
+    user: &[&File],
+    symbols: &Symbols<'_>,
+    param_types: &ParamTypes<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Stack {
+    let kinds: Vec<&str> = symbols.components.keys().copied().collect();
+    let mut lowering = Lowering::default();
+    let mut stack = Stack::default();
+    for (name, block) in &symbols.variables {
+        let sensitive = block_is_sensitive(block);
+        let ty = match declared_type(block, &kinds, diagnostics) {
+            Some(ty) if sensitive && !ty.is_sensitive() => Type::Sensitive(Box::new(ty)),
+            Some(ty) => ty,
+            None if sensitive => Type::Sensitive(Box::new(Type::Any)),
+            None => continue,
+        };
+        stack.variable_types.insert(name.to_string(), ty);
+    }
+    for component in symbols.components.values() {
+        let decl = lowering.component(component, param_types, &kinds, diagnostics);
+        stack.components.insert(decl.name.clone(), decl);
+    }
+    for (name, block) in &symbols.outputs {
+        if let Some(ty) = declared_type(block, &kinds, diagnostics) {
+            stack.output_types.insert(name.to_string(), ty);
+        }
+    }
+    stack.body.id = lowering.body_id();
+    for file in user {
+        for block in &file.body.blocks {
+            match block.kind.name.as_str() {
+                "target" => {
+                    if let Some(name) = label(block, 0) {
+                        if stack.targets.iter().any(|t| t.name == name) {
+                            continue;
+                        }
+                        stack.targets.push(TargetDecl {
+                            name: name.to_string(),
+                            span: block.span,
+                            header: header(block),
+                            attributes: block.body.attributes.iter().map(|a| lowering.attribute(a)).collect(),
+                        });
+                    }
+                }
+                "locals" => {
+                    for attribute in &block.body.attributes {
+                        let value = lowering.expr(&attribute.value);
+                        stack.locals.push((attribute.name.name.clone(), attribute.span, value));
+                    }
+                }
+                "output" => stack.outputs.extend(lowering.output(block)),
+                _ => {}
+            }
+        }
+        let mut body = std::mem::take(&mut stack.body);
+        lowering.body(&file.body, None, &mut body, false);
+        stack.body = body;
+    }
+    // `backend "s3" {}` says where the state is kept (the binary reads
+    // it): not an instance, unless the stack defines a `backend` component.
+    if !stack.components.contains_key("backend") {
+        stack.body.instances.retain(|instance| instance.kind != "backend" || instance.target.is_some());
+    }
+    stack.expressions = lowering.expressions;
+    stack.bodies = lowering.bodies;
+    stack
+}
+
+/// Deepest nested block lowered (expansion evaluates fewer levels still:
+/// `MAX_COMPONENT_DEPTH`).
+const MAX_BLOCK_DEPTH: usize = 64;
+
+fn label(block: &Block, index: usize) -> Option<&str> {
+    block.labels.get(index).map(|l| l.name.as_str())
+}
+
+/// The block's kind and labels (`service "api"`), or its kind alone. A
+/// label's span leaves out its quotes: the closing one is added back (a
+/// block's labels are always followed by at least ` {`).
+fn header(block: &Block) -> Span {
+    block.labels.last().map_or(block.kind.span, |l| {
+        let mut span = block.kind.span.to(l.span);
+        span.end = (span.end + 1).min(block.span.end);
+        span
+    })
+}
+
+fn is_true(body: &Body, name: &str) -> bool {
+    matches!(body.attribute(name).map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)))
+}
+
+const RESOURCE_META: &[&str] = &["count", "for_each", "depends_on", "lifecycle"];
+
+/// Numbers expressions and bodies as it lowers them.
+#[derive(Default)]
+struct Lowering {
+    expressions: usize,
+    bodies: usize,
+}
+
+impl Lowering {
+    fn expr(&mut self, expr: &Expr) -> ExprDecl {
+        self.expressions += 1;
+        ExprDecl { id: self.expressions - 1, expr: Arc::new(expr.clone()) }
+    }
+
+    fn attribute_expr(&mut self, body: &Body, name: &str) -> Option<ExprDecl> {
+        body.attribute(name).map(|a| self.expr(&a.value))
+    }
+
+    fn attribute(&mut self, attribute: &Attribute) -> AttributeDecl {
+        AttributeDecl {
+            name: attribute.name.clone(),
+            value: self.expr(&attribute.value),
+            span: attribute.span,
+        }
+    }
+
+    fn body_id(&mut self) -> usize {
+        self.bodies += 1;
+        self.bodies - 1
+    }
+
+    fn block(&mut self, block: &Block, depth: usize) -> BlockDecl {
+        BlockDecl {
+            name: block.kind.name.clone(),
+            name_span: block.kind.span,
+            span: block.span,
+            attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
+            blocks: match depth < MAX_BLOCK_DEPTH {
+                true => block.body.blocks.iter().map(|b| self.block(b, depth + 1)).collect(),
+                false => Vec::new(),
+            },
+        }
+    }
+
+    fn output(&mut self, block: &Block) -> Option<OutputDecl> {
+        Some(OutputDecl {
+            name: label(block, 0)?.to_string(),
+            span: block.span,
+            value: self.attribute_expr(&block.body, "value"),
+            sensitive: is_true(&block.body, "sensitive"),
+        })
+    }
+
+    fn resource(&mut self, block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
+        let type_label = block.labels.first()?;
+        let name = label(block, 1)?.to_string();
+        Some(ResourceDecl {
+            type_name: type_label.name.clone(),
+            type_span: type_label.span,
+            name,
+            span: block.span,
+            count: self.attribute_expr(&block.body, "count"),
+            for_each: self.attribute_expr(&block.body, "for_each"),
+            depends_on: self.attribute_expr(&block.body, "depends_on"),
+            attributes: block
+                .body
+                .attributes
+                .iter()
+                .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
+                .map(|a| self.attribute(a))
+                .collect(),
+            blocks: block
+                .body
+                .blocks
+                .iter()
+                .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
+                .map(|b| self.block(b, 0))
+                .collect(),
+            target: target.map(str::to_string),
+        })
+    }
+
+    fn instance(&mut self, block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
+        let name = label(block, 0)?.to_string();
+        Some(InstanceDecl {
+            kind: block.kind.name.clone(),
+            kind_span: block.kind.span,
+            name,
+            span: block.span,
+            header: header(block),
+            attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
+            // `reconcile { ... }` is the instance's reconcile policy, not a param.
+            blocks: block
+                .body
+                .blocks
+                .iter()
+                .filter(|b| b.kind.name != crate::policy::BLOCK)
+                .map(|b| self.block(b, 0))
+                .collect(),
+            target: target.map(str::to_string),
+        })
+    }
+
+    /// Lowers the items of a body: resources, instances, outputs, and (at
+    /// the stack's top level) nested `on "<target>"` blocks, whose items
+    /// carry the target.
+    fn body(&mut self, body: &Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
+        for block in &body.blocks {
+            match block.kind.name.as_str() {
+                "resource" => into.resources.extend(self.resource(block, target)),
+                "output" if component_level => into.outputs.extend(self.output(block)),
+                "on" if target.is_none() && !component_level => {
+                    if let Some(name) = label(block, 0) {
+                        self.body(&block.body, Some(name), into, component_level);
+                    }
+                }
+                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => {}
+                _ => into.instances.extend(self.instance(block, target)),
+            }
+        }
+    }
+
+    /// Lowers the block a component's symbols chose, with the types of its
+    /// params (read before) and of its outputs (read here).
+    fn component(
+        &mut self,
+        symbols: &ComponentSymbols<'_>,
+        param_types: &ParamTypes<'_>,
+        kinds: &[&str],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> ComponentDecl {
+        let block = symbols.block;
+        let mut decl = ComponentDecl {
+            name: symbols.name.to_string(),
+            span: block.span,
+            header: header(block),
+            params: IndexMap::new(),
+            outputs: Vec::new(),
+            output_types: IndexMap::new(),
+            on: IndexMap::new(),
+        };
+        for inner in &block.body.blocks {
+            match inner.kind.name.as_str() {
+                "param" => {
+                    let Some(name) = label(inner, 0) else { continue };
+                    // A param declared twice keeps its first declaration.
+                    if decl.params.contains_key(name) {
+                        continue;
+                    }
+                    let default = inner.body.attribute("default");
+                    let ty = param_types
+                        .get(&(symbols.name, name))
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(Type::Any));
+                    decl.params.insert(
+                        name.to_string(),
+                        ParamDecl {
+                            name: name.to_string(),
+                            span: inner.span,
+                            default: default.map(|a| self.expr(&a.value)),
+                            has_default: default.is_some(),
+                            ty,
+                        },
+                    );
+                }
+                "output" => decl.outputs.extend(self.output(inner)),
+                "on" => {
+                    let Some(target) = label(inner, 0) else { continue };
+                    if decl.on.contains_key(target) {
+                        continue;
+                    }
+                    let mut body = BodyDecl { id: self.body_id(), ..BodyDecl::default() };
+                    self.body(&inner.body, Some(target), &mut body, true);
+                    decl.on.insert(target.to_string(), (inner.span, body));
+                }
+                _ => {}
+            }
+        }
+        for (name, output) in &symbols.outputs {
+            let ty = declared_type(output, kinds, diagnostics).unwrap_or(Type::Any);
+            decl.output_types.insert(name.to_string(), ty);
+        }
+        decl
+    }
+}
