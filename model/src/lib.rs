@@ -13,6 +13,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod graph;
 pub mod hash;
+pub mod load;
 pub mod render;
 pub mod rollout;
 pub mod schema;

@@ -93,3 +93,18 @@ fn the_section_reader_skips_dev_dependencies() {
     let lines: Vec<String> = build_dependency_lines(manifest).into_iter().map(|(_, line)| line).collect();
     assert_eq!(lines, ["stackc-model.workspace = true", "libc = \"0.2\"", "cc = \"1\""]);
 }
+
+/// The renderers show diagnostics and load errors, both model vocabulary:
+/// they name no other stackc crate (not the driver, which would make them
+/// wait for every provider to compile), so a fourth format is one file.
+#[test]
+fn the_renderers_depend_on_the_model_alone() {
+    let path = workspace_root().join("render").join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (section, line) in build_dependency_lines(&manifest) {
+        assert!(
+            !line.starts_with("stackc-") || line.starts_with("stackc-model"),
+            "render/Cargo.toml [{section}] names another stackc crate (`{line}`): the renderers speak the model alone"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! (`::error file=...,line=...::message`), which GitHub Actions shows as an
 //! annotation on the pull request's diff.
 
-use stackc_driver::load::LoadError;
+use stackc_model::load::LoadError;
 use stackc_model::{Diagnostic, Severity, Sources};
 
 /// The commands of every diagnostic, one a line.

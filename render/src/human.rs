@@ -5,7 +5,7 @@
 //! module adapts it (a wrapper implementing `miette::Diagnostic`).
 
 use crate::{Counts, HumanStyle};
-use stackc_driver::load::LoadError;
+use stackc_model::load::LoadError;
 use stackc_model::{Diagnostic, Severity, Sources, Span};
 use std::fmt::{self, Write as _};
 

@@ -4,7 +4,7 @@
 
 use crate::Counts;
 use serde::Serialize;
-use stackc_driver::load::LoadError;
+use stackc_model::load::LoadError;
 use stackc_model::{Diagnostic, Sources, Span};
 
 /// Version of the JSON document; bumped on any incompatible change.
