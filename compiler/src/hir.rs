@@ -12,7 +12,9 @@
 //! evaluate is numbered ([`ExprDecl::id`]) and shared (an `Arc`, not a
 //! copy) with every repetition's `Deferred`; every body is numbered
 //! ([`BodyDecl::id`]), so what expansion learns about an expression or a
-//! body once is kept in a table by number.
+//! body once is kept in a table by number. Every expression's references
+//! are read there once, with what each root names ([`Reference`],
+//! [`Stack::references`]): expansion walks no expression.
 //!
 //! Check adds the values of the stack's variables (defaults, `-var`,
 //! `--var-file` applied and validated); the crate root adds the parsed
