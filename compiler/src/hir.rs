@@ -12,7 +12,9 @@
 //! evaluate is numbered ([`ExprDecl::id`]) and shared (an `Arc`, not a
 //! copy) with every repetition's `Deferred`; every body is numbered
 //! ([`BodyDecl::id`]), so what expansion learns about an expression or a
-//! body once is kept in a table by number.
+//! body once is kept in a table by number. Every expression's references
+//! are read there once, with what each root names ([`Reference`],
+//! [`Stack::references`]): expansion walks no expression.
 //!
 //! Check adds the values of the stack's variables (defaults, `-var`,
 //! `--var-file` applied and validated); the crate root adds the parsed
@@ -39,6 +41,69 @@ impl std::ops::Deref for ExprDecl {
     fn deref(&self) -> &Expr {
         &self.expr
     }
+}
+
+/// One step after the root of a reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Attr(String),
+    /// A literal index or key: `[0]`, `["1"]`.
+    Key(String),
+    /// An index by a repetition's own key: `[each.key]`, `[each.value]`,
+    /// `[count.index]` (root, attribute); expansion knows its value.
+    Repetition(String, String),
+}
+
+impl Step {
+    pub fn name(&self) -> &str {
+        match self {
+            Step::Attr(name) | Step::Key(name) => name,
+            Step::Repetition(_, attribute) => attribute,
+        }
+    }
+}
+
+/// What the root of a reference names, as resolve found it where the
+/// expression is. An instance's or resource's name is the reference's first
+/// step; a param, variable or local's name too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// `var.<name>`: a declared variable.
+    Variable,
+    /// `local.<name>`: a declared local value.
+    Local,
+    /// `param.<name>`: a declared param of the enclosing component.
+    Param,
+    /// `self.*` in a component.
+    SelfRef,
+    /// `target.*` in a component.
+    Target,
+    /// `network.*` in a component: the stack's network.
+    Network,
+    /// `each.*` in a resource with `for_each`.
+    Each,
+    /// `count.*` in a resource with `count`.
+    Count,
+    /// `<kind>.<name>`: an instance of a component declared where the
+    /// expression can see it.
+    Instance,
+    /// `<type>.<name>`: a resource declared where the expression can see it.
+    Resource,
+    /// Nothing the expression can see (resolve reported it), or a root
+    /// used in a way resolve reported (`var` in a component, `param`
+    /// outside one, `each` without `for_each`).
+    Unresolved,
+}
+
+/// `root.step.step...` as far as the steps are static: one reference an
+/// expression makes, read once, when resolve lowers the expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub root: String,
+    pub steps: Vec<Step>,
+    /// The whole traversal (`root.a[0].b`).
+    pub span: Span,
+    pub resolution: Resolution,
 }
 
 /// `target "<name>" { ... }`.
@@ -192,6 +257,9 @@ pub struct Stack {
     pub output_types: IndexMap<String, Type>,
     /// How many expressions were numbered ([`ExprDecl::id`]).
     pub expressions: usize,
+    /// The references of every expression, by [`ExprDecl::id`], in source
+    /// order (names bound by `for` inside it are none), each resolved.
+    pub references: Vec<Vec<Reference>>,
     /// How many bodies were numbered ([`BodyDecl::id`]).
     pub bodies: usize,
 }
@@ -205,6 +273,12 @@ impl Stack {
     pub fn stdlib_and_user_files(&self) -> (Vec<&File>, Vec<&File>) {
         let pick = |ids: &[FileId]| ids.iter().filter_map(|id| self.file(*id)).collect::<Vec<_>>();
         (pick(&self.stdlib_files), pick(&self.user_files))
+    }
+
+    /// The references `expr` makes, in source order (none for an
+    /// expression this stack did not number).
+    pub fn references(&self, expr: &ExprDecl) -> &[Reference] {
+        self.references.get(expr.id).map_or(&[], Vec::as_slice)
     }
 
     /// The names of the declared targets, in order.

@@ -3,17 +3,16 @@
 //! `service.api`, `local.x`) that later items can reference.
 
 use super::address::{InstanceKey, InstancePath};
-use super::refs::{references, Reference};
 use super::schema_check::{self, WrittenAttribute};
 use super::scope::{capture, Captured, DeferredExpr, DeferredObject, Named, PlanView, ResourceRef};
-use crate::ast::Expr;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::eval::Evaluator;
 use crate::graph::{OutputNode, ResourceAddress, ResourceGraph, ResourceNode};
 use crate::hash::FastMap;
 use crate::hir::{
-    BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ResourceDecl, Stack,
+    BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, Reference, ResourceDecl, Stack,
+    Step,
 };
 use crate::resolve::{dns_name, TARGET_ATTRIBUTES};
 use crate::schema::SchemaSource;
@@ -61,10 +60,11 @@ pub(crate) struct Engine<'s> {
     /// Outputs of the stack's implicit `network.main`, seen by component
     /// bodies as the `network` root.
     network: Captured,
-    /// References of each expression of the stack, scanned once (a
-    /// component body's expressions are evaluated once per instance), by
+    /// References of each expression of the stack (read by resolve, in
+    /// the HIR), with the roots they name, scanned once (a component
+    /// body's expressions are evaluated once per instance), by
     /// [`ExprDecl::id`].
-    references: Vec<Option<Scanned>>,
+    references: Vec<Option<Scanned<'s>>>,
     /// The order of each body's items (the same for every instance of a
     /// component), by [`BodyDecl::id`].
     orders: Vec<Option<Vec<usize>>>,
@@ -86,19 +86,17 @@ pub(crate) struct Engine<'s> {
 /// has a step indexed by a repetition's key (`[each.key]`), which each
 /// evaluation rewrites.
 #[derive(Clone)]
-struct Scanned {
-    references: Arc<Vec<Reference>>,
+struct Scanned<'s> {
+    references: &'s [Reference],
     named: Arc<Named>,
     repetition: bool,
 }
 
-impl Scanned {
-    fn new(expr: &Expr) -> Scanned {
-        let references = references(expr);
-        let repetition =
-            references.iter().any(|r| r.steps.iter().any(|s| matches!(s, super::refs::Step::Repetition(..))));
-        let named = Arc::new(Named::new(&references));
-        Scanned { references: Arc::new(references), named, repetition }
+impl<'s> Scanned<'s> {
+    fn new(references: &'s [Reference]) -> Scanned<'s> {
+        let repetition = references.iter().any(|r| r.steps.iter().any(|s| matches!(s, Step::Repetition(..))));
+        let named = Arc::new(Named::new(references));
+        Scanned { references, named, repetition }
     }
 }
 
@@ -121,7 +119,7 @@ enum Item<'b> {
     Instance(&'b InstanceDecl),
 }
 
-impl Item<'_> {
+impl<'b> Item<'b> {
     fn key(&self) -> (&str, &str) {
         match self {
             Item::Local((name, _, _)) => ("local", name),
@@ -138,27 +136,28 @@ impl Item<'_> {
         }
     }
 
-    fn references(&self) -> Vec<Reference> {
+    /// The references of the item's expressions (from the HIR of `stack`).
+    fn references(&self, stack: &'b Stack) -> Vec<&'b Reference> {
         let mut out = Vec::new();
         match self {
-            Item::Local((_, _, expr)) => out.extend(references(expr)),
+            Item::Local((_, _, expr)) => out.extend(stack.references(expr)),
             Item::Resource(r) => {
                 for expr in [&r.count, &r.for_each, &r.depends_on].into_iter().flatten() {
-                    out.extend(references(expr));
+                    out.extend(stack.references(expr));
                 }
                 for attribute in &r.attributes {
-                    out.extend(references(&attribute.value));
+                    out.extend(stack.references(&attribute.value));
                 }
                 for block in &r.blocks {
-                    block_references(block, &mut out, 0);
+                    block_references(stack, block, &mut out, 0);
                 }
             }
             Item::Instance(i) => {
                 for attribute in &i.attributes {
-                    out.extend(references(&attribute.value));
+                    out.extend(stack.references(&attribute.value));
                 }
                 for block in &i.blocks {
-                    block_references(block, &mut out, 0);
+                    block_references(stack, block, &mut out, 0);
                 }
             }
         }
@@ -166,15 +165,15 @@ impl Item<'_> {
     }
 }
 
-fn block_references(block: &BlockDecl, out: &mut Vec<Reference>, depth: usize) {
+fn block_references<'b>(stack: &'b Stack, block: &'b BlockDecl, out: &mut Vec<&'b Reference>, depth: usize) {
     if depth > MAX_COMPONENT_DEPTH {
         return;
     }
     for attribute in &block.attributes {
-        out.extend(references(&attribute.value));
+        out.extend(stack.references(&attribute.value));
     }
     for inner in &block.blocks {
-        block_references(inner, out, depth + 1);
+        block_references(stack, inner, out, depth + 1);
     }
 }
 
@@ -250,11 +249,13 @@ impl<'s> Engine<'s> {
     /// not set (`target.ami`); if so, its E0508 at the target block is
     /// reported, once, without the instance's label (the block is what to
     /// change).
-    fn reads_unset_setting(&mut self, expr: &Expr) -> bool {
+    fn reads_unset_setting(&mut self, expr: &ExprDecl) -> bool {
         if self.unset_when_read.is_empty() {
             return false;
         }
-        let read: Vec<usize> = references(expr)
+        let read: Vec<usize> = self
+            .stack
+            .references(expr)
             .iter()
             .filter(|r| r.root == "target")
             .filter_map(|r| {
@@ -273,11 +274,12 @@ impl<'s> Engine<'s> {
     }
 
     /// The references of `expr`, scanned once.
-    fn scanned(&mut self, expr: &ExprDecl) -> Scanned {
+    fn scanned(&mut self, expr: &ExprDecl) -> Scanned<'s> {
         if self.references.len() <= expr.id {
             self.references.resize(expr.id + 1, None);
         }
-        self.references[expr.id].get_or_insert_with(|| Scanned::new(expr)).clone()
+        let stack = self.stack;
+        self.references[expr.id].get_or_insert_with(|| Scanned::new(stack.references(expr))).clone()
     }
 
     /// Evaluates one expression against the visible roots. The value is the
@@ -293,7 +295,7 @@ impl<'s> Engine<'s> {
                 let named = Named::new(&refs);
                 (std::borrow::Cow::Owned(refs), std::borrow::Cow::Owned(named))
             } else {
-                (std::borrow::Cow::Borrowed(&scanned.references), std::borrow::Cow::Borrowed(&scanned.named))
+                (std::borrow::Cow::Borrowed(scanned.references), std::borrow::Cow::Borrowed(&scanned.named))
             };
         let view = PlanView::new(visible, &refs, &named);
         let value = match self.evaluator.evaluate(expr, &view) {
@@ -394,7 +396,7 @@ impl<'s> Engine<'s> {
             .iter()
             .map(|item| {
                 let mut out = Vec::new();
-                for reference in item.references() {
+                for reference in item.references(self.stack) {
                     let Some(first) = reference.steps.first() else { continue };
                     if let Some(&target) = index.get(&(reference.root.clone(), first.name().to_string())) {
                         out.push((target, reference.span));
@@ -696,8 +698,8 @@ impl<'s> Engine<'s> {
                 entry.captured().dependencies(&mut dependencies);
             }
             if let Some(depends_on) = &decl.depends_on {
-                let refs = references(depends_on);
-                dependencies.extend(PlanView::new(&scope, &refs, &Named::new(&refs)).dependencies());
+                let refs = self.stack.references(depends_on);
+                dependencies.extend(PlanView::new(&scope, refs, &Named::new(refs)).dependencies());
             }
             dependencies.remove(&address);
             // The configuration; what was captured is kept (for apply to
@@ -1174,7 +1176,7 @@ fn fill_value(value: Value, ty: &Type, depth: usize) -> Value {
 fn resolve_repetitions(mut refs: Vec<Reference>, visible: &Visible) -> Vec<Reference> {
     for reference in &mut refs {
         for step in &mut reference.steps {
-            let super::refs::Step::Repetition(root, attribute) = step else { continue };
+            let Step::Repetition(root, attribute) = step else { continue };
             let key = match visible.get(root.as_str()) {
                 Some(Captured::Value(value)) => match value.get_path(&[attribute.as_str()]) {
                     Some(Value::String(s)) => Some(s.clone()),
@@ -1184,11 +1186,10 @@ fn resolve_repetitions(mut refs: Vec<Reference>, visible: &Visible) -> Vec<Refer
                 _ => None,
             };
             match key {
-                Some(key) => *step = super::refs::Step::Key(key),
+                Some(key) => *step = Step::Key(key),
                 None => {
                     // Not inside a repetition: depend on the whole collection.
-                    let at =
-                        reference.steps.iter().position(|s| matches!(s, super::refs::Step::Repetition(..)));
+                    let at = reference.steps.iter().position(|s| matches!(s, Step::Repetition(..)));
                     if let Some(at) = at {
                         reference.steps.truncate(at);
                     }

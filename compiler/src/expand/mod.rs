@@ -10,7 +10,6 @@
 //! component -> resource block).
 
 mod engine;
-pub mod refs;
 pub mod schema_check;
 pub mod scope;
 #[cfg(test)]

@@ -9,11 +9,11 @@
 //! transitively, which is how a resource's direct dependencies are found
 //! through params and component outputs.
 
-use super::refs::{Reference, Step};
 use crate::ast::Expr;
 use crate::eval::{Evaluator, Roots};
 use crate::graph::{Deferred, ResourceAddress, ResultLookup};
 use crate::hash::FastMap;
+use crate::hir::{Reference, Step};
 use crate::value::Value;
 use std::borrow::Cow;
 use std::collections::BTreeSet;

@@ -8,14 +8,15 @@
 //! block kinds, wrong labels) were reported by the structure pass; here such
 //! blocks are skipped, never panicked on.
 
+use super::refs::{self, Place};
 use super::types::read_type;
-use super::{block_is_sensitive, ComponentSymbols, Symbols, RESERVED_KINDS};
+use super::{block_is_sensitive, BodyNames, ComponentSymbols, Symbols, RESERVED_KINDS};
 use crate::ast::{Attribute, Block, Body, Expr, File};
 use crate::diagnostic::Diagnostic;
 use crate::hash::FastMap;
 use crate::hir::{
     AttributeDecl, BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ParamDecl,
-    ResourceDecl, Stack, TargetDecl,
+    Reference, ResourceDecl, Stack, TargetDecl,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -52,14 +53,22 @@ fn declared_type(block: &Block, kinds: &[&str], diagnostics: &mut Vec<Diagnostic
 /// Lowers a resolved stack: `user` are the user's files `symbols` were
 /// built from (the stdlib's components are reached through `symbols`),
 /// `param_types` what [`param_types`] read.
-pub(super) fn lower(
+pub(super) fn lower<'s, 'a>(
     user: &[&File],
-    symbols: &Symbols<'_>,
+    symbols: &'s Symbols<'a>,
     param_types: &ParamTypes<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Stack {
     let kinds: Vec<&str> = symbols.components.keys().copied().collect();
-    let mut lowering = Lowering::default();
+    let mut lowering = Lowering {
+        expressions: 0,
+        bodies: 0,
+        symbols,
+        references: Vec::new(),
+        component: None,
+        count: false,
+        each: false,
+    };
     let mut stack = Stack::default();
     for (name, block) in &symbols.variables {
         let sensitive = block_is_sensitive(block);
@@ -117,6 +126,7 @@ pub(super) fn lower(
         stack.body.instances.retain(|instance| instance.kind != "backend" || instance.target.is_some());
     }
     stack.expressions = lowering.expressions;
+    stack.references = lowering.references;
     stack.bodies = lowering.bodies;
     stack
 }
@@ -146,15 +156,29 @@ fn is_true(body: &Body, name: &str) -> bool {
 
 const RESOURCE_META: &[&str] = &["count", "for_each", "depends_on", "lifecycle"];
 
-/// Numbers expressions and bodies as it lowers them.
-#[derive(Default)]
-struct Lowering {
+/// Numbers expressions and bodies as it lowers them, and reads each
+/// expression's references, resolved where the expression is.
+struct Lowering<'s, 'a> {
     expressions: usize,
     bodies: usize,
+    symbols: &'s Symbols<'a>,
+    /// By expression number.
+    references: Vec<Vec<Reference>>,
+    /// The component being lowered, with the names its body at hand declares.
+    component: Option<(&'s ComponentSymbols<'a>, BodyNames<'a>)>,
+    /// `count.*` / `each.*` are visible (inside a repeated resource).
+    count: bool,
+    each: bool,
 }
 
-impl Lowering {
+impl<'s, 'a> Lowering<'s, 'a> {
     fn expr(&mut self, expr: &Expr) -> ExprDecl {
+        let place = Place {
+            component: self.component.as_ref().map(|(component, names)| (*component, names)),
+            count: self.count,
+            each: self.each,
+        };
+        self.references.push(refs::read(expr, self.symbols, place));
         self.expressions += 1;
         ExprDecl { id: self.expressions - 1, expr: Arc::new(expr.clone()) }
     }
@@ -201,28 +225,36 @@ impl Lowering {
     fn resource(&mut self, block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
         let type_label = block.labels.first()?;
         let name = label(block, 1)?.to_string();
+        let count = self.attribute_expr(&block.body, "count");
+        let for_each = self.attribute_expr(&block.body, "for_each");
+        // The rest of the resource sees its repetition's `count.*`/`each.*`.
+        (self.count, self.each) = (count.is_some(), for_each.is_some());
+        let depends_on = self.attribute_expr(&block.body, "depends_on");
+        let attributes = block
+            .body
+            .attributes
+            .iter()
+            .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
+            .map(|a| self.attribute(a))
+            .collect();
+        let blocks = block
+            .body
+            .blocks
+            .iter()
+            .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
+            .map(|b| self.block(b, 0))
+            .collect();
+        (self.count, self.each) = (false, false);
         Some(ResourceDecl {
             type_name: type_label.name.clone(),
             type_span: type_label.span,
             name,
             span: block.span,
-            count: self.attribute_expr(&block.body, "count"),
-            for_each: self.attribute_expr(&block.body, "for_each"),
-            depends_on: self.attribute_expr(&block.body, "depends_on"),
-            attributes: block
-                .body
-                .attributes
-                .iter()
-                .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
-                .map(|a| self.attribute(a))
-                .collect(),
-            blocks: block
-                .body
-                .blocks
-                .iter()
-                .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
-                .map(|b| self.block(b, 0))
-                .collect(),
+            count,
+            for_each,
+            depends_on,
+            attributes,
+            blocks,
             target: target.map(str::to_string),
         })
     }
@@ -271,7 +303,7 @@ impl Lowering {
     /// params (read before) and of its outputs (read here).
     fn component(
         &mut self,
-        symbols: &ComponentSymbols<'_>,
+        symbols: &'s ComponentSymbols<'a>,
         param_types: &ParamTypes<'_>,
         kinds: &[&str],
         diagnostics: &mut Vec<Diagnostic>,
@@ -286,6 +318,10 @@ impl Lowering {
             output_types: IndexMap::new(),
             on: IndexMap::new(),
         };
+        // Params' defaults and component-level outputs see the names of
+        // every `on` block; an `on` block's items those of their own.
+        let all_names = BodyNames::of(symbols, None, self.symbols);
+        self.component = Some((symbols, all_names));
         for inner in &block.body.blocks {
             match inner.kind.name.as_str() {
                 "param" => {
@@ -317,12 +353,16 @@ impl Lowering {
                         continue;
                     }
                     let mut body = BodyDecl { id: self.body_id(), ..BodyDecl::default() };
+                    let on_names = BodyNames::of(symbols, Some(inner), self.symbols);
+                    let all_names = self.component.replace((symbols, on_names)).map(|(_, names)| names);
                     self.body(&inner.body, Some(target), &mut body, true);
+                    self.component = all_names.map(|names| (symbols, names));
                     decl.on.insert(target.to_string(), (inner.span, body));
                 }
                 _ => {}
             }
         }
+        self.component = None;
         for (name, output) in &symbols.outputs {
             let ty = declared_type(output, kinds, diagnostics).unwrap_or(Type::Any);
             decl.output_types.insert(name.to_string(), ty);

@@ -17,6 +17,7 @@
 
 mod cycles;
 mod lower;
+mod refs;
 mod structure;
 pub mod types;
 pub mod walk;
@@ -258,12 +259,27 @@ struct References<'s, 'a> {
 /// The resources and instances declared in a body (an `on` block's, or
 /// every `on` block's of a component for its component-level outputs).
 #[derive(Default)]
-struct BodyNames<'a> {
-    resources: FastMap<&'a str, FastSet<&'a str>>,
-    instances: FastMap<&'a str, FastSet<&'a str>>,
+pub(super) struct BodyNames<'a> {
+    pub(super) resources: FastMap<&'a str, FastSet<&'a str>>,
+    pub(super) instances: FastMap<&'a str, FastSet<&'a str>>,
 }
 
 impl<'a> BodyNames<'a> {
+    /// The names declared in `on` (a component's `on` block), or in every
+    /// `on` block of `component` when `None`.
+    pub(super) fn of(component: &ComponentSymbols<'a>, on: Option<&'a Block>, symbols: &Symbols<'a>) -> Self {
+        let mut names = BodyNames::default();
+        match on {
+            Some(on) => names.add_body(&on.body, symbols),
+            None => {
+                for on in component.on.values() {
+                    names.add_body(&on.body, symbols);
+                }
+            }
+        }
+        names
+    }
+
     fn add_body(&mut self, body: &'a crate::ast::Body, symbols: &Symbols<'a>) {
         for block in &body.blocks {
             let kind = block.kind.name.as_str();
@@ -296,16 +312,7 @@ impl<'s, 'a> References<'s, 'a> {
         if let Some(names) = self.body_names.get(&key) {
             return Some(names.clone());
         }
-        let mut names = BodyNames::default();
-        match on {
-            Some(on) => names.add_body(&on.body, self.symbols),
-            None => {
-                for on in component.on.values() {
-                    names.add_body(&on.body, self.symbols);
-                }
-            }
-        }
-        let names = std::rc::Rc::new(names);
+        let names = std::rc::Rc::new(BodyNames::of(component, on, self.symbols));
         self.body_names.insert(key, names.clone());
         Some(names)
     }

@@ -263,3 +263,87 @@ app "a" {
     assert_eq!(invalid, 1, "{diagnostics:#?}");
     assert_eq!(*stack.components["app"].params["health"].ty, crate::types::Type::Any);
 }
+
+/// Every lowered expression's references are in the HIR, by expression
+/// number, with their static steps and what each root names where the
+/// expression is.
+#[test]
+fn lowering_keeps_every_expression_s_resolved_references() {
+    use crate::hir::{Resolution, Step};
+    let text = r#"
+variable "n" {
+  default = 2
+}
+locals {
+  size = var.n
+}
+resource "stackc_data" "a" {
+  count = local.size
+  input = "${stackc_data.b.id}-${count.index}-${nowhere.x}"
+}
+resource "stackc_data" "b" {
+  input = stackc_data.a[count.index].id
+}
+component "pair" {
+  param "name" {}
+  output "id" {
+    value = stackc_data.one.id
+  }
+  on "aws" {
+    resource "stackc_data" "one" {
+      for_each = toset([param.name])
+      input = "${self.name}-${each.key}-${target.region}-${var.n}"
+    }
+  }
+}
+pair "p" {
+  name = service.api.url
+}
+service "api" {
+  image = "x"
+}
+"#;
+    let stdlib: Vec<File> =
+        crate::stdlib::files().iter().enumerate().map(|(i, (_, t))| parse(FileId(i as u32 + 1), t)).collect();
+    let user = parse(FileId(0), text);
+    let stdlib_refs: Vec<&File> = stdlib.iter().collect();
+    let resolved = resolve(&stdlib_refs, &[&user], &mut Vec::new());
+    let stack = &resolved.stack;
+    assert_eq!(stack.references.len(), stack.expressions);
+    let of = |expr: &crate::hir::ExprDecl| {
+        stack.references(expr).iter().map(|r| (r.root.clone(), r.resolution)).collect::<Vec<_>>()
+    };
+    let pair = |root: &str, resolution| (root.to_string(), resolution);
+    assert_eq!(of(&stack.locals[0].2), [pair("var", Resolution::Variable)]);
+    let [a, b] = &stack.body.resources[..] else { panic!("two resources") };
+    assert_eq!(of(a.count.as_ref().unwrap()), [pair("local", Resolution::Local)]);
+    assert_eq!(
+        of(&a.attributes[0].value),
+        [
+            pair("stackc_data", Resolution::Resource),
+            pair("count", Resolution::Count),
+            pair("nowhere", Resolution::Unresolved)
+        ]
+    );
+    // Outside a repeated resource, `count` names nothing.
+    let refs = stack.references(&b.attributes[0].value);
+    assert_eq!(
+        refs[0].steps,
+        [Step::Attr("a".into()), Step::Repetition("count".into(), "index".into()), Step::Attr("id".into())]
+    );
+    assert_eq!((refs[0].resolution, refs[1].resolution), (Resolution::Resource, Resolution::Unresolved));
+    assert_eq!(of(&stack.body.instances[0].attributes[0].value), [pair("service", Resolution::Instance)]);
+    let component = &stack.components["pair"];
+    assert_eq!(of(component.outputs[0].value.as_ref().unwrap()), [pair("stackc_data", Resolution::Resource)]);
+    let one = &component.on["aws"].1.resources[0];
+    assert_eq!(of(one.for_each.as_ref().unwrap()), [pair("param", Resolution::Param)]);
+    assert_eq!(
+        of(&one.attributes[0].value),
+        [
+            pair("self", Resolution::SelfRef),
+            pair("each", Resolution::Each),
+            pair("target", Resolution::Target),
+            pair("var", Resolution::Unresolved)
+        ]
+    );
+}
