@@ -196,12 +196,11 @@ fn cut_after(text: &str, close: usize) -> Option<usize> {
 /// Parses the piece `range` of `text` (a range from [`split`]) to the
 /// top-level structures it holds, with spans in the whole text. `None` when
 /// the piece has any problem at all: the caller then parses the file whole,
-/// so every diagnostic is the whole file's.
+/// so every diagnostic is the whole file's. Not scanned again: `split`
+/// cut only a text whose nesting the scan bounded, and a piece starts at
+/// the top level, so it nests no deeper there than in the whole.
 pub(crate) fn parse_piece(file: FileId, text: &str, range: std::ops::Range<usize>) -> Option<ast::Body> {
     let piece = &text[range.clone()];
-    if scan::scan(piece).too_deep.is_some() {
-        return None;
-    }
     let parsed = hcl_edit::parser::parse_body(piece).ok()?;
     let mut lowerer = lower::Lowerer::new(file, text, &[]).at_offset(range.start);
     let body = lowerer.body(&parsed);
