@@ -150,7 +150,7 @@ const MAX_RENAMED_DUPLICATES: usize = 16;
 /// file should be parsed whole (a byte order mark, nesting too deep,
 /// something left unclosed, no place to cut).
 pub(crate) fn split(text: &str, pieces: usize) -> Vec<std::ops::Range<usize>> {
-    let whole = vec![0..text.len()];
+    let whole = std::iter::once(0..text.len()).collect::<Vec<_>>();
     if pieces < 2 || text.starts_with('\u{feff}') {
         return whole;
     }
