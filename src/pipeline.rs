@@ -111,8 +111,14 @@ fn rendered(
 /// errors and warnings there were, or `Failed` when the stack did not load.
 pub fn check(args: &StackArgs, format: Format, out: &mut dyn Write) -> Result<render::Counts, Failed> {
     match stackc_driver::check(&args.request()) {
-        Ok(report) => Ok(emit_to(format, &report.sources, &report.diagnostics, out)
-            .unwrap_or_else(|_| render::Counts::of(&report.diagnostics))),
+        Ok(report) => {
+            let counts = emit_to(format, &report.sources, &report.diagnostics, out)
+                .unwrap_or_else(|_| render::Counts::of(&report.diagnostics));
+            // `stackc check` ends right after: freeing a large stack's
+            // tree would only delay it.
+            std::mem::forget(report);
+            Ok(counts)
+        }
         Err(error) => {
             let _ = emit_load_error(format, &error, out);
             Err(Failed::new())

@@ -366,7 +366,14 @@ impl CheckedStack {
         // Keyed like the engine's own deduplication: code, place, message.
         let mut found: Vec<(Diagnostic, Vec<String>)> = Vec::new();
         for target in &targets {
-            let (_, diagnostics) = self.expand_for(target.as_deref(), None);
+            let (graph, diagnostics) = self.expand_for(target.as_deref(), None);
+            // Only the diagnostics are wanted: the graph (a large stack's is
+            // tens of thousands of allocations) is freed on another thread.
+            if let Some(graph) = graph {
+                if graph.len() >= 1000 {
+                    let _ = std::thread::Builder::new().spawn(move || drop(graph));
+                }
+            }
             for diagnostic in diagnostics {
                 let same = found.iter_mut().find(|(d, _)| {
                     d.code == diagnostic.code

@@ -119,6 +119,21 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
         }
     }
 
+    let result = write_build(args, &checked, &compiled, out, err);
+    // The process ends right after: freeing the compiled stack (a large
+    // one's is hundreds of thousands of allocations) would only delay it.
+    std::mem::forget((checked, compiled));
+    result
+}
+
+/// The warnings, then the build's output (to `out` or into `--out`).
+fn write_build(
+    args: &Args,
+    checked: &CheckedStack,
+    compiled: &pipeline::Compiled,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failed> {
     let mut warnings = checked.warnings.clone();
     warnings.extend(compiled.warnings.iter().cloned());
     if !warnings.is_empty() {

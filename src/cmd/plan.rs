@@ -160,11 +160,17 @@ pub fn run(args: Args) -> ExitCode {
     let result = plan_and_show(&args, &mut session, &runtime, &mut out, &mut err);
     session.release(&mut err);
     let _ = out.flush();
-    match result {
+    let exit = match &result {
         Ok(plan) if args.detailed_exitcode && plan.has_changes() => ExitCode::from(2),
         Ok(_) => ExitCode::SUCCESS,
-        Err(exit) => exit,
-    }
+        Err(exit) => *exit,
+    };
+    // The process ends right after (the lock is released, the output
+    // flushed): freeing the stack, its graph, the state and the plan
+    // would only delay it. The rest (providers, connections) is dropped.
+    let Session { checked, graph, state, .. } = session;
+    std::mem::forget((checked, graph, state, result));
+    exit
 }
 
 fn plan_and_show(

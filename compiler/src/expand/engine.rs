@@ -626,7 +626,6 @@ impl<'s> Engine<'s> {
         let Some(schema) = schema else {
             return Captured::Value(Value::Unknown);
         };
-        let schema = schema.clone();
         let Some(repetitions) = self.repetitions(decl, visible) else {
             return Captured::Value(Value::Unknown);
         };
@@ -652,7 +651,7 @@ impl<'s> Engine<'s> {
                 std::borrow::Cow::Owned(scope)
             };
             let mut written: IndexMap<String, Written> = IndexMap::new();
-            let mut spans: Vec<(String, Span, Span)> = Vec::new();
+            let mut spans: Vec<(&str, Span, Span)> = Vec::new();
             for attribute in &decl.attributes {
                 let captured = match self.reads_unset_setting(&attribute.value) {
                     // The error is at the target block; the attribute is
@@ -660,7 +659,7 @@ impl<'s> Engine<'s> {
                     true => Captured::Value(Value::Unknown),
                     false => self.eval(&attribute.value, &scope),
                 };
-                spans.push((attribute.name.name.clone(), attribute.name.span, attribute.value.span));
+                spans.push((&attribute.name.name, attribute.name.span, attribute.value.span));
                 written.insert(attribute.name.name.clone(), Written::Attribute(captured));
             }
             let block_values = self.eval_blocks(&decl.blocks, &scope, 0, |name| {
@@ -668,7 +667,7 @@ impl<'s> Engine<'s> {
             });
             for block in &decl.blocks {
                 if !spans.iter().any(|(n, _, _)| *n == block.name) {
-                    spans.push((block.name.clone(), block.name_span, block.span));
+                    spans.push((&block.name, block.name_span, block.span));
                 }
             }
             for (name, captured) in block_values {
@@ -681,13 +680,13 @@ impl<'s> Engine<'s> {
                     Some(WrittenAttribute {
                         name,
                         name_span: *name_span,
-                        value: written.get(name)?.value(),
+                        value: written.get(*name)?.value(),
                         value_span: *value_span,
                     })
                 })
                 .collect();
             let mut check = Vec::new();
-            schema_check::check_attributes(&schema, &written_attributes, decl.span, &mut check);
+            schema_check::check_attributes(schema, &written_attributes, decl.span, &mut check);
             for diagnostic in check {
                 self.report(diagnostic);
             }

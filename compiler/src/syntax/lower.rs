@@ -32,6 +32,9 @@ pub(super) struct Lowerer<'a> {
     pub(super) diagnostics: Vec<Diagnostic>,
     /// Set once an expression was too deep, so one deep tree gives one error.
     reported_depth: bool,
+    /// Where the parsed text starts in `original`: a piece of a large file
+    /// parsed on its own (see `parse_piece`) has its spans shifted by it.
+    offset: usize,
 }
 
 /// An expression and the number of nodes on its longest root-to-leaf path.
@@ -39,11 +42,18 @@ type Lowered = (Expr, usize);
 
 impl<'a> Lowerer<'a> {
     pub(super) fn new(file: FileId, original: &'a str, duplicates: &'a [u32]) -> Lowerer<'a> {
-        Lowerer { file, duplicates, original, diagnostics: Vec::new(), reported_depth: false }
+        Lowerer { file, duplicates, original, diagnostics: Vec::new(), reported_depth: false, offset: 0 }
+    }
+
+    /// A lowerer of the piece of `original` that starts at `offset`.
+    pub(super) fn at_offset(self, offset: usize) -> Lowerer<'a> {
+        Lowerer { offset, ..self }
     }
 
     fn span(&self, range: Option<Range<usize>>) -> Span {
-        Span::new(self.file, range.unwrap_or(0..0))
+        // A node without a span gets `0..0`, in a piece as in a whole file.
+        let range = range.map_or(0..0, |r| (r.start + self.offset)..(r.end + self.offset));
+        Span::new(self.file, range)
     }
 
     fn ident(&self, name: &str, range: Option<Range<usize>>) -> Ident {
@@ -280,7 +290,7 @@ impl<'a> Lowerer<'a> {
         let start = base.span.start;
         let mut chain = Chain::Plain(base);
         for operator in &traversal.operators {
-            let end = operator.span().map_or(whole.end, |r| r.end as u32);
+            let end = operator.span().map_or(whole.end, |r| (r.end + self.offset) as u32);
             let step = match operator.value() {
                 TraversalOperator::GetAttr(name) => Step::Attr(self.ident(name.as_str(), name.span())),
                 TraversalOperator::Index(index) => {

@@ -141,6 +141,72 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
 /// How many repeated attribute names `parse` renames to recover a tree.
 const MAX_RENAMED_DUPLICATES: usize = 16;
 
+/// Where a large file may be cut into at most `pieces` pieces of about equal
+/// size that parse, each on its own, to the file's own structures: after
+/// the line of a `}` that closes a top-level `{` (nothing but blank space
+/// after it on its line), before a line starting a new structure (a name;
+/// never an operator that could continue an expression). Returns the
+/// pieces' ranges, in order, covering the whole text; one range when the
+/// file should be parsed whole (a byte order mark, nesting too deep,
+/// something left unclosed, no place to cut).
+pub(crate) fn split(text: &str, pieces: usize) -> Vec<std::ops::Range<usize>> {
+    let whole = std::iter::once(0..text.len()).collect::<Vec<_>>();
+    if pieces < 2 || text.starts_with('\u{feff}') {
+        return whole;
+    }
+    let scanned = scan::scan(text);
+    if scanned.too_deep.is_some() || !scanned.unclosed.is_empty() {
+        return whole;
+    }
+    let size = text.len() / pieces;
+    let mut ranges = Vec::with_capacity(pieces);
+    let mut start = 0;
+    for &close in &scanned.top_level_closes {
+        if ranges.len() + 1 == pieces {
+            break;
+        }
+        if close < start + size {
+            continue;
+        }
+        if let Some(cut) = cut_after(text, close) {
+            ranges.push(start..cut);
+            start = cut;
+        }
+    }
+    if start == 0 {
+        return whole;
+    }
+    ranges.push(start..text.len());
+    ranges
+}
+
+/// The start of the line after the `}` at `close`, when a piece may end
+/// there (see [`split`]).
+fn cut_after(text: &str, close: usize) -> Option<usize> {
+    let rest = &text[close + 1..];
+    let line_end = rest.find('\n')?;
+    if !rest[..line_end].bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+        return None;
+    }
+    let cut = close + 1 + line_end + 1;
+    let next = text[cut..].trim_start_matches([' ', '\t', '\r', '\n']);
+    next.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_').then_some(cut)
+}
+
+/// Parses the piece `range` of `text` (a range from [`split`]) to the
+/// top-level structures it holds, with spans in the whole text. `None` when
+/// the piece has any problem at all: the caller then parses the file whole,
+/// so every diagnostic is the whole file's. Not scanned again: `split`
+/// cut only a text whose nesting the scan bounded, and a piece starts at
+/// the top level, so it nests no deeper there than in the whole.
+pub(crate) fn parse_piece(file: FileId, text: &str, range: std::ops::Range<usize>) -> Option<ast::Body> {
+    let piece = &text[range.clone()];
+    let parsed = hcl_edit::parser::parse_body(piece).ok()?;
+    let mut lowerer = lower::Lowerer::new(file, text, &[]).at_offset(range.start);
+    let body = lowerer.body(&parsed);
+    lowerer.diagnostics.is_empty().then_some(body)
+}
+
 /// Turns hcl-edit's error into a diagnostic at the offending token.
 fn syntax_error(
     file: FileId,

@@ -65,6 +65,10 @@ pub(crate) struct Scan {
     pub unclosed: Vec<Open>,
     /// The first quoted string that reaches the end of its line unclosed.
     pub unterminated_string: Option<Range<usize>>,
+    /// Offsets of the `}` that close a top-level `{` (a top-level block's
+    /// body, or an object a top-level attribute is set to), in order: where
+    /// `split` may cut a large file into pieces parsed on threads.
+    pub top_level_closes: Vec<usize>,
 }
 
 /// Scans `text`; stops at the first place nesting exceeds [`MAX_DEPTH`].
@@ -74,6 +78,7 @@ pub(crate) fn scan(text: &str) -> Scan {
     let mut levels = 0usize;
     let mut i = 0usize;
     let mut unterminated_string = None;
+    let mut top_level_closes = Vec::new();
     let at = |i: usize| bytes.get(i).copied().unwrap_or(0);
 
     macro_rules! push {
@@ -210,6 +215,9 @@ pub(crate) fn scan(text: &str) -> Scan {
                         // A stray closer is hcl-edit's to report.
                         if stack.last().is_some_and(|o| expected.contains(&o.opener)) {
                             pop!();
+                            if stack.is_empty() && closer == b'}' {
+                                top_level_closes.push(i);
+                            }
                         }
                         i += 1;
                     }
@@ -241,7 +249,7 @@ pub(crate) fn scan(text: &str) -> Scan {
     if let Some(open) = stack.last().filter(|o| o.opener == Opener::Quote) {
         unterminated_string.get_or_insert(open.start..bytes.len());
     }
-    Scan { too_deep: None, unclosed: stack, unterminated_string }
+    Scan { too_deep: None, unclosed: stack, unterminated_string, top_level_closes }
 }
 
 /// Bytes that matter in each state, as lookup tables.

@@ -168,15 +168,18 @@ pub fn attributes(
     configured: &IndexMap<String, Value>,
     computed: Vec<(&str, Value)>,
 ) -> Value {
-    let mut computed: IndexMap<&str, Value> = computed.into_iter().collect();
+    // A handful of entries: a list searched by name, not a hashed map
+    // (built and emptied for every resource planned, it was most of the
+    // cost of planning a `stackc_data`). The last one of a name wins.
+    let mut computed = computed;
     let object = schema
         .attributes
         .keys()
         .map(|name| {
-            let value = computed
-                .shift_remove(name.as_str())
-                .or_else(|| configured.get(name).cloned())
-                .unwrap_or(Value::Null);
+            let value = match computed.iter().rposition(|(n, _)| *n == name.as_str()) {
+                Some(i) => computed.swap_remove(i).1,
+                None => configured.get(name).cloned().unwrap_or(Value::Null),
+            };
             (name.clone(), value)
         })
         .collect();
