@@ -34,9 +34,10 @@ use crate::providers::ProviderSet;
 use crate::select::Selection;
 use crate::state::{ResourceState, State};
 use stackc_model::graph::{ResourceAddress, ResourceGraph, ResourceNode};
+use stackc_model::hash::{FastHashMap as HashMap, FastHashSet as HashSet};
 use stackc_model::{Span, Value};
 use stackc_providers::{ObjectState, OperationContext, Provider};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Which step of planning found a problem.
@@ -140,7 +141,7 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
     // 1. Refresh.
     let provenance_of =
         |address: &ResourceAddress| graph.get(address).map(|n| n.provenance.clone()).unwrap_or_default();
-    let mut current: HashMap<ResourceAddress, Option<ResourceState>> = HashMap::new();
+    let mut current: HashMap<ResourceAddress, Option<ResourceState>> = HashMap::default();
     if options.refresh {
         let to_read: Vec<&ResourceAddress> = in_state.iter().filter(|a| selection.contains(a)).collect();
         let (read, failures) = refresh(state, providers, &to_read).await;
@@ -187,7 +188,7 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
     };
 
     // 2. Diff, dependencies first.
-    let mut planned_values: HashMap<ResourceAddress, Value> = HashMap::new();
+    let mut planned_values: HashMap<ResourceAddress, Value> = HashMap::default();
     if !options.destroy {
         let (order, cyclic) = dependency_order(graph);
         if !cyclic.is_empty() {
@@ -500,7 +501,7 @@ pub fn dependency_order(graph: &ResourceGraph) -> (Vec<&ResourceNode>, Vec<Resou
     let mut waiting: Vec<usize> = vec![0; nodes.len()];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, node) in nodes.iter().enumerate() {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for dependency in &node.dependencies {
             if let Some(&d) = index.get(dependency) {
                 if d != i && seen.insert(d) {
