@@ -193,16 +193,15 @@ pub fn check(sources: &Sources, options: &CheckOptions) -> Checked {
         Some(files) => eval::ExpressionEvaluator::with_files(files.clone()),
         None => eval::ExpressionEvaluator::new(),
     };
+    // The parsed files, then the HIR that resolve and check build from them.
+    let parsed = hir::Stack { files, user_files, stdlib_files, ..hir::Stack::default() };
     let mut stack = {
-        let pick = |ids: &[FileId]| {
-            ids.iter().filter_map(|id| files.iter().find(|f| f.id == *id)).collect::<Vec<_>>()
-        };
-        let (stdlib, user) = (pick(&stdlib_files), pick(&user_files));
+        let (stdlib, user) = parsed.stdlib_and_user_files();
         check::check_stack(&stdlib, &user, options, &evaluator, &mut diagnostics)
     };
-    stack.files = files;
-    stack.user_files = user_files;
-    stack.stdlib_files = stdlib_files;
+    stack.files = parsed.files;
+    stack.user_files = parsed.user_files;
+    stack.stdlib_files = parsed.stdlib_files;
     diagnostic::sort(&mut diagnostics);
     Checked { stack: Some(stack), diagnostics }
 }
