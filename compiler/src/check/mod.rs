@@ -107,11 +107,9 @@ pub fn check_stack(
         diagnostics,
         error_spans,
         roots: FastMap::default(),
-        variable_types: FastMap::default(),
         param_types: FastMap::default(),
         param_defaults: FastMap::default(),
         known_variables: FastSet::default(),
-        output_types: FastMap::default(),
         types: FastMap::default(),
         kind_outputs: FastMap::default(),
         last_type: Type::Any,
@@ -139,7 +137,6 @@ struct Checker<'r, 'a> {
     error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
     roots: RootValues<'r, 'a>,
-    variable_types: FastMap<&'a str, Type>,
     /// (component, param) -> declared type.
     /// (Shared with the HIR: the checker reads a param's type once per instance that sets it.)
     param_types: FastMap<(&'a str, &'a str), Arc<Type>>,
@@ -147,8 +144,6 @@ struct Checker<'r, 'a> {
     param_defaults: FastMap<(&'a str, &'a str), Value>,
     /// Variables with a value (given or default).
     known_variables: FastSet<&'a str>,
-    /// Declared types of the stack's outputs.
-    output_types: FastMap<&'a str, Type>,
     /// Static types of the stack-level roots, for type inference.
     types: RootTypes<'r, 'a>,
     /// Each component kind's outputs as an object type (the type of a reference to an instance).
@@ -243,15 +238,11 @@ impl<'r, 'a> Checker<'r, 'a> {
     // ----- types -----
 
     /// Takes the declared types lowering read (see `resolve/lower.rs`; what
-    /// is wrong with them it reported) and checks the params' defaults.
+    /// is wrong with them it reported) and checks the params' defaults. The
+    /// variables' and outputs' types are read from the HIR where needed.
     fn types(&mut self) {
         let symbols = &self.resolved.symbols;
         let stack = &self.resolved.stack;
-        for name in symbols.variables.keys() {
-            if let Some(ty) = stack.variable_types.get(*name) {
-                self.variable_types.insert(name, ty.clone());
-            }
-        }
         let mut defaults = Vec::new();
         for component in symbols.components.values() {
             let Some(decl) = stack.components.get(component.name) else { continue };
@@ -268,11 +259,6 @@ impl<'r, 'a> Checker<'r, 'a> {
                 .map(|(name, ty)| (name.clone(), ObjectField { ty: ty.clone(), optional: false }))
                 .collect();
             self.kind_outputs.insert(component.name.to_string(), Type::Object(outputs));
-        }
-        for name in symbols.outputs.keys() {
-            if let Some(ty) = stack.output_types.get(*name) {
-                self.output_types.insert(name, ty.clone());
-            }
         }
         let empty = RootValues::default();
         for (component, param, default, ty) in defaults {
@@ -325,7 +311,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
         let empty = RootValues::default();
         for (name, block) in variables {
-            let ty = self.variable_types.get(name).cloned().unwrap_or(Type::Any);
+            let ty = self.resolved.stack.variable_types.get(name).cloned().unwrap_or(Type::Any);
             let sensitive = ty.is_sensitive();
             let default = block.body.attribute("default");
             let mut value = None;
@@ -489,7 +475,8 @@ impl<'r, 'a> Checker<'r, 'a> {
             .iter()
             .map(|(name, value)| {
                 let value = value.clone().unwrap_or_else(|| {
-                    let sensitive = self.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
+                    let sensitive =
+                        self.resolved.stack.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
                     if sensitive {
                         Value::Unknown.into_sensitive()
                     } else {
@@ -530,7 +517,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         let var_types: IndexMap<String, ObjectField> = variables
             .keys()
             .map(|name| {
-                let ty = self.variable_types.get(name.as_str()).cloned().unwrap_or(Type::Any);
+                let ty = self.resolved.stack.variable_types.get(name.as_str()).cloned().unwrap_or(Type::Any);
                 (name.clone(), ObjectField { ty, optional: false })
             })
             .collect();
@@ -1217,7 +1204,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             let Some(value) = output.body.attribute("value") else { continue };
             let evaluated = self.evaluate(&value.value);
             let name = output.labels.first().map_or("", |l| l.name.as_str());
-            if let Some(ty) = self.output_types.get(name).cloned() {
+            if let Some(ty) = self.resolved.stack.output_types.get(name).cloned() {
                 if let Err(mismatch) = types::conform(&evaluated, &ty) {
                     let at = if mismatch.path.is_empty() {
                         String::new()
