@@ -8,9 +8,8 @@
 //! block kinds, wrong labels) were reported by the structure pass; here such
 //! blocks are skipped, never panicked on.
 
-use super::refs::{self, Place};
 use super::types::read_type;
-use super::{block_is_sensitive, BodyNames, ComponentSymbols, Symbols, RESERVED_KINDS};
+use super::{block_is_sensitive, ComponentSymbols, Place, References, Repetition, Symbols, RESERVED_KINDS};
 use crate::ast::{Attribute, Block, Body, Expr, File};
 use crate::diagnostic::Diagnostic;
 use crate::hash::FastMap;
@@ -52,18 +51,20 @@ fn declared_type(block: &Block, kinds: &[&str], diagnostics: &mut Vec<Diagnostic
 
 /// Lowers a resolved stack: `user` are the user's files `symbols` were
 /// built from (the stdlib's components are reached through `symbols`),
-/// `param_types` what [`param_types`] read.
-pub(super) fn lower<'s, 'a>(
-    user: &[&File],
+/// `param_types` what [`param_types`] read, `walked` the walk over the
+/// references that reported them (each expression's are taken from it).
+pub(super) fn lower<'r, 's, 'a>(
+    user: &[&'a File],
     symbols: &'s Symbols<'a>,
     param_types: &ParamTypes<'_>,
+    walked: &'r mut References<'s, 'a>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Stack {
     let kinds: Vec<&str> = symbols.components.keys().copied().collect();
     let mut lowering = Lowering {
         expressions: 0,
         bodies: 0,
-        symbols,
+        walked,
         references: Vec::new(),
         component: None,
         count: false,
@@ -156,38 +157,41 @@ fn is_true(body: &Body, name: &str) -> bool {
 
 const RESOURCE_META: &[&str] = &["count", "for_each", "depends_on", "lifecycle"];
 
-/// Numbers expressions and bodies as it lowers them, and reads each
+/// Numbers expressions and bodies as it lowers them, and keeps each
 /// expression's references, resolved where the expression is.
-struct Lowering<'s, 'a> {
+struct Lowering<'r, 's, 'a> {
     expressions: usize,
     bodies: usize,
-    symbols: &'s Symbols<'a>,
+    /// The walk that reported the references, which recorded them.
+    walked: &'r mut References<'s, 'a>,
     /// By expression number.
     references: Vec<Vec<Reference>>,
-    /// The component being lowered, with the names its body at hand declares.
-    component: Option<(&'s ComponentSymbols<'a>, BodyNames<'a>)>,
+    /// The component being lowered, with the `on` block at hand (`None`
+    /// for params' defaults and component-level outputs).
+    component: Option<(&'s ComponentSymbols<'a>, Option<&'a Block>)>,
     /// `count.*` / `each.*` are visible (inside a repeated resource).
     count: bool,
     each: bool,
 }
 
-impl<'s, 'a> Lowering<'s, 'a> {
-    fn expr(&mut self, expr: &Expr) -> ExprDecl {
-        let place = Place {
-            component: self.component.as_ref().map(|(component, names)| (*component, names)),
-            count: self.count,
-            each: self.each,
+impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
+    fn expr(&mut self, expr: &'a Expr) -> ExprDecl {
+        let place = match self.component {
+            Some((component, body)) => Place::Component { component, body },
+            None => Place::Stack { owner: None },
         };
-        self.references.push(refs::read(expr, self.symbols, place));
+        let repetition = Repetition { count: self.count, each: self.each };
+        let references = self.walked.take(expr, place, repetition);
+        self.references.push(references);
         self.expressions += 1;
         ExprDecl { id: self.expressions - 1, expr: Arc::new(expr.clone()) }
     }
 
-    fn attribute_expr(&mut self, body: &Body, name: &str) -> Option<ExprDecl> {
+    fn attribute_expr(&mut self, body: &'a Body, name: &str) -> Option<ExprDecl> {
         body.attribute(name).map(|a| self.expr(&a.value))
     }
 
-    fn attribute(&mut self, attribute: &Attribute) -> AttributeDecl {
+    fn attribute(&mut self, attribute: &'a Attribute) -> AttributeDecl {
         AttributeDecl {
             name: attribute.name.clone(),
             value: self.expr(&attribute.value),
@@ -200,7 +204,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
         self.bodies - 1
     }
 
-    fn block(&mut self, block: &Block, depth: usize) -> BlockDecl {
+    fn block(&mut self, block: &'a Block, depth: usize) -> BlockDecl {
         BlockDecl {
             name: block.kind.name.clone(),
             name_span: block.kind.span,
@@ -213,7 +217,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
         }
     }
 
-    fn output(&mut self, block: &Block) -> Option<OutputDecl> {
+    fn output(&mut self, block: &'a Block) -> Option<OutputDecl> {
         Some(OutputDecl {
             name: label(block, 0)?.to_string(),
             span: block.span,
@@ -222,7 +226,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
         })
     }
 
-    fn resource(&mut self, block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
+    fn resource(&mut self, block: &'a Block, target: Option<&str>) -> Option<ResourceDecl> {
         let type_label = block.labels.first()?;
         let name = label(block, 1)?.to_string();
         let count = self.attribute_expr(&block.body, "count");
@@ -259,7 +263,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
         })
     }
 
-    fn instance(&mut self, block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
+    fn instance(&mut self, block: &'a Block, target: Option<&str>) -> Option<InstanceDecl> {
         let name = label(block, 0)?.to_string();
         Some(InstanceDecl {
             kind: block.kind.name.clone(),
@@ -283,7 +287,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
     /// Lowers the items of a body: resources, instances, outputs, and (at
     /// the stack's top level) nested `on "<target>"` blocks, whose items
     /// carry the target.
-    fn body(&mut self, body: &Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
+    fn body(&mut self, body: &'a Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
         for block in &body.blocks {
             match block.kind.name.as_str() {
                 "resource" => into.resources.extend(self.resource(block, target)),
@@ -320,8 +324,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
         };
         // Params' defaults and component-level outputs see the names of
         // every `on` block; an `on` block's items those of their own.
-        let all_names = BodyNames::of(symbols, None, self.symbols);
-        self.component = Some((symbols, all_names));
+        self.component = Some((symbols, None));
         for inner in &block.body.blocks {
             match inner.kind.name.as_str() {
                 "param" => {
@@ -353,10 +356,9 @@ impl<'s, 'a> Lowering<'s, 'a> {
                         continue;
                     }
                     let mut body = BodyDecl { id: self.body_id(), ..BodyDecl::default() };
-                    let on_names = BodyNames::of(symbols, Some(inner), self.symbols);
-                    let all_names = self.component.replace((symbols, on_names)).map(|(_, names)| names);
+                    self.component = Some((symbols, Some(inner)));
                     self.body(&inner.body, Some(target), &mut body, true);
-                    self.component = all_names.map(|names| (symbols, names));
+                    self.component = Some((symbols, None));
                     decl.on.insert(target.to_string(), (inner.span, body));
                 }
                 _ => {}

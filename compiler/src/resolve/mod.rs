@@ -28,7 +28,8 @@ mod tests;
 use crate::ast::{Attribute, Block, Expr, Ident};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::{FastHashMap, FastHashSet, FastMap, FastSet};
+use crate::hir::{Reference, Resolution};
 use crate::source::{Origin, Span};
 use walk::{PathStep, RefPath, Visitor};
 
@@ -173,19 +174,29 @@ pub fn resolve<'a>(
     let mut structure = structure::Structure::new(&mut resolved, diagnostics);
     structure.collect(stdlib, user);
     let param_types = std::mem::take(&mut structure.param_types);
-    resolved.stack = lower::lower(user, &resolved.symbols, &param_types, diagnostics);
+    // The one walk over every expression's references: it reports what
+    // they name (or do not), and records it for lowering to take.
     let mut references = References {
         symbols: &resolved.symbols,
-        diagnostics,
+        diagnostics: Vec::new(),
         used_variables: FastSet::default(),
         used_locals: FastSet::default(),
         dependencies: Vec::new(),
         body_names: FastMap::default(),
         paths: Vec::new(),
+        report: true,
+        recorded: FastHashMap::default(),
+        shared: FastHashSet::default(),
+        silent: Vec::new(),
     };
     references.resolve_stack(user);
     references.resolve_components();
-    let References { used_variables, used_locals, dependencies, .. } = references;
+    let stack = lower::lower(user, &resolved.symbols, &param_types, &mut references, diagnostics);
+    let References { used_variables, used_locals, dependencies, diagnostics: found, .. } = references;
+    // After lowering's (the order they were found in before lowering took
+    // the references from this walk).
+    diagnostics.extend(found);
+    resolved.stack = stack;
     resolved.dependencies = dependencies;
     cycles::report(&resolved.dependencies, diagnostics);
     report_unused(&resolved.symbols, &used_variables, &used_locals, diagnostics);
@@ -229,7 +240,7 @@ fn report_unused(
 
 /// Where an expression is, for what its references may name.
 #[derive(Clone, Copy)]
-enum Place<'s, 'a> {
+pub(super) enum Place<'s, 'a> {
     /// A user file outside components; references become dependencies of `owner`.
     Stack { owner: Option<Node<'a>> },
     /// Inside a component; `body` is the `on` block when inside one.
@@ -238,14 +249,15 @@ enum Place<'s, 'a> {
 
 /// What a resource's or instance's expressions may see besides the place's roots.
 #[derive(Clone, Copy, Default)]
-struct Repetition {
-    count: bool,
-    each: bool,
+pub(super) struct Repetition {
+    pub(super) count: bool,
+    pub(super) each: bool,
 }
 
-struct References<'s, 'a> {
+pub(super) struct References<'s, 'a> {
     symbols: &'s Symbols<'a>,
-    diagnostics: &'s mut Vec<Diagnostic>,
+    /// What the walk reports (appended to the stack's after lowering).
+    diagnostics: Vec<Diagnostic>,
     used_variables: FastSet<&'a str>,
     used_locals: FastSet<&'a str>,
     dependencies: Vec<(Node<'a>, Node<'a>, Span)>,
@@ -254,6 +266,19 @@ struct References<'s, 'a> {
     body_names: FastMap<(Span, Option<Span>), std::rc::Rc<BodyNames<'a>>>,
     /// The references of the expression at hand (kept, emptied, between expressions).
     paths: Vec<RefPath<'a>>,
+    /// Whether problems are reported, and references counted as uses and
+    /// dependencies (not when lowering asks about an expression this walk
+    /// skips: see [`References::take`]).
+    report: bool,
+    /// The references of every expression walked, each with what its root
+    /// names, by the expression's span, for lowering to take: a top-level
+    /// expression (an attribute's value) has a span no other has, as
+    /// attributes do not overlap and every file has its own id. Spans walked
+    /// twice anyway (in `shared`) are not kept: lowering reads those again.
+    recorded: FastHashMap<Span, Vec<Reference>>,
+    shared: FastHashSet<Span>,
+    /// The references found by the last silent walk.
+    silent: Vec<Reference>,
 }
 
 /// The resources and instances declared in a body (an `on` block's, or
@@ -488,20 +513,71 @@ impl<'s, 'a> References<'s, 'a> {
         let mut collector = Collector { paths: &mut paths, problems: Vec::new() };
         walk::walk(expr, &mut collector);
         let problems = collector.problems;
+        let mut references = Vec::new();
         for path in paths.drain(..) {
-            self.reference(&path, place, repetition);
+            let resolution = self.reference(&path, place, repetition);
+            if let Some((root, steps)) = refs::traversal(path.expr) {
+                references.push(Reference { root, steps, span: path.expr.span, resolution });
+            }
         }
         self.paths = paths;
         for problem in problems {
             self.error(problem);
         }
+        if self.report {
+            // Recorded for lowering, by the expression's span (see `recorded`).
+            if self.shared.contains(&expr.span) {
+                return;
+            }
+            if self.recorded.insert(expr.span, references).is_some() {
+                self.recorded.remove(&expr.span);
+                self.shared.insert(expr.span);
+            }
+        } else {
+            self.silent = references;
+        }
     }
 
-    fn error(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
+    /// The references of `expr` (an expression lowering lowers, in `place`
+    /// with `repetition`), each with what its root names: those the
+    /// reporting walk recorded for it, or, for an expression that walk does
+    /// not visit (an instance of an unknown kind, whose block was reported
+    /// already), found by the same rules without reporting anything.
+    pub(super) fn take(
+        &mut self,
+        expr: &'a Expr,
+        place: Place<'s, 'a>,
+        repetition: Repetition,
+    ) -> Vec<Reference> {
+        let recorded = self.recorded.remove(&expr.span);
+        #[cfg(test)]
+        if let Some(recorded) = &recorded {
+            // Lowering sees the expression where the reporting walk did.
+            assert_eq!(recorded, &self.silently(expr, place, repetition), "{expr:?}");
+        }
+        recorded.unwrap_or_else(|| self.silently(expr, place, repetition))
+    }
+
+    fn silently(&mut self, expr: &'a Expr, place: Place<'s, 'a>, repetition: Repetition) -> Vec<Reference> {
+        self.report = false;
+        self.expression(expr, place, repetition);
+        self.report = true;
+        std::mem::take(&mut self.silent)
+    }
+
+    /// Reports `diagnostic` (unless walking silently); the reference it is
+    /// about names nothing.
+    fn error(&mut self, diagnostic: Diagnostic) -> Resolution {
+        if self.report {
+            self.diagnostics.push(diagnostic);
+        }
+        Resolution::Unresolved
     }
 
     fn depend(&mut self, place: Place<'s, 'a>, to: Node<'a>, span: Span) {
+        if !self.report {
+            return;
+        }
         if let Place::Stack { owner: Some(from) } = place {
             // A variable's validation naming the variable itself is no cycle.
             if !(matches!(from, Node::Variable(_)) && from == to) {
@@ -510,12 +586,15 @@ impl<'s, 'a> References<'s, 'a> {
         }
     }
 
-    fn reference(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
+    /// What `path`'s root names in `place`: reports it when nothing (or
+    /// when the root is used in a way it cannot be), and then the
+    /// resolution is [`Resolution::Unresolved`], and only then.
+    fn reference(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) -> Resolution {
         let root = path.root.name.as_str();
         let in_component = matches!(place, Place::Component { .. });
         match root {
             "var" | "local" if in_component => {
-                let Place::Component { component, .. } = place else { return };
+                let Place::Component { component, .. } = place else { return Resolution::Unresolved };
                 self.error(
                     Diagnostic::new(
                         Code::UnknownReference,
@@ -527,15 +606,31 @@ impl<'s, 'a> References<'s, 'a> {
                     )
                     .with_label(format!("`{root}` is not visible here"))
                     .with_help("pass the value in as a `param` of the component"),
-                );
+                )
             }
             "var" => {
                 let symbols = self.symbols;
-                self.named(path, place, "var", "variable", &symbols.variables, Node::Variable)
+                self.named(
+                    path,
+                    place,
+                    "var",
+                    "variable",
+                    &symbols.variables,
+                    Node::Variable,
+                    Resolution::Variable,
+                )
             }
             "local" => {
                 let symbols = self.symbols;
-                self.named(path, place, "local", "local value", &symbols.locals, Node::Local)
+                self.named(
+                    path,
+                    place,
+                    "local",
+                    "local value",
+                    &symbols.locals,
+                    Node::Local,
+                    Resolution::Local,
+                )
             }
             "param" => match place {
                 Place::Component { component, .. } => self.param(path, component),
@@ -556,22 +651,30 @@ impl<'s, 'a> References<'s, 'a> {
                     }),
                 ),
             },
-            "count" if repetition.count => self.repetition_attribute(path, "count", &["index"]),
-            "each" if repetition.each => self.repetition_attribute(path, "each", &["key", "value"]),
-            "self" if in_component => self.fixed_attributes(path, "self", SELF_ATTRIBUTES),
-            "target" if in_component => self.fixed_attributes(path, "target", TARGET_ATTRIBUTES),
-            "network" if in_component => {
-                if let Some(network) = self.symbols.components.get("network") {
-                    if let Some(output) = path.name_at(0) {
-                        self.check_output(network, format_args!("network"), output, path);
-                    }
-                }
+            "count" if repetition.count => {
+                self.repetition_attribute(path, "count", &["index"], Resolution::Count)
             }
+            "each" if repetition.each => {
+                self.repetition_attribute(path, "each", &["key", "value"], Resolution::Each)
+            }
+            "self" if in_component => {
+                self.fixed_attributes(path, "self", SELF_ATTRIBUTES, Resolution::SelfRef)
+            }
+            "target" if in_component => {
+                self.fixed_attributes(path, "target", TARGET_ATTRIBUTES, Resolution::Target)
+            }
+            "network" if in_component => match (self.symbols.components.get("network"), path.name_at(0)) {
+                (Some(network), Some(output)) => {
+                    self.check_output(network, format_args!("network"), output, Resolution::Network)
+                }
+                _ => Resolution::Network,
+            },
             _ => self.kind_or_type(path, place, repetition),
         }
     }
 
-    /// `var.x` / `local.x`, among the `declared` ones.
+    /// `var.x` / `local.x`, among the `declared` ones: `resolution` when found.
+    #[allow(clippy::too_many_arguments)]
     fn named<V>(
         &mut self,
         path: &RefPath<'a>,
@@ -580,20 +683,16 @@ impl<'s, 'a> References<'s, 'a> {
         what: &str,
         declared: &FastMap<&'a str, V>,
         node: impl Fn(&'a str) -> Node<'a>,
-    ) {
+        resolution: Resolution,
+    ) -> Resolution {
         let Some(name) = path.name_at(0) else {
-            self.error(incomplete(path, root, &format!("`{root}.<name>`")));
-            return;
+            return self.error(incomplete(path, root, &format!("`{root}.<name>`")));
         };
         if let Some((found, _)) = declared.get_key_value(name.name.as_str()) {
             let found: &'a str = found;
-            if root == "var" {
-                self.used_variables.insert(found);
-            } else {
-                self.used_locals.insert(found);
-            }
+            self.used(root, found);
             self.depend(place, node(found), path.span_through(0));
-            return;
+            return resolution;
         }
         // Not found: only now list the candidates (per reference, that
         // would be quadratic in the number of declarations).
@@ -606,11 +705,7 @@ impl<'s, 'a> References<'s, 'a> {
         // The likely intended declaration is not reported unused on top.
         let closest = closest(&name.name, &candidates);
         if let Some(intended) = closest {
-            if root == "var" {
-                self.used_variables.insert(intended);
-            } else {
-                self.used_locals.insert(intended);
-            }
+            self.used(root, intended);
         }
         let help = did_you_mean(&name.name, candidates.iter().copied()).unwrap_or(declare);
         self.error(
@@ -621,15 +716,28 @@ impl<'s, 'a> References<'s, 'a> {
             )
             .with_label(format!("no {what} `{}`", name.name))
             .with_help(help),
-        );
+        )
     }
 
-    fn param(&mut self, path: &RefPath<'a>, component: &ComponentSymbols<'a>) {
-        let Some(name) = path.name_at(0) else {
-            self.error(incomplete(path, "param", "`param.<name>`"));
+    /// `var.<name>` (`root` "var") or `local.<name>` is used: not reported unused.
+    fn used(&mut self, root: &str, name: &'a str) {
+        if !self.report {
             return;
+        }
+        if root == "var" {
+            self.used_variables.insert(name);
+        } else {
+            self.used_locals.insert(name);
+        }
+    }
+
+    fn param(&mut self, path: &RefPath<'a>, component: &ComponentSymbols<'a>) -> Resolution {
+        let Some(name) = path.name_at(0) else {
+            return self.error(incomplete(path, "param", "`param.<name>`"));
         };
-        if !component.params.contains_key(name.name.as_str()) {
+        if component.params.contains_key(name.name.as_str()) {
+            Resolution::Param
+        } else {
             let help = did_you_mean(&name.name, component.params.keys().copied()).unwrap_or_else(|| {
                 format!("declare it with `param \"{}\" {{ type = ... }}` in the component", name.name)
             });
@@ -645,13 +753,19 @@ impl<'s, 'a> References<'s, 'a> {
                     "component declared here",
                 )
                 .with_help(help),
-            );
+            )
         }
     }
 
-    fn repetition_attribute(&mut self, path: &RefPath<'a>, root: &str, allowed: &[&str]) {
+    fn repetition_attribute(
+        &mut self,
+        path: &RefPath<'a>,
+        root: &str,
+        allowed: &[&str],
+        resolution: Resolution,
+    ) -> Resolution {
         match path.name_at(0) {
-            Some(name) if allowed.contains(&name.name.as_str()) => {}
+            Some(name) if allowed.contains(&name.name.as_str()) => resolution,
             Some(name) => {
                 let listed =
                     allowed.iter().map(|a| format!("`{root}.{a}`")).collect::<Vec<_>>().join(" and ");
@@ -666,15 +780,21 @@ impl<'s, 'a> References<'s, 'a> {
                         did_you_mean(&name.name, allowed.iter().copied())
                             .unwrap_or_else(|| format!("use {listed}")),
                     ),
-                );
+                )
             }
             None => self.error(incomplete(path, root, &format!("`{root}.{}`", allowed[0]))),
         }
     }
 
-    fn fixed_attributes(&mut self, path: &RefPath<'a>, root: &str, allowed: &[&str]) {
+    fn fixed_attributes(
+        &mut self,
+        path: &RefPath<'a>,
+        root: &str,
+        allowed: &[&str],
+        resolution: Resolution,
+    ) -> Resolution {
         match path.name_at(0) {
-            Some(name) if allowed.contains(&name.name.as_str()) => {}
+            Some(name) if allowed.contains(&name.name.as_str()) => resolution,
             Some(name) => {
                 let listed = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
                 self.error(
@@ -688,23 +808,24 @@ impl<'s, 'a> References<'s, 'a> {
                         did_you_mean(&name.name, allowed.iter().copied())
                             .unwrap_or_else(|| format!("use one of {listed}")),
                     ),
-                );
+                )
             }
             None if root == "self" => self.error(incomplete(path, root, "`self.name`")),
-            None => {}
+            None => resolution,
         }
     }
 
-    /// `instance` (`service.api`) is formatted only for an error.
+    /// `instance` (`service.api`) is formatted only for an error;
+    /// `resolution` when `component` has `output`.
     fn check_output(
         &mut self,
         component: &ComponentSymbols<'a>,
         instance: std::fmt::Arguments<'_>,
         output: &Ident,
-        path: &RefPath<'a>,
-    ) {
+        resolution: Resolution,
+    ) -> Resolution {
         if component.outputs.contains_key(output.name.as_str()) {
-            return;
+            return resolution;
         }
         let listed = component.outputs.keys().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ");
         let help = did_you_mean(&output.name, component.outputs.keys().copied()).unwrap_or_else(|| {
@@ -724,12 +845,16 @@ impl<'s, 'a> References<'s, 'a> {
             .with_label(format!("no output `{}`", output.name))
             .with_secondary(declared, format!("component `{}` declared here", component.name))
             .with_help(help),
-        );
-        let _ = path;
+        )
     }
 
     /// `<kind>.<name>...` (an instance) or `<type>.<name>...` (a resource).
-    fn kind_or_type(&mut self, path: &RefPath<'a>, place: Place<'s, 'a>, repetition: Repetition) {
+    fn kind_or_type(
+        &mut self,
+        path: &RefPath<'a>,
+        place: Place<'s, 'a>,
+        repetition: Repetition,
+    ) -> Resolution {
         let root = path.root.name.as_str();
         let symbols = self.symbols;
         // At the stack level there are no body names (and nothing to allocate).
@@ -741,8 +866,7 @@ impl<'s, 'a> References<'s, 'a> {
         // An instance of a component kind.
         if let Some(component) = symbols.components.get(root) {
             let Some(name) = path.name_at(0) else {
-                self.error(incomplete(path, root, &format!("`{root}.<name>`")));
-                return;
+                return self.error(incomplete(path, root, &format!("`{root}.<name>`")));
             };
             // Candidates for did-you-mean are listed only when the name is
             // not found: listing them for every reference is quadratic.
@@ -761,11 +885,17 @@ impl<'s, 'a> References<'s, 'a> {
                     body_names.instances.get(root).map(|n| n.iter().copied().collect()).unwrap_or_default()
                 }
             };
-            match found {
+            return match found {
                 Some(found) => {
                     self.depend(place, Node::Instance(component.name, found), path.span_through(0));
-                    if let Some(output) = path.name_at(1) {
-                        self.check_output(component, format_args!("{root}.{}", name.name), output, path);
+                    match path.name_at(1) {
+                        Some(output) => self.check_output(
+                            component,
+                            format_args!("{root}.{}", name.name),
+                            output,
+                            Resolution::Instance,
+                        ),
+                        None => Resolution::Instance,
                     }
                 }
                 None => {
@@ -779,10 +909,9 @@ impl<'s, 'a> References<'s, 'a> {
                         )
                         .with_label(format!("no `{root}.{}`", name.name))
                         .with_help(help),
-                    );
+                    )
                 }
-            }
-            return;
+            };
         }
 
         // A raw resource.
@@ -800,15 +929,14 @@ impl<'s, 'a> References<'s, 'a> {
                 }
             };
             let Some(name) = path.name_at(0) else {
-                self.error(incomplete(path, root, &format!("`{root}.<name>.<attribute>`")));
-                return;
+                return self.error(incomplete(path, root, &format!("`{root}.<name>.<attribute>`")));
             };
             let found: Option<&'a str> = if stack_level {
                 symbols.resources.get(root).and_then(|n| n.get_key_value(name.name.as_str()).map(|(k, _)| *k))
             } else {
                 body_names.resources.get(root).and_then(|n| n.get(name.name.as_str()).copied())
             };
-            match found {
+            return match found {
                 Some(found) => {
                     let type_name = symbols
                         .resources
@@ -818,6 +946,7 @@ impl<'s, 'a> References<'s, 'a> {
                     if let Some(type_name) = type_name {
                         self.depend(place, Node::Resource(type_name, found), path.span_through(0));
                     }
+                    Resolution::Resource
                 }
                 None => {
                     let help = did_you_mean(&name.name, names().iter().copied()).unwrap_or_else(|| {
@@ -831,10 +960,9 @@ impl<'s, 'a> References<'s, 'a> {
                         )
                         .with_label(format!("no `{root}.{}`", name.name))
                         .with_help(help),
-                    );
+                    )
                 }
-            }
-            return;
+            };
         }
 
         // Nothing by that name.
@@ -882,7 +1010,7 @@ impl<'s, 'a> References<'s, 'a> {
                 "references start with `var.`, `local.`, a component kind (`service.api`) or a resource type",
             ),
         };
-        self.error(diagnostic);
+        self.error(diagnostic)
     }
 }
 

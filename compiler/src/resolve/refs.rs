@@ -1,93 +1,14 @@
 //! The references of an expression as the HIR keeps them: owned, with their
-//! static steps (`random_password.value[0].result`), and what each root
-//! names where the expression is ([`Resolution`]). Lowering reads them once
-//! per expression with the one walk ([`super::walk`]); expansion and check
-//! read them from [`crate::hir::Stack::references`].
+//! static steps (`random_password.value[0].result`). Resolve's one walk
+//! over references (`References::expression` in `mod.rs`) reads each
+//! reference's steps here, with what its root names where the expression
+//! is ([`crate::hir::Resolution`]), as it reports; lowering keeps them by
+//! expression; expansion and check read them from
+//! [`crate::hir::Stack::references`].
 
-use super::walk::{walk, RefPath, Visitor, MAX_DEPTH};
-use super::{BodyNames, ComponentSymbols, Symbols};
+use super::walk::MAX_DEPTH;
 use crate::ast::{Expr, ExprKind, TemplatePart};
-use crate::hir::{Reference, Resolution, Step};
-
-/// Where an expression is, for what its references' roots may name (the
-/// same places as resolve's reference check).
-#[derive(Clone, Copy)]
-pub(super) struct Place<'p, 'a> {
-    /// The enclosing component, with the names declared in its body (the
-    /// `on` block's, or every `on` block's); `None` at the stack level.
-    pub component: Option<(&'p ComponentSymbols<'a>, &'p BodyNames<'a>)>,
-    /// `count.*` is visible (a resource with `count`, past `count` itself).
-    pub count: bool,
-    /// `each.*` is visible (a resource with `for_each`, past `for_each`).
-    pub each: bool,
-}
-
-#[cfg(test)]
-impl Place<'_, '_> {
-    pub(super) const STACK: Place<'static, 'static> = Place { component: None, count: false, each: false };
-}
-
-/// Every reference in `expr`, in source order, with its static steps and
-/// what its root names in `place`. Names bound by `for` expressions inside
-/// it are not references.
-pub(super) fn read(expr: &Expr, symbols: &Symbols<'_>, place: Place<'_, '_>) -> Vec<Reference> {
-    struct Collect<'c, 's, 'a> {
-        out: Vec<Reference>,
-        symbols: &'s Symbols<'a>,
-        place: Place<'c, 'a>,
-    }
-    impl<'e> Visitor<'e> for Collect<'_, '_, '_> {
-        fn reference(&mut self, path: RefPath<'e>) {
-            let resolution = resolution(&path, self.symbols, self.place);
-            if let Some((root, steps)) = traversal(path.expr) {
-                self.out.push(Reference { root, steps, span: path.expr.span, resolution });
-            }
-        }
-    }
-    let mut collect = Collect { out: Vec::new(), symbols, place };
-    walk(expr, &mut collect);
-    collect.out
-}
-
-/// What the root of `path` names in `place`, as resolve's reference check
-/// decides it (which reports every [`Resolution::Unresolved`] one).
-fn resolution(path: &RefPath<'_>, symbols: &Symbols<'_>, place: Place<'_, '_>) -> Resolution {
-    let root = path.root.name.as_str();
-    let name = path.name_at(0).map(|n| n.name.as_str());
-    let found = |yes: bool, resolution: Resolution| if yes { resolution } else { Resolution::Unresolved };
-    match (root, place.component) {
-        ("var" | "local", Some(_)) => Resolution::Unresolved,
-        ("var", None) => found(name.is_some_and(|n| symbols.variables.contains_key(n)), Resolution::Variable),
-        ("local", None) => found(name.is_some_and(|n| symbols.locals.contains_key(n)), Resolution::Local),
-        ("param", Some((component, _))) => {
-            found(name.is_some_and(|n| component.params.contains_key(n)), Resolution::Param)
-        }
-        ("param", None) => Resolution::Unresolved,
-        ("count", _) if place.count => Resolution::Count,
-        ("each", _) if place.each => Resolution::Each,
-        ("self", Some(_)) => Resolution::SelfRef,
-        ("target", Some(_)) => Resolution::Target,
-        ("network", Some(_)) => Resolution::Network,
-        (_, component) => {
-            let Some(name) = name else { return Resolution::Unresolved };
-            if symbols.components.contains_key(root) {
-                let declared = match component {
-                    None => {
-                        symbols.instances.get(root).is_some_and(|n| n.contains_key(name))
-                            || (root == "network" && name == "main")
-                    }
-                    Some((_, names)) => names.instances.get(root).is_some_and(|n| n.contains(name)),
-                };
-                return found(declared, Resolution::Instance);
-            }
-            let declared = match component {
-                None => symbols.resources.get(root).is_some_and(|n| n.contains_key(name)),
-                Some((_, names)) => names.resources.get(root).is_some_and(|n| n.contains(name)),
-            };
-            found(declared, Resolution::Resource)
-        }
-    }
-}
+use crate::hir::Step;
 
 /// `each.key`, `each.value` or `count.index` as an index.
 fn repetition_index(expr: &Expr) -> Option<Step> {
@@ -117,7 +38,7 @@ fn literal_key(expr: &Expr) -> Option<String> {
 
 /// `root.a["k"][0].b` as a root and its static steps, which stop at the
 /// first dynamic index.
-fn traversal(expr: &Expr) -> Option<(String, Vec<Step>)> {
+pub(super) fn traversal(expr: &Expr) -> Option<(String, Vec<Step>)> {
     let mut steps = Vec::new();
     let mut current = expr;
     let mut depth = 0;
@@ -156,8 +77,9 @@ mod tests {
     use crate::ast::{ForExpr, Ident};
     use crate::source::{FileId, Span};
 
-    fn references(expr: &Expr) -> Vec<Reference> {
-        read(expr, &Symbols::default(), Place::STACK)
+    /// Every reference's root and static steps, in source order.
+    fn references(expr: &Expr) -> Vec<(String, Vec<Step>)> {
+        crate::resolve::walk::references(expr).iter().filter_map(|path| traversal(path.expr)).collect()
     }
 
     fn span() -> Span {
@@ -186,9 +108,9 @@ mod tests {
     fn paths(expr: &Expr) -> Vec<String> {
         references(expr)
             .into_iter()
-            .map(|r| {
-                let mut text = r.root;
-                for step in r.steps {
+            .map(|(root, steps)| {
+                let mut text = root;
+                for step in steps {
                     match step {
                         Step::Attr(a) => text.push_str(&format!(".{a}")),
                         Step::Key(k) => text.push_str(&format!("[{k}]")),
