@@ -347,3 +347,143 @@ service "api" {
         ]
     );
 }
+
+/// A reference resolve reports is recorded as naming nothing, and one it
+/// records as naming nothing it reported: the walk that reports is the one
+/// that records. Every reference of every lowered expression (good and bad
+/// ones, in each kind of place: the stack's locals, outputs, resources
+/// with and without a repetition, instances; a component's params,
+/// outputs and `on` blocks) is Unresolved exactly when a reference problem
+/// (E0201, E0206, E0208, E0209) points inside it.
+#[test]
+fn a_reference_is_unresolved_exactly_when_resolve_reports_it() {
+    use crate::hir::{ExprDecl, Resolution};
+    let text = r#"
+variable "n" {
+  default = 2
+}
+locals {
+  ok      = var.n
+  typo    = var.m
+  alone   = var
+  scope   = param.x
+  outside = count.index
+  other   = local.ok
+  nothing = nowhere.x
+}
+resource "stackc_data" "a" {
+  count = local.ok
+  input = "${count.index}-${count.key}-${each.key}-${stackc_data.b.id}-${stackc_data.c.id}"
+}
+resource "stackc_data" "b" {
+  for_each = toset(["x"])
+  input    = "${each.key}-${each.nope}-${each}-${stackc_data}"
+}
+database "main" {}
+service "api" {
+  image = "x"
+  env = {
+    A = database.main.uri
+    B = database.main.nope
+    C = database.other.uri
+    D = service
+    E = local.typo
+  }
+}
+component "pair" {
+  param "name" {
+    default = self.name
+  }
+  param "other" {
+    default = param.nope
+  }
+  output "id" {
+    value = stackc_data.one.id
+  }
+  output "bad" {
+    value = "${var.n}-${stackc_data.two.id}-${self.nam}-${self}-${target.region}-${target.nope}-${target}"
+  }
+  on "aws" {
+    resource "stackc_data" "one" {
+      for_each = toset([param.name, network.nope, network.vpc_id, each.key])
+      input    = "${each.value}-${count.index}-${local.ok}-${service.x.uri}-${stackc_data.one.id}"
+    }
+    service "inner" {
+      image = stackc_data.one.id
+      port  = service.inner.nope
+    }
+  }
+}
+pair "p" {
+  name = service.api.url
+}
+output "o" {
+  value = "${pair.p.id}-${pair.q.id}-${pair.p.nope}-${self.name}-${network.main.vpc_id}"
+}
+"#;
+    let (stack, diagnostics) = lowered(text);
+    let problems: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| matches!(d.code.as_str(), "E0201" | "E0206" | "E0208" | "E0209"))
+        .map(|d| d.primary.span)
+        .collect();
+    let mut expressions: Vec<&ExprDecl> = Vec::new();
+    expressions.extend(stack.locals.iter().map(|(_, _, value)| value));
+    expressions.extend(stack.outputs.iter().filter_map(|o| o.value.as_ref()));
+    let mut bodies = vec![&stack.body];
+    let pair = &stack.components["pair"];
+    expressions.extend(pair.params.values().filter_map(|p| p.default.as_ref()));
+    expressions.extend(pair.outputs.iter().filter_map(|o| o.value.as_ref()));
+    bodies.push(&pair.on["aws"].1);
+    for body in bodies {
+        for resource in &body.resources {
+            expressions.extend([&resource.count, &resource.for_each].into_iter().flatten());
+            expressions.extend(resource.attributes.iter().map(|a| &a.value));
+        }
+        for instance in &body.instances {
+            expressions.extend(instance.attributes.iter().map(|a| &a.value));
+        }
+    }
+    let references: Vec<_> = expressions.iter().flat_map(|e| stack.references(e)).collect();
+    let within = |span: crate::source::Span, inside: crate::source::Span| {
+        span.file == inside.file && inside.start <= span.start && span.end <= inside.end
+    };
+    // Each problem is about the innermost reference around it.
+    let mut reported = vec![false; references.len()];
+    for problem in &problems {
+        let innermost = (0..references.len())
+            .filter(|&i| within(*problem, references[i].span))
+            .min_by_key(|&i| references[i].span.end - references[i].span.start);
+        let Some(i) = innermost else { panic!("{problem:?} is about no lowered reference") };
+        reported[i] = true;
+    }
+    let (mut unresolved, mut resolved) = (0, 0);
+    for (reference, reported) in references.iter().zip(reported) {
+        let is_unresolved = reference.resolution == Resolution::Unresolved;
+        assert_eq!(is_unresolved, reported, "{reference:?}, problems: {diagnostics:#?}");
+        if is_unresolved {
+            unresolved += 1;
+        } else {
+            resolved += 1;
+        }
+    }
+    // The stack has plenty of both.
+    assert!(unresolved >= 20 && resolved >= 15, "{unresolved} unresolved, {resolved} resolved");
+}
+
+/// An expression the reporting walk skips (an instance of an unknown kind,
+/// reported as such) is lowered with its references resolved by the same
+/// rules, silently: nothing more is reported, and what it names is not
+/// counted as used.
+#[test]
+fn references_the_reporting_walk_skips_are_resolved_silently() {
+    use crate::hir::Resolution;
+    let text = "variable \"x\" {\n  default = 1\n}\nservce \"web\" {\n  image = \"${var.x}-${var.y}\"\n}\n";
+    let (stack, diagnostics) = lowered(text);
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["E0104", "W0001"], "{diagnostics:#?}");
+    let web = &stack.body.instances[0];
+    let resolutions: Vec<_> =
+        stack.references(&web.attributes[0].value).iter().map(|r| r.resolution).collect();
+    assert_eq!(resolutions, [Resolution::Variable, Resolution::Unresolved]);
+}
