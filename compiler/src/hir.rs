@@ -96,7 +96,8 @@ pub enum Resolution {
 }
 
 /// `root.step.step...` as far as the steps are static: one reference an
-/// expression makes, read once, when resolve lowers the expression.
+/// expression makes, read once, by the resolve walk that reports what
+/// references name, and kept when resolve lowers the expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub root: String,

@@ -53,11 +53,11 @@ fn declared_type(block: &Block, kinds: &[&str], diagnostics: &mut Vec<Diagnostic
 /// built from (the stdlib's components are reached through `symbols`),
 /// `param_types` what [`param_types`] read, `walked` the walk over the
 /// references that reported them (each expression's are taken from it).
-pub(super) fn lower<'r, 's, 'a>(
+pub(super) fn lower<'s, 'a>(
     user: &[&'a File],
     symbols: &'s Symbols<'a>,
     param_types: &ParamTypes<'_>,
-    walked: &'r mut References<'s, 'a>,
+    walked: &mut References<'s, 'a>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Stack {
     let kinds: Vec<&str> = symbols.components.keys().copied().collect();

@@ -12,6 +12,13 @@
 //! check stage's business ([`crate::check`]); it reuses the symbols and the
 //! HIR built here.
 //!
+//! What a reference names is decided once, by one set of rules
+//! (`References::reference`): the walk over every expression that reports
+//! unknown names also records each expression's references
+//! ([`crate::hir::Reference`], with a [`crate::hir::Resolution`] that is
+//! `Unresolved` exactly when it reported), by the expression's span, and
+//! lowering takes them from it for the expressions it lowers.
+//!
 //! Invariant: every walk is bounded (see [`walk::MAX_DEPTH`]) and nothing
 //! here panics on any tree.
 
@@ -610,27 +617,11 @@ impl<'s, 'a> References<'s, 'a> {
             }
             "var" => {
                 let symbols = self.symbols;
-                self.named(
-                    path,
-                    place,
-                    "var",
-                    "variable",
-                    &symbols.variables,
-                    Node::Variable,
-                    Resolution::Variable,
-                )
+                self.named(path, place, "var", "variable", &symbols.variables, Node::Variable)
             }
             "local" => {
                 let symbols = self.symbols;
-                self.named(
-                    path,
-                    place,
-                    "local",
-                    "local value",
-                    &symbols.locals,
-                    Node::Local,
-                    Resolution::Local,
-                )
+                self.named(path, place, "local", "local value", &symbols.locals, Node::Local)
             }
             "param" => match place {
                 Place::Component { component, .. } => self.param(path, component),
@@ -673,8 +664,7 @@ impl<'s, 'a> References<'s, 'a> {
         }
     }
 
-    /// `var.x` / `local.x`, among the `declared` ones: `resolution` when found.
-    #[allow(clippy::too_many_arguments)]
+    /// `var.x` / `local.x`, among the `declared` ones.
     fn named<V>(
         &mut self,
         path: &RefPath<'a>,
@@ -683,7 +673,6 @@ impl<'s, 'a> References<'s, 'a> {
         what: &str,
         declared: &FastMap<&'a str, V>,
         node: impl Fn(&'a str) -> Node<'a>,
-        resolution: Resolution,
     ) -> Resolution {
         let Some(name) = path.name_at(0) else {
             return self.error(incomplete(path, root, &format!("`{root}.<name>`")));
@@ -692,7 +681,7 @@ impl<'s, 'a> References<'s, 'a> {
             let found: &'a str = found;
             self.used(root, found);
             self.depend(place, node(found), path.span_through(0));
-            return resolution;
+            return if root == "var" { Resolution::Variable } else { Resolution::Local };
         }
         // Not found: only now list the candidates (per reference, that
         // would be quadratic in the number of declarations).

@@ -2,9 +2,9 @@
 //! step, so a diagnostic can point at the exact part of `service.api.uri`
 //! that is wrong. Names bound by `for` expressions (and template `for`
 //! directives) are not references. The one walk over references: resolve
-//! and check visit with it, and resolve's lowering reads each reference's
-//! static steps from the traversal it gives ([`RefPath::expr`]) into the
-//! HIR (`refs.rs`), where expansion reads them.
+//! and check visit with it, and resolve's reference check reads each
+//! reference's static steps from the traversal it gives ([`RefPath::expr`])
+//! into the HIR (`refs.rs`), where expansion reads them.
 
 use crate::ast::{Expr, ExprKind, Ident, SplatStep, TemplatePart};
 
