@@ -291,15 +291,15 @@ pub(super) struct References<'s, 'a> {
 /// The resources and instances declared in a body (an `on` block's, or
 /// every `on` block's of a component for its component-level outputs).
 #[derive(Default)]
-pub(super) struct BodyNames<'a> {
-    pub(super) resources: FastMap<&'a str, FastSet<&'a str>>,
-    pub(super) instances: FastMap<&'a str, FastSet<&'a str>>,
+struct BodyNames<'a> {
+    resources: FastMap<&'a str, FastSet<&'a str>>,
+    instances: FastMap<&'a str, FastSet<&'a str>>,
 }
 
 impl<'a> BodyNames<'a> {
     /// The names declared in `on` (a component's `on` block), or in every
     /// `on` block of `component` when `None`.
-    pub(super) fn of(component: &ComponentSymbols<'a>, on: Option<&'a Block>, symbols: &Symbols<'a>) -> Self {
+    fn of(component: &ComponentSymbols<'a>, on: Option<&'a Block>, symbols: &Symbols<'a>) -> Self {
         let mut names = BodyNames::default();
         match on {
             Some(on) => names.add_body(&on.body, symbols),
