@@ -21,7 +21,7 @@
 //! files; the caller may set the stack's [`Stack::name`].
 
 use crate::ast::{Expr, File, Ident};
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Origin, Span};
 use crate::types::Type;
 use crate::value::Value;
 use indexmap::IndexMap;
@@ -117,6 +117,29 @@ pub struct TargetDecl {
     pub attributes: Vec<AttributeDecl>,
 }
 
+/// `validation { condition = ..., message = ... }` in a variable or param.
+#[derive(Clone, Debug)]
+pub struct ValidationDecl {
+    pub span: Span,
+    pub condition: Option<ExprDecl>,
+    pub message: Option<ExprDecl>,
+}
+
+/// `variable "<name>" { ... }`: the stack's declaration of the name (its
+/// first, well-formed one).
+#[derive(Clone, Debug)]
+pub struct VariableDecl {
+    pub name: String,
+    pub span: Span,
+    /// The label, where problems of its value are reported.
+    pub name_span: Span,
+    /// The `type` attribute's expression, when it declares one (its type
+    /// is in [`Stack::variable_types`]).
+    pub type_span: Option<Span>,
+    pub default: Option<ExprDecl>,
+    pub validations: Vec<ValidationDecl>,
+}
+
 /// `param "<name>" { ... }` in a component.
 #[derive(Clone, Debug)]
 pub struct ParamDecl {
@@ -128,6 +151,9 @@ pub struct ParamDecl {
     /// The declared type; `Any` when not declared. Shared: check reads a
     /// param's type once per instance that sets it.
     pub ty: Arc<Type>,
+    /// The `type` attribute's expression, when it declares one.
+    pub type_span: Option<Span>,
+    pub validations: Vec<ValidationDecl>,
 }
 
 /// `output "<name>" { ... }`.
@@ -135,8 +161,13 @@ pub struct ParamDecl {
 pub struct OutputDecl {
     pub name: String,
     pub span: Span,
+    /// The label.
+    pub name_span: Span,
     pub value: Option<ExprDecl>,
+    /// `sensitive = true`.
     pub sensitive: bool,
+    /// `type = sensitive(...)`.
+    pub sensitive_type: bool,
 }
 
 /// `name = value` in a resource, instance, target or nested block.
@@ -176,6 +207,10 @@ pub struct ResourceDecl {
     pub blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
+    /// At the stack's level, whether this is the declaration resolve keeps
+    /// for `<type>.<name>` (false for a duplicate or a block with labels
+    /// resolve reported: check skips those). Always true in a component.
+    pub declared: bool,
 }
 
 /// `<kind> "<name>" { ... }`: an instance of a component.
@@ -185,6 +220,8 @@ pub struct InstanceDecl {
     pub kind_span: Span,
     pub name: String,
     pub span: Span,
+    /// The label.
+    pub name_span: Span,
     /// `service "api"`: the kind and label, where problems of the whole
     /// instance are reported (the block itself may be long).
     pub header: Span,
@@ -193,6 +230,11 @@ pub struct InstanceDecl {
     pub blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
+    /// At the stack's level, whether this is the declaration resolve keeps
+    /// for `<kind>.<name>` (false for a duplicate, a block with labels
+    /// resolve reported, or one of no known kind: check skips those).
+    /// Always true in a component.
+    pub declared: bool,
 }
 
 /// The items of a stack's top level or of a component's `on` block.
@@ -212,6 +254,8 @@ pub struct ComponentDecl {
     pub span: Span,
     /// `component "service"`: the keyword and label.
     pub header: Span,
+    /// The stdlib's or the user's.
+    pub origin: Origin,
     pub params: IndexMap<String, ParamDecl>,
     /// The component-level outputs.
     pub outputs: Vec<OutputDecl>,
@@ -247,12 +291,23 @@ pub struct Stack {
     /// check). A variable with neither default nor given value is absent
     /// (and `check` reported it).
     pub variables: IndexMap<String, Value>,
+    /// The declared variables, in declaration order (a duplicate keeps
+    /// its first declaration).
+    pub variable_decls: IndexMap<String, VariableDecl>,
+    /// Every local value written in a top-level `locals` block.
     pub locals: Vec<(String, Span, ExprDecl)>,
+    /// The locals resolve declares (the first of a name, in a well-formed
+    /// `locals` block): their index in `locals`, by name, in order.
+    pub declared_locals: IndexMap<String, usize>,
     /// The stdlib's components, replaced by the user's of the same name.
     pub components: IndexMap<String, ComponentDecl>,
     /// Top-level items; those inside `on "<target>"` carry their target.
     pub body: BodyDecl,
+    /// The stack's outputs, every one written.
     pub outputs: Vec<OutputDecl>,
+    /// The outputs resolve declares (the first of a name, well-formed):
+    /// their index in `outputs`, in order.
+    pub declared_outputs: Vec<usize>,
     /// The declared types of the stack's outputs that declare one.
     pub output_types: IndexMap<String, Type>,
     /// How many expressions were numbered ([`ExprDecl::id`]).

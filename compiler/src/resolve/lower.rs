@@ -10,13 +10,13 @@
 
 use super::refs::{self, Place};
 use super::types::read_type;
-use super::{block_is_sensitive, BodyNames, ComponentSymbols, Symbols, RESERVED_KINDS};
+use super::{block_is_sensitive, name_span, BodyNames, ComponentSymbols, Symbols, RESERVED_KINDS};
 use crate::ast::{Attribute, Block, Body, Expr, File};
 use crate::diagnostic::Diagnostic;
 use crate::hash::FastMap;
 use crate::hir::{
     AttributeDecl, BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ParamDecl,
-    Reference, ResourceDecl, Stack, TargetDecl,
+    Reference, ResourceDecl, Stack, TargetDecl, ValidationDecl, VariableDecl,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -109,16 +109,30 @@ pub(super) fn lower<'s, 'a>(
                 "locals" => {
                     for attribute in &block.body.attributes {
                         let value = lowering.expr(&attribute.value);
-                        stack.locals.push((attribute.name.name.clone(), attribute.span, value));
+                        let name = attribute.name.name.as_str();
+                        if symbols.locals.get(name).is_some_and(|a| std::ptr::eq(*a, attribute)) {
+                            stack.declared_locals.insert(name.to_string(), stack.locals.len());
+                        }
+                        stack.locals.push((name.to_string(), attribute.span, value));
                     }
                 }
-                "output" => stack.outputs.extend(lowering.output(block)),
+                "output" => {
+                    let Some(output) = lowering.output(block) else { continue };
+                    if symbols.outputs.get(output.name.as_str()).is_some_and(|b| std::ptr::eq(*b, block)) {
+                        stack.declared_outputs.push(stack.outputs.len());
+                    }
+                    stack.outputs.push(output);
+                }
                 _ => {}
             }
         }
         let mut body = std::mem::take(&mut stack.body);
         lowering.body(&file.body, None, &mut body, false);
         stack.body = body;
+    }
+    for (name, block) in &symbols.variables {
+        let decl = lowering.variable(name, block);
+        stack.variable_decls.insert(name.to_string(), decl);
     }
     // `backend "s3" {}` says where the state is kept (the binary reads
     // it): not an instance, unless the stack defines a `backend` component.
@@ -217,9 +231,38 @@ impl<'s, 'a> Lowering<'s, 'a> {
         Some(OutputDecl {
             name: label(block, 0)?.to_string(),
             span: block.span,
+            name_span: name_span(block),
             value: self.attribute_expr(&block.body, "value"),
             sensitive: is_true(&block.body, "sensitive"),
+            sensitive_type: matches!(
+                block.body.attribute("type").map(|a| &a.value.kind),
+                Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
+            ),
         })
+    }
+
+    /// The `validation` blocks of a variable or param.
+    fn validations(&mut self, block: &Block) -> Vec<ValidationDecl> {
+        block
+            .body
+            .blocks_of("validation")
+            .map(|validation| ValidationDecl {
+                span: validation.span,
+                condition: self.attribute_expr(&validation.body, "condition"),
+                message: self.attribute_expr(&validation.body, "message"),
+            })
+            .collect()
+    }
+
+    fn variable(&mut self, name: &str, block: &Block) -> VariableDecl {
+        VariableDecl {
+            name: name.to_string(),
+            span: block.span,
+            name_span: name_span(block),
+            type_span: block.body.attribute("type").map(|a| a.value.span),
+            default: self.attribute_expr(&block.body, "default"),
+            validations: self.validations(block),
+        }
     }
 
     fn resource(&mut self, block: &Block, target: Option<&str>) -> Option<ResourceDecl> {
@@ -245,6 +288,13 @@ impl<'s, 'a> Lowering<'s, 'a> {
             .map(|b| self.block(b, 0))
             .collect();
         (self.count, self.each) = (false, false);
+        let declared = self.component.is_some()
+            || self
+                .symbols
+                .resources
+                .get(type_label.name.as_str())
+                .and_then(|by_name| by_name.get(name.as_str()))
+                .is_some_and(|b| std::ptr::eq(*b, block));
         Some(ResourceDecl {
             type_name: type_label.name.clone(),
             type_span: type_label.span,
@@ -256,16 +306,20 @@ impl<'s, 'a> Lowering<'s, 'a> {
             attributes,
             blocks,
             target: target.map(str::to_string),
+            declared,
         })
     }
 
     fn instance(&mut self, block: &Block, target: Option<&str>) -> Option<InstanceDecl> {
         let name = label(block, 0)?.to_string();
+        let declared = self.component.is_some()
+            || self.symbols.instance(&block.kind.name, &name).is_some_and(|i| std::ptr::eq(i.block, block));
         Some(InstanceDecl {
             kind: block.kind.name.clone(),
             kind_span: block.kind.span,
             name,
             span: block.span,
+            name_span: name_span(block),
             header: header(block),
             attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
             // `reconcile { ... }` is the instance's reconcile policy, not a param.
@@ -277,6 +331,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
                 .map(|b| self.block(b, 0))
                 .collect(),
             target: target.map(str::to_string),
+            declared,
         })
     }
 
@@ -313,6 +368,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
             name: symbols.name.to_string(),
             span: block.span,
             header: header(block),
+            origin: symbols.origin,
             params: IndexMap::new(),
             outputs: Vec::new(),
             output_types: IndexMap::new(),
@@ -343,6 +399,8 @@ impl<'s, 'a> Lowering<'s, 'a> {
                             default: default.map(|a| self.expr(&a.value)),
                             has_default: default.is_some(),
                             ty,
+                            type_span: inner.body.attribute("type").map(|a| a.value.span),
+                            validations: self.validations(inner),
                         },
                     );
                 }
