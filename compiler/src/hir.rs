@@ -190,6 +190,18 @@ pub struct BlockDecl {
     pub blocks: Vec<BlockDecl>,
 }
 
+impl BlockDecl {
+    /// The first attribute named `name`.
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDecl> {
+        self.attributes.iter().find(|a| a.name.name == name)
+    }
+
+    /// The first block of kind `name`.
+    pub fn block(&self, name: &str) -> Option<&BlockDecl> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+}
+
 /// `resource "<type>" "<name>" { ... }`.
 #[derive(Clone, Debug)]
 pub struct ResourceDecl {
