@@ -3,7 +3,10 @@
 //! instances against their component's params, validations, domain types,
 //! reference types and the flow of sensitive values.
 //!
-//! It runs after [`crate::resolve`] on the same trees and evaluates what can
+//! It runs after [`crate::resolve`], over the HIR resolve lowered
+//! ([`hir::Stack`]): its declarations, and each expression's references as
+//! lowering recorded them ([`hir::Stack::references`]), so it walks no
+//! expression to find what the expression names. It evaluates what can
 //! be known before apply with the expression evaluator ([`crate::eval`]);
 //! values known only after apply (instance outputs, resource attributes)
 //! are unknown, and are checked by their static type instead: each

@@ -10,6 +10,11 @@
 //! without the object, and builds the object only if something reads the
 //! kind whole (nothing valid does: resolve reports `service` alone).
 //! Checking thus does not copy a kind's outputs once per instance.
+//!
+//! What an expression names is read from its references in the HIR
+//! ([`crate::hir::Stack::references`]): a reference's member is its first
+//! static step, the attribute read of a member its second (when they are
+//! names, not indexes).
 
 use super::SENSITIVE_RESOURCE_ATTRIBUTES;
 use crate::eval::Roots;
