@@ -217,6 +217,11 @@ pub struct ResourceDecl {
     pub attributes: Vec<AttributeDecl>,
     /// Nested blocks, written for object- or list-typed attributes.
     pub blocks: Vec<BlockDecl>,
+    /// What else is written with a meta-argument's name: `lifecycle`
+    /// (attribute or block) and a repeated `count`, `for_each` or
+    /// `depends_on`. Expansion reads none of it; check infers its types.
+    pub meta_attributes: Vec<AttributeDecl>,
+    pub meta_blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
     /// At the stack's level, whether this is the declaration resolve keeps
@@ -240,6 +245,9 @@ pub struct InstanceDecl {
     pub attributes: Vec<AttributeDecl>,
     /// Blocks written for object-typed params (`health { ... }`).
     pub blocks: Vec<BlockDecl>,
+    /// `reconcile { ... }`, the instance's reconcile policy (expansion
+    /// reads it from the syntax tree; check infers its types).
+    pub policy_blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
     /// At the stack's level, whether this is the declaration resolve keeps
@@ -257,6 +265,11 @@ pub struct BodyDecl {
     pub resources: Vec<ResourceDecl>,
     pub instances: Vec<InstanceDecl>,
     pub outputs: Vec<OutputDecl>,
+    /// In a component's `on` block, the blocks that are none of those (a
+    /// resource or instance with the wrong labels, a block of a kind that
+    /// does not belong there: resolve reported them); check infers their
+    /// expressions' types.
+    pub other_blocks: Vec<BlockDecl>,
 }
 
 /// `component "<name>" { ... }`.
@@ -271,6 +284,10 @@ pub struct ComponentDecl {
     pub params: IndexMap<String, ParamDecl>,
     /// The component-level outputs.
     pub outputs: Vec<OutputDecl>,
+    /// Outputs without a label (resolve reported them), the component's
+    /// then its `on` blocks': named ``, their label span the keyword's.
+    /// Check evaluates their values; expansion ignores them.
+    pub unnamed_outputs: Vec<OutputDecl>,
     /// The declared type of every output (component-level ones, then those
     /// only given inside `on` blocks; `Any` when not declared): the type of
     /// a reference to an instance of the component.

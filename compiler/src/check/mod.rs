@@ -709,7 +709,8 @@ impl<'r, 'a> Checker<'r, 'a> {
             params.insert(name, value);
             set.insert(name, attribute.value.span);
         }
-        for inner in &instance.blocks {
+        // `reconcile` blocks too: a param may have that name.
+        for inner in instance.blocks.iter().chain(&instance.policy_blocks) {
             let name = inner.name.as_str();
             let Some(ty) = self.param_types.get(&(kind, name)).cloned() else { continue };
             if params.contains_key(name) || !matches!(ty.base(), Type::Object(_) | Type::Any) {
@@ -1134,7 +1135,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                 )),
             );
             let types = self.component_types(component);
-            for output in component_outputs(component) {
+            for output in component_outputs(component).chain(&component.unnamed_outputs) {
                 let Some(value) = &output.value else { continue };
                 let value = self.evaluate_in(value, &roots, &types);
                 let declared = component_outputs(component)
@@ -1149,12 +1150,18 @@ impl<'r, 'a> Checker<'r, 'a> {
                 // expansion; their types are checked here, before.
                 for resource in &body.resources {
                     let meta = [&resource.count, &resource.for_each, &resource.depends_on];
-                    let attributes = resource.attributes.iter().map(|a| &a.value);
+                    let attributes =
+                        resource.attributes.iter().chain(&resource.meta_attributes).map(|a| &a.value);
                     self.infer_body(meta.into_iter().flatten().chain(attributes), &resource.blocks, &types);
+                    self.infer_blocks(&resource.meta_blocks, &types, 1);
+                }
+                for block in &body.other_blocks {
+                    self.infer_body(block.attributes.iter().map(|a| &a.value), &block.blocks, &types);
                 }
                 for instance in &body.instances {
                     let attributes = instance.attributes.iter().map(|a| &a.value);
                     self.infer_body(attributes, &instance.blocks, &types);
+                    self.infer_blocks(&instance.policy_blocks, &types, 1);
                     let Some(nested) = stack.components.get(&instance.kind) else { continue };
                     for attribute in &instance.attributes {
                         let Some(ty) = self
@@ -1283,7 +1290,8 @@ impl<'r, 'a> Checker<'r, 'a> {
         types.insert("each".into(), Root::Whole(each_type()));
         for resource in stack.body.resources.iter().filter(|r| r.declared) {
             let meta = [&resource.count, &resource.for_each, &resource.depends_on];
-            for value in meta.into_iter().flatten().chain(resource.attributes.iter().map(|a| &a.value)) {
+            let attributes = resource.attributes.iter().chain(&resource.meta_attributes).map(|a| &a.value);
+            for value in meta.into_iter().flatten().chain(attributes) {
                 self.evaluate_in(value, &roots, &types);
             }
         }

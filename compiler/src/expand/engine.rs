@@ -965,6 +965,7 @@ impl<'s> Engine<'s> {
             header: component.header,
             attributes: Vec::new(),
             blocks: Vec::new(),
+            policy_blocks: Vec::new(),
             target: None,
             declared: true,
         };

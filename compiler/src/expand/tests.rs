@@ -481,12 +481,16 @@ fn lowering_numbers_each_expression_and_body_once() {
             out.extend([&r.count, &r.for_each, &r.depends_on].into_iter().flatten());
             attributes(&r.attributes, out);
             blocks(&r.blocks, out);
+            attributes(&r.meta_attributes, out);
+            blocks(&r.meta_blocks, out);
         }
         for i in &body.instances {
             attributes(&i.attributes, out);
             blocks(&i.blocks, out);
+            blocks(&i.policy_blocks, out);
         }
         outputs(&body.outputs, out);
+        blocks(&body.other_blocks, out);
     }
     let stdlib: Vec<crate::ast::File> = crate::stdlib::files()
         .iter()
@@ -513,6 +517,7 @@ fn lowering_numbers_each_expression_and_body_once() {
             validations(&param.validations, &mut exprs);
         }
         outputs(&component.outputs, &mut exprs);
+        outputs(&component.unnamed_outputs, &mut exprs);
         for (_, on) in component.on.values() {
             bodies.push(on.id);
             body(on, &mut exprs);

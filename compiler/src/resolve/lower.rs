@@ -228,8 +228,14 @@ impl<'s, 'a> Lowering<'s, 'a> {
     }
 
     fn output(&mut self, block: &Block) -> Option<OutputDecl> {
-        Some(OutputDecl {
-            name: label(block, 0)?.to_string(),
+        label(block, 0)?;
+        Some(self.any_output(block))
+    }
+
+    /// An output, named `` when it has no label.
+    fn any_output(&mut self, block: &Block) -> OutputDecl {
+        OutputDecl {
+            name: label(block, 0).unwrap_or_default().to_string(),
             span: block.span,
             name_span: name_span(block),
             value: self.attribute_expr(&block.body, "value"),
@@ -238,7 +244,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
                 block.body.attribute("type").map(|a| &a.value.kind),
                 Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
             ),
-        })
+        }
     }
 
     /// The `validation` blocks of a variable or param.
@@ -287,6 +293,25 @@ impl<'s, 'a> Lowering<'s, 'a> {
             .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
             .map(|b| self.block(b, 0))
             .collect();
+        let meta_attributes = block
+            .body
+            .attributes
+            .iter()
+            .filter(|a| {
+                let name = a.name.name.as_str();
+                RESOURCE_META.contains(&name)
+                    && (name == "lifecycle"
+                        || !block.body.attribute(name).is_some_and(|first| std::ptr::eq(first, *a)))
+            })
+            .map(|a| self.attribute(a))
+            .collect();
+        let meta_blocks = block
+            .body
+            .blocks
+            .iter()
+            .filter(|b| RESOURCE_META.contains(&b.kind.name.as_str()))
+            .map(|b| self.block(b, 0))
+            .collect();
         (self.count, self.each) = (false, false);
         let declared = self.component.is_some()
             || self
@@ -305,6 +330,8 @@ impl<'s, 'a> Lowering<'s, 'a> {
             depends_on,
             attributes,
             blocks,
+            meta_attributes,
+            meta_blocks,
             target: target.map(str::to_string),
             declared,
         })
@@ -330,6 +357,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
                 .filter(|b| b.kind.name != crate::policy::BLOCK)
                 .map(|b| self.block(b, 0))
                 .collect(),
+            policy_blocks: block.body.blocks_of(crate::policy::BLOCK).map(|b| self.block(b, 0)).collect(),
             target: target.map(str::to_string),
             declared,
         })
@@ -340,16 +368,26 @@ impl<'s, 'a> Lowering<'s, 'a> {
     /// carry the target.
     fn body(&mut self, body: &Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
         for block in &body.blocks {
-            match block.kind.name.as_str() {
-                "resource" => into.resources.extend(self.resource(block, target)),
-                "output" if component_level => into.outputs.extend(self.output(block)),
+            let lowered = match block.kind.name.as_str() {
+                "resource" => self.resource(block, target).map(|r| into.resources.push(r)),
+                // Unnamed outputs are kept by the component.
+                "output" => {
+                    if component_level {
+                        into.outputs.extend(self.output(block));
+                    }
+                    Some(())
+                }
                 "on" if target.is_none() && !component_level => {
                     if let Some(name) = label(block, 0) {
                         self.body(&block.body, Some(name), into, component_level);
                     }
+                    Some(())
                 }
-                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => {}
-                _ => into.instances.extend(self.instance(block, target)),
+                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => None,
+                _ => self.instance(block, target).map(|i| into.instances.push(i)),
+            };
+            if lowered.is_none() && component_level {
+                into.other_blocks.push(self.block(block, 0));
             }
         }
     }
@@ -371,6 +409,7 @@ impl<'s, 'a> Lowering<'s, 'a> {
             origin: symbols.origin,
             params: IndexMap::new(),
             outputs: Vec::new(),
+            unnamed_outputs: Vec::new(),
             output_types: IndexMap::new(),
             on: IndexMap::new(),
         };
@@ -404,7 +443,11 @@ impl<'s, 'a> Lowering<'s, 'a> {
                         },
                     );
                 }
-                "output" => decl.outputs.extend(self.output(inner)),
+                "output" if label(inner, 0).is_some() => decl.outputs.extend(self.output(inner)),
+                "output" => {
+                    let output = self.any_output(inner);
+                    decl.unnamed_outputs.push(output);
+                }
                 "on" => {
                     let Some(target) = label(inner, 0) else { continue };
                     if decl.on.contains_key(target) {
@@ -414,6 +457,10 @@ impl<'s, 'a> Lowering<'s, 'a> {
                     let on_names = BodyNames::of(symbols, Some(inner), self.symbols);
                     let all_names = self.component.replace((symbols, on_names)).map(|(_, names)| names);
                     self.body(&inner.body, Some(target), &mut body, true);
+                    for output in inner.body.blocks_of("output").filter(|o| label(o, 0).is_none()) {
+                        let output = self.any_output(output);
+                        decl.unnamed_outputs.push(output);
+                    }
                     self.component = all_names.map(|names| (symbols, names));
                     decl.on.insert(target.to_string(), (inner.span, body));
                 }
