@@ -521,14 +521,33 @@ impl<'r, 'a> Checker<'r, 'a> {
                 Root::Whole(_) => {}
             }
         }
-        let mut resources: FastMap<&str, IndexMap<String, Value>> = FastMap::default();
-        for resource in stack.body.resources.iter().filter(|r| r.declared) {
-            resources
-                .entry(resource.type_name.as_str())
-                .or_default()
-                .insert(resource.name.clone(), Value::Unknown);
+        // Each resource type is an object of its resources, in declaration
+        // order. Stacks declare runs of one type: a resource's type is looked
+        // up only when it is not the one before's; each object is sized once.
+        let declared: Vec<&hir::ResourceDecl> = stack.body.resources.iter().filter(|r| r.declared).collect();
+        let mut types: Vec<(&str, usize)> = Vec::new();
+        let mut by_type: FastMap<&str, usize> = FastMap::default();
+        let mut at = Vec::with_capacity(declared.len());
+        let mut previous: Option<(&str, usize)> = None;
+        for resource in &declared {
+            let type_name = resource.type_name.as_str();
+            let index = match previous {
+                Some((last, index)) if last == type_name => index,
+                _ => *by_type.entry(type_name).or_insert_with(|| {
+                    types.push((type_name, 0));
+                    types.len() - 1
+                }),
+            };
+            previous = Some((type_name, index));
+            types[index].1 += 1;
+            at.push(index);
         }
-        for (type_name, object) in resources {
+        let mut objects: Vec<IndexMap<String, Value>> =
+            types.iter().map(|(_, count)| IndexMap::with_capacity(*count)).collect();
+        for (resource, index) in declared.iter().zip(at) {
+            objects[index].insert(resource.name.clone(), Value::Unknown);
+        }
+        for ((type_name, _), object) in types.into_iter().zip(objects) {
             self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
         self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));

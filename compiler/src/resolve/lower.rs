@@ -68,6 +68,7 @@ pub(super) fn lower<'s, 'a>(
         component: None,
         count: false,
         each: false,
+        resource_type: None,
     };
     let mut stack = Stack::default();
     for (name, block) in &symbols.variables {
@@ -183,6 +184,8 @@ struct Lowering<'s, 'a> {
     /// `count.*` / `each.*` are visible (inside a repeated resource).
     count: bool,
     each: bool,
+    /// The resource type looked up last, with its declared resources.
+    resource_type: Option<(&'a str, &'s FastMap<&'a str, &'a Block>)>,
 }
 
 impl<'s, 'a> Lowering<'s, 'a> {
@@ -279,47 +282,45 @@ impl<'s, 'a> Lowering<'s, 'a> {
         // The rest of the resource sees its repetition's `count.*`/`each.*`.
         (self.count, self.each) = (count.is_some(), for_each.is_some());
         let depends_on = self.attribute_expr(&block.body, "depends_on");
-        let attributes = block
-            .body
-            .attributes
-            .iter()
-            .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
-            .map(|a| self.attribute(a))
-            .collect();
-        let blocks = block
-            .body
-            .blocks
-            .iter()
-            .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
-            .map(|b| self.block(b, 0))
-            .collect();
-        let meta_attributes = block
-            .body
-            .attributes
-            .iter()
-            .filter(|a| {
-                let name = a.name.name.as_str();
-                RESOURCE_META.contains(&name)
-                    && (name == "lifecycle"
-                        || !block.body.attribute(name).is_some_and(|first| std::ptr::eq(first, *a)))
-            })
-            .map(|a| self.attribute(a))
-            .collect();
-        let meta_blocks = block
-            .body
-            .blocks
-            .iter()
-            .filter(|b| RESOURCE_META.contains(&b.kind.name.as_str()))
-            .map(|b| self.block(b, 0))
-            .collect();
+        // One pass each over the attributes and the blocks: configuration,
+        // then what else is written with a meta-argument's name.
+        let mut attributes = Vec::with_capacity(block.body.attributes.len());
+        let mut meta_attributes = Vec::new();
+        for attribute in &block.body.attributes {
+            let name = attribute.name.name.as_str();
+            if !RESOURCE_META.contains(&name) {
+                attributes.push(self.attribute(attribute));
+            } else if name == "lifecycle"
+                || !block.body.attribute(name).is_some_and(|first| std::ptr::eq(first, attribute))
+            {
+                meta_attributes.push(self.attribute(attribute));
+            }
+        }
+        let mut blocks = Vec::with_capacity(block.body.blocks.len());
+        let mut meta_blocks = Vec::new();
+        for inner in &block.body.blocks {
+            match RESOURCE_META.contains(&inner.kind.name.as_str()) {
+                false => blocks.push(self.block(inner, 0)),
+                true => meta_blocks.push(self.block(inner, 0)),
+            }
+        }
         (self.count, self.each) = (false, false);
-        let declared = self.component.is_some()
-            || self
-                .symbols
-                .resources
-                .get(type_label.name.as_str())
-                .and_then(|by_name| by_name.get(name.as_str()))
-                .is_some_and(|b| std::ptr::eq(*b, block));
+        let declared = self.component.is_some() || {
+            // Stacks declare runs of one type: its resources are looked up once per run.
+            let type_name = type_label.name.as_str();
+            let by_name = match self.resource_type {
+                Some((last, by_name)) if last == type_name => Some(by_name),
+                _ => {
+                    self.resource_type = self
+                        .symbols
+                        .resources
+                        .get_key_value(type_name)
+                        .map(|(type_name, by_name)| (*type_name, by_name));
+                    self.resource_type.map(|(_, by_name)| by_name)
+                }
+            };
+            by_name.and_then(|by_name| by_name.get(name.as_str())).is_some_and(|b| std::ptr::eq(*b, block))
+        };
         Some(ResourceDecl {
             type_name: type_label.name.clone(),
             type_span: type_label.span,
