@@ -3,11 +3,16 @@
 //! and consumed by [`crate::expand`].
 //!
 //! Resolve lowers the declarations of the stack's syntax trees into it:
-//! targets, locals, components (params with their declared types, outputs,
-//! per-target bodies), instances, top-level resources and outputs, following
-//! the same rules as [`crate::resolve::Symbols`] (a user's component replaces
-//! the stdlib's of the same name; a duplicate declaration keeps its first
-//! occurrence; malformed blocks are skipped). Every declared type (variables,
+//! variables (defaults, validations), targets, locals, components (params
+//! with their declared types and validations, outputs, per-target bodies),
+//! instances, top-level resources and outputs, following the same rules as
+//! [`crate::resolve::Symbols`] (a user's component replaces the stdlib's of
+//! the same name; a duplicate declaration keeps its first occurrence;
+//! malformed blocks are skipped). Where expansion takes every block written
+//! (stack-level instances, resources, locals and outputs; the odd blocks of
+//! a component's body), the HIR says which ones resolve declares
+//! ([`InstanceDecl::declared`], [`Stack::declared_locals`], ...): check,
+//! which runs over the HIR and reads no syntax tree, checks only those. Every declared type (variables,
 //! params, outputs) is read there, once. Every expression later stages
 //! evaluate is numbered ([`ExprDecl::id`]) and shared (an `Arc`, not a
 //! copy) with every repetition's `Deferred`; every body is numbered
