@@ -3,11 +3,16 @@
 //! and consumed by [`crate::expand`].
 //!
 //! Resolve lowers the declarations of the stack's syntax trees into it:
-//! targets, locals, components (params with their declared types, outputs,
-//! per-target bodies), instances, top-level resources and outputs, following
-//! the same rules as [`crate::resolve::Symbols`] (a user's component replaces
-//! the stdlib's of the same name; a duplicate declaration keeps its first
-//! occurrence; malformed blocks are skipped). Every declared type (variables,
+//! variables (defaults, validations), targets, locals, components (params
+//! with their declared types and validations, outputs, per-target bodies),
+//! instances, top-level resources and outputs, following the same rules as
+//! [`crate::resolve::Symbols`] (a user's component replaces the stdlib's of
+//! the same name; a duplicate declaration keeps its first occurrence;
+//! malformed blocks are skipped). Where expansion takes every block written
+//! (stack-level instances, resources, locals and outputs; the odd blocks of
+//! a component's body), the HIR says which ones resolve declares
+//! ([`InstanceDecl::declared`], [`Stack::declared_locals`], ...): check,
+//! which runs over the HIR and reads no syntax tree, checks only those. Every declared type (variables,
 //! params, outputs) is read there, once. Every expression later stages
 //! evaluate is numbered ([`ExprDecl::id`]) and shared (an `Arc`, not a
 //! copy) with every repetition's `Deferred`; every body is numbered
@@ -21,7 +26,7 @@
 //! files; the caller may set the stack's [`Stack::name`].
 
 use crate::ast::{Expr, File, Ident};
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Origin, Span};
 use crate::types::Type;
 use crate::value::Value;
 use indexmap::IndexMap;
@@ -118,6 +123,29 @@ pub struct TargetDecl {
     pub attributes: Vec<AttributeDecl>,
 }
 
+/// `validation { condition = ..., message = ... }` in a variable or param.
+#[derive(Clone, Debug)]
+pub struct ValidationDecl {
+    pub span: Span,
+    pub condition: Option<ExprDecl>,
+    pub message: Option<ExprDecl>,
+}
+
+/// `variable "<name>" { ... }`: the stack's declaration of the name (its
+/// first, well-formed one).
+#[derive(Clone, Debug)]
+pub struct VariableDecl {
+    pub name: String,
+    pub span: Span,
+    /// The label, where problems of its value are reported.
+    pub name_span: Span,
+    /// The `type` attribute's expression, when it declares one (its type
+    /// is in [`Stack::variable_types`]).
+    pub type_span: Option<Span>,
+    pub default: Option<ExprDecl>,
+    pub validations: Vec<ValidationDecl>,
+}
+
 /// `param "<name>" { ... }` in a component.
 #[derive(Clone, Debug)]
 pub struct ParamDecl {
@@ -129,6 +157,9 @@ pub struct ParamDecl {
     /// The declared type; `Any` when not declared. Shared: check reads a
     /// param's type once per instance that sets it.
     pub ty: Arc<Type>,
+    /// The `type` attribute's expression, when it declares one.
+    pub type_span: Option<Span>,
+    pub validations: Vec<ValidationDecl>,
 }
 
 /// `output "<name>" { ... }`.
@@ -136,8 +167,13 @@ pub struct ParamDecl {
 pub struct OutputDecl {
     pub name: String,
     pub span: Span,
+    /// The label.
+    pub name_span: Span,
     pub value: Option<ExprDecl>,
+    /// `sensitive = true`.
     pub sensitive: bool,
+    /// `type = sensitive(...)`.
+    pub sensitive_type: bool,
 }
 
 /// `name = value` in a resource, instance, target or nested block.
@@ -160,6 +196,18 @@ pub struct BlockDecl {
     pub blocks: Vec<BlockDecl>,
 }
 
+impl BlockDecl {
+    /// The first attribute named `name`.
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDecl> {
+        self.attributes.iter().find(|a| a.name.name == name)
+    }
+
+    /// The first block of kind `name`.
+    pub fn block(&self, name: &str) -> Option<&BlockDecl> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+}
+
 /// `resource "<type>" "<name>" { ... }`.
 #[derive(Clone, Debug)]
 pub struct ResourceDecl {
@@ -175,8 +223,17 @@ pub struct ResourceDecl {
     pub attributes: Vec<AttributeDecl>,
     /// Nested blocks, written for object- or list-typed attributes.
     pub blocks: Vec<BlockDecl>,
+    /// What else is written with a meta-argument's name: `lifecycle`
+    /// (attribute or block) and a repeated `count`, `for_each` or
+    /// `depends_on`. Expansion reads none of it; check infers its types.
+    pub meta_attributes: Vec<AttributeDecl>,
+    pub meta_blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
+    /// At the stack's level, whether this is the declaration resolve keeps
+    /// for `<type>.<name>` (false for a duplicate or a block with labels
+    /// resolve reported: check skips those). Always true in a component.
+    pub declared: bool,
 }
 
 /// `<kind> "<name>" { ... }`: an instance of a component.
@@ -186,14 +243,24 @@ pub struct InstanceDecl {
     pub kind_span: Span,
     pub name: String,
     pub span: Span,
+    /// The label.
+    pub name_span: Span,
     /// `service "api"`: the kind and label, where problems of the whole
     /// instance are reported (the block itself may be long).
     pub header: Span,
     pub attributes: Vec<AttributeDecl>,
     /// Blocks written for object-typed params (`health { ... }`).
     pub blocks: Vec<BlockDecl>,
+    /// `reconcile { ... }`, the instance's reconcile policy (expansion
+    /// reads it from the syntax tree; check infers its types).
+    pub policy_blocks: Vec<BlockDecl>,
     /// The `on "<target>"` block it is in, if any.
     pub target: Option<String>,
+    /// At the stack's level, whether this is the declaration resolve keeps
+    /// for `<kind>.<name>` (false for a duplicate, a block with labels
+    /// resolve reported, or one of no known kind: check skips those).
+    /// Always true in a component.
+    pub declared: bool,
 }
 
 /// The items of a stack's top level or of a component's `on` block.
@@ -204,6 +271,11 @@ pub struct BodyDecl {
     pub resources: Vec<ResourceDecl>,
     pub instances: Vec<InstanceDecl>,
     pub outputs: Vec<OutputDecl>,
+    /// In a component's `on` block, the blocks that are none of those (a
+    /// resource or instance with the wrong labels, a block of a kind that
+    /// does not belong there: resolve reported them); check infers their
+    /// expressions' types.
+    pub other_blocks: Vec<BlockDecl>,
 }
 
 /// `component "<name>" { ... }`.
@@ -213,9 +285,15 @@ pub struct ComponentDecl {
     pub span: Span,
     /// `component "service"`: the keyword and label.
     pub header: Span,
+    /// The stdlib's or the user's.
+    pub origin: Origin,
     pub params: IndexMap<String, ParamDecl>,
     /// The component-level outputs.
     pub outputs: Vec<OutputDecl>,
+    /// Outputs without a label (resolve reported them), the component's
+    /// then its `on` blocks': named ``, their label span the keyword's.
+    /// Check evaluates their values; expansion ignores them.
+    pub unnamed_outputs: Vec<OutputDecl>,
     /// The declared type of every output (component-level ones, then those
     /// only given inside `on` blocks; `Any` when not declared): the type of
     /// a reference to an instance of the component.
@@ -248,12 +326,23 @@ pub struct Stack {
     /// check). A variable with neither default nor given value is absent
     /// (and `check` reported it).
     pub variables: IndexMap<String, Value>,
+    /// The declared variables, in declaration order (a duplicate keeps
+    /// its first declaration).
+    pub variable_decls: IndexMap<String, VariableDecl>,
+    /// Every local value written in a top-level `locals` block.
     pub locals: Vec<(String, Span, ExprDecl)>,
+    /// The locals resolve declares (the first of a name, in a well-formed
+    /// `locals` block): their index in `locals`, by name, in order.
+    pub declared_locals: IndexMap<String, usize>,
     /// The stdlib's components, replaced by the user's of the same name.
     pub components: IndexMap<String, ComponentDecl>,
     /// Top-level items; those inside `on "<target>"` carry their target.
     pub body: BodyDecl,
+    /// The stack's outputs, every one written.
     pub outputs: Vec<OutputDecl>,
+    /// The outputs resolve declares (the first of a name, well-formed):
+    /// their index in `outputs`, in order.
+    pub declared_outputs: Vec<usize>,
     /// The declared types of the stack's outputs that declare one.
     pub output_types: IndexMap<String, Type>,
     /// How many expressions were numbered ([`ExprDecl::id`]).

@@ -3,7 +3,10 @@
 //! instances against their component's params, validations, domain types,
 //! reference types and the flow of sensitive values.
 //!
-//! It runs after [`crate::resolve`] on the same trees and evaluates what can
+//! It runs after [`crate::resolve`], over the HIR resolve lowered
+//! ([`hir::Stack`]): its declarations, and each expression's references as
+//! lowering recorded them ([`hir::Stack::references`]), so it walks no
+//! expression to find what the expression names. It evaluates what can
 //! be known before apply with the expression evaluator ([`crate::eval`]);
 //! values known only after apply (instance outputs, resource attributes)
 //! are unknown, and are checked by their static type instead: each
@@ -67,19 +70,19 @@ fn redact_value(text: &str, value: &Value) -> String {
 #[cfg(test)]
 mod tests;
 
-use crate::ast::{Block, Expr, ExprKind, File};
+use crate::ast::{Expr, ExprKind, File};
 use crate::codes::Code;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::eval::Evaluator;
 use crate::hash::{FastMap, FastSet};
-use crate::hir;
-use crate::resolve::{self, name_span, walk, ComponentSymbols, InstanceSymbol, Node, Resolved};
+use crate::hir::{self, BlockDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl};
+use crate::resolve::{self, walk, Node, Resolved};
 use crate::source::{FileId, Span};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use crate::CheckOptions;
 use indexmap::IndexMap;
-use roots::{check_roots, Kind, Root, RootTypes, RootValues, ScopedTypes};
+use roots::{check_roots, name_at, Kind, Root, RootTypes, RootValues, ScopedTypes};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -96,6 +99,7 @@ pub fn check_stack(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> hir::Stack {
     let mut resolved = resolve::resolve(stdlib, user, diagnostics);
+    let instance_names = declared_instances(&resolved.stack);
     let error_spans: BTreeSet<(FileId, u32, u32)> = diagnostics
         .iter()
         .filter(|d| d.is_error())
@@ -103,6 +107,8 @@ pub fn check_stack(
         .collect();
     let mut checker = Checker {
         resolved: &resolved,
+        stack: &resolved.stack,
+        instance_names: &instance_names,
         evaluator,
         diagnostics,
         error_spans,
@@ -129,29 +135,45 @@ pub fn check_stack(
     stack
 }
 
+/// The names of the stack's instances resolve declares, by kind (in
+/// declaration order).
+fn declared_instances(stack: &hir::Stack) -> FastMap<&str, FastSet<&str>> {
+    let mut names: FastMap<&str, FastSet<&str>> = FastMap::default();
+    for instance in stack.body.instances.iter().filter(|i| i.declared) {
+        names.entry(instance.kind.as_str()).or_default().insert(instance.name.as_str());
+    }
+    names
+}
+
 struct Checker<'r, 'a> {
+    /// What resolve found besides the HIR: the locals' dependencies, the
+    /// malformed blocks.
     resolved: &'r Resolved<'a>,
+    /// The HIR the checker walks.
+    stack: &'r hir::Stack,
+    /// See [`declared_instances`].
+    instance_names: &'r FastMap<&'r str, FastSet<&'r str>>,
     evaluator: &'r dyn Evaluator,
     diagnostics: &'r mut Vec<Diagnostic>,
     /// Where errors were already reported: expressions containing one are not evaluated.
     error_spans: BTreeSet<(FileId, u32, u32)>,
     /// Full values of the stack-level roots (`var`, `local`, kinds, resource types).
-    roots: RootValues<'r, 'a>,
+    roots: RootValues<'r>,
     /// (component, param) -> declared type.
     /// (Shared with the HIR: the checker reads a param's type once per instance that sets it.)
-    param_types: FastMap<(&'a str, &'a str), Arc<Type>>,
+    param_types: FastMap<(&'r str, &'r str), Arc<Type>>,
     /// (component, param) -> the default's value, when it has one.
-    param_defaults: FastMap<(&'a str, &'a str), Value>,
+    param_defaults: FastMap<(&'r str, &'r str), Value>,
     /// Variables with a value (given or default).
-    known_variables: FastSet<&'a str>,
+    known_variables: FastSet<&'r str>,
     /// Static types of the stack-level roots, for type inference.
-    types: RootTypes<'r, 'a>,
+    types: RootTypes<'r>,
     /// Each component kind's outputs as an object type (the type of a reference to an instance).
     kind_outputs: FastMap<String, Type>,
     /// The inferred type of the expression evaluated last.
     last_type: Type,
-    /// What each param validation's expressions read, by expression.
-    validation_reads: FastMap<Span, Rc<ValidationReads<'a>>>,
+    /// What each param validation's expressions read, by expression ([`ExprDecl::id`]).
+    validation_reads: FastMap<usize, Rc<ValidationReads<'r>>>,
 }
 
 impl<'r, 'a> Checker<'r, 'a> {
@@ -174,7 +196,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// the given full roots narrowed to what it names and reports the
     /// evaluator's diagnostic. Unknown on error. The inferred type is left
     /// in `last_type`.
-    fn evaluate_in(&mut self, expr: &Expr, roots: &RootValues<'r, 'a>, types: &RootTypes<'r, 'a>) -> Value {
+    fn evaluate_in(&mut self, expr: &ExprDecl, roots: &RootValues<'r>, types: &RootTypes<'r>) -> Value {
         let (outcome, ty) = self.infer_and_evaluate(expr, roots, types);
         self.last_type = ty;
         self.settle(outcome)
@@ -186,9 +208,9 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// only `&self`, so the checker's own roots can be lent to it.
     fn infer_and_evaluate(
         &self,
-        expr: &Expr,
-        roots: &RootValues<'r, 'a>,
-        types: &RootTypes<'r, 'a>,
+        expr: &ExprDecl,
+        roots: &RootValues<'r>,
+        types: &RootTypes<'r>,
     ) -> (Option<Outcome>, Type) {
         if self.has_error_in(expr.span) {
             return (None, Type::Any);
@@ -196,7 +218,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         let mut found = Vec::new();
         let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
         let ty = crate::infer::infer(expr, &scoped, &mut found);
-        let evaluated = self.evaluator.evaluate(expr, &check_roots(expr, roots));
+        let evaluated = self.evaluator.evaluate(expr, &check_roots(self.stack.references(expr), roots));
         (Some((evaluated, found)), ty)
     }
 
@@ -223,13 +245,13 @@ impl<'r, 'a> Checker<'r, 'a> {
     }
 
     /// Evaluates without reporting (for conditions of validations written by others).
-    fn evaluate_quietly(&self, expr: &Expr, roots: &RootValues<'r, 'a>) -> Option<Value> {
-        self.evaluator.evaluate(expr, &check_roots(expr, roots)).ok()
+    fn evaluate_quietly(&self, expr: &ExprDecl, roots: &RootValues<'r>) -> Option<Value> {
+        self.evaluator.evaluate(expr, &check_roots(self.stack.references(expr), roots)).ok()
     }
 
     /// [`Checker::evaluate_in`] against the checker's own roots (lent, not
     /// moved out and back: that built two empty maps per expression).
-    fn evaluate(&mut self, expr: &Expr) -> Value {
+    fn evaluate(&mut self, expr: &ExprDecl) -> Value {
         let (outcome, ty) = self.infer_and_evaluate(expr, &self.roots, &self.types);
         self.last_type = ty;
         self.settle(outcome)
@@ -241,34 +263,32 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// is wrong with them it reported) and checks the params' defaults. The
     /// variables' and outputs' types are read from the HIR where needed.
     fn types(&mut self) {
-        let symbols = &self.resolved.symbols;
-        let stack = &self.resolved.stack;
+        let stack = self.stack;
         let mut defaults = Vec::new();
-        for component in symbols.components.values() {
-            let Some(decl) = stack.components.get(component.name) else { continue };
-            for (param, block) in &component.params {
-                let ty = decl.params.get(*param).map_or_else(|| Arc::new(Type::Any), |p| p.ty.clone());
-                if let Some(default) = block.body.attribute("default") {
-                    defaults.push((component.name, *param, default, Type::clone(&ty)));
+        for decl in stack.components.values() {
+            for (param, param_decl) in &decl.params {
+                let ty = param_decl.ty.clone();
+                if let Some(default) = &param_decl.default {
+                    defaults.push((decl.name.as_str(), param.as_str(), default, Type::clone(&ty)));
                 }
-                self.param_types.insert((component.name, param), ty);
+                self.param_types.insert((decl.name.as_str(), param.as_str()), ty);
             }
             let outputs = decl
                 .output_types
                 .iter()
                 .map(|(name, ty)| (name.clone(), ObjectField { ty: ty.clone(), optional: false }))
                 .collect();
-            self.kind_outputs.insert(component.name.to_string(), Type::Object(outputs));
+            self.kind_outputs.insert(decl.name.clone(), Type::Object(outputs));
         }
         let empty = RootValues::default();
         for (component, param, default, ty) in defaults {
-            let value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
+            let value = self.evaluate_in(default, &empty, &RootTypes::default());
             match types::conform(&value, &ty) {
                 Ok(value) => {
                     self.param_defaults.insert((component, param), value);
                 }
                 Err(mismatch) => {
-                    let span = locate(&default.value, &mismatch.path);
+                    let span = locate(default, &mismatch.path);
                     self.report(invalid_default(&format!("parameter `{param}`"), &ty, &mismatch, span));
                 }
             }
@@ -279,24 +299,25 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     /// Every declared variable's value (`None` when it has none), in declaration order.
     fn variables(&mut self, options: &CheckOptions) -> IndexMap<String, Option<Value>> {
-        let symbols = &self.resolved.symbols;
+        let stack = self.stack;
         let mut given: IndexMap<&str, &Value> = IndexMap::new();
         for (name, value) in &options.variables {
             given.insert(name, value);
         }
         for name in given.keys() {
-            if !symbols.variables.contains_key(name) {
-                let help = did_you_mean(name, symbols.variables.keys().copied()).unwrap_or_else(|| {
-                    format!("declare it with `variable \"{name}\" {{}}`, or drop the value")
-                });
-                let span = symbols
-                    .variables
+            if !stack.variable_decls.contains_key(*name) {
+                let help = did_you_mean(name, stack.variable_decls.keys().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        format!("declare it with `variable \"{name}\" {{}}`, or drop the value")
+                    });
+                let span = stack
+                    .variable_decls
                     .values()
                     .next()
-                    .map(|b| name_span(b))
-                    .or_else(|| self.resolved.symbols.all_instances().next().map(|i| name_span(i.block)))
+                    .map(|v| v.name_span)
+                    .or_else(|| stack.body.instances.iter().find(|i| i.declared).map(|i| i.name_span))
                     .unwrap_or(Span { file: crate::source::FileId(0), start: 0, end: 0 });
-                let declared = !symbols.variables.is_empty();
+                let declared = !stack.variable_decls.is_empty();
                 let diagnostic = Diagnostic::new(
                     Code::InvalidVariableValue,
                     span,
@@ -308,12 +329,12 @@ impl<'r, 'a> Checker<'r, 'a> {
             }
         }
         let mut out = IndexMap::new();
-        let variables: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
         let empty = RootValues::default();
-        for (name, block) in variables {
-            let ty = self.resolved.stack.variable_types.get(name).cloned().unwrap_or(Type::Any);
+        for (name, variable) in &stack.variable_decls {
+            let name = name.as_str();
+            let ty = stack.variable_types.get(name).cloned().unwrap_or(Type::Any);
             let sensitive = ty.is_sensitive();
-            let default = block.body.attribute("default");
+            let default = variable.default.as_ref();
             let mut value = None;
             if let Some(given) = given.get(name) {
                 match types::conform(given, &ty) {
@@ -339,14 +360,14 @@ impl<'r, 'a> Checker<'r, 'a> {
                         };
                         let mut diagnostic = Diagnostic::new(
                             Code::InvalidVariableValue,
-                            name_span(block),
+                            variable.name_span,
                             format!(
                                 "{shown} given for `{name}` does not fit its type `{ty}`{at}: {problem}."
                             ),
                         )
                         .with_label(format!("declared with type `{ty}`"));
-                        if let Some(attribute) = block.body.attribute("type") {
-                            diagnostic = diagnostic.with_secondary(attribute.value.span, "the type");
+                        if let Some(type_span) = variable.type_span {
+                            diagnostic = diagnostic.with_secondary(type_span, "the type");
                         }
                         self.report(
                             diagnostic
@@ -356,7 +377,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                 }
             }
             if let Some(default) = default {
-                let default_value = self.evaluate_in(&default.value, &empty, &RootTypes::default());
+                let default_value = self.evaluate_in(default, &empty, &RootTypes::default());
                 match types::conform(&default_value, &ty) {
                     Ok(v) => {
                         if value.is_none() && !given.contains_key(name) {
@@ -364,15 +385,15 @@ impl<'r, 'a> Checker<'r, 'a> {
                         }
                     }
                     Err(mismatch) => {
-                        let span = locate(&default.value, &mismatch.path);
+                        let span = locate(default, &mismatch.path);
                         self.report(invalid_default(&format!("variable `{name}`"), &ty, &mismatch, span));
                     }
                 }
-            } else if !given.contains_key(name) && !self.resolved.malformed.contains(&block.span) {
+            } else if !given.contains_key(name) && !self.resolved.malformed.contains(&variable.span) {
                 self.report(
                     Diagnostic::new(
                         Code::VariableNotSet,
-                        name_span(block),
+                        variable.name_span,
                         format!("The variable `{name}` has no default and no value was given."),
                     )
                     .with_label("no value")
@@ -391,17 +412,14 @@ impl<'r, 'a> Checker<'r, 'a> {
     }
 
     fn variable_validations(&mut self, variables: &IndexMap<String, Option<Value>>) {
-        let symbols = &self.resolved.symbols;
-        let entries: Vec<(&'a str, &'a Block)> = symbols.variables.iter().map(|(k, v)| (*k, *v)).collect();
-        for (name, block) in entries {
+        let stack = self.stack;
+        for (name, variable) in &stack.variable_decls {
             let Some(Some(value)) = variables.get(name) else { continue };
             if value.has_unknown() {
                 continue;
             }
-            for validation in block.body.blocks_of("validation") {
-                let (Some(condition), Some(message)) =
-                    (validation.body.attribute("condition"), validation.body.attribute("message"))
-                else {
+            for validation in &variable.validations {
+                let (Some(condition), Some(message)) = (&validation.condition, &validation.message) else {
                     continue;
                 };
                 if self.has_error_in(validation.span) {
@@ -409,32 +427,30 @@ impl<'r, 'a> Checker<'r, 'a> {
                 }
                 let roots = std::mem::take(&mut self.roots);
                 let types = std::mem::take(&mut self.types);
-                let result = self.evaluate_in(&condition.value, &roots, &types);
-                let text = self.evaluate_quietly(&message.value, &roots);
+                let result = self.evaluate_in(condition, &roots, &types);
+                let text = self.evaluate_quietly(message, &roots);
                 self.roots = roots;
                 self.types = types;
                 match result.as_bool() {
                     Some(true) => {}
                     Some(false) => {
                         let text = validation_message(text);
-                        let given = block.body.attribute("default").is_none_or(|d| {
+                        let given = variable.default.as_ref().is_none_or(|d| {
                             // A default that does not give this value means the value was given.
-                            Some(
-                                &self
-                                    .evaluate_quietly(&d.value, &RootValues::default())
-                                    .unwrap_or(Value::Unknown),
-                            ) != Some(&value.unmarked())
+                            Some(&self.evaluate_quietly(d, &RootValues::default()).unwrap_or(Value::Unknown))
+                                != Some(&value.unmarked())
                         });
-                        let (span, label) = match block.body.attribute("default") {
+                        let (span, label) = match &variable.default {
                             Some(default) if !given => {
-                                (default.value.span, "the default fails the validation".to_string())
+                                (default.span, "the default fails the validation".to_string())
                             }
                             _ if value.has_sensitive() => {
-                                (name_span(block), "the value given fails the validation".to_string())
+                                (variable.name_span, "the value given fails the validation".to_string())
                             }
-                            _ => {
-                                (name_span(block), format!("the value given, {value}, fails the validation"))
-                            }
+                            _ => (
+                                variable.name_span,
+                                format!("the value given, {value}, fails the validation"),
+                            ),
                         };
                         self.report(
                             Diagnostic::new(
@@ -443,7 +459,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                                 format!("Invalid value for `var.{name}`: {text}"),
                             )
                             .with_label(label)
-                            .with_secondary(condition.value.span, "this condition is false")
+                            .with_secondary(condition.span, "this condition is false")
                             .with_help(format!("give `{name}` a value for which the condition holds")),
                         );
                     }
@@ -452,7 +468,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                         self.report(
                             Diagnostic::new(
                                 Code::ConditionNotBool,
-                                condition.value.span,
+                                condition.span,
                                 format!(
                                     "A validation condition must be a bool, but this one is {}.",
                                     types::describe(&result)
@@ -470,13 +486,12 @@ impl<'r, 'a> Checker<'r, 'a> {
     // ----- roots -----
 
     fn build_roots(&mut self, variables: &IndexMap<String, Option<Value>>) {
-        let symbols = &self.resolved.symbols;
+        let stack = self.stack;
         let var: IndexMap<String, Value> = variables
             .iter()
             .map(|(name, value)| {
                 let value = value.clone().unwrap_or_else(|| {
-                    let sensitive =
-                        self.resolved.stack.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
+                    let sensitive = stack.variable_types.get(name.as_str()).is_some_and(Type::is_sensitive);
                     if sensitive {
                         Value::Unknown.into_sensitive()
                     } else {
@@ -488,13 +503,13 @@ impl<'r, 'a> Checker<'r, 'a> {
             .collect();
         self.roots.insert("var".into(), Root::Whole(Value::Object(var)));
         // Each instance of a kind is its outputs (see `roots`).
-        for (kind, by_name) in &symbols.instances {
-            let Some(component) = symbols.components.get(kind) else { continue };
+        for (kind, by_name) in self.instance_names {
+            let Some(component) = stack.components.get(*kind) else { continue };
             let mut root = Kind::new(instance_outputs(component));
             root.instances = Some(by_name);
             self.roots.insert(kind.to_string(), Root::Kind(root));
         }
-        if let Some(network) = symbols.components.get("network") {
+        if let Some(network) = stack.components.get("network") {
             let outputs = instance_outputs(network);
             let entry =
                 self.roots.entry("network".into()).or_insert_with(|| Root::Kind(Kind::new(outputs.clone())));
@@ -506,9 +521,33 @@ impl<'r, 'a> Checker<'r, 'a> {
                 Root::Whole(_) => {}
             }
         }
-        for (type_name, by_name) in &symbols.resources {
-            let object: IndexMap<String, Value> =
-                by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
+        // Each resource type is an object of its resources, in declaration
+        // order. Stacks declare runs of one type: a resource's type is looked
+        // up only when it is not the one before's; each object is sized once.
+        let declared: Vec<&hir::ResourceDecl> = stack.body.resources.iter().filter(|r| r.declared).collect();
+        let mut types: Vec<(&str, usize)> = Vec::new();
+        let mut by_type: FastMap<&str, usize> = FastMap::default();
+        let mut at = Vec::with_capacity(declared.len());
+        let mut previous: Option<(&str, usize)> = None;
+        for resource in &declared {
+            let type_name = resource.type_name.as_str();
+            let index = match previous {
+                Some((last, index)) if last == type_name => index,
+                _ => *by_type.entry(type_name).or_insert_with(|| {
+                    types.push((type_name, 0));
+                    types.len() - 1
+                }),
+            };
+            previous = Some((type_name, index));
+            types[index].1 += 1;
+            at.push(index);
+        }
+        let mut objects: Vec<IndexMap<String, Value>> =
+            types.iter().map(|(_, count)| IndexMap::with_capacity(*count)).collect();
+        for (resource, index) in declared.iter().zip(at) {
+            objects[index].insert(resource.name.clone(), Value::Unknown);
+        }
+        for ((type_name, _), object) in types.into_iter().zip(objects) {
             self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
         self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));
@@ -517,12 +556,12 @@ impl<'r, 'a> Checker<'r, 'a> {
         let var_types: IndexMap<String, ObjectField> = variables
             .keys()
             .map(|name| {
-                let ty = self.resolved.stack.variable_types.get(name.as_str()).cloned().unwrap_or(Type::Any);
+                let ty = stack.variable_types.get(name.as_str()).cloned().unwrap_or(Type::Any);
                 (name.clone(), ObjectField { ty, optional: false })
             })
             .collect();
         self.types.insert("var".into(), Root::Whole(Type::Object(var_types)));
-        for (kind, by_name) in &symbols.instances {
+        for (kind, by_name) in self.instance_names {
             let Some(outputs) = self.kind_outputs.get(*kind) else { continue };
             let mut root = Kind::new(outputs.clone());
             root.instances = Some(by_name);
@@ -541,22 +580,24 @@ impl<'r, 'a> Checker<'r, 'a> {
         }
         // Every local is there from the start (as `any` until inferred), so
         // one in a cycle or with an error is no missing attribute.
-        let locals: IndexMap<String, ObjectField> = symbols
-            .locals
+        let locals: IndexMap<String, ObjectField> = stack
+            .declared_locals
             .keys()
-            .map(|name| (name.to_string(), ObjectField { ty: Type::Any, optional: false }))
+            .map(|name| (name.clone(), ObjectField { ty: Type::Any, optional: false }))
             .collect();
         self.types.insert("local".into(), Root::Whole(Type::Object(locals)));
     }
 
     /// The static types of a component body's roots: `param`, `self`.
-    fn component_types(&self, component: &ComponentSymbols<'a>) -> RootTypes<'r, 'a> {
+    fn component_types(&self, component: &ComponentDecl) -> RootTypes<'r> {
         let params: IndexMap<String, ObjectField> = component
             .params
             .keys()
             .map(|name| {
-                let ty =
-                    self.param_types.get(&(component.name, *name)).map_or(Type::Any, |ty| Type::clone(ty));
+                let ty = self
+                    .param_types
+                    .get(&(component.name.as_str(), name.as_str()))
+                    .map_or(Type::Any, |ty| Type::clone(ty));
                 (name.to_string(), ObjectField { ty, optional: false })
             })
             .collect();
@@ -602,17 +643,18 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     /// Evaluates locals in dependency order (those in cycles stay unknown).
     fn locals(&mut self) {
-        let symbols = &self.resolved.symbols;
+        let hir = self.stack;
         let mut depends: FastMap<&str, Vec<&str>> = FastMap::default();
         for (from, to, _) in &self.resolved.dependencies {
             if let (Node::Local(a), Node::Local(b)) = (from, to) {
                 depends.entry(a).or_default().push(b);
             }
         }
-        let mut order: Vec<&'a str> = Vec::new();
+        let mut order: Vec<&'r str> = Vec::new();
         let mut state: FastMap<&str, u8> = FastMap::default(); // 1 visiting, 2 done
         let mut in_cycle: FastSet<&str> = FastSet::default();
-        for name in symbols.locals.keys() {
+        for name in hir.declared_locals.keys() {
+            let name = name.as_str();
             // Iterative depth-first post-order.
             let mut stack: Vec<(&str, usize)> = vec![(name, 0)];
             while let Some((current, next)) = stack.pop() {
@@ -641,16 +683,17 @@ impl<'r, 'a> Checker<'r, 'a> {
                     }
                 } else {
                     state.insert(current, 2);
-                    if let Some((key, _)) = symbols.locals.get_key_value(current) {
+                    if let Some((key, _)) = hir.declared_locals.get_key_value(current) {
                         order.push(key);
                     }
                 }
             }
         }
         for name in order {
-            let Some(attribute) = symbols.locals.get(name) else { continue };
-            let value =
-                if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(&attribute.value) };
+            let Some((_, _, expr)) = hir.declared_locals.get(name).and_then(|i| hir.locals.get(*i)) else {
+                continue;
+            };
+            let value = if in_cycle.contains(name) { Value::Unknown } else { self.evaluate(expr) };
             if let Some(Root::Whole(Value::Object(locals))) = self.roots.get_mut("local") {
                 locals.insert(name.to_string(), value);
             }
@@ -664,51 +707,46 @@ impl<'r, 'a> Checker<'r, 'a> {
     // ----- instances -----
 
     fn instances(&mut self) {
-        let instances: Vec<InstanceSymbol<'a>> = self.resolved.symbols.all_instances().copied().collect();
-        for instance in instances {
-            self.instance(&instance);
+        let stack = self.stack;
+        for instance in stack.body.instances.iter().filter(|i| i.declared) {
+            self.instance(instance);
         }
     }
 
-    fn instance(&mut self, instance: &InstanceSymbol<'a>) {
-        let Some(component) = self.resolved.symbols.components.get(instance.kind) else { return };
-        let block = instance.block;
+    fn instance(&mut self, instance: &'r InstanceDecl) {
+        let Some(component) = self.stack.components.get(&instance.kind) else { return };
+        let kind = component.name.as_str();
         // Sized for every param the block could set: one allocation each.
-        let settable = block.body.attributes.len() + block.body.blocks.len();
-        let mut params: FastMap<&'a str, Value> =
+        let settable = instance.attributes.len() + instance.blocks.len();
+        let mut params: FastMap<&'r str, Value> =
             FastMap::with_capacity_and_hasher(settable, Default::default());
-        let mut set: FastMap<&'a str, Span> = FastMap::with_capacity_and_hasher(settable, Default::default());
-        for attribute in &block.body.attributes {
+        let mut set: FastMap<&'r str, Span> = FastMap::with_capacity_and_hasher(settable, Default::default());
+        for attribute in &instance.attributes {
             let name = attribute.name.name.as_str();
-            let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
+            let Some(ty) = self.param_types.get(&(kind, name)).cloned() else { continue };
             let value = self.param_value(instance, name, &ty, Source::Expr(&attribute.value));
             params.insert(name, value);
             set.insert(name, attribute.value.span);
         }
-        for inner in &block.body.blocks {
-            let name = inner.kind.name.as_str();
-            let Some(ty) = self.param_types.get(&(component.name, name)).cloned() else { continue };
+        // `reconcile` blocks too: a param may have that name.
+        for inner in instance.blocks.iter().chain(&instance.policy_blocks) {
+            let name = inner.name.as_str();
+            let Some(ty) = self.param_types.get(&(kind, name)).cloned() else { continue };
             if params.contains_key(name) || !matches!(ty.base(), Type::Object(_) | Type::Any) {
                 continue;
             }
             let value = self.param_value(instance, name, &ty, Source::Block(inner));
             params.insert(name, value);
-            set.insert(name, inner.kind.span);
+            set.insert(name, inner.name_span);
         }
-        if self.resolved.malformed.contains(&block.span) {
+        if self.resolved.malformed.contains(&instance.span) {
             return;
         }
         self.param_validations(component, instance, &params, &set);
     }
 
     /// Evaluates and checks one param's value; returns it (unknown when it cannot be known).
-    fn param_value(
-        &mut self,
-        instance: &InstanceSymbol<'a>,
-        name: &str,
-        ty: &Type,
-        source: Source<'a>,
-    ) -> Value {
+    fn param_value(&mut self, instance: &InstanceDecl, name: &str, ty: &Type, source: Source<'r>) -> Value {
         let value = match source {
             Source::Expr(expr) => {
                 self.reference_kinds(expr, ty, name, None);
@@ -735,16 +773,14 @@ impl<'r, 'a> Checker<'r, 'a> {
                     ),
                 )
                 .with_label(format!("`{found}`, not `{}`", ty.base()));
-                if let Some(type_attribute) = self
-                    .resolved
-                    .symbols
+                if let Some(type_span) = self
+                    .stack
                     .components
-                    .get(instance.kind)
+                    .get(&instance.kind)
                     .and_then(|c| c.params.get(name))
-                    .and_then(|p| p.body.attribute("type"))
+                    .and_then(|p| p.type_span)
                 {
-                    diagnostic =
-                        diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
+                    diagnostic = diagnostic.with_secondary(type_span, "parameter type declared here");
                 }
                 self.report(diagnostic);
                 return Value::Unknown;
@@ -788,13 +824,14 @@ impl<'r, 'a> Checker<'r, 'a> {
             if let Some(help) = &mismatch.help {
                 diagnostic = diagnostic.with_help(help.clone());
             }
-            if let Some(param) =
-                self.resolved.symbols.components.get(instance.kind).and_then(|c| c.params.get(name))
+            if let Some(type_span) = self
+                .stack
+                .components
+                .get(&instance.kind)
+                .and_then(|c| c.params.get(name))
+                .and_then(|p| p.type_span)
             {
-                if let Some(type_attribute) = param.body.attribute("type") {
-                    diagnostic =
-                        diagnostic.with_secondary(type_attribute.value.span, "parameter type declared here");
-                }
+                diagnostic = diagnostic.with_secondary(type_span, "parameter type declared here");
             }
             self.report(diagnostic);
         }
@@ -814,23 +851,23 @@ impl<'r, 'a> Checker<'r, 'a> {
                     ),
                 )
                 .with_label("sensitive value")
-                .with_help(flow::plain_help(instance.kind, name)),
+                .with_help(flow::plain_help(&instance.kind, name)),
             );
         }
         converted
     }
 
     /// The value of an object param written as a block.
-    fn block_value(&mut self, block: &'a Block, depth: usize) -> Value {
+    fn block_value(&mut self, block: &'r BlockDecl, depth: usize) -> Value {
         let mut fields = IndexMap::new();
-        for attribute in &block.body.attributes {
+        for attribute in &block.attributes {
             let value = self.evaluate(&attribute.value);
             fields.insert(attribute.name.name.clone(), value);
         }
         if depth < walk::MAX_DEPTH {
-            for inner in &block.body.blocks {
+            for inner in &block.blocks {
                 let value = self.block_value(inner, depth + 1);
-                fields.insert(inner.kind.name.clone(), value);
+                fields.insert(inner.name.clone(), value);
             }
         }
         Value::Object(fields)
@@ -838,30 +875,28 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     fn param_validations(
         &mut self,
-        component: &ComponentSymbols<'a>,
-        instance: &InstanceSymbol<'a>,
-        given: &FastMap<&'a str, Value>,
-        set: &FastMap<&'a str, Span>,
+        component: &'r ComponentDecl,
+        instance: &InstanceDecl,
+        given: &FastMap<&'r str, Value>,
+        set: &FastMap<&'r str, Span>,
     ) {
         for (name, span) in set {
-            let Some(param) = component.params.get(name) else { continue };
-            for validation in param.body.blocks_of("validation") {
-                let (Some(condition), Some(message)) =
-                    (validation.body.attribute("condition"), validation.body.attribute("message"))
-                else {
+            let Some(param) = component.params.get(*name) else { continue };
+            for validation in &param.validations {
+                let (Some(condition), Some(message)) = (&validation.condition, &validation.message) else {
                     continue;
                 };
                 if self.has_error_in(*span) {
                     continue;
                 }
-                let reads = self.validation_reads(component, &condition.value);
+                let reads = self.validation_reads(component, condition);
                 let roots = self.validation_roots(component, instance, given, &reads);
                 if let Some(Value::Bool(false)) =
-                    self.evaluate_quietly(&condition.value, &roots).map(|v| v.unmarked())
+                    self.evaluate_quietly(condition, &roots).map(|v| v.unmarked())
                 {
-                    let reads = self.validation_reads(component, &message.value);
+                    let reads = self.validation_reads(component, message);
                     let roots = self.validation_roots(component, instance, given, &reads);
-                    let text = validation_message(self.evaluate_quietly(&message.value, &roots));
+                    let text = validation_message(self.evaluate_quietly(message, &roots));
                     self.report(
                         Diagnostic::new(
                             Code::ValidationFailed,
@@ -872,7 +907,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                             ),
                         )
                         .with_label("fails the parameter's validation")
-                        .with_secondary(condition.value.span, "this condition is false")
+                        .with_secondary(condition.span, "this condition is false")
                         .with_help(format!("change `{name}` so that the condition holds")),
                     );
                 }
@@ -882,22 +917,17 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     /// What a param validation's `expr` reads (see [`ValidationReads`]),
     /// found once per expression rather than once per instance.
-    fn validation_reads(
-        &mut self,
-        component: &ComponentSymbols<'a>,
-        expr: &'a Expr,
-    ) -> Rc<ValidationReads<'a>> {
-        if let Some(reads) = self.validation_reads.get(&expr.span) {
+    fn validation_reads(&mut self, component: &ComponentDecl, expr: &ExprDecl) -> Rc<ValidationReads<'r>> {
+        if let Some(reads) = self.validation_reads.get(&expr.id) {
             return reads.clone();
         }
         let mut reads = ValidationReads::default();
-        for path in walk::references(expr) {
-            match (path.root.name.as_str(), path.name_at(0)) {
+        for reference in self.stack.references(expr) {
+            match (reference.root.as_str(), name_at(reference, 0)) {
                 ("param", Some(member))
-                    if component.params.contains_key(member.name.as_str())
-                        && !reads.params.contains(&member.name.as_str()) =>
+                    if component.params.contains_key(member) && !reads.params.contains(&member) =>
                 {
-                    reads.params.push(&member.name);
+                    reads.params.push(member);
                 }
                 ("param", None) => reads.whole = true,
                 ("self", _) => reads.reads_self = true,
@@ -905,7 +935,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             }
         }
         let reads = Rc::new(reads);
-        self.validation_reads.insert(expr.span, reads.clone());
+        self.validation_reads.insert(expr.id, reads.clone());
         reads
     }
 
@@ -919,14 +949,14 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// would make it.
     fn validation_roots(
         &self,
-        component: &ComponentSymbols<'a>,
-        instance: &InstanceSymbol<'a>,
-        given: &FastMap<&'a str, Value>,
-        reads: &ValidationReads<'a>,
-    ) -> RootValues<'r, 'a> {
+        component: &ComponentDecl,
+        instance: &InstanceDecl,
+        given: &FastMap<&'r str, Value>,
+        reads: &ValidationReads<'r>,
+    ) -> RootValues<'r> {
         let value_of = |name: &str| match given.get(name) {
             Some(value) => value.clone(),
-            None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
+            None => self.param_defaults.get(&(component.name.as_str(), name)).cloned().unwrap_or(Value::Null),
         };
         let params: IndexMap<String, Value> = if reads.whole {
             component.params.keys().map(|name| (name.to_string(), value_of(name))).collect()
@@ -939,8 +969,8 @@ impl<'r, 'a> Checker<'r, 'a> {
             roots.insert(
                 "self".to_string(),
                 Root::Whole(Value::Object(IndexMap::from([
-                    ("name".to_string(), Value::string(instance.name)),
-                    ("dns_name".to_string(), Value::string(crate::resolve::dns_name(instance.name))),
+                    ("name".to_string(), Value::string(&instance.name)),
+                    ("dns_name".to_string(), Value::string(crate::resolve::dns_name(&instance.name))),
                     ("target".to_string(), Value::Unknown),
                     ("stack".to_string(), Value::Unknown),
                     ("autoscaled_replicas".to_string(), Value::Unknown),
@@ -956,13 +986,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// or another kind's instance is E0306. Lists and maps of references are
     /// checked element by element when written literally.
     /// `param` names the parameter, for messages.
-    fn reference_kinds(
-        &mut self,
-        expr: &Expr,
-        ty: &Type,
-        param: &str,
-        component: Option<&ComponentSymbols<'a>>,
-    ) {
+    fn reference_kinds(&mut self, expr: &Expr, ty: &Type, param: &str, component: Option<&ComponentDecl>) {
         self.reference_kinds_at(expr, ty, param, component, 0);
     }
 
@@ -971,7 +995,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         expr: &Expr,
         ty: &Type,
         param: &str,
-        component: Option<&ComponentSymbols<'a>>,
+        component: Option<&ComponentDecl>,
         depth: usize,
     ) {
         if depth > walk::MAX_DEPTH || self.has_error_in(expr.span) {
@@ -1035,7 +1059,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     }
 
     fn kind_help(&self, kind: &str) -> String {
-        match self.resolved.symbols.instances.get(kind).and_then(|n| n.keys().next()) {
+        match self.instance_names.get(kind).and_then(|n| n.first()) {
             Some(name) => format!("write a `{kind}` reference such as `{kind}.{name}`"),
             None => format!("declare a `{kind} \"<name>\" {{ ... }}` and write `{kind}.<name>`"),
         }
@@ -1044,7 +1068,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// The component kind an expression refers to: `Some(Kind)` for a
     /// reference to an instance (or a reference-typed `param`), `Some(Unknown)`
     /// when it cannot be told statically, `None` when it is certainly no reference.
-    fn reference_kind(&self, expr: &Expr, component: Option<&ComponentSymbols<'a>>) -> Option<Found> {
+    fn reference_kind(&self, expr: &Expr, component: Option<&ComponentDecl>) -> Option<Found> {
         match &expr.kind {
             ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Template(_) => {
                 if let ExprKind::Template(parts) = &expr.kind {
@@ -1063,7 +1087,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                         let component = component?;
                         match self
                             .param_types
-                            .get(&(component.name, path[1].name.as_str()))
+                            .get(&(component.name.as_str(), path[1].name.as_str()))
                             .map(|ty| ty.base())
                         {
                             Some(Type::Ref(kind)) => Some(Found::Kind(kind.clone())),
@@ -1071,10 +1095,10 @@ impl<'r, 'a> Checker<'r, 'a> {
                             Some(_) => None,
                         }
                     }
-                    (kind, 2) if self.resolved.symbols.components.contains_key(kind) => {
+                    (kind, 2) if self.stack.components.contains_key(kind) => {
                         Some(Found::Kind(kind.to_string()))
                     }
-                    (kind, n) if n > 2 && self.resolved.symbols.components.contains_key(kind) => {
+                    (kind, n) if n > 2 && self.stack.components.contains_key(kind) => {
                         // An output of an instance: a plain value, unless typed as a
                         // reference (its type as `types` read it).
                         let output = match self.kind_outputs.get(kind) {
@@ -1099,20 +1123,16 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// outputs; evaluated with unknown params so static errors (unknown
     /// functions, wrong argument counts, operators on literals) surface.
     fn components(&mut self) {
-        let components: Vec<&ComponentSymbols<'a>> = self
-            .resolved
-            .symbols
-            .components
-            .values()
-            .filter(|c| c.origin == crate::source::Origin::User)
-            .collect();
-        for component in components {
+        let stack = self.stack;
+        for component in stack.components.values().filter(|c| c.origin == crate::source::Origin::User) {
             let mut params = IndexMap::new();
             for name in component.params.keys() {
-                let sensitive =
-                    self.param_types.get(&(component.name, *name)).is_some_and(|ty| ty.is_sensitive());
+                let sensitive = self
+                    .param_types
+                    .get(&(component.name.as_str(), name.as_str()))
+                    .is_some_and(|ty| ty.is_sensitive());
                 params.insert(
-                    name.to_string(),
+                    name.clone(),
                     if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown },
                 );
             }
@@ -1134,36 +1154,39 @@ impl<'r, 'a> Checker<'r, 'a> {
                 )),
             );
             let types = self.component_types(component);
-            let outputs: Vec<&'a Block> = component.outputs.values().copied().collect();
-            for output in component
-                .block
-                .body
-                .blocks_of("output")
-                .chain(component.on.values().flat_map(|on| on.body.blocks_of("output")))
-            {
-                let Some(value) = output.body.attribute("value") else { continue };
-                let value = self.evaluate_in(&value.value, &roots, &types);
-                let declared = outputs
-                    .iter()
-                    .filter(|o| o.labels.first().map(|l| &l.name) == output.labels.first().map(|l| &l.name))
-                    .any(|o| resolve::block_is_sensitive(o));
-                if value.has_sensitive() && !resolve::block_is_sensitive(output) && !declared {
+            for output in component_outputs(component).chain(&component.unnamed_outputs) {
+                let Some(value) = &output.value else { continue };
+                let value = self.evaluate_in(value, &roots, &types);
+                let declared = component_outputs(component)
+                    .find(|o| o.name == output.name)
+                    .is_some_and(|o| o.sensitive || o.sensitive_type);
+                if value.has_sensitive() && !(output.sensitive || output.sensitive_type) && !declared {
                     self.sensitive_output(output);
                 }
             }
-            for on in component.on.values() {
-                for block in &on.body.blocks {
-                    // Resource bodies and nested instances are evaluated only by
-                    // expansion; their types are checked here, before.
-                    if block.kind.name != "output" {
-                        self.infer_body(&block.body, &types, 0);
-                    }
-                    let Some(nested) = self.resolved.symbols.components.get(block.kind.name.as_str()) else {
-                        continue;
-                    };
-                    for attribute in &block.body.attributes {
-                        let Some(ty) =
-                            self.param_types.get(&(nested.name, attribute.name.name.as_str())).cloned()
+            for (_, body) in component.on.values() {
+                // Resource bodies and nested instances are evaluated only by
+                // expansion; their types are checked here, before.
+                for resource in &body.resources {
+                    let meta = [&resource.count, &resource.for_each, &resource.depends_on];
+                    let attributes =
+                        resource.attributes.iter().chain(&resource.meta_attributes).map(|a| &a.value);
+                    self.infer_body(meta.into_iter().flatten().chain(attributes), &resource.blocks, &types);
+                    self.infer_blocks(&resource.meta_blocks, &types, 1);
+                }
+                for block in &body.other_blocks {
+                    self.infer_body(block.attributes.iter().map(|a| &a.value), &block.blocks, &types);
+                }
+                for instance in &body.instances {
+                    let attributes = instance.attributes.iter().map(|a| &a.value);
+                    self.infer_body(attributes, &instance.blocks, &types);
+                    self.infer_blocks(&instance.policy_blocks, &types, 1);
+                    let Some(nested) = stack.components.get(&instance.kind) else { continue };
+                    for attribute in &instance.attributes {
+                        let Some(ty) = self
+                            .param_types
+                            .get(&(nested.name.as_str(), attribute.name.name.as_str()))
+                            .cloned()
                         else {
                             continue;
                         };
@@ -1174,37 +1197,51 @@ impl<'r, 'a> Checker<'r, 'a> {
         }
     }
 
-    /// Type inference over every attribute of a body (and its nested
-    /// blocks), reporting what certainly fails.
-    fn infer_body(&mut self, body: &'a crate::ast::Body, types: &RootTypes<'r, 'a>, depth: usize) {
+    /// Type inference over expressions of a body and its nested blocks,
+    /// reporting what certainly fails.
+    fn infer_body<'e>(
+        &mut self,
+        attributes: impl Iterator<Item = &'e ExprDecl>,
+        blocks: &[BlockDecl],
+        types: &RootTypes<'r>,
+    ) {
+        self.infer_exprs(attributes, types);
+        self.infer_blocks(blocks, types, 1);
+    }
+
+    fn infer_blocks(&mut self, blocks: &[BlockDecl], types: &RootTypes<'r>, depth: usize) {
         if depth > walk::MAX_DEPTH {
             return;
         }
-        for attribute in &body.attributes {
-            if self.has_error_in(attribute.value.span) {
+        for block in blocks {
+            self.infer_exprs(block.attributes.iter().map(|a| &a.value), types);
+            self.infer_blocks(&block.blocks, types, depth + 1);
+        }
+    }
+
+    fn infer_exprs<'e>(&mut self, exprs: impl Iterator<Item = &'e ExprDecl>, types: &RootTypes<'r>) {
+        for value in exprs {
+            if self.has_error_in(value.span) {
                 continue;
             }
             let mut found = Vec::new();
             let scoped = ScopedTypes { roots: types, kinds: &self.kind_outputs };
-            crate::infer::infer(&attribute.value, &scoped, &mut found);
+            crate::infer::infer(value, &scoped, &mut found);
             for diagnostic in found {
                 self.report(diagnostic);
             }
-        }
-        for block in &body.blocks {
-            self.infer_body(&block.body, types, depth + 1);
         }
     }
 
     // ----- outputs -----
 
     fn outputs(&mut self) {
-        let outputs: Vec<&'a Block> = self.resolved.symbols.outputs.values().copied().collect();
-        for output in outputs {
-            let Some(value) = output.body.attribute("value") else { continue };
-            let evaluated = self.evaluate(&value.value);
-            let name = output.labels.first().map_or("", |l| l.name.as_str());
-            if let Some(ty) = self.resolved.stack.output_types.get(name).cloned() {
+        let stack = self.stack;
+        for output in stack.declared_outputs.iter().filter_map(|i| stack.outputs.get(*i)) {
+            let Some(value) = &output.value else { continue };
+            let evaluated = self.evaluate(value);
+            let name = output.name.as_str();
+            if let Some(ty) = stack.output_types.get(name).cloned() {
                 if let Err(mismatch) = types::conform(&evaluated, &ty) {
                     let at = if mismatch.path.is_empty() {
                         String::new()
@@ -1213,7 +1250,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                     };
                     let mut diagnostic = Diagnostic::new(
                         mismatch.code,
-                        locate(&value.value, &mismatch.path),
+                        locate(value, &mismatch.path),
                         format!(
                             "The value of output `{name}` does not fit its type `{ty}`{at}: {}.",
                             mismatch.message
@@ -1226,23 +1263,23 @@ impl<'r, 'a> Checker<'r, 'a> {
                     self.report(diagnostic);
                 }
             }
-            if evaluated.has_sensitive() && !resolve::block_is_sensitive(output) {
+            if evaluated.has_sensitive() && !(output.sensitive || output.sensitive_type) {
                 self.sensitive_output(output);
             }
         }
     }
 
-    fn sensitive_output(&mut self, output: &Block) {
-        let Some(value) = output.body.attribute("value") else { return };
-        let name = output.labels.first().map_or("", |l| l.name.as_str());
+    fn sensitive_output(&mut self, output: &OutputDecl) {
+        let Some(value) = &output.value else { return };
+        let name = output.name.as_str();
         self.report(
             Diagnostic::new(
                 Code::SensitiveToOutput,
-                value.value.span,
+                value.span,
                 format!("The output `{name}` shows a sensitive value but is not declared sensitive."),
             )
             .with_label("sensitive value")
-            .with_secondary(name_span(output), "output declared here")
+            .with_secondary(output.name_span, "output declared here")
             .with_help("add `sensitive = true` to the output, or wrap the value in `nonsensitive(...)` if it may be shown"),
         );
     }
@@ -1252,8 +1289,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     /// Top-level resources: their expressions are evaluated for the
     /// evaluator's errors (the schema is checked by expansion).
     fn resources(&mut self) {
-        let resources: Vec<&'a Block> =
-            self.resolved.symbols.resources.values().flat_map(|by_name| by_name.values().copied()).collect();
+        let stack = self.stack;
         // `count` and `each` are the same for every resource: set once,
         // not once per resource (10k resources made 40k maps).
         let mut roots = std::mem::take(&mut self.roots);
@@ -1271,9 +1307,11 @@ impl<'r, 'a> Checker<'r, 'a> {
         let mut types = std::mem::take(&mut self.types);
         types.insert("count".into(), Root::Whole(repetition_type("index", Type::Number)));
         types.insert("each".into(), Root::Whole(each_type()));
-        for block in resources {
-            for attribute in &block.body.attributes {
-                self.evaluate_in(&attribute.value, &roots, &types);
+        for resource in stack.body.resources.iter().filter(|r| r.declared) {
+            let meta = [&resource.count, &resource.for_each, &resource.depends_on];
+            let attributes = resource.attributes.iter().chain(&resource.meta_attributes).map(|a| &a.value);
+            for value in meta.into_iter().flatten().chain(attributes) {
+                self.evaluate_in(value, &roots, &types);
             }
         }
         roots.shift_remove("count");
@@ -1320,8 +1358,8 @@ type Outcome = (Result<Value, Diagnostic>, Vec<Diagnostic>);
 /// Where a param's value is written: an attribute's expression or a block.
 #[derive(Clone, Copy)]
 enum Source<'a> {
-    Expr(&'a Expr),
-    Block(&'a Block),
+    Expr(&'a ExprDecl),
+    Block(&'a BlockDecl),
 }
 
 impl Source<'_> {
@@ -1331,18 +1369,18 @@ impl Source<'_> {
         let Some((last, parent)) = path.split_last() else { return self.locate(path) };
         match self {
             Source::Block(block) if parent.is_empty() => {
-                if let Some(attribute) = block.body.attribute(last) {
+                if let Some(attribute) = block.attribute(last) {
                     return attribute.name.span;
                 }
-                if let Some(inner) = block.body.blocks_of(last).next() {
-                    return inner.kind.span;
+                if let Some(inner) = block.block(last) {
+                    return inner.name_span;
                 }
             }
             Source::Block(block) => {
-                if let Some(inner) = block.body.blocks_of(&parent[0]).next() {
+                if let Some(inner) = block.block(&parent[0]) {
                     return Source::Block(inner).locate_key(&path[1..]);
                 }
-                if let Some(attribute) = block.body.attribute(&parent[0]) {
+                if let Some(attribute) = block.attribute(&parent[0]) {
                     return Source::Expr(&attribute.value).locate_key(&path[1..]);
                 }
             }
@@ -1378,14 +1416,14 @@ impl Source<'_> {
         match self {
             Source::Expr(expr) => locate(expr, path),
             Source::Block(block) => {
-                let Some((first, rest)) = path.split_first() else { return block.kind.span };
-                if let Some(attribute) = block.body.attribute(first) {
+                let Some((first, rest)) = path.split_first() else { return block.name_span };
+                if let Some(attribute) = block.attribute(first) {
                     return locate(&attribute.value, rest);
                 }
-                if let Some(inner) = block.body.blocks_of(first).next() {
+                if let Some(inner) = block.block(first) {
                     return Source::Block(inner).locate(rest);
                 }
-                block.kind.span
+                block.name_span
             }
         }
     }
@@ -1459,20 +1497,25 @@ fn invalid_default(what: &str, ty: &Type, mismatch: &types::Mismatch, span: Span
     )
 }
 
+/// A component's outputs: component-level ones, then those of its `on`
+/// blocks (the first of a name is the one declared).
+fn component_outputs(component: &ComponentDecl) -> impl Iterator<Item = &OutputDecl> {
+    component.outputs.iter().chain(component.on.values().flat_map(|(_, body)| body.outputs.iter()))
+}
+
 /// The value of an instance as other expressions see it before apply: its
 /// outputs, unknown (sensitive ones marked).
-fn instance_outputs(component: &ComponentSymbols<'_>) -> Value {
+fn instance_outputs(component: &ComponentDecl) -> Value {
     Value::Object(
         component
-            .outputs
+            .output_types
             .keys()
             .map(|name| {
-                let value = if component.output_is_sensitive(name) {
-                    Value::Unknown.into_sensitive()
-                } else {
-                    Value::Unknown
-                };
-                (name.to_string(), value)
+                let sensitive = component_outputs(component)
+                    .find(|o| o.name == *name)
+                    .is_some_and(|o| o.sensitive || o.sensitive_type);
+                let value = if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown };
+                (name.clone(), value)
             })
             .collect(),
     )

@@ -10,12 +10,16 @@
 //! without the object, and builds the object only if something reads the
 //! kind whole (nothing valid does: resolve reports `service` alone).
 //! Checking thus does not copy a kind's outputs once per instance.
+//!
+//! What an expression names is read from its references in the HIR
+//! ([`crate::hir::Stack::references`]): a reference's member is its first
+//! static step, the attribute read of a member its second (when they are
+//! names, not indexes).
 
 use super::SENSITIVE_RESOURCE_ATTRIBUTES;
-use crate::ast::Expr;
 use crate::eval::Roots;
 use crate::hash::{FastMap, FastSet};
-use crate::resolve::{walk, InstanceSymbol};
+use crate::hir::{Reference, Step};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
 use indexmap::IndexMap;
@@ -23,21 +27,21 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// The checker's roots by name, as values.
-pub(super) type RootValues<'r, 'a> = FastMap<String, Root<'r, 'a, Value>>;
+pub(super) type RootValues<'r> = FastMap<String, Root<'r, Value>>;
 
 /// The checker's roots by name, as static types.
-pub(super) type RootTypes<'r, 'a> = FastMap<String, Root<'r, 'a, Type>>;
+pub(super) type RootTypes<'r> = FastMap<String, Root<'r, Type>>;
 
 /// A root: a value (or type) held whole, or an instance kind.
-pub(super) enum Root<'r, 'a, T> {
+pub(super) enum Root<'r, T> {
     Whole(T),
-    Kind(Kind<'r, 'a, T>),
+    Kind(Kind<'r, T>),
 }
 
 /// An instance kind as a root: `member` is each instance's value (or type).
-pub(super) struct Kind<'r, 'a, T> {
-    /// The kind's instances, when it has any.
-    pub instances: Option<&'r FastMap<&'a str, InstanceSymbol<'a>>>,
+pub(super) struct Kind<'r, T> {
+    /// The names of the kind's instances, when it has any.
+    pub instances: Option<&'r FastSet<&'r str>>,
     /// `network.main` is there even when not declared.
     pub main: bool,
     pub member: T,
@@ -64,13 +68,13 @@ impl Member for Type {
     }
 }
 
-impl<T: Member> Kind<'_, '_, T> {
+impl<T: Member> Kind<'_, T> {
     pub fn new(member: T) -> Self {
         Kind { instances: None, main: false, member, whole: OnceCell::new() }
     }
 
     fn has(&self, name: &str) -> bool {
-        self.instances.is_some_and(|instances| instances.contains_key(name)) || (self.main && name == "main")
+        self.instances.is_some_and(|instances| instances.contains(name)) || (self.main && name == "main")
     }
 
     /// The object of every instance (in declaration order, `main` last when
@@ -81,10 +85,10 @@ impl<T: Member> Kind<'_, '_, T> {
             let mut fields: Vec<(String, T)> = self
                 .instances
                 .into_iter()
-                .flat_map(|instances| instances.keys())
+                .flat_map(|instances| instances.iter())
                 .map(|name| (name.to_string(), self.member.clone()))
                 .collect();
-            if self.main && !self.instances.is_some_and(|instances| instances.contains_key("main")) {
+            if self.main && !self.instances.is_some_and(|instances| instances.contains("main")) {
                 fields.push(("main".to_string(), self.member.clone()));
             }
             T::object(fields)
@@ -92,7 +96,7 @@ impl<T: Member> Kind<'_, '_, T> {
     }
 }
 
-impl<T: Member> Root<'_, '_, T> {
+impl<T: Member> Root<'_, T> {
     pub fn whole(&self) -> &T {
         match self {
             Root::Whole(value) => value,
@@ -110,19 +114,19 @@ impl<T: Member> Root<'_, '_, T> {
 }
 
 /// Roots given to the evaluator for one expression.
-pub(super) enum CheckRoots<'v, 'r, 'a> {
+pub(super) enum CheckRoots<'v, 'r> {
     /// The checker's roots, lent whole: each member the expression names is
     /// in its root, so the evaluator sees through the paths it follows
     /// exactly what the narrowed roots would hold, and clones only what a
     /// path reaches (not, per expression, every member it names).
-    Lent(&'v RootValues<'r, 'a>),
+    Lent(&'v RootValues<'r>),
     /// Only the parts of each root the expression names (see [`narrow`]),
     /// for an expression naming a member its root lacks (a local in a
     /// cycle: unknown here) or reading a generated secret.
     Narrow(FastMap<String, Value>),
 }
 
-impl Roots for CheckRoots<'_, '_, '_> {
+impl Roots for CheckRoots<'_, '_> {
     /// A name the checker has no value for (a component body's resources,
     /// `network` inside a component) is unknown: resolve has reported the
     /// names that do not exist, and expressions with errors are not evaluated.
@@ -142,47 +146,53 @@ impl Roots for CheckRoots<'_, '_, '_> {
     }
 }
 
-/// The roots to evaluate `expr` with: `roots` lent whole when that is the
-/// same as narrowing them, else narrowed.
-pub(super) fn check_roots<'v, 'r, 'a>(expr: &Expr, roots: &'v RootValues<'r, 'a>) -> CheckRoots<'v, 'r, 'a> {
-    let mut lendable = true;
-    walk::reference_roots(expr, &mut |root, first| {
-        let root = root.name.as_str();
-        lendable &= if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
+/// Step `i` of a reference (one of its static steps) when it is an
+/// attribute name (`var.x`: `x`; `var[0]`, `var["x"]`: none).
+pub(super) fn name_at(reference: &Reference, i: usize) -> Option<&str> {
+    match reference.steps.get(i)? {
+        Step::Attr(name) => Some(name),
+        Step::Key(_) | Step::Repetition(..) => None,
+    }
+}
+
+/// The roots to evaluate an expression making `references` with: `roots`
+/// lent whole when that is the same as narrowing them, else narrowed.
+pub(super) fn check_roots<'v, 'r>(references: &[Reference], roots: &'v RootValues<'r>) -> CheckRoots<'v, 'r> {
+    let lendable = references.iter().all(|reference| {
+        let root = reference.root.as_str();
+        if SENSITIVE_RESOURCE_ATTRIBUTES.iter().any(|(type_name, _)| *type_name == root) {
             !roots.contains_key(root)
         } else {
-            match (first, roots.get(root)) {
-                (Some(member), Some(Root::Whole(Value::Object(fields)))) => {
-                    fields.contains_key(member.name.as_str())
-                }
-                (Some(member), Some(Root::Kind(kind))) => kind.has(&member.name),
+            match (name_at(reference, 0), roots.get(root)) {
+                (Some(member), Some(Root::Whole(Value::Object(fields)))) => fields.contains_key(member),
+                (Some(member), Some(Root::Kind(kind))) => kind.has(member),
                 _ => true,
             }
-        };
+        }
     });
     if lendable {
         CheckRoots::Lent(roots)
     } else {
-        CheckRoots::Narrow(narrow(&walk::references(expr), roots))
+        CheckRoots::Narrow(narrow(references, roots))
     }
 }
 
 /// The roots an expression names (its references are `paths`), each
 /// narrowed to the members it reads.
-fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<String, Value> {
+fn narrow(paths: &[Reference], roots: &RootValues<'_>) -> FastMap<String, Value> {
     let mut out: FastMap<String, Value> = FastMap::default();
     let mut whole: FastSet<&str> = FastSet::default();
     for path in paths {
-        let root = path.root.name.as_str();
+        let root = path.root.as_str();
         let Some(value) = roots.get(root).map(Root::whole) else { continue };
-        match (path.name_at(0), value) {
+        match (name_at(path, 0), value) {
             (Some(member), Value::Object(fields)) if !whole.contains(root) => {
                 let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
                 if let Value::Object(narrowed) = entry {
                     // Names resolve reported are not evaluated; anything else
                     // missing (a value in a cycle) is unknown.
-                    let member_value = fields.get(member.name.as_str()).cloned().unwrap_or(Value::Unknown);
-                    narrowed.insert(member.name.clone(), member_value);
+                    let member_value = fields.get(member).cloned().unwrap_or(Value::Unknown);
+                    narrowed.insert(member.to_string(), member_value);
                 }
             }
             _ => {
@@ -198,24 +208,21 @@ fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<St
             if !matches!(value, Value::Unknown) {
                 continue;
             }
-            let reads: Vec<&walk::RefPath> = paths
+            let reads: Vec<&Reference> = paths
                 .iter()
-                .filter(|p| p.root.name == *type_name && p.name_at(0).is_some_and(|m| m.name == *member))
+                .filter(|p| p.root == *type_name && name_at(p, 0) == Some(member.as_str()))
                 .collect();
-            if !reads.iter().any(|p| p.len < 2 || p.name_at(1).is_none_or(|a| a.name == *attribute)) {
+            if !reads.iter().any(|p| name_at(p, 1).is_none_or(|a| a == *attribute)) {
                 continue;
             }
-            if reads.iter().all(|p| p.name_at(1).is_some()) {
+            if reads.iter().all(|p| name_at(p, 1).is_some()) {
                 let fields: IndexMap<String, Value> = reads
                     .iter()
-                    .filter_map(|p| p.name_at(1))
+                    .filter_map(|p| name_at(p, 1))
                     .map(|a| {
-                        let v = if a.name == *attribute {
-                            Value::Unknown.into_sensitive()
-                        } else {
-                            Value::Unknown
-                        };
-                        (a.name.clone(), v)
+                        let v =
+                            if a == *attribute { Value::Unknown.into_sensitive() } else { Value::Unknown };
+                        (a.to_string(), v)
                     })
                     .collect();
                 *value = Value::Object(fields);
@@ -229,12 +236,12 @@ fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<St
 
 /// The static types of the roots, for inference: kinds answer for an
 /// instance without building the object of every instance.
-pub(super) struct ScopedTypes<'v, 'r, 'a> {
-    pub roots: &'v RootTypes<'r, 'a>,
+pub(super) struct ScopedTypes<'v, 'r> {
+    pub roots: &'v RootTypes<'r>,
     pub kinds: &'v FastMap<String, Type>,
 }
 
-impl crate::infer::TypeRoots for ScopedTypes<'_, '_, '_> {
+impl crate::infer::TypeRoots for ScopedTypes<'_, '_> {
     fn root_type(&self, name: &str) -> Option<&Type> {
         self.roots.get(name).map(Root::whole)
     }

@@ -191,3 +191,20 @@ target "kubernetes" {}
         Vec::<&str>::new()
     );
 }
+
+/// Blocks resolve reports and does not declare (an unnamed output, a
+/// `lifecycle` or `reconcile` block, a `locals` block in a component's
+/// body) are still type-checked: one `E0308` each.
+#[test]
+fn odd_blocks_of_component_bodies_are_type_checked() {
+    let text = "component \"worker\" {\n  param \"image\" {\n    type = string\n  }\n  output {\n    value = 1 + \"a\"\n  }\n  on \"kubernetes\" {\n    resource \"random_password\" \"p\" {\n      length = 8\n      lifecycle {\n        prevent_destroy = 1 + \"b\"\n      }\n    }\n    locals {\n      z = 1 + \"c\"\n    }\n    service \"main\" {\n      image = param.image\n      reconcile {\n        mode = 1 + \"d\"\n      }\n    }\n  }\n}\ntarget \"kubernetes\" {\n  namespace = \"shop\"\n}\nworker \"w\" {\n  image = \"abc\"\n}\n";
+    assert_eq!(codes(text), ["E0105", "E0308", "E0308", "E0107", "E0308", "E0106", "E0308"]);
+}
+
+/// A duplicate declaration is checked once, as its first occurrence: the
+/// second's expressions are not evaluated.
+#[test]
+fn duplicates_are_checked_as_their_first_declaration() {
+    let text = "variable \"n\" {\n  type    = number\n  default = 1\n}\nvariable \"n\" {\n  default = 1 + \"a\"\n}\nlocals {\n  a = 1\n}\nlocals {\n  a = 1 + \"b\"\n}\nresource \"random_password\" \"p\" {\n  length = 8\n}\nresource \"random_password\" \"p\" {\n  length = 1 + \"c\"\n}\noutput \"o\" {\n  value = local.a\n}\noutput \"o\" {\n  value = 1 + \"d\"\n}\n";
+    assert_eq!(codes(text), ["W0001", "E0202", "E0202", "E0202", "E0202"]);
+}

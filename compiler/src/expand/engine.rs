@@ -961,10 +961,13 @@ impl<'s> Engine<'s> {
             kind_span: component.span,
             name: NETWORK_NAME.to_string(),
             span: component.span,
+            name_span: component.header,
             header: component.header,
             attributes: Vec::new(),
             blocks: Vec::new(),
+            policy_blocks: Vec::new(),
             target: None,
+            declared: true,
         };
         // The network exists because of the target block: point there.
         if let Some(block) = self.stack.targets.iter().find(|t| t.name == *target) {

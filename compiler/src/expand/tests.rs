@@ -460,7 +460,10 @@ fn a_replaced_dependency_is_unknown_through_a_chain_of_references() {
 /// shared one would mix up their facts.
 #[test]
 fn lowering_numbers_each_expression_and_body_once() {
-    use crate::hir::{AttributeDecl, BlockDecl, BodyDecl, ExprDecl, OutputDecl};
+    use crate::hir::{AttributeDecl, BlockDecl, BodyDecl, ExprDecl, OutputDecl, ValidationDecl};
+    fn validations<'a>(validations: &'a [ValidationDecl], out: &mut Vec<&'a ExprDecl>) {
+        out.extend(validations.iter().flat_map(|v| [&v.condition, &v.message]).flatten());
+    }
     fn attributes<'a>(attributes: &'a [AttributeDecl], out: &mut Vec<&'a ExprDecl>) {
         out.extend(attributes.iter().map(|a| &a.value));
     }
@@ -478,12 +481,16 @@ fn lowering_numbers_each_expression_and_body_once() {
             out.extend([&r.count, &r.for_each, &r.depends_on].into_iter().flatten());
             attributes(&r.attributes, out);
             blocks(&r.blocks, out);
+            attributes(&r.meta_attributes, out);
+            blocks(&r.meta_blocks, out);
         }
         for i in &body.instances {
             attributes(&i.attributes, out);
             blocks(&i.blocks, out);
+            blocks(&i.policy_blocks, out);
         }
         outputs(&body.outputs, out);
+        blocks(&body.other_blocks, out);
     }
     let stdlib: Vec<crate::ast::File> = crate::stdlib::files()
         .iter()
@@ -497,12 +504,20 @@ fn lowering_numbers_each_expression_and_body_once() {
     body(&stack.body, &mut exprs);
     outputs(&stack.outputs, &mut exprs);
     exprs.extend(stack.locals.iter().map(|(_, _, e)| e));
+    for variable in stack.variable_decls.values() {
+        exprs.extend(&variable.default);
+        validations(&variable.validations, &mut exprs);
+    }
     for target in &stack.targets {
         attributes(&target.attributes, &mut exprs);
     }
     for component in stack.components.values() {
         exprs.extend(component.params.values().filter_map(|p| p.default.as_ref()));
+        for param in component.params.values() {
+            validations(&param.validations, &mut exprs);
+        }
         outputs(&component.outputs, &mut exprs);
+        outputs(&component.unnamed_outputs, &mut exprs);
         for (_, on) in component.on.values() {
             bodies.push(on.id);
             body(on, &mut exprs);

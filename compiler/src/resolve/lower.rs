@@ -9,13 +9,15 @@
 //! blocks are skipped, never panicked on.
 
 use super::types::read_type;
-use super::{block_is_sensitive, ComponentSymbols, Place, References, Repetition, Symbols, RESERVED_KINDS};
+use super::{
+    block_is_sensitive, name_span, ComponentSymbols, Place, References, Repetition, Symbols, RESERVED_KINDS,
+};
 use crate::ast::{Attribute, Block, Body, Expr, File};
 use crate::diagnostic::Diagnostic;
 use crate::hash::FastMap;
 use crate::hir::{
     AttributeDecl, BlockDecl, BodyDecl, ComponentDecl, ExprDecl, InstanceDecl, OutputDecl, ParamDecl,
-    Reference, ResourceDecl, Stack, TargetDecl,
+    Reference, ResourceDecl, Stack, TargetDecl, ValidationDecl, VariableDecl,
 };
 use crate::source::Span;
 use crate::types::Type;
@@ -69,6 +71,7 @@ pub(super) fn lower<'s, 'a>(
         component: None,
         count: false,
         each: false,
+        resource_type: None,
     };
     let mut stack = Stack::default();
     for (name, block) in &symbols.variables {
@@ -110,16 +113,30 @@ pub(super) fn lower<'s, 'a>(
                 "locals" => {
                     for attribute in &block.body.attributes {
                         let value = lowering.expr(&attribute.value);
-                        stack.locals.push((attribute.name.name.clone(), attribute.span, value));
+                        let name = attribute.name.name.as_str();
+                        if symbols.locals.get(name).is_some_and(|a| std::ptr::eq(*a, attribute)) {
+                            stack.declared_locals.insert(name.to_string(), stack.locals.len());
+                        }
+                        stack.locals.push((name.to_string(), attribute.span, value));
                     }
                 }
-                "output" => stack.outputs.extend(lowering.output(block)),
+                "output" => {
+                    let Some(output) = lowering.output(block) else { continue };
+                    if symbols.outputs.get(output.name.as_str()).is_some_and(|b| std::ptr::eq(*b, block)) {
+                        stack.declared_outputs.push(stack.outputs.len());
+                    }
+                    stack.outputs.push(output);
+                }
                 _ => {}
             }
         }
         let mut body = std::mem::take(&mut stack.body);
         lowering.body(&file.body, None, &mut body, false);
         stack.body = body;
+    }
+    for (name, block) in &symbols.variables {
+        let decl = lowering.variable(name, block);
+        stack.variable_decls.insert(name.to_string(), decl);
     }
     // `backend "s3" {}` says where the state is kept (the binary reads
     // it): not an instance, unless the stack defines a `backend` component.
@@ -172,6 +189,8 @@ struct Lowering<'r, 's, 'a> {
     /// `count.*` / `each.*` are visible (inside a repeated resource).
     count: bool,
     each: bool,
+    /// The resource type looked up last, with its declared resources.
+    resource_type: Option<(&'a str, &'s FastMap<&'a str, &'a Block>)>,
 }
 
 impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
@@ -218,12 +237,47 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
     }
 
     fn output(&mut self, block: &'a Block) -> Option<OutputDecl> {
-        Some(OutputDecl {
-            name: label(block, 0)?.to_string(),
+        label(block, 0)?;
+        Some(self.any_output(block))
+    }
+
+    /// An output, named `` when it has no label.
+    fn any_output(&mut self, block: &'a Block) -> OutputDecl {
+        OutputDecl {
+            name: label(block, 0).unwrap_or_default().to_string(),
             span: block.span,
+            name_span: name_span(block),
             value: self.attribute_expr(&block.body, "value"),
             sensitive: is_true(&block.body, "sensitive"),
-        })
+            sensitive_type: matches!(
+                block.body.attribute("type").map(|a| &a.value.kind),
+                Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
+            ),
+        }
+    }
+
+    /// The `validation` blocks of a variable or param.
+    fn validations(&mut self, block: &'a Block) -> Vec<ValidationDecl> {
+        block
+            .body
+            .blocks_of("validation")
+            .map(|validation| ValidationDecl {
+                span: validation.span,
+                condition: self.attribute_expr(&validation.body, "condition"),
+                message: self.attribute_expr(&validation.body, "message"),
+            })
+            .collect()
+    }
+
+    fn variable(&mut self, name: &str, block: &'a Block) -> VariableDecl {
+        VariableDecl {
+            name: name.to_string(),
+            span: block.span,
+            name_span: name_span(block),
+            type_span: block.body.attribute("type").map(|a| a.value.span),
+            default: self.attribute_expr(&block.body, "default"),
+            validations: self.validations(block),
+        }
     }
 
     fn resource(&mut self, block: &'a Block, target: Option<&str>) -> Option<ResourceDecl> {
@@ -234,21 +288,46 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
         // The rest of the resource sees its repetition's `count.*`/`each.*`.
         (self.count, self.each) = (count.is_some(), for_each.is_some());
         let depends_on = self.attribute_expr(&block.body, "depends_on");
-        let attributes = block
-            .body
-            .attributes
-            .iter()
-            .filter(|a| !RESOURCE_META.contains(&a.name.name.as_str()))
-            .map(|a| self.attribute(a))
-            .collect();
-        let blocks = block
-            .body
-            .blocks
-            .iter()
-            .filter(|b| !RESOURCE_META.contains(&b.kind.name.as_str()))
-            .map(|b| self.block(b, 0))
-            .collect();
+        // One pass each over the attributes and the blocks: configuration,
+        // then what else is written with a meta-argument's name.
+        let mut attributes = Vec::with_capacity(block.body.attributes.len());
+        let mut meta_attributes = Vec::new();
+        for attribute in &block.body.attributes {
+            let name = attribute.name.name.as_str();
+            if !RESOURCE_META.contains(&name) {
+                attributes.push(self.attribute(attribute));
+            } else if name == "lifecycle"
+                || !block.body.attribute(name).is_some_and(|first| std::ptr::eq(first, attribute))
+            {
+                meta_attributes.push(self.attribute(attribute));
+            }
+        }
+        let mut blocks = Vec::with_capacity(block.body.blocks.len());
+        let mut meta_blocks = Vec::new();
+        for inner in &block.body.blocks {
+            match RESOURCE_META.contains(&inner.kind.name.as_str()) {
+                false => blocks.push(self.block(inner, 0)),
+                true => meta_blocks.push(self.block(inner, 0)),
+            }
+        }
         (self.count, self.each) = (false, false);
+        let declared = self.component.is_some() || {
+            // Stacks declare runs of one type: its resources are looked up once per run.
+            let type_name = type_label.name.as_str();
+            let by_name = match self.resource_type {
+                Some((last, by_name)) if last == type_name => Some(by_name),
+                _ => {
+                    self.resource_type = self
+                        .walked
+                        .symbols
+                        .resources
+                        .get_key_value(type_name)
+                        .map(|(type_name, by_name)| (*type_name, by_name));
+                    self.resource_type.map(|(_, by_name)| by_name)
+                }
+            };
+            by_name.and_then(|by_name| by_name.get(name.as_str())).is_some_and(|b| std::ptr::eq(*b, block))
+        };
         Some(ResourceDecl {
             type_name: type_label.name.clone(),
             type_span: type_label.span,
@@ -259,17 +338,27 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
             depends_on,
             attributes,
             blocks,
+            meta_attributes,
+            meta_blocks,
             target: target.map(str::to_string),
+            declared,
         })
     }
 
     fn instance(&mut self, block: &'a Block, target: Option<&str>) -> Option<InstanceDecl> {
         let name = label(block, 0)?.to_string();
+        let declared = self.component.is_some()
+            || self
+                .walked
+                .symbols
+                .instance(&block.kind.name, &name)
+                .is_some_and(|i| std::ptr::eq(i.block, block));
         Some(InstanceDecl {
             kind: block.kind.name.clone(),
             kind_span: block.kind.span,
             name,
             span: block.span,
+            name_span: name_span(block),
             header: header(block),
             attributes: block.body.attributes.iter().map(|a| self.attribute(a)).collect(),
             // `reconcile { ... }` is the instance's reconcile policy, not a param.
@@ -280,7 +369,9 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
                 .filter(|b| b.kind.name != crate::policy::BLOCK)
                 .map(|b| self.block(b, 0))
                 .collect(),
+            policy_blocks: block.body.blocks_of(crate::policy::BLOCK).map(|b| self.block(b, 0)).collect(),
             target: target.map(str::to_string),
+            declared,
         })
     }
 
@@ -289,16 +380,26 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
     /// carry the target.
     fn body(&mut self, body: &'a Body, target: Option<&str>, into: &mut BodyDecl, component_level: bool) {
         for block in &body.blocks {
-            match block.kind.name.as_str() {
-                "resource" => into.resources.extend(self.resource(block, target)),
-                "output" if component_level => into.outputs.extend(self.output(block)),
+            let lowered = match block.kind.name.as_str() {
+                "resource" => self.resource(block, target).map(|r| into.resources.push(r)),
+                // Unnamed outputs are kept by the component.
+                "output" => {
+                    if component_level {
+                        into.outputs.extend(self.output(block));
+                    }
+                    Some(())
+                }
                 "on" if target.is_none() && !component_level => {
                     if let Some(name) = label(block, 0) {
                         self.body(&block.body, Some(name), into, component_level);
                     }
+                    Some(())
                 }
-                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => {}
-                _ => into.instances.extend(self.instance(block, target)),
+                kind if RESERVED_KINDS.contains(&kind) || kind == "param" => None,
+                _ => self.instance(block, target).map(|i| into.instances.push(i)),
+            };
+            if lowered.is_none() && component_level {
+                into.other_blocks.push(self.block(block, 0));
             }
         }
     }
@@ -317,8 +418,10 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
             name: symbols.name.to_string(),
             span: block.span,
             header: header(block),
+            origin: symbols.origin,
             params: IndexMap::new(),
             outputs: Vec::new(),
+            unnamed_outputs: Vec::new(),
             output_types: IndexMap::new(),
             on: IndexMap::new(),
         };
@@ -346,10 +449,16 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
                             default: default.map(|a| self.expr(&a.value)),
                             has_default: default.is_some(),
                             ty,
+                            type_span: inner.body.attribute("type").map(|a| a.value.span),
+                            validations: self.validations(inner),
                         },
                     );
                 }
-                "output" => decl.outputs.extend(self.output(inner)),
+                "output" if label(inner, 0).is_some() => decl.outputs.extend(self.output(inner)),
+                "output" => {
+                    let output = self.any_output(inner);
+                    decl.unnamed_outputs.push(output);
+                }
                 "on" => {
                     let Some(target) = label(inner, 0) else { continue };
                     if decl.on.contains_key(target) {
@@ -358,6 +467,10 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
                     let mut body = BodyDecl { id: self.body_id(), ..BodyDecl::default() };
                     self.component = Some((symbols, Some(inner)));
                     self.body(&inner.body, Some(target), &mut body, true);
+                    for output in inner.body.blocks_of("output").filter(|o| label(o, 0).is_none()) {
+                        let output = self.any_output(output);
+                        decl.unnamed_outputs.push(output);
+                    }
                     self.component = Some((symbols, None));
                     decl.on.insert(target.to_string(), (inner.span, body));
                 }
