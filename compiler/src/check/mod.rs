@@ -185,6 +185,16 @@ impl<'r, 'a> Checker<'r, 'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// `diagnostic` pointing also at where `kind`'s param `name` declares its type.
+    fn with_param_type(&self, diagnostic: Diagnostic, kind: &str, name: &str) -> Diagnostic {
+        let type_span =
+            self.stack.components.get(kind).and_then(|c| c.params.get(name)).and_then(|p| p.type_span);
+        match type_span {
+            Some(span) => diagnostic.with_secondary(span, "parameter type declared here"),
+            None => diagnostic,
+        }
+    }
+
     fn has_error_in(&self, span: Span) -> bool {
         self.error_spans
             .range((span.file, span.start, 0)..=(span.file, span.end, u32::MAX))
@@ -773,15 +783,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                     ),
                 )
                 .with_label(format!("`{found}`, not `{}`", ty.base()));
-                if let Some(type_span) = self
-                    .stack
-                    .components
-                    .get(&instance.kind)
-                    .and_then(|c| c.params.get(name))
-                    .and_then(|p| p.type_span)
-                {
-                    diagnostic = diagnostic.with_secondary(type_span, "parameter type declared here");
-                }
+                diagnostic = self.with_param_type(diagnostic, &instance.kind, name);
                 self.report(diagnostic);
                 return Value::Unknown;
             }
@@ -824,15 +826,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             if let Some(help) = &mismatch.help {
                 diagnostic = diagnostic.with_help(help.clone());
             }
-            if let Some(type_span) = self
-                .stack
-                .components
-                .get(&instance.kind)
-                .and_then(|c| c.params.get(name))
-                .and_then(|p| p.type_span)
-            {
-                diagnostic = diagnostic.with_secondary(type_span, "parameter type declared here");
-            }
+            diagnostic = self.with_param_type(diagnostic, &instance.kind, name);
             self.report(diagnostic);
         }
         if failed {
