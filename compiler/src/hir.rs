@@ -23,7 +23,6 @@
 use crate::ast::{Expr, File, Ident};
 use crate::source::{FileId, Span};
 use crate::types::Type;
-use crate::value::Value;
 use indexmap::IndexMap;
 use std::sync::Arc;
 
@@ -246,7 +245,7 @@ pub struct Stack {
     /// Every declared variable's value, in declaration order (set by
     /// check). A variable with neither default nor given value is absent
     /// (and `check` reported it).
-    pub variables: IndexMap<String, Value>,
+    pub variables: stackc_model::Fields,
     pub locals: Vec<(String, Span, ExprDecl)>,
     /// The stdlib's components, replaced by the user's of the same name.
     pub components: IndexMap<String, ComponentDecl>,

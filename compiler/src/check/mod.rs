@@ -471,7 +471,7 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     fn build_roots(&mut self, variables: &IndexMap<String, Option<Value>>) {
         let symbols = &self.resolved.symbols;
-        let var: IndexMap<String, Value> = variables
+        let var: stackc_model::Fields = variables
             .iter()
             .map(|(name, value)| {
                 let value = value.clone().unwrap_or_else(|| {
@@ -507,11 +507,11 @@ impl<'r, 'a> Checker<'r, 'a> {
             }
         }
         for (type_name, by_name) in &symbols.resources {
-            let object: IndexMap<String, Value> =
+            let object: stackc_model::Fields =
                 by_name.keys().map(|n| (n.to_string(), Value::Unknown)).collect();
             self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
-        self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));
+        self.roots.insert("local".into(), Root::Whole(Value::Object(Default::default())));
 
         // The same roots' static types: declared types where there are some.
         let var_types: IndexMap<String, ObjectField> = variables
@@ -822,7 +822,7 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     /// The value of an object param written as a block.
     fn block_value(&mut self, block: &'a Block, depth: usize) -> Value {
-        let mut fields = IndexMap::new();
+        let mut fields = stackc_model::Fields::default();
         for attribute in &block.body.attributes {
             let value = self.evaluate(&attribute.value);
             fields.insert(attribute.name.name.clone(), value);
@@ -928,7 +928,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name, name)).cloned().unwrap_or(Value::Null),
         };
-        let params: IndexMap<String, Value> = if reads.whole {
+        let params: stackc_model::Fields = if reads.whole {
             component.params.keys().map(|name| (name.to_string(), value_of(name))).collect()
         } else {
             reads.params.iter().map(|name| (name.to_string(), value_of(name))).collect()
@@ -938,7 +938,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         if reads.reads_self {
             roots.insert(
                 "self".to_string(),
-                Root::Whole(Value::Object(IndexMap::from([
+                Root::Whole(Value::Object(stackc_model::Fields::from_iter([
                     ("name".to_string(), Value::string(instance.name)),
                     ("dns_name".to_string(), Value::string(crate::resolve::dns_name(instance.name))),
                     ("target".to_string(), Value::Unknown),
@@ -1107,7 +1107,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             .filter(|c| c.origin == crate::source::Origin::User)
             .collect();
         for component in components {
-            let mut params = IndexMap::new();
+            let mut params = stackc_model::Fields::default();
             for name in component.params.keys() {
                 let sensitive =
                     self.param_types.get(&(component.name, *name)).is_some_and(|ty| ty.is_sensitive());
@@ -1259,11 +1259,14 @@ impl<'r, 'a> Checker<'r, 'a> {
         let mut roots = std::mem::take(&mut self.roots);
         roots.insert(
             "count".into(),
-            Root::Whole(Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)]))),
+            Root::Whole(Value::Object(stackc_model::Fields::from_iter([(
+                "index".to_string(),
+                Value::Unknown,
+            )]))),
         );
         roots.insert(
             "each".into(),
-            Root::Whole(Value::Object(IndexMap::from([
+            Root::Whole(Value::Object(stackc_model::Fields::from_iter([
                 ("key".to_string(), Value::Unknown),
                 ("value".to_string(), Value::Unknown),
             ]))),

@@ -18,7 +18,6 @@ use crate::hash::{FastMap, FastSet};
 use crate::resolve::{walk, InstanceSymbol};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
-use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -177,7 +176,7 @@ fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<St
         let Some(value) = roots.get(root).map(Root::whole) else { continue };
         match (path.name_at(0), value) {
             (Some(member), Value::Object(fields)) if !whole.contains(root) => {
-                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
+                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(narrowed) = entry {
                     // Names resolve reported are not evaluated; anything else
                     // missing (a value in a cycle) is unknown.
@@ -206,7 +205,7 @@ fn narrow(paths: &[walk::RefPath<'_>], roots: &RootValues<'_, '_>) -> FastMap<St
                 continue;
             }
             if reads.iter().all(|p| p.name_at(1).is_some()) {
-                let fields: IndexMap<String, Value> = reads
+                let fields: stackc_model::Fields = reads
                     .iter()
                     .filter_map(|p| p.name_at(1))
                     .map(|a| {
