@@ -9,9 +9,8 @@
 
 use crate::render::{self, Format, HumanStyle};
 use crate::stack::VariableArgs;
-use indexmap::IndexMap;
 use stackc_compiler::expand::PriorLookup;
-use stackc_compiler::{Diagnostic, Sources, Value};
+use stackc_compiler::{Diagnostic, Sources};
 use stackc_driver::{Failure, LoadError, StackRequest};
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,7 +69,7 @@ pub fn check_stack(args: &StackArgs, format: Format, err: &mut dyn Write) -> Res
 /// `args.variables` is ignored.
 pub fn check_stack_with_values(
     args: &StackArgs,
-    values: &IndexMap<String, Value>,
+    values: &stackc_compiler::Fields,
     format: Format,
     err: &mut dyn Write,
 ) -> Result<CheckedStack, Failed> {

@@ -8,7 +8,7 @@ use crate::render::{self, Format, HumanStyle};
 use crate::signals::Signals;
 use indexmap::IndexMap;
 use stackc_compiler::graph::ResourceGraph;
-use stackc_compiler::{Code, Diagnostic, Origin, Sources, Span, Value};
+use stackc_compiler::{Code, Diagnostic, Origin, Sources, Span};
 use stackc_planner::apply::ApplyFailure;
 use stackc_planner::backend::{Backend, LockGuard};
 use stackc_planner::planning::{PlanProblem, ProblemKind};
@@ -62,7 +62,7 @@ impl Session {
     /// `err`; the `Err` is the exit code.
     pub fn open(
         args: &StackArgs,
-        variables: Option<&IndexMap<String, Value>>,
+        variables: Option<&stackc_compiler::Fields>,
         operation: &str,
         lock: bool,
         runtime: &tokio::runtime::Runtime,

@@ -302,6 +302,55 @@ fn manifests_of_an_earlier_build_are_replaced() {
     assert!(secret.contains("value: s3cr3t"), "{secret}");
 }
 
+/// Into a new directory, an empty one, and one holding other files (the
+/// file-by-file path): the same files, bytes and modes; no temp directory
+/// left beside them; a manifest already as it should be is left alone.
+#[test]
+fn a_new_or_empty_directory_gets_the_same_files_as_an_existing_one() {
+    let dir = stack(KUBERNETES);
+    write_state(dir.path(), "s3cr3t");
+    let (fresh, empty, kept) =
+        (dir.path().join("new/out"), dir.path().join("empty"), dir.path().join("kept"));
+    std::fs::create_dir(&empty).expect("empty");
+    std::fs::create_dir(&kept).expect("kept");
+    std::fs::write(kept.join("kustomization.yaml"), "resources: []\n").expect("other");
+    for out in ["new/out", "empty", "kept"] {
+        let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", out]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stderr, format!("wrote 6 manifests to {out}; apply with `kubectl apply -f {out}`\n"));
+    }
+    let names = listing(&fresh);
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(listing(&empty), names);
+    assert_eq!(listing(&kept), [names.clone(), vec!["kustomization.yaml".to_string()]].concat());
+    assert_eq!(listing(dir.path()), ["app", "empty", "kept", "new"], "no temp directory left");
+    assert_eq!(listing(&dir.path().join("new")), ["out"], "no temp directory left");
+    for name in &names {
+        let read = |d: &Path| std::fs::read(d.join(name)).expect("written");
+        assert!(read(&fresh) == read(&empty) && read(&fresh) == read(&kept), "{name} differs");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |d: &Path| std::fs::metadata(d.join(name)).expect("file").permissions().mode() & 0o777;
+            assert_eq!(mode(&fresh), mode(&kept), "{name}");
+            assert_eq!(mode(&empty), mode(&kept), "{name}");
+        }
+    }
+    // Built again into the (now existing) directory: unchanged files are
+    // the same files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inodes = |d: &Path| {
+            names.iter().map(|n| std::fs::metadata(d.join(n)).expect("file").ino()).collect::<Vec<_>>()
+        };
+        let before = inodes(&fresh);
+        let run = stackc(dir.path(), &["build", "app", "--target", "kubernetes", "-o", "new/out"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(inodes(&fresh), before, "untouched manifests are left alone");
+    }
+}
+
 #[test]
 fn yaml_is_for_kubernetes_and_json_for_every_target() {
     let dir = stack(

@@ -3,7 +3,6 @@
 //! the binary runs there, and its output is snapshotted (lock ids, times
 //! and holders replaced by placeholders).
 
-use indexmap::IndexMap;
 use stackc_compiler::graph::ResourceAddress;
 use stackc_compiler::Value;
 use stackc_planner::backend::{JournalEntry, LocalBackend};
@@ -25,7 +24,7 @@ fn stackc(dir: &Path, args: &[&str]) -> Run {
 }
 
 fn object(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_compiler::Fields>())
 }
 
 fn address(text: &str) -> ResourceAddress {

@@ -28,7 +28,6 @@
 use crate::ast::{Expr, File, Ident};
 use crate::source::{FileId, Origin, Span};
 use crate::types::Type;
-use crate::value::Value;
 use indexmap::IndexMap;
 use std::sync::Arc;
 
@@ -325,7 +324,7 @@ pub struct Stack {
     /// Every declared variable's value, in declaration order (set by
     /// check). A variable with neither default nor given value is absent
     /// (and `check` reported it).
-    pub variables: IndexMap<String, Value>,
+    pub variables: stackc_model::Fields,
     /// The declared variables, in declaration order (a duplicate keeps
     /// its first declaration).
     pub variable_decls: IndexMap<String, VariableDecl>,

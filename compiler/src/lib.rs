@@ -19,7 +19,7 @@ pub use stackc_model::{codes, diagnostic, graph, hash, schema, source, types, va
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use source::{FileId, Origin, SourceFile, Sources, Span};
-pub use value::Value;
+pub use value::{Fields, Value};
 
 pub mod expand;
 pub mod format;

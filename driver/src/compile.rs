@@ -43,7 +43,7 @@ pub struct StackRequest {
     pub var_files: Vec<PathBuf>,
     /// Every variable's value given (a saved plan's): `vars` and
     /// `var_files` are then ignored.
-    pub values: Option<IndexMap<String, Value>>,
+    pub values: Option<stackc_model::Fields>,
     /// Texts that win over the files on disk (see [`load::load_with`]).
     pub overlays: Overlays,
 }
@@ -489,7 +489,7 @@ impl Roots for VariableRoots<'_> {
 /// What a target's block may leave to the environment (the aws target's
 /// `region` from `AWS_REGION`): the registered target's
 /// `environment_defaults`, none without a target or for an unknown one.
-pub fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value> {
+pub fn target_defaults(target: Option<&str>) -> stackc_model::Fields {
     target.and_then(crate::target).map(|target| (target.environment_defaults)()).unwrap_or_default()
 }
 
@@ -498,7 +498,7 @@ pub fn target_defaults(target: Option<&str>) -> indexmap::IndexMap<String, Value
 fn evaluate_target_attributes(
     hir: &stackc_compiler::hir::Stack,
     target: Option<&str>,
-    variables: &indexmap::IndexMap<String, Value>,
+    variables: &stackc_model::Fields,
     evaluator: &ExpressionEvaluator,
 ) -> (Value, Vec<Diagnostic>) {
     let Some(block) = target.and_then(|t| hir.targets.iter().find(|b| b.name == t)) else {
@@ -506,7 +506,7 @@ fn evaluate_target_attributes(
     };
     let variables = Value::Object(variables.clone());
     let roots = VariableRoots(&variables);
-    let mut fields = indexmap::IndexMap::new();
+    let mut fields = stackc_model::Fields::default();
     let mut problems = Vec::new();
     for attribute in &block.attributes {
         match evaluator.evaluate(&attribute.value, &roots) {

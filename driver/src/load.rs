@@ -296,7 +296,7 @@ fn literal_value(expr: &Expr, depth: usize) -> Result<Value, String> {
             Value::List(items.iter().map(|item| literal_value(item, depth + 1)).collect::<Result<_, _>>()?)
         }
         ExprKind::Object(fields) => {
-            let mut object = indexmap::IndexMap::new();
+            let mut object = stackc_model::Fields::default();
             for (key, value) in fields {
                 let key = match literal_value(key, depth + 1)? {
                     Value::String(s) => s,

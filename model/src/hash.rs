@@ -8,9 +8,9 @@
 //! to make its names collide. Insertion order is kept (`IndexMap`), as
 //! diagnostics and results follow declaration order.
 //!
-//! Values (`Value::Object`) and types (`Type::Object`) keep `IndexMap`'s
-//! default hasher: they are the language's data, shared with the planner
-//! and the providers.
+//! Values (`Value::Object`) hash with foldhash too, under a fixed seed
+//! (`value::Fields`); types (`Type::Object`) keep `IndexMap`'s default
+//! hasher.
 
 /// An insertion-ordered map hashed with foldhash.
 pub type FastMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;

@@ -25,4 +25,4 @@ pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use rollout::RolloutStep;
 pub use source::{FileId, Origin, SourceFile, Sources, Span};
-pub use value::Value;
+pub use value::{Fields, Value};

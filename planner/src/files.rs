@@ -181,6 +181,110 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> std:
     Ok(())
 }
 
+/// A directory written whole before it appears: [`NewDir::begin`] makes a
+/// hidden temp directory beside `dir` (same parent, so same filesystem),
+/// [`NewDir::write`] puts files in it with plain writes (no temp file and
+/// rename per file: nobody can see the directory yet), and
+/// [`NewDir::finish`] renames it into place. Dropped unfinished (an error
+/// part way), it removes the temp directory, so no half-written `dir` and
+/// no temp directory is left. A first `build -o` of 10,000 services made
+/// ~42,000 opens and 21,000 renames through [`write_output`]; this makes
+/// one of each per file and one rename in all.
+#[derive(Debug)]
+pub struct NewDir {
+    temp: PathBuf,
+    dir: PathBuf,
+    /// `dir` exists as an empty directory, replaced by the rename.
+    replaces_empty: bool,
+    finished: bool,
+}
+
+impl NewDir {
+    /// A new directory for `dir` when it does not exist, or is an empty
+    /// directory (not a symlink) owned by this user, whose permissions the
+    /// new one takes. `None` when anything else is there: the caller writes
+    /// file by file into what exists. Missing parents are created.
+    pub fn begin(dir: &Path) -> std::io::Result<Option<NewDir>> {
+        let (replaces_empty, permissions) = match std::fs::symlink_metadata(dir) {
+            Err(error) if error.kind() == ErrorKind::NotFound => (false, None),
+            Err(error) => return Err(error),
+            Ok(metadata) if metadata.file_type().is_dir() && owned_by_me(&metadata) => {
+                if std::fs::read_dir(dir)?.next().is_some() {
+                    return Ok(None);
+                }
+                (true, Some(metadata.permissions()))
+            }
+            Ok(_) => return Ok(None),
+        };
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = match dir.file_name() {
+            Some(name) => name.to_string_lossy().into_owned(),
+            // `..` or `/`: nothing to rename onto; write in place.
+            None => return Ok(None),
+        };
+        std::fs::create_dir_all(parent)?;
+        let temp = temp_path(parent, &name)?;
+        std::fs::create_dir(&temp)?;
+        let new = NewDir { temp, dir: dir.to_path_buf(), replaces_empty, finished: false };
+        if let Some(permissions) = permissions {
+            std::fs::set_permissions(&new.temp, permissions)?;
+        }
+        Ok(Some(new))
+    }
+
+    /// Writes `name` (a plain file name) with `bytes` and permissions
+    /// `mode` (unix; created with it, so a secret is never readable by
+    /// others).
+    pub fn write(&self, name: &str, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+        let mut file = create_new(&self.temp.join(name), mode)?;
+        file.write_all(bytes)
+    }
+
+    /// Renames the directory into place. If `dir` appeared meanwhile, or
+    /// an empty `dir` cannot be replaced (a mount point), the files are
+    /// moved into it one by one instead, when it is an empty directory.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match std::fs::rename(&self.temp, &self.dir) {
+            Ok(()) => {
+                self.finished = true;
+                Ok(())
+            }
+            Err(error) => {
+                let empty_dir = std::fs::symlink_metadata(&self.dir).is_ok_and(|m| m.file_type().is_dir())
+                    && std::fs::read_dir(&self.dir)?.next().is_none();
+                if !(self.replaces_empty && empty_dir) {
+                    return Err(error);
+                }
+                for entry in std::fs::read_dir(&self.temp)? {
+                    let entry = entry?;
+                    std::fs::rename(entry.path(), self.dir.join(entry.file_name()))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for NewDir {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn owned_by_me(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    metadata.uid() == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_: &std::fs::Metadata) -> bool {
+    true
+}
+
 /// A new file (never an existing one: `O_EXCL`, so a symlink planted at
 /// `path` is not followed) created with `mode`.
 pub fn create_new(path: &Path, mode: u32) -> std::io::Result<File> {
@@ -301,5 +405,60 @@ mod tests {
         std::os::unix::fs::symlink(&outside, &link).unwrap();
         assert!(write_output(&link, b"two", OWNER_ONLY).is_err(), "never replaces a symlink");
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    /// A new directory appears whole or not at all; an empty one is
+    /// replaced, keeping its permissions; anything else is not touched.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_directory_appears_whole_or_not_at_all() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let listing = |dir: &Path| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        // Into a directory that does not exist (nor does its parent).
+        let out = root.path().join("a/out");
+        let new = NewDir::begin(&out).unwrap().expect("a new directory");
+        new.write("01-a.yaml", b"one", 0o644).unwrap();
+        new.write("02-b.yaml", b"two", OWNER_ONLY).unwrap();
+        assert!(!out.exists(), "nothing at DIR until finished");
+        new.finish().unwrap();
+        assert_eq!(listing(&out), ["01-a.yaml", "02-b.yaml"]);
+        assert_eq!(std::fs::read(out.join("02-b.yaml")).unwrap(), b"two");
+        assert_eq!(std::fs::metadata(out.join("02-b.yaml")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(listing(&root.path().join("a")), ["out"], "no temp directory left");
+
+        // An error part way: no DIR, no temp directory.
+        let failed = root.path().join("b");
+        let new = NewDir::begin(&failed).unwrap().expect("a new directory");
+        new.write("01-a.yaml", b"one", 0o644).unwrap();
+        assert!(new.write("01-a.yaml", b"again", 0o644).is_err(), "a name written twice");
+        drop(new);
+        assert_eq!(listing(root.path()), ["a"]);
+
+        // An empty directory is replaced, with its permissions.
+        let empty = root.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let new = NewDir::begin(&empty).unwrap().expect("an empty directory is replaced");
+        new.write("01-a.yaml", b"one", 0o644).unwrap();
+        new.finish().unwrap();
+        assert_eq!(listing(&empty), ["01-a.yaml"]);
+        assert_eq!(std::fs::metadata(&empty).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(listing(root.path()), ["a", "empty"]);
+
+        // Not empty, a file, a symlink: left to the file-by-file path.
+        assert!(NewDir::begin(&empty).unwrap().is_none());
+        assert!(NewDir::begin(&empty.join("01-a.yaml")).unwrap().is_none());
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(root.path().join("elsewhere"), &link).unwrap();
+        assert!(NewDir::begin(&link).unwrap().is_none());
+        assert_eq!(listing(root.path()), ["a", "empty", "link"]);
     }
 }

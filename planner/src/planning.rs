@@ -160,7 +160,16 @@ pub async fn plan(input: PlanInput<'_>) -> PlanOutcome {
                             sensitive_attributes: providers.sensitive_attributes(&recorded.type_name),
                         });
                     }
-                    let refreshed = ResourceState { id: object.id, attributes, ..recorded.clone() };
+                    // Not `..recorded.clone()`: that would copy the recorded
+                    // attributes only to drop them.
+                    let refreshed = ResourceState {
+                        type_name: recorded.type_name.clone(),
+                        target: recorded.target.clone(),
+                        id: object.id,
+                        attributes,
+                        dependencies: recorded.dependencies.clone(),
+                        tainted: recorded.tainted,
+                    };
                     current.insert(address, Some(refreshed));
                 }
                 Ok(None) => {
@@ -430,7 +439,7 @@ fn plan_resource(
         provenance: node.provenance.clone(),
         sensitive_attributes: providers.sensitive_attributes(&node.type_name),
     };
-    let Some(prior) = prior else {
+    let Some(mut prior) = prior else {
         change.planned = plan_with(None)?;
         change.reason = Some(if recorded { Reason::DeletedOutside } else { Reason::NotInState });
         return Ok(change);
@@ -443,7 +452,6 @@ fn plan_resource(
         change.prior = Some(prior);
         return Ok(change);
     }
-    let object = ObjectState { id: prior.id.clone(), attributes: prior.attributes.clone() };
     if prior.tainted {
         change.planned = plan_with(None)?;
         change.action = Action::Replace;
@@ -451,7 +459,15 @@ fn plan_resource(
         change.prior = Some(prior);
         return Ok(change);
     }
-    let planned = plan_with(Some(&object))?;
+    // The provider sees the prior's attributes, lent (moved out and back)
+    // rather than copied.
+    let object = ObjectState {
+        id: prior.id.clone(),
+        attributes: std::mem::replace(&mut prior.attributes, Value::Null),
+    };
+    let planned = plan_with(Some(&object));
+    prior.attributes = object.attributes;
+    let planned = planned?;
     let changes = attribute_changes(&prior.attributes, &planned);
     if changes.is_empty() {
         change.action = Action::NoOp;

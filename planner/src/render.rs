@@ -30,10 +30,20 @@ const RESET: &str = "\x1b[0m";
 
 impl Style {
     fn paint(&self, color: &str, text: &str) -> String {
+        let mut out = String::new();
+        self.paint_into(&mut out, color, text);
+        out
+    }
+
+    /// [`Style::paint`] appended to `out` (no string of its own: a plan
+    /// paints a few marks per change).
+    fn paint_into(&self, out: &mut String, color: &str, text: &str) {
         if self.color {
-            format!("{color}{text}{RESET}")
+            out.push_str(color);
+            out.push_str(text);
+            out.push_str(RESET);
         } else {
-            text.to_string()
+            out.push_str(text);
         }
     }
 }
@@ -238,18 +248,32 @@ fn drift_text(out: &mut String, drift: &Drift, style: Style) {
 
 fn change_text(out: &mut String, change: &ResourceChange, sources: &Sources, style: Style) {
     let (mark, color, verb) = match change.action {
-        Action::Create => ("  +", GREEN, "create".to_string()),
-        Action::Update => ("  ~", YELLOW, "update in place".to_string()),
-        Action::Replace => ("-/+", RED, "replace".to_string()),
-        Action::Delete => ("  -", RED, "delete".to_string()),
+        Action::Create => ("  +", GREEN, "create"),
+        Action::Update => ("  ~", YELLOW, "update in place"),
+        Action::Replace => ("-/+", RED, "replace"),
+        Action::Delete => ("  -", RED, "delete"),
         Action::NoOp => return,
     };
-    let reason = match (&change.action, &change.reason) {
-        (Action::Create, Some(Reason::NotInState)) | (_, None) => String::new(),
-        (_, Some(reason)) => format!(": {}", reason.describe()),
-    };
-    let at = change_location(sources, &change.provenance).map(|l| format!("  ({l})")).unwrap_or_default();
-    let _ = writeln!(out, "{} {}  {verb}{reason}{at}", style.paint(color, mark), change.address);
+    // `MARK ADDRESS  VERB[: REASON][  (FILE:LINE)]`, pushed piece by piece
+    // (one line per change of a large plan: `format!` was most of it).
+    style.paint_into(out, color, mark);
+    out.push(' ');
+    out.push_str(change.address.as_str());
+    out.push_str("  ");
+    out.push_str(verb);
+    match (&change.action, &change.reason) {
+        (Action::Create, Some(Reason::NotInState)) | (_, None) => {}
+        (_, Some(reason)) => {
+            out.push_str(": ");
+            out.push_str(&reason.describe());
+        }
+    }
+    if let Some(location) = change_location(sources, &change.provenance) {
+        out.push_str("  (");
+        out.push_str(&location);
+        out.push(')');
+    }
+    out.push('\n');
     match change.action {
         Action::Create => created_text(out, &change.planned, &change.sensitive_attributes, style),
         Action::Update | Action::Replace => {
@@ -280,7 +304,15 @@ fn created_text(out: &mut String, planned: &Value, sensitive: &[String], style: 
     for (name, value) in shown_fields {
         let hidden = sensitive.contains(name);
         let text = if hidden { shown(value, true) } else { pretty(value, 6) };
-        let _ = writeln!(out, "      {} {name:width$} = {text}", style.paint(GREEN, "+"));
+        // `      + NAME = TEXT`, NAME padded to `width` characters.
+        out.push_str("      ");
+        style.paint_into(out, GREEN, "+");
+        out.push(' ');
+        out.push_str(name);
+        out.extend(std::iter::repeat_n(' ', width.saturating_sub(name.chars().count())));
+        out.push_str(" = ");
+        out.push_str(&text);
+        out.push('\n');
     }
 }
 

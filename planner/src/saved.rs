@@ -75,7 +75,7 @@ pub struct SavedPlan {
     /// to `plan`), absolute.
     pub stack_path: String,
     /// Every variable's value as the plan used it.
-    pub variables: IndexMap<String, Value>,
+    pub variables: stackc_model::Fields,
     /// The stackc version that wrote it.
     pub stackc_version: String,
 }
@@ -735,7 +735,7 @@ impl Document {
                 sensitive: o.sensitive,
             });
         }
-        let mut variables = IndexMap::new();
+        let mut variables = stackc_model::Fields::default();
         for (name, value) in self.variables {
             variables.insert(name, value.decode()?);
         }
@@ -781,7 +781,7 @@ mod tests {
     use crate::plan::PlanOptions;
 
     fn object(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>())
     }
 
     fn sample() -> SavedPlan {

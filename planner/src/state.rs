@@ -654,7 +654,7 @@ mod tests {
     fn sample() -> State {
         let mut state = State::new("shop", Some("aws".into()), "b3f1c2d4".into());
         state.serial = 7;
-        let attributes = Value::Object(IndexMap::from([
+        let attributes = Value::Object(stackc_model::Fields::from_iter([
             ("id".to_string(), Value::string("abc")),
             ("result".to_string(), Value::string("hunter2").into_sensitive()),
             (
@@ -697,7 +697,7 @@ mod tests {
             target: Some("aws".into()),
             files: vec![("main.stack.hcl".into(), "variable \"x\" {}\n".into())],
             file_reads: vec![("a.conf".into(), "ok:a = 1\n".into())],
-            variables: Value::Object(IndexMap::from([
+            variables: Value::Object(stackc_model::Fields::from_iter([
                 ("x".to_string(), Value::Number(2.0)),
                 ("token".to_string(), Value::string("s3cret").into_sensitive()),
             ])),

@@ -42,6 +42,7 @@ use crate::session::Session;
 use stackc_compiler::expand::PriorLookup;
 use stackc_compiler::graph::{ResourceAddress, ResourceGraph};
 use stackc_planner::apply::OperationKind;
+use stackc_planner::files::NewDir;
 use stackc_planner::plan::{Action, PlanOptions};
 use stackc_planner::state::State;
 use stackc_provider_kubernetes::build::Pending;
@@ -156,7 +157,7 @@ fn write_build(
                 Some(dir) => {
                     create_dir(dir).map_err(|e| fail(err, e))?;
                     let path = dir.join(GRAPH_FILE);
-                    write_file(&path, text.as_bytes(), false)
+                    write_file(&path, text.as_bytes(), 0o644)
                         .map_err(|e| fail(err, format!("cannot write `{}`: {e}", path.display())))?;
                     let _ = writeln!(err, "wrote the resource graph to {}", path.display());
                     Ok(())
@@ -380,9 +381,11 @@ fn is_manifest_file(name: &str) -> bool {
 
 /// Writes one file per manifest into `dir`, removes manifests of an earlier
 /// build that this one does not write, and returns how many were written.
-/// Files with a Secret are readable by their owner only.
+/// Files with a Secret are readable by their owner only. A `dir` that does
+/// not exist yet, or is empty, is written whole beside it and renamed into
+/// place ([`NewDir`]): an error part way leaves no `dir`. Into anything
+/// else, file by file, each replaced atomically and only if it changed.
 fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> Result<usize, Failed> {
-    create_dir(dir).map_err(|e| fail(err, e))?;
     let mut names: std::collections::BTreeMap<String, &Manifest> = std::collections::BTreeMap::new();
     for manifest in manifests {
         let name = manifest.file_name();
@@ -396,6 +399,19 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
             ));
         }
     }
+    let new = NewDir::begin(dir)
+        .map_err(|e| fail(err, format!("cannot create the directory `{}`: {e}", dir.display())))?;
+    if let Some(new) = new {
+        for (name, manifest) in &names {
+            let text = manifest.to_yaml().map_err(|e| fail(err, e))?;
+            new.write(name, text.as_bytes(), file_mode(manifest))
+                .map_err(|e| fail(err, format!("cannot write `{}`: {e}", dir.join(name).display())))?;
+        }
+        new.finish()
+            .map_err(|e| fail(err, format!("cannot create the directory `{}`: {e}", dir.display())))?;
+        return Ok(names.len());
+    }
+    create_dir(dir).map_err(|e| fail(err, e))?;
     let entries =
         std::fs::read_dir(dir).map_err(|e| fail(err, format!("cannot list `{}`: {e}", dir.display())))?;
     for entry in entries.flatten() {
@@ -409,7 +425,7 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
     for (name, manifest) in &names {
         let text = manifest.to_yaml().map_err(|e| fail(err, e))?;
         let path = dir.join(name);
-        write_file(&path, text.as_bytes(), manifest.kind == "Secret")
+        write_file(&path, text.as_bytes(), file_mode(manifest))
             .map_err(|e| fail(err, format!("cannot write `{}`: {e}", path.display())))?;
     }
     Ok(names.len())
@@ -418,9 +434,17 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
 /// Replaces `path` atomically, never through a symlink or over anything
 /// but a regular file (a symlink planted in DIR must not make a build
 /// write outside it).
-fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
-    let mode = if private { stackc_planner::files::OWNER_ONLY } else { 0o644 };
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     stackc_planner::files::write_output(path, bytes, mode)
+}
+
+/// A Secret's file is readable by its owner only.
+fn file_mode(manifest: &Manifest) -> u32 {
+    if manifest.kind == "Secret" {
+        stackc_planner::files::OWNER_ONLY
+    } else {
+        0o644
+    }
 }
 
 #[cfg(test)]

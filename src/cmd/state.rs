@@ -536,7 +536,7 @@ impl S3Store {
         let provider = match self.provider.get() {
             Some(provider) => provider.clone(),
             None => {
-                let mut attributes = indexmap::IndexMap::new();
+                let mut attributes = stackc_compiler::Fields::default();
                 if let Some(region) = &self.config.region {
                     attributes.insert("region".to_string(), Value::string(region));
                 }
@@ -886,7 +886,7 @@ pub fn render_resource(address: &ResourceAddress, resource: &ResourceState) -> S
 const INDENT: &str = "    ";
 
 /// An object in block form, keys aligned, null fields left out.
-fn render_object(fields: &IndexMap<String, Value>, depth: usize) -> String {
+fn render_object(fields: &stackc_compiler::Fields, depth: usize) -> String {
     let shown: Vec<(String, &Value)> =
         fields.iter().filter(|(_, v)| !matches!(v, Value::Null)).map(|(k, v)| (render_key(k), v)).collect();
     if shown.is_empty() {

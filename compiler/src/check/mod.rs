@@ -497,7 +497,7 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     fn build_roots(&mut self, variables: &IndexMap<String, Option<Value>>) {
         let stack = self.stack;
-        let var: IndexMap<String, Value> = variables
+        let var: stackc_model::Fields = variables
             .iter()
             .map(|(name, value)| {
                 let value = value.clone().unwrap_or_else(|| {
@@ -552,15 +552,17 @@ impl<'r, 'a> Checker<'r, 'a> {
             types[index].1 += 1;
             at.push(index);
         }
-        let mut objects: Vec<IndexMap<String, Value>> =
-            types.iter().map(|(_, count)| IndexMap::with_capacity(*count)).collect();
+        let mut objects: Vec<stackc_model::Fields> = types
+            .iter()
+            .map(|(_, count)| stackc_model::Fields::with_capacity_and_hasher(*count, Default::default()))
+            .collect();
         for (resource, index) in declared.iter().zip(at) {
             objects[index].insert(resource.name.clone(), Value::Unknown);
         }
         for ((type_name, _), object) in types.into_iter().zip(objects) {
             self.roots.insert(type_name.to_string(), Root::Whole(Value::Object(object)));
         }
-        self.roots.insert("local".into(), Root::Whole(Value::Object(IndexMap::new())));
+        self.roots.insert("local".into(), Root::Whole(Value::Object(Default::default())));
 
         // The same roots' static types: declared types where there are some.
         let var_types: IndexMap<String, ObjectField> = variables
@@ -853,7 +855,7 @@ impl<'r, 'a> Checker<'r, 'a> {
 
     /// The value of an object param written as a block.
     fn block_value(&mut self, block: &'r BlockDecl, depth: usize) -> Value {
-        let mut fields = IndexMap::new();
+        let mut fields = stackc_model::Fields::default();
         for attribute in &block.attributes {
             let value = self.evaluate(&attribute.value);
             fields.insert(attribute.name.name.clone(), value);
@@ -952,7 +954,7 @@ impl<'r, 'a> Checker<'r, 'a> {
             Some(value) => value.clone(),
             None => self.param_defaults.get(&(component.name.as_str(), name)).cloned().unwrap_or(Value::Null),
         };
-        let params: IndexMap<String, Value> = if reads.whole {
+        let params: stackc_model::Fields = if reads.whole {
             component.params.keys().map(|name| (name.to_string(), value_of(name))).collect()
         } else {
             reads.params.iter().map(|name| (name.to_string(), value_of(name))).collect()
@@ -962,7 +964,7 @@ impl<'r, 'a> Checker<'r, 'a> {
         if reads.reads_self {
             roots.insert(
                 "self".to_string(),
-                Root::Whole(Value::Object(IndexMap::from([
+                Root::Whole(Value::Object(stackc_model::Fields::from_iter([
                     ("name".to_string(), Value::string(&instance.name)),
                     ("dns_name".to_string(), Value::string(crate::resolve::dns_name(&instance.name))),
                     ("target".to_string(), Value::Unknown),
@@ -1119,7 +1121,7 @@ impl<'r, 'a> Checker<'r, 'a> {
     fn components(&mut self) {
         let stack = self.stack;
         for component in stack.components.values().filter(|c| c.origin == crate::source::Origin::User) {
-            let mut params = IndexMap::new();
+            let mut params = stackc_model::Fields::default();
             for name in component.params.keys() {
                 let sensitive = self
                     .param_types
@@ -1289,11 +1291,14 @@ impl<'r, 'a> Checker<'r, 'a> {
         let mut roots = std::mem::take(&mut self.roots);
         roots.insert(
             "count".into(),
-            Root::Whole(Value::Object(IndexMap::from([("index".to_string(), Value::Unknown)]))),
+            Root::Whole(Value::Object(stackc_model::Fields::from_iter([(
+                "index".to_string(),
+                Value::Unknown,
+            )]))),
         );
         roots.insert(
             "each".into(),
-            Root::Whole(Value::Object(IndexMap::from([
+            Root::Whole(Value::Object(stackc_model::Fields::from_iter([
                 ("key".to_string(), Value::Unknown),
                 ("value".to_string(), Value::Unknown),
             ]))),

@@ -22,7 +22,6 @@ use crate::hash::{FastMap, FastSet};
 use crate::hir::{Reference, Step};
 use crate::types::{ObjectField, Type};
 use crate::value::Value;
-use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -187,7 +186,7 @@ fn narrow(paths: &[Reference], roots: &RootValues<'_>) -> FastMap<String, Value>
         let Some(value) = roots.get(root).map(Root::whole) else { continue };
         match (name_at(path, 0), value) {
             (Some(member), Value::Object(fields)) if !whole.contains(root) => {
-                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(IndexMap::new()));
+                let entry = out.entry(root.to_string()).or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(narrowed) = entry {
                     // Names resolve reported are not evaluated; anything else
                     // missing (a value in a cycle) is unknown.
@@ -216,7 +215,7 @@ fn narrow(paths: &[Reference], roots: &RootValues<'_>) -> FastMap<String, Value>
                 continue;
             }
             if reads.iter().all(|p| name_at(p, 1).is_some()) {
-                let fields: IndexMap<String, Value> = reads
+                let fields: stackc_model::Fields = reads
                     .iter()
                     .filter_map(|p| name_at(p, 1))
                     .map(|a| {

@@ -8,7 +8,6 @@ use crate::codes::Code;
 use crate::diagnostic::did_you_mean;
 use crate::types::Type;
 use crate::value::{format_number, Value};
-use indexmap::IndexMap;
 
 /// Why a value does not conform to a type.
 #[derive(Clone, Debug, PartialEq)]
@@ -237,7 +236,10 @@ fn conform_at(
         },
         Type::Object(declared) => match value {
             Value::Object(fields) => {
-                let mut out = IndexMap::with_capacity(declared.len().max(fields.len()));
+                let mut out = stackc_model::Fields::with_capacity_and_hasher(
+                    declared.len().max(fields.len()),
+                    Default::default(),
+                );
                 let mut missing = Vec::new();
                 for (name, field) in declared {
                     if !fields.contains_key(name) {

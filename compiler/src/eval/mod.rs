@@ -396,7 +396,7 @@ impl<'r> Context<'r> {
 
     fn object(&mut self, fields: &'r [(Expr, Expr)], span: Span) -> EvalResult {
         self.spend(fields.len() as u64, span)?;
-        let mut out = IndexMap::with_capacity(fields.len());
+        let mut out = stackc_model::Fields::with_capacity_and_hasher(fields.len(), Default::default());
         let mut sensitive_key = false;
         let mut unknown_key = false;
         for (key, value) in fields {
@@ -685,7 +685,7 @@ impl<'r> Context<'r> {
                 Err(known) => return Ok(known),
             };
         let mut list = Vec::new();
-        let mut object: IndexMap<String, Value> = IndexMap::new();
+        let mut object: stackc_model::Fields = Default::default();
         let mut groups: IndexMap<String, Vec<Value>> = IndexMap::new();
         let mut unknown = false;
         for (key, value) in pairs {

@@ -6,10 +6,9 @@ use super::{Evaluator, Roots};
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 use crate::value::Value;
-use indexmap::IndexMap;
 
 /// Roots for the tests: `var` with a few values, `u` unknown, `s` sensitive.
-struct TestRoots(IndexMap<String, Value>);
+struct TestRoots(stackc_model::Fields);
 
 impl Roots for TestRoots {
     fn root(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
@@ -38,7 +37,7 @@ fn roots() -> TestRoots {
         .map(|(k, v)| (k.to_string(), v))
         .collect(),
     );
-    let mut map = IndexMap::new();
+    let mut map = stackc_model::Fields::default();
     map.insert("var".to_string(), var);
     map.insert("u".to_string(), Value::Unknown);
     map.insert("s".to_string(), Value::string("hunter2").into_sensitive());

@@ -190,7 +190,7 @@ impl<'s> Engine<'s> {
             schemas,
             evaluator,
             target,
-            target_attributes: Captured::Value(Value::Object(IndexMap::new())),
+            target_attributes: Captured::Value(Value::Object(Default::default())),
             prior,
             graph: ResourceGraph::new(),
             diagnostics: Vec::new(),
@@ -218,7 +218,7 @@ impl<'s> Engine<'s> {
     /// `self.rollout` of the instance at `path`.
     fn rollout_of(&self, path: &InstancePath) -> Value {
         match self.rollouts.get(&path.to_string()) {
-            Some(step) => Value::Object(IndexMap::from([
+            Some(step) => Value::Object(stackc_model::Fields::from_iter([
                 ("weight".to_string(), Value::Number(f64::from(step.weight))),
                 ("canary".to_string(), Value::Number(step.canary as f64)),
             ])),
@@ -571,7 +571,7 @@ impl<'s> Engine<'s> {
             }
             for i in 0..n as usize {
                 let mut roots = FastMap::default();
-                let index: IndexMap<String, Value> =
+                let index: stackc_model::Fields =
                     [("index".to_string(), Value::Number(i as f64))].into_iter().collect();
                 roots.insert("count".to_string(), Captured::Value(Value::Object(index)));
                 out.push((Some(InstanceKey::Index(i)), roots));
@@ -600,7 +600,7 @@ impl<'s> Engine<'s> {
             return None;
         }
         for (key, item) in pairs {
-            let each: IndexMap<String, Value> =
+            let each: stackc_model::Fields =
                 [("key".to_string(), Value::String(key.clone())), ("value".to_string(), item)]
                     .into_iter()
                     .collect();
@@ -864,7 +864,7 @@ impl<'s> Engine<'s> {
         let params = self.instance_params(decl, component, visible);
         let mut roots: Visible = FastMap::default();
         roots.insert("param".to_string(), Captured::object(params));
-        let this: IndexMap<String, Value> = [
+        let this: stackc_model::Fields = [
             ("name".to_string(), Value::string(&decl.name)),
             ("dns_name".to_string(), Value::string(dns_name(&decl.name))),
             ("target".to_string(), Value::string(&target)),
@@ -984,8 +984,8 @@ impl<'s> Engine<'s> {
     /// no block for) point at `command_line`.
     pub fn expand_stack(
         &mut self,
-        variables: &IndexMap<String, Value>,
-        defaults: &IndexMap<String, Value>,
+        variables: &stackc_model::Fields,
+        defaults: &stackc_model::Fields,
         command_line: Span,
     ) {
         let mut visible: Visible = FastMap::default();

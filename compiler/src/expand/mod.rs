@@ -32,7 +32,6 @@ use crate::hir;
 use crate::resolve::KNOWN_TARGETS;
 use crate::schema::SchemaSource;
 use crate::source::{FileId, Span};
-use crate::value::Value;
 use indexmap::IndexMap;
 use std::sync::Arc;
 
@@ -51,7 +50,7 @@ pub struct ExpandOptions<'a> {
     /// Values for attributes the selected target's block leaves out, from
     /// the environment (the aws target's `region` from `AWS_REGION`, as
     /// its provider reads it); an attribute in neither reads as null.
-    pub target_defaults: IndexMap<String, Value>,
+    pub target_defaults: stackc_model::Fields,
     /// The replica count the autoscaler recorded in the state, by instance
     /// address (`service.api`): a component body reads it as
     /// `self.autoscaled_replicas` (null for an instance not listed), so

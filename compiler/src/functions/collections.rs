@@ -3,7 +3,6 @@
 use super::{list, number, object, whole, CallContext, FunctionError};
 use crate::eval::{mark, type_name, unmark};
 use crate::value::{format_number, Value};
-use indexmap::IndexMap;
 
 type R = Result<Value, FunctionError>;
 
@@ -249,7 +248,7 @@ pub fn lookup(args: &[Value], _: &CallContext<'_>) -> R {
 }
 
 pub fn merge(args: &[Value], _: &CallContext<'_>) -> R {
-    let mut out = IndexMap::new();
+    let mut out = stackc_model::Fields::default();
     for (i, arg) in args.iter().enumerate() {
         match arg {
             Value::Null => {}
@@ -372,7 +371,7 @@ pub fn zipmap(args: &[Value], _: &CallContext<'_>) -> R {
         ));
     }
     let mut sensitive = false;
-    let mut out = IndexMap::new();
+    let mut out = stackc_model::Fields::default();
     for (i, (key, value)) in keys.iter().zip(values).enumerate() {
         let (key, marked) = unmark(key.clone());
         sensitive |= marked;

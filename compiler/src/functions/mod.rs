@@ -454,7 +454,7 @@ pub(crate) fn list(args: &[Value], i: usize) -> Result<&[Value], FunctionError> 
     }
 }
 
-pub(crate) fn object(args: &[Value], i: usize) -> Result<&indexmap::IndexMap<String, Value>, FunctionError> {
+pub(crate) fn object(args: &[Value], i: usize) -> Result<&stackc_model::Fields, FunctionError> {
     match args.get(i).map(strip) {
         Some(Value::Object(fields)) => Ok(fields),
         Some(other) => Err(FunctionError::at(

@@ -1,6 +1,5 @@
 use super::*;
 use crate::state::{OutputState, ResourceState, State};
-use indexmap::IndexMap;
 use stackc_model::graph::ResourceAddress;
 use stackc_model::Value;
 use std::fs;
@@ -10,7 +9,7 @@ fn resource(id: &str, secret: &str) -> ResourceState {
         type_name: "random_password".into(),
         target: None,
         id: id.into(),
-        attributes: Value::Object(IndexMap::from([
+        attributes: Value::Object(stackc_model::Fields::from_iter([
             ("id".to_string(), Value::string(id)),
             ("result".to_string(), Value::string(secret).into_sensitive()),
         ])),

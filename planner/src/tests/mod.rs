@@ -21,7 +21,7 @@ pub fn address(s: &str) -> ResourceAddress {
 }
 
 pub fn object(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>())
 }
 
 /// A configuration whose attribute `attribute` is `from`'s `field` (a

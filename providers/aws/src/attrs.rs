@@ -106,13 +106,13 @@ pub fn owned_by<'t>(op: &OperationContext, tags: impl IntoIterator<Item = (&'t s
 /// included, so that what a plan shows is what the object carries; null
 /// when there are none and none were configured.
 pub fn tags_value<'t>(actual: impl IntoIterator<Item = (&'t str, &'t str)>, prior: &Value) -> Value {
-    let user: IndexMap<String, Value> =
+    let user: stackc_model::Fields =
         actual.into_iter().map(|(k, v)| (k.to_string(), Value::string(v))).collect();
     if user.is_empty() && Attrs(prior).get("tags").is_none() {
         return Value::Null;
     }
     // Keep the configured key order.
-    let mut ordered = IndexMap::new();
+    let mut ordered = stackc_model::Fields::default();
     if let Some(configured) = Attrs(prior).get("tags").and_then(|v| v.as_object()) {
         for key in configured.keys() {
             if let Some(v) = user.get(key) {

@@ -57,8 +57,8 @@ pub const DESCRIPTOR: stackc_providers::Target = stackc_providers::Target {
 /// What the environment gives the `target "aws"` block: `region` from
 /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), the same variables the provider
 /// reads, so the stdlib's zone names match the region requests go to.
-pub fn environment_defaults() -> indexmap::IndexMap<String, stackc_model::Value> {
-    let mut defaults = indexmap::IndexMap::new();
+pub fn environment_defaults() -> stackc_model::Fields {
+    let mut defaults = stackc_model::Fields::default();
     if let Some(region) = stackc_providers::target::first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]) {
         defaults.insert("region".to_string(), stackc_model::Value::string(region));
     }

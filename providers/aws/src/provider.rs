@@ -404,7 +404,7 @@ fn with_ownership_tags(
     ctx: &OperationContext,
     stack: &str,
     prior: Option<&Value>,
-    planned: &mut IndexMap<String, Value>,
+    planned: &mut stackc_model::Fields,
 ) {
     let ownership: Vec<(String, Value)> = match prior {
         None => {
@@ -430,7 +430,7 @@ fn with_ownership_tags(
     }
     let mut tags = match planned.get("tags") {
         Some(Value::Object(tags)) => tags.clone(),
-        Some(Value::Null) | None => IndexMap::new(),
+        Some(Value::Null) | None => stackc_model::Fields::default(),
         // Unknown until apply: so is the whole map.
         Some(_) => return,
     };
@@ -516,7 +516,7 @@ impl Provider for AwsProvider {
                 },
             )
         });
-        let mut planned: IndexMap<String, Value> = IndexMap::new();
+        let mut planned: stackc_model::Fields = Default::default();
         for (name, attribute) in &schema.attributes {
             let set = configured.get(name).filter(|v| !matches!(v, Value::Null)).cloned();
             let prior_value = prior.and_then(|p| p.attributes.get_path(&[name]).cloned());

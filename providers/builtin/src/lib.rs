@@ -171,7 +171,6 @@ impl Provider for BuiltinProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
     use stackc_model::graph::ResourceAddress;
 
     fn ctx(type_name: &str) -> OperationContext {
@@ -185,7 +184,7 @@ mod tests {
     }
 
     fn object(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>())
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Settings {
     }
 
     /// The configured attributes with defaults filled in (unknowns kept).
-    fn planned_fields(&self, config: &Config<'_>) -> indexmap::IndexMap<String, Value> {
+    fn planned_fields(&self, config: &Config<'_>) -> stackc_model::Fields {
         let mut fields = config.fields.clone();
         for ((enabled, minimum), (flag, min_name, _)) in self.classes.iter().zip(CLASSES) {
             if let Some(enabled) = enabled {
@@ -245,7 +245,7 @@ pub fn import(schema: &ResourceSchema, value: &str) -> ProviderResult<Option<Obj
             "random_password: the import id is the password itself, and it is empty",
         ));
     }
-    let mut fields = indexmap::IndexMap::new();
+    let mut fields = stackc_model::Fields::default();
     fields.insert("length".to_string(), Value::Number(value.chars().count() as f64));
     for (flag, minimum, _) in CLASSES {
         fields.insert(flag.to_string(), Value::Bool(true));
@@ -264,10 +264,9 @@ pub fn import(schema: &ResourceSchema, value: &str) -> ProviderResult<Option<Obj
 mod tests {
     use super::*;
     use crate::support::tests::Script;
-    use indexmap::IndexMap;
 
     fn settings(pairs: &[(&str, Value)]) -> ProviderResult<Settings> {
-        let fields: IndexMap<String, Value> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let fields: stackc_model::Fields = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let schema = schema();
         let config = Value::Object(fields);
         Settings::read(&Config::new(&schema, &config)?)
@@ -388,7 +387,7 @@ mod tests {
     #[test]
     fn unknown_settings_plan_without_error() {
         let schema = schema();
-        let config = Value::Object(IndexMap::from([("length".to_string(), Value::Unknown)]));
+        let config = Value::Object(stackc_model::Fields::from_iter([("length".to_string(), Value::Unknown)]));
         let planned = plan(&schema, None, &Config::new(&schema, &config).unwrap()).unwrap();
         assert_eq!(planned.get_path(&["length"]), Some(&Value::Unknown));
         assert_eq!(planned.get_path(&["special"]), Some(&Value::Bool(true)));

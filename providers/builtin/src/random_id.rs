@@ -94,7 +94,7 @@ pub fn import(schema: &ResourceSchema, id: &str) -> ProviderResult<Option<Object
             "random_id: the import id must decode to 1 to {MAX_BYTES} bytes"
         )));
     }
-    let mut fields = indexmap::IndexMap::new();
+    let mut fields = stackc_model::Fields::default();
     fields.insert("byte_length".to_string(), Value::Number(bytes.len() as f64));
     if !prefix.is_empty() {
         fields.insert("prefix".to_string(), Value::string(prefix));
@@ -102,12 +102,7 @@ pub fn import(schema: &ResourceSchema, id: &str) -> ProviderResult<Option<Object
     Ok(Some(object(schema, &fields, prefix, &bytes)))
 }
 
-fn object(
-    schema: &ResourceSchema,
-    fields: &indexmap::IndexMap<String, Value>,
-    prefix: &str,
-    bytes: &[u8],
-) -> ObjectState {
+fn object(schema: &ResourceSchema, fields: &stackc_model::Fields, prefix: &str, bytes: &[u8]) -> ObjectState {
     let id = URL_SAFE_NO_PAD.encode(bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let computed = vec![
@@ -146,10 +141,9 @@ pub fn decimal(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>())
     }
 
     #[test]

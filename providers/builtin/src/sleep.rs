@@ -89,7 +89,7 @@ pub fn import(schema: &ResourceSchema, id: &str) -> ProviderResult<Option<Object
             "time_sleep: the import id is `CREATE_DURATION,DESTROY_DURATION` (e.g. `30s,`), got {id:?}"
         ))
     })?;
-    let mut fields = indexmap::IndexMap::new();
+    let mut fields = stackc_model::Fields::default();
     for (name, text) in [("create_duration", create), ("destroy_duration", destroy)] {
         if !text.is_empty() {
             crate::support::parse_duration(text)
@@ -105,10 +105,9 @@ pub fn import(schema: &ResourceSchema, id: &str) -> ProviderResult<Option<Object
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>())
     }
 
     #[tokio::test]
@@ -155,7 +154,7 @@ mod tests {
             id: "2026-01-01T00:00:00Z".into(),
             attributes: attributes(
                 &schema,
-                &IndexMap::from([("create_duration".to_string(), Value::string("1s"))]),
+                &stackc_model::Fields::from_iter([("create_duration".to_string(), Value::string("1s"))]),
                 vec![("id", Value::string("2026-01-01T00:00:00Z"))],
             ),
         };

@@ -2,7 +2,6 @@
 //! attribute with the attribute's name in every error, an unbiased random
 //! source, duration strings and RFC 3339 timestamps.
 
-use indexmap::IndexMap;
 use stackc_model::schema::ResourceSchema;
 use stackc_model::Value;
 use stackc_providers::{ObjectState, ProviderError, ProviderResult};
@@ -32,10 +31,10 @@ impl<T> Field<T> {
 /// The configuration object of one resource, with its type name for errors.
 pub struct Config<'a> {
     pub type_name: &'a str,
-    pub fields: &'a IndexMap<String, Value>,
+    pub fields: &'a stackc_model::Fields,
 }
 
-static EMPTY: std::sync::LazyLock<IndexMap<String, Value>> = std::sync::LazyLock::new(IndexMap::new);
+static EMPTY: std::sync::LazyLock<stackc_model::Fields> = std::sync::LazyLock::new(Default::default);
 
 impl<'a> Config<'a> {
     /// Checks that `config` is an object naming only settable attributes of
@@ -165,7 +164,7 @@ fn strip_marks(value: &Value) -> &Value {
 /// values first, then `computed` ones, null for the rest.
 pub fn attributes(
     schema: &ResourceSchema,
-    configured: &IndexMap<String, Value>,
+    configured: &stackc_model::Fields,
     computed: Vec<(&str, Value)>,
 ) -> Value {
     // A handful of entries: a list searched by name, not a hashed map
@@ -188,7 +187,7 @@ pub fn attributes(
 
 /// True when every force-new attribute of `planned` equals the prior
 /// object's (sensitive marks aside): the prior object can be kept.
-pub fn same_object(schema: &ResourceSchema, prior: &ObjectState, planned: &IndexMap<String, Value>) -> bool {
+pub fn same_object(schema: &ResourceSchema, prior: &ObjectState, planned: &stackc_model::Fields) -> bool {
     schema.attributes.iter().filter(|(_, a)| a.force_new).all(|(name, _)| {
         let old = prior.attributes.get_path(&[name.as_str()]).map(Value::unmarked).unwrap_or(Value::Null);
         let new = planned.get(name).map(Value::unmarked).unwrap_or(Value::Null);

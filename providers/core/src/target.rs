@@ -4,7 +4,6 @@
 //! one registration.
 
 use crate::Provider;
-use indexmap::IndexMap;
 use stackc_model::schema::{ResourceSchema, TargetSetting};
 use stackc_model::Value;
 use std::any::Any;
@@ -28,7 +27,7 @@ pub struct Target {
     pub required_settings: fn() -> Vec<TargetSetting>,
     /// What the environment gives its block when the block leaves a
     /// setting out (the aws `region` from AWS_REGION), read when called.
-    pub environment_defaults: fn() -> IndexMap<String, Value>,
+    pub environment_defaults: fn() -> stackc_model::Fields,
     /// Its provider for a command (see [`Connect`]). `Err` is a full
     /// sentence. Nothing here may touch the network: a provider contacts its
     /// API at its first call, so a plan that reads nothing works offline.
@@ -93,8 +92,8 @@ pub fn unavailable(why: &'static str) -> Pin<Box<dyn Future<Output = Result<Conn
 }
 
 /// No environment defaults.
-pub fn no_defaults() -> IndexMap<String, Value> {
-    IndexMap::new()
+pub fn no_defaults() -> stackc_model::Fields {
+    stackc_model::Fields::default()
 }
 
 /// No required settings.

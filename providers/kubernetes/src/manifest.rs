@@ -4,7 +4,6 @@
 
 use crate::yaml::{to_yaml, YamlError};
 use crate::MANIFEST_TYPE;
-use indexmap::IndexMap;
 use stackc_model::graph::{ResourceAddress, ResourceGraph};
 use stackc_model::Value;
 use std::collections::{HashMap, HashSet};
@@ -177,7 +176,7 @@ struct Workloads<'a> {
     /// (namespace, kind, name) of every workload.
     named: HashSet<(Option<&'a str>, &'a str, &'a str)>,
     /// Pod template labels of every workload, by position.
-    labels: Vec<(Option<&'a str>, &'a IndexMap<String, Value>)>,
+    labels: Vec<(Option<&'a str>, &'a stackc_model::Fields)>,
     /// Positions in `labels` of the workloads whose pods carry a string
     /// label, by (namespace, key, value).
     by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>>,
@@ -207,7 +206,7 @@ impl<'a> Workloads<'a> {
 
     /// Whether some workload in `namespace` has pods carrying every label
     /// of a non-empty `selector`.
-    fn any_selected(&self, namespace: Option<&str>, selector: &IndexMap<String, Value>) -> bool {
+    fn any_selected(&self, namespace: Option<&str>, selector: &stackc_model::Fields) -> bool {
         let selects = |position: &usize| {
             let (ns, labels) = self.labels[*position];
             ns == namespace && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -258,7 +257,7 @@ mod tests {
     use stackc_model::graph::ResourceNode;
 
     fn node(address: &str, manifest: Value) -> ResourceNode {
-        let mut values = indexmap::IndexMap::new();
+        let mut values = stackc_model::Fields::default();
         values.insert("manifest".to_string(), manifest);
         ResourceNode {
             address: ResourceAddress(address.into()),

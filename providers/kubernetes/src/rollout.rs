@@ -16,7 +16,6 @@
 //! annotation and labels.
 
 use crate::manifest::Manifest;
-use indexmap::IndexMap;
 use stackc_model::Value;
 use std::fmt;
 
@@ -250,7 +249,7 @@ fn annotation<'a>(manifest: &'a Manifest, key: &str) -> Option<&'a str> {
     manifest.object.get_path(&["metadata", "annotations", key]).and_then(Value::as_str)
 }
 
-fn pod_labels(manifest: &Manifest) -> Option<&IndexMap<String, Value>> {
+fn pod_labels(manifest: &Manifest) -> Option<&stackc_model::Fields> {
     manifest.object.get_path(&["spec", "template", "metadata", "labels"]).and_then(Value::as_object)
 }
 
@@ -294,7 +293,7 @@ fn replicas(deployment: &Manifest, manifests: &[Manifest]) -> Replicas {
 /// The Services (in the same namespace) whose non-empty selector selects the
 /// pods of both Deployments.
 fn selecting_both(manifests: &[Manifest], stable: &Manifest, canary: &Manifest) -> Vec<String> {
-    let selects = |selector: &IndexMap<String, Value>, deployment: &Manifest| {
+    let selects = |selector: &stackc_model::Fields, deployment: &Manifest| {
         pod_labels(deployment).is_some_and(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
     };
     manifests

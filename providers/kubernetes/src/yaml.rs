@@ -87,7 +87,7 @@ fn is_nested(value: &Value) -> bool {
 
 fn write_map(
     out: &mut String,
-    fields: &indexmap::IndexMap<String, Value>,
+    fields: &stackc_model::Fields,
     level: usize,
     path: &mut String,
 ) -> Result<(), YamlError> {
@@ -229,10 +229,11 @@ fn double_quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
     fn obj(fields: &[(&str, Value)]) -> Value {
-        Value::Object(fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<IndexMap<_, _>>())
+        Value::Object(
+            fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<stackc_model::Fields>(),
+        )
     }
 
     fn s(text: &str) -> Value {

@@ -341,7 +341,7 @@ impl Provider for LocalProvider {
         // A stopped container has no address on its network until it starts.
         let stopped = ctx.type_name == "docker_container"
             && prior.is_some_and(|p| p.attributes.get_path(&["running"]) == Some(&Value::Bool(false)));
-        let mut planned: IndexMap<String, Value> = IndexMap::new();
+        let mut planned: stackc_model::Fields = Default::default();
         for (name, attribute) in &schema.attributes {
             let set = configured.get(name).filter(|v| !matches!(v, Value::Null)).cloned();
             let value = match (attribute.mode, set) {

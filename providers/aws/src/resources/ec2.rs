@@ -1650,7 +1650,7 @@ impl ResourceKind for Instance {
         wait_instance(cx, id, "terminated").await
     }
 
-    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut indexmap::IndexMap<String, Value>) {
+    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut stackc_model::Fields) {
         // A new instance type keeps the instance but not its addresses' certainty.
         if let Some(prior) = prior {
             if Attrs(prior).str("instance_type") != Attrs(config).str("instance_type") {

@@ -319,7 +319,7 @@ impl ResourceKind for TaskDefinition {
         Ok(id.to_string())
     }
 
-    fn normalize(&self, prior: &Value, config: &mut indexmap::IndexMap<String, Value>) {
+    fn normalize(&self, prior: &Value, config: &mut stackc_model::Fields) {
         // The same containers written differently (AWS adds defaults): keep
         // the text in state so the plan shows no change.
         let Some(wanted) = config.get("container_definitions").and_then(|v| v.as_str()) else { return };
@@ -687,13 +687,7 @@ impl ResourceKind for Service {
         .await
     }
 
-    fn plan(
-        &self,
-        _prior: Option<&Value>,
-        _config: &Value,
-        _planned: &mut indexmap::IndexMap<String, Value>,
-    ) {
-    }
+    fn plan(&self, _prior: Option<&Value>, _config: &Value, _planned: &mut stackc_model::Fields) {}
 }
 
 #[cfg(test)]

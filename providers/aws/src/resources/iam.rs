@@ -182,7 +182,7 @@ impl ResourceKind for Role {
         Ok(id.to_string())
     }
 
-    fn normalize(&self, prior: &Value, config: &mut indexmap::IndexMap<String, Value>) {
+    fn normalize(&self, prior: &Value, config: &mut stackc_model::Fields) {
         // The same policy written differently: keep the text in state.
         let Some(wanted) = config.get("assume_role_policy").and_then(|v| v.as_str()).map(str::to_string)
         else {

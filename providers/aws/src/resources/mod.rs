@@ -110,17 +110,11 @@ pub trait ResourceKind: Send + Sync {
     /// Rewrites configured values that mean the same as the prior ones but
     /// are written differently (JSON documents) to the prior's text, before
     /// the plan compares them.
-    fn normalize(&self, _prior: &Value, _config: &mut indexmap::IndexMap<String, Value>) {}
+    fn normalize(&self, _prior: &Value, _config: &mut stackc_model::Fields) {}
 
     /// Predictable computed attributes for a plan (`planned` starts as the
     /// configuration with schema-driven unknowns filled in).
-    fn plan(
-        &self,
-        _prior: Option<&Value>,
-        _config: &Value,
-        _planned: &mut indexmap::IndexMap<String, Value>,
-    ) {
-    }
+    fn plan(&self, _prior: Option<&Value>, _config: &Value, _planned: &mut stackc_model::Fields) {}
 }
 
 /// Every kind this provider serves.

@@ -311,7 +311,7 @@ impl ResourceKind for SecretVersion {
         Ok(())
     }
 
-    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut indexmap::IndexMap<String, Value>) {
+    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut stackc_model::Fields) {
         if let Some(prior) = prior {
             if Attrs(prior).str("secret_string") != Attrs(config).str("secret_string") {
                 planned.insert("version_id".into(), Value::Unknown);

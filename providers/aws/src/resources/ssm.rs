@@ -188,7 +188,7 @@ impl ResourceKind for Parameter {
         }
     }
 
-    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut indexmap::IndexMap<String, Value>) {
+    fn plan(&self, prior: Option<&Value>, config: &Value, planned: &mut stackc_model::Fields) {
         // Every change of value makes a new version.
         if let Some(prior) = prior {
             if Attrs(prior).str("value") != Attrs(config).str("value") || Attrs(config).get("value").is_none()
