@@ -1,5 +1,5 @@
 //! The HIR: one owned, id-indexed model of a stack, lowered once by
-//! [`crate::resolve`] (see `resolve/lower.rs`), annotated by [`crate::check`]
+//! [`crate::resolve`] (see `resolve/lower.rs`), annotated by [`crate::check`](mod@crate::check)
 //! and consumed by [`crate::expand`].
 //!
 //! Resolve lowers the declarations of the stack's syntax trees into it:

@@ -7,7 +7,7 @@
 //! - [`compile`]: [`check`] (what `stackc check` reports), [`check_stack`]
 //!   then [`CheckedStack::compile`] (what `build`, `plan` and `apply`
 //!   compile), with every provider's [`schemas`], target defaults from the
-//!   environment (both from the [`targets`] registry), the `file()` sandbox ([`StackFiles`]) and the source hash.
+//!   environment (both from the [`targets`](mod@targets) registry), the `file()` sandbox ([`StackFiles`]) and the source hash.
 //!
 //! Boundary: nothing here renders or exits. Problems come back as data (a
 //! [`LoadError`], or diagnostics with the sources they point into); the

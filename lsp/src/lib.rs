@@ -5,7 +5,7 @@
 //! exactly `stackc check`'s: the server calls the driver's
 //! [`stackc_driver::check`] (every declared target expanded), never a copy
 //! of it. Hover, definition, references, rename and document symbols read
-//! the symbol index of the last analysis ([`index`]); completion reads the
+//! the symbol index of the last analysis (`index`); completion reads the
 //! text before the cursor and that index, so it works in a file that does
 //! not parse.
 //!

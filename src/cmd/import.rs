@@ -23,10 +23,11 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(override_usage = "stackc import [OPTIONS] [PATH] <ADDRESS> <ID>")]
 pub struct Args {
-    /// [PATH] ADDRESS ID: the stack directory (default: the current one);
-    /// the resource's address in the configuration (`stackc_data.seed`,
-    /// `database.main/aws_instance.node["0"]`); the provider's id of the
-    /// object (`i-0abc...`; for `random_password`, the password).
+    /// PATH (optional), ADDRESS and ID: the stack directory (default: the
+    /// current one); the resource's address in the configuration
+    /// (`stackc_data.seed`, `database.main/aws_instance.node["0"]`); the
+    /// provider's id of the object (`i-0abc...`; for `random_password`, the
+    /// password).
     #[arg(num_args = 2..=3, required = true, value_name = "OPERAND")]
     pub operands: Vec<String>,
     /// The target to expand for (`kubernetes`, `aws`, `local`); may be

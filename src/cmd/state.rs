@@ -66,8 +66,8 @@ pub enum Command {
     /// when it names one and addresses follow.
     #[command(override_usage = "stackc state rm [OPTIONS] [PATH] <ADDRESS>...")]
     Rm {
-        /// [PATH] (the stack directory, default: the current one), then the
-        /// addresses to remove.
+        /// PATH, optional (the stack directory, default: the current one),
+        /// then the addresses to remove.
         #[arg(required = true, value_name = "ADDRESS")]
         operands: Vec<String>,
         /// The stack directory (the same as PATH).
@@ -84,7 +84,7 @@ pub enum Command {
     /// stack directory (default: the current one).
     #[command(override_usage = "stackc state mv [OPTIONS] [PATH] <FROM> <TO>")]
     Mv {
-        /// [PATH] FROM TO (shown in the usage line).
+        /// PATH (optional), FROM and TO (shown in the usage line).
         #[arg(num_args = 2..=3, required = true, hide = true)]
         operands: Vec<String>,
         #[command(flatten)]

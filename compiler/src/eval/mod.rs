@@ -19,7 +19,7 @@
 //!   from a sensitive one is sensitive (`upper(secret)`, `"${secret}x"`,
 //!   `secret == "a"`). Only `nonsensitive(...)` removes a mark.
 //! - Evaluation is lazy where HCL's is: the branch of a conditional not
-//!   taken, the side of `&&`/`||` not needed (see [`ops`]), and the
+//!   taken, the side of `&&`/`||` not needed (see `ops`), and the
 //!   fallbacks of `try` are not evaluated, so their run-time errors (an
 //!   attribute of a null optional param) do not happen. Their types are
 //!   still checked statically.

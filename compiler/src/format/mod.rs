@@ -17,7 +17,7 @@
 //! and line break in order, and indentation is a function of bracket
 //! nesting. The tree is still the judge: the input must parse (else the
 //! parser's diagnostics are the error), and the output must parse to the
-//! same hcl-edit tree, decor and spans aside ([`same_tree`]), or nothing is
+//! same hcl-edit tree, decor and spans aside (`same_tree`), or nothing is
 //! returned ([`FormatError::ChangedMeaning`], a bug in the formatter): as
 //! black does, a formatting mistake is never written over a user's file.
 

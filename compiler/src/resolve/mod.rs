@@ -9,7 +9,7 @@
 //! cycles are found. It reports structure problems (E01xx), unknown or
 //! duplicate names (E02xx), invalid type expressions (E0307) and unused
 //! variables and locals (W000x). Types of expressions and values are the
-//! check stage's business ([`crate::check`]); it reuses the symbols and the
+//! check stage's business ([`crate::check`](mod@crate::check)); it reuses the symbols and the
 //! HIR built here.
 //!
 //! What a reference names is decided once, by one set of rules
