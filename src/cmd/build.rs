@@ -110,8 +110,7 @@ fn build(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Fa
     let mut compiled = expand_with(&checked, state.as_ref(), err)?;
     let mut checked = checked;
     if args.format == BuildFormat::Yaml {
-        let waiting =
-            stackc_provider_kubernetes::build::build(&compiled.graph).map(|b| b.pending).unwrap_or_default();
+        let waiting = stackc_provider_kubernetes::build::pending(&compiled.graph).unwrap_or_default();
         let needed = generated_inputs(&compiled.graph, &waiting);
         if !needed.is_empty() {
             let (again, state) = generate(checked, &needed, err)?;
@@ -165,29 +164,28 @@ fn write_build(
             }
         }
         BuildFormat::Yaml => {
-            let build =
-                stackc_provider_kubernetes::build::build(&compiled.graph).map_err(|e| fail(err, e))?;
+            let all =
+                stackc_provider_kubernetes::manifest::collect(&compiled.graph).map_err(|e| fail(err, e))?;
             // A Service selecting nothing, an autoscaler scaling nothing: a
             // mistake of a component body (a platform team's own, say) that
             // the API server would accept silently.
-            if let Ok(all) = stackc_provider_kubernetes::manifest::collect(&compiled.graph) {
-                for problem in stackc_provider_kubernetes::manifest::dangling_references(&all) {
-                    let _ = writeln!(err, "warning: {problem}");
-                }
-                // Valid by the schemas, refused or useless once applied.
-                for problem in stackc_provider_kubernetes::checks::unworkable(&all) {
-                    let _ = writeln!(err, "warning: {problem}");
-                }
-                // What the files do when a new version ships: stackc carries
-                // out no rollout step on Kubernetes, so say what they do.
-                let rollouts = stackc_provider_kubernetes::rollout::describe(&all);
-                for rollout in &rollouts {
-                    let _ = writeln!(err, "{rollout}");
-                }
-                if rollouts.iter().any(|r| r.canary.is_some()) {
-                    let _ = writeln!(err, "note: {}", stackc_provider_kubernetes::rollout::SELECTOR_NOTE);
-                }
+            for problem in stackc_provider_kubernetes::manifest::dangling_references(&all) {
+                let _ = writeln!(err, "warning: {problem}");
             }
+            // Valid by the schemas, refused or useless once applied.
+            for problem in stackc_provider_kubernetes::checks::unworkable(&all) {
+                let _ = writeln!(err, "warning: {problem}");
+            }
+            // What the files do when a new version ships: stackc carries
+            // out no rollout step on Kubernetes, so say what they do.
+            let rollouts = stackc_provider_kubernetes::rollout::describe(&all);
+            for rollout in &rollouts {
+                let _ = writeln!(err, "{rollout}");
+            }
+            if rollouts.iter().any(|r| r.canary.is_some()) {
+                let _ = writeln!(err, "note: {}", stackc_provider_kubernetes::rollout::SELECTOR_NOTE);
+            }
+            let build = stackc_provider_kubernetes::build::split(&compiled.graph, all);
             let written = match &args.out {
                 None => {
                     let stream = stackc_provider_kubernetes::manifest::to_yaml_stream(&build.ready)

@@ -3,9 +3,10 @@
 //! provider computes at apply, like a generated password that is not in
 //! state yet). Nothing is ever filled with a placeholder.
 
-use crate::manifest::{collect, Manifest, ManifestError};
+use crate::manifest::{collect, collect_where, Manifest, ManifestError};
 use stackc_model::graph::{ResourceAddress, ResourceGraph};
 use stackc_model::render::paths_where;
+use stackc_model::Value;
 
 /// A manifest that cannot be written before apply, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,22 +47,39 @@ pub struct Build {
 /// Splits the graph's manifests into those that can be written now and
 /// those that wait for apply.
 pub fn build(graph: &ResourceGraph) -> Result<Build, ManifestError> {
+    Ok(split(graph, collect(graph)?))
+}
+
+/// [`build`] of manifests already collected from `graph` (by
+/// [`collect`], which callers that also check them call once).
+pub fn split(graph: &ResourceGraph, manifests: Vec<Manifest>) -> Build {
     let mut ready = Vec::new();
     let mut pending = Vec::new();
-    for manifest in collect(graph)? {
-        if !manifest.object.has_unknown() {
+    for manifest in manifests {
+        if manifest.object.has_unknown() {
+            pending.push(waiting(graph, &manifest));
+        } else {
             ready.push(manifest);
-            continue;
         }
-        let produced_by = graph.get(&manifest.address).map(|n| n.dependencies.clone()).unwrap_or_default();
-        pending.push(Pending {
-            object: format!("{}/{}", manifest.kind, manifest.name),
-            address: manifest.address.clone(),
-            unknown_paths: paths_where(&manifest.object, false),
-            produced_by,
-        });
     }
-    Ok(Build { ready, pending })
+    Build { ready, pending }
+}
+
+/// Only [`Build::pending`]: the manifests fully known now are not copied
+/// out of the graph.
+pub fn pending(graph: &ResourceGraph) -> Result<Vec<Pending>, ManifestError> {
+    let waiting_ones = collect_where(graph, Value::has_unknown)?;
+    Ok(waiting_ones.iter().map(|manifest| waiting(graph, manifest)).collect())
+}
+
+fn waiting(graph: &ResourceGraph, manifest: &Manifest) -> Pending {
+    let produced_by = graph.get(&manifest.address).map(|n| n.dependencies.clone()).unwrap_or_default();
+    Pending {
+        object: format!("{}/{}", manifest.kind, manifest.name),
+        address: manifest.address.clone(),
+        unknown_paths: paths_where(&manifest.object, false),
+        produced_by,
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +141,30 @@ mod tests {
             .unwrap();
         let build = build(&graph).unwrap();
         assert_eq!((build.ready.len(), build.pending.len()), (1, 0));
+    }
+
+    /// `pending` (what `stackc build` asks before deciding to generate
+    /// values) finds the same manifests as a whole build, with nothing
+    /// else collected.
+    #[test]
+    fn pending_alone_is_the_build_s_pending() {
+        let mut graph = ResourceGraph::new();
+        for (name, value) in [("known", Value::string("given")), ("waits", Value::Unknown)] {
+            graph
+                .add(ResourceNode {
+                    address: ResourceAddress(format!("secret.{name}/kubernetes_manifest.secret")),
+                    type_name: "kubernetes_manifest".into(),
+                    target: Some("kubernetes".into()),
+                    values: secret(value),
+                    deferred: None,
+                    dependencies: vec![],
+                    provenance: vec![],
+                })
+                .unwrap();
+        }
+        let whole = build(&graph).unwrap();
+        assert_eq!(whole.ready.len(), 1);
+        assert_eq!(pending(&graph).unwrap(), whole.pending);
+        assert_eq!(whole.pending[0].address.as_str(), "secret.waits/kubernetes_manifest.secret");
     }
 }

@@ -77,12 +77,24 @@ fn kind_rank(kind: &str) -> u8 {
 /// Every `kubernetes_manifest` resource of the graph, in apply order
 /// (rank, then graph order). Fails on the first object missing its identity.
 pub fn collect(graph: &ResourceGraph) -> Result<Vec<Manifest>, ManifestError> {
+    collect_where(graph, |_| true)
+}
+
+/// [`collect`] of the manifests whose object (as written, nulls and all)
+/// passes `wanted`; the others are not copied out of the graph.
+pub(crate) fn collect_where(
+    graph: &ResourceGraph,
+    wanted: impl Fn(&Value) -> bool,
+) -> Result<Vec<Manifest>, ManifestError> {
     let mut manifests = Vec::new();
     for node in graph.nodes().filter(|n| n.type_name == MANIFEST_TYPE) {
         let error = |message: String| ManifestError { address: node.address.clone(), message };
-        let object = without_nulls(
-            node.values.get_path(&["manifest"]).ok_or_else(|| error("has no `manifest` attribute".into()))?,
-        );
+        let written =
+            node.values.get_path(&["manifest"]).ok_or_else(|| error("has no `manifest` attribute".into()))?;
+        if !wanted(written) {
+            continue;
+        }
+        let object = without_nulls(written);
         let (api_version, kind, name, namespace) = identity(&object).map_err(error)?;
         manifests.push(Manifest {
             address: node.address.clone(),
