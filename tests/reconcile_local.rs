@@ -45,7 +45,7 @@ impl Stack {
     fn shop(prefix: &str) -> Stack {
         let mut stack = Stack::new(prefix);
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shop");
-        for entry in std::fs::read_dir(&example).unwrap().flatten() {
+        for entry in std::fs::read_dir(&example).unwrap().flatten().filter(|e| e.path().is_file()) {
             let text = std::fs::read_to_string(entry.path()).unwrap();
             let text = text.replace(
                 "target \"local\" {}",
