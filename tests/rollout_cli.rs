@@ -463,10 +463,12 @@ fn a_failing_gate_rolls_back_with_the_health_output_at_the_rollout_block() {
             .collect::<Vec<_>>()
     };
     let before = ids(&stack);
-    // Its /healthz goes away 3 s after it starts.
+    // Its /healthz goes away 3 s after it starts. The files are written
+    // before httpd starts (`;`, not `&&`: `a && b & c` would put the whole
+    // list in the background and race httpd's chdir into /www).
     let failing = format!(
-        "{health}\n  command = [\"sh\", \"-c\", \"mkdir -p /www && echo app v$${{APP_VERSION}} > /www/index.html && echo ok > \
-         /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www\"]"
+        "{health}\n  command = [\"sh\", \"-c\", \"mkdir -p /www; echo app v$${{APP_VERSION}} > /www/index.html; echo ok > \
+         /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www\"]"
     );
     stack.write(&stack_text(rollout, &failing, ""));
     let out = stack.image(&["apply", "--auto-approve"], "stackc-test-app:2");
