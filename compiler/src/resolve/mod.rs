@@ -100,13 +100,6 @@ pub struct ComponentSymbols<'a> {
     pub on: FastMap<&'a str, &'a Block>,
 }
 
-impl ComponentSymbols<'_> {
-    /// Whether an output is sensitive (`sensitive = true` or a `sensitive(...)` type).
-    pub fn output_is_sensitive(&self, name: &str) -> bool {
-        self.outputs.get(name).is_some_and(|block| block_is_sensitive(block))
-    }
-}
-
 /// `sensitive = true`, or `type = sensitive(...)`, in a variable, param or output block.
 pub fn block_is_sensitive(block: &Block) -> bool {
     let flag = matches!(

@@ -1,10 +1,10 @@
 //! The names an expression uses, read from its syntax with a span for every
 //! step, so a diagnostic can point at the exact part of `service.api.uri`
 //! that is wrong. Names bound by `for` expressions (and template `for`
-//! directives) are not references. The one walk over references: resolve
-//! and check visit with it, and resolve's reference check reads each
-//! reference's static steps from the traversal it gives ([`RefPath::expr`])
-//! into the HIR (`refs.rs`), where expansion reads them.
+//! directives) are not references. The one walk over references: resolve's
+//! reference check visits with it and reads each reference's static steps
+//! from the traversal it gives ([`RefPath::expr`]) into the HIR
+//! (`refs.rs`), where check and expansion read them.
 
 use crate::ast::{Expr, ExprKind, Ident, SplatStep, TemplatePart};
 
@@ -84,6 +84,7 @@ pub fn walk<'a>(expr: &'a Expr, visitor: &mut dyn Visitor<'a>) {
 }
 
 /// Every reference in `expr`, in source order.
+#[cfg(test)]
 pub fn references(expr: &Expr) -> Vec<RefPath<'_>> {
     struct Collect<'a>(Vec<RefPath<'a>>);
     impl<'a> Visitor<'a> for Collect<'a> {
@@ -94,19 +95,6 @@ pub fn references(expr: &Expr) -> Vec<RefPath<'_>> {
     let mut collect = Collect(Vec::new());
     walk(expr, &mut collect);
     collect.0
-}
-
-/// Every reference in `expr` reduced to its root and its first step when
-/// that is an attribute name (`var.x.y`: `var`, `x`; `var[0]`, `var`:
-/// `var`, none), in source order, without collecting them.
-pub fn reference_roots<'a>(expr: &'a Expr, visit: &mut dyn FnMut(&'a Ident, Option<&'a Ident>)) {
-    struct Roots<'v, 'a>(&'v mut dyn FnMut(&'a Ident, Option<&'a Ident>));
-    impl<'a> Visitor<'a> for Roots<'_, 'a> {
-        fn reference(&mut self, path: RefPath<'a>) {
-            (self.0)(path.root, path.name_at(0))
-        }
-    }
-    walk(expr, &mut Roots(visit));
 }
 
 /// `root.a[0].b` as a reference; `None` when the chain does not start at a
