@@ -175,6 +175,13 @@ pub struct OutputDecl {
     pub sensitive_type: bool,
 }
 
+impl OutputDecl {
+    /// Declared sensitive: `sensitive = true` or a `sensitive(...)` type.
+    pub fn is_sensitive(&self) -> bool {
+        self.sensitive || self.sensitive_type
+    }
+}
+
 /// `name = value` in a resource, instance, target or nested block.
 #[derive(Clone, Debug)]
 pub struct AttributeDecl {

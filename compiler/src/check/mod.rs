@@ -1153,10 +1153,8 @@ impl<'r, 'a> Checker<'r, 'a> {
             for output in component_outputs(component).chain(&component.unnamed_outputs) {
                 let Some(value) = &output.value else { continue };
                 let value = self.evaluate_in(value, &roots, &types);
-                let declared = component_outputs(component)
-                    .find(|o| o.name == output.name)
-                    .is_some_and(|o| o.sensitive || o.sensitive_type);
-                if value.has_sensitive() && !(output.sensitive || output.sensitive_type) && !declared {
+                let declared = output_is_sensitive(component, &output.name);
+                if value.has_sensitive() && !output.is_sensitive() && !declared {
                     self.sensitive_output(output);
                 }
             }
@@ -1259,7 +1257,7 @@ impl<'r, 'a> Checker<'r, 'a> {
                     self.report(diagnostic);
                 }
             }
-            if evaluated.has_sensitive() && !(output.sensitive || output.sensitive_type) {
+            if evaluated.has_sensitive() && !output.is_sensitive() {
                 self.sensitive_output(output);
             }
         }
@@ -1502,6 +1500,11 @@ fn component_outputs(component: &ComponentDecl) -> impl Iterator<Item = &OutputD
     component.outputs.iter().chain(component.on.values().flat_map(|(_, body)| body.outputs.iter()))
 }
 
+/// Whether `component`'s output `name` (its first declaration) is declared sensitive.
+fn output_is_sensitive(component: &ComponentDecl, name: &str) -> bool {
+    component_outputs(component).find(|o| o.name == name).is_some_and(OutputDecl::is_sensitive)
+}
+
 /// The value of an instance as other expressions see it before apply: its
 /// outputs, unknown (sensitive ones marked).
 fn instance_outputs(component: &ComponentDecl) -> Value {
@@ -1510,10 +1513,11 @@ fn instance_outputs(component: &ComponentDecl) -> Value {
             .output_types
             .keys()
             .map(|name| {
-                let sensitive = component_outputs(component)
-                    .find(|o| o.name == *name)
-                    .is_some_and(|o| o.sensitive || o.sensitive_type);
-                let value = if sensitive { Value::Unknown.into_sensitive() } else { Value::Unknown };
+                let value = if output_is_sensitive(component, name) {
+                    Value::Unknown.into_sensitive()
+                } else {
+                    Value::Unknown
+                };
                 (name.clone(), value)
             })
             .collect(),

@@ -10,7 +10,8 @@
 
 use super::types::read_type;
 use super::{
-    block_is_sensitive, name_span, ComponentSymbols, Place, References, Repetition, Symbols, RESERVED_KINDS,
+    block_is_sensitive, marked_sensitive, name_span, typed_sensitive, ComponentSymbols, Place, References,
+    Repetition, Symbols, RESERVED_KINDS,
 };
 use crate::ast::{Attribute, Block, Body, Expr, File};
 use crate::diagnostic::Diagnostic;
@@ -168,10 +169,6 @@ fn header(block: &Block) -> Span {
     })
 }
 
-fn is_true(body: &Body, name: &str) -> bool {
-    matches!(body.attribute(name).map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)))
-}
-
 const RESOURCE_META: &[&str] = &["count", "for_each", "depends_on", "lifecycle"];
 
 /// Numbers expressions and bodies as it lowers them, and keeps each
@@ -248,11 +245,8 @@ impl<'r, 's, 'a> Lowering<'r, 's, 'a> {
             span: block.span,
             name_span: name_span(block),
             value: self.attribute_expr(&block.body, "value"),
-            sensitive: is_true(&block.body, "sensitive"),
-            sensitive_type: matches!(
-                block.body.attribute("type").map(|a| &a.value.kind),
-                Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
-            ),
+            sensitive: marked_sensitive(block),
+            sensitive_type: typed_sensitive(block),
         }
     }
 

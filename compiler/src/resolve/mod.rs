@@ -102,15 +102,20 @@ pub struct ComponentSymbols<'a> {
 
 /// `sensitive = true`, or `type = sensitive(...)`, in a variable, param or output block.
 pub fn block_is_sensitive(block: &Block) -> bool {
-    let flag = matches!(
-        block.body.attribute("sensitive").map(|a| &a.value.kind),
-        Some(crate::ast::ExprKind::Bool(true))
-    );
-    let typed = matches!(
+    marked_sensitive(block) || typed_sensitive(block)
+}
+
+/// `sensitive = true` in a variable, param or output block.
+pub(crate) fn marked_sensitive(block: &Block) -> bool {
+    matches!(block.body.attribute("sensitive").map(|a| &a.value.kind), Some(crate::ast::ExprKind::Bool(true)))
+}
+
+/// `type = sensitive(...)` in a variable, param or output block.
+pub(crate) fn typed_sensitive(block: &Block) -> bool {
+    matches!(
         block.body.attribute("type").map(|a| &a.value.kind),
         Some(crate::ast::ExprKind::Call(name, _, _)) if name.name == "sensitive"
-    );
-    flag || typed
+    )
 }
 
 /// A component instance: `service "api" { ... }`.
