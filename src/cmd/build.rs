@@ -156,7 +156,7 @@ fn write_build(
                 Some(dir) => {
                     create_dir(dir).map_err(|e| fail(err, e))?;
                     let path = dir.join(GRAPH_FILE);
-                    write_file(&path, text.as_bytes(), 0o644)
+                    stackc_planner::files::write_output(&path, text.as_bytes(), 0o644)
                         .map_err(|e| fail(err, format!("cannot write `{}`: {e}", path.display())))?;
                     let _ = writeln!(err, "wrote the resource graph to {}", path.display());
                     Ok(())
@@ -399,41 +399,37 @@ fn write_manifests(dir: &Path, manifests: &[Manifest], err: &mut dyn Write) -> R
     }
     let new = NewDir::begin(dir)
         .map_err(|e| fail(err, format!("cannot create the directory `{}`: {e}", dir.display())))?;
-    if let Some(new) = new {
-        for (name, manifest) in &names {
-            let text = manifest.to_yaml().map_err(|e| fail(err, e))?;
-            new.write(name, text.as_bytes(), file_mode(manifest))
-                .map_err(|e| fail(err, format!("cannot write `{}`: {e}", dir.join(name).display())))?;
-        }
-        new.finish()
-            .map_err(|e| fail(err, format!("cannot create the directory `{}`: {e}", dir.display())))?;
-        return Ok(names.len());
-    }
-    create_dir(dir).map_err(|e| fail(err, e))?;
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| fail(err, format!("cannot list `{}`: {e}", dir.display())))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_manifest_file(&name) && !names.contains_key(&name) && entry.path().is_file() {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| fail(err, format!("cannot remove `{}`: {e}", entry.path().display())))?;
-            let _ = writeln!(err, "removed {} (not part of this build)", entry.path().display());
+    if new.is_none() {
+        create_dir(dir).map_err(|e| fail(err, e))?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| fail(err, format!("cannot list `{}`: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_manifest_file(&name) && !names.contains_key(&name) && entry.path().is_file() {
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| fail(err, format!("cannot remove `{}`: {e}", entry.path().display())))?;
+                let _ = writeln!(err, "removed {} (not part of this build)", entry.path().display());
+            }
         }
     }
     for (name, manifest) in &names {
         let text = manifest.to_yaml().map_err(|e| fail(err, e))?;
-        let path = dir.join(name);
-        write_file(&path, text.as_bytes(), file_mode(manifest))
-            .map_err(|e| fail(err, format!("cannot write `{}`: {e}", path.display())))?;
+        let mode = file_mode(manifest);
+        let written = match &new {
+            // Nobody sees the new directory yet: plain writes.
+            Some(new) => new.write(name, text.as_bytes(), mode),
+            // Replaced atomically, never through a symlink or over anything
+            // but a regular file (a symlink planted in DIR must not make a
+            // build write outside it), and only if it changed.
+            None => stackc_planner::files::write_output(&dir.join(name), text.as_bytes(), mode),
+        };
+        written.map_err(|e| fail(err, format!("cannot write `{}`: {e}", dir.join(name).display())))?;
+    }
+    if let Some(new) = new {
+        new.finish()
+            .map_err(|e| fail(err, format!("cannot create the directory `{}`: {e}", dir.display())))?;
     }
     Ok(names.len())
-}
-
-/// Replaces `path` atomically, never through a symlink or over anything
-/// but a regular file (a symlink planted in DIR must not make a build
-/// write outside it).
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    stackc_planner::files::write_output(path, bytes, mode)
 }
 
 /// A Secret's file is readable by its owner only.
